@@ -1,0 +1,3 @@
+"""tui-trainer: a PyTorch trainer that lives in the terminal."""
+
+__version__ = "0.1.0"

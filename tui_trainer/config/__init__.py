@@ -1,0 +1,25 @@
+"""Presets as validated, frozen dataclasses. Knows nothing of torch."""
+
+from .loader import (
+    ConfigError,
+    config_from_dict,
+    config_to_dict,
+    dumps_config,
+    load_config,
+    replace,
+    save_config,
+)
+from .schema import TRICK_NAMES, Config, monitor_mode
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "TRICK_NAMES",
+    "config_from_dict",
+    "config_to_dict",
+    "dumps_config",
+    "load_config",
+    "monitor_mode",
+    "replace",
+    "save_config",
+]

@@ -1,0 +1,295 @@
+"""Load, validate, override and write presets.
+
+Every problem names where it came from (the file, or the ``--set`` that caused
+it) and the key path, e.g.::
+
+    presets/cnn.toml: tricks.dropout.p: must be at most 0.95 (got 1.5)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import sys
+import typing
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+import tomli_w
+
+from ..errors import UserError
+from .schema import Config
+
+
+class ConfigError(UserError):
+    """One or more problems in a preset; ``str()`` gives one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Problem:
+    path: str
+    message: str
+
+
+# -- validation --------------------------------------------------------------
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "table"
+    return type(value).__name__
+
+
+def _check_range(value: float, meta: dict, path: str, out: list[_Problem]) -> bool:
+    if "gt" in meta and not value > meta["gt"]:
+        out.append(_Problem(path, f"must be greater than {meta['gt']} (got {value!r})"))
+        return False
+    if "min" in meta and value < meta["min"]:
+        out.append(_Problem(path, f"must be at least {meta['min']} (got {value!r})"))
+        return False
+    if "max" in meta and value > meta["max"]:
+        out.append(_Problem(path, f"must be at most {meta['max']} (got {value!r})"))
+        return False
+    return True
+
+
+def _scalar(kind: Any, value: Any, meta: dict, path: str, out: list[_Problem]) -> Any:
+    """Check one scalar value against its declared type; return the converted value or None."""
+    if kind is bool:
+        if not isinstance(value, bool):
+            out.append(_Problem(path, f"expected true or false, got {_type_name(value)} {value!r}"))
+            return None
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            out.append(_Problem(path, f"expected an integer, got {_type_name(value)} {value!r}"))
+            return None
+        return value if _check_range(value, meta, path, out) else None
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            out.append(_Problem(path, f"expected a number, got {_type_name(value)} {value!r}"))
+            return None
+        value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            out.append(_Problem(path, f"expected a finite number, got {value!r}"))
+            return None
+        return value if _check_range(value, meta, path, out) else None
+    if kind is str:
+        if not isinstance(value, str):
+            out.append(_Problem(path, f"expected a string, got {_type_name(value)} {value!r}"))
+            return None
+        choices = meta.get("choices")
+        if choices and value not in choices:
+            hint = difflib.get_close_matches(value, choices, n=1)
+            extra = f"; did you mean {hint[0]!r}?" if hint else ""
+            out.append(_Problem(path, f"unknown choice {value!r}: expected one of {', '.join(choices)}{extra}"))
+            return None
+        return value
+    raise TypeError(f"unsupported schema type {kind!r} at {path}")  # a bug in schema.py
+
+
+def _build(cls: type, data: Any, path: str, out: list[_Problem]) -> Any:
+    if not isinstance(data, dict):
+        out.append(_Problem(path or "(top level)", f"expected a table, got {_type_name(data)} {data!r}"))
+        return cls()
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            hint = difflib.get_close_matches(key, fields, n=1)
+            extra = f"; did you mean {hint[0]!r}?" if hint else f"; known keys: {', '.join(fields)}"
+            out.append(_Problem(_join(path, key), f"unknown key{extra}"))
+    values: dict[str, Any] = {}
+    for name, f in fields.items():
+        if name not in data:
+            continue
+        kind = hints[name]
+        sub = _join(path, name)
+        if dataclasses.is_dataclass(kind):
+            values[name] = _build(kind, data[name], sub, out)
+        elif typing.get_origin(kind) is tuple:
+            (item_kind, _) = typing.get_args(kind)
+            items = data[name]
+            if not isinstance(items, list) or not items:
+                out.append(_Problem(sub, f"expected a non-empty array, got {_type_name(items)} {items!r}"))
+                continue
+            converted = [_scalar(item_kind, item, dict(f.metadata), f"{sub}[{i}]", out) for i, item in enumerate(items)]
+            if all(c is not None for c in converted):
+                values[name] = tuple(converted)
+        else:
+            converted = _scalar(kind, data[name], dict(f.metadata), sub, out)
+            if converted is not None:
+                values[name] = converted
+    return cls(**values)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _cross_checks(config: Config) -> list[_Problem]:
+    out = []
+    sched = config.tricks.lr_schedule
+    if sched.enabled and sched.kind == "onecycle" and sched.warmup_epochs > 0:
+        out.append(
+            _Problem(
+                "tricks.lr_schedule.warmup_epochs",
+                "one-cycle has its own warm-up (pct_start); set warmup_epochs = 0",
+            )
+        )
+    if sched.enabled and sched.kind == "cosine" and sched.min_lr >= config.train.lr:
+        out.append(_Problem("tricks.lr_schedule.min_lr", f"must be below train.lr ({config.train.lr})"))
+    return out
+
+
+def _validate(raw: dict, attribute) -> Config:
+    problems: list[_Problem] = []
+    config = _build(Config, raw, "", problems)
+    if not problems:
+        problems = _cross_checks(config)
+    if problems:
+        raise ConfigError([f"{attribute(p.path)}: {p.path}: {p.message}" for p in problems])
+    return config
+
+
+# -- public API --------------------------------------------------------------
+
+
+def parse_toml(text: str, source: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{source}: not valid TOML: {exc}"]) from None
+
+
+def read_toml(path: Path) -> dict:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{path}: is a folder, not a preset file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot be read: {exc}"]) from None
+    return parse_toml(text, str(path))
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``a.b.c=value`` -> (["a","b","c"], value). The value is read as a TOML
+    literal (``0.3``, ``true``, ``[16, 32]``, ``"x"``); anything else is a string."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    parts = key.split(".")
+    if not sep or not key or any(not p.strip() for p in parts):
+        raise ConfigError([f"--set {text}: expected KEY=VALUE, e.g. --set train.lr=0.01"])
+    value = value.strip()
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    return [p.strip() for p in parts], parsed
+
+
+def apply_overrides(raw: dict, overrides: list[str] | dict[str, Any]) -> tuple[dict, dict[str, str]]:
+    """Return a deep-copied ``raw`` with the overrides set, and a map from each
+    overridden key path to the text that set it (for error messages)."""
+    merged = _deepcopy(raw)
+    origin: dict[str, str] = {}
+    items = overrides.items() if isinstance(overrides, dict) else [(o, None) for o in overrides]
+    for text, direct in items:
+        if direct is None:
+            parts, value = parse_override(text)
+            label = f"--set {text}"
+        else:
+            parts, value = text.split("."), direct
+            label = f"{text}={direct!r}"
+        node = merged
+        for i, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                where = ".".join(parts[: i + 1])
+                raise ConfigError([f"{label}: {where} is a value, not a table"])
+            node = child
+        node[parts[-1]] = value
+        origin[".".join(parts)] = label
+    return merged, origin
+
+
+def _deepcopy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deepcopy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deepcopy(v) for v in value]
+    return value
+
+
+def config_from_dict(raw: dict, source: str = "<preset>", overrides=None) -> Config:
+    """Validate ``raw`` (a parsed TOML document) plus overrides into a Config."""
+    file_config = _validate(raw, lambda _path: source)  # the file's own problems first
+    if not overrides:
+        return file_config
+    merged, origin = apply_overrides(raw, overrides)
+
+    def attribute(path: str) -> str:
+        for key, label in origin.items():
+            if path == key or path.startswith(key + ".") or path.startswith(key + "["):
+                return label
+        return source
+
+    return _validate(merged, attribute)
+
+
+def load_config(path: Path | str, overrides=None) -> Config:
+    path = Path(path)
+    raw = read_toml(path)
+    raw.setdefault("name", path.stem)
+    return config_from_dict(raw, str(path), overrides)
+
+
+def config_to_dict(config: Config) -> dict:
+    def convert(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return {f.name: convert(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, tuple):
+            return [convert(v) for v in value]
+        return value
+
+    return convert(config)
+
+
+def dumps_config(config: Config) -> str:
+    return tomli_w.dumps(config_to_dict(config))
+
+
+def save_config(config: Config, path: Path | str) -> None:
+    """Write the preset atomically (temporary file, then rename)."""
+    from ..runs.atomic import atomic_write_text
+
+    atomic_write_text(Path(path), dumps_config(config))
+
+
+def replace(config: Config, overrides: dict[str, Any]) -> Config:
+    """A copy of ``config`` with dotted keys set, validated like ``--set``."""
+    return config_from_dict(config_to_dict(config), "<config>", overrides)

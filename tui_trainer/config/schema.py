@@ -1,0 +1,173 @@
+"""The preset schema: frozen dataclasses, free of torch.
+
+Each field carries its documentation and its constraints in ``metadata``:
+
+- ``help``: one line for docs, ``--help`` and the UI;
+- ``min`` / ``max``: inclusive bounds; ``gt``: an exclusive lower bound;
+- ``choices``: the allowed strings.
+
+``loader.py`` walks these fields to validate a TOML document, so the schema is
+declared once, here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _f(default: Any, help: str, **constraints: Any) -> Any:
+    if isinstance(default, (list, tuple)):
+        value = tuple(default)
+        return field(default_factory=lambda: value, metadata={"help": help, **constraints})
+    return field(default=default, metadata={"help": help, **constraints})
+
+
+DATASETS = ("mnist1d",)
+MODEL_KINDS = ("cnn", "lstm")
+OPTIMIZERS = ("adam", "sgd")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+SCHEDULE_KINDS = ("step", "exponential", "cosine", "onecycle", "plateau")
+#: Schedules stepped after every batch; the others step once per epoch.
+PER_BATCH_SCHEDULES = ("cosine", "onecycle")
+CLIP_MODES = ("norm", "value")
+DECAY_MODES = ("decoupled", "coupled")
+MONITORS = ("val_loss", "val_accuracy")
+MONITOR_MODES = ("auto", "min", "max")
+PRECISION_DTYPES = ("auto", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str = _f("mnist1d", "dataset to train on", choices=DATASETS)
+    val_fraction: float = _f(0.1, "fraction of the training split held out for validation", gt=0.0, max=0.5)
+    split_seed: int = _f(0, "seed of the train/validation split (fixed, independent of train.seed)", min=0)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    kind: str = _f("cnn", "model family", choices=MODEL_KINDS)
+    channels: tuple[int, ...] = _f((32, 64, 64), "CNN: output channels of each conv block", min=1)
+    kernel_size: int = _f(5, "CNN: convolution kernel size (odd keeps the length)", min=1, max=31)
+    pool_every: int = _f(1, "CNN: max-pool by 2 after every Nth conv block (0 = never)", min=0)
+    fc_hidden: int = _f(128, "CNN: units of the hidden fully connected layer", min=1)
+    hidden_size: int = _f(128, "LSTM: hidden units per layer", min=1)
+    num_layers: int = _f(2, "LSTM: stacked layers", min=1, max=8)
+    bidirectional: bool = _f(False, "LSTM: read the sequence both ways")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = _f(30, "maximum number of epochs", min=1, max=100_000)
+    batch_size: int = _f(128, "samples per optimizer step", min=1, max=1_000_000)
+    optimizer: str = _f("adam", "adam (AdamW when decay is decoupled) or sgd", choices=OPTIMIZERS)
+    lr: float = _f(3e-3, "base learning rate (the peak for one-cycle)", gt=0.0, max=10.0)
+    momentum: float = _f(0.9, "SGD momentum (Adam: beta1)", min=0.0, max=0.999)
+    nesterov: bool = _f(False, "SGD: Nesterov momentum")
+    seed: int = _f(0, "seed of initialisation, shuffling and dropout", min=0)
+    device: str = _f("auto", "auto picks cuda, then mps, then cpu", choices=DEVICES)
+    threads: int = _f(0, "CPU threads for torch (0 = choose: 1 on machines with 2 cores or fewer)", min=0, max=1024)
+    stats_every: int = _f(32, "fetch step statistics from the device every N steps (or 10 times a second)", min=1, max=100_000)
+    checkpoint_every: int = _f(1, "write last.pt every N epochs (and always at the end)", min=1)
+
+
+@dataclass(frozen=True)
+class BatchNormConfig:
+    enabled: bool = _f(True, "BatchNorm after every conv (CNN); per-time-step feature norm between LSTM layers (LSTM)")
+    momentum: float = _f(0.1, "running-statistics momentum", gt=0.0, max=1.0)
+
+
+@dataclass(frozen=True)
+class DropoutConfig:
+    enabled: bool = _f(True, "Dropout after hidden FC layers (CNN); between LSTM layers and on its output (LSTM)")
+    p: float = _f(0.2, "probability of zeroing a unit", min=0.0, max=0.95)
+
+
+@dataclass(frozen=True)
+class LRScheduleConfig:
+    enabled: bool = _f(True, "off = constant learning rate")
+    kind: str = _f("cosine", "step, exponential (per epoch); cosine, onecycle (per batch); plateau (per epoch, on the monitored metric)", choices=SCHEDULE_KINDS)
+    warmup_epochs: float = _f(0.0, "linear warm-up length in epochs, applied per batch (not with onecycle)", min=0.0)
+    warmup_start_factor: float = _f(0.1, "warm-up starts at lr * this factor", gt=0.0, max=1.0)
+    step_size: int = _f(10, "step: epochs between decays", min=1)
+    gamma: float = _f(0.5, "step, exponential: decay factor", gt=0.0, max=1.0)
+    min_lr: float = _f(0.0, "cosine: final LR; plateau: floor", min=0.0)
+    pct_start: float = _f(0.3, "onecycle: fraction of steps spent rising", gt=0.0, max=1.0)
+    div_factor: float = _f(25.0, "onecycle: initial LR = lr / div_factor", gt=0.0)
+    final_div_factor: float = _f(1e4, "onecycle: final LR = initial / final_div_factor", gt=0.0)
+    factor: float = _f(0.5, "plateau: LR multiplier on a plateau", gt=0.0, max=1.0)
+    patience: int = _f(3, "plateau: epochs without improvement before reducing", min=0)
+    monitor: str = _f("val_loss", "plateau: metric to watch", choices=MONITORS)
+
+
+@dataclass(frozen=True)
+class GradClipConfig:
+    enabled: bool = _f(True, "clip gradients (the pre-clip norm is measured either way)")
+    mode: str = _f("norm", "norm: rescale by global L2 norm; value: clamp each element", choices=CLIP_MODES)
+    threshold: float = _f(1.0, "max global norm (norm) or max absolute value (value)", gt=0.0)
+
+
+@dataclass(frozen=True)
+class WeightDecayConfig:
+    enabled: bool = _f(True, "decay weights towards zero")
+    value: float = _f(1e-2, "decay coefficient", min=0.0, max=1.0)
+    mode: str = _f("decoupled", "decoupled: p -= lr*value*p (AdamW-style); coupled: L2 term added to the gradient", choices=DECAY_MODES)
+    exclude_bias_and_norm: bool = _f(True, "leave biases and normalisation weights undecayed")
+
+
+@dataclass(frozen=True)
+class EarlyStoppingConfig:
+    enabled: bool = _f(True, "stop when the monitored metric stops improving")
+    monitor: str = _f("val_loss", "metric to watch", choices=MONITORS)
+    mode: str = _f("auto", "min or max (auto: min for losses, max for accuracy)", choices=MONITOR_MODES)
+    patience: int = _f(8, "epochs without improvement before stopping", min=1)
+    min_delta: float = _f(0.0, "smallest change that counts as an improvement", min=0.0)
+    restore_best: bool = _f(True, "end with the best weights (also when the last epoch is reached)")
+
+
+@dataclass(frozen=True)
+class MixedPrecisionConfig:
+    enabled: bool = _f(False, "autocast the forward pass to 16-bit floats")
+    dtype: str = _f("auto", "auto: bf16 where supported, else fp16 with a GradScaler", choices=PRECISION_DTYPES)
+
+
+@dataclass(frozen=True)
+class TricksConfig:
+    batchnorm: BatchNormConfig = field(default_factory=BatchNormConfig)
+    dropout: DropoutConfig = field(default_factory=DropoutConfig)
+    lr_schedule: LRScheduleConfig = field(default_factory=LRScheduleConfig)
+    grad_clip: GradClipConfig = field(default_factory=GradClipConfig)
+    weight_decay: WeightDecayConfig = field(default_factory=WeightDecayConfig)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    mixed_precision: MixedPrecisionConfig = field(default_factory=MixedPrecisionConfig)
+
+
+TRICK_NAMES = (
+    "batchnorm",
+    "dropout",
+    "lr_schedule",
+    "grad_clip",
+    "weight_decay",
+    "early_stopping",
+    "mixed_precision",
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str = _f("untitled", "preset name, used in run folder names")
+    description: str = _f("", "one line shown in preset lists")
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    tricks: TricksConfig = field(default_factory=TricksConfig)
+
+    def tricks_on(self) -> list[str]:
+        return [name for name in TRICK_NAMES if getattr(self.tricks, name).enabled]
+
+
+def monitor_mode(monitor: str, mode: str) -> str:
+    """Resolve ``auto``: losses are minimised, accuracies maximised."""
+    if mode != "auto":
+        return mode
+    return "max" if monitor.endswith("accuracy") else "min"

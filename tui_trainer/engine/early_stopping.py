@@ -1,0 +1,49 @@
+"""The early-stopping trick: it owns the best value, the best epoch and the patience counter.
+
+It also decides which weights are "best" (``best.pt``) when the trick is off, by the
+same monitor, so a run always knows its best epoch. A non-finite value never counts
+as an improvement.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..config.schema import EarlyStoppingConfig, monitor_mode
+
+
+class EarlyStopping:
+    def __init__(self, config: EarlyStoppingConfig):
+        self.enabled = config.enabled
+        self.monitor = config.monitor
+        self.mode = monitor_mode(config.monitor, config.mode)
+        self.patience = config.patience
+        self.min_delta = config.min_delta
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch = 0
+        self.wait = 0
+
+    def update(self, epoch: int, metrics: dict[str, float]) -> bool:
+        """Record an epoch's metrics; return True when they improve on the best."""
+        value = metrics[self.monitor]
+        if self.mode == "min":
+            improved = value < self.best - self.min_delta
+        else:
+            improved = value > self.best + self.min_delta
+        improved = improved and math.isfinite(value)
+        if improved:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+        else:
+            self.wait += 1
+        return improved
+
+    @property
+    def should_stop(self) -> bool:
+        return self.enabled and self.wait >= self.patience
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]

@@ -1,0 +1,142 @@
+"""What the engine tells the world: small frozen dataclasses of plain data.
+
+``metrics.jsonl`` holds exactly these events, one JSON object a line, with the
+event's kind under ``"event"``; :func:`event_from_dict` reads them back, so a live
+run and a run read from disk look the same to every consumer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    preset: str
+    run_dir: str | None
+    device: str
+    precision: str
+    threads: int
+    parameters: int
+    model: list[str]
+    train_size: int
+    val_size: int
+    test_size: int
+    batch_size: int
+    steps_per_epoch: int
+    epochs: int
+    start_epoch: int
+    tricks: list[str]
+    clip_threshold: float | None
+    patience: int | None
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """Statistics of consecutive steps, fetched from the device in one transfer.
+
+    ``lrs[i]`` is the LR used by step ``first_step + i``; ``grad_norms`` are the
+    global gradient norms before clipping."""
+
+    epoch: int
+    first_step: int
+    step_in_epoch: int  # steps of this epoch done after the last of these
+    losses: list[float]
+    grad_norms: list[float]
+    lrs: list[float]
+    samples_per_second: float
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    epoch: int  # 1-based: the number of epochs done
+    train_loss: float
+    val_loss: float
+    val_accuracy: float
+    lr: float
+    seconds: float
+    samples_per_second: float
+
+
+@dataclass(frozen=True)
+class EarlyStoppingState:
+    epoch: int
+    enabled: bool
+    monitor: str
+    value: float
+    best_value: float
+    best_epoch: int
+    wait: int  # epochs since the last improvement
+    patience: int
+    improved: bool
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    epoch: int
+    kind: str  # "last" or "best"
+    path: str
+
+
+@dataclass(frozen=True)
+class RunWarning:
+    message: str
+
+
+@dataclass(frozen=True)
+class RunEnded:
+    status: str  # completed, early_stopped, stopped, diverged or failed
+    reason: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+Event = Union[RunStarted, StepStats, EpochEnded, EarlyStoppingState, CheckpointSaved, RunWarning, RunEnded]
+
+EVENT_KINDS: dict[str, type] = {
+    "run_started": RunStarted,
+    "step_stats": StepStats,
+    "epoch_ended": EpochEnded,
+    "early_stopping": EarlyStoppingState,
+    "checkpoint_saved": CheckpointSaved,
+    "warning": RunWarning,
+    "run_ended": RunEnded,
+}
+_KIND_OF = {cls: kind for kind, cls in EVENT_KINDS.items()}
+
+
+def _json_safe(value: Any) -> Any:
+    """JSON has no NaN or infinity: write them as strings that read back as floats."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # "nan", "inf", "-inf"
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    return value
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    data = {"event": _KIND_OF[type(event)]}
+    data.update((f.name, _json_safe(getattr(event, f.name))) for f in dataclasses.fields(event))
+    return data
+
+
+def _float_fields(cls: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls) if "float" in str(f.type)}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    cls = EVENT_KINDS[data["event"]]
+    floats = _float_fields(cls)
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name in floats:
+            value = [float(v) for v in value] if isinstance(value, list) else (None if value is None else float(value))
+        values[f.name] = value
+    return cls(**values)

@@ -1,0 +1,79 @@
+"""The optimizer with the weight-decay trick, and the gradient-clipping trick.
+
+Weight decay (``tricks.weight_decay``):
+
+- decoupled: each step first shrinks the weights, ``p -= lr * value * p``, apart from the
+  gradient (``torch.optim.AdamW``; for SGD the same shrink is applied before ``step()``);
+- coupled: L2, ``value * p`` is added to the gradient (``Adam``/``SGD``'s ``weight_decay``),
+  so with Adam it is rescaled by the adaptive denominator;
+- biases and normalisation weights (every parameter with fewer than two dimensions) are
+  left undecayed unless ``exclude_bias_and_norm = false``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ..config.schema import Config
+
+
+@dataclass
+class OptimizerSetup:
+    optimizer: torch.optim.Optimizer
+    params: list[nn.Parameter]  # every trainable parameter, in a fixed order
+    #: Decoupled decay for SGD, which torch lacks: parameters to shrink and the coefficient.
+    sgd_decoupled: tuple[list[nn.Parameter], float] | None = None
+
+
+def build_optimizer(model: nn.Module, config: Config) -> OptimizerSetup:
+    train, wd = config.train, config.tricks.weight_decay
+    params = [p for p in model.parameters() if p.requires_grad]
+    value = wd.value if wd.enabled else 0.0
+    if value and wd.exclude_bias_and_norm:
+        decay = [p for p in params if p.ndim >= 2]
+        groups = [{"params": decay, "weight_decay": value}, {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    else:
+        decay = params
+        groups = [{"params": params, "weight_decay": value}]
+    decoupled = bool(value) and wd.mode == "decoupled"
+    sgd_decoupled = None
+    if train.optimizer == "adam":
+        cls = torch.optim.AdamW if decoupled else torch.optim.Adam
+        optimizer = cls(groups, lr=train.lr, betas=(train.momentum, 0.999))
+    else:
+        if decoupled:
+            for group in groups:
+                group["weight_decay"] = 0.0
+            sgd_decoupled = (decay, value)
+        optimizer = torch.optim.SGD(groups, lr=train.lr, momentum=train.momentum, nesterov=train.nesterov and train.momentum > 0)
+    return OptimizerSetup(optimizer, params, sgd_decoupled)
+
+
+def apply_sgd_decoupled_decay(setup: OptimizerSetup) -> None:
+    """``p -= lr * value * p`` for the decayed parameters, as AdamW does before its update."""
+    if setup.sgd_decoupled is None:
+        return
+    decay, value = setup.sgd_decoupled
+    lr = setup.optimizer.param_groups[0]["lr"]
+    torch._foreach_mul_(decay, 1.0 - lr * value)
+
+
+def make_clipper(params: list[nn.Parameter], config: Config) -> Callable[[], torch.Tensor]:
+    """A function that clips the gradients as the trick says and returns their global L2
+    norm before clipping (measured whether clipping is on or not)."""
+    clip = config.tricks.grad_clip
+    threshold = clip.threshold
+    if clip.enabled and clip.mode == "norm":
+        return lambda: nn.utils.clip_grad_norm_(params, threshold)
+
+    def measure_then_clip() -> torch.Tensor:
+        norm = nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+        if clip.enabled:
+            nn.utils.clip_grad_value_(params, threshold)
+        return norm
+
+    return measure_then_clip

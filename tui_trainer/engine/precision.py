@@ -1,0 +1,92 @@
+"""Device, thread count and the mixed-precision trick, decided before training starts.
+
+Where a choice cannot work here, :class:`SetupError` says so and what to change,
+before a single step runs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from ..config.schema import Config
+from ..errors import UserError
+
+
+class SetupError(UserError):
+    """A device or trick that cannot apply on this machine or model."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SetupError("train.device: 'cuda' was asked for, but torch sees no CUDA GPU here; use --device cpu or auto")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise SetupError("train.device: 'mps' was asked for, but this machine has no Apple GPU; use --device cpu or auto")
+    return torch.device(name)
+
+
+def choose_threads(requested: int) -> int:
+    """0 = choose: one thread on machines with two cores or fewer (a second thread
+    collapses when anything else is busy, the UI thread included), torch's default otherwise."""
+    if requested > 0:
+        return requested
+    cores = os.cpu_count() or 1
+    return 1 if cores <= 2 else torch.get_num_threads()
+
+
+def cpu_has_native_bf16() -> bool:
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+
+
+@dataclass(frozen=True)
+class Precision:
+    name: str  # "fp32", "bf16" or "fp16"
+    dtype: torch.dtype | None  # the autocast dtype; None = no autocast
+    use_scaler: bool  # fp16 needs a GradScaler
+
+    @property
+    def enabled(self) -> bool:
+        return self.dtype is not None
+
+
+FP32 = Precision("fp32", None, False)
+
+
+def resolve_precision(config: Config, device: torch.device, allow_emulated_bf16: bool = False) -> Precision:
+    """The autocast dtype for this device, or a SetupError that says why mixed precision cannot apply.
+
+    ``allow_emulated_bf16`` lets tests run bf16 autocast on a CPU without native bf16,
+    where users are refused because it is several times slower than fp32.
+    """
+    mp = config.tricks.mixed_precision
+    if not mp.enabled:
+        return FP32
+    off = "switch it off with --no-mixed-precision (or tricks.mixed_precision.enabled = false)"
+    if device.type == "cuda":
+        if mp.dtype == "fp16" or (mp.dtype == "auto" and not torch.cuda.is_bf16_supported()):
+            return Precision("fp16", torch.float16, True)
+        if not torch.cuda.is_bf16_supported():
+            raise SetupError(f"tricks.mixed_precision.dtype: this GPU has no bf16 support; use dtype = \"fp16\" or \"auto\", or {off}")
+        return Precision("bf16", torch.bfloat16, False)
+    if device.type == "cpu":
+        if mp.dtype == "fp16":
+            raise SetupError(f"tricks.mixed_precision.dtype: fp16 autocast is for GPUs; on the CPU use dtype = \"bf16\", or {off}")
+        if cpu_has_native_bf16() or allow_emulated_bf16:
+            return Precision("bf16", torch.bfloat16, False)
+        lstm = " and nn.LSTM fails inside oneDNN" if config.model.kind == "lstm" else ""
+        raise SetupError(
+            "tricks.mixed_precision: this CPU has no native bf16 (no AVX512-BF16 or AMX): "
+            f"bf16 autocast would run the CNN about 5x slower than fp32{lstm}. "
+            f"Mixed precision is for GPUs and bf16-capable CPUs; {off}"
+        )
+    raise SetupError(f"tricks.mixed_precision: not supported on device {device.type!r} by tui-trainer; {off}")

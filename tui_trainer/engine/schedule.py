@@ -1,0 +1,100 @@
+"""The LR schedule trick, built from torch's own schedulers, and its cadence.
+
+- warm-up: ``LinearLR`` from ``lr * warmup_start_factor`` to ``lr``, stepped per batch
+  for ``round(warmup_epochs * steps_per_epoch)`` batches;
+- cosine: ``CosineAnnealingLR`` per batch over the batches after the warm-up;
+- onecycle: ``OneCycleLR`` per batch over the whole run (it has its own warm-up);
+- step, exponential: ``StepLR`` / ``ExponentialLR`` per epoch;
+- plateau: ``ReduceLROnPlateau`` per epoch, fed the monitored validation metric.
+
+Warm-up and the per-epoch schedules are chainable: they multiply the current LR, so
+a warm-up that spans a step boundary gives ``lr * warm_factor * gamma**k``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.optim import lr_scheduler
+
+from ..config.schema import PER_BATCH_SCHEDULES, LRScheduleConfig, monitor_mode
+
+
+class LRSchedule:
+    def __init__(self, optimizer: torch.optim.Optimizer, config: LRScheduleConfig, lr: float, epochs: int, steps_per_epoch: int):
+        self.config = config
+        self.enabled = config.enabled
+        self.total_steps = epochs * steps_per_epoch
+        self.steps = 0
+        self.warmup_steps = 0
+        self.warmup: Any = None
+        self.main: Any = None
+        self.per_batch = False
+        if not self.enabled:
+            return
+        kind = config.kind
+        if kind != "onecycle":
+            self.warmup_steps = min(round(config.warmup_epochs * steps_per_epoch), self.total_steps)
+        if self.warmup_steps > 0:
+            self.warmup = lr_scheduler.LinearLR(optimizer, config.warmup_start_factor, 1.0, total_iters=self.warmup_steps)
+        self.per_batch = kind in PER_BATCH_SCHEDULES
+        if kind == "step":
+            self.main = lr_scheduler.StepLR(optimizer, config.step_size, config.gamma)
+        elif kind == "exponential":
+            self.main = lr_scheduler.ExponentialLR(optimizer, config.gamma)
+        elif kind == "cosine":
+            t_max = max(1, self.total_steps - self.warmup_steps)
+            self.main = lr_scheduler.CosineAnnealingLR(optimizer, t_max, eta_min=config.min_lr)
+        elif kind == "onecycle":
+            self.main = lr_scheduler.OneCycleLR(
+                optimizer,
+                max_lr=lr,
+                total_steps=self.total_steps,
+                pct_start=config.pct_start,
+                div_factor=config.div_factor,
+                final_div_factor=config.final_div_factor,
+            )
+        elif kind == "plateau":
+            self.main = lr_scheduler.ReduceLROnPlateau(
+                optimizer,
+                mode=monitor_mode(config.monitor, "auto"),
+                factor=config.factor,
+                patience=config.patience,
+                min_lr=config.min_lr,
+            )
+        else:  # pragma: no cover - the config validates the choice
+            raise ValueError(kind)
+
+    def after_batch(self) -> None:
+        """Call after every optimizer step."""
+        if not self.enabled:
+            return
+        self.steps += 1
+        if self.steps <= self.warmup_steps:
+            self.warmup.step()
+        elif self.per_batch and self.steps <= self.total_steps:
+            self.main.step()
+
+    def after_epoch(self, metrics: dict[str, float]) -> None:
+        """Call after every epoch's validation."""
+        if not self.enabled or self.per_batch:
+            return
+        if self.config.kind == "plateau":
+            self.main.step(metrics[self.config.monitor])
+        else:
+            self.main.step()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "steps": self.steps,
+            "warmup": self.warmup.state_dict() if self.warmup is not None else None,
+            "main": self.main.state_dict() if self.main is not None else None,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.steps = state["steps"]
+        if self.warmup is not None and state["warmup"] is not None:
+            self.warmup.load_state_dict(state["warmup"])
+        if self.main is not None and state["main"] is not None:
+            self.main.load_state_dict(state["main"])

@@ -1,0 +1,56 @@
+"""An LSTM classifier: stacked single-layer LSTMs, read at the last step, then a linear classifier.
+
+The layers are separate ``nn.LSTM`` modules so that the tricks can sit between them:
+
+- batchnorm: ``BatchNorm1d`` over the features at every time step, after each layer;
+- dropout: between layers and on the output. With one layer there is only the output
+  dropout; PyTorch's own ``dropout=`` argument would be silently ignored there.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config.schema import Config
+from ..data import DataSpec
+
+
+class LSTMClassifier(nn.Module):
+    def __init__(self, spec: DataSpec, config: Config):
+        super().__init__()
+        if len(spec.input_shape) != 2:
+            raise ValueError(f"the LSTM takes (features, steps) inputs, not {spec.input_shape}")
+        m, tricks = config.model, config.tricks
+        directions = 2 if m.bidirectional else 1
+        width = m.hidden_size * directions
+        self.hidden_size = m.hidden_size
+        self.bidirectional = m.bidirectional
+        self.lstms = nn.ModuleList(
+            nn.LSTM(spec.input_shape[0] if i == 0 else width, m.hidden_size, batch_first=True, bidirectional=m.bidirectional)
+            for i in range(m.num_layers)
+        )
+        self.norms = (
+            nn.ModuleList(nn.BatchNorm1d(width, momentum=tricks.batchnorm.momentum) for _ in range(m.num_layers))
+            if tricks.batchnorm.enabled
+            else None
+        )
+        self.dropout = nn.Dropout(tricks.dropout.p) if tricks.dropout.enabled else None
+        self.classifier = nn.Linear(width, spec.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        seq = x.transpose(1, 2)  # (batch, features, steps) -> (batch, steps, features)
+        last = len(self.lstms) - 1
+        for i, lstm in enumerate(self.lstms):
+            seq, _ = lstm(seq)
+            if self.norms is not None:
+                seq = self.norms[i](seq.transpose(1, 2)).transpose(1, 2)
+            if self.dropout is not None and i < last:
+                seq = self.dropout(seq)
+        if self.bidirectional:
+            out = torch.cat((seq[:, -1, : self.hidden_size], seq[:, 0, self.hidden_size :]), dim=1)
+        else:
+            out = seq[:, -1]
+        if self.dropout is not None:
+            out = self.dropout(out)
+        return self.classifier(out)
