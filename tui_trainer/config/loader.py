@@ -210,19 +210,23 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return [p.strip() for p in parts], parsed
 
 
-def apply_overrides(raw: dict, overrides: list[str] | dict[str, Any]) -> tuple[dict, dict[str, str]]:
-    """Return a deep-copied ``raw`` with the overrides set, and a map from each
-    overridden key path to the text that set it (for error messages)."""
+def apply_overrides(raw: dict, overrides) -> tuple[dict, dict[str, str]]:
+    """Return a deep copy of ``raw`` with the overrides set, and a map from each overridden
+    key path to the text that set it (for error messages).
+
+    ``overrides`` is a dict of dotted keys to values, or a list whose items are
+    ``"KEY=VALUE"`` strings (``--set``) or ``(key, value, label)`` tuples."""
     merged = _deepcopy(raw)
     origin: dict[str, str] = {}
-    items = overrides.items() if isinstance(overrides, dict) else [(o, None) for o in overrides]
-    for text, direct in items:
-        if direct is None:
-            parts, value = parse_override(text)
-            label = f"--set {text}"
+    if isinstance(overrides, dict):
+        overrides = [(key, value, f"{key}={value!r}") for key, value in overrides.items()]
+    for item in overrides:
+        if isinstance(item, str):
+            parts, value = parse_override(item)
+            label = f"--set {item}"
         else:
-            parts, value = text.split("."), direct
-            label = f"{text}={direct!r}"
+            key, value, label = item
+            parts = key.split(".")
         node = merged
         for i, part in enumerate(parts[:-1]):
             child = node.get(part)

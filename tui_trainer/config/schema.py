@@ -66,7 +66,7 @@ class TrainConfig:
     nesterov: bool = _f(False, "SGD: Nesterov momentum")
     seed: int = _f(0, "seed of initialisation, shuffling and dropout", min=0)
     device: str = _f("auto", "auto picks cuda, then mps, then cpu", choices=DEVICES)
-    threads: int = _f(0, "CPU threads for torch (0 = choose: 1 on machines with 2 cores or fewer)", min=0, max=1024)
+    threads: int = _f(0, "CPU threads for torch (0 = torch's default, one per core; 1 on a shared machine)", min=0, max=1024)
     stats_every: int = _f(32, "fetch step statistics from the device every N steps (or 10 times a second)", min=1, max=100_000)
     checkpoint_every: int = _f(1, "write last.pt every N epochs (and always at the end)", min=1)
 

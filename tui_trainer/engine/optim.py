@@ -59,7 +59,8 @@ def apply_sgd_decoupled_decay(setup: OptimizerSetup) -> None:
         return
     decay, value = setup.sgd_decoupled
     lr = setup.optimizer.param_groups[0]["lr"]
-    torch._foreach_mul_(decay, 1.0 - lr * value)
+    with torch.no_grad():
+        torch._foreach_mul_(decay, 1.0 - lr * value)
 
 
 def make_clipper(params: list[nn.Parameter], config: Config) -> Callable[[], torch.Tensor]:

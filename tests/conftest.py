@@ -1,0 +1,45 @@
+"""Shared fixtures. MNIST-1D is generated once per session into a temporary cache
+(the same folder is used by CLI subprocesses through TUI_TRAINER_CACHE); nothing downloads."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_CACHE = Path(tempfile.mkdtemp(prefix="tui-trainer-test-cache-"))
+os.environ["TUI_TRAINER_CACHE"] = str(_CACHE)
+os.environ.setdefault("XDG_CONFIG_HOME", str(_CACHE / "config"))  # no user presets leak in
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def mnist1d():
+    """The full MNIST-1D splits on the CPU (generated once, about 5 s)."""
+    from tui_trainer.config.schema import DataConfig
+    from tui_trainer.data import load_data
+
+    return load_data(DataConfig())
+
+
+@pytest.fixture(scope="session")
+def small_data(mnist1d):
+    """512 training, 256 validation and 256 test samples of MNIST-1D, for fast engine tests."""
+    from tui_trainer.data import Datasets, Split
+
+    def cut(split, n):
+        return Split(split.x[:n].clone(), split.y[:n].clone())
+
+    return Datasets(mnist1d.spec, cut(mnist1d.train, 512), cut(mnist1d.val, 256), cut(mnist1d.test, 256))
+
+
+def make_config(overrides: dict | None = None, **top):
+    """A validated Config from dotted overrides, e.g. make_config({"train.epochs": 2}).
+    Tests train on one thread: two threads collapse when anything else is busy."""
+    from tui_trainer.config import config_from_dict
+
+    raw = {"name": "test", "train": {"threads": 1}, **top}
+    return config_from_dict(raw, "<test>", overrides or {})

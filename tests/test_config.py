@@ -1,0 +1,121 @@
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, make_config
+from tui_trainer.config import Config, ConfigError, config_from_dict, dumps_config, load_config
+from tui_trainer.config.loader import parse_toml
+from tui_trainer.config.presets import list_presets, resolve_preset
+
+PRESETS = sorted((REPO / "presets").glob("*.toml"))
+
+
+def test_both_default_presets_ship_and_validate():
+    names = {p.stem for p in PRESETS}
+    assert {"cnn-mnist1d", "lstm-mnist1d"} <= names
+    bundled = {e.name for e in list_presets() if e.origin == "bundled"}
+    assert {"cnn-mnist1d", "lstm-mnist1d"} <= bundled
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
+def test_save_and_load_is_lossless(path, tmp_path):
+    config = load_config(path)
+    out = tmp_path / "again.toml"
+    out.write_text(dumps_config(config))
+    assert load_config(out) == config
+
+
+def test_defaults_round_trip():
+    config = Config()
+    assert config_from_dict(parse_toml(dumps_config(config), "x")) == config
+
+
+def _error(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert str(path) in message
+    return message
+
+
+def test_unknown_key_names_path_and_suggests(tmp_path):
+    message = _error(tmp_path, "[tricks.dropout]\npp = 0.3\n")
+    assert "tricks.dropout.pp" in message and "did you mean 'p'" in message
+
+
+def test_unknown_section_suggests(tmp_path):
+    message = _error(tmp_path, "[tricks.dropuot]\nenabled = true\n")
+    assert "tricks.dropuot" in message and "did you mean 'dropout'" in message
+
+
+def test_wrong_type(tmp_path):
+    message = _error(tmp_path, '[train]\nlr = "fast"\n')
+    assert "train.lr" in message and "expected a number" in message
+
+
+def test_bool_is_not_an_integer(tmp_path):
+    message = _error(tmp_path, "[train]\nepochs = true\n")
+    assert "train.epochs" in message and "expected an integer" in message
+
+
+def test_out_of_range(tmp_path):
+    message = _error(tmp_path, "[tricks.dropout]\np = 1.5\n")
+    assert "tricks.dropout.p" in message and "at most 0.95" in message
+
+
+def test_unknown_choice_suggests(tmp_path):
+    message = _error(tmp_path, '[tricks.lr_schedule]\nkind = "cosin"\n')
+    assert "tricks.lr_schedule.kind" in message and "did you mean 'cosine'" in message
+
+
+def test_every_problem_is_reported_on_its_own_line(tmp_path):
+    message = _error(tmp_path, '[train]\nlr = -1.0\nepochs = 0\n[model]\nkind = "rnn"\n')
+    lines = message.splitlines()
+    assert len(lines) == 3
+    assert any("train.lr" in line for line in lines)
+    assert any("train.epochs" in line for line in lines)
+    assert any("model.kind" in line for line in lines)
+
+
+def test_invalid_toml_names_the_file(tmp_path):
+    message = _error(tmp_path, "[train\nlr = 1\n")
+    assert "not valid TOML" in message
+
+
+def test_missing_file():
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config("does/not/exist.toml")
+
+
+def test_overrides_go_through_the_same_validation():
+    assert make_config({"train.lr": 0.3}).train.lr == 0.3
+    config = config_from_dict({}, "f.toml", ["train.lr=0.3", "tricks.lr_schedule.kind=step", "model.channels=[8, 16]"])
+    assert config.train.lr == 0.3 and config.tricks.lr_schedule.kind == "step" and config.model.channels == (8, 16)
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({}, "f.toml", ["tricks.dropout.p=2"])
+    assert str(info.value).startswith("--set tricks.dropout.p=2: tricks.dropout.p: must be at most")
+    with pytest.raises(ConfigError, match="did you mean 'lr'"):
+        config_from_dict({}, "f.toml", ["train.lrr=0.1"])
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        config_from_dict({}, "f.toml", ["train.lr"])
+
+
+def test_onecycle_has_its_own_warmup():
+    with pytest.raises(ConfigError, match="one-cycle has its own warm-up"):
+        make_config({"tricks.lr_schedule.kind": "onecycle", "tricks.lr_schedule.warmup_epochs": 1.0})
+
+
+def test_resolve_preset_by_name_and_suggestion():
+    assert resolve_preset("cnn-mnist1d").name == "cnn-mnist1d.toml"
+    with pytest.raises(ConfigError, match="did you mean 'cnn-mnist1d'"):
+        resolve_preset("cnn-mnist")
+
+
+def test_config_module_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, tui_trainer.config, tui_trainer.config.presets; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

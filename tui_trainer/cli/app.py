@@ -1,0 +1,163 @@
+"""Typer commands: ``train`` and ``presets list|show|validate``."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..config import ConfigError, dumps_config
+from ..config.presets import DEFAULT_PRESET, list_presets, load_preset
+from ..errors import UserError
+
+app = typer.Typer(
+    help="A PyTorch trainer that lives in the terminal. Train a preset headless with `train`; list presets with `presets list`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+presets_app = typer.Typer(help="List, show and validate presets.", no_args_is_help=True)
+app.add_typer(presets_app, name="presets")
+
+EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _trick_switches(**switches: Optional[bool]) -> list[tuple[str, bool, str]]:
+    return [
+        (f"tricks.{name}.enabled", value, f"--{'' if value else 'no-'}{name.replace('_', '-')}")
+        for name, value in switches.items()
+        if value is not None
+    ]
+
+
+@app.command()
+def train(
+    preset: str = typer.Argument(DEFAULT_PRESET, help="Preset name (see `presets list`) or path to a .toml file."),
+    set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Override any setting, e.g. --set train.lr=0.01 --set tricks.lr_schedule.kind=step. Repeatable."),
+    batchnorm: Optional[bool] = typer.Option(None, "--batchnorm/--no-batchnorm", help="Switch BatchNorm on or off.", show_default=False),
+    dropout: Optional[bool] = typer.Option(None, "--dropout/--no-dropout", help="Switch Dropout on or off.", show_default=False),
+    lr_schedule: Optional[bool] = typer.Option(None, "--lr-schedule/--no-lr-schedule", help="Switch the LR schedule on or off (off = constant LR).", show_default=False),
+    grad_clip: Optional[bool] = typer.Option(None, "--grad-clip/--no-grad-clip", help="Switch gradient clipping on or off.", show_default=False),
+    weight_decay: Optional[bool] = typer.Option(None, "--weight-decay/--no-weight-decay", help="Switch weight decay on or off.", show_default=False),
+    early_stopping: Optional[bool] = typer.Option(None, "--early-stopping/--no-early-stopping", help="Switch early stopping on or off.", show_default=False),
+    mixed_precision: Optional[bool] = typer.Option(None, "--mixed-precision/--no-mixed-precision", help="Switch mixed precision (autocast) on or off.", show_default=False),
+    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Maximum epochs (train.epochs)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of initialisation, shuffling and dropout (train.seed)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Base learning rate (train.lr)."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or mps (train.device)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch; 0 = one per core (train.threads)."),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run folders are created.", envvar="TUI_TRAINER_RUNS"),
+    json_: Optional[bool] = typer.Option(None, "--json/--no-json", help="One JSON object per event and line (default when stdout is not a terminal).", show_default=False),
+) -> None:
+    """Train a preset headless, with a live progress bar (or JSON lines), and leave a run folder."""
+    overrides: list = list(set_)
+    overrides.extend(
+        _trick_switches(
+            batchnorm=batchnorm,
+            dropout=dropout,
+            lr_schedule=lr_schedule,
+            grad_clip=grad_clip,
+            weight_decay=weight_decay,
+            early_stopping=early_stopping,
+            mixed_precision=mixed_precision,
+        )
+    )
+    for key, value in (("epochs", epochs), ("seed", seed), ("lr", lr), ("device", device), ("threads", threads)):
+        if value is not None:
+            overrides.append((f"train.{key}", value, f"--{key} {value}"))
+    try:
+        config, _ = load_preset(preset, overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+    as_json = json_ if json_ is not None else not sys.stdout.isatty()
+
+    from ..engine import Control, Trainer
+    from ..runs import RunFolder
+    from .reporter import JsonReporter, ProgressReporter
+
+    control = Control()
+    received: list[int] = []
+
+    def on_signal(signum, _frame):
+        received.append(signum)
+        name = signal.Signals(signum).name
+        control.stop(f"interrupted by {name}")
+        signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
+
+    reporter = JsonReporter() if as_json else ProgressReporter()
+    try:
+        trainer = Trainer(config, sinks=[reporter])
+        trainer.prepare()  # refuses tricks that cannot apply here before creating anything
+        trainer.run_folder = RunFolder.create(runs_dir, config.name)
+        trainer.sinks.insert(0, trainer.run_folder.sink)
+        previous = {s: signal.signal(s, on_signal) for s in EXIT_INTERRUPTED}
+        try:
+            result = trainer.run(control)
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+    except UserError as exc:
+        reporter.close()
+        fail(str(exc), exc.exit_code)
+    reporter.close()
+    if received:
+        raise typer.Exit(EXIT_INTERRUPTED[received[0]])
+    if result.status in ("diverged", "failed"):
+        raise typer.Exit(1)
+
+
+@presets_app.command("list")
+def presets_list() -> None:
+    """The presets found in ./presets, the user's preset folder and the package."""
+    from ..config import load_config
+
+    entries = list_presets()
+    if not entries:
+        typer.echo("no presets found")
+        return
+    rows = []
+    for entry in entries:
+        try:
+            c = load_config(entry.path)
+            rows.append((entry.name, c.model.kind, ",".join(c.tricks_on()) or "-", entry.origin, c.description))
+        except ConfigError as exc:
+            rows.append((entry.name, "?", "?", entry.origin, f"invalid: {exc.problems[0]}"))
+    widths = [max(len(r[i]) for r in rows + [("name", "model", "tricks on", "origin", "")]) for i in range(4)]
+    header = ("name", "model", "tricks on", "origin", "description")
+    for row in [header, *rows]:
+        typer.echo("  ".join(col.ljust(w) for col, w in zip(row[:4], widths)) + "  " + row[4])
+
+
+@presets_app.command("show")
+def presets_show(name: str = typer.Argument(..., help="Preset name or path.")) -> None:
+    """Print the preset with every setting resolved (defaults filled in)."""
+    try:
+        config, path = load_preset(name)
+    except ConfigError as exc:
+        fail(str(exc))
+    typer.echo(f"# {path}")
+    typer.echo(dumps_config(config), nl=False)
+
+
+@presets_app.command("validate")
+def presets_validate(files: List[str] = typer.Argument(..., help="Preset files or names.")) -> None:
+    """Check presets; print every problem with its file and key path. Exit 2 if any is invalid."""
+    bad = 0
+    for name in files:
+        try:
+            _, path = load_preset(name)
+            typer.echo(f"ok: {path}")
+        except ConfigError as exc:
+            bad += 1
+            typer.echo(str(exc), err=True)
+    if bad:
+        raise typer.Exit(2)

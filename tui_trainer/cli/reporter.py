@@ -1,0 +1,134 @@
+"""Headless reporters: a live progress bar for a terminal, or one JSON object per event and line."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ..engine.events import (
+    EarlyStoppingState,
+    EpochEnded,
+    Event,
+    RunEnded,
+    RunStarted,
+    RunWarning,
+    StepStats,
+    event_to_dict,
+)
+
+
+class JsonReporter:
+    """Each event as one JSON line on stdout (the same objects as ``metrics.jsonl``)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+
+    def __call__(self, event: Event) -> None:
+        self.stream.write(json.dumps(event_to_dict(event), separators=(",", ":")) + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        pass
+
+
+def _fmt(value: float | None, spec: str = ".4f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    minutes, s = divmod(seconds, 60)
+    h, m = divmod(minutes, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class ProgressReporter:
+    """A rich progress bar over all steps, a line per epoch above it, and a summary at the end."""
+
+    def __init__(self, console=None):
+        from rich.console import Console
+
+        self.console = console or Console(stderr=False)
+        self.progress = None
+        self.task = None
+        self.fields = {"epoch": "-", "loss": "-", "val": "-", "acc": "-", "lr": "-", "norm": "-", "rate": "-", "wait": ""}
+        self.epochs = 0
+
+    def _start(self, event: RunStarted) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.epochs = event.epochs
+        self.console.print(
+            f"[bold]{event.preset}[/]  {event.parameters:,} parameters  device {event.device}  "
+            f"precision {event.precision}  threads {event.threads}  tricks: {', '.join(event.tricks) or 'none'}"
+        )
+        if event.run_dir:
+            self.console.print(f"run folder: {event.run_dir}")
+        self.progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}"),
+            BarColumn(bar_width=24),
+            TextColumn(
+                "loss {task.fields[loss]}  val {task.fields[val]}  acc {task.fields[acc]}  "
+                "lr {task.fields[lr]}  |g| {task.fields[norm]}  {task.fields[rate]}/s{task.fields[wait]}"
+            ),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task("train", total=event.epochs * event.steps_per_epoch, **self.fields)
+        self.fields["epoch"] = f"1/{event.epochs}"
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self._start(event)
+            return
+        if self.progress is None:
+            return
+        f = self.fields
+        if isinstance(event, StepStats):
+            f["epoch"] = f"{event.epoch + 1}/{self.epochs}"
+            f["loss"] = _fmt(event.losses[-1])
+            f["norm"] = _fmt(event.grad_norms[-1], ".3g")
+            f["lr"] = _fmt(event.lrs[-1], ".2e")
+            f["rate"] = f"{event.samples_per_second:,.0f}"
+            self.progress.update(self.task, advance=len(event.losses), **f)
+        elif isinstance(event, EpochEnded):
+            f["val"] = _fmt(event.val_loss)
+            f["acc"] = _fmt(event.val_accuracy, ".3f")
+            self.progress.update(self.task, **f)
+            self.progress.console.print(
+                f"epoch {event.epoch:>3}/{self.epochs}  train {event.train_loss:.4f}  val {event.val_loss:.4f}  "
+                f"acc {event.val_accuracy:.4f}  lr {event.lr:.2e}  {event.samples_per_second:,.0f} samples/s  "
+                f"{event.seconds:.1f}s"
+            )
+        elif isinstance(event, EarlyStoppingState) and event.enabled:
+            f["wait"] = f"  patience {event.wait}/{event.patience}"
+            self.progress.update(self.task, **f)
+        elif isinstance(event, RunWarning):
+            self.progress.console.print(f"[yellow]warning:[/] {event.message}")
+        elif isinstance(event, RunEnded):
+            self.progress.stop()
+            self._summary(event)
+
+    def _summary(self, event: RunEnded) -> None:
+        s = event.summary
+        color = {"completed": "green", "early_stopped": "green", "stopped": "yellow"}.get(event.status, "red")
+        lines = [
+            f"[bold {color}]{event.status}[/]: {event.reason}",
+            f"best epoch       {s.get('best_epoch') or '-'} of {s.get('epochs_run')}",
+            f"best val loss    {_fmt(s.get('best_val_loss'))}   (val accuracy {_fmt(s.get('best_val_accuracy'))})",
+            f"test accuracy    {_fmt(s.get('test_accuracy'))}   (test loss {_fmt(s.get('test_loss'))}, {s.get('weights')} weights)",
+            f"time             {format_duration(s.get('wall_seconds', 0.0))}   "
+            f"{s.get('train_samples_per_second', 0.0):,.0f} train samples/s on {s.get('device')} ({s.get('precision')})",
+        ]
+        if s.get("run_dir"):
+            lines.append(f"run folder       {s['run_dir']}")
+        for line in lines:
+            self.console.print(line, highlight=False)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
