@@ -1,0 +1,183 @@
+"""Engine throughput against a plain hand-written PyTorch loop, in one process.
+
+Each preset is trained with the engine (as `tui-trainer train` runs it: run folder,
+metrics.jsonl, checkpoints every epoch) and with a plain loop written the way one
+writes it by hand (same data on the device, same model, same tricks, same seed, same
+thread count): warm-up plus cosine LR set per step, AdamW with biases and norm weights
+undecayed, clip_grad_norm_, loss summed on the device and read once per epoch,
+validation every epoch with early-stopping bookkeeping, and a final test score.
+The two alternate (engine, plain, plain, engine, ...) and the last line is the median
+engine/plain samples/s ratio.
+
+    python bench/throughput.py                      # both presets, CPU
+    python bench/throughput.py --device cuda --repeats 5
+    python bench/throughput.py --set tricks.mixed_precision.enabled=true --device cuda
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tui_trainer.config.presets import load_preset  # noqa: E402
+from tui_trainer.data import load_data  # noqa: E402
+from tui_trainer.engine.precision import choose_threads, resolve_device, resolve_precision  # noqa: E402
+from tui_trainer.engine.trainer import Trainer, steps_per_epoch  # noqa: E402
+from tui_trainer.models import build_model  # noqa: E402
+from tui_trainer.runs import RunFolder  # noqa: E402
+
+SUPPORTED = "plain loop supports: adam, cosine schedule (with warm-up) or none, clipping by norm or none, decoupled decay"
+
+
+def plain_loop(config, data, device, precision) -> float:
+    """Train like a hand-written loop; return the wall time."""
+    t, tricks = config.train, config.tricks
+    assert t.optimizer == "adam", SUPPORTED
+    assert not tricks.lr_schedule.enabled or tricks.lr_schedule.kind == "cosine", SUPPORTED
+    assert not tricks.grad_clip.enabled or tricks.grad_clip.mode == "norm", SUPPORTED
+    assert not tricks.weight_decay.enabled or tricks.weight_decay.mode == "decoupled", SUPPORTED
+    start = time.perf_counter()
+    torch.manual_seed(t.seed)
+    model = build_model(data.spec, config).to(device)
+    params = list(model.parameters())
+    wd = tricks.weight_decay.value if tricks.weight_decay.enabled else 0.0
+    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": wd},
+              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=t.lr, betas=(t.momentum, 0.999))
+    scaler = torch.amp.GradScaler(device.type) if precision.use_scaler else None
+    n, bs = len(data.train), t.batch_size
+    spe = steps_per_epoch(n, bs)
+    total = t.epochs * spe
+    sched = tricks.lr_schedule
+    warm = min(round(sched.warmup_epochs * spe), total) if sched.enabled else 0
+
+    def get_lr(it: int) -> float:
+        if not sched.enabled:
+            return t.lr
+        if it < warm:
+            return t.lr * (sched.warmup_start_factor + (1 - sched.warmup_start_factor) * it / warm)
+        progress = (it - warm) / max(1, total - warm)
+        return sched.min_lr + (t.lr - sched.min_lr) * (1 + math.cos(math.pi * progress)) / 2
+
+    gen = torch.Generator(device=device).manual_seed(t.seed)
+    best, best_state, wait = math.inf, None, 0
+    it = 0
+    for epoch in range(t.epochs):
+        model.train()
+        perm = torch.randperm(n, device=device, generator=gen)
+        xs, ys = data.train.x[perm], data.train.y[perm]
+        loss_sum = torch.zeros((), device=device)
+        for b in range(spe):
+            lr = get_lr(it)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            xb, yb = xs[b * bs : (b + 1) * bs], ys[b * bs : (b + 1) * bs]
+            with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):
+                loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.unscale_(opt)
+            else:
+                loss.backward()
+            if tricks.grad_clip.enabled:
+                torch.nn.utils.clip_grad_norm_(params, tricks.grad_clip.threshold)
+            if scaler is not None:
+                scaler.step(opt)
+                scaler.update()
+            else:
+                opt.step()
+            loss_sum += loss.detach()
+            it += 1
+        train_loss = loss_sum.item() / spe
+        val_loss = _evaluate(model, data.val, precision, device)
+        if val_loss < best:
+            best, wait = val_loss, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            wait += 1
+        if tricks.early_stopping.enabled and wait >= tricks.early_stopping.patience:
+            break
+    assert math.isfinite(train_loss)
+    if best_state is not None and tricks.early_stopping.enabled and tricks.early_stopping.restore_best:
+        model.load_state_dict(best_state)
+    _evaluate(model, data.test, precision, device)
+    return time.perf_counter() - start
+
+
+@torch.no_grad()
+def _evaluate(model, split, precision, device) -> float:
+    model.eval()
+    with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):
+        logits = model(split.x)
+    loss = F.cross_entropy(logits.float(), split.y).item()
+    model.train()
+    return loss
+
+
+def engine_run(config, data, runs_dir: Path) -> float:
+    start = time.perf_counter()
+    trainer = Trainer(config, data=data, run_folder=RunFolder.create(runs_dir, config.name))
+    trainer.run()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("presets", nargs="*", default=["cnn-mnist1d", "lstm-mnist1d"])
+    parser.add_argument("--repeats", type=int, default=3, help="engine/plain pairs per preset")
+    parser.add_argument("--epochs", type=str, default="cnn-mnist1d=6,lstm-mnist1d=2", help="epochs per run, PRESET=N,...")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], dest="overrides")
+    args = parser.parse_args()
+    epochs = dict(item.split("=") for item in args.epochs.split(",") if item)
+    all_ratios = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.presets:
+            overrides = [("train.device", args.device, "--device"), ("train.threads", args.threads, "--threads"), *args.overrides]
+            if name in epochs:
+                overrides.append(("train.epochs", int(epochs[name]), "--epochs"))
+            config, _ = load_preset(name, overrides)
+            device = resolve_device(config.train.device)
+            precision = resolve_precision(config, device)
+            torch.set_num_threads(choose_threads(config.train.threads))
+            data = load_data(config.data, device)
+            samples = len(data.train) * config.train.epochs
+            engine_run(config, data, Path(tmp))  # warm-up, not measured
+            plain_loop(config, data, device, precision)
+            ratios = []
+            for rep in range(args.repeats):
+                order = [("engine", engine_run), ("plain", None)] if rep % 2 == 0 else [("plain", None), ("engine", engine_run)]
+                times = {}
+                for label, _ in order:
+                    if label == "engine":
+                        times[label] = engine_run(config, data, Path(tmp))
+                    else:
+                        times[label] = plain_loop(config, data, device, precision)
+                ratio = times["plain"] / times["engine"]  # samples/s ratio engine/plain
+                ratios.append(ratio)
+                print(
+                    f"{name} pair {rep + 1}: engine {samples / times['engine']:,.0f} samples/s, "
+                    f"plain {samples / times['plain']:,.0f} samples/s, ratio {ratio:.3f}",
+                    flush=True,
+                )
+            print(f"{name}: median engine/plain ratio {statistics.median(ratios):.3f} "
+                  f"({config.train.epochs} epochs, device {device}, precision {precision.name}, threads {torch.get_num_threads()}, "
+                  f"tricks {','.join(config.tricks_on())})", flush=True)
+            all_ratios.extend(ratios)
+    print(f"median engine/plain samples/s ratio: {statistics.median(all_ratios):.3f}")
+
+
+if __name__ == "__main__":
+    main()
