@@ -6,8 +6,9 @@ writes it by hand (same data on the device, same model, same tricks, same seed, 
 thread count): warm-up plus cosine LR set per step, AdamW with biases and norm weights
 undecayed, clip_grad_norm_, loss summed on the device and read once per epoch,
 validation every epoch with early-stopping bookkeeping, and a final test score.
-The two alternate (engine, plain, plain, engine, ...) and the last line is the median
-engine/plain samples/s ratio.
+The two alternate (engine, plain, plain, engine, ...) in many short pairs, because a
+shared machine's speed drifts by 10-20 % from one second to the next, and the last line
+is the median engine/plain samples/s ratio over all pairs.
 
     python bench/throughput.py                      # both presets, CPU
     python bench/throughput.py --device cuda --repeats 5
@@ -132,13 +133,22 @@ def engine_run(config, data, runs_dir: Path) -> float:
     return time.perf_counter() - start
 
 
+def timed(fn, *args) -> tuple[float, float]:
+    """Wall seconds and this process's CPU seconds of one call. The CPU time is steadier
+    on a shared machine; it counts every thread of the process, so it is comparable only
+    at one torch thread (or on a GPU, where it measures the host side)."""
+    cpu = time.process_time()
+    wall = fn(*args)
+    return wall, time.process_time() - cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("presets", nargs="*", default=["cnn-mnist1d", "lstm-mnist1d"])
-    parser.add_argument("--repeats", type=int, default=3, help="engine/plain pairs per preset")
-    parser.add_argument("--epochs", type=str, default="cnn-mnist1d=6,lstm-mnist1d=2", help="epochs per run, PRESET=N,...")
+    parser.add_argument("--repeats", type=int, default=16, help="engine/plain pairs per preset")
+    parser.add_argument("--epochs", type=str, default="cnn-mnist1d=2,lstm-mnist1d=1", help="epochs per run, PRESET=N,...")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for both loops (1 is steadiest on a shared machine)")
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     args = parser.parse_args()
     epochs = dict(item.split("=") for item in args.epochs.split(",") if item)
@@ -156,23 +166,23 @@ def main() -> None:
             samples = len(data.train) * config.train.epochs
             engine_run(config, data, Path(tmp))  # warm-up, not measured
             plain_loop(config, data, device, precision)
-            ratios = []
+            ratios, cpu_ratios = [], []
+            runs = {"engine": lambda: engine_run(config, data, Path(tmp)), "plain": lambda: plain_loop(config, data, device, precision)}
             for rep in range(args.repeats):
-                order = [("engine", engine_run), ("plain", None)] if rep % 2 == 0 else [("plain", None), ("engine", engine_run)]
-                times = {}
-                for label, _ in order:
-                    if label == "engine":
-                        times[label] = engine_run(config, data, Path(tmp))
-                    else:
-                        times[label] = plain_loop(config, data, device, precision)
-                ratio = times["plain"] / times["engine"]  # samples/s ratio engine/plain
+                order = ["engine", "plain"] if rep % 2 == 0 else ["plain", "engine"]
+                times = {label: timed(runs[label]) for label in order}
+                ratio = times["plain"][0] / times["engine"][0]  # samples/s ratio engine/plain
+                cpu_ratio = times["plain"][1] / times["engine"][1]
                 ratios.append(ratio)
+                cpu_ratios.append(cpu_ratio)
                 print(
-                    f"{name} pair {rep + 1}: engine {samples / times['engine']:,.0f} samples/s, "
-                    f"plain {samples / times['plain']:,.0f} samples/s, ratio {ratio:.3f}",
+                    f"{name} pair {rep + 1}: engine {samples / times['engine'][0]:,.0f} samples/s, "
+                    f"plain {samples / times['plain'][0]:,.0f} samples/s, ratio {ratio:.3f} (by CPU time {cpu_ratio:.3f})",
                     flush=True,
                 )
-            print(f"{name}: median engine/plain ratio {statistics.median(ratios):.3f} "
+            q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratios[0],) * 3
+            print(f"{name}: median engine/plain ratio {statistics.median(ratios):.3f} (quartiles {q1:.3f}-{q3:.3f}) "
+                  f"(by CPU time {statistics.median(cpu_ratios):.3f}) "
                   f"({config.train.epochs} epochs, device {device}, precision {precision.name}, threads {torch.get_num_threads()}, "
                   f"tricks {','.join(config.tricks_on())})", flush=True)
             all_ratios.extend(ratios)

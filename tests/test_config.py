@@ -119,3 +119,11 @@ def test_config_module_does_not_import_torch():
 
     code = "import sys, tui_trainer.config, tui_trainer.config.presets; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_documented_reference_matches_the_schema():
+    from tui_trainer.config.reference import reference
+
+    text = (REPO / "docs" / "presets.md").read_text()
+    documented = text.split("<!-- reference:start -->\n")[1].split("\n<!-- reference:end -->")[0]
+    assert documented.strip() == reference().strip(), "regenerate with: python -m tui_trainer.config.reference"

@@ -108,6 +108,9 @@ def train(
     except UserError as exc:
         reporter.close()
         fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:  # before training started, or a second Ctrl-C
+        reporter.close()
+        fail("interrupted", 130)
     reporter.close()
     if received:
         raise typer.Exit(EXIT_INTERRUPTED[received[0]])

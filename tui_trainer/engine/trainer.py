@@ -139,8 +139,35 @@ class Trainer:
     # -- the loop -------------------------------------------------------------------
 
     def run(self, control: Control | None = None) -> RunResult:
+        """Train until the last epoch, an early stop, a divergence or ``control.stop()``.
+        An exception still leaves a summary with status ``failed`` (where it can be written)."""
         self.prepare()
-        control = control or Control()
+        try:
+            return self._run(control or Control())
+        except BaseException as exc:
+            self._record_failure(exc)
+            raise
+
+    def _record_failure(self, exc: BaseException) -> None:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        status = "stopped" if interrupted else "failed"
+        reason = "interrupted (KeyboardInterrupt)" if interrupted else f"{type(exc).__name__}: {exc}"
+        summary = {"preset": self.config.name, "status": status, "reason": reason,
+                   "run_dir": str(self.run_folder.path) if self.run_folder is not None else None}
+        try:
+            if self.run_folder is not None:
+                self.run_folder.write_summary(summary)
+            self.emit(RunEnded(status=status, reason=reason, summary=summary))
+        except Exception:
+            pass  # the original error is the one to report
+        finally:
+            if self.run_folder is not None:
+                try:
+                    self.run_folder.close()
+                except Exception:
+                    pass
+
+    def _run(self, control: Control) -> RunResult:
         cfg = self.config
         model, optimizer, schedule, early = self.model, self.opt.optimizer, self.schedule, self.early
         train, val, test = self.data.train, self.data.val, self.data.test
@@ -285,7 +312,7 @@ class Trainer:
                 reason = f"{early.monitor} did not improve for {early.patience} epochs (best {early.best:.4g} at epoch {early.best_epoch})"
                 break
 
-        self._save_last(epochs_run)
+        self._save_last(epochs_run, self._step_in_epoch if status == "stopped" else 0)
         restored = False
         if cfg.tricks.early_stopping.enabled and cfg.tricks.early_stopping.restore_best and best_state is not None:
             model.load_state_dict(best_state)
@@ -314,6 +341,7 @@ class Trainer:
             "torch": torch.__version__,
         }
         if self.run_folder is not None:
+            self.run_folder.wait()  # every checkpoint is on disk before the summary says so
             self.run_folder.write_summary(summary)
         self.emit(RunEnded(status=status, reason=reason, summary=summary))
         if self.run_folder is not None:
@@ -351,10 +379,11 @@ class Trainer:
         if self.run_folder is None:
             return
         payload = {**payload, "config": config_to_dict(self.config)}
-        path = self.run_folder.save_checkpoint(kind, payload)
+        path = self.run_folder.save_checkpoint_async(kind, payload)
         self.emit(CheckpointSaved(epoch, kind, str(path)))
 
-    def _save_last(self, epoch: int) -> None:
+    def _save_last(self, epoch: int, step_in_epoch: int = 0) -> None:
+        """``epoch`` epochs complete, plus ``step_in_epoch`` steps of the next (a stop mid-epoch)."""
         if self.run_folder is None:
             return
         state = {
@@ -364,6 +393,7 @@ class Trainer:
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "early_stopping": self.early.state_dict(),
             "epoch": epoch,
+            "step_in_epoch": step_in_epoch,
             "global_step": self._global_step,
             "rng": {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state()},
         }

@@ -1,0 +1,73 @@
+"""The preset reference (docs/presets.md's tables), generated from the schema so it cannot drift.
+
+    python -m tui_trainer.config.reference > docs/presets-reference.md
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+from .schema import Config
+
+
+def _type(kind) -> str:
+    if typing.get_origin(kind) is tuple:
+        return f"array of {typing.get_args(kind)[0].__name__}"
+    return {bool: "bool", int: "int", float: "float", str: "string"}[kind]
+
+
+def _constraints(meta) -> str:
+    parts = []
+    if "choices" in meta:
+        parts.append(" / ".join(f"`{c}`" for c in meta["choices"]))
+    if "gt" in meta:
+        parts.append(f"> {meta['gt']}")
+    if "min" in meta:
+        parts.append(f">= {meta['min']}")
+    if "max" in meta:
+        parts.append(f"<= {meta['max']}")
+    return ", ".join(parts)
+
+
+def _default(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, tuple):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return repr(value)
+
+
+def _table(cls, prefix: str, out: list[str]) -> None:
+    hints = typing.get_type_hints(cls)
+    rows, nested = [], []
+    instance = cls()
+    for f in dataclasses.fields(cls):
+        kind = hints[f.name]
+        if dataclasses.is_dataclass(kind):
+            nested.append((kind, f"{prefix}.{f.name}" if prefix else f.name))
+            continue
+        rows.append(
+            f"| `{f.name}` | {_type(kind)} | `{_default(getattr(instance, f.name))}` | {_constraints(f.metadata)} | {f.metadata['help']} |"
+        )
+    if rows:
+        out.append(f"### `[{prefix}]`" if prefix else "### top level")
+        out.append("")
+        out.append("| key | type | default | allowed | meaning |")
+        out.append("| --- | --- | --- | --- | --- |")
+        out.extend(rows)
+        out.append("")
+    for kind, path in nested:
+        _table(kind, path, out)
+
+
+def reference() -> str:
+    out: list[str] = []
+    _table(Config, "", out)
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(reference())
