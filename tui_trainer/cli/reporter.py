@@ -55,7 +55,7 @@ class ProgressReporter:
         self.epochs = 0
 
     def _start(self, event: RunStarted) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.epochs = event.epochs
         self.console.print(
@@ -64,16 +64,19 @@ class ProgressReporter:
         )
         if event.run_dir:
             self.console.print(f"run folder: {event.run_dir}")
+        # The bar must fit one line: at 80 columns validation figures stay in the epoch lines.
+        wide = self.console.width >= 112
+        stats = (
+            "loss {task.fields[loss]}  "
+            + ("val {task.fields[val]}  acc {task.fields[acc]}  " if wide else "")
+            + "lr {task.fields[lr]}  |g| {task.fields[norm]}  {task.fields[rate]}/s{task.fields[wait]}"
+        )
         self.progress = Progress(
-            TextColumn("epoch {task.fields[epoch]}"),
-            BarColumn(bar_width=24),
-            TextColumn(
-                "loss {task.fields[loss]}  val {task.fields[val]}  acc {task.fields[acc]}  "
-                "lr {task.fields[lr]}  |g| {task.fields[norm]}  {task.fields[rate]}/s{task.fields[wait]}"
-            ),
-            TimeElapsedColumn(),
+            TextColumn("[bold]{task.fields[epoch]}"),
+            BarColumn(bar_width=12 if wide else 8),
+            TextColumn(stats),
             TextColumn("eta"),
-            TimeRemainingColumn(),
+            TimeRemainingColumn(compact=True),
             console=self.console,
             transient=False,
         )
@@ -101,11 +104,12 @@ class ProgressReporter:
             self.progress.update(self.task, **f)
             self.progress.console.print(
                 f"epoch {event.epoch:>3}/{self.epochs}  train {event.train_loss:.4f}  val {event.val_loss:.4f}  "
-                f"acc {event.val_accuracy:.4f}  lr {event.lr:.2e}  {event.samples_per_second:,.0f} samples/s  "
-                f"{event.seconds:.1f}s"
+                f"acc {event.val_accuracy:.3f}  lr {event.lr:.2e}  {event.samples_per_second:,.0f}/s  "
+                f"{event.seconds:.1f}s",
+                highlight=False,
             )
         elif isinstance(event, EarlyStoppingState) and event.enabled:
-            f["wait"] = f"  patience {event.wait}/{event.patience}"
+            f["wait"] = f"  pat {event.wait}/{event.patience}"
             self.progress.update(self.task, **f)
         elif isinstance(event, RunWarning):
             self.progress.console.print(f"[yellow]warning:[/] {event.message}")
