@@ -222,13 +222,16 @@ class Trainer:
             self._epoch, self._step_in_epoch, self._epoch_losses = epoch, 0, []
             self._flush_clock = epoch_start
             self._flush_samples = 0
+            paused = 0.0
             perm = torch.randperm(n, device=device, generator=self.shuffle)
             xs, ys = train.x[perm], train.y[perm]  # one gather an epoch; batches are views
             for b in range(spe):
                 if control._stop.is_set() or not control._running.is_set():
                     paused_at = time.perf_counter()
                     control.wait_while_paused()
-                    self._flush_clock += time.perf_counter() - paused_at
+                    waited = time.perf_counter() - paused_at
+                    self._flush_clock += waited
+                    paused += waited
                     if control.stop_requested:
                         break
                 start = b * bs
@@ -261,7 +264,8 @@ class Trainer:
                     if self._nonfinite_step is not None:
                         break
             self._flush()
-            self._train_seconds += time.perf_counter() - epoch_start
+            train_seconds = time.perf_counter() - epoch_start - paused
+            self._train_seconds += train_seconds
             if self._nonfinite_step is not None:
                 status, reason = "diverged", f"non-finite loss or gradient at step {self._nonfinite_step}; {DIVERGED_HINT}"
                 break
@@ -269,7 +273,6 @@ class Trainer:
                 status, reason = "stopped", control.reason or "stopped"
                 break
             epochs_run = epoch + 1
-            train_seconds = time.perf_counter() - epoch_start
             val_loss, val_acc = evaluate(model, val, precision, device)
             metrics = {"val_loss": val_loss, "val_accuracy": val_acc}
             schedule.after_epoch(metrics)
@@ -281,7 +284,7 @@ class Trainer:
                     val_loss=val_loss,
                     val_accuracy=val_acc,
                     lr=group["lr"],
-                    seconds=time.perf_counter() - epoch_start,
+                    seconds=time.perf_counter() - epoch_start - paused,
                     samples_per_second=n / train_seconds if train_seconds > 0 else 0.0,
                 )
             )
