@@ -14,8 +14,8 @@ from ..config.presets import DEFAULT_PRESET, list_presets, load_preset
 from ..errors import UserError
 
 app = typer.Typer(
-    help="A PyTorch trainer that lives in the terminal. Train a preset headless with `train`; list presets with `presets list`.",
-    no_args_is_help=True,
+    help="A PyTorch trainer that lives in the terminal. With no command it opens the app on the default preset; "
+    "`train` runs a preset headless; `presets list` shows the presets.",
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -24,6 +24,32 @@ presets_app = typer.Typer(help="List, show and validate presets.", no_args_is_he
 app.add_typer(presets_app, name="presets")
 
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@app.callback(invoke_without_command=True)
+def root(ctx: typer.Context) -> None:
+    """Open the app when no command is given."""
+    if ctx.invoked_subcommand is None:
+        _open_app(None, Path("runs"), None)
+
+
+@app.command()
+def tui(
+    preset: Optional[str] = typer.Argument(None, help="Preset name or path to open (default cnn-mnist1d)."),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run folders are created.", envvar="TUI_TRAINER_RUNS"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: 1 beside the UI, or the preset's train.threads)."),
+) -> None:
+    """Open the app: pick a preset, switch the tricks, train and watch it live."""
+    _open_app(preset, runs_dir, threads)
+
+
+def _open_app(preset: Optional[str], runs_dir: Path, threads: Optional[int]) -> None:
+    from ..tui import TrainerApp
+
+    try:
+        TrainerApp(preset, runs_dir, threads).run()
+    except UserError as exc:
+        fail(str(exc), exc.exit_code)
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -27,10 +27,12 @@ from .schema import Config
 
 
 class ConfigError(UserError):
-    """One or more problems in a preset; ``str()`` gives one line per problem."""
+    """One or more problems in a preset; ``str()`` gives one line per problem.
+    ``items`` holds them as (source, key path, message) where the key is known."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], items: list[tuple[str, str, str]] | None = None):
         self.problems = problems
+        self.items = items or []
         super().__init__("\n".join(problems))
 
 
@@ -167,7 +169,8 @@ def _validate(raw: dict, attribute) -> Config:
     if not problems:
         problems = _cross_checks(config)
     if problems:
-        raise ConfigError([f"{attribute(p.path)}: {p.path}: {p.message}" for p in problems])
+        items = [(attribute(p.path), p.path, p.message) for p in problems]
+        raise ConfigError([f"{source}: {path}: {message}" for source, path, message in items], items)
     return config
 
 

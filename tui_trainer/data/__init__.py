@@ -34,14 +34,23 @@ class Datasets:
     test: Split
 
 
-def load_arrays(config: DataConfig) -> tuple[DataSpec, dict]:
-    if config.dataset == "mnist1d":
-        from . import mnist1d
+#: What each dataset looks like, known without generating it: splits and per-sample shape.
+SPECS = {"mnist1d": DataSpec("mnist1d", (1, 40), 10)}
+SIZES = {"mnist1d": (4000, 1000)}  # train (validation carved from it), test
 
-        arrays = mnist1d.load()
-        spec = DataSpec("mnist1d", (1, arrays["x"].shape[1]), 10)
-        return spec, arrays
-    raise DatasetError(f"unknown dataset {config.dataset!r}; available: mnist1d")
+
+def dataset_spec(name: str) -> DataSpec:
+    if name not in SPECS:
+        raise DatasetError(f"unknown dataset {name!r}; available: {', '.join(SPECS)}")
+    return SPECS[name]
+
+
+def load_arrays(config: DataConfig) -> tuple[DataSpec, dict]:
+    spec = dataset_spec(config.dataset)
+    from . import mnist1d
+
+    arrays = mnist1d.load()
+    return DataSpec(spec.name, (1, arrays["x"].shape[1]), spec.num_classes), arrays
 
 
 def load_data(config: DataConfig, device: torch.device | str = "cpu") -> Datasets:
@@ -65,4 +74,4 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu") -> Dataset
     return Datasets(spec, split(x[train_idx], y[train_idx]), split(x[val_idx], y[val_idx]), split(x_test, y_test))
 
 
-__all__ = ["DataSpec", "DatasetError", "Datasets", "Split", "load_data"]
+__all__ = ["DataSpec", "DatasetError", "Datasets", "SIZES", "Split", "dataset_spec", "load_data"]

@@ -1,0 +1,173 @@
+"""The Textual app, driven by a Pilot. Conditions are awaited by polling: pilot.press()
+waits for the whole app to go idle, which takes seconds while a run is busy."""
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import Checkbox, Input, Select, Sparkline, Static
+
+from tui_trainer.config import load_config
+from tui_trainer.tui import TrainerApp
+from tui_trainer.tui.settings import SettingsPanel, widget_id
+
+pytestmark = pytest.mark.usefixtures("mnist1d")
+
+
+async def wait_for(pilot, condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+def widget(app, key):
+    return app.query_one(f"#{widget_id(key)}")
+
+
+def make_app(tmp_path, preset="cnn-mnist1d"):
+    return TrainerApp(preset, runs_dir=tmp_path / "runs", threads=1)
+
+
+def test_toggles_and_inputs_change_the_config_a_run_uses(tmp_path):
+    async def scenario():
+        app = make_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            settings = app.query_one(SettingsPanel)
+            await pilot.click(f"#{widget_id('tricks.batchnorm.enabled')}")
+            await wait_for(pilot, lambda: not settings.config.tricks.batchnorm.enabled)
+            box = widget(app, "tricks.dropout.p")
+            box.focus()
+            box.value = "0.35"
+            await wait_for(pilot, lambda: settings.config.tricks.dropout.p == 0.35)
+            widget(app, "tricks.lr_schedule.kind").value = "step"
+            await wait_for(pilot, lambda: settings.config.tricks.lr_schedule.kind == "step")
+            assert widget(app, "tricks.lr_schedule.step_size").parent.display  # the step's own parameter shows
+            assert not widget(app, "tricks.lr_schedule.pct_start").parent.display
+            settings.set_value("train.epochs", 1)
+            await pilot.pause()
+            app.set_focus(None)
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.finished.is_set() and app.last_result is not None)
+            used = load_config(Path(app.last_run_dir) / "config.toml")
+            assert not used.tricks.batchnorm.enabled and used.tricks.dropout.p == 0.35
+            assert used.tricks.lr_schedule.kind == "step" and used.train.epochs == 1
+            assert used == app.run_config
+
+    asyncio.run(scenario())
+
+
+def test_start_feeds_the_sparklines_and_stop_ends_the_thread_with_a_checkpoint(tmp_path):
+    async def scenario():
+        app = make_app(tmp_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.torch_info is not None)
+            app.action_start()
+            await wait_for(pilot, lambda: len(app.query_one("#spark-loss", Sparkline).data) > 10)
+            await wait_for(pilot, lambda: len(app.query_one("#spark-val_loss", Sparkline).data) >= 1)
+            assert app.query_one(SettingsPanel).disabled  # settings locked while running
+            assert len(app.query_one("#spark-lr", Sparkline).data) > 10
+            assert len(app.query_one("#spark-grad_norm", Sparkline).data) > 10
+            assert "epoch" in str(app.query_one("#run-status", Static).render())
+            app.action_stop()
+            stopped = time.monotonic()
+            await wait_for(pilot, app.finished.is_set, timeout=5)
+            assert time.monotonic() - stopped < 1.0
+            await wait_for(pilot, lambda: not app.query_one(SettingsPanel).disabled)
+            run = Path(app.last_run_dir)
+            assert (run / "last.pt").exists() and app.last_result["status"] == "stopped"
+
+    asyncio.run(scenario())
+
+
+def test_pause_and_resume(tmp_path):
+    async def scenario():
+        app = make_app(tmp_path)
+        async with app.run_test() as pilot:
+            app.query_one(SettingsPanel).set_value("train.epochs", 3)
+            app.action_start()
+            await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
+            app.action_pause()
+            await pilot.pause(0.3)
+            held = app.query_one(Monitor).steps_done
+            await pilot.pause(0.5)
+            assert app.query_one(Monitor).steps_done == held and app.running
+            app.action_pause()
+            await wait_for(pilot, app.finished.is_set)
+            assert app.last_result["status"] in ("completed", "early_stopped")
+
+    from tui_trainer.tui.monitor import Monitor
+
+    asyncio.run(scenario())
+
+
+def test_save_preset_then_load_gives_an_equal_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+    async def scenario():
+        app = make_app(tmp_path, "lstm-mnist1d")
+        async with app.run_test() as pilot:
+            settings = app.query_one(SettingsPanel)
+            settings.set_value("name", "my-lstm")
+            settings.set_value("tricks.grad_clip.mode", "value")
+            settings.set_value("tricks.weight_decay.value", 0.05)
+            await pilot.pause()
+            await pilot.press("ctrl+s")
+            path = tmp_path / "config" / "tui-trainer" / "presets" / "my-lstm.toml"
+            await wait_for(pilot, path.exists)
+            assert load_config(path) == settings.config
+            assert settings.config.tricks.grad_clip.mode == "value" and settings.config.tricks.weight_decay.value == 0.05
+
+    asyncio.run(scenario())
+
+
+def test_an_invalid_input_blocks_start_with_a_message(tmp_path):
+    async def scenario():
+        app = make_app(tmp_path)
+        async with app.run_test() as pilot:
+            box = widget(app, "tricks.dropout.p")
+            box.value = "1.5"
+            settings = app.query_one(SettingsPanel)
+            await wait_for(pilot, lambda: "tricks.dropout.p" in settings.errors)
+            assert box.has_class("-invalid")
+            assert "must be at most 0.95" in str(app.query_one("#settings-errors", Static).render())
+            app.action_start()
+            await pilot.pause()
+            assert not app.running and app.train_worker is None
+            box.value = "0.5"
+            await wait_for(pilot, lambda: not settings.errors)
+            assert not box.has_class("-invalid")
+
+    asyncio.run(scenario())
+
+
+def test_mixed_precision_is_disabled_with_a_reason_on_this_cpu(tmp_path):
+    from tui_trainer.engine.precision import cpu_has_native_bf16
+
+    import torch
+
+    if torch.cuda.is_available() or cpu_has_native_bf16():
+        pytest.skip("mixed precision can run here")
+
+    async def scenario():
+        app = make_app(tmp_path)
+        async with app.run_test() as pilot:
+            await wait_for(pilot, lambda: app.torch_info is not None)
+            box = widget(app, "tricks.mixed_precision.enabled")
+            assert box.disabled and not box.value
+            assert "no native bf16" in str(app.query_one("#reason-mixed_precision", Static).render())
+
+    asyncio.run(scenario())
+
+
+def test_focus_explains_the_trick(tmp_path):
+    async def scenario():
+        app = make_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            widget(app, "tricks.grad_clip.threshold").focus()
+            await pilot.pause()
+            assert "Gradient clipping" in str(app.query_one("#explain", Static).render())
+
+    asyncio.run(scenario())

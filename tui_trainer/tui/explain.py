@@ -1,0 +1,61 @@
+"""Why each trick exists, in a few lines: shown when one of its controls has focus."""
+
+TITLES = {
+    "train": "Training",
+    "batchnorm": "BatchNorm",
+    "dropout": "Dropout",
+    "lr_schedule": "LR schedule",
+    "grad_clip": "Gradient clipping",
+    "weight_decay": "Weight decay",
+    "early_stopping": "Early stopping",
+    "mixed_precision": "Mixed precision",
+}
+
+EXPLAIN = {
+    "train": (
+        "The basics every trick acts on: how many epochs at most, the base learning rate "
+        "(the peak for one-cycle), samples per step, and the seed that fixes initialisation, "
+        "shuffling and dropout, so the same settings give the same curves."
+    ),
+    "batchnorm": (
+        "Normalises each channel (CNN) or each time step's features (LSTM) over the batch, "
+        "then rescales them with learned weights. It lets larger learning rates train "
+        "stably and early epochs move faster. Watch: loss falls sooner; validation can be "
+        "noisier with small batches, since eval uses running averages."
+    ),
+    "dropout": (
+        "Zeroes a random fraction p of units while training (never in eval) and scales the "
+        "rest, so the network cannot lean on single units. It fights overfitting. Watch: "
+        "training loss sits higher and noisier, while the gap to validation loss shrinks."
+    ),
+    "lr_schedule": (
+        "Changes the learning rate over the run: decay lets the model settle into a minimum "
+        "after fast early progress; warm-up starts small so early, large gradients do not "
+        "wreck the weights. Step and exponential move per epoch, cosine and one-cycle per "
+        "batch, plateau when validation stalls. Watch the LR curve and the loss bend with it."
+    ),
+    "grad_clip": (
+        "Caps the gradient before the step: by the global norm (rescales the whole "
+        "gradient) or by value (clamps each element). It keeps one bad batch from throwing "
+        "the weights far away, above all in LSTMs. Watch the |g| curve against the "
+        "threshold: clipping acts on every step above it."
+    ),
+    "weight_decay": (
+        "Pulls weights towards zero each step, a preference for small weights that often "
+        "generalises better. Decoupled (AdamW) shrinks weights directly; coupled adds an L2 "
+        "term to the gradient, which Adam then rescales, weakening it. Biases and norm "
+        "weights are left alone. Watch: validation loss, over long runs."
+    ),
+    "early_stopping": (
+        "Ends the run when the monitored validation metric has not improved by min_delta "
+        "for `patience` epochs, and can restore the best epoch's weights. It saves time "
+        "and keeps the weights from before overfitting set in. Watch the patience counter "
+        "climb after the best epoch."
+    ),
+    "mixed_precision": (
+        "Runs the forward pass in 16-bit floats with autocast: bf16 where supported, else "
+        "fp16 with a GradScaler that keeps small gradients from vanishing. On GPUs it is "
+        "faster and uses less memory for about the same accuracy. Watch samples/s; the "
+        "loss should look like fp32's."
+    ),
+}

@@ -1,0 +1,270 @@
+"""The settings panel: the training basics and one group per trick, built from the schema.
+
+Every edit is validated at once by the same loader as the CLI (``config_from_dict``), so a
+value the CLI would refuse is refused here with the same message, next to the input.
+The panel holds the last valid :class:`Config`; ``errors`` maps key paths to what is wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Checkbox, Input, Label, Select, Static
+
+from ..config import Config, ConfigError, config_from_dict, config_to_dict
+from ..config.schema import TRICK_NAMES
+from .explain import TITLES
+
+TRAIN_FIELDS = ("epochs", "lr", "batch_size", "seed")
+TRICK_FIELDS = {
+    "batchnorm": (),
+    "dropout": ("p",),
+    "lr_schedule": ("kind", "warmup_epochs", "warmup_start_factor", "step_size", "gamma", "min_lr",
+                    "pct_start", "div_factor", "final_div_factor", "factor", "patience", "monitor"),
+    "grad_clip": ("mode", "threshold"),
+    "weight_decay": ("value", "mode", "exclude_bias_and_norm"),
+    "early_stopping": ("monitor", "mode", "patience", "min_delta", "restore_best"),
+    "mixed_precision": ("dtype",),
+}
+#: The schedule parameters that matter for each kind (warm-up applies to all but one-cycle).
+SCHEDULE_FIELDS = {
+    "step": {"step_size", "gamma"},
+    "exponential": {"gamma"},
+    "cosine": {"min_lr"},
+    "onecycle": {"pct_start", "div_factor", "final_div_factor"},
+    "plateau": {"factor", "patience", "monitor", "min_lr"},
+}
+WARMUP_FIELDS = {"warmup_epochs", "warmup_start_factor"}
+LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_start_factor": "warm-up from ×",
+          "exclude_bias_and_norm": "skip bias & norm", "restore_best": "restore best", "min_delta": "min delta",
+          "step_size": "step size", "min_lr": "min lr", "pct_start": "pct start", "div_factor": "div factor",
+          "final_div_factor": "final div", "batch_size": "batch size"}
+
+
+def widget_id(key: str) -> str:
+    return "f-" + key.replace(".", "--")
+
+
+def key_of(widget_id_: str | None) -> str | None:
+    if not widget_id_ or not widget_id_.startswith("f-"):
+        return None
+    return widget_id_[2:].replace("--", ".")
+
+
+def group_of(key: str) -> str:
+    """``tricks.dropout.p`` -> ``dropout``; ``train.lr`` -> ``train``."""
+    parts = key.split(".")
+    return parts[1] if parts[0] == "tricks" else parts[0]
+
+
+def _field(key: str) -> tuple[Any, dataclasses.Field]:
+    """The declared type and the dataclass field of a dotted key."""
+    cls: Any = Config
+    parts = key.split(".")
+    for part in parts[:-1]:
+        cls = typing.get_type_hints(cls)[part]
+    hints = typing.get_type_hints(cls)
+    return hints[parts[-1]], {f.name: f for f in dataclasses.fields(cls)}[parts[-1]]
+
+
+def _get(config: Config, key: str) -> Any:
+    value: Any = config
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
+
+
+class SettingsPanel(VerticalScroll):
+    """Edits a Config. Posts :class:`SettingsPanel.Changed` after each edit."""
+
+    class Changed(Message):
+        def __init__(self, config: Config, errors: dict[str, str]):
+            super().__init__()
+            self.config = config
+            self.errors = errors
+
+    def __init__(self, config: Config, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.config = config
+        self._base = config_to_dict(config)
+        self._edits: dict[str, Any] = {}
+        self._parse_errors: dict[str, str] = {}
+        self.errors: dict[str, str] = {}
+        self._loading = False
+        self.unavailable: dict[str, str] = {}
+
+    # -- building ---------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="group", id="group-train"):
+            yield Label(TITLES["train"], classes="group-title")
+            yield self._row("name")
+            for name in TRAIN_FIELDS:
+                yield self._row(f"train.{name}")
+        for trick in TRICK_NAMES:
+            with Vertical(classes="group", id=f"group-{trick}"):
+                key = f"tricks.{trick}.enabled"
+                yield Checkbox(TITLES[trick], _get(self.config, key), id=widget_id(key), compact=True,
+                               tooltip=_field(key)[1].metadata["help"])
+                yield Static("", classes="reason", id=f"reason-{trick}")
+                for name in TRICK_FIELDS[trick]:
+                    yield self._row(f"tricks.{trick}.{name}")
+        yield Static("", id="settings-errors")
+
+    def _row(self, key: str) -> Horizontal:
+        kind, f = _field(key)
+        value = _get(self.config, key)
+        label = LABELS.get(key.rsplit(".", 1)[-1], key.rsplit(".", 1)[-1])
+        help_ = f.metadata.get("help", "")
+        if kind is bool:
+            widget: Any = Checkbox(label, value, id=widget_id(key), compact=True, tooltip=help_)
+            return Horizontal(Label(""), widget, classes="row", id=f"row-{widget_id(key)}")
+        if "choices" in f.metadata:
+            options = [(c, c) for c in f.metadata["choices"]]
+            widget = Select(options, value=value, allow_blank=False, id=widget_id(key), compact=True, tooltip=help_)
+        else:
+            input_type = "integer" if kind is int else ("number" if kind is float else "text")
+            widget = Input(_format(value), type=input_type, id=widget_id(key), compact=True, tooltip=help_)
+        return Horizontal(Label(label), widget, classes="row", id=f"row-{widget_id(key)}")
+
+    def on_mount(self) -> None:
+        self._show_relevant()
+
+    # -- loading a preset ----------------------------------------------------------------
+
+    def load(self, config: Config) -> None:
+        """Show ``config`` in every control and forget pending edits and errors."""
+        self._loading = True
+        try:
+            self.config = config
+            self._base = config_to_dict(config)
+            self._edits.clear()
+            self._parse_errors.clear()
+            self.errors.clear()
+            for widget in self.query("Input, Select, Checkbox"):
+                key = key_of(widget.id)
+                if key is None:
+                    continue
+                value = _get(config, key)
+                if isinstance(widget, Input):
+                    widget.value = _format(value)
+                else:
+                    widget.value = value
+                widget.remove_class("-invalid")
+        finally:
+            self.call_after_refresh(self._end_loading)
+        for trick, reason in self.unavailable.items():
+            self.set_unavailable(trick, reason)
+        self._show_relevant()
+        self._show_errors()
+
+    def _end_loading(self) -> None:
+        self._loading = False
+
+    # -- edits --------------------------------------------------------------------------
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        key = key_of(event.input.id)
+        if key is None or self._loading:
+            return
+        event.stop()
+        kind, _ = _field(key)
+        text = event.value.strip()
+        try:
+            value: Any = int(text) if kind is int else float(text) if kind is float else text
+        except ValueError:
+            self._edits.pop(key, None)
+            self._parse_errors[key] = f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+        else:
+            self._parse_errors.pop(key, None)
+            self._edits[key] = value
+        self._validate()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        key = key_of(event.checkbox.id)
+        if key is None or self._loading:
+            return
+        event.stop()
+        self._edits[key] = event.value
+        self._validate()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        key = key_of(event.select.id)
+        if key is None or self._loading or event.value is Select.NULL:
+            return
+        event.stop()
+        self._edits[key] = event.value
+        self._validate()
+        self._show_relevant()
+
+    def set_value(self, key: str, value: Any) -> None:
+        """Change a setting as if the user had (used by tests and by guards)."""
+        widget = self.query_one(f"#{widget_id(key)}")
+        if isinstance(widget, Input):
+            widget.value = _format(value)
+        else:
+            widget.value = value
+        self._parse_errors.pop(key, None)
+        self._edits[key] = value
+        self._validate()
+        self._show_relevant()
+
+    def _validate(self) -> None:
+        errors = dict(self._parse_errors)
+        edits = [(k, v, k) for k, v in self._edits.items()]
+        try:
+            self.config = config_from_dict(self._base, "<settings>", edits)
+        except ConfigError as exc:
+            for _source, path, message in exc.items:
+                errors.setdefault(path, message)
+            if not exc.items:
+                errors["?"] = str(exc)
+        self.errors = errors
+        for widget in self.query("Input, Select, Checkbox"):
+            key = key_of(widget.id)
+            if key is not None:
+                widget.set_class(key in errors, "-invalid")
+        self._show_errors()
+        self.post_message(self.Changed(self.config, dict(self.errors)))
+
+    def _show_errors(self) -> None:
+        text = "\n".join(f"{key}: {message}" for key, message in self.errors.items())
+        self.query_one("#settings-errors", Static).update(text)
+
+    def _show_relevant(self) -> None:
+        kind = self.config.tricks.lr_schedule.kind
+        wanted = SCHEDULE_FIELDS[kind] | (WARMUP_FIELDS if kind != "onecycle" else set())
+        for name in TRICK_FIELDS["lr_schedule"]:
+            if name == "kind":
+                continue
+            row = self.query_one(f"#row-{widget_id(f'tricks.lr_schedule.{name}')}")
+            row.display = name in wanted
+
+    # -- availability ----------------------------------------------------------------------
+
+    def set_unavailable(self, trick: str, reason: str | None) -> None:
+        """Disable a trick's switch here, with the reason shown under it; None enables it."""
+        key = f"tricks.{trick}.enabled"
+        checkbox = self.query_one(f"#{widget_id(key)}", Checkbox)
+        reason_widget = self.query_one(f"#reason-{trick}", Static)
+        if reason is None:
+            self.unavailable.pop(trick, None)
+            checkbox.disabled = False
+            reason_widget.update("")
+            reason_widget.display = False
+            return
+        self.unavailable[trick] = reason
+        if checkbox.value:
+            self.set_value(key, False)
+        checkbox.disabled = True
+        reason_widget.update(reason)
+        reason_widget.display = True
+
+
+def _format(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
