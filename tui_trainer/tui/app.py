@@ -10,6 +10,7 @@ first paint.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections import Counter, deque
 from pathlib import Path
@@ -36,6 +37,11 @@ DRAIN_SECONDS = 0.1
 #: thread needs a core too: measured on 2 cores (bench/tui.py), one torch thread kept the
 #: keys answering and lost less throughput than two.
 APP_THREADS = 1
+#: The UI thread and the training thread share the GIL. With CPython's default 5 ms switch
+#: interval the training thread, each time it returns from a torch kernel, can wait up to
+#: 5 ms for the UI thread to let go: measured, the CNN ran at about half its headless speed
+#: beside a 10 Hz UI. A 1 ms interval hands the GIL back sooner (bench/tui.py).
+SWITCH_INTERVAL = 0.001
 
 
 class PresetItem(ListItem):
@@ -45,7 +51,7 @@ class PresetItem(ListItem):
 
 
 class TrainerApp(App):
-    CSS_PATH = "styles.tcss"
+    CSS_PATH = Path(__file__).parent / "styles.tcss"
     TITLE = "tui-trainer"
     AUTO_FOCUS = None  # a focused Input would swallow the single-letter keys
     BINDINGS = [
@@ -91,7 +97,12 @@ class TrainerApp(App):
                 yield Monitor(id="monitor")
         yield Footer()
 
+    def on_unmount(self) -> None:
+        sys.setswitchinterval(self._switch_interval)
+
     def on_mount(self) -> None:
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         self._fill_presets()
         self._explain("train")
         self.set_interval(DRAIN_SECONDS, self.drain)

@@ -27,6 +27,9 @@ from ..engine.events import (
 )
 
 HISTORY = 300  # points kept per curve: enough to see the shape, cheap to draw
+#: Sparklines are the costliest widgets to draw (milliseconds each, holding the GIL the
+#: training thread needs): they are redrawn at most this often; the numbers at every redraw.
+CURVE_SECONDS = 0.3
 
 CURVES = ("loss", "val_loss", "lr", "grad_norm", "patience")
 
@@ -50,12 +53,15 @@ class Monitor(Vertical):
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self.history: dict[str, deque] = {name: deque(maxlen=HISTORY) for name in CURVES}
+        self.dirty: set[str] = set()  # curves with new points since the last redraw
         self.redraws = 0
+        self._curves_drawn = 0.0
         self._reset_state()
 
     def _reset_state(self) -> None:
         for h in self.history.values():
             h.clear()
+        self.dirty = set(CURVES)
         self.started: RunStarted | None = None
         self.last_step: StepStats | None = None
         self.last_epoch: EpochEnded | None = None
@@ -67,7 +73,7 @@ class Monitor(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("no run yet: press s to start", id="run-status")
-        yield ProgressBar(total=None, show_eta=False, id="run-progress")
+        yield ProgressBar(total=1, show_eta=False, id="run-progress")  # total=None would animate while idle
         for name, title in (("loss", "loss"), ("val_loss", "val loss"), ("lr", "lr"), ("grad_norm", "|g|"), ("patience", "patience")):
             with Horizontal(classes="curve", id=f"curve-{name}"):
                 yield Label(title, id=f"value-{name}", classes="curve-label")
@@ -80,6 +86,7 @@ class Monitor(Vertical):
         """Apply a batch of events, then redraw once."""
         log = self.query_one("#run-log", RichLog)
         changed = False
+        lines_before = len(log.lines)
         for event in events:
             changed = True
             if isinstance(event, RunStarted):
@@ -95,16 +102,19 @@ class Monitor(Vertical):
                 self.history["loss"].extend(event.losses)
                 self.history["lr"].extend(event.lrs)
                 self.history["grad_norm"].extend(event.grad_norms)
+                self.dirty.update(("loss", "lr", "grad_norm"))
                 self.steps_done += len(event.losses)
             elif isinstance(event, EpochEnded):
                 self.last_epoch = event
                 self.history["val_loss"].append(event.val_loss)
+                self.dirty.add("val_loss")
                 total = self.started.epochs if self.started else "?"
                 log.write(f"epoch {event.epoch}/{total}  train {event.train_loss:.4f}  val {event.val_loss:.4f}  "
                           f"acc {event.val_accuracy:.4f}  lr {event.lr:.2e}  {event.samples_per_second:,.0f}/s")
             elif isinstance(event, EarlyStoppingState):
                 self.last_es = event
                 self.history["patience"].append(float(event.wait))
+                self.dirty.add("patience")
             elif isinstance(event, RunWarning):
                 log.write(f"[yellow]warning:[/] {event.message}")
             elif isinstance(event, CheckpointSaved):
@@ -120,16 +130,31 @@ class Monitor(Vertical):
                               f"{_duration(s.get('wall_seconds', 0))}")
         if changed:
             self.redraw()
+        if len(log.lines) != lines_before:
+            self._follow(log)
 
     def log(self, text: str) -> None:
-        self.query_one("#run-log", RichLog).write(text)
+        log = self.query_one("#run-log", RichLog)
+        log.write(text)
+        self._follow(log)
+
+    def _follow(self, log: RichLog) -> None:
+        """Keep the newest line in view. The log's scroll range changes only with a layout,
+        and the monitor's numbers are drawn without layouts (a layout costs ~100 ms here):
+        ask for one now (a few times an epoch) and scroll once it has run."""
+        log.refresh(layout=True)
+        self.set_timer(0.15, lambda: log.scroll_end(animate=False, immediate=True))
 
     # -- drawing -------------------------------------------------------------------------------
 
-    def redraw(self) -> None:
+    def redraw(self, force: bool = False) -> None:
         self.redraws += 1
-        for name in CURVES:
-            self.query_one(f"#spark-{name}", Sparkline).data = list(self.history[name])  # a new list redraws
+        now = time.monotonic()
+        if force or self.ended is not None or now - self._curves_drawn >= CURVE_SECONDS:
+            self._curves_drawn = now
+            for name in self.dirty:  # only the changed ones
+                self.query_one(f"#spark-{name}", Sparkline).data = list(self.history[name])  # a new list redraws
+            self.dirty = set()
         step, epoch, es, started = self.last_step, self.last_epoch, self.last_es, self.started
         self._label("loss", f"loss {_fmt(step.losses[-1] if step else None)}")
         self._label("val_loss", f"val {_fmt(epoch.val_loss if epoch else None)}")
@@ -142,10 +167,10 @@ class Monitor(Vertical):
             self._label("patience", "patience")
         if started is not None:
             self.query_one("#run-progress", ProgressBar).update(progress=self.steps_done)
-        self.query_one("#run-status", Static).update(self.status_line())
+        self.query_one("#run-status", Static).update(self.status_line(), layout=False)
 
     def _label(self, name: str, text: str) -> None:
-        self.query_one(f"#value-{name}", Label).update(text)
+        self.query_one(f"#value-{name}", Label).update(text, layout=False)  # fixed size: no re-layout
 
     def status_line(self) -> str:
         started, step, epoch = self.started, self.last_step, self.last_epoch
