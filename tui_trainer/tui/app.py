@@ -199,7 +199,7 @@ class TrainerApp(App):
         try:
             config = load_config(entry.path)
         except ConfigError as exc:
-            self.monitor.log(f"[red]cannot load {entry.path}:[/] {exc}")
+            self.monitor.write_log(f"[red]cannot load {entry.path}:[/] {exc}")
             return
         self.config, self.preset_path = config, entry.path
         settings = self.query_one(SettingsPanel)
@@ -207,7 +207,7 @@ class TrainerApp(App):
         if self.torch_info is not None:
             self._check_availability()
             self._update_info()
-        self.monitor.log(f"preset {entry.name} loaded from {entry.path}")
+        self.monitor.write_log(f"preset {entry.name} loaded from {entry.path}")
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         key = key_of(getattr(event.widget, "id", None))
@@ -244,7 +244,7 @@ class TrainerApp(App):
             return
         if settings.errors:
             problems = "; ".join(f"{k}: {m}" for k, m in settings.errors.items())
-            self.monitor.log(f"[red]cannot start:[/] fix {problems}")
+            self.monitor.write_log(f"[red]cannot start:[/] fix {problems}")
             self.notify(f"cannot start: {problems}", severity="error")
             return
         config = settings.config
@@ -287,19 +287,19 @@ class TrainerApp(App):
         if self.control.paused:
             self.control.resume()
             self.monitor.paused = False
-            self.monitor.log("resumed")
+            self.monitor.write_log("resumed")
             self.query_one("#pause", Button).label = "Pause"
         else:
             self.control.pause()
             self.monitor.paused = True
-            self.monitor.log("paused: p resumes")
+            self.monitor.write_log("paused: p resumes")
             self.query_one("#pause", Button).label = "Resume"
         self.monitor.redraw()
 
     def action_stop(self) -> None:
         if self.running and self.control is not None:
             self.control.stop("stopped from the app")
-            self.monitor.log("stopping after the current step…")
+            self.monitor.write_log("stopping after the current step…")
 
     def action_save(self) -> None:
         settings = self.query_one(SettingsPanel)
@@ -312,10 +312,10 @@ class TrainerApp(App):
             path.parent.mkdir(parents=True, exist_ok=True)
             save_config(config, path)
         except OSError as exc:
-            self.monitor.log(f"[red]cannot save {path}:[/] {exc.strerror or exc}")
+            self.monitor.write_log(f"[red]cannot save {path}:[/] {exc.strerror or exc}")
             return
         self.preset_path = path
-        self.monitor.log(f"saved preset {path}\n  headless: tui-trainer train {path}")
+        self.monitor.write_log(f"saved preset {path}\n  headless: tui-trainer train {path}")
         self.notify(f"saved {path}")
         if not self.running:
             self._fill_presets()
@@ -323,7 +323,7 @@ class TrainerApp(App):
     async def action_quit(self) -> None:
         if self.running and self.control is not None:
             self.control.stop("the app was closed")
-            self.monitor.log("stopping the run before quitting…")
+            self.monitor.write_log("stopping the run before quitting…")
             await asyncio.to_thread(self.finished.wait, 30)
         self.exit()
 
@@ -349,7 +349,7 @@ class TrainerApp(App):
             return
         self.drain()
         if event.state == WorkerState.ERROR:
-            self.monitor.log(f"[red]the run failed:[/] {event.worker.error}")
+            self.monitor.write_log(f"[red]the run failed:[/] {event.worker.error}")
         self._lock(False)
         self.query_one("#start", Button).disabled = bool(self.query_one(SettingsPanel).errors)
         self.monitor.paused = False

@@ -133,7 +133,7 @@ class Monitor(Vertical):
         if len(log.lines) != lines_before:
             self._follow(log)
 
-    def log(self, text: str) -> None:
+    def write_log(self, text: str) -> None:
         log = self.query_one("#run-log", RichLog)
         log.write(text)
         self._follow(log)
