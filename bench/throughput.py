@@ -73,7 +73,7 @@ def plain_loop(config, data, device, precision) -> float:
     gen = torch.Generator(device=device).manual_seed(t.seed)
     best, best_state, wait = math.inf, None, 0
     it = 0
-    for epoch in range(t.epochs):
+    for _ in range(t.epochs):
         model.train()
         perm = torch.randperm(n, device=device, generator=gen)
         xs, ys = data.train.x[perm], data.train.y[perm]

@@ -6,10 +6,11 @@ import time
 from pathlib import Path
 
 import pytest
-from textual.widgets import Checkbox, Input, Select, Sparkline, Static
+from textual.widgets import Sparkline, Static
 
 from tui_trainer.config import load_config
 from tui_trainer.tui import TrainerApp
+from tui_trainer.tui.monitor import Monitor
 from tui_trainer.tui.settings import SettingsPanel, widget_id
 
 pytestmark = pytest.mark.usefixtures("mnist1d")
@@ -97,8 +98,6 @@ def test_pause_and_resume(tmp_path):
             app.action_pause()
             await wait_for(pilot, app.finished.is_set)
             assert app.last_result["status"] in ("completed", "early_stopped")
-
-    from tui_trainer.tui.monitor import Monitor
 
     asyncio.run(scenario())
 

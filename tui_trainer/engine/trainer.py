@@ -29,7 +29,6 @@ from .events import (
     Event,
     RunEnded,
     RunStarted,
-    RunWarning,
     StepStats,
 )
 from .optim import apply_sgd_decoupled_decay, build_optimizer, make_clipper
