@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 
 import pytest
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 from tui_trainer.config import load_config
 from tui_trainer.tui import TrainerApp
-from tui_trainer.tui.monitor import Monitor
+from tui_trainer.tui.monitor import LiveView, Monitor, TailLog
 from tui_trainer.tui.settings import SettingsPanel, widget_id
 
 pytestmark = pytest.mark.usefixtures("mnist1d")
@@ -60,18 +60,24 @@ def test_toggles_and_inputs_change_the_config_a_run_uses(tmp_path):
     asyncio.run(scenario())
 
 
-def test_start_feeds_the_sparklines_and_stop_ends_the_thread_with_a_checkpoint(tmp_path):
+def test_start_feeds_the_curves_and_stop_ends_the_thread_with_a_checkpoint(tmp_path):
     async def scenario():
         app = make_app(tmp_path)
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: app.torch_info is not None)
+            monitor = app.query_one(Monitor)
             app.action_start()
-            await wait_for(pilot, lambda: len(app.query_one("#spark-loss", Sparkline).data) > 10)
-            await wait_for(pilot, lambda: len(app.query_one("#spark-val_loss", Sparkline).data) >= 1)
+            await wait_for(pilot, lambda: len(monitor.series("loss")) > 10)
+            await wait_for(pilot, lambda: len(monitor.series("val_loss")) >= 1)
             assert app.query_one(SettingsPanel).disabled  # settings locked while running
-            assert len(app.query_one("#spark-lr", Sparkline).data) > 10
-            assert len(app.query_one("#spark-grad_norm", Sparkline).data) > 10
-            assert "epoch" in str(app.query_one("#run-status", Static).render())
+            assert len(monitor.series("lr")) > 10 and len(monitor.series("grad_norm")) > 10
+            await pilot.pause(0.4)  # curves are redrawn at most every 0.3 s
+            screen = app.query_one(LiveView).plain_lines()
+            assert "epoch" in screen[0]
+            loss_rows = screen[3:5]  # status (2 rows), progress, then the loss curve
+            assert loss_rows[0].startswith("loss ") and " log" in loss_rows[1]
+            assert any(ch in "▁▂▃▄▅▆▇█" for ch in "".join(loss_rows))
+            assert "≤1" in next(line for line in screen if line.startswith("|g|"))  # the clip threshold
             app.action_stop()
             stopped = time.monotonic()
             await wait_for(pilot, app.finished.is_set, timeout=5)
@@ -161,6 +167,25 @@ def test_mixed_precision_is_disabled_with_a_reason_on_this_cpu(tmp_path):
     asyncio.run(scenario())
 
 
+def test_mixed_precision_can_be_switched_on_where_it_can_run(tmp_path):
+    from tui_trainer.engine.precision import cpu_has_native_bf16
+
+    import torch
+
+    if not (torch.cuda.is_available() or cpu_has_native_bf16()):
+        pytest.skip("no mixed precision here")
+
+    async def scenario():
+        app = make_app(tmp_path)
+        async with app.run_test() as pilot:
+            await wait_for(pilot, lambda: app.torch_info is not None)
+            box = widget(app, "tricks.mixed_precision.enabled")
+            assert not box.disabled
+            assert not app.query_one("#reason-mixed_precision", Static).display
+
+    asyncio.run(scenario())
+
+
 def test_focus_explains_the_trick(tmp_path):
     async def scenario():
         app = make_app(tmp_path)
@@ -168,5 +193,30 @@ def test_focus_explains_the_trick(tmp_path):
             widget(app, "tricks.grad_clip.threshold").focus()
             await pilot.pause()
             assert "Gradient clipping" in str(app.query_one("#explain", Static).render())
+
+    asyncio.run(scenario())
+
+
+def test_the_log_follows_new_lines_and_scrolls_back(tmp_path):
+    async def scenario():
+        app = make_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            log = app.query_one(TailLog)
+            for i in range(60):
+                log.write(f"line {i}")
+            await pilot.pause()
+            height = log.size.height
+            shown = [log.render_line(y).text.strip() for y in range(height)]
+            assert shown[-1] == "line 59" and shown[0] == f"line {60 - height}"
+            log.scroll_back(5)
+            log.write("line 60")  # a new line does not move a view scrolled back
+            shown = [log.render_line(y).text.strip() for y in range(height)]
+            assert shown[-2] == f"line {59 - 5}" and "6 newer lines" in shown[-1]
+            log.action_follow()
+            assert log.render_line(height - 1).text.strip() == "line 60"
+            log.write("x" * 300)  # long lines wrap instead of being cut
+            assert log.render_line(height - 1).text.strip().startswith("x")
+            wrapped = -(-300 // log.size.width)
+            assert wrapped > 1 and log.render_line(height - 1 - wrapped).text.strip() == "line 60"
 
     asyncio.run(scenario())

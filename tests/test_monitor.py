@@ -1,0 +1,53 @@
+"""The live view's curve arithmetic: bounded whole-run series and their sparkline rows."""
+
+import math
+
+from tui_trainer.tui.monitor import Series, columns, spark_rows
+
+
+def test_a_series_keeps_the_whole_run_in_bounded_memory():
+    series = Series("mean", capacity=64)
+    values = [float(i) for i in range(1000)]
+    series.extend(values)
+    assert series.count == 1000
+    assert len(series) <= 64 and series.stride == 16
+    points = series.values()
+    # each point is the mean of `stride` consecutive values (the last, of those pending)
+    assert points[0] == sum(values[:16]) / 16
+    assert points[-1] == sum(values[992:]) / 8
+    assert points == sorted(points)
+
+
+def test_max_series_keep_spikes_and_non_finite_values_show():
+    series = Series("max", capacity=16)
+    values = [1.0] * 200
+    values[77] = 50.0
+    series.extend(values)
+    assert max(series.values()) == 50.0
+    series.extend([math.nan] + [1.0] * 3)
+    assert any(math.isnan(v) for v in series.values())
+    mean = Series("mean", capacity=16)
+    mean.extend([1.0, math.inf, 1.0, 1.0] * 10)
+    assert any(math.isinf(v) for v in mean.values())
+
+
+def test_columns_group_or_stretch_to_the_width():
+    assert columns([1.0, 2.0, 3.0, 4.0], 2, max) == [2.0, 4.0]
+    assert columns([1.0, 2.0], 4, max) == [1.0, 1.0, 2.0, 2.0]
+    assert columns([], 10, max) == []
+
+
+def test_spark_rows_scale_to_the_range_with_an_optional_log_scale():
+    rows, lo, hi, log = spark_rows([1.0, 2.0, 3.0, 4.0], 2)
+    assert (lo, hi, log) == (1.0, 4.0, False)
+    assert rows[1][0] == "▁" and rows[0][0] == " "  # the lowest point is a low bar, not nothing
+    assert rows[0][-1] == "█" and rows[1][-1] == "█"  # the highest fills both rows
+    _, _, _, log = spark_rows([0.01, 0.1, 1.0], 1, log=True)
+    assert log
+    linear, _, _, _ = spark_rows([0.01, 0.1, 1.0], 1)
+    logged, _, _, _ = spark_rows([0.01, 0.1, 1.0], 1, log=True)
+    assert linear[0][1] < logged[0][1]  # 0.1 sits halfway on a log scale, low on a linear one
+    _, _, _, log = spark_rows([0.0, 1.0], 1, log=True)
+    assert not log  # a zero cannot go on a log scale
+    rows, lo, hi, _ = spark_rows([1.0, math.nan, 2.0], 2)
+    assert rows[0][1] == "!" and rows[1][1] == "!" and (lo, hi) == (1.0, 2.0)
