@@ -67,7 +67,7 @@ def _trick_switches(**switches: Optional[bool]) -> list[tuple[str, bool, str]]:
 
 @app.command()
 def train(
-    preset: str = typer.Argument(DEFAULT_PRESET, help="Preset name (see `presets list`) or path to a .toml file."),
+    preset: Optional[str] = typer.Argument(None, help="Preset name (see `presets list`) or path to a .toml file (default cnn-mnist1d).", show_default=False),
     set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Override any setting, e.g. --set train.lr=0.01 --set tricks.lr_schedule.kind=step. Repeatable."),
     batchnorm: Optional[bool] = typer.Option(None, "--batchnorm/--no-batchnorm", help="Switch BatchNorm on or off.", show_default=False),
     dropout: Optional[bool] = typer.Option(None, "--dropout/--no-dropout", help="Switch Dropout on or off.", show_default=False),
@@ -83,6 +83,7 @@ def train(
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch; 0 = one per core (train.threads)."),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run folders are created.", envvar="TUI_TRAINER_RUNS"),
     json_: Optional[bool] = typer.Option(None, "--json/--no-json", help="One JSON object per event and line (default when stdout is not a terminal).", show_default=False),
+    resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR", help="Continue a stopped or killed run from its last.pt, in its own folder, with its own config (only --threads and --json may be given with it)."),
 ) -> None:
     """Train a preset headless, with a live progress bar (or JSON lines), and leave a run folder."""
     overrides: list = list(set_)
@@ -97,13 +98,33 @@ def train(
             mixed_precision=mixed_precision,
         )
     )
-    for key, value in (("epochs", epochs), ("seed", seed), ("lr", lr), ("device", device), ("threads", threads)):
+    for key, value in (("epochs", epochs), ("seed", seed), ("lr", lr), ("device", device)):
         if value is not None:
             overrides.append((f"train.{key}", value, f"--{key} {value}"))
+    if resume is not None and (preset is not None or overrides):
+        given = [preset] if preset is not None else []
+        given += [o if isinstance(o, str) else o[2] for o in overrides]
+        fail(f"--resume continues a run with the config in its folder; drop {', '.join(given)} "
+             "(to change settings, start a new run)")
+    if threads is not None:
+        overrides.append(("train.threads", threads, f"--threads {threads}"))
+    resumed = None
     try:
-        config, _ = load_preset(preset, overrides)
+        if resume is not None:
+            from ..engine.checkpoint import load_resume
+
+            config, last, best = load_resume(resume)
+            resumed = (last, best)
+            if threads is not None:
+                from ..config import replace
+
+                config = replace(config, {"train.threads": threads})
+        else:
+            config, _ = load_preset(preset or DEFAULT_PRESET, overrides)
     except ConfigError as exc:
         fail(str(exc))
+    except UserError as exc:
+        fail(str(exc), exc.exit_code)
     as_json = json_ if json_ is not None else not sys.stdout.isatty()
 
     from ..engine import Control, Trainer
@@ -121,9 +142,9 @@ def train(
 
     reporter = JsonReporter() if as_json else ProgressReporter()
     try:
-        trainer = Trainer(config, sinks=[reporter])
+        trainer = Trainer(config, sinks=[reporter], resume=resumed)
         trainer.prepare()  # refuses tricks that cannot apply here before creating anything
-        trainer.run_folder = RunFolder.create(runs_dir, config.name)
+        trainer.run_folder = RunFolder(resume) if resume is not None else RunFolder.create(runs_dir, config.name)
         trainer.sinks.insert(0, trainer.run_folder.sink)
         previous = {s: signal.signal(s, on_signal) for s in EXIT_INTERRUPTED}
         try:

@@ -35,6 +35,7 @@ DECAY_MODES = ("decoupled", "coupled")
 MONITORS = ("val_loss", "val_accuracy")
 MONITOR_MODES = ("auto", "min", "max")
 PRECISION_DTYPES = ("auto", "bf16", "fp16")
+NONFINITE_POLICIES = ("stop", "skip")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class TrainConfig:
     threads: int = _f(0, "CPU threads for torch (0 = torch's default, one per core; 1 on a shared machine)", min=0, max=1024)
     stats_every: int = _f(32, "fetch step statistics from the device every N steps (or 10 times a second)", min=1, max=100_000)
     checkpoint_every: int = _f(1, "write last.pt every N epochs (and always at the end)", min=1)
+    on_nonfinite: str = _f("stop", "a non-finite loss or gradient: stop (status diverged, with a hint) or skip the step and count it (one device sync a step)", choices=NONFINITE_POLICIES)
+    max_skipped_steps: int = _f(100, "with on_nonfinite = skip: stop as diverged after this many skipped steps", min=0)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ class RunStarted:
     tricks: list[str]
     clip_threshold: float | None
     patience: int | None
+    start_step: int = 0  # > 0: a resumed run, continuing after this many steps
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,18 @@ class CheckpointSaved:
 
 
 @dataclass(frozen=True)
+class StepsSkipped:
+    """Optimizer steps that did not happen: ``cause`` is ``nonfinite`` (the skip policy for a
+    non-finite loss or gradient) or ``grad_scaler`` (fp16: the GradScaler found inf/NaN
+    gradients, skipped the step and lowered its scale; this is normal, not a divergence)."""
+
+    epoch: int
+    steps: list[int]  # global step numbers, 1-based
+    cause: str
+    total: int  # skipped so far in the run, for this cause
+
+
+@dataclass(frozen=True)
 class RunWarning:
     message: str
 
@@ -93,7 +106,7 @@ class RunEnded:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-Event = Union[RunStarted, StepStats, EpochEnded, EarlyStoppingState, CheckpointSaved, RunWarning, RunEnded]
+Event = Union[RunStarted, StepStats, EpochEnded, EarlyStoppingState, CheckpointSaved, StepsSkipped, RunWarning, RunEnded]
 
 EVENT_KINDS: dict[str, type] = {
     "run_started": RunStarted,
@@ -101,6 +114,7 @@ EVENT_KINDS: dict[str, type] = {
     "epoch_ended": EpochEnded,
     "early_stopping": EarlyStoppingState,
     "checkpoint_saved": CheckpointSaved,
+    "steps_skipped": StepsSkipped,
     "warning": RunWarning,
     "run_ended": RunEnded,
 }

@@ -29,6 +29,7 @@ from .events import (
     Event,
     RunEnded,
     RunStarted,
+    StepsSkipped,
     StepStats,
 )
 from .optim import apply_sgd_decoupled_decay, build_optimizer, make_clipper
@@ -68,6 +69,12 @@ def evaluate(model: nn.Module, split: Split, precision: Precision, device: torch
     return loss / len(split), hits / len(split)
 
 
+def finite_state(model: nn.Module) -> bool:
+    """Whether every floating-point parameter and buffer is finite (one sync)."""
+    checks = [torch.isfinite(t).all() for t in model.state_dict().values() if t.is_floating_point()]
+    return bool(torch.stack(checks).all()) if checks else True
+
+
 @dataclass
 class RunResult:
     status: str
@@ -90,7 +97,10 @@ class Trainer:
         data: Datasets | None = None,
         allow_emulated_bf16: bool = False,
         keep_events: bool = False,
+        resume: tuple[dict[str, Any], dict[str, Any] | None] | None = None,
     ):
+        """``resume``: ``(last, best)`` checkpoints (see :func:`~.checkpoint.load_resume`) to
+        continue from, with ``run_folder`` the folder they came from."""
         self.config = config
         self.run_folder = run_folder
         self.sinks: list[Sink] = list(sinks)
@@ -100,6 +110,7 @@ class Trainer:
         self.allow_emulated_bf16 = allow_emulated_bf16
         self.keep_events = keep_events
         self.events: list[Event] = []
+        self.resume = resume
         self.prepared = False
 
     # -- set-up -------------------------------------------------------------------
@@ -175,6 +186,37 @@ class Trainer:
         n, bs, spe = len(train), cfg.train.batch_size, self.steps_per_epoch
         group = optimizer.param_groups[0]
 
+        # Counters, and where a resumed run picks up.
+        self._global_step = 0
+        self._samples = 0
+        self._train_seconds = 0.0
+        self._wall_before = 0.0
+        self._skipped: dict[str, int] = {"nonfinite": 0, "grad_scaler": 0}
+        best_state: dict[str, torch.Tensor] | None = None
+        self._best_metrics: dict[str, float] = {}
+        start_epoch, resume_step, resume_losses = 0, 0, []
+        if self.resume is not None:
+            last, best = self.resume
+            model.load_state_dict(last["model"])
+            optimizer.load_state_dict(last["optimizer"])
+            schedule.load_state_dict(last["schedule"])
+            if scaler is not None and last.get("scaler"):
+                scaler.load_state_dict(last["scaler"])
+            early.load_state_dict(last["early_stopping"])
+            start_epoch, resume_step = last["epoch"], last["step_in_epoch"]
+            resume_losses = [float(v) for v in last.get("epoch_losses", [])]
+            counters = last.get("counters", {})
+            self._global_step = last["global_step"]
+            self._samples = counters.get("samples", 0)
+            self._train_seconds = counters.get("train_seconds", 0.0)
+            self._wall_before = counters.get("wall_seconds", 0.0)
+            self._skipped.update(counters.get("skipped", {}))
+            if best is not None:
+                best_state = best["model"]
+                self._best_metrics = {k: float(v) for k, v in best.get("metrics", {}).items()}
+            self.shuffle.set_state(last["rng"]["shuffle"])
+            if self.run_folder is not None and "metrics_bytes" in last:
+                self.run_folder.truncate_metrics(last["metrics_bytes"])  # drop events after the checkpoint
         if self.run_folder is not None:
             self.run_folder.write_config(cfg)
         self.emit(
@@ -192,39 +234,43 @@ class Trainer:
                 batch_size=bs,
                 steps_per_epoch=spe,
                 epochs=cfg.train.epochs,
-                start_epoch=0,
+                start_epoch=start_epoch,
                 tricks=cfg.tricks_on(),
                 clip_threshold=cfg.tricks.grad_clip.threshold if cfg.tricks.grad_clip.enabled else None,
                 patience=cfg.tricks.early_stopping.patience if cfg.tricks.early_stopping.enabled else None,
+                start_step=self._global_step,
             )
         )
 
         # Step statistics live on the device until a flush fetches them in one transfer.
-        self._stats = torch.zeros(cfg.train.stats_every, 2, device=device)
+        self._stats = torch.zeros(cfg.train.stats_every, 3, device=device)  # loss, pre-clip norm, fp16 scale
         self._lrs: list[float] = []
         self._pending = 0
         self._epoch_losses: list[float] = []
         self._nonfinite_step: int | None = None
         self._last_flush = time.perf_counter()
-        self._train_seconds = 0.0
-        self._samples = 0
-        self._global_step = 0
-        best_state: dict[str, torch.Tensor] | None = None
-        self._best_metrics: dict[str, float] = {}
+        self._skipped_steps: list[int] = []  # skipped since the last flush (skip policy)
+        self._last_scale: float | None = None
+        skip_nonfinite = cfg.train.on_nonfinite == "skip"
         status, reason = "completed", f"reached the last epoch ({cfg.train.epochs})"
-        epochs_run = 0
-        started = time.perf_counter()
+        epochs_run = start_epoch
+        started = self._started = time.perf_counter()
         model.train()
+        if self.resume is not None:
+            torch.set_rng_state(self.resume[0]["rng"]["torch"])  # dropout continues where it was
 
-        for epoch in range(cfg.train.epochs):
+        for epoch in range(start_epoch, cfg.train.epochs):
             epoch_start = time.perf_counter()
-            self._epoch, self._step_in_epoch, self._epoch_losses = epoch, 0, []
+            first_batch = resume_step if epoch == start_epoch else 0
+            self._epoch, self._step_in_epoch = epoch, first_batch
+            self._epoch_losses = list(resume_losses) if first_batch else []
             self._flush_clock = epoch_start
             self._flush_samples = 0
             paused = 0.0
+            self._shuffle_state = self.shuffle.get_state()  # a stop mid-epoch replays this epoch's order
             perm = torch.randperm(n, device=device, generator=self.shuffle)
             xs, ys = train.x[perm], train.y[perm]  # one gather an epoch; batches are views
-            for b in range(spe):
+            for b in range(first_batch, spe):
                 if control._stop.is_set() or not control._running.is_set():
                     paused_at = time.perf_counter()
                     control.wait_while_paused()
@@ -245,16 +291,21 @@ class Trainer:
                     loss.backward()
                 norm = clip()
                 self._lrs.append(group["lr"])
-                apply_sgd_decoupled_decay(self.opt)
-                if scaler is not None:
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    optimizer.step()
-                schedule.after_batch()
                 row = self._stats[self._pending]
                 row[0] = loss.detach()
                 row[1] = norm
+                if skip_nonfinite and not bool(torch.isfinite(row[:2]).all()):  # the policy's one sync a step
+                    self._skipped_steps.append(self._global_step + self._pending + 1)
+                    self._skipped["nonfinite"] += 1
+                else:
+                    apply_sgd_decoupled_decay(self.opt)
+                    if scaler is not None:
+                        scaler.step(optimizer)
+                        scaler.update()
+                        row[2] = scaler._scale  # a drop in the scale marks a step the scaler skipped
+                    else:
+                        optimizer.step()
+                    schedule.after_batch()
                 self._pending += 1
                 self._step_in_epoch += 1
                 self._flush_samples += yb.shape[0]
@@ -262,11 +313,18 @@ class Trainer:
                     self._flush()
                     if self._nonfinite_step is not None:
                         break
+                    if skip_nonfinite and self._skipped["nonfinite"] > cfg.train.max_skipped_steps:
+                        break
             self._flush()
             train_seconds = time.perf_counter() - epoch_start - paused
             self._train_seconds += train_seconds
             if self._nonfinite_step is not None:
                 status, reason = "diverged", f"non-finite loss or gradient at step {self._nonfinite_step}; {DIVERGED_HINT}"
+                break
+            if skip_nonfinite and self._skipped["nonfinite"] > cfg.train.max_skipped_steps:
+                status = "diverged"
+                reason = (f"{self._skipped['nonfinite']} steps skipped for a non-finite loss or gradient "
+                          f"(more than train.max_skipped_steps = {cfg.train.max_skipped_steps}); {DIVERGED_HINT}")
                 break
             if control.stop_requested:
                 status, reason = "stopped", control.reason or "stopped"
@@ -303,18 +361,21 @@ class Trainer:
             if not math.isfinite(val_loss):
                 status, reason = "diverged", f"validation loss is {val_loss} after epoch {epochs_run}; {DIVERGED_HINT}"
                 break
-            if improved:
+            if improved and finite_state(model):  # best.pt never holds non-finite weights
                 self._best_metrics = metrics
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 self._save("best", epochs_run, {"model": best_state, "epoch": epochs_run, "metrics": metrics})
             if epochs_run % cfg.train.checkpoint_every == 0 and epochs_run < cfg.train.epochs:
-                self._save_last(epochs_run)
+                self._save_last(epochs_run, 0, self.shuffle.get_state())
             if early.should_stop:
                 status = "early_stopped"
                 reason = f"{early.monitor} did not improve for {early.patience} epochs (best {early.best:.4g} at epoch {early.best_epoch})"
                 break
 
-        self._save_last(epochs_run, self._step_in_epoch if status == "stopped" else 0)
+        if status == "stopped":  # mid-epoch: the epoch's start, to replay its order
+            self._save_last(epochs_run, self._step_in_epoch, self._shuffle_state)
+        elif status != "diverged":  # a diverged run keeps its last finite checkpoint
+            self._save_last(epochs_run, 0, self.shuffle.get_state())
         restored = False
         if cfg.tricks.early_stopping.enabled and cfg.tricks.early_stopping.restore_best and best_state is not None:
             model.load_state_dict(best_state)
@@ -327,13 +388,14 @@ class Trainer:
             "reason": reason,
             "epochs_run": epochs_run,
             "steps": self._global_step,
+            "skipped_steps": dict(self._skipped),
             "best_epoch": early.best_epoch or None,
             "best_val_loss": self._best_metrics.get("val_loss"),
             "best_val_accuracy": self._best_metrics.get("val_accuracy"),
             "weights": "best" if restored else "last",
             "test_loss": test_loss if math.isfinite(test_loss) else None,
             "test_accuracy": test_acc if math.isfinite(test_loss) else None,
-            "wall_seconds": wall,
+            "wall_seconds": self._wall_before + wall,
             "train_samples_per_second": self._samples / self._train_seconds if self._train_seconds > 0 else 0.0,
             "device": str(device),
             "precision": precision.name,
@@ -369,13 +431,29 @@ class Trainer:
         self._flush_clock, self._flush_samples, self._last_flush = now, 0, now
         self._pending = 0
         lrs, self._lrs = self._lrs, []
-        self._epoch_losses.extend(losses)
-        if self._nonfinite_step is None:
+        scaler_skips: set[int] = set()
+        if self.scaler is not None:  # the GradScaler lowers its scale after each step it skips
+            for i, v in enumerate(values):
+                scale = v[2]
+                if self._last_scale is not None and scale < self._last_scale:
+                    scaler_skips.add(first + i + 1)
+                self._last_scale = scale
+        skipped = set(self._skipped_steps)
+        self._epoch_losses.extend(loss for i, loss in enumerate(losses) if first + i + 1 not in skipped)
+        if self._nonfinite_step is None and self.config.train.on_nonfinite == "stop":
             for i, (loss, norm) in enumerate(zip(losses, norms)):
+                if first + i + 1 in scaler_skips:
+                    continue  # fp16 overflow handled by the scaler: not a divergence
                 if not (math.isfinite(loss) and math.isfinite(norm)):
                     self._nonfinite_step = first + i + 1
                     break
         self.emit(StepStats(self._epoch, first, self._step_in_epoch, losses, norms, lrs, rate))
+        if scaler_skips:
+            self._skipped["grad_scaler"] += len(scaler_skips)
+            self.emit(StepsSkipped(self._epoch, sorted(scaler_skips), "grad_scaler", self._skipped["grad_scaler"]))
+        if self._skipped_steps:
+            self.emit(StepsSkipped(self._epoch, self._skipped_steps, "nonfinite", self._skipped["nonfinite"]))
+            self._skipped_steps = []
 
     def _save(self, kind: str, epoch: int, payload: dict[str, Any]) -> None:
         if self.run_folder is None:
@@ -384,8 +462,10 @@ class Trainer:
         path = self.run_folder.save_checkpoint_async(kind, payload)
         self.emit(CheckpointSaved(epoch, kind, str(path)))
 
-    def _save_last(self, epoch: int, step_in_epoch: int = 0) -> None:
-        """``epoch`` epochs complete, plus ``step_in_epoch`` steps of the next (a stop mid-epoch)."""
+    def _save_last(self, epoch: int, step_in_epoch: int, shuffle_state: torch.Tensor) -> None:
+        """``epoch`` epochs complete, plus ``step_in_epoch`` steps of the next (a stop
+        mid-epoch). ``shuffle_state``: the shuffling generator at the start of that next
+        epoch. With ``metrics_bytes``, a resume drops the events written after this point."""
         if self.run_folder is None:
             return
         state = {
@@ -397,6 +477,14 @@ class Trainer:
             "epoch": epoch,
             "step_in_epoch": step_in_epoch,
             "global_step": self._global_step,
-            "rng": {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state()},
+            "epoch_losses": torch.tensor(self._epoch_losses if step_in_epoch else [], dtype=torch.float64),
+            "counters": {
+                "samples": self._samples,
+                "train_seconds": self._train_seconds,
+                "wall_seconds": self._wall_before + time.perf_counter() - self._started,
+                "skipped": dict(self._skipped),
+            },
+            "rng": {"torch": torch.get_rng_state(), "shuffle": shuffle_state},
+            "metrics_bytes": self.run_folder.metrics_offset(),
         }
         self._save("last", epoch, state)

@@ -140,6 +140,25 @@ class RunFolder:
         if not isinstance(event, StepStats):
             self._guard(METRICS, self._metrics.flush)
 
+    def metrics_offset(self) -> int:
+        """Flush ``metrics.jsonl`` and return its length: the point a resume truncates it back to."""
+        if self._metrics is None:
+            try:
+                return (self.path / METRICS).stat().st_size
+            except FileNotFoundError:
+                return 0
+        self._guard(METRICS, self._metrics.flush)
+        return self._metrics.tell()
+
+    def truncate_metrics(self, offset: int) -> None:
+        """Drop the events written after ``offset`` (those of steps a resume will run again)."""
+        path = self.path / METRICS
+        if self._metrics is not None:
+            self._metrics.close()
+            self._metrics = None
+        if path.exists() and path.stat().st_size > offset:
+            self._guard(METRICS, lambda: os.truncate(path, offset))
+
     def close(self) -> None:
         self.wait()
         if self._metrics is not None:

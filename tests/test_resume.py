@@ -1,0 +1,162 @@
+"""Resume: a run interrupted at any point and resumed ends with the same final metrics as
+the same run uninterrupted (CPU, same thread count). In-process stops at many points, and
+real subprocesses stopped by SIGINT, SIGTERM and kill -9."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import make_config
+from tui_trainer.engine.checkpoint import CheckpointError, load_checkpoint, load_resume
+from tui_trainer.engine.control import Control
+from tui_trainer.engine.events import StepStats
+from tui_trainer.engine.trainer import Trainer
+from tui_trainer.runs import RunFolder, read_events
+
+FINAL = ("status", "epochs_run", "steps", "best_epoch", "best_val_loss", "best_val_accuracy", "test_loss", "test_accuracy", "weights")
+
+
+def final(summary):
+    return {k: summary[k] for k in FINAL}
+
+
+def run(config, folder, data, stop_after=None, resume=None):
+    control = Control()
+
+    def stopper(event):
+        if stop_after is not None and isinstance(event, StepStats) and event.first_step + len(event.losses) >= stop_after:
+            control.stop("test stop")
+
+    trainer = Trainer(config, run_folder=folder, data=data, sinks=[stopper], resume=resume)
+    return trainer.run(control)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},  # cosine with warm-up, dropout, BatchNorm, clipping, decoupled decay, early stopping
+        {"tricks.lr_schedule.kind": "onecycle", "tricks.lr_schedule.warmup_epochs": 0.0, "train.optimizer": "sgd", "tricks.weight_decay.mode": "coupled"},
+        {"tricks.lr_schedule.kind": "plateau", "tricks.lr_schedule.patience": 0, "tricks.early_stopping.patience": 2},
+    ],
+    ids=["cosine", "onecycle-sgd", "plateau-early-stop"],
+)
+def test_a_run_stopped_anywhere_and_resumed_ends_identical(tmp_path, small_data, overrides):
+    config = make_config({"train.epochs": 5, "train.batch_size": 64, "train.stats_every": 1,
+                          "tricks.lr_schedule.warmup_epochs": 1.0} | overrides)
+    reference = final(run(config, RunFolder.create(tmp_path, "full"), small_data).summary)
+    # steps per epoch: 8. Stop in the first step, mid-epoch, on an epoch boundary, late.
+    for stop_after in (1, 5, 8, 13, 27):
+        folder = RunFolder.create(tmp_path, f"stop{stop_after}")
+        first = run(config, folder, small_data, stop_after=stop_after)
+        if first.status != "stopped":  # early stopping came first
+            assert final(first.summary) == reference
+            continue
+        config2, last, best = load_resume(folder.path)
+        assert config2 == config
+        resumed = run(config2, RunFolder(folder.path), small_data, resume=(last, best))
+        assert final(resumed.summary) == reference, f"stopped after step {stop_after}"
+        # metrics.jsonl reads as one run: every step once, in order
+        steps = [s for e in read_events(folder.path) if isinstance(e, StepStats) for s in range(e.first_step, e.first_step + len(e.losses))]
+        assert steps == list(range(reference["steps"]))
+
+
+def test_resume_refuses_what_cannot_be_resumed(tmp_path, small_data):
+    config = make_config({"train.epochs": 1})
+    done = run(config, RunFolder.create(tmp_path, "done"), small_data)
+    with pytest.raises(CheckpointError, match="completed: there is nothing left"):
+        load_resume(done.run_dir)
+    with pytest.raises(CheckpointError, match="no such run folder"):
+        load_resume(tmp_path / "missing")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CheckpointError, match="config.toml"):
+        load_resume(empty)
+
+
+def test_checkpoints_load_with_weights_only(tmp_path, small_data):
+    config = make_config({"train.epochs": 1})
+    done = run(config, RunFolder.create(tmp_path, "a"), small_data)
+    state = load_checkpoint(Path(done.run_dir) / "last.pt")  # tensors and plain data only
+    assert set(state) >= {"model", "optimizer", "schedule", "rng", "early_stopping"}
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"model": {}, "x": Payload()}, evil)
+    with pytest.raises(CheckpointError, match="refused"):
+        load_checkpoint(evil)
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="unreadable or corrupt"):
+        load_checkpoint(garbage)
+
+
+# -- real processes, stopped by signals and kill -9 -----------------------------------
+
+ARGS = ["--epochs", "3", "--threads", "1", "--json", "--set", "train.stats_every=4"]
+
+
+def start(tmp_path, *extra):
+    return subprocess.Popen(
+        [sys.executable, "-m", "tui_trainer", "train", "cnn-mnist1d", *ARGS, *extra],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+    )
+
+
+def until_step(proc, step):
+    for line in proc.stdout:
+        event = json.loads(line)
+        if event["event"] == "step_stats" and event["first_step"] + len(event["losses"]) >= step:
+            return
+    raise AssertionError("the run ended before the step")
+
+
+@pytest.mark.usefixtures("mnist1d")
+def test_processes_interrupted_by_signals_and_kill_9_resume_to_the_same_result(tmp_path):
+    full = start(tmp_path, "--runs-dir", tmp_path / "full")
+    full.communicate(timeout=300)
+    assert full.returncode == 0
+    [ref_dir] = (tmp_path / "full").iterdir()
+    reference = final(json.loads((ref_dir / "summary.json").read_text()))
+    # 29 steps an epoch: SIGINT mid-epoch 1, SIGTERM mid-epoch 2, kill -9 mid-epoch 2
+    for sig, at, code in ((signal.SIGINT, 12, 130), (signal.SIGTERM, 40, 143), (signal.SIGKILL, 44, -9)):
+        runs = tmp_path / sig.name
+        proc = start(tmp_path, "--runs-dir", runs)
+        until_step(proc, at)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == code, err
+        assert "Traceback" not in err
+        [run_dir] = runs.iterdir()
+        if sig != signal.SIGKILL:
+            assert json.loads((run_dir / "summary.json").read_text())["status"] == "stopped"
+        else:
+            assert not (run_dir / "summary.json").exists() and (run_dir / "last.pt").exists()
+        resumed = subprocess.run(
+            [sys.executable, "-m", "tui_trainer", "train", "--resume", run_dir, "--threads", "1", "--json"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        )
+        assert resumed.returncode == 0, resumed.stderr
+        assert final(json.loads((run_dir / "summary.json").read_text())) == reference, sig.name
+
+
+@pytest.mark.usefixtures("mnist1d")
+def test_resume_with_other_settings_is_refused(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui_trainer", "train", "--resume", tmp_path / "nope", "--lr", "0.1"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2 and "drop --lr 0.1" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui_trainer", "train", "--resume", tmp_path / "nope"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2 and "no such run folder" in proc.stderr and "Traceback" not in proc.stderr
