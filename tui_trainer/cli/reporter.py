@@ -12,6 +12,7 @@ from ..engine.events import (
     RunEnded,
     RunStarted,
     RunWarning,
+    StepsSkipped,
     StepStats,
     event_to_dict,
 )
@@ -81,8 +82,10 @@ class ProgressReporter:
             transient=False,
         )
         self.progress.start()
-        self.task = self.progress.add_task("train", total=event.epochs * event.steps_per_epoch, **self.fields)
-        self.fields["epoch"] = f"1/{event.epochs}"
+        self.task = self.progress.add_task("train", total=event.epochs * event.steps_per_epoch, completed=event.start_step, **self.fields)
+        self.fields["epoch"] = f"{event.start_epoch + 1}/{event.epochs}"
+        if event.start_step:
+            self.console.print(f"resumed after step {event.start_step} (epoch {event.start_epoch + 1})", highlight=False)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -113,6 +116,8 @@ class ProgressReporter:
             self.progress.update(self.task, **f)
         elif isinstance(event, RunWarning):
             self.progress.console.print(f"[yellow]warning:[/] {event.message}")
+        elif isinstance(event, StepsSkipped):
+            self.progress.console.print(f"[yellow]{event.describe()}[/]", highlight=False)
         elif isinstance(event, RunEnded):
             self.progress.stop()
             self._summary(event)
@@ -136,3 +141,4 @@ class ProgressReporter:
     def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()
+

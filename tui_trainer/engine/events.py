@@ -93,6 +93,12 @@ class StepsSkipped:
     cause: str
     total: int  # skipped so far in the run, for this cause
 
+    def describe(self) -> str:
+        steps = ", ".join(map(str, self.steps[:5])) + (", ..." if len(self.steps) > 5 else "")
+        if self.cause == "grad_scaler":
+            return f"fp16: the GradScaler skipped step {steps} (inf/NaN gradients; it lowers its scale), {self.total} so far"
+        return f"skipped step {steps}: non-finite loss or gradient (train.on_nonfinite = skip), {self.total} so far"
+
 
 @dataclass(frozen=True)
 class RunWarning:

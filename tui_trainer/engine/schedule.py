@@ -13,12 +13,17 @@ a warm-up that spans a step boundary gives ``lr * warm_factor * gamma**k``.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
 from torch.optim import lr_scheduler
 
 from ..config.schema import PER_BATCH_SCHEDULES, LRScheduleConfig, monitor_mode
+
+# Under fp16 the GradScaler skips the optimizer step of an overflowing batch and the
+# schedule still advances, as in PyTorch's AMP recipe; torch warns about exactly that.
+warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)` before `optimizer\.step\(\)`")
 
 
 class LRSchedule:

@@ -250,8 +250,12 @@ class Trainer:
         self._nonfinite_step: int | None = None
         self._last_flush = time.perf_counter()
         self._skipped_steps: list[int] = []  # skipped since the last flush (skip policy)
-        self._last_scale: float | None = None
+        self._last_scale = float(scaler.get_scale()) if scaler is not None else None
         skip_nonfinite = cfg.train.on_nonfinite == "skip"
+        # A skipped step must not leave NaN in BatchNorm's running statistics, which the
+        # forward pass has already updated: the skip policy keeps a copy to put back.
+        buffers = [b for b in model.buffers()] if skip_nonfinite else []
+        kept = [b.clone() for b in buffers]
         status, reason = "completed", f"reached the last epoch ({cfg.train.epochs})"
         epochs_run = start_epoch
         started = self._started = time.perf_counter()
@@ -281,6 +285,8 @@ class Trainer:
                         break
                 start = b * bs
                 xb, yb = xs[start : start + bs], ys[start : start + bs]
+                for backup, buffer in zip(kept, buffers):
+                    backup.copy_(buffer)
                 with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_on):
                     loss = F.cross_entropy(model(xb), yb)
                 optimizer.zero_grad(set_to_none=True)
@@ -297,6 +303,8 @@ class Trainer:
                 if skip_nonfinite and not bool(torch.isfinite(row[:2]).all()):  # the policy's one sync a step
                     self._skipped_steps.append(self._global_step + self._pending + 1)
                     self._skipped["nonfinite"] += 1
+                    for backup, buffer in zip(kept, buffers):
+                        buffer.copy_(backup)
                 else:
                     apply_sgd_decoupled_decay(self.opt)
                     if scaler is not None:

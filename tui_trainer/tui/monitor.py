@@ -33,6 +33,7 @@ from ..engine.events import (
     RunEnded,
     RunStarted,
     RunWarning,
+    StepsSkipped,
     StepStats,
 )
 
@@ -516,7 +517,12 @@ class Monitor(Vertical):
         for event in events:
             changed = True
             if isinstance(event, RunStarted):
-                self._reset_state()
+                if event.start_step and self.started is not None:  # a resume, in the same metrics.jsonl
+                    self.ended, self.paused = None, False
+                    log.write(f"[b]resumed[/] after step {event.start_step} (epoch {event.start_epoch + 1})")
+                else:
+                    self._reset_state()
+                    self.steps_done = event.start_step
                 self.started = event
                 self.curves["grad_norm"].marker = event.clip_threshold
                 log.write(f"[b]started[/] {event.preset}: {event.parameters:,} parameters on {event.device} ({event.precision}), "
@@ -543,6 +549,8 @@ class Monitor(Vertical):
                 self.dirty.add("patience")
             elif isinstance(event, RunWarning):
                 log.write(f"[yellow]warning:[/] {event.message}")
+            elif isinstance(event, StepsSkipped):
+                log.write(f"[yellow]{event.describe()}[/]")
             elif isinstance(event, CheckpointSaved):
                 pass
             elif isinstance(event, RunEnded):
@@ -584,8 +592,7 @@ class Monitor(Vertical):
         progress, progress_text = None, ""
         if self.started is not None:
             total = self.started.epochs * self.started.steps_per_epoch
-            done = self.started.start_epoch * self.started.steps_per_epoch + self.steps_done
-            progress = done / total if total else 0.0
+            progress = self.steps_done / total if total else 0.0
             progress_text = f"{progress:4.0%}"
         self.live.show(self.status_parts(), progress, progress_text, curves)
 
@@ -596,7 +603,7 @@ class Monitor(Vertical):
         started, step, epoch = self.started, self.last_step, self.last_epoch
         if started is None:
             return ["no run yet: press s to start"]
-        total_steps = (started.epochs - started.start_epoch) * started.steps_per_epoch
+        total_steps = started.epochs * started.steps_per_epoch
         rate = step.samples_per_second if step else 0.0
         remaining = (total_steps - self.steps_done) * started.batch_size / rate if rate > 0 else None
         state = "paused" if self.paused else (self.ended.status if self.ended else "training")

@@ -1,0 +1,112 @@
+"""Faults: non-finite steps (stop or skip), fp16 GradScaler skips, checkpoints that stay
+finite, and a disk that fills up mid-run."""
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import make_config
+from tui_trainer.data import Datasets, Split
+from tui_trainer.engine.checkpoint import load_checkpoint
+from tui_trainer.engine.events import EpochEnded, StepsSkipped
+from tui_trainer.engine.trainer import Trainer, finite_state
+from tui_trainer.runs import RunFolder, RunFolderError, read_summary
+
+
+def poisoned(data, rows=(3, 300)):
+    """The data with a few training samples set to NaN: every batch holding one has a NaN loss."""
+    x = data.train.x.clone()
+    for r in rows:
+        x[r] = float("nan")
+    return Datasets(data.spec, Split(x, data.train.y), data.val, data.test)
+
+
+def test_skip_policy_skips_and_counts_non_finite_steps(small_data, tmp_path):
+    config = make_config({"train.epochs": 3, "train.on_nonfinite": "skip", "tricks.early_stopping.enabled": False})
+    result = Trainer(config, data=poisoned(small_data), run_folder=RunFolder.create(tmp_path, "skip"), keep_events=True).run()
+    assert result.status == "completed"
+    skipped = [s for e in result.events if isinstance(e, StepsSkipped) for s in e.steps]
+    assert 3 <= len(skipped) <= 6  # two poisoned samples, in at most two batches an epoch
+    assert result.summary["skipped_steps"]["nonfinite"] == len(skipped)
+    assert finite_state(result.model) and result.summary["test_loss"] is not None
+    epochs = [e for e in result.events if isinstance(e, EpochEnded)]
+    assert all(torch.isfinite(torch.tensor(e.train_loss)) for e in epochs)  # skipped steps leave the epoch mean
+
+
+def test_stop_policy_and_the_skip_limit_end_as_diverged(small_data):
+    stop = Trainer(make_config({"train.epochs": 3}), data=poisoned(small_data)).run()
+    assert stop.status == "diverged" and "lower train.lr" in stop.summary["reason"]
+    limited = make_config({"train.epochs": 3, "train.on_nonfinite": "skip", "train.max_skipped_steps": 1})
+    result = Trainer(limited, data=poisoned(small_data)).run()
+    assert result.status == "diverged" and "train.max_skipped_steps = 1" in result.summary["reason"]
+
+
+def test_checkpoints_never_hold_non_finite_weights(small_data, tmp_path):
+    from tui_trainer.engine.events import CheckpointSaved
+
+    config = make_config({"train.epochs": 4, "tricks.early_stopping.monitor": "val_accuracy"})
+
+    def poison(when):
+        def sink(event):
+            if when(event):
+                with torch.no_grad():
+                    next(trainer.model.parameters()).fill_(float("nan"))
+        return sink
+
+    # weights poisoned after epoch 1's checkpoints: both stay those of epoch 1
+    trainer = Trainer(config, data=small_data, run_folder=RunFolder.create(tmp_path, "late"),
+                      sinks=[poison(lambda e: isinstance(e, CheckpointSaved) and e.kind == "last" and e.epoch == 1)])
+    result = trainer.run()
+    assert result.status == "diverged"
+    for name in ("best.pt", "last.pt"):
+        state = load_checkpoint(Path(result.run_dir) / name)
+        assert all(torch.isfinite(t).all() for t in state["model"].values() if t.is_floating_point()), name
+        assert state["epoch"] == 1, name
+    # poisoned before epoch 1 is judged: its accuracy "improves" on nothing, but no best.pt is written
+    trainer = Trainer(config, data=small_data, run_folder=RunFolder.create(tmp_path, "early"),
+                      sinks=[poison(lambda e: isinstance(e, EpochEnded) and e.epoch == 1)])
+    result = trainer.run()
+    assert not (Path(result.run_dir) / "best.pt").exists()
+
+
+def test_grad_scaler_skips_are_events_not_divergence(small_data):
+    config = make_config({"train.epochs": 2, "train.stats_every": 4, "tricks.batchnorm.enabled": False})
+    trainer = Trainer(config, data=poisoned(small_data), keep_events=True)
+    trainer.prepare()
+    # fp16 needs a GPU; a GradScaler on the CPU takes the same path: the poisoned batches
+    # give inf/NaN gradients, which the scaler skips (lowering its scale) as fp16 overflows
+    trainer.scaler = torch.amp.GradScaler("cpu")
+    result = trainer.run()
+    assert result.status == "completed"
+    skips = [e for e in result.events if isinstance(e, StepsSkipped)]
+    assert skips and all(e.cause == "grad_scaler" for e in skips)
+    assert result.summary["skipped_steps"]["grad_scaler"] == sum(len(e.steps) for e in skips) >= 1
+    assert "GradScaler skipped" in skips[0].describe()
+
+
+def test_a_full_disk_mid_run_is_one_clear_error_and_keeps_what_was_saved(small_data, tmp_path, monkeypatch):
+    config = make_config({"train.epochs": 4, "tricks.early_stopping.enabled": False})
+    real_fsync = os.fsync
+    saved = []
+
+    def sink(event):
+        if isinstance(event, EpochEnded):
+            saved.append(event.epoch)
+
+    def fsync(fd):
+        if len(saved) >= 2:  # the disk fills up during the second epoch's checkpoints
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    folder = RunFolder.create(tmp_path, "full")
+    with pytest.raises(RunFolderError, match="No space left on device"):
+        Trainer(config, data=small_data, run_folder=folder, sinks=[sink]).run()
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert load_checkpoint(folder.path / "last.pt")["epoch"] == 1  # the last good checkpoint, whole
+    assert not [p for p in folder.path.iterdir() if p.name.endswith(".tmp")]
+    with pytest.raises(FileNotFoundError):
+        read_summary(folder.path)
