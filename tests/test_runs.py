@@ -1,0 +1,90 @@
+"""Looking at runs afterwards: list, show, compare, plot and CSV export, through the CLI."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import make_config
+from tui_trainer.cli.app import app
+from tui_trainer.engine.trainer import Trainer
+from tui_trainer.runs import RunFolder
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, small_data):
+    runs_dir = tmp_path_factory.mktemp("runs")
+    base = make_config({"train.epochs": 2})
+    a = Trainer(base, data=small_data, run_folder=RunFolder.create(runs_dir, "alpha")).run()
+    b = Trainer(make_config({"train.epochs": 2, "tricks.batchnorm.enabled": False, "train.lr": 0.01}),
+                data=small_data, run_folder=RunFolder.create(runs_dir, "beta")).run()
+    killed = RunFolder.create(runs_dir, "gamma")  # a run killed before its summary
+    killed.write_config(base)
+    return runs_dir, Path(a.run_dir), Path(b.run_dir), a.summary
+
+
+def invoke(*args):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+def test_list_shows_every_run_with_its_results(runs):
+    runs_dir, a, b, summary = runs
+    code, out = invoke("runs", "list", "--runs-dir", runs_dir)
+    assert code == 0
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("2")}
+    assert set(lines) == {a.name, b.name, next(p.name for p in runs_dir.iterdir() if p.name.endswith("gamma"))}
+    assert f"{summary['test_accuracy']:.4f}" in lines[a.name] and "completed" in lines[a.name]
+    assert "BN" in lines[a.name] and "BN" not in lines[b.name]
+    assert "interrupted" in next(line for key, line in lines.items() if key.endswith("gamma"))
+
+
+def test_show_and_compare(runs):
+    runs_dir, a, b, summary = runs
+    code, out = invoke("runs", "show", "alpha", "--runs-dir", runs_dir)
+    assert code == 0 and str(a) in out and f"{summary['best_val_loss']:.4f}" in out and "last.pt" in out
+    code, out = invoke("runs", "compare", "alpha", "beta", "--runs-dir", runs_dir)
+    assert code == 0
+    differ = out.split("results:")[0]
+    assert "tricks.batchnorm.enabled" in differ and "train.lr" in differ and "train.epochs" not in differ
+    code, out = invoke("runs", "compare", "alpha", "--runs-dir", runs_dir)
+    assert code == 2 and "two or more" in out
+
+
+def test_plot_writes_a_png(runs, tmp_path):
+    runs_dir, a, b, _ = runs
+    out = tmp_path / "curves.png"
+    code, text = invoke("runs", "plot", a, b, "-o", out)
+    assert code == 0, text
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    code, text = invoke("runs", "plot", a, "-o", tmp_path / "curves.jpg")
+    assert code == 2 and ".png" in text
+
+
+def test_export_csv_per_step_and_per_epoch(runs, tmp_path):
+    runs_dir, a, _, summary = runs
+    code, out = invoke("runs", "export", a)
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == summary["steps"] and [int(r["step"]) for r in rows] == list(range(1, summary["steps"] + 1))
+    target = tmp_path / "epochs.csv"
+    code, _ = invoke("runs", "export", a, "--epochs", "-o", target)
+    epochs = list(csv.DictReader(target.open()))
+    assert code == 0 and len(epochs) == 2
+    assert min(float(e["val_loss"]) for e in epochs) == pytest.approx(summary["best_val_loss"])
+
+
+def test_unknown_or_ambiguous_runs_are_clear_errors(runs, tmp_path):
+    runs_dir, *_ = runs
+    code, out = invoke("runs", "show", "nothing-like-this", "--runs-dir", runs_dir)
+    assert code == 2 and "no run matches" in out
+    code, out = invoke("runs", "show", "-", "--runs-dir", runs_dir)
+    assert code == 2 and "matches 3 runs" in out
+    code, out = invoke("runs", "list", "--runs-dir", tmp_path / "none")
+    assert code == 2 and "no such runs folder" in out
+    code, out = invoke("runs", "export", next(p for p in runs_dir.iterdir() if p.name.endswith("gamma")))
+    assert code == 2 and "never started" in out

@@ -1,0 +1,300 @@
+"""Runs after the fact: find them, summarise them, compare them, export their curves.
+
+No torch here: listing and comparing runs is instant. A run folder is any folder with a
+``config.toml``; an ablation folder (``ablation.json``) holds one run folder per variant
+and seed, and its runs are listed too.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..config import ConfigError, config_to_dict, load_config
+from ..config.schema import Config
+from ..engine.events import EarlyStoppingState, EpochEnded, RunEnded, RunStarted, StepStats
+from ..errors import UserError
+from .folder import CONFIG, METRICS, SUMMARY, read_events
+
+#: A run without a summary whose metrics changed this recently is taken to be running.
+RUNNING_SECONDS = 60.0
+
+
+class RunNotFound(UserError):
+    pass
+
+
+@dataclass
+class RunInfo:
+    path: Path
+    summary: dict[str, Any] = field(default_factory=dict)
+    config: Config | None = None
+    config_error: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def status(self) -> str:
+        if self.summary.get("status"):
+            return self.summary["status"]
+        metrics = self.path / METRICS
+        if metrics.exists() and time.time() - metrics.stat().st_mtime < RUNNING_SECONDS:
+            return "running"
+        return "interrupted"  # killed: no summary was written
+
+    @property
+    def preset(self) -> str:
+        return self.config.name if self.config else self.summary.get("preset", "?")
+
+    @property
+    def tricks(self) -> list[str]:
+        return self.config.tricks_on() if self.config else list(self.summary.get("tricks", []))
+
+
+def load_run(path: Path | str) -> RunInfo:
+    path = Path(path)
+    if not path.is_dir():
+        raise RunNotFound(f"{path}: no such run folder")
+    if not (path / CONFIG).exists():
+        raise RunNotFound(f"{path}: not a run folder (no {CONFIG})")
+    info = RunInfo(path)
+    try:
+        info.config = load_config(path / CONFIG)
+    except ConfigError as exc:
+        info.config_error = str(exc).splitlines()[0]
+    try:
+        info.summary = json.loads((path / SUMMARY).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:
+        info.summary = {"status": "unreadable", "reason": f"{SUMMARY}: {exc}"}
+    return info
+
+
+def scan_runs(runs_dir: Path | str) -> list[RunInfo]:
+    """Every run under ``runs_dir`` (and inside its ablation folders), oldest first."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    found = []
+    for path in sorted(runs_dir.iterdir()):
+        if not path.is_dir():
+            continue
+        if (path / CONFIG).exists():
+            found.append(load_run(path))
+        elif (path / "ablation.json").exists():
+            found.extend(load_run(p) for p in sorted(path.iterdir()) if (p / CONFIG).exists())
+    return found
+
+
+def resolve_run(ref: str | Path, runs_dir: Path | str) -> RunInfo:
+    """A run by folder path, by id, by a unique part of its id, or ``latest``."""
+    path = Path(ref)
+    if path.is_dir():
+        return load_run(path)
+    runs = scan_runs(runs_dir)
+    if str(ref) == "latest" and runs:
+        return max(runs, key=lambda r: r.id)
+    matches = [r for r in runs if r.id == str(ref)] or [r for r in runs if str(ref) in r.id]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise RunNotFound(f"no run matches {str(ref)!r} in {runs_dir}; `tui-trainer runs list --runs-dir {runs_dir}` shows them")
+    names = ", ".join(r.id for r in matches[:5]) + (", ..." if len(matches) > 5 else "")
+    raise RunNotFound(f"{str(ref)!r} matches {len(matches)} runs ({names}); give more of the id")
+
+
+# -- formatting ---------------------------------------------------------------------------
+
+
+def fmt(value: Any, spec: str = ".4f") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return format(value, spec) if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    m, s = divmod(seconds, 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def table(header: list[str], rows: Iterable[list[str]], right: set[int] = frozenset()) -> str:
+    rows = [header, *rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+SHORT = {"batchnorm": "BN", "dropout": "DO", "lr_schedule": "LR", "grad_clip": "GC", "weight_decay": "WD",
+         "early_stopping": "ES", "mixed_precision": "MP"}
+LEGEND = "tricks: " + ", ".join(f"{v} {k}" for k, v in SHORT.items())
+
+
+def list_table(runs: list[RunInfo]) -> str:
+    rows = [
+        [r.id, r.preset, " ".join(SHORT.get(t, t) for t in r.tricks) or "-", r.status, fmt(r.summary.get("best_val_loss")),
+         fmt(r.summary.get("test_accuracy")), duration(r.summary.get("wall_seconds"))]
+        for r in runs
+    ]
+    text = table(["id", "preset", "tricks on", "status", "best val loss", "test acc", "time"], rows, right={4, 5, 6})
+    return f"{text}\n\n{LEGEND}"
+
+
+def value(v: Any) -> str:
+    """A setting as it reads in TOML."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(map(value, v)) + "]"
+    if v is None:
+        return "-"
+    return str(v)
+
+
+RESULTS = [
+    ("status", "status", None),
+    ("epochs run", "epochs_run", None),
+    ("best epoch", "best_epoch", None),
+    ("best val loss", "best_val_loss", ".4f"),
+    ("best val acc", "best_val_accuracy", ".4f"),
+    ("test loss", "test_loss", ".4f"),
+    ("test accuracy", "test_accuracy", ".4f"),
+    ("weights", "weights", None),
+    ("skipped steps", "skipped_steps", None),
+    ("time", "wall_seconds", "time"),
+    ("samples/s", "train_samples_per_second", ",.0f"),
+    ("device", "device", None),
+    ("precision", "precision", None),
+]
+
+
+def _result(run: RunInfo, key: str, spec: str | None) -> str:
+    if key == "status":
+        return run.status
+    value = run.summary.get(key)
+    if spec == "time":
+        return duration(value)
+    if key == "skipped_steps" and isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items() if v) or "0"
+    return fmt(value, spec) if spec else fmt(value)
+
+
+def show_text(run: RunInfo) -> str:
+    lines = [f"run     {run.path}", f"preset  {run.preset}", f"tricks  {', '.join(run.tricks) or 'none'}"]
+    if run.summary.get("reason"):
+        lines.append(f"reason  {run.summary['reason']}")
+    if run.config_error:
+        lines.append(f"config  unreadable: {run.config_error}")
+    lines.append("")
+    lines.append(table(["result", ""], [[label, _result(run, key, spec)] for label, key, spec in RESULTS]))
+    files = [p.name for p in sorted(run.path.iterdir()) if not p.name.startswith(".")]
+    lines += ["", f"files   {', '.join(files)}"]
+    if run.config is not None:
+        lines += ["", "settings that differ from the defaults:"]
+        defaults = flatten(config_to_dict(Config()))
+        diffs = [[k, value(v)] for k, v in flatten(config_to_dict(run.config)).items() if defaults.get(k) != v]
+        lines.append(table(["key", "value"], diffs) if diffs else "  none")
+    return "\n".join(lines)
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            out.update(flatten(value, name))
+        else:
+            out[name] = value
+    return out
+
+
+def compare_text(runs: list[RunInfo]) -> str:
+    ids = [r.id for r in runs]
+    configs = [flatten(config_to_dict(r.config)) if r.config else {} for r in runs]
+    keys = sorted({k for c in configs for k in c})
+    diffs = [[k, *[value(c.get(k)) for c in configs]] for k in keys if len({repr(c.get(k)) for c in configs}) > 1]
+    parts = ["settings that differ:", table(["key", *ids], diffs) if diffs else "  none (same settings)", ""]
+    parts.append("results:")
+    parts.append(table(["", *ids], [[label, *[_result(r, key, spec) for r in runs]] for label, key, spec in RESULTS]))
+    return "\n".join(parts)
+
+
+# -- curves ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Curves:
+    steps: list[int] = field(default_factory=list)  # global step, 1-based
+    step_epoch: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    epochs: list[EpochEnded] = field(default_factory=list)
+    patience: dict[int, EarlyStoppingState] = field(default_factory=dict)
+    steps_per_epoch: int = 0
+
+
+def read_curves(run: RunInfo | Path) -> Curves:
+    path = run.path if isinstance(run, RunInfo) else Path(run)
+    if not (path / METRICS).exists():
+        raise RunNotFound(f"{path}: no {METRICS} (the run never started)")
+    curves = Curves()
+    for event in read_events(path):
+        if isinstance(event, RunStarted):
+            curves.steps_per_epoch = event.steps_per_epoch
+        elif isinstance(event, StepStats):
+            for i, (loss, norm, lr) in enumerate(zip(event.losses, event.grad_norms, event.lrs)):
+                curves.steps.append(event.first_step + i + 1)
+                curves.step_epoch.append(event.epoch + 1)
+                curves.loss.append(loss)
+                curves.grad_norm.append(norm)
+                curves.lr.append(lr)
+        elif isinstance(event, EpochEnded):
+            curves.epochs.append(event)
+        elif isinstance(event, EarlyStoppingState):
+            curves.patience[event.epoch] = event
+        elif isinstance(event, RunEnded):
+            pass
+    return curves
+
+
+def steps_csv(curves: Curves) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["step", "epoch", "loss", "grad_norm", "lr"])
+    for row in zip(curves.steps, curves.step_epoch, curves.loss, curves.grad_norm, curves.lr):
+        writer.writerow([row[0], row[1], repr(row[2]), repr(row[3]), repr(row[4])])
+    return out.getvalue()
+
+
+def epochs_csv(curves: Curves) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["epoch", "train_loss", "val_loss", "val_accuracy", "lr", "seconds", "samples_per_second",
+                     "best_epoch", "patience_wait"])
+    for e in curves.epochs:
+        es = curves.patience.get(e.epoch)
+        writer.writerow([e.epoch, repr(e.train_loss), repr(e.val_loss), repr(e.val_accuracy), repr(e.lr), f"{e.seconds:.3f}",
+                         f"{e.samples_per_second:.1f}", es.best_epoch if es else "", es.wait if es else ""])
+    return out.getvalue()

@@ -1,0 +1,80 @@
+"""``tui-trainer runs plot``: the curves of one or more runs overlaid, as a PNG (matplotlib)."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+from ..errors import UserError
+from .atomic import atomic_write
+from .catalog import RunInfo, read_curves
+
+
+def _finite(values: list[float]) -> list[float]:
+    return [v if math.isfinite(v) else math.nan for v in values]
+
+
+def _smooth(values: list[float], window: int) -> list[float]:
+    """Trailing mean over ``window`` steps (NaN-aware), to see the trend through batch noise."""
+    out, total, count, queue = [], 0.0, 0, []
+    for v in values:
+        queue.append(v)
+        if math.isfinite(v):
+            total, count = total + v, count + 1
+        if len(queue) > window:
+            old = queue.pop(0)
+            if math.isfinite(old):
+                total, count = total - old, count - 1
+        out.append(total / count if count else math.nan)
+    return out
+
+
+def plot_runs(runs: list[RunInfo], out: Path | str) -> Path:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UserError("runs plot needs matplotlib: pip install 'tui-trainer[plot]' (or pip install matplotlib)") from None
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise UserError(f"{out}: the plot is written as PNG; give a file name ending in .png")
+    if not out.parent.is_dir():
+        raise UserError(f"{out.parent}: no such folder for the plot")
+    curves = [read_curves(run) for run in runs]
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7.5), sharex=True)
+    (ax_loss, ax_val), (ax_lr, ax_g) = axes
+    for i, (run, c) in enumerate(zip(runs, curves)):
+        color = f"C{i % 10}"
+        spe = c.steps_per_epoch or 1
+        x = [s / spe for s in c.steps]
+        loss = _finite(c.loss)
+        ax_loss.plot(x, loss, color=color, alpha=0.25, linewidth=0.6)
+        ax_loss.plot(x, _smooth(loss, max(1, spe // 2)), color=color, linewidth=1.4, label=run.id)
+        ax_val.plot([e.epoch for e in c.epochs], _finite([e.val_loss for e in c.epochs]), color=color, marker="o", markersize=3, linewidth=1.4, label=run.id)
+        ax_lr.plot(x, c.lr, color=color, linewidth=1.2)
+        ax_g.plot(x, _finite(c.grad_norm), color=color, alpha=0.7, linewidth=0.7)
+        clip = run.config.tricks.grad_clip if run.config else None
+        if clip is not None and clip.enabled and clip.mode == "norm":
+            ax_g.axhline(clip.threshold, color=color, linestyle="--", linewidth=1, alpha=0.8)
+    for ax, title, log in ((ax_loss, "training loss (per step, and its trend)", True), (ax_val, "validation loss (per epoch)", True),
+                           (ax_lr, "learning rate", False), (ax_g, "gradient norm before clipping (dashed: clip threshold)", True)):
+        ax.set_title(title, fontsize=10)
+        if log:
+            ax.set_yscale("log")
+        ax.grid(True, alpha=0.3)
+    for ax in (ax_lr, ax_g):
+        ax.set_xlabel("epoch")
+    ax_val.legend(fontsize=8, loc="upper right")
+    fig.suptitle(", ".join(sorted({run.preset for run in runs})), fontsize=11)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    try:
+        atomic_write(out, lambda handle: handle.write(buffer.getvalue()))
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return out
