@@ -215,6 +215,89 @@ def presets_validate(files: List[str] = typer.Argument(..., help="Preset files o
         raise typer.Exit(2)
 
 
+# -- ablate ----------------------------------------------------------------------------
+
+
+@app.command()
+def ablate(
+    preset: str = typer.Argument(DEFAULT_PRESET, help="Preset name or path."),
+    tricks: Optional[str] = typer.Option(None, "--tricks", help="Comma-separated tricks to switch, e.g. batchnorm,dropout (default: all seven)."),
+    seeds: int = typer.Option(3, "--seeds", help="Seeds per variant (train.seed, train.seed+1, ...); differences are paired by seed."),
+    set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Override a setting of the preset for every variant. Repeatable."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Maximum epochs (train.epochs)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (train.threads)."),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where the ablation folder is created.", envvar="TUI_TRAINER_RUNS"),
+) -> None:
+    """Train the preset, then once per trick with only that trick switched, on the same seeds; print what each trick changes."""
+    overrides: list = list(set_)
+    for key, value in (("epochs", epochs), ("threads", threads)):
+        if value is not None:
+            overrides.append((f"train.{key}", value, f"--{key} {value}"))
+    try:
+        config, _ = load_preset(preset, overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+    from .. import ablate as ab
+    from ..engine import Control, Trainer
+    from ..engine.precision import SetupError, resolve_device, resolve_precision
+    from ..runs import RunFolder
+
+    def check(cfg):
+        try:
+            resolve_precision(cfg, resolve_device(cfg.train.device))
+        except SetupError as exc:
+            return str(exc)
+        return None
+
+    try:
+        plan = ab.plan(config, [t.strip() for t in tricks.split(",") if t.strip()] if tricks else None, seeds, check)
+    except UserError as exc:
+        fail(str(exc), exc.exit_code)
+    total = len(plan.variants) * len(plan.seeds)
+    typer.echo(f"ablation of {plan.preset}: {len(plan.variants)} variants x {len(plan.seeds)} seeds = {total} runs")
+    for trick, why in plan.not_run:
+        typer.echo(f"not run: {trick}: {why}")
+    control = Control()
+    received: list[int] = []
+    data_cache: dict = {}
+
+    def on_signal(signum, _frame):
+        received.append(signum)
+        control.stop(f"interrupted by {signal.Signals(signum).name}")
+        signal.signal(signum, signal.SIG_DFL)
+
+    def train_one(cfg, folder):
+        trainer = Trainer(cfg, data=data_cache.get("data"))
+        trainer.prepare()
+        data_cache["data"] = trainer.data  # every variant trains on the same tensors
+        trainer.run_folder = RunFolder.create(folder, cfg.name)
+        trainer.sinks.insert(0, trainer.run_folder.sink)
+        return trainer.run(control).summary
+
+    done = [0]
+
+    def on_result(ablation, variant, seed, summary):
+        done[0] += 1
+        from ..runs.catalog import duration, fmt
+
+        typer.echo(f"[{done[0]}/{total}] {variant.name:<17} seed {seed}: {summary['status']:<13} best val loss "
+                   f"{fmt(summary.get('best_val_loss'))}  test acc {fmt(summary.get('test_accuracy'))}  "
+                   f"best epoch {summary.get('best_epoch') or '-'}  {duration(summary.get('wall_seconds'))}")
+
+    previous = {s: signal.signal(s, on_signal) for s in EXIT_INTERRUPTED}
+    try:
+        ab.run(plan, runs_dir, train_one, on_result, should_stop=lambda: control.stop_requested)
+    except UserError as exc:
+        fail(str(exc), exc.exit_code)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    typer.echo("")
+    typer.echo(ab.table_text(plan))
+    if received:
+        raise typer.Exit(EXIT_INTERRUPTED[received[0]])
+
+
 # -- runs ------------------------------------------------------------------------------
 
 RunsDir = typer.Option(Path("runs"), "--runs-dir", help="The runs folder.", envvar="TUI_TRAINER_RUNS")

@@ -1,0 +1,186 @@
+"""Ablation: what does each trick buy on this model?
+
+The preset is trained as it is (the baseline), then once per trick with only that trick
+switched (off if the preset has it on, on if off), every variant on the same seeds. Each
+difference is taken against the baseline run of the same seed, then averaged over seeds,
+with its spread (the sample standard deviation over seeds). All runs go into one folder,
+``<runs>/<stamp>-ablate-<preset>/``, with ``ablation.json`` updated after every run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .config import Config, replace
+from .config.schema import TRICK_NAMES
+from .errors import UserError
+from .runs.atomic import atomic_write_text
+
+METRICS = ("best_val_loss", "test_accuracy", "best_epoch", "wall_seconds")
+
+
+@dataclass
+class Variant:
+    name: str  # "baseline", "-batchnorm" (switched off) or "+mixed_precision" (switched on)
+    trick: str | None
+    config: Config
+
+
+@dataclass
+class Ablation:
+    preset: str
+    seeds: list[int]
+    variants: list[Variant]
+    not_run: list[tuple[str, str]]  # (trick, why it cannot be switched here)
+    folder: Path | None = None
+    results: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)  # variant -> seed -> summary
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "preset": self.preset,
+            "seeds": self.seeds,
+            "variants": [{"name": v.name, "trick": v.trick} for v in self.variants],
+            "not_run": [{"trick": t, "reason": r} for t, r in self.not_run],
+            "results": {name: {str(seed): s for seed, s in runs.items()} for name, runs in self.results.items()},
+        }
+
+
+def plan(config: Config, tricks: list[str] | None, seeds: int, check: Callable[[Config], str | None] | None = None) -> Ablation:
+    """The variants to train. ``check`` returns why a config cannot run here (or None)."""
+    if seeds < 1:
+        raise UserError("--seeds must be at least 1")
+    chosen = list(tricks) if tricks else list(TRICK_NAMES)
+    unknown = [t for t in chosen if t not in TRICK_NAMES]
+    if unknown:
+        raise UserError(f"--tricks: unknown trick {', '.join(unknown)}; choose from {', '.join(TRICK_NAMES)}")
+    if check is not None and (why := check(config)):
+        raise UserError(f"the preset itself cannot run here: {why}")
+    variants = [Variant("baseline", None, config)]
+    not_run = []
+    for trick in chosen:
+        on = getattr(config.tricks, trick).enabled
+        try:
+            toggled = replace(config, {f"tricks.{trick}.enabled": not on})
+        except UserError as exc:
+            not_run.append((trick, str(exc).splitlines()[0]))
+            continue
+        why = check(toggled) if check is not None else None
+        if why:
+            not_run.append((trick, why))
+            continue
+        variants.append(Variant(f"{'-' if on else '+'}{trick}", trick, toggled))
+    base_seed = config.train.seed
+    return Ablation(config.name, [base_seed + i for i in range(seeds)], variants, not_run)
+
+
+def run(ablation: Ablation, runs_dir: Path | str, train: Callable[[Config, Path], dict[str, Any]],
+        on_result: Callable[[Ablation, Variant, int, dict[str, Any]], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False) -> Ablation:
+    """Train every variant on every seed (seed by seed, so a stopped ablation still has
+    complete comparisons). ``train(config, folder)`` trains one run and returns its summary."""
+    runs_dir = Path(runs_dir)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        folder = runs_dir / f"{stamp}-ablate-{ablation.preset}"
+        n = 1
+        while folder.exists():
+            folder = runs_dir / f"{stamp}-ablate-{ablation.preset}-{n}"
+            n += 1
+        folder.mkdir()
+    except OSError as exc:
+        raise UserError(f"cannot create the ablation folder in {runs_dir}: {exc.strerror or exc}") from None
+    ablation.folder = folder
+    save(ablation)
+    for seed in ablation.seeds:
+        for variant in ablation.variants:
+            if should_stop():
+                return ablation
+            label = "baseline" if variant.trick is None else f"{'no' if variant.name[0] == '-' else 'with'}-{variant.trick}"
+            config = replace(variant.config, {"train.seed": seed, "name": f"{ablation.preset}.{label}.s{seed}"})
+            summary = train(config, folder)
+            ablation.results.setdefault(variant.name, {})[seed] = {k: summary.get(k) for k in ("status", *METRICS, "run_dir")}
+            save(ablation)
+            if on_result is not None:
+                on_result(ablation, variant, seed, summary)
+    return ablation
+
+
+def save(ablation: Ablation) -> None:
+    if ablation.folder is not None:
+        atomic_write_text(ablation.folder / "ablation.json", json.dumps(ablation.to_json(), indent=2, default=str) + "\n")
+
+
+# -- the table -----------------------------------------------------------------------------
+
+
+def _spread(values: list[float]) -> float | None:
+    return statistics.stdev(values) if len(values) >= 2 else None
+
+
+def _cell(values: list[float], spec: str, signed: bool) -> str:
+    if not values:
+        return "-"
+    mean = statistics.fmean(values)
+    sign = "+" if signed else ""
+    text = format(mean, f"{sign}{spec}")
+    spread = _spread(values)
+    return f"{text} ± {format(spread, spec)}" if spread is not None else text
+
+
+COLUMNS = [  # (header, metric, format)
+    ("best val loss", "best_val_loss", ".4f"),
+    ("test acc", "test_accuracy", ".4f"),
+    ("epochs to best", "best_epoch", ".1f"),
+    ("time s", "wall_seconds", ".1f"),
+]
+
+
+def rows(ablation: Ablation) -> list[list[str]]:
+    """The baseline's values, then per trick the paired differences to it, mean ± spread over seeds."""
+    base = ablation.results.get("baseline", {})
+    out = []
+
+    def finite(x):
+        return isinstance(x, (int, float)) and math.isfinite(x)
+
+    for variant in ablation.variants:
+        runs = ablation.results.get(variant.name, {})
+        if not runs:
+            out.append([variant.name, *["…"] * len(COLUMNS), "…"])
+            continue
+        cells = []
+        for _, metric, spec in COLUMNS:
+            if variant.trick is None:
+                values = [r[metric] for r in runs.values() if finite(r.get(metric))]
+            else:
+                values = [runs[s][metric] - base[s][metric] for s in runs
+                          if s in base and finite(runs[s].get(metric)) and finite(base[s].get(metric))]
+            cells.append(_cell(values, spec, signed=variant.trick is not None))
+        diverged = sum(1 for r in runs.values() if r.get("status") == "diverged")
+        out.append([variant.name, *cells, f"{diverged}/{len(runs)}"])
+    return out
+
+
+def table_text(ablation: Ablation) -> str:
+    from .runs.catalog import table
+
+    header = ["variant", *[h for h, _, _ in COLUMNS], "diverged"]
+    seeds = ", ".join(map(str, ablation.seeds))
+    lines = [
+        f"ablation of {ablation.preset} on seeds {seeds}. baseline: the preset as it is. -trick / +trick: that trick",
+        "alone switched off / on, as the difference to the baseline of the same seed. mean ± std over seeds.",
+        "",
+        table(header, rows(ablation), right=set(range(1, len(header)))),
+    ]
+    for trick, why in ablation.not_run:
+        lines.append(f"not run: {trick}: {why}")
+    if ablation.folder is not None:
+        lines.append(f"runs in {ablation.folder}")
+    return "\n".join(lines)
