@@ -215,6 +215,22 @@ def presets_validate(files: List[str] = typer.Argument(..., help="Preset files o
         raise typer.Exit(2)
 
 
+@app.command()
+def watch(
+    run: str = typer.Argument(..., help="Run folder, id, a unique part of the id, or `latest`."),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="The runs folder (to find RUN by id).", envvar="TUI_TRAINER_RUNS"),
+) -> None:
+    """Follow a run another process is writing (or show a finished one) in the app, read-only."""
+    from ..runs.catalog import resolve_run
+    from ..tui.watch import watch_run
+
+    try:
+        info = resolve_run(run, runs_dir)
+    except UserError as exc:
+        fail(str(exc), exc.exit_code)
+    watch_run(info.path)
+
+
 # -- ablate ----------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 Checkpoints and the summary are written to a temporary file and renamed, so a crash
 never leaves half a file. ``metrics.jsonl`` is flushed at every event but step
-statistics (so at least once an epoch); a partial last line is skipped when read.
+statistics, and at least once a second; a partial last line is skipped when read.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
 LAST = "last.pt"
 BEST = "best.pt"
+#: Step statistics reach metrics.jsonl at least this often, for `tui-trainer watch`.
+FLUSH_SECONDS = 1.0
 
 
 class RunFolderError(UserError):
@@ -57,6 +59,7 @@ class RunFolder:
         self._writes: queue.Queue | None = None
         self._writer: threading.Thread | None = None
         self._write_error: BaseException | None = None
+        self._flushed = 0.0
 
     @classmethod
     def create(cls, runs_dir: Path | str, preset_name: str) -> "RunFolder":
@@ -137,8 +140,10 @@ class RunFolder:
             self._metrics = self._guard(METRICS, lambda: open(self.path / METRICS, "a", encoding="utf-8"))
         line = json.dumps(event_to_dict(event), separators=(",", ":"))
         self._guard(METRICS, lambda: self._metrics.write(line + "\n"))
-        if not isinstance(event, StepStats):
+        now = time.monotonic()
+        if not isinstance(event, StepStats) or now - self._flushed >= FLUSH_SECONDS:
             self._guard(METRICS, self._metrics.flush)
+            self._flushed = now
 
     def metrics_offset(self) -> int:
         """Flush ``metrics.jsonl`` and return its length: the point a resume truncates it back to."""
