@@ -211,7 +211,7 @@ class Trainer:
             self._train_seconds = counters.get("train_seconds", 0.0)
             self._wall_before = counters.get("wall_seconds", 0.0)
             self._skipped.update(counters.get("skipped", {}))
-            if best is not None:
+            if best is not None and best.get("epoch", 0) <= start_epoch:  # a later best.pt is re-made by the replay
                 best_state = best["model"]
                 self._best_metrics = {k: float(v) for k, v in best.get("metrics", {}).items()}
             self.shuffle.set_state(last["rng"]["shuffle"])
@@ -248,6 +248,9 @@ class Trainer:
         self._pending = 0
         self._epoch_losses: list[float] = []
         self._nonfinite_step: int | None = None
+        if self.resume is None:
+            self._started = time.perf_counter()
+            self._save_last(0, 0, self.shuffle.get_state())  # so a kill -9 in the first epoch can resume
         self._last_flush = time.perf_counter()
         self._skipped_steps: list[int] = []  # skipped since the last flush (skip policy)
         self._last_scale = float(scaler.get_scale()) if scaler is not None else None
