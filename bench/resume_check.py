@@ -68,6 +68,11 @@ def main() -> None:
             proc.send_signal(sig)
             proc.communicate()
             [run_dir] = runs.iterdir()
+            if proc.returncode == 0:  # it finished before the signal arrived
+                same = final(run_dir) == reference
+                identical += same
+                print(f"trial {trial}: {sig.name:7} after step {at:3}: finished before the signal; {'identical' if same else 'DIFFERENT'}")
+                continue
             resumed = subprocess.run([sys.executable, "-m", "tui_trainer", "train", "--resume", str(run_dir), "--threads", "1", "--json"],
                                      capture_output=True, text=True)
             if resumed.returncode != 0:
