@@ -220,3 +220,46 @@ def test_the_log_follows_new_lines_and_scrolls_back(tmp_path):
             assert wrapped > 1 and log.render_line(height - 1 - wrapped).text.strip() == "line 60"
 
     asyncio.run(scenario())
+
+
+def test_runs_view_overlays_selected_runs_and_runs_an_ablation(tmp_path, small_data):
+    from tui_trainer.engine.trainer import Trainer
+    from tui_trainer.runs import RunFolder
+    from tui_trainer.tui.runs_view import OverlayPlot, RunsScreen
+
+    from conftest import make_config
+
+    runs_dir = tmp_path / "runs"
+    for lr in (0.003, 0.01):
+        Trainer(make_config({"train.epochs": 2, "train.lr": lr}), data=small_data, run_folder=RunFolder.create(runs_dir, f"lr{lr}")).run()
+
+    async def scenario():
+        app = make_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.torch_info is not None)
+            app.query_one(SettingsPanel).set_value("train.epochs", 1)
+            await pilot.pause()
+            await pilot.press("r")
+            await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
+            screen = app.screen
+            assert len(screen.runs) == 2
+            await pilot.press("space", "down", "space")
+            plot = screen.query_one(OverlayPlot)
+            assert len(plot.runs) == 2
+            await pilot.pause()
+            drawn = str(plot.render())
+            assert "validation loss" in drawn and any(0x2800 < ord(ch) <= 0x28FF for ch in drawn)
+            await pilot.press("m")
+            assert "training loss" in str(plot.render())
+            screen.query_one("#ablate-seeds").value = "1"
+            screen.action_ablate()
+            await wait_for(pilot, lambda: screen.ablation is not None and not screen.ablating, timeout=180)
+            plan = screen.ablation
+            rows = screen.query_one("#ablation-table").row_count
+            assert rows == len(plan.variants) >= 7 and sum(len(v) for v in plan.results.values()) == len(plan.variants)
+            assert (plan.folder / "ablation.json").exists()
+            await wait_for(pilot, lambda: len(screen.runs) == 2 + len(plan.variants))  # the table lists them after
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, RunsScreen))
+
+    asyncio.run(scenario())

@@ -60,6 +60,7 @@ class TrainerApp(App):
         Binding("p", "pause", "Pause/resume"),
         Binding("x", "stop", "Stop"),
         Binding("ctrl+s", "save", "Save preset", priority=True),
+        Binding("r", "runs", "Runs"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("escape", "blur", "Leave input", show=False),
@@ -78,6 +79,7 @@ class TrainerApp(App):
         self.last_run_dir: str | None = None
         self.last_result: dict[str, Any] | None = None
         self.run_config: Config | None = None
+        self.runs_screen = None
 
     # -- layout -------------------------------------------------------------------------
 
@@ -230,6 +232,20 @@ class TrainerApp(App):
     def running(self) -> bool:
         return self.train_worker is not None and not self.finished.is_set()
 
+    def current_config(self) -> Config:
+        return self.query_one(SettingsPanel).config
+
+    def settings_errors(self) -> dict[str, str]:
+        return self.query_one(SettingsPanel).errors
+
+    def action_runs(self) -> None:
+        """The Runs view: past runs, overlaid curves, ablations."""
+        from .runs_view import RunsScreen
+
+        if self.runs_screen is None:
+            self.runs_screen = RunsScreen(self.runs_dir)
+        self.push_screen(self.runs_screen)
+
     def action_blur(self) -> None:
         self.set_focus(None)
 
@@ -242,6 +258,9 @@ class TrainerApp(App):
         settings = self.query_one(SettingsPanel)
         if self.running:
             self.notify("a run is already going: stop it first (x)", severity="warning")
+            return
+        if self.runs_screen is not None and self.runs_screen.ablating:
+            self.notify("an ablation is running (Runs view, r): stop it first", severity="warning")
             return
         if settings.errors:
             problems = "; ".join(f"{k}: {m}" for k, m in settings.errors.items())
@@ -322,6 +341,12 @@ class TrainerApp(App):
             self._fill_presets()
 
     async def action_quit(self) -> None:
+        if self.runs_screen is not None and self.runs_screen.ablating:
+            self.runs_screen.action_stop_ablation()
+            for _ in range(300):  # the current run ends, writes last.pt and its summary
+                if not self.runs_screen.ablating:
+                    break
+                await asyncio.sleep(0.1)
         if self.running and self.control is not None:
             self.control.stop("the app was closed")
             self.monitor.write_log("stopping the run before quitting…")
