@@ -68,7 +68,9 @@ def main() -> None:
             proc.send_signal(sig)
             proc.communicate()
             [run_dir] = runs.iterdir()
-            if proc.returncode == 0:  # it finished before the signal arrived
+            summary = run_dir / "summary.json"
+            finished = summary.exists() and json.loads(summary.read_text())["status"] in ("completed", "early_stopped")
+            if proc.returncode == 0 or finished:  # it finished before the signal arrived (or took effect)
                 same = final(run_dir) == reference
                 identical += same
                 print(f"trial {trial}: {sig.name:7} after step {at:3}: finished before the signal; {'identical' if same else 'DIFFERENT'}")
