@@ -68,6 +68,10 @@ def test_run_folder_holds_config_metrics_checkpoints_and_summary(small_data, tmp
     assert [e.epoch for e in events if isinstance(e, EpochEnded)] == [1, 2]
     last = torch.load(folder.path / "last.pt", weights_only=True)
     assert {"model", "optimizer", "schedule", "early_stopping", "epoch", "rng"} <= set(last)
+    # a writer killed mid-line leaves a partial last line: reading skips it
+    whole = (folder.path / "metrics.jsonl").read_bytes()
+    (folder.path / "metrics.jsonl").write_bytes(whole + b'{"event":"step_stats","epoch":2,"fir')
+    assert len(list(read_events(folder.path))) == len(events)
 
 
 def test_events_round_trip_through_json():
