@@ -148,40 +148,24 @@ def test_an_invalid_input_blocks_start_with_a_message(tmp_path):
     asyncio.run(scenario())
 
 
-def test_mixed_precision_is_disabled_with_a_reason_on_this_cpu(tmp_path):
+def test_mixed_precision_switch_is_disabled_with_a_reason_only_where_it_cannot_run(tmp_path):
     from tui_trainer.engine.precision import cpu_has_native_bf16
 
     import torch
 
-    if torch.cuda.is_available() or cpu_has_native_bf16():
-        pytest.skip("mixed precision can run here")
+    can_run = torch.cuda.is_available() or cpu_has_native_bf16()
 
     async def scenario():
         app = make_app(tmp_path)
         async with app.run_test() as pilot:
             await wait_for(pilot, lambda: app.torch_info is not None)
             box = widget(app, "tricks.mixed_precision.enabled")
-            assert box.disabled and not box.value
-            assert "no native bf16" in str(app.query_one("#reason-mixed_precision", Static).render())
-
-    asyncio.run(scenario())
-
-
-def test_mixed_precision_can_be_switched_on_where_it_can_run(tmp_path):
-    from tui_trainer.engine.precision import cpu_has_native_bf16
-
-    import torch
-
-    if not (torch.cuda.is_available() or cpu_has_native_bf16()):
-        pytest.skip("no mixed precision here")
-
-    async def scenario():
-        app = make_app(tmp_path)
-        async with app.run_test() as pilot:
-            await wait_for(pilot, lambda: app.torch_info is not None)
-            box = widget(app, "tricks.mixed_precision.enabled")
-            assert not box.disabled
-            assert not app.query_one("#reason-mixed_precision", Static).display
+            reason = app.query_one("#reason-mixed_precision", Static)
+            if can_run:
+                assert not box.disabled and not reason.display
+            else:
+                assert box.disabled and not box.value
+                assert "no native bf16" in str(reason.render())
 
     asyncio.run(scenario())
 

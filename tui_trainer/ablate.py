@@ -23,6 +23,7 @@ from .errors import UserError
 from .runs.atomic import atomic_write_text
 
 METRICS = ("best_val_loss", "test_accuracy", "best_epoch", "wall_seconds")
+FINISHED = ("completed", "early_stopped", "diverged")  # a stopped or failed run is left out of the table
 
 
 @dataclass
@@ -117,6 +118,36 @@ def save(ablation: Ablation) -> None:
         atomic_write_text(ablation.folder / "ablation.json", json.dumps(ablation.to_json(), indent=2, default=str) + "\n")
 
 
+def why_not_here(config: Config) -> str | None:
+    """Why ``config`` cannot train on this machine (mixed precision without bf16 or a GPU), or None."""
+    from .engine.precision import SetupError, resolve_device, resolve_precision
+
+    try:
+        resolve_precision(config, resolve_device(config.train.device))
+    except SetupError as exc:
+        return str(exc)
+    return None
+
+
+def local_trainer(control: Callable[[], Any]) -> Callable[[Config, Path], dict[str, Any]]:
+    """``train(config, folder)`` for :func:`run`: trains in this process, every variant on the
+    same data tensors, each run in its own folder; ``control()`` gives each run's Control."""
+    from .engine import Trainer
+    from .runs import RunFolder
+
+    cache: dict[str, Any] = {}
+
+    def train(config: Config, folder: Path) -> dict[str, Any]:
+        trainer = Trainer(config, data=cache.get("data"))
+        trainer.prepare()
+        cache["data"] = trainer.data
+        trainer.run_folder = RunFolder.create(folder, config.name)
+        trainer.sinks.insert(0, trainer.run_folder.sink)
+        return trainer.run(control()).summary
+
+    return train
+
+
 # -- the table -----------------------------------------------------------------------------
 
 
@@ -144,14 +175,14 @@ COLUMNS = [  # (header, metric, format)
 
 def rows(ablation: Ablation) -> list[list[str]]:
     """The baseline's values, then per trick the paired differences to it, mean ± spread over seeds."""
-    base = ablation.results.get("baseline", {})
+    base = {seed: r for seed, r in ablation.results.get("baseline", {}).items() if r.get("status") in FINISHED}
     out = []
 
     def finite(x):
         return isinstance(x, (int, float)) and math.isfinite(x)
 
     for variant in ablation.variants:
-        runs = ablation.results.get(variant.name, {})
+        runs = {seed: r for seed, r in ablation.results.get(variant.name, {}).items() if r.get("status") in FINISHED}
         if not runs:
             out.append([variant.name, *["…"] * len(COLUMNS), "…"])
             continue

@@ -254,19 +254,10 @@ def ablate(
     except ConfigError as exc:
         fail(str(exc))
     from .. import ablate as ab
-    from ..engine import Control, Trainer
-    from ..engine.precision import SetupError, resolve_device, resolve_precision
-    from ..runs import RunFolder
-
-    def check(cfg):
-        try:
-            resolve_precision(cfg, resolve_device(cfg.train.device))
-        except SetupError as exc:
-            return str(exc)
-        return None
+    from ..engine import Control
 
     try:
-        plan = ab.plan(config, [t.strip() for t in tricks.split(",") if t.strip()] if tricks else None, seeds, check)
+        plan = ab.plan(config, [t.strip() for t in tricks.split(",") if t.strip()] if tricks else None, seeds, ab.why_not_here)
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     total = len(plan.variants) * len(plan.seeds)
@@ -275,20 +266,11 @@ def ablate(
         typer.echo(f"not run: {trick}: {why}")
     control = Control()
     received: list[int] = []
-    data_cache: dict = {}
 
     def on_signal(signum, _frame):
         received.append(signum)
         control.stop(f"interrupted by {signal.Signals(signum).name}")
         signal.signal(signum, signal.SIG_DFL)
-
-    def train_one(cfg, folder):
-        trainer = Trainer(cfg, data=data_cache.get("data"))
-        trainer.prepare()
-        data_cache["data"] = trainer.data  # every variant trains on the same tensors
-        trainer.run_folder = RunFolder.create(folder, cfg.name)
-        trainer.sinks.insert(0, trainer.run_folder.sink)
-        return trainer.run(control).summary
 
     done = [0]
 
@@ -302,7 +284,7 @@ def ablate(
 
     previous = {s: signal.signal(s, on_signal) for s in EXIT_INTERRUPTED}
     try:
-        ab.run(plan, runs_dir, train_one, on_result, should_stop=lambda: control.stop_requested)
+        ab.run(plan, runs_dir, ab.local_trainer(lambda: control), on_result, should_stop=lambda: control.stop_requested)
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     finally:

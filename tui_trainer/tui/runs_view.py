@@ -279,35 +279,19 @@ class RunsScreen(Screen):
 
     @work(thread=True, exit_on_error=False, group="ablate")
     def run_ablation(self, config, seeds: int) -> None:
-        from ..engine import Control, Trainer
-        from ..engine.precision import SetupError, resolve_device, resolve_precision
-        from ..runs import RunFolder
+        from ..engine import Control
 
-        def check(cfg):
-            try:
-                resolve_precision(cfg, resolve_device(cfg.train.device))
-            except SetupError as exc:
-                return str(exc)
-            return None
-
-        cache: dict = {}
-
-        def train_one(cfg, folder):
+        def control() -> Control:
             self._control = Control()
             if self.ablation_stop.is_set():
                 self._control.stop("stopped")
-            trainer = Trainer(cfg, data=cache.get("data"))
-            trainer.prepare()
-            cache["data"] = trainer.data
-            trainer.run_folder = RunFolder.create(folder, cfg.name)
-            trainer.sinks.insert(0, trainer.run_folder.sink)
-            return trainer.run(self._control).summary
+            return self._control
 
         try:
-            plan = ab.plan(config, None, seeds, check)
+            plan = ab.plan(config, None, seeds, ab.why_not_here)
             self.ablation = plan
             self.app.call_from_thread(self._show_ablation)
-            ab.run(plan, self.runs_dir, train_one, lambda *_: self.app.call_from_thread(self._show_ablation),
+            ab.run(plan, self.runs_dir, ab.local_trainer(control), lambda *_: self.app.call_from_thread(self._show_ablation),
                    should_stop=self.ablation_stop.is_set)
         except Exception as exc:
             self.app.call_from_thread(self.query_one("#ablation-status", Static).update, f"[red]ablation failed:[/] {exc}")
