@@ -149,6 +149,22 @@ def test_processes_interrupted_by_signals_and_kill_9_resume_to_the_same_result(t
 
 
 @pytest.mark.usefixtures("mnist1d")
+def test_resume_refuses_a_checkpoint_with_pickled_objects(tmp_path, small_data):
+    config = make_config({"train.epochs": 2})
+    stopped = run(config, RunFolder.create(tmp_path / "runs", "evil"), small_data, stop_after=3)
+    run_dir = Path(stopped.run_dir)
+    state = torch.load(run_dir / "last.pt", weights_only=True)
+    state["hook"] = subprocess.Popen  # any non-allow-listed object
+    torch.save(state, run_dir / "last.pt")
+    before = (run_dir / "metrics.jsonl").read_bytes()
+    proc = subprocess.run([sys.executable, "-m", "tui_trainer", "train", "--resume", run_dir],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "refused" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert (run_dir / "metrics.jsonl").read_bytes() == before  # nothing touched
+
+
+@pytest.mark.usefixtures("mnist1d")
 def test_resume_with_other_settings_is_refused(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "tui_trainer", "train", "--resume", tmp_path / "nope", "--lr", "0.1"],
