@@ -156,7 +156,7 @@ class RunsScreen(Screen):
         Binding("space", "toggle", "Select", show=True),
         Binding("m", "metric", "Next curve"),
         Binding("a", "ablate", "Ablate"),
-        Binding("x", "stop_ablation", "Stop ablation"),
+        Binding("x", "stop_ablation", "Stop"),
         Binding("f5", "reload", "Reload"),
     ]
     CSS = """
@@ -271,6 +271,9 @@ class RunsScreen(Screen):
         self.run_ablation(config, seeds)
 
     def action_stop_ablation(self) -> None:
+        if not self.ablating:  # x stops a training run here too
+            self.app.action_stop()
+            return
         if self.ablating:
             self.ablation_stop.set()
             if getattr(self, "_control", None) is not None:
