@@ -126,3 +126,16 @@ def test_divergence_stops_with_a_hint(small_data):
     result = Trainer(config, data=small_data).run()
     assert result.status == "diverged"
     assert "lower train.lr" in result.summary["reason"]
+
+
+def test_the_allocator_is_tuned_once_on_glibc_and_can_be_left_alone(tmp_path):
+    import subprocess
+    import sys
+
+    code = "from tui_trainer.engine.memory import tune_allocator as t; print(t(), t())"
+    tuned = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    left = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**__import__("os").environ, "TUI_TRAINER_MALLOC": "default"})
+    assert left.stdout.split() == ["False", "False"]
+    if sys.platform.startswith("linux") and "glibc" in " ".join(__import__("platform").libc_ver()):
+        assert tuned.stdout.split() == ["True", "True"]

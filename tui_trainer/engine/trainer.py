@@ -22,6 +22,7 @@ from ..data import Datasets, Split, load_data
 from ..models import build_model, count_parameters, describe
 from .control import Control
 from .early_stopping import EarlyStopping
+from .memory import tune_allocator
 from .events import (
     CheckpointSaved,
     EarlyStoppingState,
@@ -119,6 +120,7 @@ class Trainer:
         if self.prepared:
             return
         cfg = self.config
+        tune_allocator()
         self.device = resolve_device(cfg.train.device)
         self.precision = resolve_precision(cfg, self.device, self.allow_emulated_bf16)
         self.threads = choose_threads(cfg.train.threads)
