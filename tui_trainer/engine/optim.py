@@ -43,13 +43,13 @@ def build_optimizer(model: nn.Module, config: Config) -> OptimizerSetup:
     sgd_decoupled = None
     if train.optimizer == "adam":
         cls = torch.optim.AdamW if decoupled else torch.optim.Adam
-        optimizer = cls(groups, lr=train.lr, betas=(train.momentum, 0.999))
+        optimizer = cls(groups, lr=train.lr, betas=(train.momentum, 0.999), foreach=True)
     else:
         if decoupled:
             for group in groups:
                 group["weight_decay"] = 0.0
             sgd_decoupled = (decay, value)
-        optimizer = torch.optim.SGD(groups, lr=train.lr, momentum=train.momentum, nesterov=train.nesterov and train.momentum > 0)
+        optimizer = torch.optim.SGD(groups, lr=train.lr, momentum=train.momentum, nesterov=train.nesterov and train.momentum > 0, foreach=True)
     return OptimizerSetup(optimizer, params, sgd_decoupled)
 
 

@@ -204,11 +204,8 @@ class LiveView(Widget):
         redraw = set(curves or ())
         for i, curve in enumerate(self.curves):
             changed |= set(self._build_curve(i, curve, curve.name in redraw))
-        if len(changed) > 2:
-            self.refresh()
-        else:
-            for y in changed:
-                self.refresh(Region(0, y, self._width, 1))
+        if changed:  # only the lines that changed: the compositor's work follows the area
+            self.refresh(*(Region(0, y, self._width, 1) for y in sorted(changed)))
 
     def _set(self, y: int, key: Any, build: Callable[[], Strip]) -> list[int]:
         if self._shown.get(y) == key:
