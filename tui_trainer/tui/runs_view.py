@@ -199,6 +199,7 @@ class RunsScreen(Screen):
         table.add_columns("", "id", "preset", "tricks", "status", "best val", "test acc", "time")
         ablation = self.query_one("#ablation-table", DataTable)
         ablation.add_columns("variant", *[h for h, _, _ in ab.COLUMNS], "diverged")
+        ablation.display = False  # shown once an ablation starts: the runs get the room until then
         self.action_reload()
         table.focus()
 
@@ -307,6 +308,7 @@ class RunsScreen(Screen):
         if plan is None:
             return
         table = self.query_one("#ablation-table", DataTable)
+        table.display = True
         table.clear()
         for row in ab.rows(plan):
             table.add_row(*row)
