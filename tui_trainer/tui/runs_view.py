@@ -207,11 +207,15 @@ class RunsScreen(Screen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.runs = list(reversed(scan_runs(self.runs_dir)))  # newest first
         table = self.query_one("#runs-table", DataTable)
+        current = self.runs[table.cursor_row].path if self.runs and 0 <= table.cursor_row < len(self.runs) else None
+        self.runs = list(reversed(scan_runs(self.runs_dir)))  # newest first
         table.clear()
         for run in self.runs:
             table.add_row(*self._row(run), key=str(run.path))
+        paths = [r.path for r in self.runs]
+        if current in paths:  # the cursor stays on the run it was on
+            table.move_cursor(row=paths.index(current), animate=False)
         if not self.runs:
             self.query_one("#ablation-status", Static).update(f"no runs in {self.runs_dir} yet")
         self._overlay()
@@ -315,6 +319,8 @@ class RunsScreen(Screen):
         done = sum(len(v) for v in plan.results.values())
         total = len(plan.variants) * len(plan.seeds)
         skipped = "; ".join(f"not run: {t} ({why[:60]})" for t, why in plan.not_run)
+        if done:
+            self.action_reload()  # the finished runs appear in the list
         self.query_one("#ablation-status", Static).update(
             f"{plan.preset}: {done}/{total} runs, seeds {', '.join(map(str, plan.seeds))}. "
             f"Differences to the baseline of the same seed, mean ± std. {skipped}")
