@@ -7,6 +7,7 @@ import tomllib
 import typing
 from pathlib import Path
 
+import pytest
 import tomli_w
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -132,34 +133,12 @@ def check_cli(path, key):
             assert key in output
 
 
+@pytest.mark.parametrize("cases", [wrong_types, out_of_range, wrong_choices, unknown_keys],
+                         ids=["wrong-types", "out-of-range", "wrong-choices", "unknown-keys"])
 @SETTINGS
-@given(case=wrong_types())
-def test_wrong_types(tmp_path, case):
-    path, value = case
-    key = ".".join(path)
-    check_cli(check_loader(tmp_path, with_value(path, value), key), key)
-
-
-@SETTINGS
-@given(case=out_of_range())
-def test_out_of_range_values(tmp_path, case):
-    path, value = case
-    key = ".".join(path)
-    check_cli(check_loader(tmp_path, with_value(path, value), key), key)
-
-
-@SETTINGS
-@given(case=wrong_choices())
-def test_wrong_choices(tmp_path, case):
-    path, value = case
-    key = ".".join(path)
-    check_cli(check_loader(tmp_path, with_value(path, value), key), key)
-
-
-@SETTINGS
-@given(case=unknown_keys())
-def test_unknown_keys(tmp_path, case):
-    path, value = case
+@given(data=st.data())
+def test_bad_values(tmp_path, cases, data):
+    path, value = data.draw(cases())
     key = ".".join(path)
     check_cli(check_loader(tmp_path, with_value(path, value), key), key)
 

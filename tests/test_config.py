@@ -40,34 +40,22 @@ def _error(tmp_path: Path, text: str) -> str:
     return message
 
 
-def test_unknown_key_names_path_and_suggests(tmp_path):
-    message = _error(tmp_path, "[tricks.dropout]\npp = 0.3\n")
-    assert "tricks.dropout.pp" in message and "did you mean 'p'" in message
-
-
-def test_unknown_section_suggests(tmp_path):
-    message = _error(tmp_path, "[tricks.dropuot]\nenabled = true\n")
-    assert "tricks.dropuot" in message and "did you mean 'dropout'" in message
-
-
-def test_wrong_type(tmp_path):
-    message = _error(tmp_path, '[train]\nlr = "fast"\n')
-    assert "train.lr" in message and "expected a number" in message
-
-
-def test_bool_is_not_an_integer(tmp_path):
-    message = _error(tmp_path, "[train]\nepochs = true\n")
-    assert "train.epochs" in message and "expected an integer" in message
-
-
-def test_out_of_range(tmp_path):
-    message = _error(tmp_path, "[tricks.dropout]\np = 1.5\n")
-    assert "tricks.dropout.p" in message and "at most 0.95" in message
-
-
-def test_unknown_choice_suggests(tmp_path):
-    message = _error(tmp_path, '[tricks.lr_schedule]\nkind = "cosin"\n')
-    assert "tricks.lr_schedule.kind" in message and "did you mean 'cosine'" in message
+@pytest.mark.parametrize(
+    "text, key, says",
+    [
+        ("[tricks.dropout]\npp = 0.3\n", "tricks.dropout.pp", "did you mean 'p'"),
+        ("[tricks.dropuot]\nenabled = true\n", "tricks.dropuot", "did you mean 'dropout'"),
+        ('[train]\nlr = "fast"\n', "train.lr", "expected a number"),
+        ("[train]\nepochs = true\n", "train.epochs", "expected an integer"),  # a bool is not an integer
+        ("[tricks.dropout]\np = 1.5\n", "tricks.dropout.p", "at most 0.95"),
+        ('[tricks.lr_schedule]\nkind = "cosin"\n', "tricks.lr_schedule.kind", "did you mean 'cosine'"),
+    ],
+    ids=["unknown-key-suggests", "unknown-section-suggests", "wrong-type", "bool-is-not-an-integer", "out-of-range",
+         "unknown-choice-suggests"],
+)
+def test_a_bad_value_names_its_key_and_what_is_wrong(tmp_path, text, key, says):
+    message = _error(tmp_path, text)
+    assert key in message and says in message
 
 
 def test_every_problem_is_reported_on_its_own_line(tmp_path):

@@ -276,7 +276,7 @@ def ablate(
 
     def on_result(ablation, variant, seed, summary):
         done[0] += 1
-        from ..runs.catalog import duration, fmt
+        from ..display import duration, fmt
 
         typer.echo(f"[{done[0]}/{total}] {variant.name:<17} seed {seed}: {summary['status']:<13} best val loss "
                    f"{fmt(summary.get('best_val_loss'))}  test acc {fmt(summary.get('test_accuracy'))}  "

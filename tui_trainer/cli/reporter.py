@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from ..display import duration, fmt
 from ..engine.events import (
     EarlyStoppingState,
     EpochEnded,
@@ -30,17 +31,6 @@ class JsonReporter:
 
     def close(self) -> None:
         pass
-
-
-def _fmt(value: float | None, spec: str = ".4f") -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    minutes, s = divmod(seconds, 60)
-    h, m = divmod(minutes, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 class ProgressReporter:
@@ -96,14 +86,14 @@ class ProgressReporter:
         f = self.fields
         if isinstance(event, StepStats):
             f["epoch"] = f"{event.epoch + 1}/{self.epochs}"
-            f["loss"] = _fmt(event.losses[-1])
-            f["norm"] = _fmt(event.grad_norms[-1], ".3g")
-            f["lr"] = _fmt(event.lrs[-1], ".2e")
+            f["loss"] = fmt(event.losses[-1])
+            f["norm"] = fmt(event.grad_norms[-1], ".3g")
+            f["lr"] = fmt(event.lrs[-1], ".2e")
             f["rate"] = f"{event.samples_per_second:,.0f}"
             self.progress.update(self.task, advance=len(event.losses), **f)
         elif isinstance(event, EpochEnded):
-            f["val"] = _fmt(event.val_loss)
-            f["acc"] = _fmt(event.val_accuracy, ".3f")
+            f["val"] = fmt(event.val_loss)
+            f["acc"] = fmt(event.val_accuracy, ".3f")
             self.progress.update(self.task, **f)
             self.progress.console.print(
                 f"epoch {event.epoch:>3}/{self.epochs}  train {event.train_loss:.4f}  val {event.val_loss:.4f}  "
@@ -128,9 +118,9 @@ class ProgressReporter:
         lines = [
             f"[bold {color}]{event.status}[/]: {event.reason}",
             f"best epoch       {s.get('best_epoch') or '-'} of {s.get('epochs_run')}",
-            f"best val loss    {_fmt(s.get('best_val_loss'))}   (val accuracy {_fmt(s.get('best_val_accuracy'))})",
-            f"test accuracy    {_fmt(s.get('test_accuracy'))}   (test loss {_fmt(s.get('test_loss'))}, {s.get('weights')} weights)",
-            f"time             {format_duration(s.get('wall_seconds', 0.0))}   "
+            f"best val loss    {fmt(s.get('best_val_loss'))}   (val accuracy {fmt(s.get('best_val_accuracy'))})",
+            f"test accuracy    {fmt(s.get('test_accuracy'))}   (test loss {fmt(s.get('test_loss'))}, {s.get('weights')} weights)",
+            f"time             {duration(s.get('wall_seconds', 0.0))}   "
             f"{s.get('train_samples_per_second', 0.0):,.0f} train samples/s on {s.get('device')} ({s.get('precision')})",
         ]
         if s.get("run_dir"):

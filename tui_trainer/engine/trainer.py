@@ -250,8 +250,8 @@ class Trainer:
         self._pending = 0
         self._epoch_losses: list[float] = []
         self._nonfinite_step: int | None = None
+        started = self._started = time.perf_counter()
         if self.resume is None:
-            self._started = time.perf_counter()
             self._save_last(0, 0, self.shuffle.get_state())  # so a kill -9 in the first epoch can resume
         self._last_flush = time.perf_counter()
         self._skipped_steps: list[int] = []  # skipped since the last flush (skip policy)
@@ -259,11 +259,10 @@ class Trainer:
         skip_nonfinite = cfg.train.on_nonfinite == "skip"
         # A skipped step must not leave NaN in BatchNorm's running statistics, which the
         # forward pass has already updated: the skip policy keeps a copy to put back.
-        buffers = [b for b in model.buffers()] if skip_nonfinite else []
+        buffers = list(model.buffers()) if skip_nonfinite else []
         kept = [b.clone() for b in buffers]
         status, reason = "completed", f"reached the last epoch ({cfg.train.epochs})"
         epochs_run = start_epoch
-        started = self._started = time.perf_counter()
         model.train()
         if self.resume is not None:
             torch.set_rng_state(self.resume[0]["rng"]["torch"])  # dropout continues where it was
@@ -290,8 +289,8 @@ class Trainer:
                         break
                 start = b * bs
                 xb, yb = xs[start : start + bs], ys[start : start + bs]
-                for backup, buffer in zip(kept, buffers):
-                    backup.copy_(buffer)
+                if kept:
+                    torch._foreach_copy_(kept, buffers)
                 with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_on):
                     loss = F.cross_entropy(model(xb), yb)
                 optimizer.zero_grad(set_to_none=True)
@@ -308,8 +307,8 @@ class Trainer:
                 if skip_nonfinite and not bool(torch.isfinite(row[:2]).all()):  # the policy's one sync a step
                     self._skipped_steps.append(self._global_step + self._pending + 1)
                     self._skipped["nonfinite"] += 1
-                    for backup, buffer in zip(kept, buffers):
-                        buffer.copy_(backup)
+                    if kept:
+                        torch._foreach_copy_(buffers, kept)
                 else:
                     apply_sgd_decoupled_decay(self.opt)
                     if scaler is not None:

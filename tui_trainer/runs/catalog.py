@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, Iterable
 
 from ..config import ConfigError, config_to_dict, load_config
 from ..config.schema import Config
+from ..display import duration, fmt
 from ..engine.events import EarlyStoppingState, EpochEnded, RunEnded, RunStarted, StepStats
 from ..errors import UserError
 from .folder import CONFIG, METRICS, SUMMARY, read_events
@@ -113,23 +113,6 @@ def resolve_run(ref: str | Path, runs_dir: Path | str) -> RunInfo:
 
 
 # -- formatting ---------------------------------------------------------------------------
-
-
-def fmt(value: Any, spec: str = ".4f") -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return format(value, spec) if math.isfinite(value) else str(value)
-    return str(value)
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(round(seconds))
-    m, s = divmod(seconds, 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def table(header: list[str], rows: Iterable[list[str]], right: set[int] = frozenset()) -> str:

@@ -26,6 +26,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from ..display import duration, fmt
 from ..engine.events import (
     CheckpointSaved,
     EarlyStoppingState,
@@ -74,7 +75,6 @@ class Series:
     visible); when ``capacity`` points are held, pairs merge and the stride doubles."""
 
     def __init__(self, reduce: str = "mean", capacity: int = CAPACITY):
-        self.kind = reduce
         self.reduce = _reducer(reduce)
         self.capacity = capacity
         self.clear()
@@ -442,21 +442,6 @@ class TailLog(Widget, can_focus=True):
         self.scroll_back(-3)
 
 
-def _fmt(value: float | None, spec: str = ".4f") -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return format(value, spec)
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    m, s = divmod(seconds, 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 class Monitor(Vertical):
     """Turns engine events into what :class:`LiveView` and :class:`TailLog` show."""
 
@@ -558,7 +543,7 @@ class Monitor(Vertical):
                 if s.get("test_accuracy") is not None:
                     log.write(f"test accuracy {s['test_accuracy']:.4f} ({s.get('weights')} weights, best epoch "
                               f"{s.get('best_epoch')}), {s.get('train_samples_per_second', 0):,.0f} samples/s, "
-                              f"{_duration(s.get('wall_seconds', 0))}")
+                              f"{duration(s.get('wall_seconds', 0))}")
         if changed:
             self.redraw()
 
@@ -576,10 +561,10 @@ class Monitor(Vertical):
             curves, self.dirty = self.dirty, set()
         step, epoch, es = self.last_step, self.last_epoch, self.last_es
         labels = {
-            "loss": f"loss {_fmt(step.losses[-1] if step else None)}",
-            "val_loss": f"val {_fmt(epoch.val_loss if epoch else None)}",
-            "lr": f"lr {_fmt(step.lrs[-1] if step else None, '.2e')}",
-            "grad_norm": f"|g| {_fmt(step.grad_norms[-1] if step else None, '.3g')}",
+            "loss": f"loss {fmt(step.losses[-1] if step else None)}",
+            "val_loss": f"val {fmt(epoch.val_loss if epoch else None)}",
+            "lr": f"lr {fmt(step.lrs[-1] if step else None, '.2e')}",
+            "grad_norm": f"|g| {fmt(step.grad_norms[-1] if step else None, '.3g')}",
             "patience": "patience",
         }
         if es is not None:
@@ -592,9 +577,6 @@ class Monitor(Vertical):
             progress = self.steps_done / total if total else 0.0
             progress_text = f"{progress:4.0%}"
         self.live.show(self.status_parts(), progress, progress_text, curves)
-
-    def status_line(self) -> str:
-        return "  ".join(self.status_parts())
 
     def status_parts(self) -> list[str]:
         started, step, epoch = self.started, self.last_step, self.last_epoch
@@ -611,8 +593,8 @@ class Monitor(Vertical):
             f"epoch {ep}/{started.epochs}",
             f"step {in_epoch}/{started.steps_per_epoch}",
             f"{rate:,.0f}/s",
-            f"ETA {_duration(remaining)}" if remaining is not None and not self.ended else "",
-            f"val acc {_fmt(epoch.val_accuracy, '.3f')}" if epoch else "",
+            f"ETA {duration(remaining)}" if remaining is not None and not self.ended else "",
+            f"val acc {fmt(epoch.val_accuracy, '.3f')}" if epoch else "",
             f"{started.device} {started.precision}",
         ]
         return [p for p in parts if p]

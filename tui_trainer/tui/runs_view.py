@@ -23,7 +23,8 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from .. import ablate as ab
-from ..runs.catalog import SHORT, RunInfo, duration, fmt, read_curves, scan_runs
+from ..display import duration, fmt
+from ..runs.catalog import SHORT, RunInfo, read_curves, scan_runs
 
 PALETTE = ["#4ea1ff", "#ff7f50", "#7ccf3a", "#e6c229", "#d070d0", "#40d0c0", "#ff5c8a", "#a0a0ff"]
 METRICS = [  # (key, title, log scale)
@@ -178,6 +179,7 @@ class RunsScreen(Screen):
         self.ablation: ab.Ablation | None = None
         self.ablation_stop = threading.Event()
         self.ablating = False
+        self._control = None  # the Control of the ablation's current run
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -255,11 +257,10 @@ class RunsScreen(Screen):
         if self.ablating:
             self.notify("an ablation is running: x stops it", severity="warning")
             return
-        if getattr(app, "running", False):
+        if app.running:
             self.notify("a training run is going: stop it first", severity="warning")
             return
-        settings_errors = getattr(app, "settings_errors", lambda: {})()
-        if settings_errors:
+        if app.settings_errors():
             self.notify("fix the highlighted settings first", severity="error")
             return
         try:
@@ -279,11 +280,10 @@ class RunsScreen(Screen):
         if not self.ablating:  # x stops a training run here too
             self.app.action_stop()
             return
-        if self.ablating:
-            self.ablation_stop.set()
-            if getattr(self, "_control", None) is not None:
-                self._control.stop("ablation stopped from the app")
-            self.query_one("#ablation-status", Static).update("stopping after the current run…")
+        self.ablation_stop.set()
+        if self._control is not None:
+            self._control.stop("ablation stopped from the app")
+        self.query_one("#ablation-status", Static).update("stopping after the current run…")
 
     @work(thread=True, exit_on_error=False, group="ablate")
     def run_ablation(self, config, seeds: int) -> None:
