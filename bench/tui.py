@@ -30,8 +30,8 @@ from tui_trainer.data import load_data  # noqa: E402
 from tui_trainer.engine.trainer import Trainer  # noqa: E402
 from tui_trainer.runs import RunFolder  # noqa: E402
 from tui_trainer.tui import TrainerApp  # noqa: E402
-from tui_trainer.tui.monitor import Monitor  # noqa: E402
-from tui_trainer.tui.settings import SettingsPanel  # noqa: E402
+from tui_trainer.tui.widgets.monitor import Monitor  # noqa: E402
+from tui_trainer.tui.widgets.settings_panel import SettingsPanel  # noqa: E402
 
 PROBE_KEY = "f12"
 
@@ -67,7 +67,7 @@ async def in_app(preset: str, epochs: int, threads: int, runs_dir: Path) -> dict
         while monitor.steps_done == 0:
             await asyncio.sleep(0.05)
         redraws0, t0 = monitor.redraws, time.perf_counter()
-        while app.running:
+        while app.training:
             app.key_seen.clear()
             sent = time.perf_counter()
             app.post_message(events.Key(PROBE_KEY, None))
@@ -79,10 +79,10 @@ async def in_app(preset: str, epochs: int, threads: int, runs_dir: Path) -> dict
             await asyncio.sleep(0.05)
         seconds = time.perf_counter() - t0
         redraws = monitor.redraws - redraws0
-        while not app.finished.is_set():
+        while not app.session.finished.is_set():
             await asyncio.sleep(0.05)
         await pilot.pause(0.2)
-        rate = app.last_result["train_samples_per_second"]
+        rate = app.session.summary["train_samples_per_second"]
     return {"rate": rate, "latencies": latencies, "redraws_per_second": redraws / seconds}
 
 

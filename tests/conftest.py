@@ -13,8 +13,6 @@ _CACHE = Path(tempfile.mkdtemp(prefix="tui-trainer-test-cache-"))
 os.environ["TUI_TRAINER_CACHE"] = str(_CACHE)
 os.environ.setdefault("XDG_CONFIG_HOME", str(_CACHE / "config"))  # no user presets leak in
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(scope="session")
 def mnist1d():
@@ -34,12 +32,3 @@ def small_data(mnist1d):
         return Split(split.x[:n].clone(), split.y[:n].clone())
 
     return Datasets(mnist1d.spec, cut(mnist1d.train, 512), cut(mnist1d.val, 256), cut(mnist1d.test, 256))
-
-
-def make_config(overrides: dict | None = None, **top):
-    """A validated Config from dotted overrides, e.g. make_config({"train.epochs": 2}).
-    Tests train on one thread: two threads collapse when anything else is busy."""
-    from tui_trainer.config import config_from_dict
-
-    raw = {"name": "test", "train": {"threads": 1}, **top}
-    return config_from_dict(raw, "<test>", overrides or {})

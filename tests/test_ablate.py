@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
+from helpers import make_config
 
-from conftest import make_config
 from tui_trainer import ablate
 from tui_trainer.errors import UserError
 

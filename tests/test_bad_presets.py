@@ -3,12 +3,12 @@ values, fed to the loader and to the CLI. Each gives one line per problem naming
 and the key, exit code 2, and no traceback."""
 
 import dataclasses
-import tomllib
 import typing
 from pathlib import Path
 
 import pytest
 import tomli_w
+import tomllib
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner

@@ -52,7 +52,7 @@ def test_train_each_preset_end_to_end(preset, tmp_path):
 def test_switches_and_set_reach_the_resolved_config(tmp_path):
     proc = cli(
         "train", "cnn-mnist1d", "--epochs", "1", "--no-batchnorm", "--no-dropout", "--seed", "3", "--lr", "0.002",
-        "--set", "tricks.lr_schedule.kind=step", "--set", "model.channels=[8, 8]", "--threads", "1", "--json",
+        "--set", "tricks.lr_schedule.kind=step", "--set", "model.cnn.channels=[8, 8]", "--threads", "1", "--json",
         "--runs-dir", tmp_path / "runs", cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
@@ -60,11 +60,11 @@ def test_switches_and_set_reach_the_resolved_config(tmp_path):
     config = load_config(run / "config.toml")
     assert not config.tricks.batchnorm.enabled and not config.tricks.dropout.enabled
     assert config.train.seed == 3 and config.train.lr == 0.002
-    assert config.tricks.lr_schedule.kind == "step" and config.model.channels == (8, 8)
+    assert config.tricks.lr_schedule.kind == "step" and config.model.cnn.channels == (8, 8)
 
 
 def test_progress_mode_ends_with_a_summary(tmp_path):
-    proc = cli("train", "cnn-mnist1d", "--epochs", "1", "--threads", "1", "--set", "model.channels=[8]", "--no-json",
+    proc = cli("train", "cnn-mnist1d", "--epochs", "1", "--threads", "1", "--set", "model.cnn.channels=[8]", "--no-json",
                "--runs-dir", tmp_path / "runs", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     for fragment in ("epoch   1/1", "completed", "best epoch", "best val loss", "test accuracy", "samples/s", "run folder"):

@@ -1,9 +1,15 @@
 from pathlib import Path
 
 import pytest
+from helpers import REPO, make_config
 
-from conftest import REPO, make_config
-from tui_trainer.config import Config, ConfigError, config_from_dict, dumps_config, load_config
+from tui_trainer.config import (
+    Config,
+    ConfigError,
+    config_from_dict,
+    dumps_config,
+    load_config,
+)
 from tui_trainer.config.loader import parse_toml
 from tui_trainer.config.presets import list_presets, resolve_preset
 
@@ -79,8 +85,8 @@ def test_missing_file():
 
 def test_overrides_go_through_the_same_validation():
     assert make_config({"train.lr": 0.3}).train.lr == 0.3
-    config = config_from_dict({}, "f.toml", ["train.lr=0.3", "tricks.lr_schedule.kind=step", "model.channels=[8, 16]"])
-    assert config.train.lr == 0.3 and config.tricks.lr_schedule.kind == "step" and config.model.channels == (8, 16)
+    config = config_from_dict({}, "f.toml", ["train.lr=0.3", "tricks.lr_schedule.kind=step", "model.cnn.channels=[8, 16]"])
+    assert config.train.lr == 0.3 and config.tricks.lr_schedule.kind == "step" and config.model.cnn.channels == (8, 16)
     with pytest.raises(ConfigError) as info:
         config_from_dict({}, "f.toml", ["tricks.dropout.p=2"])
     assert str(info.value).startswith("--set tricks.dropout.p=2: tricks.dropout.p: must be at most")
@@ -115,3 +121,59 @@ def test_the_documented_reference_matches_the_schema():
     text = (REPO / "docs" / "presets.md").read_text()
     documented = text.split("<!-- reference:start -->\n")[1].split("\n<!-- reference:end -->")[0]
     assert documented.strip() == reference().strip(), "regenerate with: python -m tui_trainer.config.reference"
+
+
+OLD_FLAT_MODEL = """
+name = "old"
+[model]
+kind = "lstm"
+channels = [8, 8]
+kernel_size = 3
+pool_every = 1
+fc_hidden = 16
+hidden_size = 24
+num_layers = 1
+bidirectional = true
+"""
+
+
+def test_presets_with_the_old_flat_model_table_still_load(tmp_path):
+    # run folders written before the model families had their own tables hold every key flat
+    path = tmp_path / "config.toml"
+    path.write_text(OLD_FLAT_MODEL)
+    config = load_config(path)
+    assert config.model.kind == "lstm"
+    assert (config.model.lstm.hidden_size, config.model.lstm.num_layers, config.model.lstm.bidirectional) == (24, 1, True)
+    assert config.model.cnn == make_config().model.cnn  # the table that does not apply keeps its defaults
+    written = dumps_config(config)
+    assert "[model.lstm]" in written and "[model.cnn]" not in written and "channels" not in written
+    again = tmp_path / "again.toml"
+    again.write_text(written)
+    assert load_config(again) == config
+    # the old spelling of an override still reaches the family's table, and its errors name the option
+    assert make_config({"model.kind": "lstm", "model.hidden_size": 12}).model.lstm.hidden_size == 12
+    with pytest.raises(ConfigError, match=r"^--set model.channels=\[0\]: model.cnn.channels\[0\]: must be at least 1"):
+        config_from_dict({}, "f.toml", ["model.channels=[0]"])
+
+
+def test_only_the_chosen_model_family_is_shown_and_a_typo_points_into_it(tmp_path):
+    cnn = make_config({"model.cnn.channels": [4]})
+    lstm = make_config({"model.kind": "lstm", "model.lstm.hidden_size": 8})
+    assert "[model.cnn]" in dumps_config(cnn) and "[model.lstm]" not in dumps_config(cnn)
+    assert "[model.lstm]" in dumps_config(lstm) and "[model.cnn]" not in dumps_config(lstm)
+    message = _error(tmp_path, "[model]\nchanels = [8]\n")
+    assert "model.chanels: unknown key; did you mean 'cnn.channels'?" in message
+
+
+def test_the_registries_name_what_the_schema_allows():
+    from tui_trainer.config.schema import (
+        DATASETS,
+        MODEL_KINDS,
+        ModelConfig,
+        variant_tables,
+    )
+    from tui_trainer.data import DATASETS as DATA_MODULES
+    from tui_trainer.models import MODELS
+
+    assert set(DATA_MODULES) == set(DATASETS)
+    assert set(MODELS) == set(MODEL_KINDS) == set(variant_tables(ModelConfig))

@@ -4,11 +4,19 @@ import time
 
 import pytest
 import torch
+from helpers import make_config
 
-from conftest import make_config
 from tui_trainer.engine import Control
-from tui_trainer.engine.events import EpochEnded, RunEnded, RunStarted, StepStats, event_from_dict, event_to_dict
-from tui_trainer.engine.trainer import Trainer, steps_per_epoch
+from tui_trainer.engine.events import (
+    EpochEnded,
+    RunEnded,
+    RunStarted,
+    StepStats,
+    event_from_dict,
+    event_to_dict,
+)
+from tui_trainer.engine.state import steps_per_epoch
+from tui_trainer.engine.trainer import Trainer
 from tui_trainer.runs import RunFolder, read_events, read_summary
 
 
@@ -20,19 +28,19 @@ def _metrics(result):
 
 @pytest.mark.parametrize("kind", ["cnn", "lstm"])
 def test_same_preset_and_seed_give_the_same_metrics(small_data, kind):
-    config = make_config({"train.epochs": 2, "model.kind": kind, "model.hidden_size": 16, "model.channels": [8, 8]})
+    config = make_config({"train.epochs": 2, "model.kind": kind, "model.lstm.hidden_size": 16, "model.cnn.channels": [8, 8]})
     a = Trainer(config, data=small_data, keep_events=True).run()
     b = Trainer(config, data=small_data, keep_events=True).run()
     assert _metrics(a) == _metrics(b)
-    c = Trainer(make_config({**{"train.epochs": 2, "model.kind": kind, "model.hidden_size": 16, "model.channels": [8, 8]}, "train.seed": 1}), data=small_data, keep_events=True).run()
+    c = Trainer(make_config({**{"train.epochs": 2, "model.kind": kind, "model.lstm.hidden_size": 16, "model.cnn.channels": [8, 8]}, "train.seed": 1}), data=small_data, keep_events=True).run()
     assert _metrics(c) != _metrics(a)
 
 
 def test_step_statistics_arrive_in_batches(small_data, monkeypatch):
-    from tui_trainer.engine import trainer as trainer_module
+    from tui_trainer.engine import stats
 
-    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 1e9)  # only the step count triggers a fetch
-    config = make_config({"train.epochs": 2, "train.batch_size": 16, "train.stats_every": 8, "model.channels": [8]})
+    monkeypatch.setattr(stats, "FLUSH_SECONDS", 1e9)  # only the step count triggers a fetch
+    config = make_config({"train.epochs": 2, "train.batch_size": 16, "train.stats_every": 8, "model.cnn.channels": [8]})
     result = Trainer(config, data=small_data, keep_events=True).run()
     batches = [e for e in result.events if isinstance(e, StepStats)]
     assert sum(len(e.losses) for e in batches) == 2 * 32
@@ -49,7 +57,7 @@ def test_steps_per_epoch_keeps_the_partial_batch_unless_it_is_a_single_sample():
 
 
 def test_run_folder_holds_config_metrics_checkpoints_and_summary(small_data, tmp_path):
-    config = make_config({"train.epochs": 2, "model.channels": [8]})
+    config = make_config({"train.epochs": 2, "model.cnn.channels": [8]})
     folder = RunFolder.create(tmp_path / "runs", config.name)
     result = Trainer(config, data=small_data, run_folder=folder).run()
     names = {p.name for p in folder.path.iterdir()}
@@ -81,7 +89,7 @@ def test_events_round_trip_through_json():
 
 
 def test_stop_from_another_thread_ends_the_run_and_writes_a_checkpoint(small_data, tmp_path):
-    config = make_config({"train.epochs": 1000, "train.batch_size": 16, "model.channels": [8]})
+    config = make_config({"train.epochs": 1000, "train.batch_size": 16, "model.cnn.channels": [8]})
     folder = RunFolder.create(tmp_path, "stop")
     control = Control()
     seen = threading.Event()
@@ -104,7 +112,7 @@ def test_stop_from_another_thread_ends_the_run_and_writes_a_checkpoint(small_dat
 
 
 def test_pause_holds_the_loop_and_resume_continues(small_data):
-    config = make_config({"train.epochs": 2, "train.batch_size": 16, "model.channels": [8]})
+    config = make_config({"train.epochs": 2, "train.batch_size": 16, "model.cnn.channels": [8]})
     control = Control()
     steps = []
     trainer = Trainer(config, data=small_data, sinks=[lambda e: isinstance(e, StepStats) and steps.append(len(e.losses))])

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import make_config
 
-from conftest import make_config
 from tui_trainer.data import Datasets, Split
 from tui_trainer.engine.checkpoint import load_checkpoint
 from tui_trainer.engine.events import EpochEnded, StepsSkipped
-from tui_trainer.engine.trainer import Trainer, finite_state
+from tui_trainer.engine.nonfinite import finite_state
+from tui_trainer.engine.trainer import Trainer
 from tui_trainer.runs import RunFolder, RunFolderError, read_summary
 
 
@@ -110,3 +111,17 @@ def test_a_full_disk_mid_run_is_one_clear_error_and_keeps_what_was_saved(small_d
     assert not [p for p in folder.path.iterdir() if p.name.endswith(".tmp")]
     with pytest.raises(FileNotFoundError):
         read_summary(folder.path)
+
+
+def test_skip_policy_with_a_grad_scaler_closes_each_skipped_step(small_data):
+    # skip and fp16 together: a skipped step has been unscaled, so the scaler must be told
+    # the step is over (it lowers its scale), or the next unscale_ refuses to run
+    config = make_config({"train.epochs": 2, "train.on_nonfinite": "skip", "tricks.early_stopping.enabled": False})
+    trainer = Trainer(config, data=poisoned(small_data), keep_events=True)
+    trainer.prepare()
+    trainer.scaler = torch.amp.GradScaler("cpu")
+    result = trainer.run()
+    assert result.status == "completed"
+    causes = {e.cause for e in result.events if isinstance(e, StepsSkipped)}
+    assert causes == {"nonfinite"}  # counted once, as the policy's skips, not again as the scaler's
+    assert result.summary["skipped_steps"]["nonfinite"] >= 2 and result.summary["skipped_steps"]["grad_scaler"] == 0

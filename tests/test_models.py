@@ -2,9 +2,9 @@ import warnings
 
 import pytest
 import torch
+from helpers import make_config
 from torch import nn
 
-from conftest import make_config
 from tui_trainer.data import DataSpec
 from tui_trainer.models import build_model, count_parameters
 
@@ -24,7 +24,7 @@ def test_batchnorm_switch_adds_and_removes_normalisation(kind):
 
 
 def test_cnn_batchnorm_follows_every_conv_and_drops_the_redundant_bias():
-    model = build_model(SPEC, make_config({"model.channels": [8, 16, 16], "tricks.batchnorm.enabled": True}))
+    model = build_model(SPEC, make_config({"model.cnn.channels": [8, 16, 16], "tricks.batchnorm.enabled": True}))
     layers = list(model.features)
     convs = [i for i, m in enumerate(layers) if isinstance(m, nn.Conv1d)]
     assert len(convs) == 3
@@ -34,7 +34,7 @@ def test_cnn_batchnorm_follows_every_conv_and_drops_the_redundant_bias():
 
 
 def test_cnn_builds_conv2d_from_a_2d_shape():
-    model = build_model(DataSpec("img", (3, 16, 16), 5), make_config({"model.channels": [8, 8]}))
+    model = build_model(DataSpec("img", (3, 16, 16), 5), make_config({"model.cnn.channels": [8, 8]}))
     assert _count(model, nn.Conv2d) == 2 and _count(model, nn.BatchNorm2d) == 2
     assert model(torch.zeros(4, 3, 16, 16)).shape == (4, 5)
 
@@ -42,7 +42,7 @@ def test_cnn_builds_conv2d_from_a_2d_shape():
 @pytest.mark.parametrize("kind", ["cnn", "lstm"])
 def test_dropout_is_active_in_train_mode_and_not_in_eval(kind):
     torch.manual_seed(0)
-    config = make_config({"model.kind": kind, "model.hidden_size": 16, "tricks.dropout.p": 0.5, "tricks.batchnorm.enabled": False})
+    config = make_config({"model.kind": kind, "model.lstm.hidden_size": 16, "tricks.dropout.p": 0.5, "tricks.batchnorm.enabled": False})
     model = build_model(SPEC, config)
     x = torch.randn(8, 1, 40)
     model.train()
@@ -62,7 +62,7 @@ def test_dropout_off_means_no_dropout_module(kind):
 
 
 def test_single_layer_lstm_gets_output_dropout_not_a_silent_no_op():
-    config = make_config({"model.kind": "lstm", "model.num_layers": 1, "model.hidden_size": 16, "tricks.dropout.p": 0.5})
+    config = make_config({"model.kind": "lstm", "model.lstm.num_layers": 1, "model.lstm.hidden_size": 16, "tricks.dropout.p": 0.5})
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # PyTorch warns when dropout= is ignored
         model = build_model(SPEC, config)
@@ -74,7 +74,7 @@ def test_single_layer_lstm_gets_output_dropout_not_a_silent_no_op():
 
 
 def test_lstm_sizes_follow_the_preset():
-    config = make_config({"model.kind": "lstm", "model.hidden_size": 24, "model.num_layers": 3, "model.bidirectional": True})
+    config = make_config({"model.kind": "lstm", "model.lstm.hidden_size": 24, "model.lstm.num_layers": 3, "model.lstm.bidirectional": True})
     model = build_model(SPEC, config)
     assert len(model.lstms) == 3 and model.lstms[1].input_size == 48
     assert model(torch.randn(5, 1, 40)).shape == (5, 10)

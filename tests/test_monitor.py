@@ -2,7 +2,7 @@
 
 import math
 
-from tui_trainer.tui.monitor import Series, columns, spark_rows
+from tui_trainer.tui.curves import Series, columns, spark_rows
 
 
 def test_a_series_keeps_the_whole_run_in_bounded_memory():

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import make_config
 
-from conftest import make_config
-from tui_trainer.engine.checkpoint import CheckpointError, load_checkpoint, load_resume
+from tui_trainer.engine.checkpoint import CheckpointError, load_checkpoint
 from tui_trainer.engine.control import Control
 from tui_trainer.engine.events import StepStats
 from tui_trainer.engine.trainer import Trainer
 from tui_trainer.runs import RunFolder, read_events
+from tui_trainer.runs.resume import load_resume
 
 FINAL = ("status", "epochs_run", "steps", "best_epoch", "best_val_loss", "best_val_accuracy", "test_loss", "test_accuracy", "weights")
 

@@ -5,9 +5,9 @@ import io
 from pathlib import Path
 
 import pytest
+from helpers import make_config
 from typer.testing import CliRunner
 
-from conftest import make_config
 from tui_trainer.cli.app import app
 from tui_trainer.engine.trainer import Trainer
 from tui_trainer.runs import RunFolder

@@ -5,9 +5,9 @@ import math
 
 import pytest
 import torch
+from helpers import make_config
 from torch.optim import lr_scheduler
 
-from conftest import make_config
 from tui_trainer.engine.events import EpochEnded, StepStats
 from tui_trainer.engine.trainer import Trainer
 

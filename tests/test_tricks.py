@@ -2,14 +2,18 @@ import math
 
 import pytest
 import torch
+from helpers import make_config
 from torch import nn
 
-from conftest import make_config
 from tui_trainer.data import DataSpec
 from tui_trainer.engine.early_stopping import EarlyStopping
 from tui_trainer.engine.events import StepStats
 from tui_trainer.engine.optim import build_optimizer, make_clipper
-from tui_trainer.engine.precision import SetupError, cpu_has_native_bf16, resolve_precision
+from tui_trainer.engine.precision import (
+    SetupError,
+    cpu_has_native_bf16,
+    resolve_precision,
+)
 from tui_trainer.engine.trainer import Trainer
 from tui_trainer.models import build_model
 
@@ -197,7 +201,7 @@ def test_fp16_is_refused_on_the_cpu():
 
 def test_forced_bf16_autocast_trains_a_tiny_cnn_on_the_cpu(small_data):
     config = make_config(
-        {"train.epochs": 1, "model.channels": [8], "train.device": "cpu", "tricks.mixed_precision.enabled": True}
+        {"train.epochs": 1, "model.cnn.channels": [8], "train.device": "cpu", "tricks.mixed_precision.enabled": True}
     )
     result = Trainer(config, data=small_data, allow_emulated_bf16=True).run()
     assert result.summary["precision"] == "bf16"

@@ -6,12 +6,15 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import make_config
 from textual.widgets import Static
 
 from tui_trainer.config import load_config
 from tui_trainer.tui import TrainerApp
-from tui_trainer.tui.monitor import LiveView, Monitor, TailLog
-from tui_trainer.tui.settings import SettingsPanel, widget_id
+from tui_trainer.tui.widgets.live_view import LiveView
+from tui_trainer.tui.widgets.monitor import Monitor
+from tui_trainer.tui.widgets.settings_panel import SettingsPanel, widget_id
+from tui_trainer.tui.widgets.tail_log import TailLog
 
 pytestmark = pytest.mark.usefixtures("mnist1d")
 
@@ -51,11 +54,11 @@ def test_toggles_and_inputs_change_the_config_a_run_uses(tmp_path):
             await pilot.pause()
             app.set_focus(None)
             await pilot.press("s")
-            await wait_for(pilot, lambda: app.finished.is_set() and app.last_result is not None)
-            used = load_config(Path(app.last_run_dir) / "config.toml")
+            await wait_for(pilot, lambda: app.session is not None and app.session.finished.is_set() and app.session.summary is not None)
+            used = load_config(Path(app.session.run_dir) / "config.toml")
             assert not used.tricks.batchnorm.enabled and used.tricks.dropout.p == 0.35
             assert used.tricks.lr_schedule.kind == "step" and used.train.epochs == 1
-            assert used == app.run_config
+            assert used == app.session.config
 
     asyncio.run(scenario())
 
@@ -80,11 +83,11 @@ def test_start_feeds_the_curves_and_stop_ends_the_thread_with_a_checkpoint(tmp_p
             assert "≤1" in next(line for line in screen if line.startswith("|g|"))  # the clip threshold
             app.action_stop()
             stopped = time.monotonic()
-            await wait_for(pilot, app.finished.is_set, timeout=5)
+            await wait_for(pilot, app.session.finished.is_set, timeout=5)
             assert time.monotonic() - stopped < 1.0
             await wait_for(pilot, lambda: not app.query_one(SettingsPanel).disabled)
-            run = Path(app.last_run_dir)
-            assert (run / "last.pt").exists() and app.last_result["status"] == "stopped"
+            run = Path(app.session.run_dir)
+            assert (run / "last.pt").exists() and app.session.summary["status"] == "stopped"
 
     asyncio.run(scenario())
 
@@ -100,10 +103,10 @@ def test_pause_and_resume(tmp_path):
             await pilot.pause(0.3)
             held = app.query_one(Monitor).steps_done
             await pilot.pause(0.5)
-            assert app.query_one(Monitor).steps_done == held and app.running
+            assert app.query_one(Monitor).steps_done == held and app.training
             app.action_pause()
-            await wait_for(pilot, app.finished.is_set)
-            assert app.last_result["status"] in ("completed", "early_stopped")
+            await wait_for(pilot, app.session.finished.is_set)
+            assert app.session.summary["status"] in ("completed", "early_stopped")
 
     asyncio.run(scenario())
 
@@ -140,7 +143,7 @@ def test_an_invalid_input_blocks_start_with_a_message(tmp_path):
             assert "must be at most 0.95" in str(app.query_one("#settings-errors", Static).render())
             app.action_start()
             await pilot.pause()
-            assert not app.running and app.train_worker is None
+            assert not app.busy and app.session is None
             box.value = "0.5"
             await wait_for(pilot, lambda: not settings.errors)
             assert not box.has_class("-invalid")
@@ -149,9 +152,9 @@ def test_an_invalid_input_blocks_start_with_a_message(tmp_path):
 
 
 def test_mixed_precision_switch_is_disabled_with_a_reason_only_where_it_cannot_run(tmp_path):
-    from tui_trainer.engine.precision import cpu_has_native_bf16
-
     import torch
+
+    from tui_trainer.engine.precision import cpu_has_native_bf16
 
     can_run = torch.cuda.is_available() or cpu_has_native_bf16()
 
@@ -209,9 +212,8 @@ def test_the_log_follows_new_lines_and_scrolls_back(tmp_path):
 def test_runs_view_overlays_selected_runs_and_runs_an_ablation(tmp_path, small_data):
     from tui_trainer.engine.trainer import Trainer
     from tui_trainer.runs import RunFolder
-    from tui_trainer.tui.runs_view import OverlayPlot, RunsScreen
-
-    from conftest import make_config
+    from tui_trainer.tui.screens.runs import RunsScreen
+    from tui_trainer.tui.widgets.overlay_plot import OverlayPlot
 
     runs_dir = tmp_path / "runs"
     for lr in (0.003, 0.01):
@@ -237,7 +239,7 @@ def test_runs_view_overlays_selected_runs_and_runs_an_ablation(tmp_path, small_d
             assert "training loss" in str(plot.render())
             screen.query_one("#ablate-seeds").value = "1"
             screen.action_ablate()
-            await wait_for(pilot, lambda: screen.ablation is not None and not screen.ablating, timeout=180)
+            await wait_for(pilot, lambda: screen.ablation is not None and not app.busy, timeout=180)
             plan = screen.ablation
             rows = screen.query_one("#ablation-table").row_count
             assert rows == len(plan.variants) >= 7 and sum(len(v) for v in plan.results.values()) == len(plan.variants)

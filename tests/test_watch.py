@@ -5,12 +5,13 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import make_config
 
-from conftest import make_config
 from tui_trainer.engine.trainer import Trainer
 from tui_trainer.runs import RunFolder
-from tui_trainer.tui.monitor import Monitor
-from tui_trainer.tui.watch import MetricsFollower, WatchApp
+from tui_trainer.runs.follow import MetricsFollower
+from tui_trainer.tui.watch import WatchApp
+from tui_trainer.tui.widgets.monitor import Monitor
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,16 @@ from __future__ import annotations
 import json
 import math
 import statistics
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .atomic import atomic_write_text
 from .config import Config, replace
 from .config.schema import TRICK_NAMES
 from .errors import UserError
-from .runs.atomic import atomic_write_text
+from .runs.catalog import table
+from .runs.folder import RunFolder, unique_dir
 
 METRICS = ("best_val_loss", "test_accuracy", "best_epoch", "wall_seconds")
 FINISHED = ("completed", "early_stopped", "diverged")  # a stopped or failed run is left out of the table
@@ -85,18 +86,7 @@ def run(ablation: Ablation, runs_dir: Path | str, train: Callable[[Config, Path]
         should_stop: Callable[[], bool] = lambda: False) -> Ablation:
     """Train every variant on every seed (seed by seed, so a stopped ablation still has
     complete comparisons). ``train(config, folder)`` trains one run and returns its summary."""
-    runs_dir = Path(runs_dir)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    try:
-        runs_dir.mkdir(parents=True, exist_ok=True)
-        folder = runs_dir / f"{stamp}-ablate-{ablation.preset}"
-        n = 1
-        while folder.exists():
-            folder = runs_dir / f"{stamp}-ablate-{ablation.preset}-{n}"
-            n += 1
-        folder.mkdir()
-    except OSError as exc:
-        raise UserError(f"cannot create the ablation folder in {runs_dir}: {exc.strerror or exc}") from None
+    folder = unique_dir(runs_dir, f"ablate-{ablation.preset}", "the ablation folder")
     ablation.folder = folder
     save(ablation)
     for seed in ablation.seeds:
@@ -118,22 +108,10 @@ def save(ablation: Ablation) -> None:
         atomic_write_text(ablation.folder / "ablation.json", json.dumps(ablation.to_json(), indent=2, default=str) + "\n")
 
 
-def why_not_here(config: Config) -> str | None:
-    """Why ``config`` cannot train on this machine (mixed precision without bf16 or a GPU), or None."""
-    from .engine.precision import SetupError, resolve_device, resolve_precision
-
-    try:
-        resolve_precision(config, resolve_device(config.train.device))
-    except SetupError as exc:
-        return str(exc)
-    return None
-
-
 def local_trainer(control: Callable[[], Any]) -> Callable[[Config, Path], dict[str, Any]]:
     """``train(config, folder)`` for :func:`run`: trains in this process, every variant on the
     same data tensors, each run in its own folder; ``control()`` gives each run's Control."""
     from .engine import Trainer
-    from .runs import RunFolder
 
     cache: dict[str, Any] = {}
 
@@ -141,8 +119,7 @@ def local_trainer(control: Callable[[], Any]) -> Callable[[Config, Path], dict[s
         trainer = Trainer(config, data=cache.get("data"))
         trainer.prepare()
         cache["data"] = trainer.data
-        trainer.run_folder = RunFolder.create(folder, config.name)
-        trainer.sinks.insert(0, trainer.run_folder.sink)
+        trainer.attach(RunFolder.create(folder, config.name))
         return trainer.run(control()).summary
 
     return train
@@ -200,8 +177,6 @@ def rows(ablation: Ablation) -> list[list[str]]:
 
 
 def table_text(ablation: Ablation) -> str:
-    from .runs.catalog import table
-
     header = ["variant", *[h for h, _, _ in COLUMNS], "diverged"]
     seeds = ", ".join(map(str, ablation.seeds))
     lines = [

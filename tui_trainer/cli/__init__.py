@@ -12,7 +12,7 @@ def main() -> None:
     from .app import app
 
     try:
-        app()
+        app(prog_name="tui-trainer")
     except UserError as exc:  # raised outside a command's own handling
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ..display import duration, fmt
+from ..display import duration, epoch_line, fmt, status_colour
 from ..engine.events import (
     EarlyStoppingState,
     EpochEnded,
@@ -34,7 +34,9 @@ class JsonReporter:
 
 
 class ProgressReporter:
-    """A rich progress bar over all steps, a line per epoch above it, and a summary at the end."""
+    """A rich progress bar over all steps, a line per epoch above it, and a summary at the end.
+    Events are dispatched by type through :attr:`HANDLERS`; the ones it leaves out
+    (``CheckpointSaved``) show nothing here."""
 
     def __init__(self, console=None):
         from rich.console import Console
@@ -45,7 +47,12 @@ class ProgressReporter:
         self.fields = {"epoch": "-", "loss": "-", "val": "-", "acc": "-", "lr": "-", "norm": "-", "rate": "-", "wait": ""}
         self.epochs = 0
 
-    def _start(self, event: RunStarted) -> None:
+    def __call__(self, event: Event) -> None:
+        handler = self.HANDLERS.get(type(event))
+        if handler is not None and (self.progress is not None or isinstance(event, RunStarted)):
+            handler(self, event)
+
+    def _started(self, event: RunStarted) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.epochs = event.epochs
@@ -77,46 +84,37 @@ class ProgressReporter:
         if event.start_step:
             self.console.print(f"resumed after step {event.start_step} (epoch {event.start_epoch + 1})", highlight=False)
 
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, RunStarted):
-            self._start(event)
-            return
-        if self.progress is None:
-            return
+    def _steps(self, event: StepStats) -> None:
         f = self.fields
-        if isinstance(event, StepStats):
-            f["epoch"] = f"{event.epoch + 1}/{self.epochs}"
-            f["loss"] = fmt(event.losses[-1])
-            f["norm"] = fmt(event.grad_norms[-1], ".3g")
-            f["lr"] = fmt(event.lrs[-1], ".2e")
-            f["rate"] = f"{event.samples_per_second:,.0f}"
-            self.progress.update(self.task, advance=len(event.losses), **f)
-        elif isinstance(event, EpochEnded):
-            f["val"] = fmt(event.val_loss)
-            f["acc"] = fmt(event.val_accuracy, ".3f")
-            self.progress.update(self.task, **f)
-            self.progress.console.print(
-                f"epoch {event.epoch:>3}/{self.epochs}  train {event.train_loss:.4f}  val {event.val_loss:.4f}  "
-                f"acc {event.val_accuracy:.3f}  lr {event.lr:.2e}  {event.samples_per_second:,.0f}/s  "
-                f"{event.seconds:.1f}s",
-                highlight=False,
-            )
-        elif isinstance(event, EarlyStoppingState) and event.enabled:
-            f["wait"] = f"  pat {event.wait}/{event.patience}"
-            self.progress.update(self.task, **f)
-        elif isinstance(event, RunWarning):
-            self.progress.console.print(f"[yellow]warning:[/] {event.message}")
-        elif isinstance(event, StepsSkipped):
-            self.progress.console.print(f"[yellow]{event.describe()}[/]", highlight=False)
-        elif isinstance(event, RunEnded):
-            self.progress.stop()
-            self._summary(event)
+        f["epoch"] = f"{event.epoch + 1}/{self.epochs}"
+        f["loss"] = fmt(event.losses[-1])
+        f["norm"] = fmt(event.grad_norms[-1], ".3g")
+        f["lr"] = fmt(event.lrs[-1], ".2e")
+        f["rate"] = f"{event.samples_per_second:,.0f}"
+        self.progress.update(self.task, advance=len(event.losses), **f)
 
-    def _summary(self, event: RunEnded) -> None:
+    def _epoch(self, event: EpochEnded) -> None:
+        self.fields["val"] = fmt(event.val_loss)
+        self.fields["acc"] = fmt(event.val_accuracy, ".3f")
+        self.progress.update(self.task, **self.fields)
+        self.progress.console.print(epoch_line(event, self.epochs), highlight=False)
+
+    def _patience(self, event: EarlyStoppingState) -> None:
+        if event.enabled:
+            self.fields["wait"] = f"  pat {event.wait}/{event.patience}"
+            self.progress.update(self.task, **self.fields)
+
+    def _warning(self, event: RunWarning) -> None:
+        self.progress.console.print(f"[yellow]warning:[/] {event.message}")
+
+    def _skipped(self, event: StepsSkipped) -> None:
+        self.progress.console.print(f"[yellow]{event.describe()}[/]", highlight=False)
+
+    def _ended(self, event: RunEnded) -> None:
+        self.progress.stop()
         s = event.summary
-        color = {"completed": "green", "early_stopped": "green", "stopped": "yellow"}.get(event.status, "red")
         lines = [
-            f"[bold {color}]{event.status}[/]: {event.reason}",
+            f"[bold {status_colour(event.status)}]{event.status}[/]: {event.reason}",
             f"best epoch       {s.get('best_epoch') or '-'} of {s.get('epochs_run')}",
             f"best val loss    {fmt(s.get('best_val_loss'))}   (val accuracy {fmt(s.get('best_val_accuracy'))})",
             f"test accuracy    {fmt(s.get('test_accuracy'))}   (test loss {fmt(s.get('test_loss'))}, {s.get('weights')} weights)",
@@ -128,7 +126,16 @@ class ProgressReporter:
         for line in lines:
             self.console.print(line, highlight=False)
 
+    HANDLERS = {
+        RunStarted: _started,
+        StepStats: _steps,
+        EpochEnded: _epoch,
+        EarlyStoppingState: _patience,
+        RunWarning: _warning,
+        StepsSkipped: _skipped,
+        RunEnded: _ended,
+    }
+
     def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()
-

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import sys
 import typing
 from pathlib import Path
@@ -22,8 +23,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 import tomli_w
 
+from ..atomic import atomic_write_text
 from ..errors import UserError
-from .schema import Config
+from .schema import Config, variant_key, variant_tables
 
 
 class ConfigError(UserError):
@@ -115,11 +117,12 @@ def _build(cls: type, data: Any, path: str, out: list[_Problem]) -> Any:
         return cls()
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    selector = variant_key(cls)
+    if selector is not None:
+        data = _lift_flat_keys(cls, data)
     for key in data:
         if key not in fields:
-            hint = difflib.get_close_matches(key, fields, n=1)
-            extra = f"; did you mean {hint[0]!r}?" if hint else f"; known keys: {', '.join(fields)}"
-            out.append(_Problem(_join(path, key), f"unknown key{extra}"))
+            out.append(_Problem(_join(path, key), f"unknown key{_suggest(cls, key)}"))
     values: dict[str, Any] = {}
     for name, f in fields.items():
         if name not in data:
@@ -141,7 +144,75 @@ def _build(cls: type, data: Any, path: str, out: list[_Problem]) -> Any:
             converted = _scalar(kind, data[name], dict(f.metadata), sub, out)
             if converted is not None:
                 values[name] = converted
+    if selector is not None:  # only the chosen table applies: the others keep their defaults
+        chosen = values.get(selector, fields[selector].default)
+        for name in variant_tables(cls):
+            if name != chosen:
+                values.pop(name, None)
     return cls(**values)
+
+
+def _lift_flat_keys(cls: type, data: dict) -> dict:
+    """A copy of ``data`` with the keys of its variant tables written one level up (the
+    flat ``[model]`` table of presets and run folders before 0.2: ``model.channels``) moved
+    into their table (``model.cnn.channels``); a key already in the table wins."""
+    hints = typing.get_type_hints(cls)
+    lifted = dict(data)
+    for key in data:
+        table = _variant_holding(cls, key)
+        if table is None or key in hints:
+            continue
+        current = lifted.get(table)
+        if current is None:
+            current = {}
+        elif isinstance(current, dict):
+            current = dict(current)
+        else:
+            continue  # not a table: reported as such
+        current.setdefault(key, lifted.pop(key))
+        lifted[table] = current
+    return lifted
+
+
+def _variant_holding(cls: type, key: str) -> str | None:
+    """The variant table of ``cls`` that has a field ``key`` (the first, in the schema's order)."""
+    hints = typing.get_type_hints(cls)
+    for table in variant_tables(cls):
+        if key in {f.name for f in dataclasses.fields(hints[table])}:
+            return table
+    return None
+
+
+def _suggest(cls: type, key: str) -> str:
+    hints = typing.get_type_hints(cls)
+    candidates = {f.name: f.name for f in dataclasses.fields(cls)}
+    for table in variant_tables(cls):
+        candidates.update({f.name: f"{table}.{f.name}" for f in dataclasses.fields(hints[table])})
+    hint = difflib.get_close_matches(key, candidates, n=1)
+    if hint:
+        return f"; did you mean {candidates[hint[0]]!r}?"
+    return f"; known keys: {', '.join(f.name for f in dataclasses.fields(cls))}"
+
+
+def canonical_key(parts: list[str]) -> list[str]:
+    """A key path with the old flat spelling of a variant table's key made explicit:
+    ``model.channels`` -> ``model.cnn.channels``."""
+    cls: Any = Config
+    out: list[str] = []
+    for i, part in enumerate(parts):
+        if not dataclasses.is_dataclass(cls):
+            return out + parts[i:]
+        hints = typing.get_type_hints(cls)
+        if part not in hints:
+            table = _variant_holding(cls, part)
+            if table is None:
+                return out + parts[i:]
+            out.append(table)
+            cls = typing.get_type_hints(cls)[table]
+            hints = typing.get_type_hints(cls)
+        out.append(part)
+        cls = hints[part]
+    return out
 
 
 def _join(path: str, key: str) -> str:
@@ -230,6 +301,7 @@ def apply_overrides(raw: dict, overrides) -> tuple[dict, dict[str, str]]:
         else:
             key, value, label = item
             parts = key.split(".")
+        parts = canonical_key(parts)
         node = merged
         for i, part in enumerate(parts[:-1]):
             child = node.get(part)
@@ -276,14 +348,33 @@ def load_config(path: Path | str, overrides=None) -> Config:
 
 
 def config_to_dict(config: Config) -> dict:
+    """The config as plain data, as a preset file holds it: of the variant tables
+    (``[model.cnn]``, ``[model.lstm]``), only the chosen one."""
+
     def convert(value: Any) -> Any:
         if dataclasses.is_dataclass(value):
-            return {f.name: convert(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            cls = type(value)
+            selector = variant_key(cls)
+            skip = {t for t in variant_tables(cls) if t != getattr(value, selector)} if selector else set()
+            return {f.name: convert(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name not in skip}
         if isinstance(value, tuple):
             return [convert(v) for v in value]
         return value
 
     return convert(config)
+
+
+def toml_value(value: Any) -> str:
+    """A setting as it reads in a TOML file (``true``, ``"cosine"``, ``[32, 64]``, ``0.003``); ``-`` for None."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string escapes as JSON does
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return repr(value)
 
 
 def dumps_config(config: Config) -> str:
@@ -292,8 +383,6 @@ def dumps_config(config: Config) -> str:
 
 def save_config(config: Config, path: Path | str) -> None:
     """Write the preset atomically (temporary file, then rename)."""
-    from ..runs.atomic import atomic_write_text
-
     atomic_write_text(Path(path), dumps_config(config))
 
 

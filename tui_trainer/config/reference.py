@@ -1,6 +1,9 @@
-"""The preset reference (docs/presets.md's tables), generated from the schema so it cannot drift.
+"""The preset reference, generated from the schema so it cannot drift.
 
-    python -m tui_trainer.config.reference > docs/presets-reference.md
+    python -m tui_trainer.config.reference      # the tables, in Markdown
+
+They stand in ``docs/presets.md`` between ``<!-- reference:start -->`` and
+``<!-- reference:end -->``; a test keeps that part equal to this output.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 
+from .loader import toml_value
 from .schema import Config
 
 
@@ -30,37 +34,29 @@ def _constraints(meta) -> str:
     return ", ".join(parts)
 
 
-def _default(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, tuple):
-        return "[" + ", ".join(map(str, value)) + "]"
-    return repr(value)
-
-
-def _table(cls, prefix: str, out: list[str]) -> None:
+def _table(cls, prefix: str, out: list[str], note: str = "") -> None:
     hints = typing.get_type_hints(cls)
     rows, nested = [], []
     instance = cls()
     for f in dataclasses.fields(cls):
         kind = hints[f.name]
         if dataclasses.is_dataclass(kind):
-            nested.append((kind, f"{prefix}.{f.name}" if prefix else f.name))
+            nested.append((kind, f"{prefix}.{f.name}" if prefix else f.name, f.metadata.get("help", "")))
             continue
         rows.append(
-            f"| `{f.name}` | {_type(kind)} | `{_default(getattr(instance, f.name))}` | {_constraints(f.metadata)} | {f.metadata['help']} |"
+            f"| `{f.name}` | {_type(kind)} | `{toml_value(getattr(instance, f.name))}` | {_constraints(f.metadata)} | {f.metadata['help']} |"
         )
     if rows:
         out.append(f"### `[{prefix}]`" if prefix else "### top level")
         out.append("")
+        if note:
+            out += [f"Applies when {note}", ""]
         out.append("| key | type | default | allowed | meaning |")
         out.append("| --- | --- | --- | --- | --- |")
         out.extend(rows)
         out.append("")
-    for kind, path in nested:
-        _table(kind, path, out)
+    for kind, path, help_ in nested:
+        _table(kind, path, out, help_)
 
 
 def reference() -> str:

@@ -4,7 +4,9 @@ Each field carries its documentation and its constraints in ``metadata``:
 
 - ``help``: one line for docs, ``--help`` and the UI;
 - ``min`` / ``max``: inclusive bounds; ``gt``: an exclusive lower bound;
-- ``choices``: the allowed strings.
+- ``choices``: the allowed strings;
+- ``variants``: on a choice field, whose choices name sibling tables of which only the
+  chosen one applies (``model.kind`` and ``[model.cnn]`` / ``[model.lstm]``).
 
 ``loader.py`` walks these fields to validate a TOML document, so the schema is
 declared once, here.
@@ -12,7 +14,7 @@ declared once, here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -21,6 +23,24 @@ def _f(default: Any, help: str, **constraints: Any) -> Any:
         value = tuple(default)
         return field(default_factory=lambda: value, metadata={"help": help, **constraints})
     return field(default=default, metadata={"help": help, **constraints})
+
+
+def _table(cls: type, help: str) -> Any:
+    return field(default_factory=cls, metadata={"help": help})
+
+
+def variant_key(cls: type) -> str | None:
+    """The field of ``cls`` whose value picks one of its sub-tables (``model.kind``), or None.
+    Its choices are the names of those sub-tables."""
+    for f in fields(cls):
+        if f.metadata.get("variants"):
+            return f.name
+    return None
+
+
+def variant_tables(cls: type) -> tuple[str, ...]:
+    key = variant_key(cls)
+    return tuple(next(f for f in fields(cls) if f.name == key).metadata["choices"]) if key else ()
 
 
 DATASETS = ("mnist1d",)
@@ -46,15 +66,28 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class CNNConfig:
+    channels: tuple[int, ...] = _f((32, 64, 64), "output channels of each conv block", min=1)
+    kernel_size: int = _f(5, "convolution kernel size (odd keeps the length)", min=1, max=31)
+    pool_every: int = _f(1, "max-pool by 2 after every Nth conv block (0 = never)", min=0)
+    fc_hidden: int = _f(128, "units of the hidden fully connected layer", min=1)
+
+
+@dataclass(frozen=True)
+class LSTMConfig:
+    hidden_size: int = _f(128, "hidden units per layer", min=1)
+    num_layers: int = _f(2, "stacked layers", min=1, max=8)
+    bidirectional: bool = _f(False, "read the sequence both ways")
+
+
+@dataclass(frozen=True)
 class ModelConfig:
-    kind: str = _f("cnn", "model family", choices=MODEL_KINDS)
-    channels: tuple[int, ...] = _f((32, 64, 64), "CNN: output channels of each conv block", min=1)
-    kernel_size: int = _f(5, "CNN: convolution kernel size (odd keeps the length)", min=1, max=31)
-    pool_every: int = _f(1, "CNN: max-pool by 2 after every Nth conv block (0 = never)", min=0)
-    fc_hidden: int = _f(128, "CNN: units of the hidden fully connected layer", min=1)
-    hidden_size: int = _f(128, "LSTM: hidden units per layer", min=1)
-    num_layers: int = _f(2, "LSTM: stacked layers", min=1, max=8)
-    bidirectional: bool = _f(False, "LSTM: read the sequence both ways")
+    """``kind`` picks the model family; the family's settings are the table of the same name,
+    ``[model.cnn]`` or ``[model.lstm]``, and only that one applies (and is written back)."""
+
+    kind: str = _f("cnn", "model family; its settings are the table [model.<kind>]", choices=MODEL_KINDS, variants=True)
+    cnn: CNNConfig = _table(CNNConfig, "model.kind = \"cnn\": conv blocks (conv, [BatchNorm], ReLU, [pool]), a hidden FC layer, [Dropout], a classifier")
+    lstm: LSTMConfig = _table(LSTMConfig, "model.kind = \"lstm\": stacked LSTM layers, read at the last step, [Dropout], a classifier")
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,24 @@
-"""Datasets as tensors on the training device, plus a spec the models are built from."""
+"""Datasets as tensors on the training device, plus a spec the models are built from.
+
+A dataset is a module here with ``SPEC`` (a :class:`DataSpec`: shape, classes, task, sizes)
+and ``load_arrays(config) -> {"x", "y", "x_test", "y_test"}`` (numpy arrays), plus one line
+in :data:`DATASETS`; the config's ``data.dataset`` choices must name the same datasets.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import ModuleType
 
 import torch
 
 from ..config.schema import DataConfig
-from .mnist1d import DatasetError
+from . import mnist1d
+from .spec import DatasetError, DataSpec
 
-
-@dataclass(frozen=True)
-class DataSpec:
-    name: str
-    input_shape: tuple[int, ...]  # per sample, channels first: (1, 40) for MNIST-1D
-    num_classes: int
+DATASETS: dict[str, ModuleType] = {
+    "mnist1d": mnist1d,
+}
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,9 @@ class Split:
     def __len__(self) -> int:
         return self.y.shape[0]
 
+    def to(self, device: torch.device | str) -> "Split":
+        return Split(self.x.to(device), self.y.to(device))
+
 
 @dataclass(frozen=True)
 class Datasets:
@@ -33,24 +40,21 @@ class Datasets:
     val: Split
     test: Split
 
-
-#: What each dataset looks like, known without generating it: splits and per-sample shape.
-SPECS = {"mnist1d": DataSpec("mnist1d", (1, 40), 10)}
-SIZES = {"mnist1d": (4000, 1000)}  # train (validation carved from it), test
+    def to(self, device: torch.device | str) -> "Datasets":
+        return Datasets(self.spec, self.train.to(device), self.val.to(device), self.test.to(device))
 
 
 def dataset_spec(name: str) -> DataSpec:
-    if name not in SPECS:
-        raise DatasetError(f"unknown dataset {name!r}; available: {', '.join(SPECS)}")
-    return SPECS[name]
+    if name not in DATASETS:
+        raise DatasetError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
+    return DATASETS[name].SPEC
 
 
-def load_arrays(config: DataConfig) -> tuple[DataSpec, dict]:
+def split_sizes(config: DataConfig) -> tuple[int, int, int]:
+    """Train, validation and test sizes, known without loading the data."""
     spec = dataset_spec(config.dataset)
-    from . import mnist1d
-
-    arrays = mnist1d.load()
-    return DataSpec(spec.name, (1, arrays["x"].shape[1]), spec.num_classes), arrays
+    n_val = max(1, round(spec.train_size * config.val_fraction))
+    return spec.train_size - n_val, n_val, spec.test_size
 
 
 def load_data(config: DataConfig, device: torch.device | str = "cpu") -> Datasets:
@@ -59,7 +63,11 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu") -> Dataset
     The validation split is carved out of the training split with ``config.split_seed``,
     so every training seed sees the same split; the test split is kept for the final score.
     """
-    spec, arrays = load_arrays(config)
+    spec = dataset_spec(config.dataset)
+    arrays = DATASETS[config.dataset].load_arrays(config)
+    shape = arrays["x"].shape[1:]  # (L,) for a sequence of one channel, else (C, ...)
+    input_shape = (spec.input_shape[0], *shape) if len(shape) == 1 else tuple(shape)
+    spec = replace(spec, input_shape=input_shape, train_size=len(arrays["y"]), test_size=len(arrays["y_test"]))
     x = torch.from_numpy(arrays["x"]).reshape(-1, *spec.input_shape)
     y = torch.from_numpy(arrays["y"])
     n_val = max(1, round(len(y) * config.val_fraction))
@@ -74,4 +82,4 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu") -> Dataset
     return Datasets(spec, split(x[train_idx], y[train_idx]), split(x[val_idx], y[val_idx]), split(x_test, y_test))
 
 
-__all__ = ["DataSpec", "DatasetError", "Datasets", "SIZES", "Split", "dataset_spec", "load_data"]
+__all__ = ["DATASETS", "DataSpec", "DatasetError", "Datasets", "Split", "dataset_spec", "load_data", "split_sizes"]

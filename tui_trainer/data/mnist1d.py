@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
-from ..runs.atomic import atomic_write
+from ..atomic import atomic_write
+from ..config.schema import DataConfig
 from .cache import cache_dir
+from .spec import DatasetError, DataSpec
 
 #: The generator's defaults (``mnist1d.data.get_dataset_args()``), without the download URL:
 #: 5,000 sequences of 40 steps, 4,000 for training and 1,000 for test.
@@ -37,9 +38,7 @@ GENERATOR_ARGS = {
 
 ARRAYS = ("x", "y", "x_test", "y_test")
 
-
-class DatasetError(UserError):
-    """The dataset cannot be produced or read; the message says what to do."""
+SPEC = DataSpec("mnist1d", (1, 40), 10, "classification", train_size=4000, test_size=1000)
 
 
 def cache_path(args: dict = GENERATOR_ARGS) -> Path:
@@ -71,6 +70,11 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     if arrays["x"].ndim != 2 or arrays["x"].shape[0] != arrays["y"].shape[0] or arrays["x_test"].shape[0] != arrays["y_test"].shape[0]:
         raise DatasetError(f"{path}: arrays have inconsistent shapes; delete it to regenerate")
     return arrays
+
+
+def load_arrays(config: DataConfig) -> dict[str, np.ndarray]:
+    """``x``, ``y``, ``x_test``, ``y_test``: what :func:`tui_trainer.data.load_data` splits."""
+    return load()
 
 
 def load(args: dict = GENERATOR_ARGS) -> dict[str, np.ndarray]:

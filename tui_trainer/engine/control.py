@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 
 class Control:
@@ -33,5 +34,8 @@ class Control:
     def paused(self) -> bool:
         return not self._running.is_set()
 
-    def wait_while_paused(self) -> None:
+    def wait_while_paused(self) -> float:
+        """Block while paused; return the seconds waited."""
+        start = time.perf_counter()
         self._running.wait()
+        return time.perf_counter() - start

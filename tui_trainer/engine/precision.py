@@ -93,3 +93,13 @@ def resolve_precision(config: Config, device: torch.device, allow_emulated_bf16:
             f"Mixed precision is for GPUs and bf16-capable CPUs; {off}"
         )
     raise SetupError(f"tricks.mixed_precision: not supported on device {device.type!r} by tui-trainer; {off}")
+
+
+def why_not_here(config: Config) -> str | None:
+    """Why ``config`` cannot train on this machine (its device is missing, or mixed precision
+    without a GPU or native bf16), or None. The same check ``Trainer.prepare`` makes first."""
+    try:
+        resolve_precision(config, resolve_device(config.train.device))
+    except SetupError as exc:
+        return str(exc)
+    return None

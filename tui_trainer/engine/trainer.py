@@ -1,9 +1,13 @@
-"""The training loop: one flat loop with the seven tricks, read top to bottom in :meth:`Trainer.run`.
+"""The training loop, read top to bottom: :meth:`Trainer.run` trains epoch after epoch with
+:meth:`~Trainer._train_epoch` (the steps, one visible line per trick) and
+:meth:`~Trainer._end_epoch` (validation, schedule, early stopping, checkpoints), then
+:meth:`~Trainer._finish` scores the weights kept on the test split and writes the summary.
 
-What is on the device stays there: step losses and gradient norms are written into a
-small device buffer and fetched in one transfer every ``train.stats_every`` steps or
-about ten times a second (:meth:`Trainer._flush`); validation metrics are fetched once
-per epoch. Nothing in the step calls ``.item()``.
+Nothing in a step calls ``.item()``: step statistics stay in a device buffer
+(:class:`~.stats.StepStatsBuffer`) fetched in one transfer every ``train.stats_every`` steps
+or about ten times a second; validation metrics are fetched once per epoch. All the loop
+counts lives in one :class:`~.state.RunState`; non-finite steps are the business of
+:class:`~.nonfinite.NonFinitePolicy`, which says when a run has diverged.
 """
 
 from __future__ import annotations
@@ -14,15 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..config import Config, config_to_dict
-from ..data import Datasets, Split, load_data
+from ..data import Datasets, load_data
 from ..models import build_model, count_parameters, describe
 from .control import Control
 from .early_stopping import EarlyStopping
-from .memory import tune_allocator
 from .events import (
     CheckpointSaved,
     EarlyStoppingState,
@@ -30,50 +32,19 @@ from .events import (
     Event,
     RunEnded,
     RunStarted,
-    StepsSkipped,
     StepStats,
 )
+from .memory import tune_allocator
+from .nonfinite import DIVERGED_HINT, NonFinitePolicy, finite_state
 from .optim import apply_sgd_decoupled_decay, build_optimizer, make_clipper
-from .precision import Precision, choose_threads, resolve_device, resolve_precision
+from .precision import choose_threads, resolve_device, resolve_precision
 from .schedule import LRSchedule
+from .state import Outcome, RunState, steps_per_epoch
+from .stats import StepStatsBuffer
+from .store import RunStore
+from .task import evaluate, task_for
 
 Sink = Callable[[Event], None]
-
-FLUSH_SECONDS = 0.1  # fetch step statistics at least this often
-EVAL_BATCH = 1024
-
-DIVERGED_HINT = "try a lower train.lr, gradient clipping (--grad-clip) or a warm-up (tricks.lr_schedule.warmup_epochs)"
-
-
-def steps_per_epoch(n: int, batch_size: int) -> int:
-    """Full batches plus the last partial one, unless it would hold a single sample
-    (BatchNorm cannot normalise a batch of one); that sample is reshuffled next epoch."""
-    full, rest = divmod(n, batch_size)
-    return max(1, full + (1 if rest >= 2 else 0))
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, split: Split, precision: Precision, device: torch.device) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy over a split, in eval mode, fetched in one transfer."""
-    was_training = model.training
-    model.eval()
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device, dtype=torch.long)
-    for start in range(0, len(split), EVAL_BATCH):
-        x, y = split.x[start : start + EVAL_BATCH], split.y[start : start + EVAL_BATCH]
-        with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):
-            logits = model(x)
-        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
-        correct += (logits.argmax(1) == y).sum()
-    model.train(was_training)
-    loss, hits = torch.stack((loss_sum, correct.to(loss_sum.dtype))).tolist()
-    return loss / len(split), hits / len(split)
-
-
-def finite_state(model: nn.Module) -> bool:
-    """Whether every floating-point parameter and buffer is finite (one sync)."""
-    checks = [torch.isfinite(t).all() for t in model.state_dict().values() if t.is_floating_point()]
-    return bool(torch.stack(checks).all()) if checks else True
 
 
 @dataclass
@@ -93,26 +64,35 @@ class Trainer:
         self,
         config: Config,
         *,
-        run_folder: Any = None,
+        run_folder: RunStore | None = None,
         sinks: Iterable[Sink] = (),
         data: Datasets | None = None,
         allow_emulated_bf16: bool = False,
         keep_events: bool = False,
         resume: tuple[dict[str, Any], dict[str, Any] | None] | None = None,
     ):
-        """``resume``: ``(last, best)`` checkpoints (see :func:`~.checkpoint.load_resume`) to
-        continue from, with ``run_folder`` the folder they came from."""
+        """``resume``: ``(last, best)`` checkpoints (see :func:`tui_trainer.runs.resume.load_resume`)
+        to continue from, with ``run_folder`` the folder they came from."""
         self.config = config
-        self.run_folder = run_folder
         self.sinks: list[Sink] = list(sinks)
+        self.run_folder: RunStore | None = None
         if run_folder is not None:
-            self.sinks.insert(0, run_folder.sink)
+            self.attach(run_folder)
         self.data = data
         self.allow_emulated_bf16 = allow_emulated_bf16
         self.keep_events = keep_events
         self.events: list[Event] = []
         self.resume = resume
         self.prepared = False
+
+    def attach(self, run_folder: RunStore) -> None:
+        """Record the run in ``run_folder``. Its sink comes first, so every event is on disk
+        before anything else sees it. Callers attach after :meth:`prepare`, so that a run
+        refused here leaves no folder behind."""
+        if self.run_folder is not None:
+            raise ValueError(f"a run folder is attached already: {self.run_folder.path}")
+        self.run_folder = run_folder
+        self.sinks.insert(0, run_folder.sink)
 
     # -- set-up -------------------------------------------------------------------
 
@@ -129,14 +109,14 @@ class Trainer:
         if self.data is None:
             self.data = load_data(cfg.data, self.device)
         elif self.data.train.x.device != self.device:
-            d = self.data
-            move = lambda s: Split(s.x.to(self.device), s.y.to(self.device))  # noqa: E731
-            self.data = Datasets(d.spec, move(d.train), move(d.val), move(d.test))
+            self.data = self.data.to(self.device)
+        self.task = task_for(self.data.spec.task, cfg)
         self.model = build_model(self.data.spec, cfg).to(self.device)
-        self.opt = build_optimizer(self.model, cfg)
-        self.clip = make_clipper(self.opt.params, cfg)
+        self.optim = build_optimizer(self.model, cfg)
+        self.optimizer = self.optim.optimizer
+        self.clip = make_clipper(self.optim.params, cfg)
         self.steps_per_epoch = steps_per_epoch(len(self.data.train), cfg.train.batch_size)
-        self.schedule = LRSchedule(self.opt.optimizer, cfg.tricks.lr_schedule, cfg.train.lr, cfg.train.epochs, self.steps_per_epoch)
+        self.schedule = LRSchedule(self.optimizer, cfg.tricks.lr_schedule, cfg.train.lr, cfg.train.epochs, self.steps_per_epoch)
         self.early = EarlyStopping(cfg.tricks.early_stopping)
         self.scaler = torch.amp.GradScaler(self.device.type) if self.precision.use_scaler else None
         self.shuffle = torch.Generator(device=self.device).manual_seed(cfg.train.seed)
@@ -148,7 +128,7 @@ class Trainer:
         for sink in self.sinks:
             sink(event)
 
-    # -- the loop -------------------------------------------------------------------
+    # -- the run ----------------------------------------------------------------------
 
     def run(self, control: Control | None = None) -> RunResult:
         """Train until the last epoch, an early stop, a divergence or ``control.stop()``.
@@ -159,6 +139,210 @@ class Trainer:
         except BaseException as exc:
             self._record_failure(exc)
             raise
+
+    def _run(self, control: Control) -> RunResult:
+        cfg = self.config
+        state = self._initial_state()
+        if self.run_folder is not None:
+            self.run_folder.write_config(cfg)
+        self.emit(self._started(state))
+        stats = StepStatsBuffer(cfg.train.stats_every, self.device)
+        guard = NonFinitePolicy(cfg.train, self.model, self.scaler, state.skipped)
+        state.started = time.perf_counter()
+        if self.resume is None:
+            self._save_last(state, mid_epoch=False)  # so a kill -9 in the first epoch can resume
+        self.model.train()
+        if self.resume is not None:
+            torch.set_rng_state(self.resume[0]["rng"]["torch"])  # dropout continues where it was
+        outcome = None
+        for epoch in range(state.epochs_run, cfg.train.epochs):
+            outcome = self._train_epoch(epoch, state, stats, guard, control) or self._end_epoch(state)
+            if outcome is not None:
+                break
+        return self._finish(state, outcome or Outcome("completed", f"reached the last epoch ({cfg.train.epochs})"))
+
+    def _train_epoch(self, epoch: int, state: RunState, stats: StepStatsBuffer, guard: NonFinitePolicy,
+                     control: Control) -> Outcome | None:
+        """One epoch's steps; returns why the run ends in it (diverged, stopped) or None."""
+        model, optimizer, schedule, scaler, clip, task = self.model, self.optimizer, self.schedule, self.scaler, self.clip, self.task
+        device, precision, train, bs = self.device, self.precision, self.data.train, self.config.train.batch_size
+        group = optimizer.param_groups[0]
+        first = state.begin_epoch(epoch, self.shuffle.get_state())  # a stop mid-epoch replays this epoch's order
+        stats.start_epoch(state.epoch_started)
+        perm = torch.randperm(len(train), device=device, generator=self.shuffle)
+        xs, ys = train.x[perm], train.y[perm]  # one gather an epoch; batches are views
+        outcome = None
+        for b in range(first, self.steps_per_epoch):
+            if control.stop_requested or control.paused:
+                waited = control.wait_while_paused()
+                stats.exclude(waited)
+                state.epoch_paused += waited
+                if control.stop_requested:
+                    break
+            xb, yb = xs[b * bs : (b + 1) * bs], ys[b * bs : (b + 1) * bs]
+            guard.before_step()  # on_nonfinite = skip: keep BatchNorm's running statistics
+            with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):  # mixed_precision
+                loss = task.loss(model(xb), yb)
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is not None:  # mixed_precision, fp16
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)  # clip and measure the true gradients
+            else:
+                loss.backward()
+            norm = clip()  # grad_clip: the pre-clip norm is measured, clipping on or off
+            row = stats.record(loss, norm, group["lr"], len(yb))
+            if not guard.skip(row, state.global_step + stats.pending):  # on_nonfinite = skip: one sync a step
+                apply_sgd_decoupled_decay(self.optim)  # weight_decay: decoupled, for SGD (AdamW does it itself)
+                if scaler is not None:
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    optimizer.step()
+                schedule.after_batch()  # lr_schedule: warm-up and the per-batch schedules
+            if scaler is not None:
+                row[2] = scaler._scale  # a drop in the scale marks a step the scaler skipped
+            state.step_in_epoch += 1
+            if stats.due():
+                outcome = self._report(state, stats, guard)
+                if outcome is not None:
+                    break
+        outcome = self._report(state, stats, guard) or outcome
+        state.epoch_train_seconds = time.perf_counter() - state.epoch_started - state.epoch_paused
+        state.train_seconds += state.epoch_train_seconds
+        if outcome is None and control.stop_requested:
+            outcome = Outcome("stopped", control.reason or "stopped")
+        return outcome
+
+    def _report(self, state: RunState, stats: StepStatsBuffer, guard: NonFinitePolicy) -> Outcome | None:
+        """Fetch the pending step statistics (one transfer), emit them, and say whether the run diverged."""
+        fetched = stats.fetch()
+        if fetched is None:
+            return None
+        first = state.global_step
+        state.global_step += len(fetched.losses)
+        state.samples += fetched.samples
+        review = guard.review(fetched, first, state.epoch)
+        state.epoch_losses.extend(loss for i, loss in enumerate(fetched.losses) if first + i + 1 not in review.skipped)
+        self.emit(StepStats(state.epoch, first, state.step_in_epoch, fetched.losses, fetched.grad_norms, fetched.lrs,
+                            fetched.samples_per_second))
+        for event in review.events:
+            self.emit(event)
+        return review.outcome
+
+    def _end_epoch(self, state: RunState) -> Outcome | None:
+        """Validation, the per-epoch schedule, early stopping, ``best.pt`` and ``last.pt``."""
+        cfg, early = self.config, self.early
+        state.epochs_run = state.epoch + 1
+        metrics = evaluate(self.model, self.data.val, self.task, self.precision, self.device, "val")
+        self.schedule.after_epoch(metrics)  # lr_schedule: per-epoch schedules, plateau on its monitor
+        improved = early.update(state.epochs_run, metrics)  # early_stopping
+        seconds = state.epoch_train_seconds
+        self.emit(
+            EpochEnded(
+                epoch=state.epochs_run,
+                train_loss=sum(state.epoch_losses) / max(1, len(state.epoch_losses)),
+                val_loss=metrics["val_loss"],
+                val_accuracy=metrics.get("val_accuracy"),
+                lr=self.optimizer.param_groups[0]["lr"],
+                seconds=time.perf_counter() - state.epoch_started - state.epoch_paused,
+                samples_per_second=len(self.data.train) / seconds if seconds > 0 else 0.0,
+            )
+        )
+        self.emit(
+            EarlyStoppingState(
+                epoch=state.epochs_run, enabled=early.enabled, monitor=early.monitor, value=metrics[early.monitor],
+                best_value=early.best, best_epoch=early.best_epoch, wait=early.wait, patience=early.patience, improved=improved,
+            )
+        )
+        if not math.isfinite(metrics["val_loss"]):
+            return Outcome("diverged", f"validation loss is {metrics['val_loss']} after epoch {state.epochs_run}; {DIVERGED_HINT}")
+        if improved and finite_state(self.model):  # best.pt never holds non-finite weights
+            state.best_metrics = metrics
+            state.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self._save("best", state.epochs_run, {"model": state.best_state, "epoch": state.epochs_run, "metrics": metrics})
+        if state.epochs_run % cfg.train.checkpoint_every == 0 and state.epochs_run < cfg.train.epochs:
+            self._save_last(state, mid_epoch=False)
+        if early.should_stop:
+            return Outcome("early_stopped", f"{early.monitor} did not improve for {early.patience} epochs "
+                                            f"(best {early.best:.4g} at epoch {early.best_epoch})")
+        return None
+
+    def _finish(self, state: RunState, outcome: Outcome) -> RunResult:
+        """``last.pt``, the best weights back (early_stopping.restore_best), the test score, the summary."""
+        cfg = self.config
+        if outcome.status == "stopped":  # mid-epoch: at the epoch's start, to replay its order
+            self._save_last(state, mid_epoch=True)
+        elif outcome.status != "diverged":  # a diverged run keeps its last finite checkpoint
+            self._save_last(state, mid_epoch=False)
+        restored = False
+        es = cfg.tricks.early_stopping
+        if es.enabled and es.restore_best and state.best_state is not None:
+            self.model.load_state_dict(state.best_state)
+            restored = True
+        test = evaluate(self.model, self.data.test, self.task, self.precision, self.device, "test")
+        finite = math.isfinite(test["test_loss"])
+        summary = {
+            "preset": cfg.name,
+            "status": outcome.status,
+            "reason": outcome.reason,
+            "epochs_run": state.epochs_run,
+            "steps": state.global_step,
+            "skipped_steps": dict(state.skipped),
+            "best_epoch": self.early.best_epoch or None,
+            "best_val_loss": state.best_metrics.get("val_loss"),
+            "best_val_accuracy": state.best_metrics.get("val_accuracy"),
+            "weights": "best" if restored else "last",
+            "test_loss": test["test_loss"] if finite else None,
+            "test_accuracy": test.get("test_accuracy") if finite else None,
+            "wall_seconds": state.wall_seconds(),
+            "train_samples_per_second": state.samples / state.train_seconds if state.train_seconds > 0 else 0.0,
+            "device": str(self.device),
+            "precision": self.precision.name,
+            "threads": self.threads,
+            "tricks": cfg.tricks_on(),
+            "run_dir": str(self.run_folder.path) if self.run_folder is not None else None,
+            "torch": torch.__version__,
+        }
+        if self.run_folder is not None:
+            self.run_folder.wait()  # every checkpoint is on disk before the summary says so
+            self.run_folder.write_summary(summary)
+        self.emit(RunEnded(status=outcome.status, reason=outcome.reason, summary=summary))
+        if self.run_folder is not None:
+            self.run_folder.close()
+        return RunResult(outcome.status, summary, self.model, summary["run_dir"], self.events)
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _initial_state(self) -> RunState:
+        """A fresh state, or (resume) the model, optimizer, schedule, scaler, early stopping
+        and counters of ``last.pt``, with ``metrics.jsonl`` cut back to that checkpoint."""
+        if self.resume is None:
+            return RunState()
+        last, best = self.resume
+        self.model.load_state_dict(last["model"])
+        self.optimizer.load_state_dict(last["optimizer"])
+        self.schedule.load_state_dict(last["schedule"])
+        if self.scaler is not None and last.get("scaler"):
+            self.scaler.load_state_dict(last["scaler"])
+        self.early.load_state_dict(last["early_stopping"])
+        self.shuffle.set_state(last["rng"]["shuffle"])
+        if self.run_folder is not None and "metrics_bytes" in last:
+            self.run_folder.truncate_metrics(last["metrics_bytes"])  # drop events after the checkpoint
+        return RunState.from_checkpoint(last, best)
+
+    def _started(self, state: RunState) -> RunStarted:
+        cfg, tricks = self.config, self.config.tricks
+        return RunStarted(
+            preset=cfg.name, run_dir=str(self.run_folder.path) if self.run_folder is not None else None,
+            device=str(self.device), precision=self.precision.name, threads=self.threads,
+            parameters=count_parameters(self.model), model=describe(self.model),
+            train_size=len(self.data.train), val_size=len(self.data.val), test_size=len(self.data.test),
+            batch_size=cfg.train.batch_size, steps_per_epoch=self.steps_per_epoch, epochs=cfg.train.epochs,
+            start_epoch=state.epochs_run, tricks=cfg.tricks_on(),
+            clip_threshold=tricks.grad_clip.threshold if tricks.grad_clip.enabled else None,
+            patience=tricks.early_stopping.patience if tricks.early_stopping.enabled else None,
+            start_step=state.global_step,
+        )
 
     def _record_failure(self, exc: BaseException) -> None:
         interrupted = isinstance(exc, KeyboardInterrupt)
@@ -179,294 +363,6 @@ class Trainer:
                 except Exception:
                     pass
 
-    def _run(self, control: Control) -> RunResult:
-        cfg = self.config
-        model, optimizer, schedule, early = self.model, self.opt.optimizer, self.schedule, self.early
-        train, val, test = self.data.train, self.data.val, self.data.test
-        device, precision, scaler, clip = self.device, self.precision, self.scaler, self.clip
-        autocast_dtype, autocast_on = precision.dtype, precision.enabled
-        n, bs, spe = len(train), cfg.train.batch_size, self.steps_per_epoch
-        group = optimizer.param_groups[0]
-
-        # Counters, and where a resumed run picks up.
-        self._global_step = 0
-        self._samples = 0
-        self._train_seconds = 0.0
-        self._wall_before = 0.0
-        self._skipped: dict[str, int] = {"nonfinite": 0, "grad_scaler": 0}
-        best_state: dict[str, torch.Tensor] | None = None
-        self._best_metrics: dict[str, float] = {}
-        start_epoch, resume_step, resume_losses = 0, 0, []
-        if self.resume is not None:
-            last, best = self.resume
-            model.load_state_dict(last["model"])
-            optimizer.load_state_dict(last["optimizer"])
-            schedule.load_state_dict(last["schedule"])
-            if scaler is not None and last.get("scaler"):
-                scaler.load_state_dict(last["scaler"])
-            early.load_state_dict(last["early_stopping"])
-            start_epoch, resume_step = last["epoch"], last["step_in_epoch"]
-            resume_losses = [float(v) for v in last.get("epoch_losses", [])]
-            counters = last.get("counters", {})
-            self._global_step = last["global_step"]
-            self._samples = counters.get("samples", 0)
-            self._train_seconds = counters.get("train_seconds", 0.0)
-            self._wall_before = counters.get("wall_seconds", 0.0)
-            self._skipped.update(counters.get("skipped", {}))
-            if best is not None and best.get("epoch", 0) <= start_epoch:  # a later best.pt is re-made by the replay
-                best_state = best["model"]
-                self._best_metrics = {k: float(v) for k, v in best.get("metrics", {}).items()}
-            self.shuffle.set_state(last["rng"]["shuffle"])
-            if self.run_folder is not None and "metrics_bytes" in last:
-                self.run_folder.truncate_metrics(last["metrics_bytes"])  # drop events after the checkpoint
-        if self.run_folder is not None:
-            self.run_folder.write_config(cfg)
-        self.emit(
-            RunStarted(
-                preset=cfg.name,
-                run_dir=str(self.run_folder.path) if self.run_folder is not None else None,
-                device=str(device),
-                precision=precision.name,
-                threads=self.threads,
-                parameters=count_parameters(model),
-                model=describe(model),
-                train_size=n,
-                val_size=len(val),
-                test_size=len(test),
-                batch_size=bs,
-                steps_per_epoch=spe,
-                epochs=cfg.train.epochs,
-                start_epoch=start_epoch,
-                tricks=cfg.tricks_on(),
-                clip_threshold=cfg.tricks.grad_clip.threshold if cfg.tricks.grad_clip.enabled else None,
-                patience=cfg.tricks.early_stopping.patience if cfg.tricks.early_stopping.enabled else None,
-                start_step=self._global_step,
-            )
-        )
-
-        # Step statistics live on the device until a flush fetches them in one transfer.
-        self._stats = torch.zeros(cfg.train.stats_every, 3, device=device)  # loss, pre-clip norm, fp16 scale
-        self._lrs: list[float] = []
-        self._pending = 0
-        self._epoch_losses: list[float] = []
-        self._nonfinite_step: int | None = None
-        started = self._started = time.perf_counter()
-        if self.resume is None:
-            self._save_last(0, 0, self.shuffle.get_state())  # so a kill -9 in the first epoch can resume
-        self._last_flush = time.perf_counter()
-        self._skipped_steps: list[int] = []  # skipped since the last flush (skip policy)
-        self._last_scale = float(scaler.get_scale()) if scaler is not None else None
-        skip_nonfinite = cfg.train.on_nonfinite == "skip"
-        # A skipped step must not leave NaN in BatchNorm's running statistics, which the
-        # forward pass has already updated: the skip policy keeps a copy to put back.
-        buffers = list(model.buffers()) if skip_nonfinite else []
-        kept = [b.clone() for b in buffers]
-        status, reason = "completed", f"reached the last epoch ({cfg.train.epochs})"
-        epochs_run = start_epoch
-        model.train()
-        if self.resume is not None:
-            torch.set_rng_state(self.resume[0]["rng"]["torch"])  # dropout continues where it was
-
-        for epoch in range(start_epoch, cfg.train.epochs):
-            epoch_start = time.perf_counter()
-            first_batch = resume_step if epoch == start_epoch else 0
-            self._epoch, self._step_in_epoch = epoch, first_batch
-            self._epoch_losses = list(resume_losses) if first_batch else []
-            self._flush_clock = epoch_start
-            self._flush_samples = 0
-            paused = 0.0
-            self._shuffle_state = self.shuffle.get_state()  # a stop mid-epoch replays this epoch's order
-            perm = torch.randperm(n, device=device, generator=self.shuffle)
-            xs, ys = train.x[perm], train.y[perm]  # one gather an epoch; batches are views
-            for b in range(first_batch, spe):
-                if control._stop.is_set() or not control._running.is_set():
-                    paused_at = time.perf_counter()
-                    control.wait_while_paused()
-                    waited = time.perf_counter() - paused_at
-                    self._flush_clock += waited
-                    paused += waited
-                    if control.stop_requested:
-                        break
-                start = b * bs
-                xb, yb = xs[start : start + bs], ys[start : start + bs]
-                if kept:
-                    torch._foreach_copy_(kept, buffers)
-                with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_on):
-                    loss = F.cross_entropy(model(xb), yb)
-                optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.unscale_(optimizer)  # clip and measure the true gradients
-                else:
-                    loss.backward()
-                norm = clip()
-                self._lrs.append(group["lr"])
-                row = self._stats[self._pending]
-                row[0] = loss.detach()
-                row[1] = norm
-                if skip_nonfinite and not bool(torch.isfinite(row[:2]).all()):  # the policy's one sync a step
-                    self._skipped_steps.append(self._global_step + self._pending + 1)
-                    self._skipped["nonfinite"] += 1
-                    if kept:
-                        torch._foreach_copy_(buffers, kept)
-                else:
-                    apply_sgd_decoupled_decay(self.opt)
-                    if scaler is not None:
-                        scaler.step(optimizer)
-                        scaler.update()
-                        row[2] = scaler._scale  # a drop in the scale marks a step the scaler skipped
-                    else:
-                        optimizer.step()
-                    schedule.after_batch()
-                self._pending += 1
-                self._step_in_epoch += 1
-                self._flush_samples += yb.shape[0]
-                if self._pending == cfg.train.stats_every or time.perf_counter() - self._last_flush >= FLUSH_SECONDS:
-                    self._flush()
-                    if self._nonfinite_step is not None:
-                        break
-                    if skip_nonfinite and self._skipped["nonfinite"] > cfg.train.max_skipped_steps:
-                        break
-            self._flush()
-            train_seconds = time.perf_counter() - epoch_start - paused
-            self._train_seconds += train_seconds
-            if self._nonfinite_step is not None:
-                status, reason = "diverged", f"non-finite loss or gradient at step {self._nonfinite_step}; {DIVERGED_HINT}"
-                break
-            if skip_nonfinite and self._skipped["nonfinite"] > cfg.train.max_skipped_steps:
-                status = "diverged"
-                reason = (f"{self._skipped['nonfinite']} steps skipped for a non-finite loss or gradient "
-                          f"(more than train.max_skipped_steps = {cfg.train.max_skipped_steps}); {DIVERGED_HINT}")
-                break
-            if control.stop_requested:
-                status, reason = "stopped", control.reason or "stopped"
-                break
-            epochs_run = epoch + 1
-            val_loss, val_acc = evaluate(model, val, precision, device)
-            metrics = {"val_loss": val_loss, "val_accuracy": val_acc}
-            schedule.after_epoch(metrics)
-            improved = early.update(epochs_run, metrics)
-            self.emit(
-                EpochEnded(
-                    epoch=epochs_run,
-                    train_loss=sum(self._epoch_losses) / max(1, len(self._epoch_losses)),
-                    val_loss=val_loss,
-                    val_accuracy=val_acc,
-                    lr=group["lr"],
-                    seconds=time.perf_counter() - epoch_start - paused,
-                    samples_per_second=n / train_seconds if train_seconds > 0 else 0.0,
-                )
-            )
-            self.emit(
-                EarlyStoppingState(
-                    epoch=epochs_run,
-                    enabled=early.enabled,
-                    monitor=early.monitor,
-                    value=metrics[early.monitor],
-                    best_value=early.best,
-                    best_epoch=early.best_epoch,
-                    wait=early.wait,
-                    patience=early.patience,
-                    improved=improved,
-                )
-            )
-            if not math.isfinite(val_loss):
-                status, reason = "diverged", f"validation loss is {val_loss} after epoch {epochs_run}; {DIVERGED_HINT}"
-                break
-            if improved and finite_state(model):  # best.pt never holds non-finite weights
-                self._best_metrics = metrics
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                self._save("best", epochs_run, {"model": best_state, "epoch": epochs_run, "metrics": metrics})
-            if epochs_run % cfg.train.checkpoint_every == 0 and epochs_run < cfg.train.epochs:
-                self._save_last(epochs_run, 0, self.shuffle.get_state())
-            if early.should_stop:
-                status = "early_stopped"
-                reason = f"{early.monitor} did not improve for {early.patience} epochs (best {early.best:.4g} at epoch {early.best_epoch})"
-                break
-
-        if status == "stopped":  # mid-epoch: the epoch's start, to replay its order
-            self._save_last(epochs_run, self._step_in_epoch, self._shuffle_state)
-        elif status != "diverged":  # a diverged run keeps its last finite checkpoint
-            self._save_last(epochs_run, 0, self.shuffle.get_state())
-        restored = False
-        if cfg.tricks.early_stopping.enabled and cfg.tricks.early_stopping.restore_best and best_state is not None:
-            model.load_state_dict(best_state)
-            restored = True
-        test_loss, test_acc = evaluate(model, test, precision, device)
-        wall = time.perf_counter() - started
-        summary = {
-            "preset": cfg.name,
-            "status": status,
-            "reason": reason,
-            "epochs_run": epochs_run,
-            "steps": self._global_step,
-            "skipped_steps": dict(self._skipped),
-            "best_epoch": early.best_epoch or None,
-            "best_val_loss": self._best_metrics.get("val_loss"),
-            "best_val_accuracy": self._best_metrics.get("val_accuracy"),
-            "weights": "best" if restored else "last",
-            "test_loss": test_loss if math.isfinite(test_loss) else None,
-            "test_accuracy": test_acc if math.isfinite(test_loss) else None,
-            "wall_seconds": self._wall_before + wall,
-            "train_samples_per_second": self._samples / self._train_seconds if self._train_seconds > 0 else 0.0,
-            "device": str(device),
-            "precision": precision.name,
-            "threads": self.threads,
-            "tricks": cfg.tricks_on(),
-            "run_dir": str(self.run_folder.path) if self.run_folder is not None else None,
-            "torch": torch.__version__,
-        }
-        if self.run_folder is not None:
-            self.run_folder.wait()  # every checkpoint is on disk before the summary says so
-            self.run_folder.write_summary(summary)
-        self.emit(RunEnded(status=status, reason=reason, summary=summary))
-        if self.run_folder is not None:
-            self.run_folder.close()
-        return RunResult(status, summary, model, summary["run_dir"], self.events)
-
-    # -- helpers --------------------------------------------------------------------
-
-    def _flush(self) -> None:
-        """Fetch the pending step statistics in one transfer and emit them."""
-        k = self._pending
-        if k == 0:
-            return
-        values = self._stats[:k].tolist()
-        now = time.perf_counter()
-        elapsed = now - self._flush_clock
-        losses = [v[0] for v in values]
-        norms = [v[1] for v in values]
-        first = self._global_step
-        self._global_step += k
-        self._samples += self._flush_samples
-        rate = self._flush_samples / elapsed if elapsed > 0 else 0.0
-        self._flush_clock, self._flush_samples, self._last_flush = now, 0, now
-        self._pending = 0
-        lrs, self._lrs = self._lrs, []
-        scaler_skips: set[int] = set()
-        if self.scaler is not None:  # the GradScaler lowers its scale after each step it skips
-            for i, v in enumerate(values):
-                scale = v[2]
-                if self._last_scale is not None and scale < self._last_scale:
-                    scaler_skips.add(first + i + 1)
-                self._last_scale = scale
-        skipped = set(self._skipped_steps)
-        self._epoch_losses.extend(loss for i, loss in enumerate(losses) if first + i + 1 not in skipped)
-        if self._nonfinite_step is None and self.config.train.on_nonfinite == "stop":
-            for i, (loss, norm) in enumerate(zip(losses, norms)):
-                if first + i + 1 in scaler_skips:
-                    continue  # fp16 overflow handled by the scaler: not a divergence
-                if not (math.isfinite(loss) and math.isfinite(norm)):
-                    self._nonfinite_step = first + i + 1
-                    break
-        self.emit(StepStats(self._epoch, first, self._step_in_epoch, losses, norms, lrs, rate))
-        if scaler_skips:
-            self._skipped["grad_scaler"] += len(scaler_skips)
-            self.emit(StepsSkipped(self._epoch, sorted(scaler_skips), "grad_scaler", self._skipped["grad_scaler"]))
-        if self._skipped_steps:
-            self.emit(StepsSkipped(self._epoch, self._skipped_steps, "nonfinite", self._skipped["nonfinite"]))
-            self._skipped_steps = []
-
     def _save(self, kind: str, epoch: int, payload: dict[str, Any]) -> None:
         if self.run_folder is None:
             return
@@ -474,29 +370,21 @@ class Trainer:
         path = self.run_folder.save_checkpoint_async(kind, payload)
         self.emit(CheckpointSaved(epoch, kind, str(path)))
 
-    def _save_last(self, epoch: int, step_in_epoch: int, shuffle_state: torch.Tensor) -> None:
-        """``epoch`` epochs complete, plus ``step_in_epoch`` steps of the next (a stop
-        mid-epoch). ``shuffle_state``: the shuffling generator at the start of that next
-        epoch. With ``metrics_bytes``, a resume drops the events written after this point."""
+    def _save_last(self, state: RunState, mid_epoch: bool) -> None:
+        """``last.pt``: at the end of ``state.epochs_run`` epochs, or (``mid_epoch``, a stop)
+        ``state.step_in_epoch`` steps into the next, with the shuffling generator at that
+        epoch's start so a resume replays its order. With ``metrics_bytes``, a resume drops
+        the events written after this point."""
         if self.run_folder is None:
             return
-        state = {
+        checkpoint = {
             "model": self.model.state_dict(),
-            "optimizer": self.opt.optimizer.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "early_stopping": self.early.state_dict(),
-            "epoch": epoch,
-            "step_in_epoch": step_in_epoch,
-            "global_step": self._global_step,
-            "epoch_losses": torch.tensor(self._epoch_losses if step_in_epoch else [], dtype=torch.float64),
-            "counters": {
-                "samples": self._samples,
-                "train_seconds": self._train_seconds,
-                "wall_seconds": self._wall_before + time.perf_counter() - self._started,
-                "skipped": dict(self._skipped),
-            },
-            "rng": {"torch": torch.get_rng_state(), "shuffle": shuffle_state},
+            **state.checkpoint(mid_epoch),
+            "rng": {"torch": torch.get_rng_state(), "shuffle": state.shuffle_state if mid_epoch else self.shuffle.get_state()},
             "metrics_bytes": self.run_folder.metrics_offset(),
         }
-        self._save("last", epoch, state)
+        self._save("last", state.epochs_run, checkpoint)

@@ -1,6 +1,15 @@
-"""Models built from the data's spec and the preset's trick switches."""
+"""Models built from the data's spec and the preset's trick switches.
+
+A model family is a module here whose ``nn.Module`` is built as ``Family(spec, config)``
+(reading its settings from ``config.model.<kind>`` and its switches from ``config.tricks``),
+plus one line in :data:`MODELS`; its settings table is declared in ``config/schema.py``
+(``ModelConfig``), which the preset loader reads without importing torch.
+"""
 
 from __future__ import annotations
+
+from collections import Counter
+from typing import Callable
 
 from torch import nn
 
@@ -9,13 +18,14 @@ from ..data import DataSpec
 from .cnn import CNN
 from .lstm import LSTMClassifier
 
+MODELS: dict[str, Callable[[DataSpec, Config], nn.Module]] = {
+    "cnn": CNN,
+    "lstm": LSTMClassifier,
+}
+
 
 def build_model(spec: DataSpec, config: Config) -> nn.Module:
-    if config.model.kind == "cnn":
-        return CNN(spec, config)
-    if config.model.kind == "lstm":
-        return LSTMClassifier(spec, config)
-    raise ValueError(f"unknown model kind {config.model.kind!r}")
+    return MODELS[config.model.kind](spec, config)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -33,4 +43,10 @@ def describe(model: nn.Module) -> list[str]:
     return lines
 
 
-__all__ = ["CNN", "LSTMClassifier", "build_model", "count_parameters", "describe"]
+def layer_counts(model: nn.Module) -> str:
+    """``Conv1d×3 BatchNorm1d×3 ReLU×4 ...``: the leaf layers by type, in order of first use."""
+    layers = Counter(type(m).__name__ for m in model.modules() if not list(m.children()))
+    return " ".join(f"{name}×{n}" for name, n in layers.items())
+
+
+__all__ = ["CNN", "LSTMClassifier", "MODELS", "build_model", "count_parameters", "describe", "layer_counts"]

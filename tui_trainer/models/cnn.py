@@ -24,7 +24,7 @@ class CNN(nn.Module):
         if spatial not in _LAYERS:
             raise ValueError(f"the CNN takes (C, L) or (C, H, W) inputs, not {spec.input_shape}")
         conv, norm, pool = _LAYERS[spatial]
-        m, tricks = config.model, config.tricks
+        m, tricks = config.model.cnn, config.tricks
         use_bn = tricks.batchnorm.enabled
         blocks: list[nn.Module] = []
         c_in = spec.input_shape[0]

@@ -21,7 +21,7 @@ class LSTMClassifier(nn.Module):
         super().__init__()
         if len(spec.input_shape) != 2:
             raise ValueError(f"the LSTM takes (features, steps) inputs, not {spec.input_shape}")
-        m, tricks = config.model, config.tricks
+        m, tricks = config.model.lstm, config.tricks
         directions = 2 if m.bidirectional else 1
         width = m.hidden_size * directions
         self.hidden_size = m.hidden_size

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..config import ConfigError, config_to_dict, load_config
+from ..config import ConfigError, config_from_dict, config_to_dict, load_config
+from ..config.loader import toml_value
 from ..config.schema import Config
 from ..display import duration, fmt
-from ..engine.events import EarlyStoppingState, EpochEnded, RunEnded, RunStarted, StepStats
+from ..engine.events import EarlyStoppingState, EpochEnded, RunStarted, StepStats
 from ..errors import UserError
 from .folder import CONFIG, METRICS, SUMMARY, read_events
 
@@ -95,6 +96,20 @@ def scan_runs(runs_dir: Path | str) -> list[RunInfo]:
     return found
 
 
+def run_ids(runs_dir: Path | str) -> list[str]:
+    """The ids of the runs under ``runs_dir`` (as :func:`scan_runs` finds them), without reading them."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    ids = []
+    for path in sorted(runs_dir.iterdir()):
+        if (path / CONFIG).exists():
+            ids.append(path.name)
+        elif (path / "ablation.json").exists():
+            ids.extend(p.name for p in sorted(path.iterdir()) if (p / CONFIG).exists())
+    return ids
+
+
 def resolve_run(ref: str | Path, runs_dir: Path | str) -> RunInfo:
     """A run by folder path, by id, by a unique part of its id, or ``latest``."""
     path = Path(ref)
@@ -115,14 +130,15 @@ def resolve_run(ref: str | Path, runs_dir: Path | str) -> RunInfo:
 # -- formatting ---------------------------------------------------------------------------
 
 
-def table(header: list[str], rows: Iterable[list[str]], right: set[int] = frozenset()) -> str:
+def table(header: list[str], rows: Iterable[list[str]], right: set[int] = frozenset(), underline: bool = True) -> str:
+    """Columns padded to their widest cell (``right``: right-aligned), the header underlined."""
     rows = [header, *rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = []
     for n, row in enumerate(rows):
         cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
         lines.append("  ".join(cells).rstrip())
-        if n == 0:
+        if n == 0 and underline:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -140,19 +156,6 @@ def list_table(runs: list[RunInfo]) -> str:
     ]
     text = table(["id", "preset", "tricks on", "status", "best val loss", "test acc", "time"], rows, right={4, 5, 6})
     return f"{text}\n\n{LEGEND}"
-
-
-def value(v: Any) -> str:
-    """A setting as it reads in TOML."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return f"{v:g}"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(map(value, v)) + "]"
-    if v is None:
-        return "-"
-    return str(v)
 
 
 RESULTS = [
@@ -195,8 +198,8 @@ def show_text(run: RunInfo) -> str:
     lines += ["", f"files   {', '.join(files)}"]
     if run.config is not None:
         lines += ["", "settings that differ from the defaults:"]
-        defaults = flatten(config_to_dict(Config()))
-        diffs = [[k, value(v)] for k, v in flatten(config_to_dict(run.config)).items() if defaults.get(k) != v]
+        defaults = flatten(config_to_dict(config_from_dict({"model": {"kind": run.config.model.kind}})))  # of the same model family
+        diffs = [[k, toml_value(v)] for k, v in flatten(config_to_dict(run.config)).items() if defaults.get(k) != v]
         lines.append(table(["key", "value"], diffs) if diffs else "  none")
     return "\n".join(lines)
 
@@ -216,7 +219,7 @@ def compare_text(runs: list[RunInfo]) -> str:
     ids = [r.id for r in runs]
     configs = [flatten(config_to_dict(r.config)) if r.config else {} for r in runs]
     keys = sorted({k for c in configs for k in c})
-    diffs = [[k, *[value(c.get(k)) for c in configs]] for k in keys if len({repr(c.get(k)) for c in configs}) > 1]
+    diffs = [[k, *[toml_value(c.get(k)) for c in configs]] for k in keys if len({repr(c.get(k)) for c in configs}) > 1]
     parts = ["settings that differ:", table(["key", *ids], diffs) if diffs else "  none (same settings)", ""]
     parts.append("results:")
     parts.append(table(["", *ids], [[label, *[_result(r, key, spec) for r in runs]] for label, key, spec in RESULTS]))
@@ -244,22 +247,28 @@ def read_curves(run: RunInfo | Path) -> Curves:
         raise RunNotFound(f"{path}: no {METRICS} (the run never started)")
     curves = Curves()
     for event in read_events(path):
-        if isinstance(event, RunStarted):
-            curves.steps_per_epoch = event.steps_per_epoch
-        elif isinstance(event, StepStats):
-            for i, (loss, norm, lr) in enumerate(zip(event.losses, event.grad_norms, event.lrs)):
-                curves.steps.append(event.first_step + i + 1)
-                curves.step_epoch.append(event.epoch + 1)
-                curves.loss.append(loss)
-                curves.grad_norm.append(norm)
-                curves.lr.append(lr)
-        elif isinstance(event, EpochEnded):
-            curves.epochs.append(event)
-        elif isinstance(event, EarlyStoppingState):
-            curves.patience[event.epoch] = event
-        elif isinstance(event, RunEnded):
-            pass
+        add = _CURVE_EVENTS.get(type(event))
+        if add is not None:
+            add(curves, event)
     return curves
+
+
+def _add_steps(curves: Curves, event: StepStats) -> None:
+    for i, (loss, norm, lr) in enumerate(zip(event.losses, event.grad_norms, event.lrs)):
+        curves.steps.append(event.first_step + i + 1)
+        curves.step_epoch.append(event.epoch + 1)
+        curves.loss.append(loss)
+        curves.grad_norm.append(norm)
+        curves.lr.append(lr)
+
+
+#: The events a curve is made of; the others (checkpoints, warnings, the end) add nothing to one.
+_CURVE_EVENTS = {
+    RunStarted: lambda c, e: setattr(c, "steps_per_epoch", e.steps_per_epoch),
+    StepStats: _add_steps,
+    EpochEnded: lambda c, e: c.epochs.append(e),
+    EarlyStoppingState: lambda c, e: c.patience.__setitem__(e.epoch, e),
+}
 
 
 def steps_csv(curves: Curves) -> str:

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..atomic import atomic_write, atomic_write_text
 from ..config import Config, dumps_config
 from ..engine.events import Event, StepStats, event_from_dict, event_to_dict
 from ..errors import UserError
-from .atomic import atomic_write, atomic_write_text
 
 CONFIG = "config.toml"
 METRICS = "metrics.jsonl"
@@ -36,6 +36,25 @@ class RunFolderError(UserError):
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "run"
+
+
+def unique_dir(parent: Path | str, name: str, what: str) -> Path:
+    """Create and return ``<parent>/<YYYYmmdd-HHMMSS>-<name>``, with ``-1``, ``-2``... when
+    that exists already (two runs started in the same second). ``what`` names it in errors."""
+    parent = Path(parent)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        for n in range(1000):
+            path = parent / f"{stamp}-{_slug(name)}{'' if n == 0 else f'-{n}'}"
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                continue
+    except OSError as exc:
+        raise RunFolderError(f"cannot create {what} in {parent}: {exc.strerror or exc}; choose another with --runs-dir") from None
+    raise RunFolderError(f"cannot find a free name for {what} in {parent}")
 
 
 def snapshot(value: Any) -> Any:
@@ -63,20 +82,8 @@ class RunFolder:
 
     @classmethod
     def create(cls, runs_dir: Path | str, preset_name: str) -> "RunFolder":
-        runs_dir = Path(runs_dir)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        try:
-            runs_dir.mkdir(parents=True, exist_ok=True)
-            for n in range(1000):
-                path = runs_dir / f"{stamp}-{_slug(preset_name)}{'' if n == 0 else f'-{n}'}"
-                try:
-                    path.mkdir()
-                    return cls(path)
-                except FileExistsError:
-                    continue
-        except OSError as exc:
-            raise RunFolderError(f"cannot create a run folder in {runs_dir}: {exc.strerror or exc}; choose another with --runs-dir") from None
-        raise RunFolderError(f"cannot find a free run folder name in {runs_dir}")
+        """A new folder ``<runs_dir>/<date>-<time>-<preset>`` (``-1``, ``-2``... if taken)."""
+        return cls(unique_dir(runs_dir, preset_name, "a run folder"))
 
     def _guard(self, what: str, action):
         try:
@@ -190,7 +197,3 @@ def read_events(path: Path | str) -> Iterator[Event]:
 def read_summary(path: Path | str) -> dict[str, Any]:
     with open(Path(path) / SUMMARY, encoding="utf-8") as handle:
         return json.loads(handle.read())
-
-
-def runs_dir_default() -> Path:
-    return Path(os.environ.get("TUI_TRAINER_RUNS", "runs"))

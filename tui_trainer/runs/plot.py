@@ -6,8 +6,8 @@ import io
 import math
 from pathlib import Path
 
+from ..atomic import atomic_write
 from ..errors import UserError
-from .atomic import atomic_write
 from .catalog import RunInfo, read_curves
 
 

@@ -1,37 +1,45 @@
 """The Textual app: pick a preset, switch the tricks, train in a background thread, watch it live.
 
-The training thread never touches the UI: the engine's events go into a deque, and a 10 Hz
-timer drains it into the monitor (posting one message per step cut throughput by more than
-half and froze the screen). Pause, resume and stop go through the engine's thread-safe
-:class:`~tui_trainer.engine.Control`. torch is imported in a background thread after the
-first paint.
+The app owns the background jobs (:mod:`.session`): one training run or one ablation at a
+time. A 10 Hz timer drains the run's events into the :class:`~.widgets.monitor.Monitor`;
+pause, resume and stop go through the job's thread-safe Control. The Runs screen asks for an
+ablation or a stop with messages and is told of progress the same way. torch is imported in
+a background thread after the first paint.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-import threading
-from collections import Counter, deque
 from pathlib import Path
 from typing import Any
 
 from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
-from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Header, Label, ListItem, ListView, Static
-from textual.worker import Worker, WorkerState
 
 from ..config import Config, ConfigError, load_config, replace, save_config
-from ..config.presets import DEFAULT_PRESET, PresetEntry, list_presets, load_preset, user_preset_dir
-from ..engine.control import Control
-from ..engine.events import RunEnded, RunWarning
-from ..errors import UserError
+from ..config.presets import (
+    DEFAULT_PRESET,
+    PresetEntry,
+    list_presets,
+    load_preset,
+    user_preset_dir,
+)
 from .explain import EXPLAIN, TITLES
-from .monitor import Monitor
-from .settings import SettingsPanel, group_of, key_of
+from .messages import (
+    AblateRequested,
+    AblationUpdated,
+    JobFinished,
+    RunsChanged,
+    StopRequested,
+)
+from .session import AblationSession, Job, TrainingSession
+from .widgets.monitor import Monitor
+from .widgets.settings_panel import SettingsPanel, group_of, key_of
 
 DRAIN_SECONDS = 0.1
 #: Torch threads for runs started from the app when the preset says 0 (choose). The UI
@@ -43,6 +51,8 @@ APP_THREADS = 1
 #: 5 ms for the UI thread to let go: measured, the CNN ran at about half its headless speed
 #: beside a 10 Hz UI. bench/tui.py, CNN, 1 thread: 0.1 ms kept 0.945 of headless, 1 ms 0.901.
 SWITCH_INTERVAL = 0.0001
+#: Below this many columns the settings step aside while a run trains, for the curves.
+NARROW = 100
 
 
 class PresetItem(ListItem):
@@ -55,11 +65,13 @@ class TrainerApp(App):
     CSS_PATH = Path(__file__).parent / "styles.tcss"
     TITLE = "tui-trainer"
     AUTO_FOCUS = None  # a focused Input would swallow the single-letter keys
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]
     BINDINGS = [
         Binding("s", "start", "Start"),
         Binding("p", "pause", "Pause/resume"),
         Binding("x", "stop", "Stop"),
         Binding("ctrl+s", "save", "Save preset", priority=True),
+        Binding("f", "settings", "Settings on/off"),
         Binding("r", "runs", "Runs"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -71,15 +83,11 @@ class TrainerApp(App):
         self.config, self.preset_path = load_preset(preset or DEFAULT_PRESET)
         self.runs_dir = Path(runs_dir)
         self.threads = threads
-        self.events: deque = deque()
-        self.control: Control | None = None
-        self.train_worker: Worker | None = None
-        self.finished = threading.Event()
+        self.job: Job | None = None  # the training run or ablation in progress, or the last one
+        self.session: TrainingSession | None = None  # the last training run
         self.torch_info: dict[str, Any] | None = None
-        self.last_run_dir: str | None = None
-        self.last_result: dict[str, Any] | None = None
-        self.run_config: Config | None = None
         self.runs_screen = None
+        self.settings_hidden = False  # by the user (f); a narrow screen also hides them while training
 
     # -- layout -------------------------------------------------------------------------
 
@@ -89,7 +97,8 @@ class TrainerApp(App):
             with Vertical(id="left"):
                 yield ListView(id="presets")
                 yield SettingsPanel(self.config, id="settings")
-                yield Static(id="explain")
+                with VerticalScroll(id="explain-box"):
+                    yield Static(id="explain")
             with Vertical(id="right"):
                 yield Static("loading torch…", id="info")
                 with Horizontal(id="buttons"):
@@ -100,26 +109,34 @@ class TrainerApp(App):
                 yield Monitor(id="monitor")
         yield Footer()
 
-    def on_unmount(self) -> None:
-        sys.setswitchinterval(self._switch_interval)
-
     def on_mount(self) -> None:
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL)
         self._fill_presets()
         self._explain("train")
         self.set_interval(DRAIN_SECONDS, self.drain)
-        self.load_torch()
+        self.call_after_refresh(self.load_torch)  # the first screen does not wait for torch
+
+    def on_unmount(self) -> None:
+        sys.setswitchinterval(self._switch_interval)
 
     def _fill_presets(self) -> None:
         view = self.query_one("#presets", ListView)
         view.clear()
-        self.preset_entries = list_presets()
         current = self.preset_path.resolve()
-        for i, entry in enumerate(self.preset_entries):
+        for i, entry in enumerate(list_presets()):
             view.append(PresetItem(entry, Label(f"{entry.name}  [dim]{entry.origin}[/]")))
             if entry.path.resolve() == current:
                 view.index = i
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._place_settings()
+
+    def _place_settings(self) -> None:
+        """The settings column shows unless the user hid it, or the screen is narrow and a run trains."""
+        narrow = self.size.width < NARROW
+        hidden = self.settings_hidden or (narrow and self.training)
+        self.query_one("#left").display = not hidden
 
     # -- torch, loaded after the first paint ---------------------------------------------------
 
@@ -129,8 +146,7 @@ class TrainerApp(App):
 
         from ..engine.precision import resolve_device
 
-        device = resolve_device("auto")
-        info = {"device": str(device), "cuda": torch.cuda.is_available(), "torch": torch.__version__}
+        info = {"device": str(resolve_device("auto")), "cuda": torch.cuda.is_available(), "torch": torch.__version__}
         self.call_from_thread(self._torch_ready, info)
 
     def _torch_ready(self, info: dict[str, Any]) -> None:
@@ -140,19 +156,15 @@ class TrainerApp(App):
 
     def _check_availability(self) -> None:
         """Disable the mixed-precision switch where it cannot work, with the reason."""
-        from ..engine.precision import SetupError, resolve_device, resolve_precision
+        from ..engine.precision import why_not_here
 
-        config = self.query_one(SettingsPanel).config
+        settings = self.query_one(SettingsPanel)
         try:
-            probe = replace(config, {"tricks.mixed_precision.enabled": True})
-            resolve_precision(probe, resolve_device(config.train.device))
-            reason = None
-        except SetupError as exc:
-            text = str(exc).split(": ", 1)[-1]
-            reason = "unavailable: " + text.split(":")[0].split(";")[0]
+            why = why_not_here(replace(settings.config, {"tricks.mixed_precision.enabled": True}))
         except ConfigError:
-            reason = None
-        self.query_one(SettingsPanel).set_unavailable("mixed_precision", reason)
+            why = None
+        reason = None if why is None else "unavailable: " + why.split(": ", 1)[-1].split(":")[0].split(";")[0]
+        settings.set_unavailable("mixed_precision", reason)
 
     def _update_info(self) -> None:
         config = self.query_one(SettingsPanel).config
@@ -160,27 +172,24 @@ class TrainerApp(App):
         if self.torch_info is None:
             info.update(f"[b]{config.name}[/]  loading torch…")
             return
-        from ..data import SIZES, dataset_spec
+        from ..data import dataset_spec, split_sizes
         from ..engine.precision import SetupError, resolve_device, resolve_precision
-        from ..models import build_model, count_parameters
+        from ..models import build_model, count_parameters, layer_counts
 
         spec = dataset_spec(config.data.dataset)
         model = build_model(spec, config)
-        layers = Counter(type(m).__name__ for m in model.modules() if not list(m.children()))
-        layer_text = " ".join(f"{name}×{n}" for name, n in layers.items())
-        train_n, test_n = SIZES[config.data.dataset]
+        train_n, val_n, test_n = split_sizes(config.data)
         try:
             device = resolve_device(config.train.device)
             precision = resolve_precision(config, device).name
         except SetupError as exc:
             device, precision = config.train.device, f"[red]{exc}[/]"
-        n_val = round(train_n * config.data.val_fraction)
         info.update(
-            f"[b]{config.name}[/]  {spec.name} {train_n - n_val:,}/{n_val:,}/{test_n:,} (train/val/test) "
+            f"[b]{config.name}[/]  {spec.name} {train_n:,}/{val_n:,}/{test_n:,} (train/val/test) "
             f"{spec.input_shape}→{spec.num_classes}\n"
             f"{config.model.kind.upper()} {count_parameters(model):,} params  on [b]{device}[/] "
             f"[b]{precision}[/]  {self._threads(config)} thread(s)\n"
-            f"[dim]{layer_text}[/]"
+            f"[dim]{layer_counts(model)}[/]"
         )
 
     def _threads(self, config: Config) -> int:
@@ -193,10 +202,10 @@ class TrainerApp(App):
     def on_settings_panel_changed(self, message: SettingsPanel.Changed) -> None:
         if self.torch_info is not None:
             self._update_info()
-        self.query_one("#start", Button).disabled = self.running or bool(message.errors)
+        self.query_one("#start", Button).disabled = self.busy or bool(message.errors)
 
     def on_list_view_selected(self, event: ListView.Selected) -> None:
-        if self.running or not isinstance(event.item, PresetItem):
+        if self.busy or not isinstance(event.item, PresetItem):
             return
         entry = event.item.entry
         try:
@@ -205,8 +214,7 @@ class TrainerApp(App):
             self.monitor.write_log(f"[red]cannot load {entry.path}:[/] {exc}")
             return
         self.config, self.preset_path = config, entry.path
-        settings = self.query_one(SettingsPanel)
-        settings.load(config)
+        self.query_one(SettingsPanel).load(config)
         if self.torch_info is not None:
             self._check_availability()
             self._update_info()
@@ -215,39 +223,46 @@ class TrainerApp(App):
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         key = key_of(getattr(event.widget, "id", None))
         if key is not None:
-            self._explain(group_of(key) if key != "name" else "train")
+            self._explain(group_of(key))
 
     def _explain(self, group: str) -> None:
         text = EXPLAIN.get(group)
         if text:
             self.query_one("#explain", Static).update(f"[b]{TITLES[group]}[/]: {text}")
+            self.query_one("#explain-box").scroll_home(animate=False)
 
-    # -- actions ---------------------------------------------------------------------------
+    # -- state ---------------------------------------------------------------------------
 
     @property
     def monitor(self) -> Monitor:
         return self.query_one(Monitor)
 
     @property
-    def running(self) -> bool:
-        return self.train_worker is not None and not self.finished.is_set()
+    def busy(self) -> bool:
+        """A training run or an ablation is in progress."""
+        return self.job is not None and self.job.running
 
-    def current_config(self) -> Config:
-        return self.query_one(SettingsPanel).config
+    @property
+    def training(self) -> bool:
+        return self.busy and isinstance(self.job, TrainingSession)
 
-    def settings_errors(self) -> dict[str, str]:
-        return self.query_one(SettingsPanel).errors
+    def _refuse_if_busy(self) -> bool:
+        if self.busy:
+            what = "an ablation is running (Runs view, r)" if isinstance(self.job, AblationSession) else "a run is already going"
+            self.notify(f"{what}: stop it first (x)", severity="warning")
+        return self.busy
 
-    def action_runs(self) -> None:
-        """The Runs view: past runs, overlaid curves, ablations."""
-        from .runs_view import RunsScreen
+    def _settings_ok(self, what: str) -> Config | None:
+        settings = self.query_one(SettingsPanel)
+        if settings.errors:
+            problems = "; ".join(f"{k}: {m}" for k, m in settings.errors.items())
+            self.monitor.write_log(f"[red]cannot {what}:[/] fix {problems}")
+            self.notify(f"cannot {what}: {problems}", severity="error")
+            return None
+        config = settings.config
+        return config if config.train.threads else replace(config, {"train.threads": self._threads(config)})
 
-        if self.runs_screen is None:
-            self.runs_screen = RunsScreen(self.runs_dir)
-        self.push_screen(self.runs_screen)
-
-    def action_blur(self) -> None:
-        self.set_focus(None)
+    # -- actions ---------------------------------------------------------------------------
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         actions = {"start": self.action_start, "pause": self.action_pause, "stop": self.action_stop, "save": self.action_save}
@@ -255,71 +270,52 @@ class TrainerApp(App):
             actions[event.button.id]()
 
     def action_start(self) -> None:
-        settings = self.query_one(SettingsPanel)
-        if self.running:
-            self.notify("a run is already going: stop it first (x)", severity="warning")
+        if self._refuse_if_busy():
             return
-        if self.runs_screen is not None and self.runs_screen.ablating:
-            self.notify("an ablation is running (Runs view, r): stop it first", severity="warning")
+        config = self._settings_ok("start")
+        if config is None:
             return
-        if settings.errors:
-            problems = "; ".join(f"{k}: {m}" for k, m in settings.errors.items())
-            self.monitor.write_log(f"[red]cannot start:[/] fix {problems}")
-            self.notify(f"cannot start: {problems}", severity="error")
-            return
-        config = settings.config
-        if not config.train.threads:
-            config = replace(config, {"train.threads": self._threads(config)})
-        self.run_config = config
-        self.control = Control()
-        self.finished.clear()
-        self.events.clear()
+        self.session = TrainingSession(config, self.runs_dir)
+        self._begin(self.session)
+
+    def _begin(self, job: Job) -> None:
+        self.job = job
         self._lock(True)
-        self.train_worker = self.train(config, self.control)
-
-    @work(thread=True, exit_on_error=False, group="train")
-    def train(self, config: Config, control: Control) -> None:
-        from ..engine.trainer import Trainer
-        from ..runs import RunFolder
-
-        try:
-            trainer = Trainer(config, sinks=[self.events.append])
-            trainer.prepare()
-            trainer.run_folder = RunFolder.create(self.runs_dir, config.name)
-            trainer.sinks.insert(0, trainer.run_folder.sink)
-            if control.stop_requested:  # stopped while preparing
-                return
-            result = trainer.run(control)
-            self.last_result = result.summary
-            self.last_run_dir = result.run_dir
-        except UserError as exc:
-            self.events.append(RunWarning(str(exc)))
-            self.events.append(RunEnded("failed", str(exc), {}))
-        except Exception as exc:  # a bug: show it, keep the app alive
-            self.events.append(RunWarning(f"{type(exc).__name__}: {exc}"))
-            raise
-        finally:
-            self.finished.set()
+        job.start(self)
+        self._place_settings()
 
     def action_pause(self) -> None:
-        if not self.running or self.control is None:
+        if not self.training:
             return
-        if self.control.paused:
-            self.control.resume()
-            self.monitor.paused = False
-            self.monitor.write_log("resumed")
-            self.query_one("#pause", Button).label = "Pause"
-        else:
-            self.control.pause()
-            self.monitor.paused = True
-            self.monitor.write_log("paused: p resumes")
-            self.query_one("#pause", Button).label = "Resume"
+        paused = self.job.pause()
+        self.monitor.paused = paused
+        self.monitor.write_log("paused: p resumes" if paused else "resumed")
+        self.query_one("#pause", Button).label = "Resume" if paused else "Pause"
         self.monitor.redraw()
 
     def action_stop(self) -> None:
-        if self.running and self.control is not None:
-            self.control.stop("stopped from the app")
+        if not self.busy:
+            return
+        if isinstance(self.job, AblationSession):
+            self.job.stop("ablation stopped from the app")
+            self.post_message(AblationUpdated(self.job))
+        else:
+            self.job.stop("stopped from the app")
             self.monitor.write_log("stopping after the current step…")
+
+    def on_stop_requested(self, _message: StopRequested) -> None:
+        self.action_stop()
+
+    def on_ablate_requested(self, message: AblateRequested) -> None:
+        if self._refuse_if_busy():
+            return
+        config = self._settings_ok("ablate")
+        if config is not None:
+            self._begin(AblationSession(config, message.seeds, self.runs_dir))
+
+    def on_ablation_updated(self, message: AblationUpdated) -> None:
+        if self.runs_screen is not None:
+            self.runs_screen.post_message(AblationUpdated(message.job))
 
     def action_save(self) -> None:
         settings = self.query_one(SettingsPanel)
@@ -337,54 +333,65 @@ class TrainerApp(App):
         self.preset_path = path
         self.monitor.write_log(f"saved preset {path}\n  headless: tui-trainer train {path}")
         self.notify(f"saved {path}")
-        if not self.running:
+        if not self.busy:
             self._fill_presets()
 
+    def action_settings(self) -> None:
+        self.settings_hidden = not self.settings_hidden
+        self._place_settings()
+
+    def action_runs(self) -> None:
+        """The Runs view: past runs, overlaid curves, ablations."""
+        from .screens.runs import RunsScreen
+
+        if self.runs_screen is None:
+            self.runs_screen = RunsScreen(self.runs_dir)
+        self.push_screen(self.runs_screen)
+
+    def action_blur(self) -> None:
+        self.set_focus(None)
+
     async def action_quit(self) -> None:
-        if self.runs_screen is not None and self.runs_screen.ablating:
-            self.runs_screen.action_stop_ablation()
-            for _ in range(300):  # the current run ends, writes last.pt and its summary
-                if not self.runs_screen.ablating:
-                    break
-                await asyncio.sleep(0.1)
-        if self.running and self.control is not None:
-            self.control.stop("the app was closed")
-            self.monitor.write_log("stopping the run before quitting…")
-            await asyncio.to_thread(self.finished.wait, 30)
+        if self.busy:
+            self.job.stop("the app was closed")
+            self.monitor.write_log("stopping before quitting…")
+            await asyncio.to_thread(self.job.finished.wait, 30)  # the current run writes last.pt and its summary
         self.exit()
 
     def _lock(self, locked: bool) -> None:
         self.query_one(SettingsPanel).disabled = locked
         self.query_one("#presets", ListView).disabled = locked
-        self.query_one("#start", Button).disabled = locked
-        self.query_one("#pause", Button).disabled = not locked
+        self.query_one("#start", Button).disabled = locked or bool(self.query_one(SettingsPanel).errors)
+        self.query_one("#pause", Button).disabled = not (locked and isinstance(self.job, TrainingSession))
         self.query_one("#stop", Button).disabled = not locked
         self.query_one("#pause", Button).label = "Pause"
 
-    # -- the 10 Hz drain ---------------------------------------------------------------------
+    # -- the 10 Hz drain, and the end of a job ---------------------------------------------------
 
     def drain(self) -> None:
-        if not self.events:
+        if self.session is None or not self.session.events:
             return
         try:
             monitor = self.monitor
         except NoMatches:  # the app is closing: its widgets are gone
             return
-        batch = []
-        while self.events:
-            batch.append(self.events.popleft())
-        monitor.feed(batch)
+        monitor.feed(self.session.drain())
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker is not self.train_worker or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            return
+    def on_job_finished(self, message: JobFinished) -> None:
+        job = message.job
         self.drain()
-        if event.state == WorkerState.ERROR:
-            self.monitor.write_log(f"[red]the run failed:[/] {event.worker.error}")
-        self._lock(False)
-        self.query_one("#start", Button).disabled = bool(self.query_one(SettingsPanel).errors)
-        self.monitor.paused = False
-        self.monitor.redraw()
+        if job.failure:
+            what = "ablation" if isinstance(job, AblationSession) else "run"
+            self.monitor.write_log(f"[red]the {what} failed:[/] {job.failure}")
+        if isinstance(job, AblationSession):
+            self.post_message(AblationUpdated(job))
+        if job is self.job:
+            self._lock(False)
+            self.monitor.paused = False
+            self.monitor.redraw()
+            self._place_settings()
+        if self.runs_screen is not None:
+            self.runs_screen.post_message(RunsChanged())
 
 
 def run_app(preset: str | None = None, runs_dir: Path | str = "runs", threads: int | None = None) -> None:

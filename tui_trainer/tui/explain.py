@@ -2,6 +2,8 @@
 
 TITLES = {
     "train": "Training",
+    "data": "Data",
+    "model": "Model",
     "batchnorm": "BatchNorm",
     "dropout": "Dropout",
     "lr_schedule": "LR schedule",
@@ -16,6 +18,17 @@ EXPLAIN = {
         "The basics every trick acts on: how many epochs at most, the base learning rate "
         "(the peak for one-cycle), samples per step, and the seed that fixes initialisation, "
         "shuffling and dropout, so the same settings give the same curves."
+    ),
+    "data": (
+        "What the model learns from. The validation split is carved out of the training split "
+        "with its own seed, so every training seed is judged on the same samples; the test split "
+        "is scored once, at the end, with the weights kept."
+    ),
+    "model": (
+        "The model family and its size. A CNN slides small filters along the input and pools, "
+        "so it sees local patterns wherever they occur; an LSTM reads the input one step at a "
+        "time and carries a memory, which suits sequences but trains slower. Only the chosen "
+        "family's settings are shown and saved. Watch the parameter count in the info panel."
     ),
     "batchnorm": (
         "Normalises each channel (CNN) or each time step's features (LSTM) over the batch, "

@@ -7,55 +7,21 @@ truncated by a resume: it is read again from the start. A finished run is shown 
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
-from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Static
 
-from ..engine.events import RunEnded, RunStarted, event_from_dict
+from ..engine.events import RunEnded, RunStarted
 from ..runs.folder import METRICS, SUMMARY
-from .monitor import Monitor
+from ..runs.follow import MetricsFollower
+from .widgets.monitor import Monitor
 
 POLL_SECONDS = 0.1
 #: No new events for this long and no summary: the writer is probably gone.
 QUIET_SECONDS = 30.0
-
-
-class MetricsFollower:
-    """Reads the complete lines appended to a ``metrics.jsonl`` since the last call."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.offset = 0
-        self.partial = b""
-        self.restarted = False
-
-    def poll(self) -> list[Any]:
-        try:
-            size = self.path.stat().st_size
-        except FileNotFoundError:
-            return []
-        if size < self.offset:  # truncated by a resume: start over
-            self.offset, self.partial, self.restarted = 0, b"", True
-        if size == self.offset:
-            return []
-        with open(self.path, "rb") as handle:
-            handle.seek(self.offset)
-            data = handle.read(size - self.offset)
-        self.offset += len(data)
-        lines = (self.partial + data).split(b"\n")
-        self.partial = lines.pop()  # an incomplete last line waits for the rest
-        events = []
-        for line in lines:
-            try:
-                events.append(event_from_dict(json.loads(line)))
-            except (ValueError, KeyError, TypeError):
-                continue  # a garbled line (a writer killed mid-line, then resumed)
-        return events
 
 
 class WatchApp(App):

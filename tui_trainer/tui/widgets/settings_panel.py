@@ -1,8 +1,11 @@
-"""The settings panel: the training basics and one group per trick, built from the schema.
+"""The settings panel: the training basics, the data, the model, and one group per trick,
+built from the schema.
 
 Every edit is validated at once by the same loader as the CLI (``config_from_dict``), so a
 value the CLI would refuse is refused here with the same message, next to the input.
 The panel holds the last valid :class:`Config`; ``errors`` maps key paths to what is wrong.
+Only what applies is shown: the chosen model family's settings (``[model.<kind>]``) and the
+chosen LR schedule's parameters.
 """
 
 from __future__ import annotations
@@ -16,11 +19,15 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
-from ..config import Config, ConfigError, config_from_dict, config_to_dict
-from ..config.schema import TRICK_NAMES
-from .explain import TITLES
+from ...config import Config, ConfigError, config_from_dict, config_to_dict
+from ...config.schema import TRICK_NAMES, ModelConfig, variant_tables
+from ..explain import TITLES
 
 TRAIN_FIELDS = ("epochs", "lr", "batch_size", "seed")
+DATA_FIELDS = ("dataset", "val_fraction", "split_seed")
+#: model.kind, then each family's settings (only the chosen family's rows are shown).
+MODEL_FIELDS = ("kind", *(f"{family}.{f.name}" for family in variant_tables(ModelConfig)
+                          for f in dataclasses.fields(typing.get_type_hints(ModelConfig)[family])))
 TRICK_FIELDS = {
     "batchnorm": (),
     "dropout": ("p",),
@@ -43,7 +50,9 @@ WARMUP_FIELDS = {"warmup_epochs", "warmup_start_factor"}
 LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_start_factor": "warm-up from ×",
           "exclude_bias_and_norm": "skip bias & norm", "restore_best": "restore best", "min_delta": "min delta",
           "step_size": "step size", "min_lr": "min lr", "pct_start": "pct start", "div_factor": "div factor",
-          "final_div_factor": "final div", "batch_size": "batch size"}
+          "final_div_factor": "final div", "batch_size": "batch size", "val_fraction": "val fraction",
+          "split_seed": "split seed", "kernel_size": "kernel size", "pool_every": "pool every", "fc_hidden": "fc hidden",
+          "hidden_size": "hidden size", "num_layers": "layers"}
 
 
 def widget_id(key: str) -> str:
@@ -57,8 +66,10 @@ def key_of(widget_id_: str | None) -> str | None:
 
 
 def group_of(key: str) -> str:
-    """``tricks.dropout.p`` -> ``dropout``; ``train.lr`` -> ``train``."""
+    """``tricks.dropout.p`` -> ``dropout``; ``train.lr`` -> ``train``; ``name`` -> ``train``."""
     parts = key.split(".")
+    if len(parts) == 1:
+        return "train"
     return parts[1] if parts[0] == "tricks" else parts[0]
 
 
@@ -106,6 +117,11 @@ class SettingsPanel(VerticalScroll):
             yield self._row("name")
             for name in TRAIN_FIELDS:
                 yield self._row(f"train.{name}")
+        for group, names in (("data", DATA_FIELDS), ("model", MODEL_FIELDS)):
+            with Vertical(classes="group", id=f"group-{group}"):
+                yield Label(TITLES[group], classes="group-title")
+                for name in names:
+                    yield self._row(f"{group}.{name}")
         for trick in TRICK_NAMES:
             with Vertical(classes="group", id=f"group-{trick}"):
                 key = f"tricks.{trick}.enabled"
@@ -119,7 +135,8 @@ class SettingsPanel(VerticalScroll):
     def _row(self, key: str) -> Horizontal:
         kind, f = _field(key)
         value = _get(self.config, key)
-        label = LABELS.get(key.rsplit(".", 1)[-1], key.rsplit(".", 1)[-1])
+        name = key.rsplit(".", 1)[-1]
+        label = LABELS.get(name, "model" if key == "model.kind" else name)
         help_ = f.metadata.get("help", "")
         if kind is bool:
             widget: Any = Checkbox(label, value, id=widget_id(key), compact=True, tooltip=help_)
@@ -128,7 +145,7 @@ class SettingsPanel(VerticalScroll):
             options = [(c, c) for c in f.metadata["choices"]]
             widget = Select(options, value=value, allow_blank=False, id=widget_id(key), compact=True, tooltip=help_)
         else:
-            input_type = "integer" if kind is int else ("number" if kind is float else "text")
+            input_type = {int: "integer", float: "number"}.get(kind, "text")
             widget = Input(_format(value), type=input_type, id=widget_id(key), compact=True, tooltip=help_)
         return Horizontal(Label(label), widget, classes="row", id=f"row-{widget_id(key)}")
 
@@ -176,10 +193,10 @@ class SettingsPanel(VerticalScroll):
         kind, _ = _field(key)
         text = event.value.strip()
         try:
-            value: Any = int(text) if kind is int else float(text) if kind is float else text
-        except ValueError:
+            value: Any = _parse(kind, text)
+        except ValueError as exc:
             self._edits.pop(key, None)
-            self._parse_errors[key] = f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+            self._parse_errors[key] = f"{exc}, got {text!r}"
         else:
             self._parse_errors.pop(key, None)
             self._edits[key] = value
@@ -206,11 +223,11 @@ class SettingsPanel(VerticalScroll):
         """Change a setting as if the user had (used by tests and by guards)."""
         widget = self.query_one(f"#{widget_id(key)}")
         if isinstance(widget, Input):
-            widget.value = _format(value)
+            widget.value = _format(tuple(value) if isinstance(value, list) else value)
         else:
             widget.value = value
         self._parse_errors.pop(key, None)
-        self._edits[key] = value
+        self._edits[key] = list(value) if isinstance(value, tuple) else value
         self._validate()
         self._show_relevant()
 
@@ -237,6 +254,10 @@ class SettingsPanel(VerticalScroll):
         self.query_one("#settings-errors", Static).update(text)
 
     def _show_relevant(self) -> None:
+        family = self.config.model.kind
+        for name in MODEL_FIELDS[1:]:
+            row = self.query_one(f"#row-{widget_id(f'model.{name}')}")
+            row.display = name.split(".")[0] == family
         kind = self.config.tricks.lr_schedule.kind
         wanted = SCHEDULE_FIELDS[kind] | (WARMUP_FIELDS if kind != "onecycle" else set())
         for name in TRICK_FIELDS["lr_schedule"]:
@@ -267,4 +288,23 @@ class SettingsPanel(VerticalScroll):
 
 
 def _format(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(map(str, value))
     return repr(value) if isinstance(value, float) else str(value)
+
+
+def _parse(kind: Any, text: str) -> Any:
+    """The value an input's text stands for; ValueError says what was expected."""
+    try:
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+    except ValueError:
+        raise ValueError(f"expected {'an integer' if kind is int else 'a number'}") from None
+    if typing.get_origin(kind) is tuple:  # "32, 64, 64" (or "[32, 64, 64]")
+        try:
+            return [int(part) for part in text.strip("[]").split(",")]
+        except ValueError:
+            raise ValueError("expected integers separated by commas") from None
+    return text

@@ -1,0 +1,35 @@
+"""What the commands share: the error exit, the runs folder option, shell completion of names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def fail(message: str, code: int = 2) -> None:
+    """One ``error:`` line on stderr, then exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def complete_preset(incomplete: str) -> list[str]:
+    """Preset names for shell completion (no torch: presets are plain TOML)."""
+    from ..config.presets import list_presets
+
+    return [e.name for e in list_presets() if e.name.startswith(incomplete)]
+
+
+def complete_run(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Run ids (and ``latest``) in the runs folder given so far, for shell completion."""
+    from ..runs.catalog import run_ids
+
+    runs_dir = Path(ctx.params.get("runs_dir") or "runs")
+    return [i for i in ["latest", *run_ids(runs_dir)] if i.startswith(incomplete)]
+
+
+RUNS_DIR_HELP = "The runs folder (default runs, or $TUI_TRAINER_RUNS)."
+
+
+def runs_dir_option(help: str = RUNS_DIR_HELP) -> Path:
+    return typer.Option(Path("runs"), "--runs-dir", help=help, envvar="TUI_TRAINER_RUNS")

@@ -1,0 +1,50 @@
+"""The messages the app, its screens and its background jobs exchange. Plain dataclasses:
+a screen asks the app for something by posting one, and the app tells a screen what
+changed by posting one to it; neither calls into the other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from .session import AblationSession, Job
+
+
+@dataclass
+class JobFinished(Message):
+    """A training run or an ablation ended (in any way); posted from its worker thread."""
+
+    bubble: ClassVar[bool] = False
+
+    job: "Job"
+
+
+@dataclass
+class AblationUpdated(Message):
+    """An ablation was planned, or one of its runs ended; posted from its worker thread,
+    and by the app on to the Runs screen (it does not bubble back)."""
+
+    bubble: ClassVar[bool] = False
+    job: "AblationSession"
+
+
+@dataclass
+class AblateRequested(Message):
+    """The Runs screen asks to ablate the current settings on ``seeds`` seeds."""
+
+    seeds: int
+
+
+@dataclass
+class StopRequested(Message):
+    """Stop what is running: the ablation, or the training run."""
+
+
+@dataclass
+class RunsChanged(Message):
+    """A run folder was created or finished: lists of runs should be read again."""
+
+    bubble: ClassVar[bool] = False

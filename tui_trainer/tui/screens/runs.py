@@ -1,0 +1,169 @@
+"""The Runs view (key ``r``): past runs, their curves overlaid, and ablations.
+
+Select runs with space (or enter) to overlay one of their curves; ``m`` switches the curve.
+``a`` asks the app to ablate the current settings on the seeds given; the app runs it and
+posts :class:`~..messages.AblationUpdated` here as each run ends, which fills the table.
+``x`` asks the app to stop what is running. The screen never reaches into the app: it
+posts requests and is told what changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+
+from ... import ablate
+from ...display import duration, fmt
+from ...runs.catalog import SHORT, RunInfo, scan_runs
+from ..messages import AblateRequested, AblationUpdated, RunsChanged, StopRequested
+from ..widgets.overlay_plot import OverlayPlot
+
+
+class RunsScreen(Screen):
+    BINDINGS = [
+        Binding("escape,r", "back", "Back to training"),
+        Binding("space", "toggle", "Select", show=True),
+        Binding("m", "metric", "Next curve"),
+        Binding("a", "ablate", "Ablate"),
+        Binding("x", "stop", "Stop"),
+        Binding("f5", "reload", "Reload"),
+    ]
+    CSS = """
+    #runs-left { width: 1fr; }
+    #runs-right { width: 1fr; border-left: solid $primary-background; padding: 0 1; }
+    #runs-table { height: 1fr; }
+    #ablate-row { height: 1; }
+    #ablate-row Label { width: auto; padding-right: 1; }
+    #ablate-seeds { width: 6; }
+    #ablation-table { height: auto; max-height: 12; }
+    #ablation-status { height: auto; color: $text-muted; }
+    RunsScreen.-narrow #runs-right { display: none; }
+    """
+
+    def __init__(self, runs_dir: Path):
+        super().__init__()
+        self.runs_dir = Path(runs_dir)
+        self.runs: list[RunInfo] = []
+        self.selected: set[str] = set()
+        self.ablation: ablate.Ablation | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with Vertical(id="runs-left"):
+                yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+                with Horizontal(id="ablate-row"):
+                    yield Label("a: ablate the current settings on")
+                    yield Input("2", id="ablate-seeds", type="integer", compact=True)
+                    yield Label("seeds")
+                yield DataTable(id="ablation-table", cursor_type="none")
+                yield Static("", id="ablation-status")
+            with Vertical(id="runs-right"):
+                yield OverlayPlot(id="overlay")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#runs-table", DataTable)
+        table.add_columns("", "id", "preset", "tricks", "status", "best val", "test acc", "time")
+        ablation = self.query_one("#ablation-table", DataTable)
+        ablation.add_columns("variant", *[h for h, _, _ in ablate.COLUMNS], "diverged")
+        ablation.display = False  # shown once an ablation starts: the runs get the room until then
+        self.action_reload()
+        table.focus()
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    def on_runs_changed(self, _message: RunsChanged) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        table = self.query_one("#runs-table", DataTable)
+        current = self.runs[table.cursor_row].path if self.runs and 0 <= table.cursor_row < len(self.runs) else None
+        self.runs = list(reversed(scan_runs(self.runs_dir)))  # newest first
+        table.clear()
+        for run in self.runs:
+            table.add_row(*self._row(run), key=str(run.path))
+        paths = [r.path for r in self.runs]
+        if current in paths:  # the cursor stays on the run it was on
+            table.move_cursor(row=paths.index(current), animate=False)
+        if not self.runs and self.ablation is None:
+            self.query_one("#ablation-status", Static).update(f"no runs in {self.runs_dir} yet")
+        self._overlay()
+
+    def _row(self, run: RunInfo) -> list[str]:
+        mark = "●" if str(run.path) in self.selected else " "
+        return [mark, run.id, run.preset, " ".join(SHORT.get(t, t) for t in run.tricks) or "-", run.status,
+                fmt(run.summary.get("best_val_loss")), fmt(run.summary.get("test_accuracy")), duration(run.summary.get("wall_seconds"))]
+
+    def action_toggle(self) -> None:
+        table = self.query_one("#runs-table", DataTable)
+        if not self.runs or table.cursor_row is None or table.cursor_row >= len(self.runs):
+            return
+        key = str(self.runs[table.cursor_row].path)
+        self.selected.symmetric_difference_update({key})
+        table.update_cell(key, table.ordered_columns[0].key, "●" if key in self.selected else " ")
+        self._overlay()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "runs-table":
+            self.action_toggle()
+
+    def _overlay(self) -> None:
+        self.query_one(OverlayPlot).set_runs([r for r in self.runs if str(r.path) in self.selected])
+
+    def action_metric(self) -> None:
+        self.query_one(OverlayPlot).next_metric()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    # -- ablation: asked of the app, shown here ----------------------------------------------
+
+    def action_ablate(self) -> None:
+        try:
+            seeds = int(self.query_one("#ablate-seeds", Input).value or "0")
+        except ValueError:
+            seeds = 0
+        if not 1 <= seeds <= 20:
+            self.notify("seeds: give a number from 1 to 20", severity="error")
+            return
+        self.post_message(AblateRequested(seeds))
+
+    def action_stop(self) -> None:
+        self.post_message(StopRequested())
+
+    def on_ablation_updated(self, message: AblationUpdated) -> None:
+        job = message.job
+        self.ablation = plan = job.ablation
+        status = self.query_one("#ablation-status", Static)
+        if plan is None:  # refused before it was planned
+            status.update(f"[red]ablation failed:[/] {job.failure}" if job.failure else "")
+            return
+        table = self.query_one("#ablation-table", DataTable)
+        table.display = True
+        table.clear()
+        for row in ablate.rows(plan):
+            table.add_row(*row)
+        done = sum(len(v) for v in plan.results.values())
+        total = len(plan.variants) * len(plan.seeds)
+        skipped = "; ".join(f"not run: {t} ({why[:60]})" for t, why in plan.not_run)
+        if done:
+            self.action_reload()  # the finished runs appear in the list
+        lines = [f"{plan.preset}: {done}/{total} runs, seeds {', '.join(map(str, plan.seeds))}. "
+                 f"Differences to the baseline of the same seed, mean ± std. {skipped}"]
+        if job.finished.is_set():
+            if job.failure:
+                lines.append(f"[red]ablation failed:[/] {job.failure}")
+            elif job.stop_requested.is_set() and done < total:
+                lines.append("stopped")
+            if plan.folder is not None:
+                lines.append(f"runs in {plan.folder}")
+        elif job.stop_requested.is_set():
+            lines.append("stopping after the current run…")
+        status.update("\n".join(lines))

@@ -1,0 +1,202 @@
+"""The live view of a run: turns engine events into what :class:`LiveView` and :class:`TailLog` show.
+
+It is fed events in batches by a 10 Hz timer (:meth:`Monitor.feed`), never one message per
+step. Events are dispatched by type through :attr:`Monitor.HANDLERS`; the one it leaves out,
+``CheckpointSaved``, shows nothing here.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterable
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+
+from ...display import duration, epoch_line, fmt, status_colour
+from ...engine.events import (
+    EarlyStoppingState,
+    EpochEnded,
+    RunEnded,
+    RunStarted,
+    RunWarning,
+    StepsSkipped,
+    StepStats,
+)
+from ..curves import Series
+from .live_view import Curve, LiveView
+from .tail_log import TailLog
+
+#: Curves are redrawn at most this often; the numbers at every drain.
+CURVE_SECONDS = 0.3
+
+
+class Monitor(Vertical):
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.curves = {
+            "loss": Curve("loss", "loss", "mean", log=True),
+            "val_loss": Curve("val_loss", "val loss", "mean", log=True),
+            "lr": Curve("lr", "lr", "mean"),
+            "grad_norm": Curve("grad_norm", "|g|", "max", log=True),
+            "patience": Curve("patience", "patience", "max"),
+        }
+        self.dirty: set[str] = set()  # curves with new points since the last redraw
+        self.redraws = 0
+        self._curves_drawn = 0.0
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        for curve in self.curves.values():
+            curve.series.clear()
+            curve.marker = None
+        self.dirty = set(self.curves)
+        self.started: RunStarted | None = None
+        self.last_step: StepStats | None = None
+        self.last_epoch: EpochEnded | None = None
+        self.last_es: EarlyStoppingState | None = None
+        self.ended: RunEnded | None = None
+        self.steps_done = 0
+        self.paused = False
+
+    def series(self, name: str) -> Series:
+        return self.curves[name].series
+
+    def compose(self) -> ComposeResult:
+        yield LiveView(list(self.curves.values()), id="live")
+        yield TailLog(id="run-log")
+
+    @property
+    def live(self) -> LiveView:
+        return self.query_one(LiveView)
+
+    @property
+    def log_view(self) -> TailLog:
+        return self.query_one(TailLog)
+
+    def on_mount(self) -> None:
+        self.redraw(force=True)
+
+    # -- feeding -------------------------------------------------------------------------
+
+    def feed(self, events: Iterable[Any]) -> None:
+        """Apply a batch of events, then redraw once."""
+        changed = False
+        for event in events:
+            changed = True
+            handler = self.HANDLERS.get(type(event))
+            if handler is not None:
+                handler(self, event)
+        if changed:
+            self.redraw()
+
+    def _started(self, event: RunStarted) -> None:
+        log = self.log_view
+        if event.start_step and self.started is not None:  # a resume, in the same metrics.jsonl
+            self.ended, self.paused = None, False
+            log.write(f"[b]resumed[/] after step {event.start_step} (epoch {event.start_epoch + 1})")
+        else:
+            self._reset_state()
+            self.steps_done = event.start_step
+        self.started = event
+        self.curves["grad_norm"].marker = event.clip_threshold
+        log.write(f"[b]started[/] {event.preset}: {event.parameters:,} parameters on {event.device} ({event.precision}), "
+                  f"tricks: {', '.join(event.tricks) or 'none'}")
+        if event.run_dir:
+            log.write(f"run folder {event.run_dir}")
+
+    def _steps(self, event: StepStats) -> None:
+        self.last_step = event
+        self.series("loss").extend(event.losses)
+        self.series("lr").extend(event.lrs)
+        self.series("grad_norm").extend(event.grad_norms)
+        self.dirty.update(("loss", "lr", "grad_norm"))
+        self.steps_done += len(event.losses)
+
+    def _epoch(self, event: EpochEnded) -> None:
+        self.last_epoch = event
+        self.series("val_loss").extend([event.val_loss])
+        self.dirty.add("val_loss")
+        self.log_view.write(epoch_line(event, self.started.epochs if self.started else "?"))
+
+    def _patience(self, event: EarlyStoppingState) -> None:
+        self.last_es = event
+        self.series("patience").extend([float(event.wait)])
+        self.dirty.add("patience")
+
+    def _warning(self, event: RunWarning) -> None:
+        self.log_view.write(f"[yellow]warning:[/] {event.message}")
+
+    def _skipped(self, event: StepsSkipped) -> None:
+        self.log_view.write(f"[yellow]{event.describe()}[/]")
+
+    def _ended(self, event: RunEnded) -> None:
+        self.ended = event
+        s = event.summary
+        self.log_view.write(f"[b {status_colour(event.status)}]{event.status}[/]: {event.reason}")
+        if s.get("test_accuracy") is not None:
+            self.log_view.write(f"test accuracy {s['test_accuracy']:.4f} ({s.get('weights')} weights, best epoch "
+                                f"{s.get('best_epoch')}), {s.get('train_samples_per_second', 0):,.0f} samples/s, "
+                                f"{duration(s.get('wall_seconds', 0))}")
+
+    HANDLERS = {
+        RunStarted: _started,
+        StepStats: _steps,
+        EpochEnded: _epoch,
+        EarlyStoppingState: _patience,
+        RunWarning: _warning,
+        StepsSkipped: _skipped,
+        RunEnded: _ended,
+    }
+
+    def write_log(self, text: str) -> None:
+        self.log_view.write(text)
+
+    # -- drawing -------------------------------------------------------------------------------
+
+    def redraw(self, force: bool = False) -> None:
+        self.redraws += 1
+        now = time.monotonic()
+        curves: set[str] | None = None
+        if force or self.ended is not None or now - self._curves_drawn >= CURVE_SECONDS:
+            self._curves_drawn = now
+            curves, self.dirty = self.dirty, set()
+        step, epoch, es = self.last_step, self.last_epoch, self.last_es
+        labels = {
+            "loss": f"loss {fmt(step.losses[-1] if step else None)}",
+            "val_loss": f"val {fmt(epoch.val_loss if epoch else None)}",
+            "lr": f"lr {fmt(step.lrs[-1] if step else None, '.2e')}",
+            "grad_norm": f"|g| {fmt(step.grad_norms[-1] if step else None, '.3g')}",
+            "patience": "patience",
+        }
+        if es is not None:
+            labels["patience"] = f"wait {es.wait}/{es.patience} best {es.best_epoch}" if es.enabled else f"best ep {es.best_epoch}"
+        for name, text in labels.items():
+            self.curves[name].label = text
+        progress, progress_text = None, ""
+        if self.started is not None:
+            total = self.started.epochs * self.started.steps_per_epoch
+            progress = self.steps_done / total if total else 0.0
+            progress_text = f"{progress:4.0%}"
+        self.live.show(self.status_parts(), progress, progress_text, curves)
+
+    def status_parts(self) -> list[str]:
+        started, step, epoch = self.started, self.last_step, self.last_epoch
+        if started is None:
+            return ["no run yet: press s to start"]
+        total_steps = started.epochs * started.steps_per_epoch
+        rate = step.samples_per_second if step else 0.0
+        remaining = (total_steps - self.steps_done) * started.batch_size / rate if rate > 0 else None
+        state = "paused" if self.paused else (self.ended.status if self.ended else "training")
+        ep = (step.epoch + 1) if step else started.start_epoch + 1
+        in_epoch = step.step_in_epoch if step else 0
+        parts = [
+            f"[b]{state}[/]",
+            f"epoch {ep}/{started.epochs}",
+            f"step {in_epoch}/{started.steps_per_epoch}",
+            f"{rate:,.0f}/s",
+            f"ETA {duration(remaining)}" if remaining is not None and not self.ended else "",
+            f"val acc {fmt(epoch.val_accuracy, '.3f')}" if epoch else "",
+            f"{started.device} {started.precision}",
+        ]
+        return [p for p in parts if p]

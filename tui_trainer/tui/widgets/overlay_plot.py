@@ -1,0 +1,88 @@
+"""The selected runs' curves of one metric on shared axes, one colour a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.widget import Widget
+
+from ...errors import UserError
+from ...runs.catalog import RunInfo, read_curves
+from ..braille import braille_plot
+
+PALETTE = ["#4ea1ff", "#ff7f50", "#7ccf3a", "#e6c229", "#d070d0", "#40d0c0", "#ff5c8a", "#a0a0ff"]
+METRICS = [  # (key, title, log scale)
+    ("val_loss", "validation loss per epoch", True),
+    ("loss", "training loss (mean per column)", True),
+    ("lr", "learning rate", False),
+    ("grad_norm", "gradient norm before clipping (max per column)", True),
+]
+
+
+def series_of(run: RunInfo, metric: str) -> list[tuple[float, float]]:
+    """(epoch, value) points of one curve of a run; steps are placed at fractional epochs."""
+    try:
+        curves = read_curves(run)
+    except (OSError, UserError):
+        return []
+    if metric == "val_loss":
+        return [(float(e.epoch), e.val_loss) for e in curves.epochs]
+    spe = curves.steps_per_epoch or 1
+    values = {"loss": curves.loss, "lr": curves.lr, "grad_norm": curves.grad_norm}[metric]
+    return [(s / spe, v) for s, v in zip(curves.steps, values)]
+
+
+class OverlayPlot(Widget):
+    DEFAULT_CSS = "OverlayPlot { height: 1fr; min-height: 6; }"
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.runs: list[RunInfo] = []
+        self.metric = 0
+        self._cache: dict[tuple[str, str], list[tuple[float, float]]] = {}
+
+    def set_runs(self, runs: list[RunInfo]) -> None:
+        self.runs = runs
+        self.refresh()
+
+    def next_metric(self) -> None:
+        self.metric = (self.metric + 1) % len(METRICS)
+        self.refresh()
+
+    def _series(self, run: RunInfo, key: str) -> list[tuple[float, float]]:
+        cache_key = (str(run.path), key)
+        if cache_key not in self._cache or run.status == "running":
+            self._cache[cache_key] = series_of(run, key)
+        return self._cache[cache_key]
+
+    def render(self) -> Text:
+        key, title, log = METRICS[self.metric]
+        width, height = self.size.width, self.size.height
+        text = Text(f"{title}{' (log scale)' if log else ''}   m: next curve\n", style="bold")
+        if not self.runs:
+            text.append("select runs with space to overlay their curves", style="dim")
+            return text
+        gutter = 9
+        legend_rows = min(len(self.runs), 4)
+        plot_h = max(1, height - 3 - legend_rows)
+        series = [self._series(r, key) for r in self.runs]
+        grid, ranges = braille_plot(series, max(2, width - gutter), plot_h, log, "max" if key == "grad_norm" else "mean")
+        if ranges is None:
+            text.append("no finite values to draw", style="dim")
+            return text
+        x0, x1, y0, y1 = ranges
+        label = (lambda v: f"{10 ** v:.3g}") if log else (lambda v: f"{v:.3g}")
+        for row, cells in enumerate(grid):
+            side = label(y1) if row == 0 else label(y0) if row == plot_h - 1 else ""
+            text.append(side.rjust(gutter - 1)[: gutter - 1] + " ", style="dim")
+            for bits, index in cells:
+                text.append(chr(0x2800 + bits) if bits else " ", style=PALETTE[index % len(PALETTE)] if index >= 0 else None)
+            text.append("\n")
+        text.append(" " * gutter + f"epoch {x0:g}".ljust(max(0, width - gutter - 8)) + f"{x1:g}\n", style="dim")
+        for i, run in enumerate(self.runs[:legend_rows]):
+            text.append("━━ ", style=PALETTE[i % len(PALETTE)])
+            text.append(f"{run.id} ({run.status})"[: max(0, width - 4)] + "\n")
+        if len(self.runs) > legend_rows:
+            text.append(f"   and {len(self.runs) - legend_rows} more", style="dim")
+        return text
