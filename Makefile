@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/tui-trainer tui cnn-mnist1d
+	$(VENV)/bin/tui-trainer
 
 test: $(STAMP)
 	$(PY) -m pytest -q

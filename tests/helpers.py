@@ -14,3 +14,61 @@ def make_config(overrides: dict | None = None, **top):
 
     raw = {"name": "test", "train": {"threads": 1}, **top}
     return config_from_dict(raw, "<test>", overrides or {})
+
+
+def synthetic_events(preset: str = "cnn-mnist1d", epochs: int = 6, done: int | None = None, steps_per_epoch: int = 29,
+                     lr: float = 0.003, run_dir: str | None = None) -> list:
+    """The events of a run, made up but shaped like a real one (losses falling with a wobble, a
+    cosine LR, gradient norms with spikes, patience), identical at every call: for pictures
+    of the live view and the Runs view that do not depend on a clock or on this machine's
+    speed. ``done``: epochs trained so far (all of them, and a RunEnded, when None)."""
+    import math
+
+    from tui_trainer.engine.events import EarlyStoppingState, EpochEnded, RunEnded, RunStarted, StepStats
+
+    total = epochs * steps_per_epoch
+    pace = (lr / 0.003) ** 0.5  # a higher LR learns faster here, and settles higher
+    events = [RunStarted(preset=preset, run_dir=run_dir, device="cpu", precision="fp32", threads=1, parameters=73578,
+                         model=["features.0 Conv1d(1, 32, kernel_size=(5,))"], train_size=3600, val_size=400, test_size=1000,
+                         batch_size=128, steps_per_epoch=steps_per_epoch, epochs=epochs, start_epoch=0,
+                         tricks=["batchnorm", "dropout", "lr_schedule", "grad_clip", "weight_decay", "early_stopping"],
+                         clip_threshold=1.0, patience=3)]
+    best, best_epoch, wait = math.inf, 0, 0
+    for epoch in range(epochs if done is None else done):
+        for first in range(epoch * steps_per_epoch, (epoch + 1) * steps_per_epoch, 16):
+            steps = range(first, min(first + 16, (epoch + 1) * steps_per_epoch))
+            losses = [2.3 * math.exp(-s * pace / 40) + 0.05 * pace + 0.04 * math.sin(s * 1.7) for s in steps]
+            norms = [0.6 + 0.5 * math.exp(-s / 60) + (3.0 if s % 23 == 7 else 0.0) for s in steps]
+            lrs = [lr * 0.5 * (1 + math.cos(math.pi * s / total)) for s in steps]
+            events.append(StepStats(epoch, first, steps[-1] + 1 - epoch * steps_per_epoch, losses, norms, lrs, 12000.0))
+        val = 0.9 * math.exp(-epoch * pace / 2) + 0.12 * pace + (0.03 if epoch == 4 else 0.0)
+        improved = val < best
+        best, best_epoch, wait = (val, epoch + 1, 0) if improved else (best, best_epoch, wait + 1)
+        events.append(EpochEnded(epoch + 1, 2.3 * math.exp(-(epoch + 0.5) * steps_per_epoch / 40) + 0.05, val,
+                                 0.97 - 0.5 * math.exp(-epoch), lrs[-1], 0.3, 12000.0))
+        events.append(EarlyStoppingState(epoch + 1, True, "val_loss", val, best, best_epoch, wait, 3, improved))
+    if done is None:
+        summary = {"preset": preset, "status": "completed", "reason": f"reached the last epoch ({epochs})", "epochs_run": epochs,
+                   "steps": total, "best_epoch": best_epoch, "best_val_loss": best, "best_val_accuracy": 0.96, "weights": "best",
+                   "test_loss": best + 0.01, "test_accuracy": 0.955, "wall_seconds": 41.0, "train_samples_per_second": 12000.0,
+                   "device": "cpu", "precision": "fp32", "threads": 1, "tricks": events[0].tricks, "run_dir": run_dir,
+                   "skipped_steps": {"nonfinite": 0, "grad_scaler": 0}}
+        events.append(RunEnded("completed", summary["reason"], summary))
+    return events
+
+
+def write_run(runs_dir, name: str, config, events) -> "Path":
+    """A run folder as a finished run leaves it (config.toml, metrics.jsonl, summary.json), from ``events``."""
+    from tui_trainer.engine.events import RunEnded
+    from tui_trainer.runs import RunFolder
+
+    path = Path(runs_dir) / name
+    path.mkdir(parents=True)
+    folder = RunFolder(path)
+    folder.write_config(config)
+    for event in events:
+        folder.sink(event)
+        if isinstance(event, RunEnded):
+            folder.write_summary(event.summary)
+    folder.close()
+    return path

@@ -136,3 +136,32 @@ def test_sigint_stops_after_the_current_step_and_saves(tmp_path):
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "stopped" and "SIGINT" in summary["reason"]
     assert (run / "last.pt").exists()
+
+
+def test_version(tmp_path):
+    from tui_trainer import __version__
+
+    proc = cli("--version", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"tui-trainer {__version__}"
+
+
+def test_the_shell_completes_preset_names_and_run_ids(tmp_path):
+    runs = tmp_path / "runs"
+    for name in ("20260101-120000-alpha", "20260102-090000-beta"):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "config.toml").write_text('name = "x"\n')
+
+    def complete(*words):
+        env = {"_TUI_TRAINER_COMPLETE": "complete_bash", "COMP_WORDS": " ".join(["tui-trainer", *words]),
+               "COMP_CWORD": str(len(words))}
+        proc = subprocess.run([sys.executable, "-m", "tui_trainer"], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=60, env={**os.environ, **env})
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.split()
+
+    assert complete("train", "lstm") == ["lstm-mnist1d"]
+    assert set(complete("presets", "show", "")) >= {"cnn-mnist1d", "lstm-mnist1d"}
+    assert complete("runs", "show", "20260102") == ["20260102-090000-beta"]
+    assert complete("runs", "show", "--runs-dir", str(runs), "2026") == ["20260101-120000-alpha", "20260102-090000-beta"]
+    assert complete("watch", "la") == ["latest"]
+    assert "train" in complete("tr")

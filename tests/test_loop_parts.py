@@ -5,9 +5,9 @@ import math
 
 import pytest
 import torch
+from helpers import make_config
 from torch import nn
 
-from helpers import make_config
 from tui_trainer.data import Split
 from tui_trainer.engine import stats as stats_module
 from tui_trainer.engine.nonfinite import NonFinitePolicy

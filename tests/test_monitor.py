@@ -51,3 +51,12 @@ def test_spark_rows_scale_to_the_range_with_an_optional_log_scale():
     assert not log  # a zero cannot go on a log scale
     rows, lo, hi, _ = spark_rows([1.0, math.nan, 2.0], 2)
     assert rows[0][1] == "!" and rows[1][1] == "!" and (lo, hi) == (1.0, 2.0)
+
+
+def test_each_consumer_shows_every_event_but_checkpoints():
+    from tui_trainer.cli.reporter import ProgressReporter
+    from tui_trainer.engine.events import unhandled
+    from tui_trainer.tui.widgets.monitor import Monitor
+
+    assert unhandled(ProgressReporter) == ["checkpoint_saved"]
+    assert unhandled(Monitor) == ["checkpoint_saved"]

@@ -27,6 +27,11 @@ async def wait_for(pilot, condition, timeout=60.0):
         await pilot.pause(0.05)
 
 
+async def settings_ready(pilot):
+    """The settings groups after the training basics mount just after the first paint."""
+    await wait_for(pilot, lambda: pilot.app.query_one(SettingsPanel).ready)
+
+
 def widget(app, key):
     return app.query_one(f"#{widget_id(key)}")
 
@@ -39,6 +44,7 @@ def test_toggles_and_inputs_change_the_config_a_run_uses(tmp_path):
     async def scenario():
         app = make_app(tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
+            await settings_ready(pilot)
             settings = app.query_one(SettingsPanel)
             await pilot.click(f"#{widget_id('tricks.batchnorm.enabled')}")
             await wait_for(pilot, lambda: not settings.config.tricks.batchnorm.enabled)
@@ -67,6 +73,7 @@ def test_start_feeds_the_curves_and_stop_ends_the_thread_with_a_checkpoint(tmp_p
     async def scenario():
         app = make_app(tmp_path)
         async with app.run_test(size=(80, 24)) as pilot:
+            await settings_ready(pilot)
             await wait_for(pilot, lambda: app.torch_info is not None)
             monitor = app.query_one(Monitor)
             app.action_start()
@@ -96,6 +103,7 @@ def test_pause_and_resume(tmp_path):
     async def scenario():
         app = make_app(tmp_path)
         async with app.run_test() as pilot:
+            await settings_ready(pilot)
             app.query_one(SettingsPanel).set_value("train.epochs", 3)
             app.action_start()
             await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
@@ -117,6 +125,7 @@ def test_save_preset_then_load_gives_an_equal_config(tmp_path, monkeypatch):
     async def scenario():
         app = make_app(tmp_path, "lstm-mnist1d")
         async with app.run_test() as pilot:
+            await settings_ready(pilot)
             settings = app.query_one(SettingsPanel)
             settings.set_value("name", "my-lstm")
             settings.set_value("tricks.grad_clip.mode", "value")
@@ -135,6 +144,7 @@ def test_an_invalid_input_blocks_start_with_a_message(tmp_path):
     async def scenario():
         app = make_app(tmp_path)
         async with app.run_test() as pilot:
+            await settings_ready(pilot)
             box = widget(app, "tricks.dropout.p")
             box.value = "1.5"
             settings = app.query_one(SettingsPanel)
@@ -161,6 +171,7 @@ def test_mixed_precision_switch_is_disabled_with_a_reason_only_where_it_cannot_r
     async def scenario():
         app = make_app(tmp_path)
         async with app.run_test() as pilot:
+            await settings_ready(pilot)
             await wait_for(pilot, lambda: app.torch_info is not None)
             box = widget(app, "tricks.mixed_precision.enabled")
             reason = app.query_one("#reason-mixed_precision", Static)
@@ -177,6 +188,7 @@ def test_focus_explains_the_trick(tmp_path):
     async def scenario():
         app = make_app(tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
+            await settings_ready(pilot)
             widget(app, "tricks.grad_clip.threshold").focus()
             await pilot.pause()
             assert "Gradient clipping" in str(app.query_one("#explain", Static).render())
@@ -188,6 +200,7 @@ def test_the_log_follows_new_lines_and_scrolls_back(tmp_path):
     async def scenario():
         app = make_app(tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
+            await settings_ready(pilot)
             log = app.query_one(TailLog)
             for i in range(60):
                 log.write(f"line {i}")
@@ -222,6 +235,7 @@ def test_runs_view_overlays_selected_runs_and_runs_an_ablation(tmp_path, small_d
     async def scenario():
         app = make_app(tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
+            await settings_ready(pilot)
             await wait_for(pilot, lambda: app.torch_info is not None)
             app.query_one(SettingsPanel).set_value("train.epochs", 1)
             await pilot.pause()
@@ -247,5 +261,48 @@ def test_runs_view_overlays_selected_runs_and_runs_an_ablation(tmp_path, small_d
             await wait_for(pilot, lambda: len(screen.runs) == 2 + len(plan.variants))  # the table lists them after
             await pilot.press("escape")
             await wait_for(pilot, lambda: not isinstance(app.screen, RunsScreen))
+
+    asyncio.run(scenario())
+
+
+def test_a_small_terminal_gives_the_curves_the_room_while_a_run_trains(tmp_path):
+    from tui_trainer.tui.widgets.live_view import LiveView
+
+    async def scenario():
+        app = make_app(tmp_path)
+        async with app.run_test(size=(60, 20)) as pilot:
+            await settings_ready(pilot)
+            left, live = app.query_one("#left"), app.query_one(LiveView)
+            assert left.display and app.screen.has_class("-narrow")
+            before = live.size.width
+            app.query_one(SettingsPanel).set_value("train.epochs", 2)
+            app.action_start()
+            await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
+            await pilot.pause(0.2)
+            assert not left.display and live.size.width > 2 * before  # the settings stepped aside
+            await wait_for(pilot, app.session.finished.is_set)
+            await wait_for(pilot, lambda: left.display)  # and came back when the run ended
+            await pilot.press("f")  # hidden by hand, at any size
+            assert not left.display
+            await pilot.press("f")
+            assert left.display
+
+    asyncio.run(scenario())
+
+
+def test_the_explanation_scrolls_instead_of_cutting_its_text(tmp_path):
+    from tui_trainer.tui.explain import EXPLAIN
+
+    async def scenario():
+        app = make_app(tmp_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settings_ready(pilot)
+            box = app.query_one("#explain-box")
+            shown = str(app.query_one("#explain", Static).render())
+            assert shown.endswith(EXPLAIN["train"])  # the whole text, to its last word
+            assert box.max_scroll_y > 0  # taller than its box at 80x24: it scrolls
+            box.scroll_end(animate=False)
+            await pilot.pause()
+            assert box.scroll_y == box.max_scroll_y
 
     asyncio.run(scenario())

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -13,6 +14,7 @@ from .. import __version__
 from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..errors import UserError
+from . import open_app
 from .common import complete_preset, complete_run, fail, runs_dir_option
 from .presets_commands import presets_app
 from .runs_commands import runs_app
@@ -40,7 +42,7 @@ def root(
 ) -> None:
     """Open the app when no command is given."""
     if ctx.invoked_subcommand is None:
-        _open_app(None, Path("runs"), None)
+        open_app(None, os.environ.get("TUI_TRAINER_RUNS", "runs"), None)
 
 
 @app.command()
@@ -50,16 +52,7 @@ def tui(
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: 1 beside the UI, or the preset's train.threads)."),
 ) -> None:
     """Open the app: pick a preset, switch the tricks, train and watch it live."""
-    _open_app(preset, runs_dir, threads)
-
-
-def _open_app(preset: Optional[str], runs_dir: Path, threads: Optional[int]) -> None:
-    from ..tui import TrainerApp
-
-    try:
-        TrainerApp(preset, runs_dir, threads).run()
-    except UserError as exc:
-        fail(str(exc), exc.exit_code)
+    open_app(preset, runs_dir, threads)
 
 
 TRICK_FLAGS = {  # trick -> what its --X/--no-X switch says in --help

@@ -15,6 +15,7 @@ from ..engine.events import (
     RunWarning,
     StepsSkipped,
     StepStats,
+    dispatch,
     event_to_dict,
 )
 
@@ -35,8 +36,7 @@ class JsonReporter:
 
 class ProgressReporter:
     """A rich progress bar over all steps, a line per epoch above it, and a summary at the end.
-    Events are dispatched by type through :attr:`HANDLERS`; the ones it leaves out
-    (``CheckpointSaved``) show nothing here."""
+    Each event kind is shown by its ``show_<kind>`` method; ``checkpoint_saved`` has none."""
 
     def __init__(self, console=None):
         from rich.console import Console
@@ -48,11 +48,10 @@ class ProgressReporter:
         self.epochs = 0
 
     def __call__(self, event: Event) -> None:
-        handler = self.HANDLERS.get(type(event))
-        if handler is not None and (self.progress is not None or isinstance(event, RunStarted)):
-            handler(self, event)
+        if self.progress is not None or isinstance(event, RunStarted):
+            dispatch(self, event)
 
-    def _started(self, event: RunStarted) -> None:
+    def show_run_started(self, event: RunStarted) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.epochs = event.epochs
@@ -84,7 +83,7 @@ class ProgressReporter:
         if event.start_step:
             self.console.print(f"resumed after step {event.start_step} (epoch {event.start_epoch + 1})", highlight=False)
 
-    def _steps(self, event: StepStats) -> None:
+    def show_step_stats(self, event: StepStats) -> None:
         f = self.fields
         f["epoch"] = f"{event.epoch + 1}/{self.epochs}"
         f["loss"] = fmt(event.losses[-1])
@@ -93,24 +92,24 @@ class ProgressReporter:
         f["rate"] = f"{event.samples_per_second:,.0f}"
         self.progress.update(self.task, advance=len(event.losses), **f)
 
-    def _epoch(self, event: EpochEnded) -> None:
+    def show_epoch_ended(self, event: EpochEnded) -> None:
         self.fields["val"] = fmt(event.val_loss)
         self.fields["acc"] = fmt(event.val_accuracy, ".3f")
         self.progress.update(self.task, **self.fields)
         self.progress.console.print(epoch_line(event, self.epochs), highlight=False)
 
-    def _patience(self, event: EarlyStoppingState) -> None:
+    def show_early_stopping(self, event: EarlyStoppingState) -> None:
         if event.enabled:
             self.fields["wait"] = f"  pat {event.wait}/{event.patience}"
             self.progress.update(self.task, **self.fields)
 
-    def _warning(self, event: RunWarning) -> None:
+    def show_warning(self, event: RunWarning) -> None:
         self.progress.console.print(f"[yellow]warning:[/] {event.message}")
 
-    def _skipped(self, event: StepsSkipped) -> None:
+    def show_steps_skipped(self, event: StepsSkipped) -> None:
         self.progress.console.print(f"[yellow]{event.describe()}[/]", highlight=False)
 
-    def _ended(self, event: RunEnded) -> None:
+    def show_run_ended(self, event: RunEnded) -> None:
         self.progress.stop()
         s = event.summary
         lines = [
@@ -125,16 +124,6 @@ class ProgressReporter:
             lines.append(f"run folder       {s['run_dir']}")
         for line in lines:
             self.console.print(line, highlight=False)
-
-    HANDLERS = {
-        RunStarted: _started,
-        StepStats: _steps,
-        EpochEnded: _epoch,
-        EarlyStoppingState: _patience,
-        RunWarning: _warning,
-        StepsSkipped: _skipped,
-        RunEnded: _ended,
-    }
 
     def close(self) -> None:
         if self.progress is not None:

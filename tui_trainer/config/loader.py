@@ -25,7 +25,7 @@ import tomli_w
 
 from ..atomic import atomic_write_text
 from ..errors import UserError
-from .schema import Config, variant_key, variant_tables
+from .schema import Config, field_types, variant_key, variant_tables
 
 
 class ConfigError(UserError):
@@ -47,20 +47,12 @@ class _Problem:
 # -- validation --------------------------------------------------------------
 
 
+#: How a TOML value's type is named in messages; bool before int (a bool is an int in Python).
+_TYPE_NAMES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"), (dict, "table"))
+
+
 def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "table"
-    return type(value).__name__
+    return next((name for kind, name in _TYPE_NAMES if isinstance(value, kind)), type(value).__name__)
 
 
 def _check_range(value: float, meta: dict, path: str, out: list[_Problem]) -> bool:
@@ -115,7 +107,7 @@ def _build(cls: type, data: Any, path: str, out: list[_Problem]) -> Any:
     if not isinstance(data, dict):
         out.append(_Problem(path or "(top level)", f"expected a table, got {_type_name(data)} {data!r}"))
         return cls()
-    hints = typing.get_type_hints(cls)
+    hints = field_types(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     selector = variant_key(cls)
     if selector is not None:
@@ -156,7 +148,7 @@ def _lift_flat_keys(cls: type, data: dict) -> dict:
     """A copy of ``data`` with the keys of its variant tables written one level up (the
     flat ``[model]`` table of presets and run folders before 0.2: ``model.channels``) moved
     into their table (``model.cnn.channels``); a key already in the table wins."""
-    hints = typing.get_type_hints(cls)
+    hints = field_types(cls)
     lifted = dict(data)
     for key in data:
         table = _variant_holding(cls, key)
@@ -176,7 +168,7 @@ def _lift_flat_keys(cls: type, data: dict) -> dict:
 
 def _variant_holding(cls: type, key: str) -> str | None:
     """The variant table of ``cls`` that has a field ``key`` (the first, in the schema's order)."""
-    hints = typing.get_type_hints(cls)
+    hints = field_types(cls)
     for table in variant_tables(cls):
         if key in {f.name for f in dataclasses.fields(hints[table])}:
             return table
@@ -184,7 +176,7 @@ def _variant_holding(cls: type, key: str) -> str | None:
 
 
 def _suggest(cls: type, key: str) -> str:
-    hints = typing.get_type_hints(cls)
+    hints = field_types(cls)
     candidates = {f.name: f.name for f in dataclasses.fields(cls)}
     for table in variant_tables(cls):
         candidates.update({f.name: f"{table}.{f.name}" for f in dataclasses.fields(hints[table])})
@@ -202,14 +194,14 @@ def canonical_key(parts: list[str]) -> list[str]:
     for i, part in enumerate(parts):
         if not dataclasses.is_dataclass(cls):
             return out + parts[i:]
-        hints = typing.get_type_hints(cls)
+        hints = field_types(cls)
         if part not in hints:
             table = _variant_holding(cls, part)
             if table is None:
                 return out + parts[i:]
             out.append(table)
-            cls = typing.get_type_hints(cls)[table]
-            hints = typing.get_type_hints(cls)
+            cls = field_types(cls)[table]
+            hints = field_types(cls)
         out.append(part)
         cls = hints[part]
     return out

@@ -12,7 +12,7 @@ import dataclasses
 import typing
 
 from .loader import toml_value
-from .schema import Config
+from .schema import Config, field_types
 
 
 def _type(kind) -> str:
@@ -35,7 +35,7 @@ def _constraints(meta) -> str:
 
 
 def _table(cls, prefix: str, out: list[str], note: str = "") -> None:
-    hints = typing.get_type_hints(cls)
+    hints = field_types(cls)
     rows, nested = [], []
     instance = cls()
     for f in dataclasses.fields(cls):

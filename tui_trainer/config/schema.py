@@ -14,6 +14,8 @@ declared once, here.
 
 from __future__ import annotations
 
+import functools
+import typing
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -27,6 +29,13 @@ def _f(default: Any, help: str, **constraints: Any) -> Any:
 
 def _table(cls: type, help: str) -> Any:
     return field(default_factory=cls, metadata={"help": help})
+
+
+@functools.cache
+def field_types(cls: type) -> dict[str, Any]:
+    """The declared type of each field of a schema class, resolved once (``typing.get_type_hints``
+    evaluates the annotations anew at every call, which the settings panel does per keystroke)."""
+    return typing.get_type_hints(cls)
 
 
 def variant_key(cls: type) -> str | None:

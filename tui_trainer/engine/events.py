@@ -160,3 +160,20 @@ def event_from_dict(data: dict[str, Any]) -> Event:
             value = [float(v) for v in value] if isinstance(value, list) else (None if value is None else float(value))
         values[f.name] = value
     return cls(**values)
+
+
+def dispatch(consumer: Any, event: Event) -> None:
+    """Show ``event`` with the consumer's method for its kind, ``show_<kind>`` (``show_step_stats``,
+    ``show_epoch_ended``, ... as in :data:`EVENT_KINDS`), if it has one: a consumer's methods
+    are its table of what it shows, and :func:`unhandled` lists what it leaves out."""
+    method = getattr(consumer, _SHOW[type(event)], None)
+    if method is not None:
+        method(event)
+
+
+def unhandled(consumer: Any) -> list[str]:
+    """The event kinds ``consumer`` has no ``show_<kind>`` method for."""
+    return [kind for kind in EVENT_KINDS if not hasattr(consumer, f"show_{kind}")]
+
+
+_SHOW = {cls: f"show_{kind}" for kind, cls in EVENT_KINDS.items()}

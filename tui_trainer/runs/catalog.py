@@ -80,34 +80,28 @@ def load_run(path: Path | str) -> RunInfo:
     return info
 
 
-def scan_runs(runs_dir: Path | str) -> list[RunInfo]:
-    """Every run under ``runs_dir`` (and inside its ablation folders), oldest first."""
+def run_paths(runs_dir: Path | str) -> list[Path]:
+    """The run folders under ``runs_dir`` and inside its ablation folders, oldest first (by name)."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         return []
     found = []
     for path in sorted(runs_dir.iterdir()):
-        if not path.is_dir():
-            continue
         if (path / CONFIG).exists():
-            found.append(load_run(path))
+            found.append(path)
         elif (path / "ablation.json").exists():
-            found.extend(load_run(p) for p in sorted(path.iterdir()) if (p / CONFIG).exists())
+            found.extend(p for p in sorted(path.iterdir()) if (p / CONFIG).exists())
     return found
 
 
+def scan_runs(runs_dir: Path | str) -> list[RunInfo]:
+    """Every run under ``runs_dir`` (and inside its ablation folders), read, oldest first."""
+    return [load_run(path) for path in run_paths(runs_dir)]
+
+
 def run_ids(runs_dir: Path | str) -> list[str]:
-    """The ids of the runs under ``runs_dir`` (as :func:`scan_runs` finds them), without reading them."""
-    runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir():
-        return []
-    ids = []
-    for path in sorted(runs_dir.iterdir()):
-        if (path / CONFIG).exists():
-            ids.append(path.name)
-        elif (path / "ablation.json").exists():
-            ids.extend(p.name for p in sorted(path.iterdir()) if (p / CONFIG).exists())
-    return ids
+    """The ids of the runs under ``runs_dir``, without reading them (for shell completion)."""
+    return [path.name for path in run_paths(runs_dir)]
 
 
 def resolve_run(ref: str | Path, runs_dir: Path | str) -> RunInfo:

@@ -38,6 +38,7 @@ from .messages import (
     StopRequested,
 )
 from .session import AblationSession, Job, TrainingSession
+from .widgets.info_panel import InfoPanel
 from .widgets.monitor import Monitor
 from .widgets.settings_panel import SettingsPanel, group_of, key_of
 
@@ -66,12 +67,13 @@ class TrainerApp(App):
     TITLE = "tui-trainer"
     AUTO_FOCUS = None  # a focused Input would swallow the single-letter keys
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("s", "start", "Start"),
-        Binding("p", "pause", "Pause/resume"),
+        Binding("p", "pause", "Pause"),
         Binding("x", "stop", "Stop"),
-        Binding("ctrl+s", "save", "Save preset", priority=True),
-        Binding("f", "settings", "Settings on/off"),
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("f", "settings", "Settings"),
         Binding("r", "runs", "Runs"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -100,7 +102,7 @@ class TrainerApp(App):
                 with VerticalScroll(id="explain-box"):
                     yield Static(id="explain")
             with Vertical(id="right"):
-                yield Static("loading torch…", id="info")
+                yield InfoPanel("loading torch…", id="info")
                 with Horizontal(id="buttons"):
                     yield Button("Start", id="start", variant="success", compact=True)
                     yield Button("Pause", id="pause", compact=True, disabled=True)
@@ -115,7 +117,11 @@ class TrainerApp(App):
         self._fill_presets()
         self._explain("train")
         self.set_interval(DRAIN_SECONDS, self.drain)
-        self.call_after_refresh(self.load_torch)  # the first screen does not wait for torch
+
+    def on_settings_panel_ready(self, _message: SettingsPanel.Ready) -> None:
+        """The settings are all there: now import torch, in the background. Importing it holds
+        the GIL for about 2 s; started earlier, it slowed the first screen down."""
+        self.load_torch()
 
     def on_unmount(self) -> None:
         sys.setswitchinterval(self._switch_interval)
@@ -168,29 +174,7 @@ class TrainerApp(App):
 
     def _update_info(self) -> None:
         config = self.query_one(SettingsPanel).config
-        info = self.query_one("#info", Static)
-        if self.torch_info is None:
-            info.update(f"[b]{config.name}[/]  loading torch…")
-            return
-        from ..data import dataset_spec, split_sizes
-        from ..engine.precision import SetupError, resolve_device, resolve_precision
-        from ..models import build_model, count_parameters, layer_counts
-
-        spec = dataset_spec(config.data.dataset)
-        model = build_model(spec, config)
-        train_n, val_n, test_n = split_sizes(config.data)
-        try:
-            device = resolve_device(config.train.device)
-            precision = resolve_precision(config, device).name
-        except SetupError as exc:
-            device, precision = config.train.device, f"[red]{exc}[/]"
-        info.update(
-            f"[b]{config.name}[/]  {spec.name} {train_n:,}/{val_n:,}/{test_n:,} (train/val/test) "
-            f"{spec.input_shape}→{spec.num_classes}\n"
-            f"{config.model.kind.upper()} {count_parameters(model):,} params  on [b]{device}[/] "
-            f"[b]{precision}[/]  {self._threads(config)} thread(s)\n"
-            f"[dim]{layer_counts(model)}[/]"
-        )
+        self.query_one(InfoPanel).show(config, self._threads(config), self.torch_info is not None)
 
     def _threads(self, config: Config) -> int:
         if self.threads:

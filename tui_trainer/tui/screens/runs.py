@@ -42,7 +42,6 @@ class RunsScreen(Screen):
     #ablate-seeds { width: 6; }
     #ablation-table { height: auto; max-height: 12; }
     #ablation-status { height: auto; color: $text-muted; }
-    RunsScreen.-narrow #runs-right { display: none; }
     """
 
     def __init__(self, runs_dir: Path):

@@ -1,8 +1,7 @@
 """The live view of a run: turns engine events into what :class:`LiveView` and :class:`TailLog` show.
 
 It is fed events in batches by a 10 Hz timer (:meth:`Monitor.feed`), never one message per
-step. Events are dispatched by type through :attr:`Monitor.HANDLERS`; the one it leaves out,
-``CheckpointSaved``, shows nothing here.
+step. Each event kind is shown by its ``show_<kind>`` method; ``checkpoint_saved`` has none.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from ...engine.events import (
     RunWarning,
     StepsSkipped,
     StepStats,
+    dispatch,
 )
 from ..curves import Series
 from .live_view import Curve, LiveView
@@ -84,13 +84,11 @@ class Monitor(Vertical):
         changed = False
         for event in events:
             changed = True
-            handler = self.HANDLERS.get(type(event))
-            if handler is not None:
-                handler(self, event)
+            dispatch(self, event)
         if changed:
             self.redraw()
 
-    def _started(self, event: RunStarted) -> None:
+    def show_run_started(self, event: RunStarted) -> None:
         log = self.log_view
         if event.start_step and self.started is not None:  # a resume, in the same metrics.jsonl
             self.ended, self.paused = None, False
@@ -105,7 +103,7 @@ class Monitor(Vertical):
         if event.run_dir:
             log.write(f"run folder {event.run_dir}")
 
-    def _steps(self, event: StepStats) -> None:
+    def show_step_stats(self, event: StepStats) -> None:
         self.last_step = event
         self.series("loss").extend(event.losses)
         self.series("lr").extend(event.lrs)
@@ -113,24 +111,24 @@ class Monitor(Vertical):
         self.dirty.update(("loss", "lr", "grad_norm"))
         self.steps_done += len(event.losses)
 
-    def _epoch(self, event: EpochEnded) -> None:
+    def show_epoch_ended(self, event: EpochEnded) -> None:
         self.last_epoch = event
         self.series("val_loss").extend([event.val_loss])
         self.dirty.add("val_loss")
         self.log_view.write(epoch_line(event, self.started.epochs if self.started else "?"))
 
-    def _patience(self, event: EarlyStoppingState) -> None:
+    def show_early_stopping(self, event: EarlyStoppingState) -> None:
         self.last_es = event
         self.series("patience").extend([float(event.wait)])
         self.dirty.add("patience")
 
-    def _warning(self, event: RunWarning) -> None:
+    def show_warning(self, event: RunWarning) -> None:
         self.log_view.write(f"[yellow]warning:[/] {event.message}")
 
-    def _skipped(self, event: StepsSkipped) -> None:
+    def show_steps_skipped(self, event: StepsSkipped) -> None:
         self.log_view.write(f"[yellow]{event.describe()}[/]")
 
-    def _ended(self, event: RunEnded) -> None:
+    def show_run_ended(self, event: RunEnded) -> None:
         self.ended = event
         s = event.summary
         self.log_view.write(f"[b {status_colour(event.status)}]{event.status}[/]: {event.reason}")
@@ -138,16 +136,6 @@ class Monitor(Vertical):
             self.log_view.write(f"test accuracy {s['test_accuracy']:.4f} ({s.get('weights')} weights, best epoch "
                                 f"{s.get('best_epoch')}), {s.get('train_samples_per_second', 0):,.0f} samples/s, "
                                 f"{duration(s.get('wall_seconds', 0))}")
-
-    HANDLERS = {
-        RunStarted: _started,
-        StepStats: _steps,
-        EpochEnded: _epoch,
-        EarlyStoppingState: _patience,
-        RunWarning: _warning,
-        StepsSkipped: _skipped,
-        RunEnded: _ended,
-    }
 
     def write_log(self, text: str) -> None:
         self.log_view.write(text)

@@ -1,0 +1,61 @@
+"""The package's layers: imports point down only, and no file outgrows a reader."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "tui_trainer"
+#: Lower numbers are lower layers; a module may import its own layer and those below.
+LAYERS = {
+    "errors": 0, "atomic": 0,
+    "config": 1,
+    "data": 2, "models": 2,
+    "engine": 3,
+    "runs": 4, "display": 4,
+    "ablate": 5,
+    "tui": 6, "cli": 6, "__main__": 6,
+}
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py" or p.parent != PACKAGE)
+
+
+def part_of(path: Path) -> str:
+    return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+
+
+def imported_parts(path: Path) -> set[str]:
+    """The top-level parts of tui_trainer a module imports (at run time: not under TYPE_CHECKING)."""
+    tree = ast.parse(path.read_text())
+    skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for child in node.body for n in ast.walk(child)}
+    here = path.relative_to(PACKAGE).parent.parts
+    parts = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[: len(here) - (node.level - 1)]
+                names = (node.module.split(".") if node.module else [])
+                target = [*base, *names]
+                if not target:  # `from .. import x` at the top: x is the part
+                    parts.update(alias.name for alias in node.names)
+                    continue
+                parts.add(target[0])
+            elif node.module and node.module.startswith("tui_trainer."):
+                parts.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            parts.update(a.name.split(".")[1] for a in node.names if a.name.startswith("tui_trainer."))
+    return parts
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_point_down_the_layers(path):
+    source = part_of(path)
+    upward = [p for p in imported_parts(path) if p in LAYERS and LAYERS[p] > LAYERS[source]]
+    assert not upward, f"{path.relative_to(PACKAGE)} ({source}) imports {upward} from a higher layer"
+
+
+def test_no_module_outgrows_a_reader():
+    long = {str(p.relative_to(PACKAGE)): n for p in MODULES if (n := len(p.read_text().splitlines())) > 400}
+    assert not long, long

@@ -1,0 +1,36 @@
+"""What the settings describe: the dataset and its splits, the model and its size, the device,
+the precision and the threads. Built from the registries, so a new dataset or model family
+shows here without a change. It needs torch (to build the model and count it), so until
+torch is loaded it shows the preset's name."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from ...config import Config
+
+
+class InfoPanel(Static):
+    def show(self, config: Config, threads: int, torch_loaded: bool) -> None:
+        if not torch_loaded:
+            self.update(f"[b]{config.name}[/]  loading torch…")
+            return
+        from ...data import dataset_spec, split_sizes
+        from ...engine.precision import SetupError, resolve_device, resolve_precision
+        from ...models import build_model, count_parameters, layer_counts
+
+        spec = dataset_spec(config.data.dataset)
+        model = build_model(spec, config)
+        train_n, val_n, test_n = split_sizes(config.data)
+        try:
+            device = resolve_device(config.train.device)
+            precision = resolve_precision(config, device).name
+        except SetupError as exc:
+            device, precision = config.train.device, f"[red]{exc}[/]"
+        self.update(
+            f"[b]{config.name}[/]  {spec.name} {train_n:,}/{val_n:,}/{test_n:,} (train/val/test) "
+            f"{spec.input_shape}→{spec.num_classes}\n"
+            f"{config.model.kind.upper()} {count_parameters(model):,} params  on [b]{device}[/] "
+            f"[b]{precision}[/]  {threads} thread(s)\n"
+            f"[dim]{layer_counts(model)}[/]"
+        )
