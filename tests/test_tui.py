@@ -40,125 +40,122 @@ def make_app(tmp_path, preset="cnn-mnist1d"):
     return TrainerApp(preset, runs_dir=tmp_path / "runs", threads=1)
 
 
-def test_toggles_and_inputs_change_the_config_a_run_uses(tmp_path):
-    async def scenario():
-        app = make_app(tmp_path)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await settings_ready(pilot)
-            settings = app.query_one(SettingsPanel)
-            await pilot.click(f"#{widget_id('tricks.batchnorm.enabled')}")
-            await wait_for(pilot, lambda: not settings.config.tricks.batchnorm.enabled)
-            box = widget(app, "tricks.dropout.p")
-            box.focus()
-            box.value = "0.35"
-            await wait_for(pilot, lambda: settings.config.tricks.dropout.p == 0.35)
-            widget(app, "tricks.lr_schedule.kind").value = "step"
-            await wait_for(pilot, lambda: settings.config.tricks.lr_schedule.kind == "step")
-            assert widget(app, "tricks.lr_schedule.step_size").parent.display  # the step's own parameter shows
-            assert not widget(app, "tricks.lr_schedule.pct_start").parent.display
-            settings.set_value("train.epochs", 1)
-            await pilot.pause()
-            app.set_focus(None)
-            await pilot.press("s")
-            await wait_for(pilot, lambda: app.session is not None and app.session.finished.is_set() and app.session.summary is not None)
-            used = load_config(Path(app.session.run_dir) / "config.toml")
-            assert not used.tricks.batchnorm.enabled and used.tricks.dropout.p == 0.35
-            assert used.tricks.lr_schedule.kind == "step" and used.train.epochs == 1
-            assert used == app.session.config
+def in_app(tmp_path, scenario, size=(80, 24), preset="cnn-mnist1d"):
+    """Run ``scenario(app, pilot)`` in the app on ``preset``, once its settings are all mounted."""
 
-    asyncio.run(scenario())
+    async def main():
+        app = make_app(tmp_path, preset)
+        async with app.run_test(size=size) as pilot:
+            await settings_ready(pilot)
+            await scenario(app, pilot)
+
+    asyncio.run(main())
+
+
+def test_toggles_and_inputs_change_the_config_a_run_uses(tmp_path):
+    async def scenario(app, pilot):
+        settings = app.query_one(SettingsPanel)
+        await pilot.click(f"#{widget_id('tricks.batchnorm.enabled')}")
+        await wait_for(pilot, lambda: not settings.config.tricks.batchnorm.enabled)
+        box = widget(app, "tricks.dropout.p")
+        box.focus()
+        box.value = "0.35"
+        await wait_for(pilot, lambda: settings.config.tricks.dropout.p == 0.35)
+        widget(app, "tricks.lr_schedule.kind").value = "step"
+        await wait_for(pilot, lambda: settings.config.tricks.lr_schedule.kind == "step")
+        assert widget(app, "tricks.lr_schedule.step_size").parent.display  # the step's own parameter shows
+        assert not widget(app, "tricks.lr_schedule.pct_start").parent.display
+        settings.set_value("train.epochs", 1)
+        await pilot.pause()
+        app.set_focus(None)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.session is not None and app.session.finished.is_set() and app.session.summary is not None)
+        used = load_config(Path(app.session.run_dir) / "config.toml")
+        assert not used.tricks.batchnorm.enabled and used.tricks.dropout.p == 0.35
+        assert used.tricks.lr_schedule.kind == "step" and used.train.epochs == 1
+        assert used == app.session.config
+
+    in_app(tmp_path, scenario, (120, 40))
 
 
 def test_start_feeds_the_curves_and_stop_ends_the_thread_with_a_checkpoint(tmp_path):
-    async def scenario():
-        app = make_app(tmp_path)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await settings_ready(pilot)
-            await wait_for(pilot, lambda: app.torch_info is not None)
-            monitor = app.query_one(Monitor)
-            app.action_start()
-            await wait_for(pilot, lambda: len(monitor.series("loss")) > 10)
-            await wait_for(pilot, lambda: len(monitor.series("val_loss")) >= 1)
-            assert app.query_one(SettingsPanel).disabled  # settings locked while running
-            assert len(monitor.series("lr")) > 10 and len(monitor.series("grad_norm")) > 10
-            await pilot.pause(0.4)  # curves are redrawn at most every 0.3 s
-            screen = app.query_one(LiveView).plain_lines()
-            assert "epoch" in screen[0]
-            loss_rows = screen[3:5]  # status (2 rows), progress, then the loss curve
-            assert loss_rows[0].startswith("loss ") and " log" in loss_rows[1]
-            assert any(ch in "▁▂▃▄▅▆▇█" for ch in "".join(loss_rows))
-            assert "≤1" in next(line for line in screen if line.startswith("|g|"))  # the clip threshold
-            app.action_stop()
-            stopped = time.monotonic()
-            await wait_for(pilot, app.session.finished.is_set, timeout=5)
-            assert time.monotonic() - stopped < 1.0
-            await wait_for(pilot, lambda: not app.query_one(SettingsPanel).disabled)
-            run = Path(app.session.run_dir)
-            assert (run / "last.pt").exists() and app.session.summary["status"] == "stopped"
+    async def scenario(app, pilot):
+        await wait_for(pilot, lambda: app.torch_info is not None)
+        monitor = app.query_one(Monitor)
+        app.action_start()
+        await wait_for(pilot, lambda: len(monitor.series("loss")) > 10)
+        await wait_for(pilot, lambda: len(monitor.series("val_loss")) >= 1)
+        assert app.query_one(SettingsPanel).disabled  # settings locked while running
+        assert len(monitor.series("lr")) > 10 and len(monitor.series("grad_norm")) > 10
+        await pilot.pause(0.4)  # curves are redrawn at most every 0.3 s
+        screen = app.query_one(LiveView).plain_lines()
+        assert "epoch" in screen[0]
+        loss_rows = screen[3:5]  # status (2 rows), progress, then the loss curve
+        assert loss_rows[0].startswith("loss ") and " log" in loss_rows[1]
+        assert any(ch in "▁▂▃▄▅▆▇█" for ch in "".join(loss_rows))
+        assert "≤1" in next(line for line in screen if line.startswith("|g|"))  # the clip threshold
+        app.action_stop()
+        stopped = time.monotonic()
+        await wait_for(pilot, app.session.finished.is_set, timeout=5)
+        assert time.monotonic() - stopped < 1.0
+        await wait_for(pilot, lambda: not app.query_one(SettingsPanel).disabled)
+        run = Path(app.session.run_dir)
+        assert (run / "last.pt").exists() and app.session.summary["status"] == "stopped"
 
-    asyncio.run(scenario())
+    in_app(tmp_path, scenario, (80, 24))
 
 
 def test_pause_and_resume(tmp_path):
-    async def scenario():
-        app = make_app(tmp_path)
-        async with app.run_test() as pilot:
-            await settings_ready(pilot)
-            app.query_one(SettingsPanel).set_value("train.epochs", 3)
-            app.action_start()
-            await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
-            app.action_pause()
-            await pilot.pause(0.3)
-            held = app.query_one(Monitor).steps_done
-            await pilot.pause(0.5)
-            assert app.query_one(Monitor).steps_done == held and app.training
-            app.action_pause()
-            await wait_for(pilot, app.session.finished.is_set)
-            assert app.session.summary["status"] in ("completed", "early_stopped")
+    async def scenario(app, pilot):
+        app.query_one(SettingsPanel).set_value("train.epochs", 3)
+        app.action_start()
+        await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
+        app.action_pause()
+        await pilot.pause(0.3)
+        held = app.query_one(Monitor).steps_done
+        await pilot.pause(0.5)
+        assert app.query_one(Monitor).steps_done == held and app.training
+        app.action_pause()
+        await wait_for(pilot, app.session.finished.is_set)
+        assert app.session.summary["status"] in ("completed", "early_stopped")
 
-    asyncio.run(scenario())
+    in_app(tmp_path, scenario)
 
 
 def test_save_preset_then_load_gives_an_equal_config(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
-    async def scenario():
-        app = make_app(tmp_path, "lstm-mnist1d")
-        async with app.run_test() as pilot:
-            await settings_ready(pilot)
-            settings = app.query_one(SettingsPanel)
-            settings.set_value("name", "my-lstm")
-            settings.set_value("tricks.grad_clip.mode", "value")
-            settings.set_value("tricks.weight_decay.value", 0.05)
-            await pilot.pause()
-            await pilot.press("ctrl+s")
-            path = tmp_path / "config" / "tui-trainer" / "presets" / "my-lstm.toml"
-            await wait_for(pilot, path.exists)
-            assert load_config(path) == settings.config
-            assert settings.config.tricks.grad_clip.mode == "value" and settings.config.tricks.weight_decay.value == 0.05
+    async def scenario(app, pilot):
+        settings = app.query_one(SettingsPanel)
+        settings.set_value("name", "my-lstm")
+        settings.set_value("tricks.grad_clip.mode", "value")
+        settings.set_value("tricks.weight_decay.value", 0.05)
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        path = tmp_path / "config" / "tui-trainer" / "presets" / "my-lstm.toml"
+        await wait_for(pilot, path.exists)
+        assert load_config(path) == settings.config
+        assert settings.config.tricks.grad_clip.mode == "value" and settings.config.tricks.weight_decay.value == 0.05
 
-    asyncio.run(scenario())
+    in_app(tmp_path, scenario, preset="lstm-mnist1d")
 
 
 def test_an_invalid_input_blocks_start_with_a_message(tmp_path):
-    async def scenario():
-        app = make_app(tmp_path)
-        async with app.run_test() as pilot:
-            await settings_ready(pilot)
-            box = widget(app, "tricks.dropout.p")
-            box.value = "1.5"
-            settings = app.query_one(SettingsPanel)
-            await wait_for(pilot, lambda: "tricks.dropout.p" in settings.errors)
-            assert box.has_class("-invalid")
-            assert "must be at most 0.95" in str(app.query_one("#settings-errors", Static).render())
-            app.action_start()
-            await pilot.pause()
-            assert not app.busy and app.session is None
-            box.value = "0.5"
-            await wait_for(pilot, lambda: not settings.errors)
-            assert not box.has_class("-invalid")
+    async def scenario(app, pilot):
+        box = widget(app, "tricks.dropout.p")
+        box.value = "1.5"
+        settings = app.query_one(SettingsPanel)
+        await wait_for(pilot, lambda: "tricks.dropout.p" in settings.errors)
+        assert box.has_class("-invalid")
+        assert "must be at most 0.95" in str(app.query_one("#settings-errors", Static).render())
+        app.action_start()
+        await pilot.pause()
+        assert not app.busy and app.session is None
+        box.value = "0.5"
+        await wait_for(pilot, lambda: not settings.errors)
+        assert not box.has_class("-invalid")
 
-    asyncio.run(scenario())
+    in_app(tmp_path, scenario)
 
 
 def test_mixed_precision_switch_is_disabled_with_a_reason_only_where_it_cannot_run(tmp_path):
@@ -168,58 +165,49 @@ def test_mixed_precision_switch_is_disabled_with_a_reason_only_where_it_cannot_r
 
     can_run = torch.cuda.is_available() or cpu_has_native_bf16()
 
-    async def scenario():
-        app = make_app(tmp_path)
-        async with app.run_test() as pilot:
-            await settings_ready(pilot)
-            await wait_for(pilot, lambda: app.torch_info is not None)
-            box = widget(app, "tricks.mixed_precision.enabled")
-            reason = app.query_one("#reason-mixed_precision", Static)
-            if can_run:
-                assert not box.disabled and not reason.display
-            else:
-                assert box.disabled and not box.value
-                assert "no native bf16" in str(reason.render())
+    async def scenario(app, pilot):
+        await wait_for(pilot, lambda: app.torch_info is not None)
+        box = widget(app, "tricks.mixed_precision.enabled")
+        reason = app.query_one("#reason-mixed_precision", Static)
+        if can_run:
+            assert not box.disabled and not reason.display
+        else:
+            assert box.disabled and not box.value
+            assert "no native bf16" in str(reason.render())
 
-    asyncio.run(scenario())
+    in_app(tmp_path, scenario)
 
 
 def test_focus_explains_the_trick(tmp_path):
-    async def scenario():
-        app = make_app(tmp_path)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await settings_ready(pilot)
-            widget(app, "tricks.grad_clip.threshold").focus()
-            await pilot.pause()
-            assert "Gradient clipping" in str(app.query_one("#explain", Static).render())
+    async def scenario(app, pilot):
+        widget(app, "tricks.grad_clip.threshold").focus()
+        await pilot.pause()
+        assert "Gradient clipping" in str(app.query_one("#explain", Static).render())
 
-    asyncio.run(scenario())
+    in_app(tmp_path, scenario, (120, 40))
 
 
 def test_the_log_follows_new_lines_and_scrolls_back(tmp_path):
-    async def scenario():
-        app = make_app(tmp_path)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await settings_ready(pilot)
-            log = app.query_one(TailLog)
-            for i in range(60):
-                log.write(f"line {i}")
-            await pilot.pause()
-            height = log.size.height
-            shown = [log.render_line(y).text.strip() for y in range(height)]
-            assert shown[-1] == "line 59" and shown[0] == f"line {60 - height}"
-            log.scroll_back(5)
-            log.write("line 60")  # a new line does not move a view scrolled back
-            shown = [log.render_line(y).text.strip() for y in range(height)]
-            assert shown[-2] == f"line {59 - 5}" and "6 newer lines" in shown[-1]
-            log.action_follow()
-            assert log.render_line(height - 1).text.strip() == "line 60"
-            log.write("x" * 300)  # long lines wrap instead of being cut
-            assert log.render_line(height - 1).text.strip().startswith("x")
-            wrapped = -(-300 // log.size.width)
-            assert wrapped > 1 and log.render_line(height - 1 - wrapped).text.strip() == "line 60"
+    async def scenario(app, pilot):
+        log = app.query_one(TailLog)
+        for i in range(60):
+            log.write(f"line {i}")
+        await pilot.pause()
+        height = log.size.height
+        shown = [log.render_line(y).text.strip() for y in range(height)]
+        assert shown[-1] == "line 59" and shown[0] == f"line {60 - height}"
+        log.scroll_back(5)
+        log.write("line 60")  # a new line does not move a view scrolled back
+        shown = [log.render_line(y).text.strip() for y in range(height)]
+        assert shown[-2] == f"line {59 - 5}" and "6 newer lines" in shown[-1]
+        log.action_follow()
+        assert log.render_line(height - 1).text.strip() == "line 60"
+        log.write("x" * 300)  # long lines wrap instead of being cut
+        assert log.render_line(height - 1).text.strip().startswith("x")
+        wrapped = -(-300 // log.size.width)
+        assert wrapped > 1 and log.render_line(height - 1 - wrapped).text.strip() == "line 60"
 
-    asyncio.run(scenario())
+    in_app(tmp_path, scenario, (120, 40))
 
 
 def test_runs_view_overlays_selected_runs_and_runs_an_ablation(tmp_path, small_data):
@@ -232,77 +220,90 @@ def test_runs_view_overlays_selected_runs_and_runs_an_ablation(tmp_path, small_d
     for lr in (0.003, 0.01):
         Trainer(make_config({"train.epochs": 2, "train.lr": lr}), data=small_data, run_folder=RunFolder.create(runs_dir, f"lr{lr}")).run()
 
-    async def scenario():
-        app = make_app(tmp_path)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await settings_ready(pilot)
-            await wait_for(pilot, lambda: app.torch_info is not None)
-            app.query_one(SettingsPanel).set_value("train.epochs", 1)
-            await pilot.pause()
-            await pilot.press("r")
-            await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
-            screen = app.screen
-            assert len(screen.runs) == 2
-            await pilot.press("space", "down", "space")
-            plot = screen.query_one(OverlayPlot)
-            assert len(plot.runs) == 2
-            await pilot.pause()
-            drawn = str(plot.render())
-            assert "validation loss" in drawn and any(0x2800 < ord(ch) <= 0x28FF for ch in drawn)
-            await pilot.press("m")
-            assert "training loss" in str(plot.render())
-            screen.query_one("#ablate-seeds").value = "1"
-            screen.action_ablate()
-            await wait_for(pilot, lambda: screen.ablation is not None and not app.busy, timeout=180)
-            plan = screen.ablation
-            rows = screen.query_one("#ablation-table").row_count
-            assert rows == len(plan.variants) >= 7 and sum(len(v) for v in plan.results.values()) == len(plan.variants)
-            assert (plan.folder / "ablation.json").exists()
-            await wait_for(pilot, lambda: len(screen.runs) == 2 + len(plan.variants))  # the table lists them after
-            await pilot.press("escape")
-            await wait_for(pilot, lambda: not isinstance(app.screen, RunsScreen))
+    async def scenario(app, pilot):
+        await wait_for(pilot, lambda: app.torch_info is not None)
+        app.query_one(SettingsPanel).set_value("train.epochs", 1)
+        await pilot.pause()
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
+        screen = app.screen
+        assert len(screen.runs) == 2
+        await pilot.press("space", "down", "space")
+        plot = screen.query_one(OverlayPlot)
+        assert len(plot.runs) == 2
+        await pilot.pause()
+        drawn = str(plot.render())
+        assert "validation loss" in drawn and any(0x2800 < ord(ch) <= 0x28FF for ch in drawn)
+        await pilot.press("m")
+        assert "training loss" in str(plot.render())
+        screen.query_one("#ablate-seeds").value = "1"
+        screen.action_ablate()
+        await wait_for(pilot, lambda: screen.ablation is not None and not app.busy, timeout=180)
+        plan = screen.ablation
+        rows = screen.query_one("#ablation-table").row_count
+        assert rows == len(plan.variants) >= 7 and sum(len(v) for v in plan.results.values()) == len(plan.variants)
+        assert (plan.folder / "ablation.json").exists()
+        await wait_for(pilot, lambda: len(screen.runs) == 2 + len(plan.variants))  # the table lists them after
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, RunsScreen))
 
-    asyncio.run(scenario())
+    in_app(tmp_path, scenario, (120, 40))
 
 
 def test_a_small_terminal_gives_the_curves_the_room_while_a_run_trains(tmp_path):
     from tui_trainer.tui.widgets.live_view import LiveView
 
-    async def scenario():
-        app = make_app(tmp_path)
-        async with app.run_test(size=(60, 20)) as pilot:
-            await settings_ready(pilot)
-            left, live = app.query_one("#left"), app.query_one(LiveView)
-            assert left.display and app.screen.has_class("-narrow")
-            before = live.size.width
-            app.query_one(SettingsPanel).set_value("train.epochs", 2)
-            app.action_start()
-            await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
-            await pilot.pause(0.2)
-            assert not left.display and live.size.width > 2 * before  # the settings stepped aside
-            await wait_for(pilot, app.session.finished.is_set)
-            await wait_for(pilot, lambda: left.display)  # and came back when the run ended
-            await pilot.press("f")  # hidden by hand, at any size
-            assert not left.display
-            await pilot.press("f")
-            assert left.display
+    async def scenario(app, pilot):
+        left, live = app.query_one("#left"), app.query_one(LiveView)
+        assert left.display and app.screen.has_class("-narrow")
+        before = live.size.width
+        app.query_one(SettingsPanel).set_value("train.epochs", 2)
+        app.action_start()
+        await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
+        await pilot.pause(0.2)
+        assert not left.display and live.size.width > 2 * before  # the settings stepped aside
+        await wait_for(pilot, app.session.finished.is_set)
+        await wait_for(pilot, lambda: left.display)  # and came back when the run ended
+        await pilot.press("f")  # hidden by hand, at any size
+        assert not left.display
+        await pilot.press("f")
+        assert left.display
 
-    asyncio.run(scenario())
+    in_app(tmp_path, scenario, (60, 20))
 
 
 def test_the_explanation_scrolls_instead_of_cutting_its_text(tmp_path):
     from tui_trainer.tui.explain import EXPLAIN
 
-    async def scenario():
-        app = make_app(tmp_path)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await settings_ready(pilot)
-            box = app.query_one("#explain-box")
-            shown = str(app.query_one("#explain", Static).render())
-            assert shown.endswith(EXPLAIN["train"])  # the whole text, to its last word
-            assert box.max_scroll_y > 0  # taller than its box at 80x24: it scrolls
-            box.scroll_end(animate=False)
-            await pilot.pause()
-            assert box.scroll_y == box.max_scroll_y
+    async def scenario(app, pilot):
+        box = app.query_one("#explain-box")
+        shown = str(app.query_one("#explain", Static).render())
+        assert shown.endswith(EXPLAIN["train"])  # the whole text, to its last word
+        assert box.max_scroll_y > 0  # taller than its box at 80x24: it scrolls
+        box.scroll_end(animate=False)
+        await pilot.pause()
+        assert box.scroll_y == box.max_scroll_y
 
-    asyncio.run(scenario())
+    in_app(tmp_path, scenario, (80, 24))
+
+
+def test_the_model_group_shows_only_the_chosen_family(tmp_path):
+    def shown(app, key):
+        return widget(app, key).parent.display
+
+    async def scenario(app, pilot):
+        settings = app.query_one(SettingsPanel)
+        assert shown(app, "model.cnn.channels") and not shown(app, "model.lstm.hidden_size")
+        widget(app, "model.kind").value = "lstm"
+        await wait_for(pilot, lambda: settings.config.model.kind == "lstm")
+        assert not shown(app, "model.cnn.channels") and shown(app, "model.lstm.hidden_size")
+        widget(app, "model.lstm.hidden_size").value = "32"
+        await wait_for(pilot, lambda: settings.config.model.lstm.hidden_size == 32)
+        widget(app, "model.kind").value = "cnn"
+        widget(app, "model.cnn.channels").value = "16, 32"
+        await wait_for(pilot, lambda: settings.config.model.cnn.channels == (16, 32) and settings.config.model.kind == "cnn")
+        widget(app, "model.cnn.channels").value = "16, x"
+        await wait_for(pilot, lambda: "model.cnn.channels" in settings.errors)
+        assert "expected integers separated by commas" in settings.errors["model.cnn.channels"]
+
+    in_app(tmp_path, scenario, (120, 40))

@@ -6,18 +6,7 @@ import json
 import sys
 
 from ..display import duration, epoch_line, fmt, status_colour
-from ..engine.events import (
-    EarlyStoppingState,
-    EpochEnded,
-    Event,
-    RunEnded,
-    RunStarted,
-    RunWarning,
-    StepsSkipped,
-    StepStats,
-    dispatch,
-    event_to_dict,
-)
+from ..engine.events import EarlyStoppingState, EpochEnded, Event, RunEnded, RunStarted, RunWarning, StepsSkipped, StepStats, dispatch, event_to_dict
 
 
 class JsonReporter:

@@ -13,16 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 
 from ...display import duration, epoch_line, fmt, status_colour
-from ...engine.events import (
-    EarlyStoppingState,
-    EpochEnded,
-    RunEnded,
-    RunStarted,
-    RunWarning,
-    StepsSkipped,
-    StepStats,
-    dispatch,
-)
+from ...engine.events import EarlyStoppingState, EpochEnded, RunEnded, RunStarted, RunWarning, StepsSkipped, StepStats, dispatch
 from ..curves import Series
 from .live_view import Curve, LiveView
 from .tail_log import TailLog

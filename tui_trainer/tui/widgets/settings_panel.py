@@ -246,23 +246,21 @@ class SettingsPanel(VerticalScroll):
         self._validate()
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
-        key = key_of(event.checkbox.id)
+        self._choose(event, event.checkbox.id, event.value)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL:
+            self._choose(event, event.select.id, event.value)
+
+    def _choose(self, event: Message, control_id: str | None, value: Any) -> None:
+        """A switch or a choice changed: validate, and show what applies to it."""
+        key = key_of(control_id)
         if key is None or self._loading:
             return
         event.stop()
-        if self._unchanged(key, event.value):
+        if self._unchanged(key, value):
             return
-        self._edits[key] = event.value
-        self._validate()
-
-    def on_select_changed(self, event: Select.Changed) -> None:
-        key = key_of(event.select.id)
-        if key is None or self._loading or event.value is Select.NULL:
-            return
-        event.stop()
-        if self._unchanged(key, event.value):
-            return
-        self._edits[key] = event.value
+        self._edits[key] = value
         self._validate()
         self._show_relevant()
 
