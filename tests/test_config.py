@@ -177,3 +177,24 @@ def test_the_registries_name_what_the_schema_allows():
 
     assert set(DATA_MODULES) == set(DATASETS)
     assert set(MODELS) == set(MODEL_KINDS) == set(variant_tables(ModelConfig))
+
+
+def test_values_read_as_in_a_toml_file():
+    import tomllib
+
+    from tui_trainer.config.loader import toml_value
+
+    for value in (True, "cosine", 'say "hi"', (32, 64), 0.003, 1e-05, 10000.0, 5):
+        parsed = tomllib.loads(f"v = {toml_value(value)}")["v"]
+        assert parsed == (list(value) if isinstance(value, tuple) else value) and type(parsed) is type(list(value) if isinstance(value, tuple) else value)
+    assert toml_value(None) == "-"
+
+
+def test_old_key_paths_are_made_explicit():
+    from tui_trainer.config.loader import canonical_key
+
+    assert canonical_key(["model", "channels"]) == ["model", "cnn", "channels"]
+    assert canonical_key(["model", "hidden_size"]) == ["model", "lstm", "hidden_size"]
+    assert canonical_key(["model", "lstm", "hidden_size"]) == ["model", "lstm", "hidden_size"]
+    assert canonical_key(["train", "lr"]) == ["train", "lr"]
+    assert canonical_key(["model", "nonsense"]) == ["model", "nonsense"]  # left for the unknown-key error

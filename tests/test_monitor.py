@@ -60,3 +60,27 @@ def test_each_consumer_shows_every_event_but_checkpoints():
 
     assert unhandled(ProgressReporter) == ["checkpoint_saved"]
     assert unhandled(Monitor) == ["checkpoint_saved"]
+
+
+def test_range_label_names_the_drawn_range_and_its_scale():
+    from tui_trainer.tui.curves import range_label
+
+    assert range_label(0.0043, 2.13, True) == "0.0043–2.1 log"
+    assert range_label(0.0, 8.0, False) == "0–8"
+    assert range_label(None, None, False) == ""
+
+
+def test_braille_plot_draws_each_run_in_its_own_colour_on_shared_axes():
+    from tui_trainer.tui.braille import braille_plot
+
+    rising = [(float(x), float(x)) for x in range(11)]
+    falling = [(float(x), 10.0 - x) for x in range(11)]
+    grid, ranges = braille_plot([rising, falling], width=10, height=4, log=False)
+    assert ranges == (0.0, 10.0, 0.0, 10.0)
+    assert len(grid) == 4 and all(len(row) == 10 for row in grid)
+    # rising starts at the bottom left, falling at the top left; both are drawn
+    assert grid[-1][0][0] and grid[0][0][0]
+    assert {index for row in grid for bits, index in row if bits} == {0, 1}
+    _, ranges = braille_plot([[(1.0, 0.1), (2.0, 10.0), (3.0, float("nan"))]], 10, 2, log=True)
+    assert ranges[2:] == (-1.0, 1.0)  # log10 of the finite values
+    assert braille_plot([[(1.0, float("nan"))]], 10, 2, log=False)[1] is None  # nothing finite to draw

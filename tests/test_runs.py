@@ -87,3 +87,17 @@ def test_unknown_or_ambiguous_runs_are_clear_errors(runs, tmp_path):
     assert code == 2 and "no such runs folder" in out
     code, out = invoke("runs", "export", next(p for p in runs_dir.iterdir() if p.name.endswith("gamma")))
     assert code == 2 and "never started" in out
+
+
+def test_run_ids_are_found_without_reading_the_runs(runs, tmp_path):
+    from tui_trainer.runs.catalog import run_ids, scan_runs
+
+    runs_dir, *_ = runs
+    assert run_ids(runs_dir) == [r.id for r in scan_runs(runs_dir)]
+    ablation = tmp_path / "20260101-000000-ablate-x"
+    (ablation / "20260101-000001-x.baseline.s0").mkdir(parents=True)
+    (ablation / "20260101-000001-x.baseline.s0" / "config.toml").write_text("")
+    (ablation / "ablation.json").write_text("{}")
+    (tmp_path / "not-a-run").mkdir()
+    assert run_ids(tmp_path) == ["20260101-000001-x.baseline.s0"]
+    assert run_ids(tmp_path / "missing") == []

@@ -307,3 +307,22 @@ def test_the_model_group_shows_only_the_chosen_family(tmp_path):
         assert "expected integers separated by commas" in settings.errors["model.cnn.channels"]
 
     in_app(tmp_path, scenario, (120, 40))
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a CUDA GPU is there: the run would start")
+def test_a_run_that_cannot_start_says_why_once_and_leaves_nothing(tmp_path):
+    from tui_trainer.tui.widgets.tail_log import TailLog
+
+    preset = tmp_path / "on-cuda.toml"
+    preset.write_text('name = "on-cuda"\n[train]\ndevice = "cuda"\nepochs = 1\n')
+
+    async def scenario(app, pilot):
+        app.action_start()
+        await wait_for(pilot, lambda: app.session.finished.is_set())
+        await pilot.pause(0.2)
+        said = [line for line in app.query_one(TailLog).plain_lines if "CUDA" in line]
+        assert len(said) == 1 and said[0].startswith("the run failed: train.device: 'cuda' was asked for")
+        assert not app.busy and not app.query_one(SettingsPanel).disabled
+        assert not (tmp_path / "runs").exists()
+
+    in_app(tmp_path, scenario, preset=str(preset))

@@ -112,9 +112,9 @@ class Trainer:
             self.data = self.data.to(self.device)
         self.task = task_for(self.data.spec.task, cfg)
         self.model = build_model(self.data.spec, cfg).to(self.device)
-        self.optim = build_optimizer(self.model, cfg)
-        self.optimizer = self.optim.optimizer
-        self.clip = make_clipper(self.optim.params, cfg)
+        self.optimizer_setup = build_optimizer(self.model, cfg)  # the optimizer, its parameters, SGD's decoupled decay
+        self.optimizer = self.optimizer_setup.optimizer
+        self.clip = make_clipper(self.optimizer_setup.params, cfg)
         self.steps_per_epoch = steps_per_epoch(len(self.data.train), cfg.train.batch_size)
         self.schedule = LRSchedule(self.optimizer, cfg.tricks.lr_schedule, cfg.train.lr, cfg.train.epochs, self.steps_per_epoch)
         self.early = EarlyStopping(cfg.tricks.early_stopping)
@@ -192,7 +192,7 @@ class Trainer:
             norm = clip()  # grad_clip: the pre-clip norm is measured, clipping on or off
             row = stats.record(loss, norm, group["lr"], len(yb))
             if not guard.skip(row, state.global_step + stats.pending):  # on_nonfinite = skip: one sync a step
-                apply_sgd_decoupled_decay(self.optim)  # weight_decay: decoupled, for SGD (AdamW does it itself)
+                apply_sgd_decoupled_decay(self.optimizer_setup)  # weight_decay: decoupled, for SGD (AdamW does it itself)
                 if scaler is not None:
                     scaler.step(optimizer)
                     scaler.update()
