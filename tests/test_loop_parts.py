@@ -119,7 +119,7 @@ def test_a_monitor_the_task_does_not_have_is_refused():
     assert task_for("classification", make_config({"tricks.early_stopping.monitor": "val_accuracy"})).name == "classification"
 
     class NoAccuracy:
-        name, metrics = "regression", {}
+        name, metrics = "regression", ()
 
     TASKS["regression-test"] = NoAccuracy()
     try:

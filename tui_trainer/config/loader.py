@@ -200,7 +200,7 @@ def canonical_key(parts: list[str]) -> list[str]:
             if table is None:
                 return out + parts[i:]
             out.append(table)
-            cls = field_types(cls)[table]
+            cls = hints[table]
             hints = field_types(cls)
         out.append(part)
         cls = hints[part]

@@ -50,10 +50,14 @@ def dataset_spec(name: str) -> DataSpec:
     return DATASETS[name].SPEC
 
 
+def _validation_size(n: int, fraction: float) -> int:
+    return max(1, round(n * fraction))
+
+
 def split_sizes(config: DataConfig) -> tuple[int, int, int]:
     """Train, validation and test sizes, known without loading the data."""
     spec = dataset_spec(config.dataset)
-    n_val = max(1, round(spec.train_size * config.val_fraction))
+    n_val = _validation_size(spec.train_size, config.val_fraction)
     return spec.train_size - n_val, n_val, spec.test_size
 
 
@@ -70,7 +74,7 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu") -> Dataset
     spec = replace(spec, input_shape=input_shape, train_size=len(arrays["y"]), test_size=len(arrays["y_test"]))
     x = torch.from_numpy(arrays["x"]).reshape(-1, *spec.input_shape)
     y = torch.from_numpy(arrays["y"])
-    n_val = max(1, round(len(y) * config.val_fraction))
+    n_val = _validation_size(len(y), config.val_fraction)
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(config.split_seed))
     val_idx, train_idx = order[:n_val], order[n_val:]
     x_test = torch.from_numpy(arrays["x_test"]).reshape(-1, *spec.input_shape)

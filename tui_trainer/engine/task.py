@@ -23,8 +23,8 @@ EVAL_BATCH = 1024
 class Task(Protocol):
     name: str
     #: Validation metrics besides the loss, as named in events and summaries without the
-    #: ``val_`` / ``test_`` prefix; each with the direction in which it improves.
-    metrics: dict[str, str]
+    #: ``val_`` / ``test_`` prefix.
+    metrics: tuple[str, ...]
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The mean training loss of a batch."""
@@ -35,7 +35,7 @@ class Task(Protocol):
 
 class Classification:
     name = "classification"
-    metrics = {"accuracy": "max"}
+    metrics = ("accuracy",)
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(output, target)

@@ -240,29 +240,21 @@ def read_curves(run: RunInfo | Path) -> Curves:
     if not (path / METRICS).exists():
         raise RunNotFound(f"{path}: no {METRICS} (the run never started)")
     curves = Curves()
-    for event in read_events(path):
-        add = _CURVE_EVENTS.get(type(event))
-        if add is not None:
-            add(curves, event)
+    for event in read_events(path):  # checkpoints, warnings and the end add nothing to a curve
+        if isinstance(event, RunStarted):
+            curves.steps_per_epoch = event.steps_per_epoch
+        elif isinstance(event, StepStats):
+            for i, (loss, norm, lr) in enumerate(zip(event.losses, event.grad_norms, event.lrs)):
+                curves.steps.append(event.first_step + i + 1)
+                curves.step_epoch.append(event.epoch + 1)
+                curves.loss.append(loss)
+                curves.grad_norm.append(norm)
+                curves.lr.append(lr)
+        elif isinstance(event, EpochEnded):
+            curves.epochs.append(event)
+        elif isinstance(event, EarlyStoppingState):
+            curves.patience[event.epoch] = event
     return curves
-
-
-def _add_steps(curves: Curves, event: StepStats) -> None:
-    for i, (loss, norm, lr) in enumerate(zip(event.losses, event.grad_norms, event.lrs)):
-        curves.steps.append(event.first_step + i + 1)
-        curves.step_epoch.append(event.epoch + 1)
-        curves.loss.append(loss)
-        curves.grad_norm.append(norm)
-        curves.lr.append(lr)
-
-
-#: The events a curve is made of; the others (checkpoints, warnings, the end) add nothing to one.
-_CURVE_EVENTS = {
-    RunStarted: lambda c, e: setattr(c, "steps_per_epoch", e.steps_per_epoch),
-    StepStats: _add_steps,
-    EpochEnded: lambda c, e: c.epochs.append(e),
-    EarlyStoppingState: lambda c, e: c.patience.__setitem__(e.epoch, e),
-}
 
 
 def steps_csv(curves: Curves) -> str:

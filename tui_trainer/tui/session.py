@@ -33,7 +33,6 @@ class Job:
 
     def __init__(self, runs_dir: Path) -> None:
         self.runs_dir = Path(runs_dir)
-        self.control = Control()
         self.finished = threading.Event()
         self.error: str | None = None  # an exception the job ended with
         self.worker: Worker | None = None
@@ -47,8 +46,8 @@ class Job:
     def running(self) -> bool:
         return self.worker is not None and not self.finished.is_set()
 
-    def stop(self, reason: str) -> None:
-        self.control.stop(reason)
+    def stop(self, reason: str) -> None:  # pragma: no cover - subclasses stop their runs
+        raise NotImplementedError
 
     def _run(self) -> None:
         try:
@@ -78,6 +77,7 @@ class TrainingSession(Job):
     def __init__(self, config: Config, runs_dir: Path) -> None:
         super().__init__(runs_dir)
         self.config = config
+        self.control = Control()
         self.events: deque[Event] = deque()
         self.ended: RunEnded | None = None
         self.summary: dict[str, Any] | None = None
@@ -111,6 +111,9 @@ class TrainingSession(Job):
     @property
     def failure(self) -> str | None:
         return self.error if self.ended is None else None  # a run's own end event says why it failed
+
+    def stop(self, reason: str) -> None:
+        self.control.stop(reason)
 
     def pause(self) -> bool:
         """Pause or resume; True when now paused."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from dataclasses import dataclass
 from typing import Any
 
 from textual.app import ComposeResult
@@ -93,15 +92,14 @@ def _get(config: Config, key: str) -> Any:
     return value
 
 
-class Group(Vertical):
-    """One group of settings; tells the panel when it is mounted."""
+class LaterGroups(Vertical):
+    """The groups after the training basics; tells the panel when they are mounted."""
 
-    @dataclass
-    class Ready(Message):
-        group: "Group"
+    class Mounted(Message):
+        pass
 
     def on_mount(self) -> None:
-        self.post_message(self.Ready(self))
+        self.post_message(self.Mounted())
 
 
 class SettingsPanel(VerticalScroll):
@@ -129,18 +127,17 @@ class SettingsPanel(VerticalScroll):
         self.errors: dict[str, str] = {}
         self._loading = False
         self.unavailable: dict[str, str] = {}
-        self._lazy: set[str] = set()  # ids of the groups not mounted yet
+        self.ready = False  # every group mounted (the later ones mount just after the first paint)
 
     # -- building ---------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        with Group(classes="group", id="group-train"):
+        with Vertical(classes="group", id="group-train"):
             yield Label(TITLES["train"], classes="group-title")
             yield self._row("name")
             for name in TRAIN_FIELDS:
                 yield self._row(f"train.{name}")
-        self._lazy.add("group-more")
-        with Lazy(Group(id="group-more")):  # mounted just after the first paint, in one go
+        with Lazy(LaterGroups(id="group-more")):  # mounted just after the first paint, in one go
             for name, fields in (("data", DATA_FIELDS), ("model", MODEL_FIELDS)):
                 with Vertical(classes="group", id=f"group-{name}"):
                     yield Label(TITLES[name], classes="group-title")
@@ -176,19 +173,12 @@ class SettingsPanel(VerticalScroll):
     def on_mount(self) -> None:
         self._show_relevant()
 
-    @property
-    def ready(self) -> bool:
-        """Every group is mounted (the later trick groups mount just after the first paint)."""
-        return not self._lazy
-
-    def on_group_ready(self, message: "Group.Ready") -> None:
-        """A group mounted after the first paint: bring it up to what the panel holds now."""
+    def on_later_groups_mounted(self, message: LaterGroups.Mounted) -> None:
+        """The groups after the basics are mounted: bring them up to what the panel holds now."""
         message.stop()
-        if message.group.id in self._lazy:
-            self._lazy.discard(message.group.id)
-            self._sync(message.group)
-            if not self._lazy:
-                self.post_message(self.Ready())
+        self.ready = True
+        self._sync(self.query_one(LaterGroups))
+        self.post_message(self.Ready())
 
     # -- loading a preset ----------------------------------------------------------------
 
@@ -323,25 +313,20 @@ class SettingsPanel(VerticalScroll):
 
     def set_unavailable(self, trick: str, reason: str | None) -> None:
         """Disable a trick's switch here, with the reason shown under it; None enables it."""
-        key = f"tricks.{trick}.enabled"
-        if reason is not None:
+        if reason is None:
+            self.unavailable.pop(trick, None)
+        else:
             self.unavailable[trick] = reason
-        if not self.ready:  # applied when the group mounts
-            if reason is None:
-                self.unavailable.pop(trick, None)
-            elif _get(self.config, key):
-                self._edits[key] = False
-                self._validate()
+        if not self.ready:  # _sync applies it when the group mounts
             return
+        key = f"tricks.{trick}.enabled"
         checkbox = self.query_one(f"#{widget_id(key)}", Checkbox)
         reason_widget = self.query_one(f"#reason-{trick}", Static)
         if reason is None:
-            self.unavailable.pop(trick, None)
             checkbox.disabled = False
             reason_widget.update("")
             reason_widget.display = False
             return
-        self.unavailable[trick] = reason
         if checkbox.value:
             self.set_value(key, False)
         checkbox.disabled = True
