@@ -1,8 +1,10 @@
 # Set-up and entry points. Each target creates .venv when it is missing.
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-# torch 2.13.0: on a CUDA box PyPI gives its CUDA build; override with e.g. `make TORCH=torch==2.14.1`.
-TORCH  ?= torch==2.13.0
+# torch and the torchvision built for it, kept in step (torchvision pins its torch): 0.29.1 pairs
+# with 2.14.1. On x86_64 PyPI's 2.14.1 is the CUDA build, which also runs on the CPU.
+# Override both together, e.g. `make TORCH="torch==2.9.1 torchvision==0.24.1"`.
+TORCH  ?= torch==2.14.1 torchvision==0.29.1
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test bench clean
@@ -10,7 +12,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 

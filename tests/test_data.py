@@ -60,5 +60,5 @@ def test_a_broken_cache_gives_a_clear_message(tmp_path, monkeypatch):
 def test_unknown_dataset_is_refused_by_the_config():
     from tui_trainer.config import ConfigError
 
-    with pytest.raises(ConfigError, match="data.dataset: unknown choice 'mnist'"):
-        config_from_dict({"data": {"dataset": "mnist"}})
+    with pytest.raises(ConfigError, match="data.dataset: unknown choice 'cifar'"):
+        config_from_dict({"data": {"dataset": "cifar"}})

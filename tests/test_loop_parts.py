@@ -110,7 +110,7 @@ def test_classification_evaluates_loss_and_accuracy_in_one_transfer():
         model.weight.copy_(torch.eye(2))
     x = torch.tensor([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0], [0.0, 2.0]])
     split = Split(x, torch.tensor([0, 1, 1, 1]))
-    metrics = evaluate(model, split, TASKS["classification"], FP32, torch.device("cpu"), "val")
+    metrics = evaluate(model, split, TASKS["classification"](), FP32, torch.device("cpu"), "val")
     expected = nn.functional.cross_entropy(x, split.y).item()
     assert metrics["val_accuracy"] == 0.75 and metrics["val_loss"] == pytest.approx(expected)
 
@@ -121,7 +121,10 @@ def test_a_monitor_the_task_does_not_have_is_refused():
     class NoAccuracy:
         name, metrics = "regression", ()
 
-    TASKS["regression-test"] = NoAccuracy()
+        def __init__(self, label_smoothing: float = 0.0):
+            pass
+
+    TASKS["regression-test"] = NoAccuracy
     try:
         from tui_trainer.engine.precision import SetupError
 

@@ -25,7 +25,7 @@ import tomli_w
 
 from ..atomic import atomic_write_text
 from ..errors import UserError
-from .schema import Config, field_types, variant_key, variant_tables
+from .schema import SEQUENCE_DATASETS, Config, field_types, variant_key, variant_tables
 
 
 class ConfigError(UserError):
@@ -221,8 +221,13 @@ def _cross_checks(config: Config) -> list[_Problem]:
                 "one-cycle has its own warm-up (pct_start); set warmup_epochs = 0",
             )
         )
-    if sched.enabled and sched.kind == "cosine" and sched.min_lr >= config.train.lr:
+    if sched.enabled and sched.kind in ("cosine", "cosine_epoch") and sched.min_lr >= config.train.lr:
         out.append(_Problem("tricks.lr_schedule.min_lr", f"must be below train.lr ({config.train.lr})"))
+    if config.tricks.augment.enabled and config.data.dataset in SEQUENCE_DATASETS:
+        out.append(_Problem("tricks.augment.enabled", f"random crops and flips are for images; {config.data.dataset} is 1-D sequences: switch it off"))
+    if config.data.dataset in ("image_folder", "npz") and not config.data.path:
+        what = "a folder with one sub-folder of images per class" if config.data.dataset == "image_folder" else "a .npz file with x and y"
+        out.append(_Problem("data.path", f"data.dataset = {config.data.dataset!r} needs a path: {what}"))
     return out
 
 

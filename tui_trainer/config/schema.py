@@ -52,11 +52,14 @@ def variant_tables(cls: type) -> tuple[str, ...]:
     return tuple(next(f for f in fields(cls) if f.name == key).metadata["choices"]) if key else ()
 
 
-DATASETS = ("mnist1d",)
+DATASETS = ("mnist1d", "digits", "mnist", "fashion_mnist", "cifar10", "image_folder", "npz")
+COLORS = ("rgb", "grayscale")
+#: Datasets of 1-D sequences, where the image-only tricks cannot apply.
+SEQUENCE_DATASETS = ("mnist1d",)
 MODEL_KINDS = ("cnn", "lstm")
 OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-SCHEDULE_KINDS = ("step", "exponential", "cosine", "onecycle", "plateau")
+SCHEDULE_KINDS = ("step", "exponential", "cosine", "cosine_epoch", "onecycle", "plateau")
 #: Schedules stepped after every batch; the others step once per epoch.
 PER_BATCH_SCHEDULES = ("cosine", "onecycle")
 CLIP_MODES = ("norm", "value")
@@ -72,6 +75,13 @@ class DataConfig:
     dataset: str = _f("mnist1d", "dataset to train on", choices=DATASETS)
     val_fraction: float = _f(0.1, "fraction of the training split held out for validation", gt=0.0, max=0.5)
     split_seed: int = _f(0, "seed of the train/validation split (fixed, independent of train.seed)", min=0)
+    path: str = _f("", "image_folder: a folder with one sub-folder of images per class; npz: a .npz file with x, y [, x_test, y_test]")
+    image_size: int = _f(32, "image_folder: each image is centre-cropped to a square and resized to this many pixels a side", min=4, max=1024)
+    color: str = _f("rgb", "image_folder: rgb (3 channels) or grayscale (1)", choices=COLORS)
+    test_fraction: float = _f(0.2, "image_folder, and npz without x_test: fraction of the images held out for the test score", gt=0.0, max=0.5)
+    download: bool = _f(True, "mnist, fashion_mnist, cifar10: download the files on first use (false: use only what is in the cache)")
+    memory_budget_mb: float = _f(0.0, "datasets up to this size (all splits, as stored) are held on the device; larger ones stream from disk "
+                                      "through a DataLoader (0 = half the device's memory)", min=0.0)
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,8 @@ class CNNConfig:
     channels: tuple[int, ...] = _f((32, 64, 64), "output channels of each conv block", min=1)
     kernel_size: int = _f(5, "convolution kernel size (odd keeps the length)", min=1, max=31)
     pool_every: int = _f(1, "max-pool by 2 after every Nth conv block (0 = never)", min=0)
-    fc_hidden: int = _f(128, "units of the hidden fully connected layer", min=1)
+    fc_hidden: int = _f(128, "units of the hidden fully connected layer (0 = none: the classifier reads the conv features)", min=0)
+    conv_bias: bool = _f(False, "keep each conv's bias beside BatchNorm, as the lesson's models do (BatchNorm's own shift makes it redundant)")
 
 
 @dataclass(frozen=True)
@@ -131,12 +142,13 @@ class DropoutConfig:
 @dataclass(frozen=True)
 class LRScheduleConfig:
     enabled: bool = _f(True, "off = constant learning rate")
-    kind: str = _f("cosine", "step, exponential (per epoch); cosine, onecycle (per batch); plateau (per epoch, on the monitored metric)", choices=SCHEDULE_KINDS)
+    kind: str = _f("cosine", "step, exponential, cosine_epoch (per epoch); cosine, onecycle (per batch); plateau (per epoch, on the monitored metric)",
+                   choices=SCHEDULE_KINDS)
     warmup_epochs: float = _f(0.0, "linear warm-up length in epochs, applied per batch (not with onecycle)", min=0.0)
     warmup_start_factor: float = _f(0.1, "warm-up starts at lr * this factor", gt=0.0, max=1.0)
     step_size: int = _f(10, "step: epochs between decays", min=1)
     gamma: float = _f(0.5, "step, exponential: decay factor", gt=0.0, max=1.0)
-    min_lr: float = _f(0.0, "cosine: final LR; plateau: floor", min=0.0)
+    min_lr: float = _f(0.0, "cosine, cosine_epoch: final LR (eta_min); plateau: floor", min=0.0)
     pct_start: float = _f(0.3, "onecycle: fraction of steps spent rising", gt=0.0, max=1.0)
     div_factor: float = _f(25.0, "onecycle: initial LR = lr / div_factor", gt=0.0)
     final_div_factor: float = _f(1e4, "onecycle: final LR = initial / final_div_factor", gt=0.0)
@@ -177,6 +189,19 @@ class MixedPrecisionConfig:
 
 
 @dataclass(frozen=True)
+class AugmentConfig:
+    enabled: bool = _f(False, "images: random crop with padding and horizontal flip, drawn per sample on the device for the whole batch")
+    crop_padding: int = _f(4, "pad each side by this many pixels, then crop back to the image size at a random offset (0 = no crop)", min=0, max=64)
+    flip: bool = _f(True, "mirror half of the images left to right (not applied to digits, where a mirror image is another symbol)")
+
+
+@dataclass(frozen=True)
+class LabelSmoothingConfig:
+    enabled: bool = _f(False, "classification: aim at 1 - epsilon for the true class, the rest spread evenly over all classes")
+    epsilon: float = _f(0.1, "the share of the target moved off the true class", gt=0.0, max=0.5)
+
+
+@dataclass(frozen=True)
 class TricksConfig:
     batchnorm: BatchNormConfig = field(default_factory=BatchNormConfig)
     dropout: DropoutConfig = field(default_factory=DropoutConfig)
@@ -185,6 +210,8 @@ class TricksConfig:
     weight_decay: WeightDecayConfig = field(default_factory=WeightDecayConfig)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     mixed_precision: MixedPrecisionConfig = field(default_factory=MixedPrecisionConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    label_smoothing: LabelSmoothingConfig = field(default_factory=LabelSmoothingConfig)
 
 
 TRICK_NAMES = (
@@ -195,6 +222,8 @@ TRICK_NAMES = (
     "weight_decay",
     "early_stopping",
     "mixed_precision",
+    "augment",
+    "label_smoothing",
 )
 
 

@@ -1,89 +1,163 @@
-"""Datasets as tensors on the training device, plus a spec the models are built from.
+"""Datasets as splits on the training device, plus a spec the models are built from.
 
-A dataset is a module here with ``SPEC`` (a :class:`DataSpec`: shape, classes, task, sizes)
-and ``load_arrays(config) -> {"x", "y", "x_test", "y_test"}`` (numpy arrays), plus one line
+A dataset is a module (or object) here with ``spec(config) -> DataSpec`` (shape, classes,
+task, sizes, known before the samples are read), ``state(config)`` (whether it is downloaded
+or cached, for the info panel) and ``load_arrays(config, progress) -> Arrays``, plus one line
 in :data:`DATASETS`; the config's ``data.dataset`` choices must name the same datasets.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from types import ModuleType
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
+import numpy as np
 import torch
 
 from ..config.schema import DataConfig
-from . import mnist1d
-from .spec import DatasetError, DataSpec
+from . import digits, image_folder, mnist1d, npz
+from .arrays import Arrays, check_arrays
+from .pipeline import InputPipeline, channel_stats
+from .spec import DatasetError, DataSpec, Progress, no_progress
+from .splits import Split, StreamedSplit
+from .vision import CIFAR10, FASHION_MNIST, MNIST
 
-DATASETS: dict[str, ModuleType] = {
+
+class Source(Protocol):
+    def spec(self, config: DataConfig) -> DataSpec: ...
+    def state(self, config: DataConfig) -> str: ...
+    def load_arrays(self, config: DataConfig, progress: Progress) -> Arrays: ...
+
+
+DATASETS: dict[str, Any] = {
     "mnist1d": mnist1d,
+    "digits": digits,
+    "mnist": MNIST,
+    "fashion_mnist": FASHION_MNIST,
+    "cifar10": CIFAR10,
+    "image_folder": image_folder,
+    "npz": npz,
 }
 
-
-@dataclass(frozen=True)
-class Split:
-    x: torch.Tensor
-    y: torch.Tensor
-
-    def __len__(self) -> int:
-        return self.y.shape[0]
-
-    def to(self, device: torch.device | str) -> "Split":
-        return Split(self.x.to(device), self.y.to(device))
+MB = 1 << 20
 
 
 @dataclass(frozen=True)
 class Datasets:
     spec: DataSpec
-    train: Split
-    val: Split
-    test: Split
+    train: Split | StreamedSplit
+    val: Split | StreamedSplit
+    test: Split | StreamedSplit
+    #: per-channel mean and std of the training split (images), for :class:`InputPipeline`
+    stats: tuple[torch.Tensor, torch.Tensor] | None = None
+    mode: str = "resident"  # or "streamed"
+    mode_detail: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)  # skipped files and other warnings
 
     def to(self, device: torch.device | str) -> "Datasets":
-        return Datasets(self.spec, self.train.to(device), self.val.to(device), self.test.to(device))
+        return replace(self, train=self.train.to(device), val=self.val.to(device), test=self.test.to(device))
+
+    def pipeline(self, crop_padding: int = 0, flip: bool = False) -> InputPipeline:
+        mean, std = self.stats if self.stats is not None else (None, None)
+        return InputPipeline(mean, std, crop_padding, flip).to(self.train.device)
 
 
-def dataset_spec(name: str) -> DataSpec:
+def _source(name: str) -> Any:
     if name not in DATASETS:
-        raise DatasetError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
-    return DATASETS[name].SPEC
+        from difflib import get_close_matches
+
+        close = get_close_matches(name, DATASETS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise DatasetError(f"data.dataset: unknown dataset {name!r}{hint} (available: {', '.join(DATASETS)})")
+    return DATASETS[name]
 
 
-def _validation_size(n: int, fraction: float) -> int:
+def dataset_spec(config: DataConfig | str) -> DataSpec:
+    """What the dataset looks like; a user's folder or file is looked at (not decoded)."""
+    if isinstance(config, str):
+        config = DataConfig(dataset=config)
+    return _source(config.dataset).spec(config)
+
+
+def dataset_state(config: DataConfig) -> str:
+    return _source(config.dataset).state(config)
+
+
+def _fraction_of(n: int, fraction: float) -> int:
     return max(1, round(n * fraction))
 
 
-def split_sizes(config: DataConfig) -> tuple[int, int, int]:
+def split_sizes(config: DataConfig, spec: DataSpec | None = None) -> tuple[int, int, int]:
     """Train, validation and test sizes, known without loading the data."""
-    spec = dataset_spec(config.dataset)
-    n_val = _validation_size(spec.train_size, config.val_fraction)
-    return spec.train_size - n_val, n_val, spec.test_size
+    spec = spec or dataset_spec(config)
+    pool, n_test = spec.train_size, spec.test_size
+    if not n_test:  # no test split of its own: one is carved out first
+        n_test = _fraction_of(pool, config.test_fraction)
+        pool -= n_test
+    n_val = _fraction_of(pool, config.val_fraction)
+    return pool - n_val, n_val, n_test
 
 
-def load_data(config: DataConfig, device: torch.device | str = "cpu") -> Datasets:
-    """Train, validation and test splits as tensors on ``device``.
+def memory_budget(config: DataConfig, device: torch.device) -> int:
+    """Bytes of data the device may hold: the setting, or half the device's memory."""
+    if config.memory_budget_mb > 0:
+        return int(config.memory_budget_mb * MB)
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory // 2
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
 
-    The validation split is carved out of the training split with ``config.split_seed``,
-    so every training seed sees the same split; the test split is kept for the final score.
+
+def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: Progress = no_progress) -> Datasets:
+    """Train, validation and test splits, on ``device`` or (beyond the memory budget) streamed.
+
+    Data without a test split of its own gives up ``data.test_fraction`` of it first. The
+    validation split is then carved out of the training split with ``config.split_seed``,
+    so every training seed sees the same splits; the test split is kept for the final score.
     """
-    spec = dataset_spec(config.dataset)
-    arrays = DATASETS[config.dataset].load_arrays(config)
-    shape = arrays["x"].shape[1:]  # (L,) for a sequence of one channel, else (C, ...)
-    input_shape = (spec.input_shape[0], *shape) if len(shape) == 1 else tuple(shape)
-    spec = replace(spec, input_shape=input_shape, train_size=len(arrays["y"]), test_size=len(arrays["y_test"]))
-    x = torch.from_numpy(arrays["x"]).reshape(-1, *spec.input_shape)
-    y = torch.from_numpy(arrays["y"])
-    n_val = _validation_size(len(y), config.val_fraction)
-    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(config.split_seed))
-    val_idx, train_idx = order[:n_val], order[n_val:]
-    x_test = torch.from_numpy(arrays["x_test"]).reshape(-1, *spec.input_shape)
-    y_test = torch.from_numpy(arrays["y_test"])
+    device = torch.device(device)
+    source = _source(config.dataset)
+    arrays = check_arrays(source.load_arrays(config, progress), config.dataset)
+    spec = source.spec(config) if config.dataset != "npz" else DataSpec("npz", (), 0, source=f"arrays in {config.path}")
+    classes = arrays.classes or spec.classes
+    y = torch.from_numpy(np.array(arrays.y, dtype=np.int64))
+    n_classes = max(len(classes), int(y.max()) + 1 if len(y) else 0)
+    generator = torch.Generator().manual_seed(config.split_seed)
+    if arrays.x_test is None:
+        order = torch.randperm(len(y), generator=generator)
+        n_test = _fraction_of(len(y), config.test_fraction)
+        test_rows, pool = order[:n_test], order[n_test:]
+    else:
+        test_rows, pool = None, torch.arange(len(y))
+    n_val = _fraction_of(len(pool), config.val_fraction)
+    order = pool[torch.randperm(len(pool), generator=generator)]
+    val_rows, train_rows = order[:n_val], order[n_val:]
+    if len(train_rows) < 2:
+        raise DatasetError(f"{config.dataset}: {len(y)} samples leave {len(train_rows)} for training; give it more data")
+    x_test, y_test = (arrays.x, y) if arrays.x_test is None else (arrays.x_test, torch.from_numpy(np.array(arrays.y_test, dtype=np.int64)))
+    test_rows = torch.arange(len(y_test)) if test_rows is None else test_rows
+    spec = replace(spec, input_shape=tuple(arrays.x.shape[1:]), num_classes=n_classes, classes=tuple(classes),
+                   train_size=len(pool), test_size=len(test_rows), images=arrays.x.ndim == 4 or spec.images)
+    total = arrays.nbytes if arrays.x_test is not None else arrays.x.nbytes
+    budget = memory_budget(config, device)
+    images = arrays.x.ndim == 4
+    stats = channel_stats(arrays.x, np.sort(train_rows.numpy())) if images else None
+    if total <= budget:
+        def split(xs: np.ndarray, rows: torch.Tensor, ys: torch.Tensor) -> Split:
+            return Split(torch.from_numpy(np.ascontiguousarray(xs[rows.numpy()])).to(device), ys[rows].contiguous().to(device))
 
-    def split(xs: torch.Tensor, ys: torch.Tensor) -> Split:
-        return Split(xs.contiguous().to(device), ys.contiguous().to(device))
+        mode, detail = "resident", f"held on {device} ({total / MB:,.0f} MB as {arrays.x.dtype})"
+        splits = split(arrays.x, train_rows, y), split(arrays.x, val_rows, y), split(x_test, test_rows, y_test)
+    else:
+        def split(xs: np.ndarray, rows: torch.Tensor, ys: torch.Tensor) -> StreamedSplit:
+            return StreamedSplit(xs, rows.numpy(), ys[rows].contiguous(), device)
 
-    return Datasets(spec, split(x[train_idx], y[train_idx]), split(x[val_idx], y[val_idx]), split(x_test, y_test))
+        splits = split(arrays.x, train_rows, y), split(arrays.x, val_rows, y), split(x_test, test_rows, y_test)
+        mode = "streamed"
+        detail = (f"streamed from disk by {splits[0].workers} DataLoader workers ({total / MB:,.0f} MB is over the "
+                  f"{budget / MB:,.0f} MB budget, data.memory_budget_mb)")
+    return Datasets(spec, *splits, stats=stats, mode=mode, mode_detail=detail, notes=arrays.notes)
 
 
-__all__ = ["DATASETS", "DataSpec", "DatasetError", "Datasets", "Split", "dataset_spec", "load_data", "split_sizes"]
+__all__ = ["DATASETS", "DataSpec", "DatasetError", "Datasets", "InputPipeline", "Split", "StreamedSplit",
+           "dataset_spec", "dataset_state", "load_data", "split_sizes"]

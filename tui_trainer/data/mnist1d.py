@@ -16,8 +16,9 @@ import numpy as np
 
 from ..atomic import atomic_write
 from ..config.schema import DataConfig
+from .arrays import Arrays
 from .cache import cache_dir
-from .spec import DatasetError, DataSpec
+from .spec import DatasetError, DataSpec, Progress
 
 #: The generator's defaults (``mnist1d.data.get_dataset_args()``), without the download URL:
 #: 5,000 sequences of 40 steps, 4,000 for training and 1,000 for test.
@@ -38,7 +39,16 @@ GENERATOR_ARGS = {
 
 ARRAYS = ("x", "y", "x_test", "y_test")
 
-SPEC = DataSpec("mnist1d", (1, 40), 10, "classification", train_size=4000, test_size=1000)
+SPEC = DataSpec("mnist1d", (1, 40), 10, "classification", train_size=4000, test_size=1000,
+                classes=tuple(str(d) for d in range(10)), source="generated offline by the mnist1d package (Greydanus 2020)")
+
+
+def spec(config: DataConfig) -> DataSpec:
+    return SPEC
+
+
+def state(config: DataConfig) -> str:
+    return "in the cache" if cache_path().exists() else "generated on first use (about 6 s)"
 
 
 def cache_path(args: dict = GENERATOR_ARGS) -> Path:
@@ -72,9 +82,10 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def load_arrays(config: DataConfig) -> dict[str, np.ndarray]:
-    """``x``, ``y``, ``x_test``, ``y_test``: what :func:`tui_trainer.data.load_data` splits."""
-    return load()
+def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
+    """What :func:`tui_trainer.data.load_data` splits: sequences of one channel."""
+    arrays = load()
+    return Arrays(arrays["x"][:, None], arrays["y"], arrays["x_test"][:, None], arrays["y_test"], SPEC.classes)
 
 
 def load(args: dict = GENERATOR_ARGS) -> dict[str, np.ndarray]:

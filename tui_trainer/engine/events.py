@@ -33,6 +33,11 @@ class RunStarted:
     clip_threshold: float | None
     patience: int | None
     start_step: int = 0  # > 0: a resumed run, continuing after this many steps
+    dataset: str = ""
+    input_shape: list[int] = field(default_factory=list)  # per sample, channels first
+    data_mode: str = "resident"  # held on the device, or "streamed" from disk through a DataLoader
+    data_detail: str = ""
+    notes: list[str] = field(default_factory=list)  # skipped files, tricks that do not apply in part
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 - warm-up: ``LinearLR`` from ``lr * warmup_start_factor`` to ``lr``, stepped per batch
   for ``round(warmup_epochs * steps_per_epoch)`` batches;
 - cosine: ``CosineAnnealingLR`` per batch over the batches after the warm-up;
+- cosine_epoch: ``CosineAnnealingLR(T_max=epochs)`` stepped once per epoch, as the lesson's recipe does;
 - onecycle: ``OneCycleLR`` per batch over the whole run (it has its own warm-up);
 - step, exponential: ``StepLR`` / ``ExponentialLR`` per epoch;
 - plateau: ``ReduceLROnPlateau`` per epoch, fed the monitored validation metric.
@@ -51,6 +52,8 @@ class LRSchedule:
         elif kind == "cosine":
             t_max = max(1, self.total_steps - self.warmup_steps)
             self.main = lr_scheduler.CosineAnnealingLR(optimizer, t_max, eta_min=config.min_lr)
+        elif kind == "cosine_epoch":
+            self.main = lr_scheduler.CosineAnnealingLR(optimizer, max(1, epochs), eta_min=config.min_lr)
         elif kind == "onecycle":
             self.main = lr_scheduler.OneCycleLR(
                 optimizer,

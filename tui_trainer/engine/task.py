@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import Config
-from ..data import Split
+from ..data import Datasets, InputPipeline, Split, StreamedSplit
 from .precision import Precision, SetupError
 
 EVAL_BATCH = 1024
@@ -34,22 +34,30 @@ class Task(Protocol):
 
 
 class Classification:
+    """Cross-entropy; with ``tricks.label_smoothing`` the training loss aims at 1 - ε for the
+    true class. Validation and test losses stay plain cross-entropy, so runs with and without
+    smoothing compare on the same scale."""
+
     name = "classification"
     metrics = ("accuracy",)
 
+    def __init__(self, label_smoothing: float = 0.0):
+        self.label_smoothing = label_smoothing
+
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(output, target)
+        return F.cross_entropy(output, target, label_smoothing=self.label_smoothing)
 
     def sums(self, output: torch.Tensor, target: torch.Tensor) -> list[torch.Tensor]:
         return [F.cross_entropy(output.float(), target, reduction="sum"), (output.argmax(1) == target).sum()]
 
 
-TASKS: dict[str, Task] = {"classification": Classification()}
+TASKS: dict[str, type] = {"classification": Classification}
 
 
 def task_for(name: str, config: Config) -> Task:
     """The task of a dataset, after checking that what the preset monitors exists for it."""
-    task = TASKS[name]
+    smoothing = config.tricks.label_smoothing
+    task = TASKS[name](smoothing.epsilon if smoothing.enabled else 0.0)
     known = ["val_loss", *(f"val_{m}" for m in task.metrics)]
     watched = [("tricks.early_stopping.monitor", config.tricks.early_stopping.monitor)]
     if config.tricks.lr_schedule.enabled and config.tricks.lr_schedule.kind == "plateau":
@@ -60,17 +68,42 @@ def task_for(name: str, config: Config) -> Task:
     return task
 
 
+def input_pipeline(data: Datasets, config: Config) -> InputPipeline:
+    """The per-batch input steps, after checking that ``tricks.augment`` can apply to this data."""
+    augment = config.tricks.augment
+    if not augment.enabled:
+        return data.pipeline()
+    if len(data.spec.input_shape) != 3:
+        raise SetupError(f"tricks.augment: random crops and flips are for images; {config.data.dataset} has samples of shape "
+                         f"{data.spec.shape_text}; switch it off")
+    return data.pipeline(augment.crop_padding, augment.flip and not data.spec.no_flip)
+
+
+def flip_note(data: Datasets | None, config: Config) -> str:
+    """Why ``tricks.augment.flip`` is not applied to this data, or ""."""
+    augment = config.tricks.augment
+    if data is None or not (augment.enabled and augment.flip and data.spec.no_flip):
+        return ""
+    return f"augment: no flips for {data.spec.name} ({data.spec.no_flip})"
+
+
 @torch.no_grad()
-def evaluate(model: nn.Module, split: Split, task: Task, precision: Precision, device: torch.device, prefix: str) -> dict[str, float]:
+def evaluate(model: nn.Module, split: Split | StreamedSplit, task: Task, precision: Precision, device: torch.device, prefix: str,
+             inputs: InputPipeline | None = None, confusion: torch.Tensor | None = None) -> dict[str, float]:
     """The mean loss and metrics over a split, in eval mode, fetched in one transfer:
-    ``{prefix}_loss`` and ``{prefix}_<metric>``."""
+    ``{prefix}_loss`` and ``{prefix}_<metric>``. ``confusion`` (classes × classes, on the
+    device) gains a count per (true class, predicted class)."""
     was_training = model.training
     model.eval()
     totals: list[torch.Tensor] = []
-    for start in range(0, len(split), EVAL_BATCH):
-        x, y = split.x[start : start + EVAL_BATCH], split.y[start : start + EVAL_BATCH]
+    for x, y in split.batches(EVAL_BATCH):
+        if inputs is not None:
+            x = inputs.prepare(x)
         with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):
             output = model(x)
+        if confusion is not None:
+            k = confusion.shape[0]
+            confusion += torch.bincount(y * k + output.argmax(1), minlength=k * k).reshape(k, k)
         sums = task.sums(output, y)
         if totals:
             for total, value in zip(totals, sums):

@@ -22,6 +22,7 @@ from torch import nn
 
 from ..config import Config, config_to_dict
 from ..data import Datasets, load_data
+from ..data.spec import Progress, no_progress
 from ..models import build_model, count_parameters, describe
 from .control import Control
 from .early_stopping import EarlyStopping
@@ -42,7 +43,7 @@ from .schedule import LRSchedule
 from .state import Outcome, RunState, steps_per_epoch
 from .stats import StepStatsBuffer
 from .store import RunStore
-from .task import evaluate, task_for
+from .task import evaluate, flip_note, input_pipeline, task_for
 
 Sink = Callable[[Event], None]
 
@@ -67,6 +68,7 @@ class Trainer:
         run_folder: RunStore | None = None,
         sinks: Iterable[Sink] = (),
         data: Datasets | None = None,
+        progress: Progress = no_progress,
         allow_emulated_bf16: bool = False,
         keep_events: bool = False,
         resume: tuple[dict[str, Any], dict[str, Any] | None] | None = None,
@@ -79,6 +81,7 @@ class Trainer:
         if run_folder is not None:
             self.attach(run_folder)
         self.data = data
+        self.progress = progress  # downloads and decoding while the data loads
         self.allow_emulated_bf16 = allow_emulated_bf16
         self.keep_events = keep_events
         self.events: list[Event] = []
@@ -107,10 +110,11 @@ class Trainer:
         torch.set_num_threads(self.threads)
         torch.manual_seed(cfg.train.seed)
         if self.data is None:
-            self.data = load_data(cfg.data, self.device)
-        elif self.data.train.x.device != self.device:
+            self.data = load_data(cfg.data, self.device, self.progress)
+        elif self.data.train.device != self.device:
             self.data = self.data.to(self.device)
         self.task = task_for(self.data.spec.task, cfg)
+        self.inputs = input_pipeline(self.data, cfg)  # augment, and images to normalised floats, per batch on the device
         self.model = build_model(self.data.spec, cfg).to(self.device)
         self.optimizer_setup = build_optimizer(self.model, cfg)  # the optimizer, its parameters, SGD's decoupled decay
         self.optimizer = self.optimizer_setup.optimizer
@@ -170,16 +174,16 @@ class Trainer:
         first = state.begin_epoch(epoch, self.shuffle.get_state())  # a stop mid-epoch replays this epoch's order
         stats.start_epoch(state.epoch_started)
         perm = torch.randperm(len(train), device=device, generator=self.shuffle)
-        xs, ys = train.x[perm], train.y[perm]  # one gather an epoch; batches are views
+        augment = self.inputs.draw(len(train), self.shuffle, device)  # augment: the epoch's crops and flips
         outcome = None
-        for b in range(first, self.steps_per_epoch):
+        for b, (xb, yb) in enumerate(train.batches(bs, perm, first, self.steps_per_epoch), first):
             if control.stop_requested or control.paused:
                 waited = control.wait_while_paused()
                 stats.exclude(waited)
                 state.epoch_paused += waited
                 if control.stop_requested:
                     break
-            xb, yb = xs[b * bs : (b + 1) * bs], ys[b * bs : (b + 1) * bs]
+            xb = self.inputs.prepare(xb, augment, b * bs)
             guard.before_step()  # on_nonfinite = skip: keep BatchNorm's running statistics
             with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):  # mixed_precision
                 loss = task.loss(model(xb), yb)
@@ -233,7 +237,7 @@ class Trainer:
         """Validation, the per-epoch schedule, early stopping, ``best.pt`` and ``last.pt``."""
         cfg, early = self.config, self.early
         state.epochs_run = state.epoch + 1
-        metrics = evaluate(self.model, self.data.val, self.task, self.precision, self.device, "val")
+        metrics = evaluate(self.model, self.data.val, self.task, self.precision, self.device, "val", self.inputs)
         self.schedule.after_epoch(metrics)  # lr_schedule: per-epoch schedules, plateau on its monitor
         improved = early.update(state.epochs_run, metrics)  # early_stopping
         seconds = state.epoch_train_seconds
@@ -279,7 +283,9 @@ class Trainer:
         if es.enabled and es.restore_best and state.best_state is not None:
             self.model.load_state_dict(state.best_state)
             restored = True
-        test = evaluate(self.model, self.data.test, self.task, self.precision, self.device, "test")
+        k = self.data.spec.num_classes if self.task.name == "classification" else 0
+        confusion = torch.zeros(k, k, dtype=torch.long, device=self.device) if k else None
+        test = evaluate(self.model, self.data.test, self.task, self.precision, self.device, "test", self.inputs, confusion)
         finite = math.isfinite(test["test_loss"])
         summary = {
             "preset": cfg.name,
@@ -303,6 +309,8 @@ class Trainer:
             "run_dir": str(self.run_folder.path) if self.run_folder is not None else None,
             "torch": torch.__version__,
         }
+        if confusion is not None and finite:  # rows: true class, columns: predicted
+            summary["confusion"] = {"classes": list(self.data.spec.classes), "counts": confusion.tolist()}
         if self.run_folder is not None:
             self.run_folder.wait()  # every checkpoint is on disk before the summary says so
             self.run_folder.write_summary(summary)
@@ -341,7 +349,9 @@ class Trainer:
             start_epoch=state.epochs_run, tricks=cfg.tricks_on(),
             clip_threshold=tricks.grad_clip.threshold if tricks.grad_clip.enabled else None,
             patience=tricks.early_stopping.patience if tricks.early_stopping.enabled else None,
-            start_step=state.global_step,
+            start_step=state.global_step, dataset=self.data.spec.name, input_shape=list(self.data.spec.input_shape),
+            data_mode=self.data.mode, data_detail=self.data.mode_detail,
+            notes=[*self.data.notes, *filter(None, [flip_note(self.data, cfg)])],
         )
 
     def _record_failure(self, exc: BaseException) -> None:

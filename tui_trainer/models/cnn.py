@@ -1,6 +1,8 @@
-"""A small CNN: conv blocks (conv, [BatchNorm], ReLU, pool), a hidden FC layer, [Dropout], a classifier.
+"""A small CNN: conv blocks (conv, [BatchNorm], ReLU, [pool]), [a hidden FC layer, ReLU], [Dropout], a classifier.
 
 Conv1d or Conv2d is chosen from the data's shape: (C, L) gives 1-D, (C, H, W) gives 2-D.
+The first conv takes the data's channels and the first linear layer its flattened size,
+so a preset fits any image size its pooling leaves at least one pixel of.
 """
 
 from __future__ import annotations
@@ -10,6 +12,11 @@ from torch import nn
 
 from ..config.schema import Config
 from ..data import DataSpec
+from ..errors import UserError
+
+
+class ModelShapeError(UserError):
+    """The model cannot take the data's shape; the message says why and what would fit."""
 
 _LAYERS = {
     1: (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d),
@@ -22,30 +29,38 @@ class CNN(nn.Module):
         super().__init__()
         spatial = len(spec.input_shape) - 1
         if spatial not in _LAYERS:
-            raise ValueError(f"the CNN takes (C, L) or (C, H, W) inputs, not {spec.input_shape}")
+            raise ModelShapeError(f"model.kind = \"cnn\" takes (C, L) sequences or (C, H, W) images; {spec.name} has samples "
+                                  f"of shape {spec.shape_text}")
         conv, norm, pool = _LAYERS[spatial]
         m, tricks = config.model.cnn, config.tricks
         use_bn = tricks.batchnorm.enabled
+        pools = sum(1 for i in range(len(m.channels)) if m.pool_every and (i + 1) % m.pool_every == 0)
+        size = min(spec.input_shape[1:])
+        if size >> pools < 1:
+            fit = max(0, size.bit_length() - 1)
+            raise ModelShapeError(
+                f"model.cnn: {pools} max-pools by 2 halve {spec.name}'s {spec.shape_text} samples to nothing; at most {fit} fit: "
+                f"use fewer conv blocks (model.cnn.channels), pool less often (model.cnn.pool_every) or larger images (data.image_size)")
         blocks: list[nn.Module] = []
         c_in = spec.input_shape[0]
-        size = min(spec.input_shape[1:])
         for i, c_out in enumerate(m.channels):
-            # BatchNorm has its own shift, so the conv's bias would be redundant.
-            blocks.append(conv(c_in, c_out, m.kernel_size, padding=m.kernel_size // 2, bias=not use_bn))
+            # BatchNorm has its own shift, so the conv's bias is redundant unless conv_bias keeps it (the lesson does).
+            blocks.append(conv(c_in, c_out, m.kernel_size, padding=m.kernel_size // 2, bias=m.conv_bias or not use_bn))
             if use_bn:
                 blocks.append(norm(c_out, momentum=tricks.batchnorm.momentum))
             blocks.append(nn.ReLU(inplace=True))
-            if m.pool_every and (i + 1) % m.pool_every == 0 and size >= 2:
+            if m.pool_every and (i + 1) % m.pool_every == 0:
                 blocks.append(pool(2))
-                size //= 2
             c_in = c_out
         self.features = nn.Sequential(*blocks)
         with torch.no_grad():
             flat = self.features(torch.zeros(1, *spec.input_shape)).numel()
-        head: list[nn.Module] = [nn.Flatten(), nn.Linear(flat, m.fc_hidden), nn.ReLU(inplace=True)]
+        head: list[nn.Module] = [nn.Flatten()]
+        if m.fc_hidden:
+            head += [nn.Linear(flat, m.fc_hidden), nn.ReLU(inplace=True)]
         if tricks.dropout.enabled:
             head.append(nn.Dropout(tricks.dropout.p))
-        head.append(nn.Linear(m.fc_hidden, spec.num_classes))
+        head.append(nn.Linear(m.fc_hidden or flat, spec.num_classes))
         self.head = nn.Sequential(*head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,10 @@ class LSTMClassifier(nn.Module):
     def __init__(self, spec: DataSpec, config: Config):
         super().__init__()
         if len(spec.input_shape) != 2:
-            raise ValueError(f"the LSTM takes (features, steps) inputs, not {spec.input_shape}")
+            from .cnn import ModelShapeError
+
+            raise ModelShapeError(f"model.kind = \"lstm\" reads sequences of (features, steps); {spec.name} has images of "
+                                  f"{spec.shape_text}: use model.kind = \"cnn\"")
         m, tricks = config.model.lstm, config.tricks
         directions = 2 if m.bidirectional else 1
         width = m.hidden_size * directions

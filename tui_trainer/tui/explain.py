@@ -11,6 +11,8 @@ TITLES = {
     "weight_decay": "Weight decay",
     "early_stopping": "Early stopping",
     "mixed_precision": "Mixed precision",
+    "augment": "Augmentation",
+    "label_smoothing": "Label smoothing",
 }
 
 EXPLAIN = {
@@ -20,9 +22,11 @@ EXPLAIN = {
         "shuffling and dropout, so the same settings give the same curves."
     ),
     "data": (
-        "What the model learns from. The validation split is carved out of the training split "
-        "with its own seed, so every training seed is judged on the same samples; the test split "
-        "is scored once, at the end, with the weights kept."
+        "What the model learns from: MNIST-1D and digits are offline; MNIST, Fashion-MNIST and "
+        "CIFAR-10 download once into the cache; image_folder reads your own pictures from path "
+        "(one sub-folder per class), npz your own arrays. The validation split is carved out of the "
+        "training split with its own seed, so every training seed is judged on the same samples; "
+        "the test split is scored once, at the end, with the weights kept."
     ),
     "model": (
         "The model family and its size. A CNN slides small filters along the input and pools, "
@@ -70,5 +74,18 @@ EXPLAIN = {
         "fp16 with a GradScaler that keeps small gradients from vanishing. On GPUs it is "
         "faster and uses less memory for about the same accuracy. Watch samples/s; the "
         "loss should look like fp32's."
+    ),
+    "augment": (
+        "Shows the model a slightly different picture each epoch: shifted by up to crop_padding "
+        "pixels (pad, then crop back at a random place) and, for half the images, mirrored left "
+        "to right. The model cannot memorise exact pixels, so it overfits later. Flips are left "
+        "out for digits, where a mirror image is another symbol. Images only. Watch: training "
+        "loss sits higher, validation loss keeps falling for longer."
+    ),
+    "label_smoothing": (
+        "Trains towards 1 - epsilon for the true class instead of a hard 1, spreading epsilon "
+        "over all classes, so the model stops pushing its logits ever further apart and is less "
+        "over-confident. The training loss cannot reach 0 any more; validation and test losses "
+        "are plain cross-entropy, so runs compare. Watch: validation loss, and test accuracy."
     ),
 }

@@ -26,7 +26,7 @@ from ...config.schema import TRICK_NAMES, ModelConfig, field_types, variant_tabl
 from ..explain import TITLES
 
 TRAIN_FIELDS = ("epochs", "lr", "batch_size", "seed")
-DATA_FIELDS = ("dataset", "val_fraction", "split_seed")
+DATA_FIELDS = ("dataset", "path", "image_size", "color", "val_fraction", "test_fraction", "split_seed")
 #: model.kind, then each family's settings (only the chosen family's rows are shown).
 MODEL_FIELDS = ("kind", *(f"{family}.{f.name}" for family in variant_tables(ModelConfig)
                           for f in dataclasses.fields(field_types(ModelConfig)[family])))
@@ -39,12 +39,15 @@ TRICK_FIELDS = {
     "weight_decay": ("value", "mode", "exclude_bias_and_norm"),
     "early_stopping": ("monitor", "mode", "patience", "min_delta", "restore_best"),
     "mixed_precision": ("dtype",),
+    "augment": ("crop_padding", "flip"),
+    "label_smoothing": ("epsilon",),
 }
 #: The schedule parameters that matter for each kind (warm-up applies to all but one-cycle).
 SCHEDULE_FIELDS = {
     "step": {"step_size", "gamma"},
     "exponential": {"gamma"},
     "cosine": {"min_lr"},
+    "cosine_epoch": {"min_lr"},
     "onecycle": {"pct_start", "div_factor", "final_div_factor"},
     "plateau": {"factor", "patience", "monitor", "min_lr"},
 }
@@ -54,7 +57,8 @@ LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_start_factor": "w
           "step_size": "step size", "min_lr": "min lr", "pct_start": "pct start", "div_factor": "div factor",
           "final_div_factor": "final div", "batch_size": "batch size", "val_fraction": "val fraction",
           "split_seed": "split seed", "kernel_size": "kernel size", "pool_every": "pool every", "fc_hidden": "fc hidden",
-          "hidden_size": "hidden size", "num_layers": "layers"}
+          "hidden_size": "hidden size", "num_layers": "layers", "image_size": "image size", "test_fraction": "test fraction",
+          "conv_bias": "conv bias", "crop_padding": "crop padding"}
 
 
 def widget_id(key: str) -> str:

@@ -1,0 +1,89 @@
+"""A split of the data, and how its batches reach the device.
+
+:class:`Split` holds its samples on the device (the default: one gather an epoch, batches are
+views). :class:`StreamedSplit` leaves them on disk, memory-mapped, and a DataLoader with
+workers reads each batch (pinned on CUDA) in the same order a resident split would use, so
+the two modes train alike.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, replace
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def eval_steps(n: int, batch_size: int) -> int:
+    return math.ceil(n / batch_size)
+
+
+@dataclass(frozen=True)
+class Split:
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.y.shape[0]
+
+    @property
+    def device(self) -> torch.device:
+        return self.x.device
+
+    def to(self, device: torch.device | str) -> "Split":
+        return Split(self.x.to(device), self.y.to(device))
+
+    def batches(self, batch_size: int, order: torch.Tensor | None = None, first: int = 0, steps: int | None = None) -> Iterator[Batch]:
+        """Batches ``first`` to ``steps`` (default: all, the last one partial) of the split, in ``order`` if given."""
+        xs, ys = (self.x[order], self.y[order]) if order is not None else (self.x, self.y)  # one gather; batches are views
+        for b in range(first, eval_steps(len(self), batch_size) if steps is None else steps):
+            yield xs[b * batch_size : (b + 1) * batch_size], ys[b * batch_size : (b + 1) * batch_size]
+
+
+class _Batches(Dataset):
+    """Item ``b`` is batch ``b``: one read of its rows from the (memory-mapped) array."""
+
+    def __init__(self, source: np.ndarray, rows: np.ndarray, labels: torch.Tensor, batch_size: int):
+        self.source, self.rows, self.labels, self.batch_size = source, rows, labels, batch_size
+
+    def __len__(self) -> int:
+        return eval_steps(len(self.rows), self.batch_size)
+
+    def __getitem__(self, b: int) -> Batch:
+        lo, hi = b * self.batch_size, (b + 1) * self.batch_size
+        return torch.from_numpy(np.ascontiguousarray(self.source[self.rows[lo:hi]])), self.labels[lo:hi]
+
+
+@dataclass(frozen=True)
+class StreamedSplit:
+    source: np.ndarray  # every sample of the dataset, usually a memory-mapped .npy
+    rows: np.ndarray  # this split's rows of it
+    y: torch.Tensor  # its labels, on the CPU
+    device: torch.device
+    workers: int = min(2, os.cpu_count() or 1)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def to(self, device: torch.device | str) -> "StreamedSplit":
+        return replace(self, device=torch.device(device))
+
+    def batches(self, batch_size: int, order: torch.Tensor | None = None, first: int = 0, steps: int | None = None) -> Iterator[Batch]:
+        rows, labels = self.rows, self.y
+        if order is not None:
+            cpu = order.cpu()
+            rows, labels = rows[cpu.numpy()], labels[cpu]
+        dataset = _Batches(self.source, rows, labels, batch_size)
+        last = len(dataset) if steps is None else steps
+        # its own generator: the loader's worker seed must not consume the global RNG that dropout draws from
+        loader = DataLoader(dataset, batch_size=None, sampler=range(first, last), num_workers=self.workers,
+                            pin_memory=self.device.type == "cuda", prefetch_factor=4 if self.workers else None,
+                            generator=torch.Generator())
+        for x, y in loader:
+            yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
