@@ -18,7 +18,6 @@ import torch
 from tui_trainer.config.schema import DataConfig
 from tui_trainer.data import DatasetError, load_data
 from tui_trainer.data import image_folder as image_folder_module
-from tui_trainer.data.cache import cache_dir
 
 RNG = np.random.default_rng(0)
 

@@ -39,3 +39,74 @@ def duration(seconds: float | None) -> str:
     m, s = divmod(max(0, int(round(seconds))), 60)
     h, m = divmod(m, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def confusion_lines(confusion: dict[str, Any], name_width: int = 10, max_classes: int = 20) -> list[str]:
+    """A test set's confusion matrix as text: rows are the true classes, columns the predictions,
+    then each class's recall. Beyond ``max_classes`` classes, the ten most confused pairs instead."""
+    classes, counts = list(confusion.get("classes") or []), confusion.get("counts") or []
+    k = len(counts)
+    classes = (classes + [str(i) for i in range(len(classes), k)])[:k]
+    total = sum(map(sum, counts))
+    right = sum(counts[i][i] for i in range(k))
+    head = f"confusion on the test set: rows true, columns predicted; {right:,} of {total:,} right"
+    if k > max_classes:
+        pairs = sorted(((counts[i][j], i, j) for i in range(k) for j in range(k) if i != j), reverse=True)[:10]
+        return [head, "most confused (true -> predicted):", *(f"  {classes[i]} -> {classes[j]}: {n:,}" for n, i, j in pairs if n)]
+    cell = max(3, len(f"{max((max(row) for row in counts), default=0):,}"))
+    named = classes != [str(i) for i in range(k)]  # names beside the indices, unless they are the indices
+    label = min(name_width, max((len(c) for c in classes), default=1)) if named else 0
+    lines = [head, " " * (label + 3 + named) + " ".join(f"{j:>{cell}}" for j in range(k)) + "  recall"]
+    for i, row in enumerate(counts):
+        n = sum(row)
+        recall = f"{row[i] / n:.2f}" if n else "  -"
+        name = f"{classes[i][:label]:<{label}} " if named else ""
+        lines.append(f"{i:>2} {name}" + " ".join(f"{v:>{cell},}" for v in row) + f"  {recall}")
+    return lines
+
+
+def halfblock(image: Any, size: int = 16) -> list[Any]:
+    """An image (C, H, W) uint8, 1 or 3 channels, as rich ``Text`` rows of upper half blocks:
+    each character shows two pixels, the top one in the foreground colour, the bottom in the
+    background. The image is scaled to ``size`` pixels a side (block averages down, nearest up)."""
+    import numpy as np
+    from rich.style import Style
+    from rich.text import Text
+
+    picture = np.asarray(image, dtype=np.float32)
+    picture = picture if picture.shape[0] == 3 else np.repeat(picture[:1], 3, axis=0)
+    _, h, w = picture.shape
+    rows = np.minimum((np.arange(size) * h) // size, h - 1)
+    cols = np.minimum((np.arange(size) * w) // size, w - 1)
+    if h >= 2 * size and w >= 2 * size and h % size == 0 and w % size == 0:  # block average: no aliasing
+        picture = picture.reshape(3, size, h // size, size, w // size).mean(axis=(2, 4))
+    else:
+        picture = picture[:, rows][:, :, cols]
+    pixels = np.clip(picture, 0, 255).astype(np.uint8).transpose(1, 2, 0)  # (size, size, 3)
+    lines = []
+    for top in range(0, size - 1, 2):
+        text = Text()
+        for x in range(size):
+            (r1, g1, b1), (r2, g2, b2) = pixels[top, x], pixels[top + 1, x]
+            text.append("▀", Style(color=f"rgb({r1},{g1},{b1})", bgcolor=f"rgb({r2},{g2},{b2})"))
+        lines.append(text)
+    return lines
+
+
+def gallery(samples: list[tuple[str, Any]], width: int = 80, size: int = 16) -> list[Any]:
+    """Sample images side by side, each with its class name under it, wrapped to ``width`` columns."""
+    from rich.text import Text
+
+    per_row = max(1, (width + 1) // (size + 2))
+    out: list[Any] = []
+    for start in range(0, len(samples), per_row):
+        chunk = samples[start : start + per_row]
+        pictures = [halfblock(image, size) for _, image in chunk]
+        for r in range(len(pictures[0])):
+            line = Text()
+            for picture in pictures:
+                line.append_text(picture[r])
+                line.append("  ")
+            out.append(line)
+        out.append(Text("  ".join(f"{name[:size]:<{size}}" for name, _ in chunk)))
+    return out

@@ -16,6 +16,7 @@ from ..config.presets import DEFAULT_PRESET, load_preset
 from ..errors import UserError
 from . import open_app
 from .common import complete_preset, complete_run, fail, runs_dir_option
+from .data_commands import data as data_command
 from .presets_commands import presets_app
 from .runs_commands import runs_app
 
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(presets_app, name="presets")
 app.add_typer(runs_app, name="runs")
+app.command("data")(data_command)
 
 
 def _version(value: bool) -> None:
@@ -63,6 +65,8 @@ TRICK_FLAGS = {  # trick -> what its --X/--no-X switch says in --help
     "weight_decay": "Switch weight decay on or off.",
     "early_stopping": "Switch early stopping on or off.",
     "mixed_precision": "Switch mixed precision (autocast) on or off.",
+    "augment": "Switch augmentation (random crop with padding, horizontal flip; images only) on or off.",
+    "label_smoothing": "Switch label smoothing of the cross-entropy on or off.",
 }
 
 
@@ -91,6 +95,8 @@ def train(
     weight_decay: Optional[bool] = _switch("weight_decay"),
     early_stopping: Optional[bool] = _switch("early_stopping"),
     mixed_precision: Optional[bool] = _switch("mixed_precision"),
+    augment: Optional[bool] = _switch("augment"),
+    label_smoothing: Optional[bool] = _switch("label_smoothing"),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Maximum epochs (train.epochs)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of initialisation, shuffling and dropout (train.seed)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Base learning rate (train.lr)."),
@@ -103,7 +109,8 @@ def train(
     """Train a preset headless, with a live progress bar (or JSON lines), and leave a run folder."""
     overrides: list = list(set_)
     overrides += _trick_switches(batchnorm=batchnorm, dropout=dropout, lr_schedule=lr_schedule, grad_clip=grad_clip,
-                                 weight_decay=weight_decay, early_stopping=early_stopping, mixed_precision=mixed_precision)
+                                 weight_decay=weight_decay, early_stopping=early_stopping, mixed_precision=mixed_precision,
+                                 augment=augment, label_smoothing=label_smoothing)
     for key, value in (("epochs", epochs), ("seed", seed), ("lr", lr), ("device", device)):
         if value is not None:
             overrides.append((f"train.{key}", value, f"--{key} {value}"))
@@ -132,14 +139,19 @@ def train(
 
     from ..engine import Control, Trainer
     from ..runs import RunFolder
+    from .data_progress import DataProgress
     from .reporter import JsonReporter, ProgressReporter
     from .signals import exit_code, stop_on_signals
 
     control = Control()
     reporter = JsonReporter() if as_json else ProgressReporter()
+    loading = DataProgress()
     try:
-        trainer = Trainer(config, sinks=[reporter], resume=resumed)
-        trainer.prepare()  # refuses tricks that cannot apply here before creating anything
+        trainer = Trainer(config, sinks=[reporter], resume=resumed, progress=loading)
+        try:
+            trainer.prepare()  # refuses tricks that cannot apply here before creating anything
+        finally:
+            loading.close()
         trainer.attach(RunFolder(resume) if resume is not None else RunFolder.create(runs_dir, config.name))
         with stop_on_signals(control) as received:
             result = trainer.run(control)
@@ -148,6 +160,7 @@ def train(
         fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:  # before training started, or a second Ctrl-C
         reporter.close()
+        loading.close()
         fail("interrupted", 130)
     reporter.close()
     if received:
@@ -175,7 +188,7 @@ def watch(
 @app.command()
 def ablate(
     preset: str = typer.Argument(DEFAULT_PRESET, help="Preset name or path.", autocompletion=complete_preset),
-    tricks: Optional[str] = typer.Option(None, "--tricks", help="Comma-separated tricks to switch, e.g. batchnorm,dropout (default: all seven)."),
+    tricks: Optional[str] = typer.Option(None, "--tricks", help="Comma-separated tricks to switch, e.g. batchnorm,dropout (default: every trick that applies)."),
     seeds: int = typer.Option(3, "--seeds", help="Seeds per variant (train.seed, train.seed+1, ...); differences are paired by seed."),
     set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Override a setting of the preset for every variant. Repeatable."),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Maximum epochs (train.epochs)."),

@@ -22,14 +22,22 @@ def presets_list() -> None:
     if not entries:
         typer.echo("no presets found")
         return
+    from ..data import DatasetError, dataset_spec, dataset_state
+
     rows = []
     for entry in entries:
         try:
             c = load_config(entry.path)
-            rows.append([entry.name, c.model.kind, c.data.dataset, ",".join(c.tricks_on()) or "-", entry.origin, c.description])
         except ConfigError as exc:
-            rows.append([entry.name, "?", "?", "?", entry.origin, f"invalid: {exc.problems[0]}"])
-    typer.echo(table(["name", "model", "data", "tricks on", "origin", "description"], rows, underline=False))
+            rows.append([entry.name, "?", "?", "?", "?", "?", entry.origin, f"invalid: {exc.problems[0]}"])
+            continue
+        try:
+            spec = dataset_spec(c.data)
+            shape, size, state = spec.shape_text, f"{spec.train_size + spec.test_size:,}", dataset_state(c.data)
+        except DatasetError as exc:
+            shape, size, state = "?", "?", str(exc)
+        rows.append([entry.name, c.model.kind, c.data.dataset, shape, size, state, entry.origin, c.description])
+    typer.echo(table(["name", "model", "data", "shape", "samples", "data state", "origin", "description"], rows, underline=False))
 
 
 @presets_app.command("show")

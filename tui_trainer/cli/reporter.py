@@ -48,6 +48,12 @@ class ProgressReporter:
             f"[bold]{event.preset}[/]  {event.parameters:,} parameters  device {event.device}  "
             f"precision {event.precision}  threads {event.threads}  tricks: {', '.join(event.tricks) or 'none'}"
         )
+        if event.dataset:
+            self.console.print(f"data: {event.dataset} {'×'.join(map(str, event.input_shape))}  "
+                               f"{event.train_size:,}/{event.val_size:,}/{event.test_size:,} (train/val/test)  {event.data_detail}",
+                               highlight=False)
+        for note in event.notes:
+            self.console.print(f"[yellow]note:[/] {note}", highlight=False)
         if event.run_dir:
             self.console.print(f"run folder: {event.run_dir}")
         # The bar must fit one line: at 80 columns validation figures stay in the epoch lines.

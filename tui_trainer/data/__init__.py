@@ -43,6 +43,10 @@ DATASETS: dict[str, Any] = {
 MB = 1 << 20
 
 
+def _size(n: int) -> str:
+    return f"{n / MB:,.0f} MB" if n >= 10 * MB else f"{n / MB:,.1f} MB" if n >= MB else f"{max(1, round(n / 1024)):,} KB"
+
+
 @dataclass(frozen=True)
 class Datasets:
     spec: DataSpec
@@ -57,6 +61,21 @@ class Datasets:
 
     def to(self, device: torch.device | str) -> "Datasets":
         return replace(self, train=self.train.to(device), val=self.val.to(device), test=self.test.to(device))
+
+    def samples(self, per_class: int = 1, max_classes: int = 10) -> list[tuple[str, np.ndarray]]:
+        """The first ``per_class`` training images of each of the first ``max_classes`` classes, as
+        (class name, (C, H, W) array) pairs, for a look at the data."""
+        labels = self.train.y.cpu().numpy()
+        out = []
+        for c in range(min(self.spec.num_classes, max_classes)):
+            name = self.spec.classes[c] if c < len(self.spec.classes) else str(c)
+            for i in np.flatnonzero(labels == c)[:per_class]:
+                if isinstance(self.train, StreamedSplit):
+                    image = np.asarray(self.train.source[self.train.rows[i]])
+                else:
+                    image = self.train.x[int(i)].cpu().numpy()
+                out.append((name, image))
+        return out
 
     def pipeline(self, crop_padding: int = 0, flip: bool = False) -> InputPipeline:
         mean, std = self.stats if self.stats is not None else (None, None)
@@ -146,7 +165,7 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
         def split(xs: np.ndarray, rows: torch.Tensor, ys: torch.Tensor) -> Split:
             return Split(torch.from_numpy(np.ascontiguousarray(xs[rows.numpy()])).to(device), ys[rows].contiguous().to(device))
 
-        mode, detail = "resident", f"held on {device} ({total / MB:,.0f} MB as {arrays.x.dtype})"
+        mode, detail = "resident", f"held on {device} ({_size(total)} as {arrays.x.dtype})"
         splits = split(arrays.x, train_rows, y), split(arrays.x, val_rows, y), split(x_test, test_rows, y_test)
     else:
         def split(xs: np.ndarray, rows: torch.Tensor, ys: torch.Tensor) -> StreamedSplit:
@@ -154,8 +173,8 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
 
         splits = split(arrays.x, train_rows, y), split(arrays.x, val_rows, y), split(x_test, test_rows, y_test)
         mode = "streamed"
-        detail = (f"streamed from disk by {splits[0].workers} DataLoader workers ({total / MB:,.0f} MB is over the "
-                  f"{budget / MB:,.0f} MB budget, data.memory_budget_mb)")
+        detail = (f"streamed from disk by {splits[0].workers} DataLoader workers ({_size(total)} is over the "
+                  f"{_size(budget)} budget, data.memory_budget_mb)")
     return Datasets(spec, *splits, stats=stats, mode=mode, mode_detail=detail, notes=arrays.notes)
 
 

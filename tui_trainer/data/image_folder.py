@@ -84,7 +84,7 @@ def state(config: DataConfig) -> str:
     except DatasetError as exc:
         return str(exc)
     done = (cache_dir() / "arrays" / f"folder-{cache_key(root, files, config)}" / "meta.json").exists()
-    return "decoded, in the cache" if done else f"{len(files):,} files, decoded on first use"
+    return "decoded, cached" if done else f"{len(files):,} files, decoded on first use"
 
 
 def _decode(path: Path, size: int, mode: str) -> np.ndarray:
@@ -151,9 +151,7 @@ def _decode_all(root: Path, classes: list[str], files: list[tuple[str, int]], co
             for start in range(0, len(keep), 4096):
                 kept[start : start + 4096] = x[keep[start : start + 4096]]
             kept.flush()
-            del kept
         x.flush()
-        del x
         os.replace(tmp / "all.npy", tmp / "x.npy") if len(keep) == n else os.unlink(tmp / "all.npy")
         np.save(tmp / "y.npy", labels)
         (tmp / "meta.json").write_text(json.dumps({"classes": classes, "skipped": skipped}))

@@ -48,7 +48,7 @@ def spec(config: DataConfig) -> DataSpec:
 
 
 def state(config: DataConfig) -> str:
-    return "in the cache" if cache_path().exists() else "generated on first use (about 6 s)"
+    return "cached" if cache_path().exists() else "generated on first use, 6 s"
 
 
 def cache_path(args: dict = GENERATOR_ARGS) -> Path:

@@ -78,11 +78,31 @@ def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
     return arrays
 
 
+def _shape(path: Path, name: str) -> tuple[int, ...]:
+    """The shape of ``name`` in the npz file, from its header only (the arrays may be large)."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(f"{name}.npy") as handle:
+            version = np.lib.format.read_magic(handle)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, _ = read(handle)
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise DatasetError(f"data.path: {path} has no readable array {name} ({exc})") from None
+    return tuple(shape)
+
+
 def spec(config: DataConfig) -> DataSpec:
-    arrays = load_arrays(config, lambda *a: None)
-    return DataSpec("npz", tuple(arrays.x.shape[1:]), len(arrays.classes), train_size=len(arrays.y),
-                    test_size=0 if arrays.y_test is None else len(arrays.y_test), images=arrays.x.ndim == 4,
-                    classes=arrays.classes, source=f"arrays in {config.path}")
+    """Shapes from the headers, classes from the labels: without reading the images."""
+    path = _path(config)
+    with _open(path) as npz:
+        if "y" not in npz.files:
+            raise DatasetError(f"data.path: {path} has no array y (found: {', '.join(npz.files) or 'none'})")
+        labels = [npz["y"].reshape(-1)] + ([npz["y_test"].reshape(-1)] if "y_test" in npz.files else [])
+    shape = _shape(path, "x")
+    per_sample = (1, *shape[1:]) if len(shape) in (2, 3) else (shape[3], *shape[1:3]) if shape[-1] in (1, 3) and shape[1] not in (1, 3) else shape[1:]
+    n_classes = int(max(int(y.max()) if len(y) else 0 for y in labels)) + 1
+    return DataSpec("npz", tuple(per_sample), n_classes, train_size=shape[0],
+                    test_size=_shape(path, "x_test")[0] if len(labels) > 1 else 0, images=len(per_sample) == 3,
+                    classes=tuple(str(c) for c in range(n_classes)), source=f"arrays in {path}")
 
 
 def state(config: DataConfig) -> str:

@@ -58,10 +58,10 @@ class VisionDataset:
 
     def state(self, config: DataConfig) -> str:
         if (self.arrays_dir / "meta.json").exists():
-            return "in the cache"
+            return "cached"
         if any(torchvision_root().glob(self._marker)):
             return "downloaded"
-        return f"not downloaded yet ({self.download_mb} MB on first use)" if config.download else "not in the cache (data.download is off)"
+        return f"downloads {self.download_mb} MB on first use" if config.download else "not downloaded, data.download is off"
 
     @property
     def _marker(self) -> str:

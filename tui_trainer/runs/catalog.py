@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from ..config import ConfigError, config_from_dict, config_to_dict, load_config
 from ..config.loader import toml_value
 from ..config.schema import Config
-from ..display import duration, fmt
+from ..display import confusion_lines, duration, fmt
 from ..engine.events import EarlyStoppingState, EpochEnded, RunStarted, StepStats
 from ..errors import UserError
 from .folder import CONFIG, METRICS, SUMMARY, read_events
@@ -188,6 +188,8 @@ def show_text(run: RunInfo) -> str:
         lines.append(f"config  unreadable: {run.config_error}")
     lines.append("")
     lines.append(table(["result", ""], [[label, _result(run, key, spec)] for label, key, spec in RESULTS]))
+    if run.summary.get("confusion"):
+        lines += ["", *confusion_lines(run.summary["confusion"])]
     files = [p.name for p in sorted(run.path.iterdir()) if not p.name.startswith(".")]
     lines += ["", f"files   {', '.join(files)}"]
     if run.config is not None:

@@ -75,6 +75,7 @@ class TrainerApp(App):
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("f", "settings", "Settings"),
         Binding("r", "runs", "Runs"),
+        Binding("d", "data", "Data"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("escape", "blur", "Leave input", show=False),
@@ -332,6 +333,14 @@ class TrainerApp(App):
             self.runs_screen = RunsScreen(self.runs_dir)
         self.push_screen(self.runs_screen)
 
+    def action_data(self) -> None:  # the Data view: the current settings' dataset, with sample images
+        from .screens.data import DataScreen
+
+        settings = self.query_one(SettingsPanel)
+        if settings.errors:
+            return self.notify("fix the highlighted settings first", severity="error")
+        self.push_screen(DataScreen(settings.config))
+
     def action_blur(self) -> None:
         self.set_focus(None)
 
@@ -353,13 +362,18 @@ class TrainerApp(App):
     # -- the 10 Hz drain, and the end of a job ---------------------------------------------------
 
     def drain(self) -> None:
-        if self.session is None or not self.session.events:
+        session = self.session
+        loading = session.take_loading() if session is not None and not session.events else None
+        if session is None or not (session.events or loading):
             return
         try:
             monitor = self.monitor
         except NoMatches:  # the app is closing: its widgets are gone
             return
-        monitor.feed(self.session.drain())
+        if loading:
+            monitor.show_loading(*loading)
+        else:
+            monitor.feed(session.drain())
 
     def on_job_finished(self, message: JobFinished) -> None:
         job = message.job

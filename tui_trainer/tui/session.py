@@ -82,6 +82,20 @@ class TrainingSession(Job):
         self.ended: RunEnded | None = None
         self.summary: dict[str, Any] | None = None
         self.run_dir: str | None = None
+        self.loading: tuple[str, int, int | None] | None = None  # the latest download or decoding step
+        self._loading_taken: tuple[str, int, int | None] | None = None
+
+    def progress(self, label: str, done: int, total: int | None) -> None:
+        """The data's loading, on the training thread; the UI's drain shows the latest."""
+        self.loading = (label, done, total)
+
+    def take_loading(self) -> tuple[str, int, int | None] | None:
+        """The latest loading step if the UI has not had it yet (on the UI thread)."""
+        loading = self.loading
+        if loading == self._loading_taken:
+            return None
+        self._loading_taken = loading
+        return loading
 
     def sink(self, event: Event) -> None:
         """The engine's sink, on the training thread: queue the event for the UI."""
@@ -100,7 +114,7 @@ class TrainingSession(Job):
         from ..engine.trainer import Trainer
         from ..runs import RunFolder
 
-        trainer = Trainer(self.config, sinks=[self.sink])
+        trainer = Trainer(self.config, sinks=[self.sink], progress=self.progress)
         trainer.prepare()  # refuses what cannot run here before a folder is made
         if self.control.stop_requested:  # stopped while preparing
             return

@@ -15,21 +15,31 @@ class InfoPanel(Static):
         if not torch_loaded:
             self.update(f"[b]{config.name}[/]  loading torch…")
             return
-        from ...data import dataset_spec, split_sizes
+        from ...data import DatasetError, dataset_spec, dataset_state, split_sizes
         from ...engine.precision import SetupError, resolve_device, resolve_precision
+        from ...errors import UserError
         from ...models import build_model, count_parameters, layer_counts
 
-        spec = dataset_spec(config.data.dataset)
-        model = build_model(spec, config)
-        train_n, val_n, test_n = split_sizes(config.data)
+        try:
+            spec = dataset_spec(config.data)
+        except DatasetError as exc:
+            self.update(f"[b]{config.name}[/]  {config.data.dataset}: [red]{exc}[/]")
+            return
+        state = dataset_state(config.data)
+        try:
+            model = build_model(spec, config)
+        except UserError as exc:
+            self.update(f"[b]{config.name}[/]  {spec.name} {spec.shape_text}, {state}\n[red]{exc}[/]")
+            return
+        train_n, val_n, test_n = split_sizes(config.data, spec)
         try:
             device = resolve_device(config.train.device)
             precision = resolve_precision(config, device).name
         except SetupError as exc:
             device, precision = config.train.device, f"[red]{exc}[/]"
         self.update(
-            f"[b]{config.name}[/]  {spec.name} {train_n:,}/{val_n:,}/{test_n:,} (train/val/test) "
-            f"{spec.input_shape}→{spec.num_classes}\n"
+            f"[b]{config.name}[/]  {spec.name} {spec.shape_text}→{spec.num_classes}  "
+            f"{train_n:,}/{val_n:,}/{test_n:,} train/val/test  ({state})\n"
             f"{config.model.kind.upper()} {count_parameters(model):,} params  on [b]{device}[/] "
             f"[b]{precision}[/]  {threads} thread(s)\n"
             f"[dim]{layer_counts(model)}[/]"

@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 from typing import Any, Iterable
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from ...display import duration, epoch_line, fmt, status_colour
+from ...display import confusion_lines, duration, epoch_line, fmt, status_colour
 from ...engine.events import EarlyStoppingState, EpochEnded, RunEnded, RunStarted, RunWarning, StepsSkipped, StepStats, dispatch
 from ..curves import Series
 from .live_view import Curve, LiveView
@@ -91,6 +92,11 @@ class Monitor(Vertical):
         self.curves["grad_norm"].marker = event.clip_threshold
         log.write(f"[b]started[/] {event.preset}: {event.parameters:,} parameters on {event.device} ({event.precision}), "
                   f"tricks: {', '.join(event.tricks) or 'none'}")
+        if event.dataset:
+            log.write(f"data {event.dataset} {'×'.join(map(str, event.input_shape))}, {event.train_size:,}/{event.val_size:,}/"
+                      f"{event.test_size:,} (train/val/test), {event.data_detail}")
+        for note in event.notes:
+            log.write(f"[yellow]note:[/] {escape(note)}")
         if event.run_dir:
             log.write(f"run folder {event.run_dir}")
 
@@ -122,11 +128,20 @@ class Monitor(Vertical):
     def show_run_ended(self, event: RunEnded) -> None:
         self.ended = event
         s = event.summary
+        if s.get("confusion"):  # first, so the verdict stays in the last lines of a short log
+            for line in confusion_lines(s["confusion"]):
+                self.log_view.write(escape(line))
         self.log_view.write(f"[b {status_colour(event.status)}]{event.status}[/]: {event.reason}")
         if s.get("test_accuracy") is not None:
             self.log_view.write(f"test accuracy {s['test_accuracy']:.4f} ({s.get('weights')} weights, best epoch "
                                 f"{s.get('best_epoch')}), {s.get('train_samples_per_second', 0):,.0f} samples/s, "
                                 f"{duration(s.get('wall_seconds', 0))}")
+
+    def show_loading(self, label: str, done: int, total: int | None) -> None:
+        """A download or decoding before the run starts, on the progress bar."""
+        amount = f"{done / 2**20:,.1f}/{total / 2**20:,.1f} MB" if "download" in label and total else (f"{done:,}/{total:,}" if total else "")
+        self.live.show([f"[b]loading data[/]: {escape(label)} {amount}"], done / total if total else None,
+                       f"{done / total:4.0%}" if total else "", None)
 
     def write_log(self, text: str) -> None:
         self.log_view.write(text)

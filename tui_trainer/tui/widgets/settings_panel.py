@@ -52,6 +52,9 @@ SCHEDULE_FIELDS = {
     "plateau": {"factor", "patience", "monitor", "min_lr"},
 }
 WARMUP_FIELDS = {"warmup_epochs", "warmup_start_factor"}
+#: The data settings that only some datasets read.
+DATA_ONLY_FOR = {"path": ("image_folder", "npz"), "image_size": ("image_folder",), "color": ("image_folder",),
+                 "test_fraction": ("image_folder", "npz", "digits")}
 LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_start_factor": "warm-up from ×",
           "exclude_bias_and_norm": "skip bias & norm", "restore_best": "restore best", "min_delta": "min delta",
           "step_size": "step size", "min_lr": "min lr", "pct_start": "pct start", "div_factor": "div factor",
@@ -301,12 +304,15 @@ class SettingsPanel(VerticalScroll):
         self.query_one("#settings-errors", Static).update(text)
 
     def _show_relevant(self) -> None:
-        """Show the chosen model family's rows and the chosen schedule's parameters only
+        """Show the chosen model family's rows, the data settings the dataset reads and the chosen schedule's parameters only
         (rows not mounted yet are shown right when their group mounts)."""
         family = self.config.model.kind
         for name in MODEL_FIELDS[1:]:
             for row in self.query(f"#row-{widget_id(f'model.{name}')}"):
                 row.display = name.split(".")[0] == family
+        for name, datasets in DATA_ONLY_FOR.items():
+            for row in self.query(f"#row-{widget_id(f'data.{name}')}"):
+                row.display = self.config.data.dataset in datasets
         kind = self.config.tricks.lr_schedule.kind
         wanted = SCHEDULE_FIELDS[kind] | (WARMUP_FIELDS if kind != "onecycle" else set())
         for name in TRICK_FIELDS["lr_schedule"][1:]:
