@@ -124,6 +124,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument("--compare", metavar="PRESET", help="also time PRESET's engine runs against the lesson's, alternating")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         rng = np.random.default_rng(0)
@@ -154,6 +155,18 @@ def main() -> None:
         print(f"device {device}, precision {precision.name}, threads {torch.get_num_threads()}, "
               f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
         print(f"median engine/plain samples/s ratio: {statistics.median(ratios):.3f}")
+        if args.compare:
+            other, _ = load_preset(args.compare, [o for o in overrides if o[0] != "tricks.mixed_precision.enabled"])
+            other_data = load_data(other.data, device)
+            engine_run(other, other_data, Path(tmp))  # warm-up
+            times = []
+            for rep in range(args.repeats):
+                pair = {"lesson": lambda: runs["engine"](), args.compare: lambda: engine_run(other, other_data, Path(tmp))}
+                times.append({label: pair[label]() for label in (list(pair) if rep % 2 == 0 else list(pair)[::-1])})
+            theirs = statistics.median(t[args.compare] for t in times) / other.train.epochs
+            ours = statistics.median(t["lesson"] for t in times) / config.train.epochs
+            print(f"{args.compare}: {len(other_data.train) / theirs:,.0f} samples/s, an epoch takes {theirs / ours:.2f}x the lesson's "
+                  f"OptimizedCNN's ({theirs:.1f} s against {ours:.1f} s)")
 
 
 if __name__ == "__main__":

@@ -291,3 +291,14 @@ def test_a_streamed_dataset_trains_exactly_like_a_resident_one(tmp_path):
     started = next(e for e in s.events if type(e).__name__ == "RunStarted")
     assert started.data_mode == "streamed" and "DataLoader workers" in started.data_detail
     assert any("no flips for digits" in note for note in started.notes)
+
+
+def test_the_info_panel_knows_the_mode_before_loading():
+    import torch
+
+    from tui_trainer.data import dataset_spec, planned_mode
+
+    config = DataConfig(dataset="cifar10")
+    assert planned_mode(config, dataset_spec(config), torch.device("cpu")) == "data resident"
+    small = DataConfig(dataset="cifar10", memory_budget_mb=100)
+    assert planned_mode(small, dataset_spec(small), torch.device("cpu")) == "data streamed (176 MB > 100 MB budget)"

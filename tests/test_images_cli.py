@@ -34,9 +34,13 @@ def test_digits_train_end_to_end_and_runs_show_the_confusion_matrix(tmp_path):
     (["--set", "data.dataset=image_folder", "--set", "data.path=NOWHERE"], ["NOWHERE does not exist"]),
     (["--set", "model.cnn.channels=[8,8,8,8,8]"], ["5 max-pools by 2 halve digits's 1×8×8 samples to nothing; at most 3 fit"]),
     (["--set", "model.kind=lstm"], ['model.kind = "lstm" reads sequences', 'use model.kind = "cnn"']),
+    (["--preset", "cifar10-optimized-cnn", "--no-mixed-precision"],
+     ["model.cnn.input_shape: this model is built for 3×32×32 samples", "digits has 1×8×8", "model.cnn.input_shape = []"]),
 ])
 def test_image_mistakes_get_one_line_exit_2_and_no_run_folder(tmp_path, args, fragments):
-    proc = cli("train", "digits-cnn", *args, "--runs-dir", tmp_path / "runs", cwd=tmp_path)
+    preset = args[1] if args[:1] == ["--preset"] else "digits-cnn"
+    args = ["--set", "data.dataset=digits", *args[2:]] if args[:1] == ["--preset"] else args
+    proc = cli("train", preset, *args, "--runs-dir", tmp_path / "runs", cwd=tmp_path)
     _assert_user_error(proc, *fragments)
     assert not (tmp_path / "runs").exists()
 

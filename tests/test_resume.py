@@ -177,3 +177,20 @@ def test_resume_with_other_settings_is_refused(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2 and "no such run folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("budget", [0.0, 0.01], ids=["resident", "streamed"])
+def test_augmented_images_resume_identically_resident_or_streamed(tmp_path, budget):
+    """The epoch's crops and flips are drawn at its start, so a stop mid-epoch replays them."""
+    from tui_trainer.data import load_data
+
+    config = make_config({"data.dataset": "digits", "data.memory_budget_mb": budget, "train.epochs": 3, "train.batch_size": 128,
+                          "train.stats_every": 1, "model.cnn.channels": [8], "model.cnn.kernel_size": 3, "model.cnn.fc_hidden": 16,
+                          "tricks.augment.enabled": True, "tricks.augment.crop_padding": 2, "tricks.label_smoothing.enabled": True})
+    data = load_data(config.data)
+    reference = final(run(config, RunFolder.create(tmp_path, "full"), data).summary)
+    for stop_after in (4, 14):  # 11 steps an epoch: mid-epoch in the first and the second
+        folder = RunFolder.create(tmp_path, f"stop{stop_after}")
+        assert run(config, folder, data, stop_after=stop_after).status == "stopped"
+        config2, last, best = load_resume(folder.path)
+        assert final(run(config2, RunFolder(folder.path), data, resume=(last, best)).summary) == reference

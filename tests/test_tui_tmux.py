@@ -45,7 +45,7 @@ def test_app_trains_in_tmux_and_quits(tmp_path):
         raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen()}")
 
     try:
-        for text in ("no run yet", "BatchNorm", "Start", "Quit"):
+        for text in ("no run yet", "kernel size", "Start", "Quit"):  # kernel size: the later settings groups mounted
             wait_screen(text, timeout=30)
         described = wait_screen("params")  # torch loaded in the background, model described
         assert "short" in described and "cpu" in described

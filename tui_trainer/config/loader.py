@@ -126,8 +126,9 @@ def _build(cls: type, data: Any, path: str, out: list[_Problem]) -> Any:
         elif typing.get_origin(kind) is tuple:
             (item_kind, _) = typing.get_args(kind)
             items = data[name]
-            if not isinstance(items, list) or not items:
-                out.append(_Problem(sub, f"expected a non-empty array, got {_type_name(items)} {items!r}"))
+            empty_ok = f.metadata.get("empty_ok", False)
+            if not isinstance(items, list) or not (items or empty_ok):
+                out.append(_Problem(sub, f"expected a{'n' if empty_ok else ' non-empty'} array, got {_type_name(items)} {items!r}"))
                 continue
             converted = [_scalar(item_kind, item, dict(f.metadata), f"{sub}[{i}]", out) for i, item in enumerate(items)]
             if all(c is not None for c in converted):

@@ -34,6 +34,14 @@ class PresetEntry:
     path: Path
     origin: str  # local, user or bundled
 
+    def listing(self) -> str:
+        """What a list of presets shows beside the name: the dataset, and where it was found unless bundled."""
+        try:
+            dataset = load_config(self.path).data.dataset
+        except ConfigError:
+            dataset = "invalid"
+        return dataset if self.origin == "bundled" else f"{dataset}, {self.origin}"
+
 
 def list_presets() -> list[PresetEntry]:
     """All presets found, one per name (the first in search order), sorted by name."""

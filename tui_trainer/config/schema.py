@@ -91,6 +91,8 @@ class CNNConfig:
     pool_every: int = _f(1, "max-pool by 2 after every Nth conv block (0 = never)", min=0)
     fc_hidden: int = _f(128, "units of the hidden fully connected layer (0 = none: the classifier reads the conv features)", min=0)
     conv_bias: bool = _f(False, "keep each conv's bias beside BatchNorm, as the lesson's models do (BatchNorm's own shift makes it redundant)")
+    input_shape: tuple[int, ...] = _f((), "the sample shape the model is built for, e.g. [3, 32, 32]; other data is refused "
+                                          "(empty: adapt the first conv and linear layers to the data)", min=1, empty_ok=True)
 
 
 @dataclass(frozen=True)

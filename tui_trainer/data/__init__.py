@@ -8,6 +8,7 @@ in :data:`DATASETS`; the config's ``data.dataset`` choices must name the same da
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -125,6 +126,14 @@ def memory_budget(config: DataConfig, device: torch.device) -> int:
     if device.type == "cuda":
         return torch.cuda.get_device_properties(device).total_memory // 2
     return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+
+
+def planned_mode(config: DataConfig, spec: DataSpec, device: torch.device) -> str:
+    """Whether the data will be held on ``device`` or streamed, judged from its spec
+    (uint8 for images, float32 otherwise)."""
+    total = math.prod(spec.input_shape) * (1 if spec.images else 4) * (spec.train_size + spec.test_size)
+    budget = memory_budget(config, device)
+    return "data resident" if total <= budget else f"data streamed ({_size(total)} > {_size(budget)} budget)"
 
 
 def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: Progress = no_progress) -> Datasets:

@@ -33,6 +33,12 @@ class CNN(nn.Module):
                                   f"of shape {spec.shape_text}")
         conv, norm, pool = _LAYERS[spatial]
         m, tricks = config.model.cnn, config.tricks
+        if m.input_shape and tuple(m.input_shape) != tuple(spec.input_shape):
+            built = "×".join(map(str, m.input_shape))
+            raise ModelShapeError(
+                f"model.cnn.input_shape: this model is built for {built} samples (its first conv takes {m.input_shape[0]} channels "
+                f"and its first linear layer that size pooled); {spec.name} has {spec.shape_text}: use a preset made for "
+                f"{spec.name}, or set model.cnn.input_shape = [] to build the same layers for the data")
         use_bn = tricks.batchnorm.enabled
         pools = sum(1 for i in range(len(m.channels)) if m.pool_every and (i + 1) % m.pool_every == 0)
         size = min(spec.input_shape[1:])

@@ -132,7 +132,7 @@ class TrainerApp(App):
         view.clear()
         current = self.preset_path.resolve()
         for i, entry in enumerate(list_presets()):
-            view.append(PresetItem(entry, Label(f"{entry.name}  [dim]{entry.origin}[/]")))
+            view.append(PresetItem(entry, Label(f"{entry.name}  [dim]{entry.listing()}[/]")))
             if entry.path.resolve() == current:
                 view.index = i
 

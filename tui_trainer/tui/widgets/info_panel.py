@@ -15,7 +15,7 @@ class InfoPanel(Static):
         if not torch_loaded:
             self.update(f"[b]{config.name}[/]  loading torch…")
             return
-        from ...data import DatasetError, dataset_spec, dataset_state, split_sizes
+        from ...data import DatasetError, dataset_spec, dataset_state, planned_mode, split_sizes
         from ...engine.precision import SetupError, resolve_device, resolve_precision
         from ...errors import UserError
         from ...models import build_model, count_parameters, layer_counts
@@ -34,13 +34,14 @@ class InfoPanel(Static):
         train_n, val_n, test_n = split_sizes(config.data, spec)
         try:
             device = resolve_device(config.train.device)
+            mode = planned_mode(config.data, spec, device)
             precision = resolve_precision(config, device).name
         except SetupError as exc:
-            device, precision = config.train.device, f"[red]{exc}[/]"
+            device, precision, mode = config.train.device, f"[red]{exc}[/]", ""
         self.update(
             f"[b]{config.name}[/]  {spec.name} {spec.shape_text}→{spec.num_classes}  "
             f"{train_n:,}/{val_n:,}/{test_n:,} train/val/test  ({state})\n"
             f"{config.model.kind.upper()} {count_parameters(model):,} params  on [b]{device}[/] "
-            f"[b]{precision}[/]  {threads} thread(s)\n"
+            f"[b]{precision}[/]  {threads} thread(s)  {mode}\n"
             f"[dim]{layer_counts(model)}[/]"
         )

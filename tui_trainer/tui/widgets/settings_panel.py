@@ -61,7 +61,7 @@ LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_start_factor": "w
           "final_div_factor": "final div", "batch_size": "batch size", "val_fraction": "val fraction",
           "split_seed": "split seed", "kernel_size": "kernel size", "pool_every": "pool every", "fc_hidden": "fc hidden",
           "hidden_size": "hidden size", "num_layers": "layers", "image_size": "image size", "test_fraction": "test fraction",
-          "conv_bias": "conv bias", "crop_padding": "crop padding"}
+          "conv_bias": "conv bias", "crop_padding": "crop padding", "input_shape": "built for"}
 
 
 def widget_id(key: str) -> str:
@@ -361,7 +361,8 @@ def _parse(kind: Any, text: str) -> Any:
         raise ValueError(f"expected {'an integer' if kind is int else 'a number'}") from None
     if typing.get_origin(kind) is tuple:  # "32, 64, 64" (or "[32, 64, 64]")
         try:
-            return [int(part) for part in text.strip("[]").split(",")]
+            inner = text.strip().strip("[]").strip()
+            return [int(part) for part in inner.split(",")] if inner else []
         except ValueError:
             raise ValueError("expected integers separated by commas") from None
     return text
