@@ -98,10 +98,17 @@ def test_the_app_shows_the_data_view_and_the_confusion_matrix(tmp_path):
         await wait_for(pilot, lambda: app.session is not None and app.session.finished.is_set(), timeout=120)
         await pilot.pause(0.3)
         lines = app.query_one(TailLog).plain_lines
-        assert any(line.startswith("data digits 1×8×8") for line in lines)
+        assert any(line.startswith("data image_folder 3×8×8") and "by 2 DataLoader workers" in line for line in lines)  # beside the UI
         assert any("confusion on the test set" in line for line in lines)
-        assert app.session.take_loading() is None  # digits load without a step worth showing
-    preset = tmp_path / "quick-digits.toml"
-    preset.write_text('name = "quick-digits"\n[data]\ndataset = "digits"\n[model.cnn]\nchannels = [8]\nkernel_size = 3\n'
-                      "fc_hidden = 16\n[train]\nepochs = 2\n")
+        assert app.session.take_loading() is None  # the Data view decoded the pictures: the run found them cached
+    preset = tmp_path / "quick-pictures.toml"
+    from PIL import Image
+
+    for name, color in (("red", (200, 20, 20)), ("blue", (20, 20, 200))):
+        (tmp_path / "pictures" / name).mkdir(parents=True)
+        for i in range(12):
+            Image.new("RGB", (10, 10), tuple(min(255, c + 3 * i) for c in color)).save(tmp_path / "pictures" / name / f"{i}.png")
+    preset.write_text(f'name = "quick-pictures"\n[data]\ndataset = "image_folder"\npath = "{tmp_path / "pictures"}"\nimage_size = 8\n'
+                      'memory_budget_mb = 0.001\n[model.cnn]\nchannels = [8]\nkernel_size = 3\nfc_hidden = 16\n[train]\nepochs = 2\n'
+                      "batch_size = 8\n")
     in_app(tmp_path, scenario, (120, 40), preset=str(preset))

@@ -181,9 +181,9 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
             return StreamedSplit(xs, rows.numpy(), ys[rows].contiguous(), device)
 
         splits = split(arrays.x, train_rows, y), split(arrays.x, val_rows, y), split(x_test, test_rows, y_test)
-        mode = "streamed"
-        detail = (f"streamed from disk by {splits[0].workers} DataLoader workers ({_size(total)} is over the "
-                  f"{_size(budget)} budget, data.memory_budget_mb)")
+        mode, workers = "streamed", splits[0].workers
+        how = f"streamed from disk by {workers} DataLoader workers" if workers else "kept in host memory, sent a batch at a time"
+        detail = f"{how} ({_size(total)} is over the {_size(budget)} budget, data.memory_budget_mb)"
     return Datasets(spec, *splits, stats=stats, mode=mode, mode_detail=detail, notes=arrays.notes)
 
 

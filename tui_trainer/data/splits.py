@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from dataclasses import dataclass, replace
 from typing import Iterator
 
@@ -47,7 +48,8 @@ class Split:
 
 
 class _Batches(Dataset):
-    """Item ``b`` is batch ``b``: one read of its rows from the (memory-mapped) array."""
+    """Item ``b`` is batch ``b``: one read of its rows from the memory-mapped array (the workers
+    are forked, so they share the mapping)."""
 
     def __init__(self, source: np.ndarray, rows: np.ndarray, labels: torch.Tensor, batch_size: int):
         self.source, self.rows, self.labels, self.batch_size = source, rows, labels, batch_size
@@ -60,13 +62,32 @@ class _Batches(Dataset):
         return torch.from_numpy(np.ascontiguousarray(self.source[self.rows[lo:hi]])), self.labels[lo:hi]
 
 
+def _quiet_exit(worker_id: int) -> None:
+    """A worker forked from a thread other than the main one (the app trains in one) fails in
+    ``threading._shutdown`` as it exits (CPython's main-thread bookkeeping after such a fork),
+    so it would exit with code 1 after its work is done, which torch reports as a crash once
+    it watches its workers. The worker has no threads of its own to wait for."""
+    threading._shutdown = lambda: None
+
+
+def loader_workers(source: np.ndarray) -> int:
+    """Workers read a memory-mapped file; samples already in memory are sliced in the loop."""
+    return min(2, os.cpu_count() or 1) if isinstance(source, np.memmap) and source.filename else 0
+
+
 @dataclass(frozen=True)
 class StreamedSplit:
+    """Samples left on the host, sent to the device a batch at a time. From a memory-mapped
+    ``.npy`` (the image caches), DataLoader workers read the batches ahead."""
+
     source: np.ndarray  # every sample of the dataset, usually a memory-mapped .npy
     rows: np.ndarray  # this split's rows of it
     y: torch.Tensor  # its labels, on the CPU
     device: torch.device
-    workers: int = min(2, os.cpu_count() or 1)
+
+    @property
+    def workers(self) -> int:
+        return loader_workers(self.source)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -81,9 +102,10 @@ class StreamedSplit:
             rows, labels = rows[cpu.numpy()], labels[cpu]
         dataset = _Batches(self.source, rows, labels, batch_size)
         last = len(dataset) if steps is None else steps
+        workers = self.workers
         # its own generator: the loader's worker seed must not consume the global RNG that dropout draws from
-        loader = DataLoader(dataset, batch_size=None, sampler=range(first, last), num_workers=self.workers,
-                            pin_memory=self.device.type == "cuda", prefetch_factor=4 if self.workers else None,
-                            generator=torch.Generator())
+        loader = DataLoader(dataset, batch_size=None, sampler=range(first, last), num_workers=workers,
+                            pin_memory=self.device.type == "cuda", prefetch_factor=4 if workers else None,
+                            worker_init_fn=_quiet_exit if workers else None, generator=torch.Generator())
         for x, y in loader:
             yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
