@@ -112,3 +112,19 @@ def test_the_app_shows_the_data_view_and_the_confusion_matrix(tmp_path):
                       'memory_budget_mb = 0.001\n[model.cnn]\nchannels = [8]\nkernel_size = 3\nfc_hidden = 16\n[train]\nepochs = 2\n'
                       "batch_size = 8\n")
     in_app(tmp_path, scenario, (120, 40), preset=str(preset))
+
+
+def test_the_cli_reports_downloads_and_decoding_as_lines_when_not_on_a_terminal():
+    import io
+
+    from tui_trainer.cli.data_progress import DataProgress
+
+    out = io.StringIO()
+    progress = DataProgress(out)
+    for done in range(0, 11):
+        progress("downloading cifar-10-python.tar.gz", done << 20, 10 << 20)
+    progress("decoding 24 images", 24, 24)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "downloading cifar-10-python.tar.gz 0.0 of 10.0 MB"
+    assert lines[-2] == "downloading cifar-10-python.tar.gz 10.0 of 10.0 MB" and lines[-1] == "decoding 24 images 24/24"
+    assert len(lines) <= 4  # at most once a second, and the end

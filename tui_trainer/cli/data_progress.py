@@ -26,7 +26,7 @@ class DataProgress:
         tenth = int(10 * done / total) if total else 0
         if label not in self.last or (tenth > step and now - seen >= 1.0) or (total and done >= total and step < 10):
             amount = f"{done / 2**20:,.1f} of {total / 2**20:,.1f} MB" if "download" in label and total else (
-                f"{done:,} of {total:,}" if total else "")
+                f"{done:,}/{total:,}" if total else "")
             print(f"{label} {amount}".rstrip(), file=self.stream, flush=True)
             self.last[label] = (now, tenth if not (total and done >= total) else 10)
 
