@@ -28,30 +28,15 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.lesson import OptimizedCNN  # noqa: E402  (the lesson's class, as the lesson writes it)
 from tui_trainer.config.presets import load_preset  # noqa: E402
 from tui_trainer.data import load_data  # noqa: E402
 from tui_trainer.engine.precision import choose_threads, resolve_device, resolve_precision  # noqa: E402
 from tui_trainer.engine.trainer import Trainer  # noqa: E402
 from tui_trainer.runs import RunFolder  # noqa: E402
-
-
-class OptimizedCNN(nn.Module):
-    """The lesson's class, as the lesson writes it."""
-
-    def __init__(self):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-        )
-        self.classifier = nn.Sequential(nn.Linear(32 * 8 * 8, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10))
-
-    def forward(self, x):
-        return self.classifier(self.features(x).flatten(1))
 
 
 def plain_loop(config, data, device, precision) -> float:

@@ -1,4 +1,4 @@
-"""The lesson's SimpleCNN and OptimizedCNN, written here as the lesson writes them, against the
+"""The lesson's SimpleCNN and OptimizedCNN (tests/lesson.py, as the lesson writes them) against the
 models our presets build: the same layers in the same order, the same parameter counts, and
 (with the lesson's weights copied in) the same outputs."""
 
@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from tests.lesson import OptimizedCNN, SimpleCNN
 from tui_trainer.config.presets import load_preset as _load
 from tui_trainer.data import DataSpec
 from tui_trainer.models import build_model, count_parameters
@@ -18,32 +19,6 @@ def load_preset(name):
 
 
 CIFAR = DataSpec("cifar10", (3, 32, 32), 10)
-
-
-class SimpleCNN(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 16, 3, padding=1)
-        self.bn = nn.BatchNorm2d(16)
-        self.pool = nn.MaxPool2d(2)
-        self.fc = nn.Linear(16 * 16 * 16, 10)
-
-    def forward(self, x):
-        x = self.pool(torch.relu(self.bn(self.conv(x))))
-        return self.fc(x.flatten(1))
-
-
-class OptimizedCNN(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-        )
-        self.classifier = nn.Sequential(nn.Linear(32 * 8 * 8, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10))
-
-    def forward(self, x):
-        return self.classifier(self.features(x).flatten(1))
 
 
 def leaves(model: nn.Module) -> list[str]:
