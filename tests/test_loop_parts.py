@@ -1,6 +1,7 @@
 """The loop's parts on their own: the on-device step-statistics buffer, the non-finite
 policy's verdicts, the loop state a checkpoint holds, and the task's evaluation."""
 
+import json
 import math
 
 import pytest
@@ -132,3 +133,25 @@ def test_a_monitor_the_task_does_not_have_is_refused():
             task_for("regression-test", make_config({"tricks.early_stopping.monitor": "val_accuracy"}))
     finally:
         del TASKS["regression-test"]
+
+
+def test_epoch_events_carry_the_tasks_metrics_and_old_ones_still_read():
+    from tui_trainer.display import epoch_line
+    from tui_trainer.engine.events import EpochEnded, event_from_dict, event_to_dict
+
+    event = EpochEnded(3, 0.41, 0.39, 0.88, 3e-3, 0.4, 10_512.0, metrics={"val_accuracy": 0.88, "val_other": float("nan")})
+    back = event_from_dict(json.loads(json.dumps(event_to_dict(event))))
+    assert back.metrics["val_accuracy"] == 0.88 and math.isnan(back.metrics["val_other"])
+    assert "acc 0.8800  other nan" in epoch_line(back, 30)
+    old = {"event": "epoch_ended", "epoch": 3, "train_loss": 0.41, "val_loss": 0.39, "val_accuracy": 0.8825, "lr": 3e-3,
+           "seconds": 0.4, "samples_per_second": 10512.0}  # written before epochs carried their metrics
+    assert epoch_line(event_from_dict(old), 30) == "epoch   3/30  train 0.4100  val 0.3900  acc 0.8825  lr 3.00e-03  10,512/s  0.4s"
+
+
+def test_the_summary_names_the_tasks_headline_metric(small_data):
+    from tui_trainer.engine.trainer import Trainer
+
+    summary = Trainer(make_config({"train.epochs": 1}), data=small_data).run().summary
+    assert summary["headline"] == "test_accuracy" and summary["headline_mode"] == "max"
+    assert summary["test_metrics"] == {"test_accuracy": summary["test_accuracy"]}
+    assert summary["best_val_metrics"] == {"val_accuracy": summary["best_val_accuracy"]}

@@ -17,10 +17,26 @@ def status_colour(status: str) -> str:
     return STATUS_COLOURS.get(status, "red")
 
 
+#: How a task's metrics are labelled in lines of text (others go by their own name).
+METRIC_LABELS = {"accuracy": "acc"}
+
+
+def metrics_text(metrics: dict[str, Any], spec: str = ".4f") -> str:
+    """``acc 0.8825`` for ``{"val_accuracy": 0.8825}``: each metric by its short label, prefix dropped."""
+    return "  ".join(f"{METRIC_LABELS.get(name.split('_', 1)[-1], name.split('_', 1)[-1])} {fmt(value, spec)}"
+                     for name, value in metrics.items())
+
+
+def epoch_metrics(event: "EpochEnded") -> dict[str, Any]:
+    """The epoch's validation metrics besides the loss (events written before they carried
+    ``metrics`` have classification's accuracy alone)."""
+    return event.metrics or {"val_accuracy": event.val_accuracy}
+
+
 def epoch_line(event: "EpochEnded", epochs: int | str) -> str:
     """``epoch   3/30  train 0.4120  val 0.3904  acc 0.8825  lr 2.96e-03  10,512/s  0.4s``."""
     return (f"epoch {event.epoch:>3}/{epochs}  train {fmt(event.train_loss)}  val {fmt(event.val_loss)}  "
-            f"acc {fmt(event.val_accuracy)}  lr {fmt(event.lr, '.2e')}  {event.samples_per_second:,.0f}/s  {event.seconds:.1f}s")
+            f"{metrics_text(epoch_metrics(event))}  lr {fmt(event.lr, '.2e')}  {event.samples_per_second:,.0f}/s  {event.seconds:.1f}s")
 
 
 def fmt(value: Any, spec: str = ".4f") -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ..display import duration, epoch_line, fmt, status_colour
+from ..display import duration, epoch_line, epoch_metrics, fmt, metrics_text, status_colour
 from ..engine.events import EarlyStoppingState, EpochEnded, Event, RunEnded, RunStarted, RunWarning, StepsSkipped, StepStats, dispatch, event_to_dict
 
 
@@ -60,7 +60,7 @@ class ProgressReporter:
         wide = self.console.width >= 112
         stats = (
             "loss {task.fields[loss]}  "
-            + ("val {task.fields[val]}  acc {task.fields[acc]}  " if wide else "")
+            + ("val {task.fields[val]}  {task.fields[acc]}  " if wide else "")
             + "lr {task.fields[lr]}  |g| {task.fields[norm]}  {task.fields[rate]}/s{task.fields[wait]}"
         )
         self.progress = Progress(
@@ -89,7 +89,7 @@ class ProgressReporter:
 
     def show_epoch_ended(self, event: EpochEnded) -> None:
         self.fields["val"] = fmt(event.val_loss)
-        self.fields["acc"] = fmt(event.val_accuracy, ".3f")
+        self.fields["acc"] = metrics_text(epoch_metrics(event), ".3f")
         self.progress.update(self.task, **self.fields)
         self.progress.console.print(epoch_line(event, self.epochs), highlight=False)
 

@@ -61,10 +61,11 @@ class EpochEnded:
     epoch: int  # 1-based: the number of epochs done
     train_loss: float
     val_loss: float
-    val_accuracy: float
+    val_accuracy: float | None  # classification's metric; the task's metrics are all in ``metrics``
     lr: float
     seconds: float
     samples_per_second: float
+    metrics: dict[str, float] = field(default_factory=dict)  # the task's validation metrics besides the loss: {"val_accuracy": 0.97}
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,10 @@ def event_from_dict(data: dict[str, Any]) -> Event:
             continue
         value = data[f.name]
         if f.name in floats:
-            value = [float(v) for v in value] if isinstance(value, list) else (None if value is None else float(value))
+            if isinstance(value, dict):
+                value = {k: float(v) for k, v in value.items()}
+            else:
+                value = [float(v) for v in value] if isinstance(value, list) else (None if value is None else float(value))
         values[f.name] = value
     return cls(**values)
 

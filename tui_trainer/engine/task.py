@@ -25,6 +25,10 @@ class Task(Protocol):
     #: Validation metrics besides the loss, as named in events and summaries without the
     #: ``val_`` / ``test_`` prefix.
     metrics: tuple[str, ...]
+    #: The metric that says how good a run is, in ``runs list``, ablation tables and summaries,
+    #: and whether more (``max``) or less (``min``) is better.
+    headline: str
+    headline_mode: str
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The mean training loss of a batch."""
@@ -40,6 +44,7 @@ class Classification:
 
     name = "classification"
     metrics = ("accuracy",)
+    headline, headline_mode = "accuracy", "max"
 
     def __init__(self, label_smoothing: float = 0.0):
         self.label_smoothing = label_smoothing

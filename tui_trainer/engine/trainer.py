@@ -43,6 +43,7 @@ from .schedule import LRSchedule
 from .state import Outcome, RunState, steps_per_epoch
 from .stats import StepStatsBuffer
 from .store import RunStore
+from .summary import run_summary
 from .task import evaluate, flip_note, input_pipeline, task_for
 
 Sink = Callable[[Event], None]
@@ -247,6 +248,7 @@ class Trainer:
                 train_loss=sum(state.epoch_losses) / max(1, len(state.epoch_losses)),
                 val_loss=metrics["val_loss"],
                 val_accuracy=metrics.get("val_accuracy"),
+                metrics={k: v for k, v in metrics.items() if k != "val_loss"},
                 lr=self.optimizer.param_groups[0]["lr"],
                 seconds=time.perf_counter() - state.epoch_started - state.epoch_paused,
                 samples_per_second=len(self.data.train) / seconds if seconds > 0 else 0.0,
@@ -286,31 +288,7 @@ class Trainer:
         k = self.data.spec.num_classes if self.task.name == "classification" else 0
         confusion = torch.zeros(k, k, dtype=torch.long, device=self.device) if k else None
         test = evaluate(self.model, self.data.test, self.task, self.precision, self.device, "test", self.inputs, confusion)
-        finite = math.isfinite(test["test_loss"])
-        summary = {
-            "preset": cfg.name,
-            "status": outcome.status,
-            "reason": outcome.reason,
-            "epochs_run": state.epochs_run,
-            "steps": state.global_step,
-            "skipped_steps": dict(state.skipped),
-            "best_epoch": self.early.best_epoch or None,
-            "best_val_loss": state.best_metrics.get("val_loss"),
-            "best_val_accuracy": state.best_metrics.get("val_accuracy"),
-            "weights": "best" if restored else "last",
-            "test_loss": test["test_loss"] if finite else None,
-            "test_accuracy": test.get("test_accuracy") if finite else None,
-            "wall_seconds": state.wall_seconds(),
-            "train_samples_per_second": state.samples / state.train_seconds if state.train_seconds > 0 else 0.0,
-            "device": str(self.device),
-            "precision": self.precision.name,
-            "threads": self.threads,
-            "tricks": cfg.tricks_on(),
-            "run_dir": str(self.run_folder.path) if self.run_folder is not None else None,
-            "torch": torch.__version__,
-        }
-        if confusion is not None and finite:  # rows: true class, columns: predicted
-            summary["confusion"] = {"classes": list(self.data.spec.classes), "counts": confusion.tolist()}
+        summary = run_summary(self, state, outcome, test, restored, confusion)
         if self.run_folder is not None:
             self.run_folder.wait()  # every checkpoint is on disk before the summary says so
             self.run_folder.write_summary(summary)

@@ -13,7 +13,7 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from ...display import confusion_lines, duration, epoch_line, fmt, status_colour
+from ...display import confusion_lines, duration, epoch_line, epoch_metrics, fmt, metrics_text, status_colour
 from ...engine.events import EarlyStoppingState, EpochEnded, RunEnded, RunStarted, RunWarning, StepsSkipped, StepStats, dispatch
 from ..curves import Series
 from .live_view import Curve, LiveView
@@ -190,7 +190,7 @@ class Monitor(Vertical):
             f"step {in_epoch}/{started.steps_per_epoch}",
             f"{rate:,.0f}/s",
             f"ETA {duration(remaining)}" if remaining is not None and not self.ended else "",
-            f"val acc {fmt(epoch.val_accuracy, '.3f')}" if epoch else "",
+            f"val {metrics_text(epoch_metrics(epoch), '.3f')}" if epoch else "",
             f"{started.device} {started.precision}",
         ]
         return [p for p in parts if p]

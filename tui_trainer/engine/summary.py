@@ -1,0 +1,47 @@
+"""What ``summary.json`` says of a run: how it ended, its best and test scores, the task's
+headline metric, its speed and set-up, and (classification) the test confusion matrix."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from .state import Outcome, RunState
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+
+def run_summary(trainer: "Trainer", state: RunState, outcome: Outcome, test: dict[str, float], restored: bool,
+                confusion: torch.Tensor | None) -> dict[str, Any]:
+    finite = math.isfinite(test["test_loss"])
+    summary = {
+        "preset": trainer.config.name,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "epochs_run": state.epochs_run,
+        "steps": state.global_step,
+        "skipped_steps": dict(state.skipped),
+        "best_epoch": trainer.early.best_epoch or None,
+        "best_val_loss": state.best_metrics.get("val_loss"),
+        "best_val_accuracy": state.best_metrics.get("val_accuracy"),
+        "best_val_metrics": {k: v for k, v in state.best_metrics.items() if k != "val_loss"},
+        "weights": "best" if restored else "last",
+        "test_loss": test["test_loss"] if finite else None,
+        "test_accuracy": test.get("test_accuracy") if finite else None,
+        "wall_seconds": state.wall_seconds(),
+        "train_samples_per_second": state.samples / state.train_seconds if state.train_seconds > 0 else 0.0,
+        "device": str(trainer.device),
+        "precision": trainer.precision.name,
+        "threads": trainer.threads,
+        "tricks": trainer.config.tricks_on(),
+        "run_dir": str(trainer.run_folder.path) if trainer.run_folder is not None else None,
+        "torch": torch.__version__,
+        "headline": f"test_{trainer.task.headline}", "headline_mode": trainer.task.headline_mode,
+        "test_metrics": {k: v for k, v in test.items() if k != "test_loss"} if finite else {},
+    }
+    if confusion is not None and finite:  # rows: true class, columns: predicted
+        summary["confusion"] = {"classes": list(trainer.data.spec.classes), "counts": confusion.tolist()}
+    return summary
