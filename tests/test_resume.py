@@ -194,3 +194,19 @@ def test_augmented_images_resume_identically_resident_or_streamed(tmp_path, budg
         assert run(config, folder, data, stop_after=stop_after).status == "stopped"
         config2, last, best = load_resume(folder.path)
         assert final(run(config2, RunFolder(folder.path), data, resume=(last, best)).summary) == reference
+
+
+def test_a_language_model_resumes_identically(tmp_path):
+    from tui_trainer.data import load_data
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a quick brown fox jumps over the lazy dog. " * 60, encoding="utf-8")
+    config = make_config({"data.dataset": "text", "data.path": str(corpus), "data.seq_len": 16, "model.kind": "lstm",
+                          "model.lstm.hidden_size": 16, "model.lstm.num_layers": 2, "model.lstm.embedding_dim": 8,
+                          "train.epochs": 3, "train.batch_size": 32, "train.stats_every": 1})
+    data = load_data(config.data)
+    reference = final(run(config, RunFolder.create(tmp_path, "full"), data).summary)
+    folder = RunFolder.create(tmp_path, "stopped")
+    assert run(config, folder, data, stop_after=5).status == "stopped"  # 4 steps an epoch: mid-epoch in the second
+    config2, last, best = load_resume(folder.path)
+    assert final(run(config2, RunFolder(folder.path), data, resume=(last, best)).summary) == reference

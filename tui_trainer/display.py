@@ -18,7 +18,18 @@ def status_colour(status: str) -> str:
 
 
 #: How a task's metrics are labelled in lines of text (others go by their own name).
-METRIC_LABELS = {"accuracy": "acc"}
+METRIC_LABELS = {"accuracy": "acc", "bits_per_char": "bpc", "perplexity": "ppl"}
+#: ... and in tables and summaries.
+METRIC_NAMES = {"accuracy": "accuracy", "bits_per_char": "bits/char", "perplexity": "perplexity"}
+
+
+def headline(summary: dict[str, Any], short: bool = False) -> tuple[str, Any]:
+    """The task's headline test metric of a run's summary: ``("test accuracy", 0.97)``
+    (``short``: ``"test acc"``). Summaries written before tasks named one are classification's."""
+    key = summary.get("headline") or "test_accuracy"
+    value = summary[key] if key in summary else (summary.get("test_metrics") or {}).get(key)
+    name = key.removeprefix("test_")
+    return f"test {(METRIC_LABELS if short else METRIC_NAMES).get(name, name)}", value
 
 
 def metrics_text(metrics: dict[str, Any], spec: str = ".4f") -> str:
@@ -31,6 +42,11 @@ def epoch_metrics(event: "EpochEnded") -> dict[str, Any]:
     """The epoch's validation metrics besides the loss (events written before they carried
     ``metrics`` have classification's accuracy alone)."""
     return event.metrics or {"val_accuracy": event.val_accuracy}
+
+
+def best_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The best epoch's validation metrics besides the loss, from a summary (old ones: accuracy)."""
+    return summary.get("best_val_metrics") or {"val_accuracy": summary.get("best_val_accuracy")}
 
 
 def epoch_line(event: "EpochEnded", epochs: int | str) -> str:

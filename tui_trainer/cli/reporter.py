@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ..display import duration, epoch_line, epoch_metrics, fmt, metrics_text, status_colour
+from ..display import best_metrics, duration, epoch_line, epoch_metrics, fmt, headline, metrics_text, status_colour
 from ..engine.events import EarlyStoppingState, EpochEnded, Event, RunEnded, RunStarted, RunWarning, StepsSkipped, StepStats, dispatch, event_to_dict
 
 
@@ -107,11 +107,12 @@ class ProgressReporter:
     def show_run_ended(self, event: RunEnded) -> None:
         self.progress.stop()
         s = event.summary
+        label, value = headline(s)
         lines = [
             f"[bold {status_colour(event.status)}]{event.status}[/]: {event.reason}",
             f"best epoch       {s.get('best_epoch') or '-'} of {s.get('epochs_run')}",
-            f"best val loss    {fmt(s.get('best_val_loss'))}   (val accuracy {fmt(s.get('best_val_accuracy'))})",
-            f"test accuracy    {fmt(s.get('test_accuracy'))}   (test loss {fmt(s.get('test_loss'))}, {s.get('weights')} weights)",
+            f"best val loss    {fmt(s.get('best_val_loss'))}   (val {metrics_text(best_metrics(s))})",
+            f"{label:<16} {fmt(value)}   (test loss {fmt(s.get('test_loss'))}, {s.get('weights')} weights)",
             f"time             {duration(s.get('wall_seconds', 0.0))}   "
             f"{s.get('train_samples_per_second', 0.0):,.0f} train samples/s on {s.get('device')} ({s.get('precision')})",
         ]

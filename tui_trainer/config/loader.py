@@ -226,7 +226,7 @@ def _cross_checks(config: Config) -> list[_Problem]:
         out.append(_Problem("tricks.lr_schedule.min_lr", f"must be below train.lr ({config.train.lr})"))
     if config.tricks.augment.enabled and config.data.dataset in SEQUENCE_DATASETS:
         out.append(_Problem("tricks.augment.enabled", f"random crops and flips are for images; {config.data.dataset} is 1-D sequences: switch it off"))
-    if config.data.dataset in ("image_folder", "npz") and not config.data.path:
+    if config.data.dataset in ("image_folder", "npz") and not config.data.path:  # text has a default corpus
         what = "a folder with one sub-folder of images per class" if config.data.dataset == "image_folder" else "a .npz file with x and y"
         out.append(_Problem("data.path", f"data.dataset = {config.data.dataset!r} needs a path: {what}"))
     return out

@@ -52,10 +52,10 @@ def variant_tables(cls: type) -> tuple[str, ...]:
     return tuple(next(f for f in fields(cls) if f.name == key).metadata["choices"]) if key else ()
 
 
-DATASETS = ("mnist1d", "digits", "mnist", "fashion_mnist", "cifar10", "image_folder", "npz")
+DATASETS = ("mnist1d", "digits", "mnist", "fashion_mnist", "cifar10", "image_folder", "npz", "text")
 COLORS = ("rgb", "grayscale")
 #: Datasets of 1-D sequences, where the image-only tricks cannot apply.
-SEQUENCE_DATASETS = ("mnist1d",)
+SEQUENCE_DATASETS = ("mnist1d", "text")
 MODEL_KINDS = ("cnn", "lstm")
 OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -64,7 +64,7 @@ SCHEDULE_KINDS = ("step", "exponential", "cosine", "cosine_epoch", "onecycle", "
 PER_BATCH_SCHEDULES = ("cosine", "onecycle")
 CLIP_MODES = ("norm", "value")
 DECAY_MODES = ("decoupled", "coupled")
-MONITORS = ("val_loss", "val_accuracy")
+MONITORS = ("val_loss", "val_accuracy", "val_bits_per_char")
 MONITOR_MODES = ("auto", "min", "max")
 PRECISION_DTYPES = ("auto", "bf16", "fp16")
 NONFINITE_POLICIES = ("stop", "skip")
@@ -75,7 +75,9 @@ class DataConfig:
     dataset: str = _f("mnist1d", "dataset to train on", choices=DATASETS)
     val_fraction: float = _f(0.1, "fraction of the training split held out for validation", gt=0.0, max=0.5)
     split_seed: int = _f(0, "seed of the train/validation split (fixed, independent of train.seed)", min=0)
-    path: str = _f("", "image_folder: a folder with one sub-folder of images per class; npz: a .npz file with x, y [, x_test, y_test]")
+    path: str = _f("", "image_folder: a folder with one sub-folder of images per class; npz: a .npz file with x, y [, x_test, y_test]; "
+                       "text: a UTF-8 file (empty: the Python documentation topics of the standard library)")
+    seq_len: int = _f(128, "text: characters per training sequence (each predicts the next character)", min=2, max=100_000)
     image_size: int = _f(32, "image_folder: each image is centre-cropped to a square and resized to this many pixels a side", min=4, max=1024)
     color: str = _f("rgb", "image_folder: rgb (3 channels) or grayscale (1)", choices=COLORS)
     test_fraction: float = _f(0.2, "image_folder, and npz without x_test: fraction of the images held out for the test score", gt=0.0, max=0.5)
@@ -99,7 +101,8 @@ class CNNConfig:
 class LSTMConfig:
     hidden_size: int = _f(128, "hidden units per layer", min=1)
     num_layers: int = _f(2, "stacked layers", min=1, max=8)
-    bidirectional: bool = _f(False, "read the sequence both ways")
+    bidirectional: bool = _f(False, "read the sequence both ways (classification only: a language model must not see ahead)")
+    embedding_dim: int = _f(64, "text: size of each character's learned embedding", min=1)
 
 
 @dataclass(frozen=True)

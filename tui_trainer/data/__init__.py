@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..config.schema import DataConfig
-from . import digits, image_folder, mnist1d, npz
+from . import digits, image_folder, mnist1d, npz, text
 from .arrays import Arrays, check_arrays
 from .pipeline import InputPipeline, channel_stats
 from .spec import DatasetError, DataSpec, Progress, no_progress
@@ -39,6 +39,7 @@ DATASETS: dict[str, Any] = {
     "cifar10": CIFAR10,
     "image_folder": image_folder,
     "npz": npz,
+    "text": text,
 }
 
 MB = 1 << 20
@@ -115,7 +116,7 @@ def split_sizes(config: DataConfig, spec: DataSpec | None = None) -> tuple[int, 
     if not n_test:  # no test split of its own: one is carved out first
         n_test = _fraction_of(pool, config.test_fraction)
         pool -= n_test
-    n_val = _fraction_of(pool, config.val_fraction)
+    n_val = spec.val_size or _fraction_of(pool, config.val_fraction)
     return pool - n_val, n_val, n_test
 
 
@@ -157,15 +158,21 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
         test_rows, pool = order[:n_test], order[n_test:]
     else:
         test_rows, pool = None, torch.arange(len(y))
-    n_val = _fraction_of(len(pool), config.val_fraction)
-    order = pool[torch.randperm(len(pool), generator=generator)]
-    val_rows, train_rows = order[:n_val], order[n_val:]
+    if arrays.x_val is not None:  # a validation block of its own (contiguous text): nothing carved, nothing shuffled across
+        val_x, val_y = arrays.x_val, torch.from_numpy(np.array(arrays.y_val, dtype=np.int64))
+        train_rows, val_rows = pool, torch.arange(len(val_y))
+    else:
+        val_x, val_y = arrays.x, y
+        n_val = _fraction_of(len(pool), config.val_fraction)
+        order = pool[torch.randperm(len(pool), generator=generator)]
+        val_rows, train_rows = order[:n_val], order[n_val:]
     if len(train_rows) < 2:
         raise DatasetError(f"{config.dataset}: {len(y)} samples leave {len(train_rows)} for training; give it more data")
     x_test, y_test = (arrays.x, y) if arrays.x_test is None else (arrays.x_test, torch.from_numpy(np.array(arrays.y_test, dtype=np.int64)))
     test_rows = torch.arange(len(y_test)) if test_rows is None else test_rows
     spec = replace(spec, input_shape=tuple(arrays.x.shape[1:]), num_classes=n_classes, classes=tuple(classes),
-                   train_size=len(pool), test_size=len(test_rows), images=arrays.x.ndim == 4 or spec.images)
+                   train_size=len(train_rows) + len(val_rows), test_size=len(test_rows), images=arrays.x.ndim == 4 or spec.images,
+                   val_size=len(val_rows) if arrays.x_val is not None else 0)
     total = arrays.nbytes if arrays.x_test is not None else arrays.x.nbytes
     budget = memory_budget(config, device)
     images = arrays.x.ndim == 4
@@ -175,12 +182,12 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
             return Split(torch.from_numpy(np.ascontiguousarray(xs[rows.numpy()])).to(device), ys[rows].contiguous().to(device))
 
         mode, detail = "resident", f"held on {device} ({_size(total)} as {arrays.x.dtype})"
-        splits = split(arrays.x, train_rows, y), split(arrays.x, val_rows, y), split(x_test, test_rows, y_test)
+        splits = split(arrays.x, train_rows, y), split(val_x, val_rows, val_y), split(x_test, test_rows, y_test)
     else:
         def split(xs: np.ndarray, rows: torch.Tensor, ys: torch.Tensor) -> StreamedSplit:
             return StreamedSplit(xs, rows.numpy(), ys[rows].contiguous(), device)
 
-        splits = split(arrays.x, train_rows, y), split(arrays.x, val_rows, y), split(x_test, test_rows, y_test)
+        splits = split(arrays.x, train_rows, y), split(val_x, val_rows, val_y), split(x_test, test_rows, y_test)
         mode, workers = "streamed", splits[0].workers
         how = f"streamed from disk by {workers} DataLoader workers" if workers else "kept in host memory, sent a batch at a time"
         detail = f"{how} ({_size(total)} is over the {_size(budget)} budget, data.memory_budget_mb)"

@@ -32,10 +32,12 @@ class Arrays:
     classes: tuple[str, ...] = ()
     files: Path | None = None  # the cache folder the arrays are mapped from, if any
     notes: tuple[str, ...] = ()  # files skipped, and other warnings for the user
+    x_val: np.ndarray | None = None  # a validation split of its own (contiguous text blocks); else one is carved out
+    y_val: np.ndarray | None = None
 
     @property
     def nbytes(self) -> int:
-        return int(self.x.nbytes + (self.x_test.nbytes if self.x_test is not None else 0))
+        return int(sum(a.nbytes for a in (self.x, self.x_test, self.x_val) if a is not None))
 
 
 def write_cache(folder: Path, arrays: Arrays) -> None:
@@ -77,7 +79,7 @@ def read_cache(folder: Path) -> Arrays | None:
 def check_arrays(arrays: Arrays, where: str) -> Arrays:
     """Shapes and labels that training can use, or one line naming what is wrong."""
     x, y = arrays.x, arrays.y
-    if x.ndim < 2 or y.ndim != 1 or x.shape[0] != y.shape[0]:
+    if x.ndim < 2 or y.ndim not in (1, 2) or x.shape[0] != y.shape[0]:
         raise DatasetError(f"{where}: x has shape {x.shape} and y {y.shape}; x needs one row per label in y")
     if arrays.x_test is not None:
         if arrays.y_test is None or arrays.x_test.shape[0] != arrays.y_test.shape[0] or arrays.x_test.shape[1:] != x.shape[1:]:

@@ -27,6 +27,7 @@ class DataSpec:
     task: str = "classification"  # a key of tui_trainer.engine.task.TASKS
     train_size: int = 0  # before the validation split is carved out of it; 0: known once read
     test_size: int = 0
+    val_size: int = 0  # a validation split of its own (within train_size); 0: carved out by data.val_fraction
     classes: tuple[str, ...] = ()
     #: uint8 pixels, normalised per batch on the device with the training split's mean and std
     images: bool = False

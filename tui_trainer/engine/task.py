@@ -7,6 +7,7 @@ modelling) is a class here and one line in :data:`TASKS`, with no ``if`` in the 
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
 import torch
@@ -56,7 +57,31 @@ class Classification:
         return [F.cross_entropy(output.float(), target, reduction="sum"), (output.argmax(1) == target).sum()]
 
 
-TASKS: dict[str, type] = {"classification": Classification}
+class LanguageModelling:
+    """Next-character prediction: cross-entropy over every position of every sequence. Reported
+    per character: the loss in nats, ``bits_per_char`` (the loss over ln 2) and ``perplexity``
+    (e to the loss), both derived from the mean loss."""
+
+    name = "language_modelling"
+    metrics = ("bits_per_char", "perplexity")
+    headline, headline_mode = "bits_per_char", "min"
+
+    def __init__(self, label_smoothing: float = 0.0):
+        self.label_smoothing = label_smoothing
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1), label_smoothing=self.label_smoothing)
+
+    def sums(self, output: torch.Tensor, target: torch.Tensor) -> list[torch.Tensor]:
+        """Each sequence's mean loss per character, summed: over the split, the mean per character."""
+        total = F.cross_entropy(output.float().reshape(-1, output.shape[-1]), target.reshape(-1), reduction="sum")
+        return [total / target.shape[1]]
+
+    def derived(self, loss: float) -> dict[str, float]:
+        return {"bits_per_char": loss / math.log(2), "perplexity": math.exp(min(loss, 700.0))}
+
+
+TASKS: dict[str, type] = {"classification": Classification, "language_modelling": LanguageModelling}
 
 
 def task_for(name: str, config: Config) -> Task:
@@ -117,5 +142,8 @@ def evaluate(model: nn.Module, split: Split | StreamedSplit, task: Task, precisi
             totals = [torch.zeros((), device=device, dtype=value.dtype) + value for value in sums]
     model.train(was_training)
     values = torch.stack([t.to(totals[0].dtype) for t in totals]).tolist()
-    names = ["loss", *task.metrics]
-    return {f"{prefix}_{name}": value / len(split) for name, value in zip(names, values)}
+    names = ["loss", *task.metrics][: len(values)]
+    result = {f"{prefix}_{name}": value / len(split) for name, value in zip(names, values)}
+    if hasattr(task, "derived"):  # metrics that are functions of the mean loss, not sums over samples
+        result.update({f"{prefix}_{name}": value for name, value in task.derived(result[f"{prefix}_loss"]).items()})
+    return result

@@ -16,11 +16,11 @@ from torch import nn
 from ..config.schema import Config
 from ..data import DataSpec
 from .cnn import CNN
-from .lstm import LSTMClassifier
+from .lstm import LSTMClassifier, LSTMLanguageModel, lstm
 
 MODELS: dict[str, Callable[[DataSpec, Config], nn.Module]] = {
     "cnn": CNN,
-    "lstm": LSTMClassifier,
+    "lstm": lstm,
 }
 
 
@@ -49,4 +49,4 @@ def layer_counts(model: nn.Module) -> str:
     return " ".join(f"{name}×{n}" for name, n in layers.items())
 
 
-__all__ = ["CNN", "LSTMClassifier", "MODELS", "build_model", "count_parameters", "describe", "layer_counts"]
+__all__ = ["CNN", "LSTMClassifier", "LSTMLanguageModel", "MODELS", "build_model", "count_parameters", "describe", "layer_counts"]

@@ -27,6 +27,8 @@ _LAYERS = {
 class CNN(nn.Module):
     def __init__(self, spec: DataSpec, config: Config):
         super().__init__()
+        if spec.task == "language_modelling":
+            raise ModelShapeError(f'model.kind = "cnn" classifies; {spec.name} is language modelling: use model.kind = "lstm"')
         spatial = len(spec.input_shape) - 1
         if spatial not in _LAYERS:
             raise ModelShapeError(f"model.kind = \"cnn\" takes (C, L) sequences or (C, H, W) images; {spec.name} has samples "

@@ -57,3 +57,49 @@ class LSTMClassifier(nn.Module):
         if self.dropout is not None:
             out = self.dropout(out)
         return self.classifier(out)
+
+
+class LSTMLanguageModel(nn.Module):
+    """A character-level LSTM: an embedding, stacked single-layer LSTMs, and a linear head at
+    every step that predicts the next character. The tricks sit as in :class:`LSTMClassifier`:
+
+    - batchnorm: ``BatchNorm1d`` over the features at every time step, after each layer;
+    - dropout: on the embeddings, between layers and before the head. With one layer it is
+      the dropout on the embeddings and before the head; PyTorch's own ``dropout=`` would do
+      nothing there.
+    """
+
+    def __init__(self, spec: DataSpec, config: Config):
+        super().__init__()
+        m, tricks = config.model.lstm, config.tricks
+        if m.bidirectional:
+            from .cnn import ModelShapeError
+
+            raise ModelShapeError("model.lstm.bidirectional: a language model must not read the characters it predicts; "
+                                  "set it to false")
+        self.embedding = nn.Embedding(spec.num_classes, m.embedding_dim)
+        self.lstms = nn.ModuleList(nn.LSTM(m.embedding_dim if i == 0 else m.hidden_size, m.hidden_size, batch_first=True)
+                                   for i in range(m.num_layers))
+        self.norms = (nn.ModuleList(nn.BatchNorm1d(m.hidden_size, momentum=tricks.batchnorm.momentum) for _ in range(m.num_layers))
+                      if tricks.batchnorm.enabled else None)
+        self.dropout = nn.Dropout(tricks.dropout.p) if tricks.dropout.enabled else None
+        self.head = nn.Linear(m.hidden_size, spec.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        seq = self.embedding(x)  # (batch, steps) -> (batch, steps, embedding)
+        for i, lstm in enumerate(self.lstms):
+            if self.dropout is not None:
+                seq = self.dropout(seq)
+            seq, _ = lstm(seq)
+            if self.norms is not None:
+                seq = self.norms[i](seq.transpose(1, 2)).transpose(1, 2)
+        if self.dropout is not None:
+            seq = self.dropout(seq)
+        return self.head(seq)  # (batch, steps, vocabulary)
+
+
+def lstm(spec: DataSpec, config: Config) -> nn.Module:
+    """The LSTM family: a language model for text, else a classifier."""
+    if spec.task == "language_modelling":
+        return LSTMLanguageModel(spec, config)
+    return LSTMClassifier(spec, config)

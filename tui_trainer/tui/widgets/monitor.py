@@ -13,7 +13,7 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from ...display import confusion_lines, duration, epoch_line, epoch_metrics, fmt, metrics_text, status_colour
+from ...display import confusion_lines, duration, epoch_line, epoch_metrics, fmt, headline, metrics_text, status_colour
 from ...engine.events import EarlyStoppingState, EpochEnded, RunEnded, RunStarted, RunWarning, StepsSkipped, StepStats, dispatch
 from ..curves import Series
 from .live_view import Curve, LiveView
@@ -132,8 +132,9 @@ class Monitor(Vertical):
             for line in confusion_lines(s["confusion"]):
                 self.log_view.write(escape(line))
         self.log_view.write(f"[b {status_colour(event.status)}]{event.status}[/]: {event.reason}")
-        if s.get("test_accuracy") is not None:
-            self.log_view.write(f"test accuracy {s['test_accuracy']:.4f} ({s.get('weights')} weights, best epoch "
+        label, value = headline(s)
+        if value is not None:
+            self.log_view.write(f"{label} {value:.4f} ({s.get('weights')} weights, best epoch "
                                 f"{s.get('best_epoch')}), {s.get('train_samples_per_second', 0):,.0f} samples/s, "
                                 f"{duration(s.get('wall_seconds', 0))}")
 

@@ -26,7 +26,7 @@ from ...config.schema import TRICK_NAMES, ModelConfig, field_types, variant_tabl
 from ..explain import TITLES
 
 TRAIN_FIELDS = ("epochs", "lr", "batch_size", "seed")
-DATA_FIELDS = ("dataset", "path", "image_size", "color", "val_fraction", "test_fraction", "split_seed")
+DATA_FIELDS = ("dataset", "path", "seq_len", "image_size", "color", "val_fraction", "test_fraction", "split_seed")
 #: model.kind, then each family's settings (only the chosen family's rows are shown).
 MODEL_FIELDS = ("kind", *(f"{family}.{f.name}" for family in variant_tables(ModelConfig)
                           for f in dataclasses.fields(field_types(ModelConfig)[family])))
@@ -53,7 +53,7 @@ SCHEDULE_FIELDS = {
 }
 WARMUP_FIELDS = {"warmup_epochs", "warmup_start_factor"}
 #: The data settings that only some datasets read.
-DATA_ONLY_FOR = {"path": ("image_folder", "npz"), "image_size": ("image_folder",), "color": ("image_folder",),
+DATA_ONLY_FOR = {"path": ("image_folder", "npz", "text"), "seq_len": ("text",), "image_size": ("image_folder",), "color": ("image_folder",),
                  "test_fraction": ("image_folder", "npz", "digits")}
 LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_start_factor": "warm-up from ×",
           "exclude_bias_and_norm": "skip bias & norm", "restore_best": "restore best", "min_delta": "min delta",
@@ -61,7 +61,7 @@ LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_start_factor": "w
           "final_div_factor": "final div", "batch_size": "batch size", "val_fraction": "val fraction",
           "split_seed": "split seed", "kernel_size": "kernel size", "pool_every": "pool every", "fc_hidden": "fc hidden",
           "hidden_size": "hidden size", "num_layers": "layers", "image_size": "image size", "test_fraction": "test fraction",
-          "conv_bias": "conv bias", "crop_padding": "crop padding", "input_shape": "built for"}
+          "conv_bias": "conv bias", "crop_padding": "crop padding", "input_shape": "built for", "seq_len": "seq len", "embedding_dim": "embedding"}
 
 
 def widget_id(key: str) -> str:

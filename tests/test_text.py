@@ -1,0 +1,99 @@
+"""Text for language modelling (issue 10, first part): the corpus in contiguous blocks, the
+vocabulary from the training block, next-character targets, the LSTM language model, its
+metrics per character, and one line for each unreadable file."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from helpers import make_config
+
+from tui_trainer.config.schema import DataConfig
+from tui_trainer.data import DatasetError, load_data, split_sizes
+from tui_trainer.data import text as text_module
+
+CORPUS = "the cat sat on the mat. " * 200  # 4,800 characters
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text(CORPUS, encoding="utf-8")
+    return path
+
+
+def test_blocks_are_contiguous_and_targets_are_the_next_characters(corpus):
+    config = DataConfig(dataset="text", path=str(corpus), seq_len=16)
+    data = load_data(config)
+    vocab = data.spec.classes
+    assert vocab[0] == text_module.UNKNOWN and set(vocab[1:]) == set(CORPUS)
+    assert data.spec.task == "language_modelling" and data.spec.input_shape == (16,)
+    decode = "".join
+    first = decode(vocab[i] for i in data.train.x[0].tolist())
+    assert first == CORPUS[:16] and decode(vocab[i] for i in data.train.y[0].tolist()) == CORPUS[1:17]
+    # the blocks follow each other in the text: validation starts where training's 90 % ends
+    cut = int(len(CORPUS) * 0.9)
+    assert decode(vocab[i] for i in data.val.x[0].tolist()) == CORPUS[cut : cut + 16]
+    assert (len(data.train), len(data.val), len(data.test)) == split_sizes(config)
+
+
+def test_the_default_corpus_is_offline():
+    spec = text_module.spec(DataConfig(dataset="text"))
+    assert "pydoc_data" in spec.source and spec.num_classes > 90 and spec.train_size > 3000
+
+
+def test_a_tiny_corpus_trains_an_lstm_language_model(corpus):
+    from tui_trainer.engine import Trainer
+
+    config = make_config({"data.dataset": "text", "data.path": str(corpus), "data.seq_len": 16, "model.kind": "lstm",
+                          "model.lstm.hidden_size": 32, "model.lstm.num_layers": 1, "model.lstm.embedding_dim": 16,
+                          "train.epochs": 6, "train.batch_size": 16, "train.lr": 0.01, "tricks.early_stopping.monitor": "val_bits_per_char"})
+    trainer = Trainer(config, keep_events=True)
+    summary = trainer.run().summary
+    assert summary["headline"] == "test_bits_per_char" and summary["headline_mode"] == "min"
+    bpc = summary["test_metrics"]["test_bits_per_char"]
+    assert bpc == pytest.approx(summary["test_loss"] / math.log(2))
+    assert summary["test_metrics"]["test_perplexity"] == pytest.approx(math.exp(summary["test_loss"]))
+    assert bpc < 2.0  # a repeated sentence is learnt (uniform over 13 symbols would be 3.7 bits)
+    out = trainer.model.eval()(trainer.data.test.x[:2])
+    assert out.shape == (2, 16, len(trainer.data.spec.classes))
+    epochs = [e for e in trainer.events if type(e).__name__ == "EpochEnded"]
+    assert set(epochs[-1].metrics) == {"val_bits_per_char", "val_perplexity"} and epochs[-1].val_accuracy is None
+
+
+def test_the_language_model_refuses_what_would_see_ahead_or_does_not_apply(corpus):
+    from tui_trainer.engine import Trainer
+    from tui_trainer.errors import UserError
+
+    base = {"data.dataset": "text", "data.path": str(corpus), "data.seq_len": 16, "model.kind": "lstm"}
+    with pytest.raises(UserError, match="bidirectional: a language model must not read"):
+        Trainer(make_config(base | {"model.lstm.bidirectional": True})).prepare()
+    with pytest.raises(UserError, match='use model.kind = "lstm"'):
+        Trainer(make_config(base | {"model.kind": "cnn"})).prepare()
+
+
+@pytest.mark.parametrize("payload, match", [
+    (b"", "is empty"),
+    (b"   \n", "is empty"),
+    (b"abc\x00def" * 100, "looks binary \\(a NUL byte at byte offset 3\\)"),
+    ("café".encode("latin-1") * 100, "is not UTF-8 text \\(byte offset 3"),
+    (b"short text", "too few for sequences of data.seq_len = 16"),
+])
+def test_unreadable_text_gets_one_line(tmp_path, payload, match):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(payload)
+    with pytest.raises(DatasetError, match=match) as error:
+        load_data(DataConfig(dataset="text", path=str(path), seq_len=16))
+    assert "\n" not in str(error.value) and str(path) in str(error.value)
+
+
+def test_language_model_loss_is_per_character():
+    from tui_trainer.engine.task import TASKS
+
+    task = TASKS["language_modelling"]()
+    output, target = torch.randn(3, 5, 7), torch.randint(0, 7, (3, 5))
+    per_char = torch.nn.functional.cross_entropy(output.reshape(-1, 7), target.reshape(-1))
+    assert task.loss(output, target).item() == pytest.approx(per_char.item())
+    assert task.sums(output, target)[0].item() / 3 == pytest.approx(per_char.item())

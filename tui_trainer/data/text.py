@@ -1,0 +1,94 @@
+"""Characters for language modelling: any UTF-8 file (``data.path``), or offline by default the
+Python documentation topics in the standard library (``pydoc_data.topics``, about 465,000
+characters of English).
+
+The text is cut into contiguous train / validation / test blocks (90 / 5 / 5 %), so no
+sequence of one overlaps another's; the vocabulary is the training block's characters plus an
+unknown symbol (index 0) for characters only the other blocks have. Each block becomes
+non-overlapping sequences of ``data.seq_len`` characters with the next character as targets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..config.schema import DataConfig
+from .arrays import Arrays
+from .spec import DatasetError, DataSpec, Progress
+
+UNKNOWN = "\ufffd"
+FRACTIONS = (0.9, 0.05, 0.05)
+DEFAULT = "pydoc_data.topics (the Python documentation topics in the standard library)"
+
+
+def read_text(config: DataConfig) -> tuple[str, str]:
+    """The text and where it came from; one line naming the file and the byte for what cannot be read."""
+    if not config.path:
+        from pydoc_data.topics import topics
+
+        return "".join(topics[key] for key in sorted(topics)), DEFAULT
+    path = Path(config.path).expanduser()
+    if not path.is_file():
+        raise DatasetError(f"data.path: {path} {'is a folder' if path.is_dir() else 'does not exist'}; give a UTF-8 text file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"data.path: {path} cannot be read ({exc.strerror or exc})") from None
+    if not raw.strip():
+        raise DatasetError(f"data.path: {path} is empty; give a UTF-8 text file")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise DatasetError(f"data.path: {path} looks binary (a NUL byte at byte offset {nul}); give a UTF-8 text file")
+    try:
+        return raw.decode("utf-8"), str(path)
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"data.path: {path} is not UTF-8 text (byte offset {exc.start}: {raw[exc.start:exc.start + 1]!r}); "
+                           "convert it, e.g. iconv -t UTF-8") from None
+
+
+def blocks(text: str) -> tuple[str, str, str]:
+    a = int(len(text) * FRACTIONS[0])
+    b = a + int(len(text) * FRACTIONS[1])
+    return text[:a], text[a:b], text[b:]
+
+
+def vocabulary(train: str) -> tuple[str, ...]:
+    return (UNKNOWN, *sorted(set(train) - {UNKNOWN}))
+
+
+def sequences(block: str, index: dict[str, int], seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.fromiter((index.get(ch, 0) for ch in block), dtype=np.int64, count=len(block))
+    n = max(0, (len(ids) - 1) // seq_len)
+    x = ids[: n * seq_len].reshape(n, seq_len)
+    y = ids[1 : n * seq_len + 1].reshape(n, seq_len)
+    return x, y
+
+
+def spec(config: DataConfig) -> DataSpec:
+    text, source = read_text(config)
+    train, val, test = blocks(text)
+    vocab = vocabulary(train)
+    return DataSpec("text", (config.seq_len,), len(vocab), task="language_modelling",
+                    train_size=(len(train) - 1) // config.seq_len + (len(val) - 1) // config.seq_len,
+                    val_size=(len(val) - 1) // config.seq_len, test_size=(len(test) - 1) // config.seq_len,
+                    classes=vocab, source=source)
+
+
+def state(config: DataConfig) -> str:
+    return "in the standard library" if not config.path else "read on use"
+
+
+def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
+    text, source = read_text(config)
+    train, val, test = blocks(text)
+    vocab = vocabulary(train)
+    index = {ch: i for i, ch in enumerate(vocab)}
+    (x, y), (x_val, y_val), (x_test, y_test) = (sequences(b, index, config.seq_len) for b in (train, val, test))
+    if min(len(x), len(x_val), len(x_test)) < 1:
+        need = config.seq_len * 20 + 1
+        raise DatasetError(f"data.path: {source} has {len(text):,} characters, too few for sequences of data.seq_len = "
+                           f"{config.seq_len} in each of the train/validation/test blocks (90/5/5 %): give at least {need:,} "
+                           "characters or a shorter data.seq_len")
+    return Arrays(x, y, x_test, y_test, classes=vocab, x_val=x_val, y_val=y_val)
