@@ -19,6 +19,7 @@ from typing import Any, Callable
 from .atomic import atomic_write_text
 from .config import Config, replace
 from .config.schema import TRICK_NAMES
+from .display import headline
 from .errors import UserError
 from .runs.catalog import table
 from .runs.folder import RunFolder, unique_dir
@@ -96,7 +97,9 @@ def run(ablation: Ablation, runs_dir: Path | str, train: Callable[[Config, Path]
             label = "baseline" if variant.trick is None else f"{'no' if variant.name[0] == '-' else 'with'}-{variant.trick}"
             config = replace(variant.config, {"train.seed": seed, "name": f"{ablation.preset}.{label}.s{seed}"})
             summary = train(config, folder)
-            ablation.results.setdefault(variant.name, {})[seed] = {k: summary.get(k) for k in ("status", *METRICS, "run_dir")}
+            label, score = headline(summary, short=True)
+            ablation.results.setdefault(variant.name, {})[seed] = {**{k: summary.get(k) for k in ("status", *METRICS, "run_dir")},
+                                                                   "test_score": score, "test_label": label}
             save(ablation)
             if on_result is not None:
                 on_result(ablation, variant, seed, summary)
@@ -142,24 +145,34 @@ def _cell(values: list[float], spec: str, signed: bool) -> str:
     return f"{text} ± {format(spread, spec)}" if spread is not None else text
 
 
-COLUMNS = [  # (header, metric, format)
+COLUMNS = [  # (header, metric, format); the test column is the task's headline metric
     ("best val loss", "best_val_loss", ".4f"),
-    ("test acc", "test_accuracy", ".4f"),
+    ("test acc", "test_score", ".4f"),
     ("epochs to best", "best_epoch", ".1f"),
     ("time s", "wall_seconds", ".1f"),
 ]
 
 
+def _scored(result: dict[str, Any]) -> dict[str, Any]:
+    """A result with its headline test score (results saved before tasks had one: accuracy)."""
+    return result if "test_score" in result else {**result, "test_score": result.get("test_accuracy")}
+
+
+def test_header(ablation: Ablation) -> str:
+    labels = {r.get("test_label") for runs in ablation.results.values() for r in runs.values()} - {None}
+    return labels.pop() if len(labels) == 1 else "test acc"
+
+
 def rows(ablation: Ablation) -> list[list[str]]:
     """The baseline's values, then per trick the paired differences to it, mean ± spread over seeds."""
-    base = {seed: r for seed, r in ablation.results.get("baseline", {}).items() if r.get("status") in FINISHED}
+    base = {seed: _scored(r) for seed, r in ablation.results.get("baseline", {}).items() if r.get("status") in FINISHED}
     out = []
 
     def finite(x):
         return isinstance(x, (int, float)) and math.isfinite(x)
 
     for variant in ablation.variants:
-        runs = {seed: r for seed, r in ablation.results.get(variant.name, {}).items() if r.get("status") in FINISHED}
+        runs = {seed: _scored(r) for seed, r in ablation.results.get(variant.name, {}).items() if r.get("status") in FINISHED}
         if not runs:
             out.append([variant.name, *["…"] * len(COLUMNS), "…"])
             continue
@@ -177,7 +190,7 @@ def rows(ablation: Ablation) -> list[list[str]]:
 
 
 def table_text(ablation: Ablation) -> str:
-    header = ["variant", *[h for h, _, _ in COLUMNS], "diverged"]
+    header = ["variant", *[test_header(ablation) if m == "test_score" else h for h, m, _ in COLUMNS], "diverged"]
     seeds = ", ".join(map(str, ablation.seeds))
     lines = [
         f"ablation of {ablation.preset} on seeds {seeds}. baseline: the preset as it is. -trick / +trick: that trick",

@@ -44,6 +44,12 @@ def epoch_metrics(event: "EpochEnded") -> dict[str, Any]:
     return event.metrics or {"val_accuracy": event.val_accuracy}
 
 
+def headline_cell(summary: dict[str, Any]) -> str:
+    """The headline test metric for a table cell: ``0.9700`` for accuracy, else with its label (``2.1340 bpc``)."""
+    label, value = headline(summary, short=True)
+    return fmt(value) if label == "test acc" or value is None else f"{fmt(value)} {label.removeprefix('test ')}"
+
+
 def best_metrics(summary: dict[str, Any]) -> dict[str, Any]:
     """The best epoch's validation metrics besides the loss, from a summary (old ones: accuracy)."""
     return summary.get("best_val_metrics") or {"val_accuracy": summary.get("best_val_accuracy")}

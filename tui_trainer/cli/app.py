@@ -205,7 +205,7 @@ def ablate(
     except ConfigError as exc:
         fail(str(exc))
     from .. import ablate as ablation
-    from ..display import duration, fmt
+    from ..display import duration, fmt, headline
     from ..engine import Control
     from ..engine.precision import why_not_here
     from .signals import exit_code, stop_on_signals
@@ -224,7 +224,7 @@ def ablate(
     def on_result(_ablation, variant, seed, summary):
         done[0] += 1
         typer.echo(f"[{done[0]}/{total}] {variant.name:<17} seed {seed}: {summary['status']:<13} best val loss "
-                   f"{fmt(summary.get('best_val_loss'))}  test acc {fmt(summary.get('test_accuracy'))}  "
+                   f"{fmt(summary.get('best_val_loss'))}  {' '.join(map(fmt, headline(summary, short=True)))}  "
                    f"best epoch {summary.get('best_epoch') or '-'}  {duration(summary.get('wall_seconds'))}")
 
     try:

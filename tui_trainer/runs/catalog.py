@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from ..config import ConfigError, config_from_dict, config_to_dict, load_config
 from ..config.loader import toml_value
 from ..config.schema import Config
-from ..display import confusion_lines, duration, fmt
+from ..display import best_metrics, confusion_lines, duration, fmt, headline_cell, metrics_text
 from ..engine.events import EarlyStoppingState, EpochEnded, RunStarted, StepStats
 from ..errors import UserError
 from .folder import CONFIG, METRICS, SUMMARY, read_events
@@ -145,10 +145,10 @@ LEGEND = "tricks: " + ", ".join(f"{v} {k}" for k, v in SHORT.items())
 def list_table(runs: list[RunInfo]) -> str:
     rows = [
         [r.id, r.preset, " ".join(SHORT.get(t, t) for t in r.tricks) or "-", r.status, fmt(r.summary.get("best_val_loss")),
-         fmt(r.summary.get("test_accuracy")), duration(r.summary.get("wall_seconds"))]
+         headline_cell(r.summary), duration(r.summary.get("wall_seconds"))]
         for r in runs
     ]
-    text = table(["id", "preset", "tricks on", "status", "best val loss", "test acc", "time"], rows, right={4, 5, 6})
+    text = table(["id", "preset", "tricks on", "status", "best val loss", "test", "time"], rows, right={4, 5, 6})
     return f"{text}\n\n{LEGEND}"
 
 
@@ -157,9 +157,9 @@ RESULTS = [
     ("epochs run", "epochs_run", None),
     ("best epoch", "best_epoch", None),
     ("best val loss", "best_val_loss", ".4f"),
-    ("best val acc", "best_val_accuracy", ".4f"),
+    ("best val", "best_val_metrics", None),
     ("test loss", "test_loss", ".4f"),
-    ("test accuracy", "test_accuracy", ".4f"),
+    ("test", "headline", None),
     ("weights", "weights", None),
     ("skipped steps", "skipped_steps", None),
     ("time", "wall_seconds", "time"),
@@ -172,9 +172,13 @@ RESULTS = [
 def _result(run: RunInfo, key: str, spec: str | None) -> str:
     if key == "status":
         return run.status
+    if key == "headline":
+        return headline_cell(run.summary)
     value = run.summary.get(key)
     if spec == "time":
         return duration(value)
+    if key == "best_val_metrics":
+        return metrics_text(best_metrics(run.summary))
     if key == "skipped_steps" and isinstance(value, dict):
         return ", ".join(f"{k} {v}" for k, v in value.items() if v) or "0"
     return fmt(value, spec) if spec else fmt(value)

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from ... import ablate
-from ...display import duration, fmt
+from ...display import duration, fmt, headline_cell
 from ...runs.catalog import SHORT, RunInfo, scan_runs
 from ..messages import AblateRequested, AblationUpdated, RunsChanged, StopRequested
 from ..widgets.overlay_plot import OverlayPlot
@@ -68,7 +68,7 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#runs-table", DataTable)
-        table.add_columns("", "id", "preset", "tricks", "status", "best val", "test acc", "time")
+        table.add_columns("", "id", "preset", "tricks", "status", "best val", "test", "time")
         ablation = self.query_one("#ablation-table", DataTable)
         ablation.add_columns("variant", *[h for h, _, _ in ablate.COLUMNS], "diverged")
         ablation.display = False  # shown once an ablation starts: the runs get the room until then
@@ -98,7 +98,7 @@ class RunsScreen(Screen):
     def _row(self, run: RunInfo) -> list[str]:
         mark = "●" if str(run.path) in self.selected else " "
         return [mark, run.id, run.preset, " ".join(SHORT.get(t, t) for t in run.tricks) or "-", run.status,
-                fmt(run.summary.get("best_val_loss")), fmt(run.summary.get("test_accuracy")), duration(run.summary.get("wall_seconds"))]
+                fmt(run.summary.get("best_val_loss")), headline_cell(run.summary), duration(run.summary.get("wall_seconds"))]
 
     def action_toggle(self) -> None:
         table = self.query_one("#runs-table", DataTable)
