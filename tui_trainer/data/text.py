@@ -59,11 +59,22 @@ def vocabulary(train: str) -> tuple[str, ...]:
 
 
 def sequences(block: str, index: dict[str, int], seq_len: int) -> tuple[np.ndarray, np.ndarray]:
-    ids = np.fromiter((index.get(ch, 0) for ch in block), dtype=np.int64, count=len(block))
+    ids = _ids(block, index)
     n = max(0, (len(ids) - 1) // seq_len)
     x = ids[: n * seq_len].reshape(n, seq_len)
     y = ids[1 : n * seq_len + 1].reshape(n, seq_len)
     return x, y
+
+
+def baselines(train: np.ndarray, val: np.ndarray, vocabulary_size: int) -> tuple[float, float]:
+    """Bits per character of the validation ids under the training block's unigram and bigram
+    counts, each count plus one (so an unseen character or pair is possible, not infinite)."""
+    unigram = np.bincount(train, minlength=vocabulary_size) + 1.0
+    uni_bits = float(-np.log2(unigram[val] / unigram.sum()).mean())
+    pairs = np.ones((vocabulary_size, vocabulary_size))
+    np.add.at(pairs, (train[:-1], train[1:]), 1.0)
+    bi_bits = float(-np.log2(pairs[val[:-1], val[1:]] / pairs[val[:-1]].sum(axis=1)).mean())
+    return uni_bits, bi_bits
 
 
 def spec(config: DataConfig) -> DataSpec:
@@ -91,4 +102,11 @@ def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
         raise DatasetError(f"data.path: {source} has {len(text):,} characters, too few for sequences of data.seq_len = "
                            f"{config.seq_len} in each of the train/validation/test blocks (90/5/5 %): give at least {need:,} "
                            "characters or a shorter data.seq_len")
-    return Arrays(x, y, x_test, y_test, classes=vocab, x_val=x_val, y_val=y_val)
+    uni, bi = baselines(_ids(train, index), _ids(val, index), len(vocab))
+    note = (f"validation baselines: unigram {uni:.2f}, bigram {bi:.2f} bits/char (the training block's character and pair "
+            "counts, plus one); a model that learns anything beats the bigram")
+    return Arrays(x, y, x_test, y_test, classes=vocab, x_val=x_val, y_val=y_val, notes=(note,))
+
+
+def _ids(block: str, index: dict[str, int]) -> np.ndarray:
+    return np.fromiter((index.get(ch, 0) for ch in block), dtype=np.int64, count=len(block))
