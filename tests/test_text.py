@@ -112,3 +112,25 @@ def test_the_baselines_match_hand_worked_numbers():
 def test_the_default_corpus_states_its_baselines():
     data = load_data(DataConfig(dataset="text"))
     assert any("unigram 4.74, bigram 3.44 bits/char" in note for note in data.notes)
+
+
+def test_generate_draws_from_the_vocabulary_and_repeats_with_its_seed(tmp_path, corpus):
+    from tests.test_cli import cli
+
+    runs = tmp_path / "runs"
+    proc = cli("train", "lstm-mnist1d", "--set", "data.dataset=text", "--set", f"data.path={corpus}", "--set", "data.seq_len=16",
+               "--set", "model.lstm.hidden_size=32", "--set", "model.lstm.num_layers=1", "--set", "model.lstm.embedding_dim=16",
+               "--set", "train.batch_size=16", "--set", "tricks.lr_schedule.warmup_epochs=0", "--epochs", "4", "--lr", "0.01",
+               "--json", "--runs-dir", runs, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "validation baselines: unigram" in proc.stdout.splitlines()[0]
+    args = ("generate", "latest", "--prompt", "the ", "--length", "120", "--seed", "3", "--top-k", "5", "--runs-dir", runs)
+    first, again = cli(*args, cwd=tmp_path), cli(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    text = first.stdout.rstrip("\n")
+    assert text.startswith("the ") and len(text) == 124 and set(text) <= set(CORPUS)
+    assert again.stdout == first.stdout
+    other = cli("generate", "latest", "--length", "120", "--seed", "4", "--runs-dir", runs, cwd=tmp_path)
+    assert other.stdout != first.stdout
+    bad = cli("generate", "latest", "--temperature", "0", "--runs-dir", runs, cwd=tmp_path)
+    assert bad.returncode == 2 and "--temperature must be above 0" in bad.stderr and "Traceback" not in bad.stderr

@@ -17,6 +17,7 @@ from ..errors import UserError
 from . import open_app
 from .common import complete_preset, complete_run, fail, runs_dir_option
 from .data_commands import data as data_command
+from .generate_command import generate as generate_command
 from .presets_commands import presets_app
 from .runs_commands import runs_app
 
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.add_typer(presets_app, name="presets")
 app.add_typer(runs_app, name="runs")
 app.command("data")(data_command)
+app.command("generate")(generate_command)
 
 
 def _version(value: bool) -> None:

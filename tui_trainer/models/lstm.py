@@ -86,16 +86,23 @@ class LSTMLanguageModel(nn.Module):
         self.head = nn.Linear(m.hidden_size, spec.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        seq = self.embedding(x)  # (batch, steps) -> (batch, steps, embedding)
+        return self.step(x)[0]  # (batch, steps, vocabulary)
+
+    def step(self, x: torch.Tensor, states: list | None = None) -> tuple[torch.Tensor, list]:
+        """The logits for ``x`` (batch, steps) and each layer's state after it, continuing from
+        ``states``: generation feeds one character at a time."""
+        seq = self.embedding(x)
+        after = []
         for i, lstm in enumerate(self.lstms):
             if self.dropout is not None:
                 seq = self.dropout(seq)
-            seq, _ = lstm(seq)
+            seq, state = lstm(seq, None if states is None else states[i])
+            after.append(state)
             if self.norms is not None:
                 seq = self.norms[i](seq.transpose(1, 2)).transpose(1, 2)
         if self.dropout is not None:
             seq = self.dropout(seq)
-        return self.head(seq)  # (batch, steps, vocabulary)
+        return self.head(seq), after
 
 
 def lstm(spec: DataSpec, config: Config) -> nn.Module:
