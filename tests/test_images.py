@@ -312,3 +312,11 @@ def test_the_info_panel_knows_the_mode_before_loading():
     assert planned_mode(config, dataset_spec(config), torch.device("cpu")) == "data resident"
     small = DataConfig(dataset="cifar10", memory_budget_mb=100)
     assert planned_mode(small, dataset_spec(small), torch.device("cpu")) == "data streamed (176 MB > 100 MB budget)"
+
+
+def test_normalising_a_float_batch_leaves_the_data_alone():
+    from tui_trainer.data import InputPipeline
+
+    data = torch.full((2, 1, 3, 3), 10.0)
+    out = InputPipeline(torch.tensor([4.0]), torch.tensor([2.0])).prepare(data[:1])
+    assert out.eq(3.0).all() and data.eq(10.0).all()

@@ -147,7 +147,7 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
     device = torch.device(device)
     source = _source(config.dataset)
     arrays = check_arrays(source.load_arrays(config, progress), config.dataset)
-    spec = source.spec(config) if config.dataset != "npz" else DataSpec("npz", (), 0, source=f"arrays in {config.path}")
+    spec = source.spec(config)
     classes = arrays.classes or spec.classes
     y = torch.from_numpy(np.array(arrays.y, dtype=np.int64))
     n_classes = max(len(classes), int(y.max()) + 1 if len(y) else 0)
@@ -170,27 +170,26 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
         raise DatasetError(f"{config.dataset}: {len(y)} samples leave {len(train_rows)} for training; give it more data")
     x_test, y_test = (arrays.x, y) if arrays.x_test is None else (arrays.x_test, torch.from_numpy(np.array(arrays.y_test, dtype=np.int64)))
     test_rows = torch.arange(len(y_test)) if test_rows is None else test_rows
-    spec = replace(spec, input_shape=tuple(arrays.x.shape[1:]), num_classes=n_classes, classes=tuple(classes),
-                   train_size=len(train_rows) + len(val_rows), test_size=len(test_rows), images=arrays.x.ndim == 4 or spec.images,
-                   val_size=len(val_rows) if arrays.x_val is not None else 0)
-    total = arrays.nbytes if arrays.x_test is not None else arrays.x.nbytes
-    budget = memory_budget(config, device)
     images = arrays.x.ndim == 4
+    spec = replace(spec, input_shape=tuple(arrays.x.shape[1:]), num_classes=n_classes, classes=tuple(classes),
+                   train_size=len(train_rows) + len(val_rows), test_size=len(test_rows), images=images or spec.images,
+                   val_size=len(val_rows) if arrays.x_val is not None else 0)
+    total, budget = arrays.nbytes, memory_budget(config, device)
     stats = channel_stats(arrays.x, np.sort(train_rows.numpy())) if images else None
-    if total <= budget:
-        def split(xs: np.ndarray, rows: torch.Tensor, ys: torch.Tensor) -> Split:
+    resident = total <= budget
+
+    def split(xs: np.ndarray, rows: torch.Tensor, ys: torch.Tensor) -> Split | StreamedSplit:
+        if resident:
             return Split(torch.from_numpy(np.ascontiguousarray(xs[rows.numpy()])).to(device), ys[rows].contiguous().to(device))
+        return StreamedSplit(xs, rows.numpy(), ys[rows].contiguous(), device)
 
+    splits = split(arrays.x, train_rows, y), split(val_x, val_rows, val_y), split(x_test, test_rows, y_test)
+    if resident:
         mode, detail = "resident", f"held on {device} ({_size(total)} as {arrays.x.dtype})"
-        splits = split(arrays.x, train_rows, y), split(val_x, val_rows, val_y), split(x_test, test_rows, y_test)
     else:
-        def split(xs: np.ndarray, rows: torch.Tensor, ys: torch.Tensor) -> StreamedSplit:
-            return StreamedSplit(xs, rows.numpy(), ys[rows].contiguous(), device)
-
-        splits = split(arrays.x, train_rows, y), split(val_x, val_rows, val_y), split(x_test, test_rows, y_test)
-        mode, workers = "streamed", splits[0].workers
+        workers = splits[0].workers
         how = f"streamed from disk by {workers} DataLoader workers" if workers else "kept in host memory, sent a batch at a time"
-        detail = f"{how} ({_size(total)} is over the {_size(budget)} budget, data.memory_budget_mb)"
+        mode, detail = "streamed", f"{how} ({_size(total)} is over the {_size(budget)} budget, data.memory_budget_mb)"
     return Datasets(spec, *splits, stats=stats, mode=mode, mode_detail=detail, notes=arrays.notes)
 
 

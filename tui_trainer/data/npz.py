@@ -98,7 +98,7 @@ def spec(config: DataConfig) -> DataSpec:
             raise DatasetError(f"data.path: {path} has no array y (found: {', '.join(npz.files) or 'none'})")
         labels = [npz["y"].reshape(-1)] + ([npz["y_test"].reshape(-1)] if "y_test" in npz.files else [])
     shape = _shape(path, "x")
-    per_sample = (1, *shape[1:]) if len(shape) in (2, 3) else (shape[3], *shape[1:3]) if shape[-1] in (1, 3) and shape[1] not in (1, 3) else shape[1:]
+    per_sample = _channels_first(np.empty((0, *shape[1:]), dtype=np.uint8), path, "x").shape[1:]  # the one layout rule
     n_classes = int(max(int(y.max()) if len(y) else 0 for y in labels)) + 1
     return DataSpec("npz", tuple(per_sample), n_classes, train_size=shape[0],
                     test_size=_shape(path, "x_test")[0] if len(labels) > 1 else 0, images=len(per_sample) == 3,

@@ -66,7 +66,8 @@ class InputPipeline:
             x = self._augment(x, params, lo)
         if self.mean is None:
             return x
-        return (x.float() - self.mean) * self.scale
+        # one new tensor, normalised in place: copy=True, since a float32 batch may be a view of the data
+        return x.to(torch.float32, copy=True).sub_(self.mean).mul_(self.scale)
 
     def _augment(self, x: torch.Tensor, params: tuple[torch.Tensor, ...], lo: int) -> torch.Tensor:
         n, _, h, w = x.shape
