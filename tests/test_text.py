@@ -134,3 +134,58 @@ def test_generate_draws_from_the_vocabulary_and_repeats_with_its_seed(tmp_path, 
     assert other.stdout != first.stdout
     bad = cli("generate", "latest", "--temperature", "0", "--runs-dir", runs, cwd=tmp_path)
     assert bad.returncode == 2 and "--temperature must be above 0" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def tiny_lm(corpus, **more):
+    return make_config({"data.dataset": "text", "data.path": str(corpus), "data.seq_len": 16, "model.kind": "lstm",
+                        "model.lstm.hidden_size": 32, "model.lstm.num_layers": 1, "model.lstm.embedding_dim": 16,
+                        "train.batch_size": 16, "train.lr": 0.01, "sample.length": 40, **more})
+
+
+def test_live_samples_after_each_epoch_and_when_asked(corpus):
+    from tui_trainer.engine import Control, Trainer
+    from tui_trainer.engine.events import SampleText, StepStats
+
+    control = Control()
+    asked = []
+
+    def ask_once(event):
+        if isinstance(event, StepStats) and not asked:
+            asked.append(event.first_step)
+            control.request_sample()
+
+    trainer = Trainer(tiny_lm(corpus, **{"train.epochs": 3, "train.stats_every": 4, "sample.prompt": "the "}), sinks=[ask_once],
+                      keep_events=True)
+    summary = trainer.run(control).summary
+    samples = [e for e in trainer.events if isinstance(e, SampleText)]
+    assert [s.trigger for s in samples] == ["request", "epoch", "epoch", "epoch"]
+    assert [s.epoch for s in samples[1:]] == [1, 2, 3]
+    assert samples[0].epoch == 0 and samples[0].step >= asked[0]
+    for s in samples:
+        assert s.text.startswith("the ") and len(s.text) == 44 and set(s.text) <= set(CORPUS) and s.seconds >= 0
+    assert summary["train_tokens_per_second"] == pytest.approx(summary["train_samples_per_second"] * 16)
+    assert summary["baselines"]["bigram"]["test_bits_per_char"] > 0
+    # the same run draws the same samples (each from its own seed), and samples leave training's streams alone
+    again = Trainer(tiny_lm(corpus, **{"train.epochs": 3, "train.stats_every": 4, "sample.prompt": "the ",
+                                       "sample.every_epoch": False}), keep_events=True)
+    quiet = again.run().summary
+    assert not [e for e in again.events if isinstance(e, SampleText)]
+    assert quiet["test_loss"] == summary["test_loss"]
+
+
+def test_samples_are_written_to_metrics_jsonl_and_read_back(tmp_path, corpus):
+    from tui_trainer.engine import Trainer
+    from tui_trainer.engine.events import SampleText
+    from tui_trainer.runs import RunFolder
+    from tui_trainer.runs.follow import MetricsFollower
+
+    trainer = Trainer(tiny_lm(corpus, **{"train.epochs": 1}))
+    trainer.prepare()
+    folder = RunFolder.create(tmp_path / "runs", "tiny")
+    trainer.attach(folder)
+    trainer.run()
+    events = MetricsFollower(folder.path / "metrics.jsonl").poll()
+    samples = [e for e in events if isinstance(e, SampleText)]
+    assert len(samples) == 1 and samples[0].trigger == "epoch" and len(samples[0].text) == 41
+    started = events[0]
+    assert started.tokens_per_sample == 16 and set(started.baselines) == {"unigram", "bigram"}

@@ -326,3 +326,42 @@ def test_a_run_that_cannot_start_says_why_once_and_leaves_nothing(tmp_path):
         assert not (tmp_path / "runs").exists()
 
     in_app(tmp_path, scenario, preset=str(preset))
+
+
+def test_g_samples_text_from_a_language_model_while_it_trains(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the cat sat on the mat. " * 400)
+    preset = tmp_path / "tiny-text.toml"
+    preset.write_text(f'name = "tiny-text"\n[data]\ndataset = "text"\npath = "{corpus}"\nseq_len = 16\n[model]\nkind = "lstm"\n'
+                      '[model.lstm]\nhidden_size = 32\nnum_layers = 1\nembedding_dim = 16\n[train]\nepochs = 40\nbatch_size = 8\n'
+                      '[sample]\nlength = 60\nevery_epoch = false\n')
+
+    async def scenario(app, pilot):
+        from tui_trainer.tui.widgets.sample_panel import SamplePanel
+
+        panel = app.query_one(SamplePanel)
+        app.action_start()
+        await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
+        assert not panel.display  # hidden until the first sample
+        await pilot.press("g")
+        await wait_for(pilot, lambda: panel.last is not None)
+        assert panel.display and panel.last.trigger == "request" and len(panel.last.text) == 61
+        assert "sample after step" in str(panel.render())
+        assert "tok/s" in " ".join(app.query_one(Monitor).status_parts())
+        app.action_stop()
+        await wait_for(pilot, app.session.finished.is_set)
+
+    in_app(tmp_path, scenario, preset=str(preset))
+
+
+def test_g_on_a_classifier_says_what_it_is_for(tmp_path):
+    async def scenario(app, pilot):
+        app.query_one(SettingsPanel).set_value("train.epochs", 50)
+        app.action_start()
+        await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
+        await pilot.press("g")
+        await wait_for(pilot, lambda: "g samples text from a language model" in "\n".join(app.query_one(TailLog).plain_lines))
+        app.action_stop()
+        await wait_for(pilot, app.session.finished.is_set)
+
+    in_app(tmp_path, scenario)

@@ -5,8 +5,32 @@ from __future__ import annotations
 import json
 import sys
 
-from ..display import best_metrics, duration, epoch_line, epoch_metrics, fmt, headline, metrics_text, status_colour
-from ..engine.events import EarlyStoppingState, EpochEnded, Event, RunEnded, RunStarted, RunWarning, StepsSkipped, StepStats, dispatch, event_to_dict
+from ..display import (
+    best_metrics,
+    duration,
+    epoch_line,
+    epoch_metrics,
+    fmt,
+    headline,
+    metrics_text,
+    rate_text,
+    status_colour,
+    summary_rate,
+    versus_baselines,
+)
+from ..engine.events import (
+    EarlyStoppingState,
+    EpochEnded,
+    Event,
+    RunEnded,
+    RunStarted,
+    RunWarning,
+    SampleText,
+    StepsSkipped,
+    StepStats,
+    dispatch,
+    event_to_dict,
+)
 
 
 class JsonReporter:
@@ -35,6 +59,7 @@ class ProgressReporter:
         self.task = None
         self.fields = {"epoch": "-", "loss": "-", "val": "-", "acc": "-", "lr": "-", "norm": "-", "rate": "-", "wait": ""}
         self.epochs = 0
+        self.tokens_per_sample = 0
 
     def __call__(self, event: Event) -> None:
         if self.progress is not None or isinstance(event, RunStarted):
@@ -44,6 +69,7 @@ class ProgressReporter:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.epochs = event.epochs
+        self.tokens_per_sample = event.tokens_per_sample
         self.console.print(
             f"[bold]{event.preset}[/]  {event.parameters:,} parameters  device {event.device}  "
             f"precision {event.precision}  threads {event.threads}  tricks: {', '.join(event.tricks) or 'none'}"
@@ -61,7 +87,7 @@ class ProgressReporter:
         stats = (
             "loss {task.fields[loss]}  "
             + ("val {task.fields[val]}  {task.fields[acc]}  " if wide else "")
-            + "lr {task.fields[lr]}  |g| {task.fields[norm]}  {task.fields[rate]}/s{task.fields[wait]}"
+            + "lr {task.fields[lr]}  |g| {task.fields[norm]}  {task.fields[rate]}{task.fields[wait]}"
         )
         self.progress = Progress(
             TextColumn("[bold]{task.fields[epoch]}"),
@@ -84,7 +110,7 @@ class ProgressReporter:
         f["loss"] = fmt(event.losses[-1])
         f["norm"] = fmt(event.grad_norms[-1], ".3g")
         f["lr"] = fmt(event.lrs[-1], ".2e")
-        f["rate"] = f"{event.samples_per_second:,.0f}"
+        f["rate"] = rate_text(event.samples_per_second, self.tokens_per_sample)
         self.progress.update(self.task, advance=len(event.losses), **f)
 
     def show_epoch_ended(self, event: EpochEnded) -> None:
@@ -97,6 +123,14 @@ class ProgressReporter:
         if event.enabled:
             self.fields["wait"] = f"  pat {event.wait}/{event.patience}"
             self.progress.update(self.task, **self.fields)
+
+    def show_sample(self, event: SampleText) -> None:
+        from rich.text import Text
+
+        head = f"sample after {'epoch ' + str(event.epoch) if event.trigger == 'epoch' else 'step ' + str(event.step)} " \
+               f"(temperature {event.temperature:g}{f', top-k {event.top_k}' if event.top_k else ''}):"
+        self.progress.console.print(Text(head, style="dim"))
+        self.progress.console.print(Text(event.text.rstrip() + "\n", style="italic"))
 
     def show_warning(self, event: RunWarning) -> None:
         self.progress.console.print(f"[yellow]warning:[/] {event.message}")
@@ -114,8 +148,10 @@ class ProgressReporter:
             f"best val loss    {fmt(s.get('best_val_loss'))}   (val {metrics_text(best_metrics(s))})",
             f"{label:<16} {fmt(value)}   (test loss {fmt(s.get('test_loss'))}, {s.get('weights')} weights)",
             f"time             {duration(s.get('wall_seconds', 0.0))}   "
-            f"{s.get('train_samples_per_second', 0.0):,.0f} train samples/s on {s.get('device')} ({s.get('precision')})",
+            f"{summary_rate(s)} on {s.get('device')} ({s.get('precision')})",
         ]
+        if versus_baselines(s):
+            lines.append(f"vs baselines     {versus_baselines(s)}")
         if s.get("run_dir"):
             lines.append(f"run folder       {s['run_dir']}")
         for line in lines:

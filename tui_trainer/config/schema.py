@@ -233,6 +233,18 @@ TRICK_NAMES = (
 
 
 @dataclass(frozen=True)
+class SampleConfig:
+    """Text from the current weights while a language model trains (``g`` in the app), and the
+    defaults of ``tui-trainer generate``."""
+
+    every_epoch: bool = _f(True, "text: write a sample after every epoch (the app's g key samples at any time)")
+    prompt: str = _f("", "text the samples start from (empty: one random character)")
+    length: int = _f(300, "characters to generate after the prompt", min=1, max=100_000)
+    temperature: float = _f(0.8, "below 1: safer, more repetitive; above 1: wilder", gt=0.0, max=10.0)
+    top_k: int = _f(0, "draw only from the k likeliest characters (0: all)", min=0)
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = _f("untitled", "preset name, used in run folder names")
     description: str = _f("", "one line shown in preset lists")
@@ -240,6 +252,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     tricks: TricksConfig = field(default_factory=TricksConfig)
+    sample: SampleConfig = field(default_factory=SampleConfig)
 
     def tricks_on(self) -> list[str]:
         return [name for name in TRICK_NAMES if getattr(self.tricks, name).enabled]

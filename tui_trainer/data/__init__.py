@@ -60,6 +60,7 @@ class Datasets:
     mode: str = "resident"  # or "streamed"
     mode_detail: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)  # skipped files and other warnings
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)  # see Arrays.baselines
 
     def to(self, device: torch.device | str) -> "Datasets":
         return replace(self, train=self.train.to(device), val=self.val.to(device), test=self.test.to(device))
@@ -190,7 +191,8 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
         workers = splits[0].workers
         how = f"streamed from disk by {workers} DataLoader workers" if workers else "kept in host memory, sent a batch at a time"
         mode, detail = "streamed", f"{how} ({_size(total)} is over the {_size(budget)} budget, data.memory_budget_mb)"
-    return Datasets(spec, *splits, stats=stats, mode=mode, mode_detail=detail, notes=arrays.notes)
+    return Datasets(spec, *splits, stats=stats, mode=mode, mode_detail=detail, notes=arrays.notes,
+                    baselines=arrays.baselines)
 
 
 __all__ = ["DATASETS", "DataSpec", "DatasetError", "Datasets", "InputPipeline", "Split", "StreamedSplit",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,9 @@ class Arrays:
     notes: tuple[str, ...] = ()  # files skipped, and other warnings for the user
     x_val: np.ndarray | None = None  # a validation split of its own (contiguous text blocks); else one is carved out
     y_val: np.ndarray | None = None
+    #: simple predictors to beat, by name, with their scores as the run reports its own:
+    #: ``{"bigram": {"val_bits_per_char": 3.44, "test_bits_per_char": 3.41}}``
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def nbytes(self) -> int:

@@ -66,14 +66,14 @@ def sequences(block: str, index: dict[str, int], seq_len: int) -> tuple[np.ndarr
     return x, y
 
 
-def baselines(train: np.ndarray, val: np.ndarray, vocabulary_size: int) -> tuple[float, float]:
-    """Bits per character of the validation ids under the training block's unigram and bigram
+def baselines(train: np.ndarray, held_out: np.ndarray, vocabulary_size: int) -> tuple[float, float]:
+    """Bits per character of the held-out ids under the training block's unigram and bigram
     counts, each count plus one (so an unseen character or pair is possible, not infinite)."""
     unigram = np.bincount(train, minlength=vocabulary_size) + 1.0
-    uni_bits = float(-np.log2(unigram[val] / unigram.sum()).mean())
+    uni_bits = float(-np.log2(unigram[held_out] / unigram.sum()).mean())
     pairs = np.ones((vocabulary_size, vocabulary_size))
     np.add.at(pairs, (train[:-1], train[1:]), 1.0)
-    bi_bits = float(-np.log2(pairs[val[:-1], val[1:]] / pairs[val[:-1]].sum(axis=1)).mean())
+    bi_bits = float(-np.log2(pairs[held_out[:-1], held_out[1:]] / pairs[held_out[:-1]].sum(axis=1)).mean())
     return uni_bits, bi_bits
 
 
@@ -102,10 +102,13 @@ def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
         raise DatasetError(f"data.path: {source} has {len(text):,} characters, too few for sequences of data.seq_len = "
                            f"{config.seq_len} in each of the train/validation/test blocks (90/5/5 %): give at least {need:,} "
                            "characters or a shorter data.seq_len")
-    uni, bi = baselines(_ids(train, index), _ids(val, index), len(vocab))
+    train_ids = _ids(train, index)
+    (uni, bi), (uni_test, bi_test) = (baselines(train_ids, _ids(b, index), len(vocab)) for b in (val, test))
     note = (f"validation baselines: unigram {uni:.2f}, bigram {bi:.2f} bits/char (the training block's character and pair "
             "counts, plus one); a model that learns anything beats the bigram")
-    return Arrays(x, y, x_test, y_test, classes=vocab, x_val=x_val, y_val=y_val, notes=(note,))
+    scores = {"unigram": {"val_bits_per_char": uni, "test_bits_per_char": uni_test},
+              "bigram": {"val_bits_per_char": bi, "test_bits_per_char": bi_test}}
+    return Arrays(x, y, x_test, y_test, classes=vocab, x_val=x_val, y_val=y_val, notes=(note,), baselines=scores)
 
 
 def _ids(block: str, index: dict[str, int]) -> np.ndarray:

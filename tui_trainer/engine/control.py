@@ -1,4 +1,4 @@
-"""A thread-safe handle to pause, resume and stop a run between steps."""
+"""A thread-safe handle to pause, resume and stop a run between steps, and to ask it for a text sample."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ class Control:
         self._running = threading.Event()
         self._running.set()
         self.reason = ""
+        self._sample = threading.Event()
 
     def stop(self, reason: str = "stopped by the user") -> None:
         if not self._stop.is_set():
@@ -25,6 +26,17 @@ class Control:
 
     def resume(self) -> None:
         self._running.set()
+
+    def request_sample(self) -> None:
+        """Ask a language model's run for a text sample at its next step boundary."""
+        self._sample.set()
+
+    def take_sample_request(self) -> bool:
+        """Whether a sample was asked for since the last call (and forget the request)."""
+        if not self._sample.is_set():
+            return False
+        self._sample.clear()
+        return True
 
     @property
     def stop_requested(self) -> bool:

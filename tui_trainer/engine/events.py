@@ -38,6 +38,8 @@ class RunStarted:
     data_mode: str = "resident"  # held on the device, or "streamed" from disk through a DataLoader
     data_detail: str = ""
     notes: list[str] = field(default_factory=list)  # skipped files, tricks that do not apply in part
+    tokens_per_sample: int = 0  # language models: the characters each sample predicts (its speed is told in tokens/s)
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)  # simple predictors' scores, see Datasets.baselines
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class EpochEnded:
     seconds: float
     samples_per_second: float
     metrics: dict[str, float] = field(default_factory=dict)  # the task's validation metrics besides the loss: {"val_accuracy": 0.97}
+    tokens_per_second: float = 0.0  # language models: characters predicted per second of training
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,22 @@ class StepsSkipped:
 
 
 @dataclass(frozen=True)
+class SampleText:
+    """Text generated from the weights of the moment (a language model): after an epoch
+    (``trigger`` "epoch") or when asked (``"request"``, the app's ``g``)."""
+
+    epoch: int  # epochs done when it was drawn
+    step: int  # global steps done
+    text: str  # the prompt, then what the model wrote
+    prompt: str
+    temperature: float
+    top_k: int
+    seed: int
+    seconds: float  # how long drawing it took (training waited that long, and no longer)
+    trigger: str = "epoch"
+
+
+@dataclass(frozen=True)
 class RunWarning:
     message: str
 
@@ -118,7 +137,7 @@ class RunEnded:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-Event = Union[RunStarted, StepStats, EpochEnded, EarlyStoppingState, CheckpointSaved, StepsSkipped, RunWarning, RunEnded]
+Event = Union[RunStarted, StepStats, EpochEnded, EarlyStoppingState, CheckpointSaved, StepsSkipped, SampleText, RunWarning, RunEnded]
 
 EVENT_KINDS: dict[str, type] = {
     "run_started": RunStarted,
@@ -127,6 +146,7 @@ EVENT_KINDS: dict[str, type] = {
     "early_stopping": EarlyStoppingState,
     "checkpoint_saved": CheckpointSaved,
     "steps_skipped": StepsSkipped,
+    "sample": SampleText,
     "warning": RunWarning,
     "run_ended": RunEnded,
 }
@@ -154,6 +174,15 @@ def _float_fields(cls: type) -> set[str]:
     return {f.name for f in dataclasses.fields(cls) if "float" in str(f.type)}
 
 
+def _floats(value: Any) -> Any:
+    """Numbers (and "nan"/"inf" strings) as floats, through lists and dicts; None stays None."""
+    if isinstance(value, dict):
+        return {k: _floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_floats(v) for v in value]
+    return None if value is None else float(value)
+
+
 def event_from_dict(data: dict[str, Any]) -> Event:
     cls = EVENT_KINDS[data["event"]]
     floats = _float_fields(cls)
@@ -162,12 +191,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         if f.name not in data:
             continue
         value = data[f.name]
-        if f.name in floats:
-            if isinstance(value, dict):
-                value = {k: float(v) for k, v in value.items()}
-            else:
-                value = [float(v) for v in value] if isinstance(value, list) else (None if value is None else float(value))
-        values[f.name] = value
+        values[f.name] = _floats(value) if f.name in floats else value
     return cls(**values)
 
 

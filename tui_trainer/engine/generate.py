@@ -17,8 +17,9 @@ class GenerationError(UserError):
 @torch.no_grad()
 def generate_text(model: nn.Module, vocabulary: tuple[str, ...], prompt: str = "", length: int = 300, temperature: float = 0.8,
                   top_k: int = 0, seed: int = 0) -> str:
-    """``prompt`` followed by ``length`` characters sampled from ``model`` (an LSTM language model).
-    Characters of the prompt outside the vocabulary are read as the unknown symbol (index 0)."""
+    """``prompt`` followed by ``length`` characters sampled from ``model`` (a language model with
+    ``step``). Characters of the prompt outside the vocabulary are read as the unknown symbol
+    (index 0), which is never written: it stands for characters the model has not seen."""
     if length < 0:
         raise GenerationError(f"--length must be at least 0 (got {length})")
     if not temperature > 0:
@@ -35,6 +36,7 @@ def generate_text(model: nn.Module, vocabulary: tuple[str, ...], prompt: str = "
     out = list(prompt) if prompt else [vocabulary[start[0]]]
     for _ in range(length):
         last = logits[0, -1].float().cpu() / temperature
+        last[0] = float("-inf")  # the unknown symbol is not a character to write
         if top_k and top_k < last.numel():
             cutoff = torch.topk(last, top_k).values[-1]
             last = last.masked_fill(last < cutoff, float("-inf"))

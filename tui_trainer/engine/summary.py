@@ -1,5 +1,6 @@
-"""What ``summary.json`` says of a run: how it ended, its best and test scores, the task's
-headline metric, its speed and set-up, and (classification) the test confusion matrix."""
+"""What a run says of itself at its start (:func:`run_started`: model, data, tricks, baselines)
+and in ``summary.json`` at its end (:func:`run_summary`: how it ended, its best and test scores,
+the task's headline metric, its speed and set-up, and (classification) the test confusion matrix)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,31 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ..models import count_parameters, describe
+from .events import RunStarted
 from .state import Outcome, RunState
+from .task import flip_note
 
 if TYPE_CHECKING:
     from .trainer import Trainer
+
+
+def run_started(trainer: "Trainer", state: RunState) -> RunStarted:
+    cfg, tricks, data = trainer.config, trainer.config.tricks, trainer.data
+    return RunStarted(
+        preset=cfg.name, run_dir=str(trainer.run_folder.path) if trainer.run_folder is not None else None,
+        device=str(trainer.device), precision=trainer.precision.name, threads=trainer.threads,
+        parameters=count_parameters(trainer.model), model=describe(trainer.model),
+        train_size=len(data.train), val_size=len(data.val), test_size=len(data.test),
+        batch_size=cfg.train.batch_size, steps_per_epoch=trainer.steps_per_epoch, epochs=cfg.train.epochs,
+        start_epoch=state.epochs_run, tricks=cfg.tricks_on(),
+        clip_threshold=tricks.grad_clip.threshold if tricks.grad_clip.enabled else None,
+        patience=tricks.early_stopping.patience if tricks.early_stopping.enabled else None,
+        start_step=state.global_step, dataset=data.spec.name, input_shape=list(data.spec.input_shape),
+        data_mode=data.mode, data_detail=data.mode_detail,
+        notes=[*data.notes, *filter(None, [flip_note(data, cfg)])],
+        tokens_per_sample=trainer.tokens_per_sample, baselines=data.baselines,
+    )
 
 
 def run_summary(trainer: "Trainer", state: RunState, outcome: Outcome, test: dict[str, float], restored: bool,
@@ -33,6 +55,7 @@ def run_summary(trainer: "Trainer", state: RunState, outcome: Outcome, test: dic
         "test_accuracy": test.get("test_accuracy") if finite else None,
         "wall_seconds": state.wall_seconds(),
         "train_samples_per_second": state.samples / state.train_seconds if state.train_seconds > 0 else 0.0,
+        "train_tokens_per_second": state.samples * trainer.tokens_per_sample / state.train_seconds if state.train_seconds > 0 else 0.0,
         "device": str(trainer.device),
         "precision": trainer.precision.name,
         "threads": trainer.threads,
@@ -42,6 +65,8 @@ def run_summary(trainer: "Trainer", state: RunState, outcome: Outcome, test: dic
         "headline": f"test_{trainer.task.headline}", "headline_mode": trainer.task.headline_mode,
         "test_metrics": {k: v for k, v in test.items() if k != "test_loss"} if finite else {},
     }
+    if trainer.data.baselines:
+        summary["baselines"] = trainer.data.baselines
     if confusion is not None and finite:  # rows: true class, columns: predicted
         summary["confusion"] = {"classes": list(trainer.data.spec.classes), "counts": confusion.tolist()}
     return summary

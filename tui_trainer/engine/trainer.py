@@ -23,7 +23,7 @@ from torch import nn
 from ..config import Config, config_to_dict
 from ..data import Datasets, load_data
 from ..data.spec import Progress, no_progress
-from ..models import build_model, count_parameters, describe
+from ..models import build_model
 from .control import Control
 from .early_stopping import EarlyStopping
 from .events import (
@@ -32,9 +32,10 @@ from .events import (
     EpochEnded,
     Event,
     RunEnded,
-    RunStarted,
+    SampleText,
     StepStats,
 )
+from .generate import generate_text
 from .memory import tune_allocator
 from .nonfinite import DIVERGED_HINT, NonFinitePolicy, finite_state
 from .optim import apply_sgd_decoupled_decay, build_optimizer, make_clipper
@@ -43,8 +44,8 @@ from .schedule import LRSchedule
 from .state import Outcome, RunState, steps_per_epoch
 from .stats import StepStatsBuffer
 from .store import RunStore
-from .summary import run_summary
-from .task import evaluate, flip_note, input_pipeline, task_for
+from .summary import run_started, run_summary
+from .task import evaluate, input_pipeline, task_for
 
 Sink = Callable[[Event], None]
 
@@ -125,6 +126,8 @@ class Trainer:
         self.early = EarlyStopping(cfg.tricks.early_stopping)
         self.scaler = torch.amp.GradScaler(self.device.type) if self.precision.use_scaler else None
         self.shuffle = torch.Generator(device=self.device).manual_seed(cfg.train.seed)
+        self.tokens_per_sample = self.data.spec.input_shape[-1] if self.task.name == "language_modelling" else 0
+        self.samples_text = self.tokens_per_sample > 0 and hasattr(self.model, "step")  # live samples of a language model
         self.prepared = True
 
     def emit(self, event: Event) -> None:
@@ -150,7 +153,7 @@ class Trainer:
         state = self._initial_state()
         if self.run_folder is not None:
             self.run_folder.write_config(cfg)
-        self.emit(self._started(state))
+        self.emit(run_started(self, state))
         stats = StepStatsBuffer(cfg.train.stats_every, self.device)
         guard = NonFinitePolicy(cfg.train, self.model, self.scaler, state.skipped)
         state.started = time.perf_counter()
@@ -184,6 +187,10 @@ class Trainer:
                 state.epoch_paused += waited
                 if control.stop_requested:
                     break
+            if control.take_sample_request():  # the app's g: a sample from the weights of this moment
+                spent = self._sample(state, state.global_step + stats.pending, "request")
+                stats.exclude(spent)
+                state.epoch_paused += spent
             xb = self.inputs.prepare(xb, augment, b * bs)
             guard.before_step()  # on_nonfinite = skip: keep BatchNorm's running statistics
             with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):  # mixed_precision
@@ -252,6 +259,7 @@ class Trainer:
                 lr=self.optimizer.param_groups[0]["lr"],
                 seconds=time.perf_counter() - state.epoch_started - state.epoch_paused,
                 samples_per_second=len(self.data.train) / seconds if seconds > 0 else 0.0,
+                tokens_per_second=len(self.data.train) * self.tokens_per_sample / seconds if seconds > 0 else 0.0,
             )
         )
         self.emit(
@@ -262,6 +270,8 @@ class Trainer:
         )
         if not math.isfinite(metrics["val_loss"]):
             return Outcome("diverged", f"validation loss is {metrics['val_loss']} after epoch {state.epochs_run}; {DIVERGED_HINT}")
+        if cfg.sample.every_epoch:
+            self._sample(state, state.global_step, "epoch")
         if improved and finite_state(self.model):  # best.pt never holds non-finite weights
             state.best_metrics = metrics
             state.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -316,21 +326,16 @@ class Trainer:
             self.run_folder.truncate_metrics(last["metrics_bytes"])  # drop events after the checkpoint
         return RunState.from_checkpoint(last, best)
 
-    def _started(self, state: RunState) -> RunStarted:
-        cfg, tricks = self.config, self.config.tricks
-        return RunStarted(
-            preset=cfg.name, run_dir=str(self.run_folder.path) if self.run_folder is not None else None,
-            device=str(self.device), precision=self.precision.name, threads=self.threads,
-            parameters=count_parameters(self.model), model=describe(self.model),
-            train_size=len(self.data.train), val_size=len(self.data.val), test_size=len(self.data.test),
-            batch_size=cfg.train.batch_size, steps_per_epoch=self.steps_per_epoch, epochs=cfg.train.epochs,
-            start_epoch=state.epochs_run, tricks=cfg.tricks_on(),
-            clip_threshold=tricks.grad_clip.threshold if tricks.grad_clip.enabled else None,
-            patience=tricks.early_stopping.patience if tricks.early_stopping.enabled else None,
-            start_step=state.global_step, dataset=self.data.spec.name, input_shape=list(self.data.spec.input_shape),
-            data_mode=self.data.mode, data_detail=self.data.mode_detail,
-            notes=[*self.data.notes, *filter(None, [flip_note(self.data, cfg)])],
-        )
+    def _sample(self, state: RunState, step: int, trigger: str) -> float:
+        """Emit text from the current weights (a language model); the seconds it took."""
+        if not self.samples_text:
+            return 0.0
+        s, start = self.config.sample, time.perf_counter()
+        seed = self.config.train.seed * 1_000_003 + step  # the same run draws the same samples
+        text = generate_text(self.model, self.data.spec.classes, s.prompt, s.length, s.temperature, s.top_k, seed)
+        seconds = time.perf_counter() - start
+        self.emit(SampleText(state.epochs_run, step, text, s.prompt, s.temperature, s.top_k, seed, seconds, trigger))
+        return seconds
 
     def _record_failure(self, exc: BaseException) -> None:
         interrupted = isinstance(exc, KeyboardInterrupt)

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from ..config import ConfigError, config_from_dict, config_to_dict, load_config
 from ..config.loader import toml_value
 from ..config.schema import Config
-from ..display import best_metrics, confusion_lines, duration, fmt, headline_cell, metrics_text
+from ..display import best_metrics, confusion_lines, duration, fmt, headline_cell, metrics_text, summary_rate, versus_baselines
 from ..engine.events import EarlyStoppingState, EpochEnded, RunStarted, StepStats
 from ..errors import UserError
 from .folder import CONFIG, METRICS, SUMMARY, read_events
@@ -160,10 +160,11 @@ RESULTS = [
     ("best val", "best_val_metrics", None),
     ("test loss", "test_loss", ".4f"),
     ("test", "headline", None),
+    ("baselines (test)", "baselines", None),
     ("weights", "weights", None),
     ("skipped steps", "skipped_steps", None),
     ("time", "wall_seconds", "time"),
-    ("samples/s", "train_samples_per_second", ",.0f"),
+    ("speed", "speed", None),
     ("device", "device", None),
     ("precision", "precision", None),
 ]
@@ -174,6 +175,10 @@ def _result(run: RunInfo, key: str, spec: str | None) -> str:
         return run.status
     if key == "headline":
         return headline_cell(run.summary)
+    if key == "baselines":
+        return versus_baselines(run.summary) or "-"
+    if key == "speed":
+        return summary_rate(run.summary) if run.summary else "-"
     value = run.summary.get(key)
     if spec == "time":
         return duration(value)

@@ -76,6 +76,7 @@ class TrainerApp(App):
         Binding("f", "settings", "Settings"),
         Binding("r", "runs", "Runs"),
         Binding("d", "data", "Data"),
+        Binding("g", "sample", "Sample text", show=False),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("escape", "blur", "Leave input", show=False),
@@ -250,9 +251,8 @@ class TrainerApp(App):
     # -- actions ---------------------------------------------------------------------------
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        actions = {"start": self.action_start, "pause": self.action_pause, "stop": self.action_stop, "save": self.action_save}
-        if event.button.id in actions:
-            actions[event.button.id]()
+        if event.button.id in ("start", "pause", "stop", "save"):
+            getattr(self, f"action_{event.button.id}")()
 
     def action_start(self) -> None:
         if self._refuse_if_busy():
@@ -277,6 +277,10 @@ class TrainerApp(App):
         self.monitor.write_log("paused: p resumes" if paused else "resumed")
         self.query_one("#pause", Button).label = "Resume" if paused else "Pause"
         self.monitor.redraw()
+
+    def action_sample(self) -> None:  # g: text from a language model's weights of the moment
+        if self.training:
+            self.monitor.write_log(self.job.request_sample())
 
     def action_stop(self) -> None:
         if not self.busy:

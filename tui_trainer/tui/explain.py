@@ -42,8 +42,12 @@ EXPLAIN = {
     ),
     "dropout": (
         "Zeroes a random fraction p of units while training (never in eval) and scales the "
-        "rest, so the network cannot lean on single units. It fights overfitting. Watch: "
-        "training loss sits higher and noisier, while the gap to validation loss shrinks."
+        "rest, so the network cannot lean on single units. It fights overfitting. In an LSTM "
+        "it sits between layers and on the output (and, for text, on the embeddings). "
+        "PyTorch's own nn.LSTM(dropout=0.3), as the lesson writes it, acts only between "
+        "stacked layers: on one layer it does nothing (PyTorch warns). This switch never is a "
+        "no-op: one layer still gets dropout on its input and output. Watch: training loss "
+        "sits higher and noisier, while the gap to validation loss shrinks."
     ),
     "lr_schedule": (
         "Changes the learning rate over the run: decay lets the model settle into a minimum "

@@ -84,6 +84,7 @@ class TrainingSession(Job):
         self.run_dir: str | None = None
         self.loading: tuple[str, int, int | None] | None = None  # the latest download or decoding step
         self._loading_taken: tuple[str, int, int | None] | None = None
+        self.can_sample = False  # a language model, known once the trainer is prepared
 
     def progress(self, label: str, done: int, total: int | None) -> None:
         """The data's loading, on the training thread; the UI's drain shows the latest."""
@@ -116,6 +117,7 @@ class TrainingSession(Job):
 
         trainer = Trainer(self.config, sinks=[self.sink], progress=self.progress)
         trainer.prepare()  # refuses what cannot run here before a folder is made
+        self.can_sample = trainer.samples_text
         if self.control.stop_requested:  # stopped while preparing
             return
         trainer.attach(RunFolder.create(self.runs_dir, self.config.name))
@@ -128,6 +130,13 @@ class TrainingSession(Job):
 
     def stop(self, reason: str) -> None:
         self.control.stop(reason)
+
+    def request_sample(self) -> str:
+        """Ask the run for a text sample at its next step; what to tell the user."""
+        if not self.can_sample:
+            return "g samples text from a language model; this run is not one (data.dataset = \"text\" is)"
+        self.control.request_sample()
+        return "sampling text from the current weights…"
 
     def pause(self) -> bool:
         """Pause or resume; True when now paused."""

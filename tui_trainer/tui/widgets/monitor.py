@@ -13,10 +13,33 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from ...display import confusion_lines, duration, epoch_line, epoch_metrics, fmt, headline, metrics_text, status_colour
-from ...engine.events import EarlyStoppingState, EpochEnded, RunEnded, RunStarted, RunWarning, StepsSkipped, StepStats, dispatch
+from ...display import (
+    confusion_lines,
+    duration,
+    epoch_line,
+    epoch_metrics,
+    fmt,
+    headline,
+    metrics_text,
+    rate_text,
+    status_colour,
+    summary_rate,
+    versus_baselines,
+)
+from ...engine.events import (
+    EarlyStoppingState,
+    EpochEnded,
+    RunEnded,
+    RunStarted,
+    RunWarning,
+    SampleText,
+    StepsSkipped,
+    StepStats,
+    dispatch,
+)
 from ..curves import Series
 from .live_view import Curve, LiveView
+from .sample_panel import SamplePanel
 from .tail_log import TailLog
 
 #: Curves are redrawn at most this often; the numbers at every drain.
@@ -56,11 +79,16 @@ class Monitor(Vertical):
 
     def compose(self) -> ComposeResult:
         yield LiveView(list(self.curves.values()), id="live")
+        yield SamplePanel(id="sample")
         yield TailLog(id="run-log")
 
     @property
     def live(self) -> LiveView:
         return self.query_one(LiveView)
+
+    @property
+    def sample_panel(self) -> SamplePanel:
+        return self.query_one(SamplePanel)
 
     @property
     def log_view(self) -> TailLog:
@@ -87,6 +115,7 @@ class Monitor(Vertical):
             log.write(f"[b]resumed[/] after step {event.start_step} (epoch {event.start_epoch + 1})")
         else:
             self._reset_state()
+            self.sample_panel.clear()
             self.steps_done = event.start_step
         self.started = event
         self.curves["grad_norm"].marker = event.clip_threshold
@@ -119,6 +148,9 @@ class Monitor(Vertical):
         self.series("patience").extend([float(event.wait)])
         self.dirty.add("patience")
 
+    def show_sample(self, event: SampleText) -> None:
+        self.sample_panel.show_sample(event)
+
     def show_warning(self, event: RunWarning) -> None:
         self.log_view.write(f"[yellow]warning:[/] {event.message}")
 
@@ -135,8 +167,9 @@ class Monitor(Vertical):
         label, value = headline(s)
         if value is not None:
             self.log_view.write(f"{label} {value:.4f} ({s.get('weights')} weights, best epoch "
-                                f"{s.get('best_epoch')}), {s.get('train_samples_per_second', 0):,.0f} samples/s, "
-                                f"{duration(s.get('wall_seconds', 0))}")
+                                f"{s.get('best_epoch')}), {summary_rate(s)}, {duration(s.get('wall_seconds', 0))}")
+        if versus_baselines(s):
+            self.log_view.write(escape(f"the model {versus_baselines(s)}"))
 
     def show_loading(self, label: str, done: int, total: int | None) -> None:
         """A download or decoding before the run starts, on the progress bar."""
@@ -189,7 +222,7 @@ class Monitor(Vertical):
             f"[b]{state}[/]",
             f"epoch {ep}/{started.epochs}",
             f"step {in_epoch}/{started.steps_per_epoch}",
-            f"{rate:,.0f}/s",
+            rate_text(rate, started.tokens_per_sample),
             f"ETA {duration(remaining)}" if remaining is not None and not self.ended else "",
             f"val {metrics_text(epoch_metrics(epoch), '.3f')}" if epoch else "",
             f"{started.device} {started.precision}",
