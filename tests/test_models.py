@@ -79,3 +79,23 @@ def test_lstm_sizes_follow_the_preset():
     assert len(model.lstms) == 3 and model.lstms[1].input_size == 48
     assert model(torch.randn(5, 1, 40)).shape == (5, 10)
     assert count_parameters(model) > 0
+
+
+def test_lstm_inner_dropout_acts_between_stacked_layers_only():
+    """model.lstm.inner_dropout: PyTorch's nn.LSTM(dropout=...) as written, after every layer but the last."""
+    import torch
+
+    from tui_trainer.data import DataSpec
+    from tui_trainer.models import build_model, model_notes
+
+    spec = DataSpec("text", (12,), 20, task="language_modelling")
+    base = {"data.dataset": "text", "model.kind": "lstm", "model.lstm.hidden_size": 8, "model.lstm.embedding_dim": 4,
+            "tricks.dropout.enabled": False, "tricks.batchnorm.enabled": False, "model.lstm.inner_dropout": 0.3}
+    two = build_model(spec, make_config(base | {"model.lstm.num_layers": 2}))
+    assert [m.p for m in two.modules() if isinstance(m, torch.nn.Dropout)] == [0.3]
+    x = torch.randint(0, 20, (2, 12))
+    assert not torch.equal(two(x), two(x)) and torch.equal(two.eval()(x), two(x))
+    one = build_model(spec, make_config(base | {"model.lstm.num_layers": 1}))
+    assert not [m for m in one.modules() if isinstance(m, torch.nn.Dropout)] and torch.equal(one(x), one(x))
+    assert "does nothing with one layer" in model_notes(make_config(base | {"model.lstm.num_layers": 1}))[0]
+    assert model_notes(make_config(base | {"model.lstm.num_layers": 2})) == []

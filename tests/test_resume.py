@@ -196,14 +196,18 @@ def test_augmented_images_resume_identically_resident_or_streamed(tmp_path, budg
         assert final(run(config2, RunFolder(folder.path), data, resume=(last, best)).summary) == reference
 
 
-def test_a_language_model_resumes_identically(tmp_path):
+@pytest.mark.parametrize("model", [
+    {"model.kind": "lstm", "model.lstm.hidden_size": 16, "model.lstm.num_layers": 2, "model.lstm.embedding_dim": 8},
+    {"model.kind": "transformer", "model.transformer.d_model": 16, "model.transformer.num_layers": 2, "model.transformer.num_heads": 2,
+     "tricks.batchnorm.enabled": False, "tricks.lr_schedule.kind": "noam", "tricks.lr_schedule.warmup_steps": 3},
+], ids=["lstm", "transformer"])
+def test_a_language_model_resumes_identically(tmp_path, model):
     from tui_trainer.data import load_data
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("a quick brown fox jumps over the lazy dog. " * 60, encoding="utf-8")
-    config = make_config({"data.dataset": "text", "data.path": str(corpus), "data.seq_len": 16, "model.kind": "lstm",
-                          "model.lstm.hidden_size": 16, "model.lstm.num_layers": 2, "model.lstm.embedding_dim": 8,
-                          "train.epochs": 3, "train.batch_size": 32, "train.stats_every": 1})
+    config = make_config({"data.dataset": "text", "data.path": str(corpus), "data.seq_len": 16, **model,
+                          "train.epochs": 3, "train.batch_size": 32, "train.stats_every": 1, "sample.length": 20})
     data = load_data(config.data)
     reference = final(run(config, RunFolder.create(tmp_path, "full"), data).summary)
     folder = RunFolder.create(tmp_path, "stopped")

@@ -111,3 +111,19 @@ def test_step_with_warmup_chains_per_batch_warmup_and_per_epoch_decay(small_data
                 warm.step()
         step.step()
     assert lrs == pytest.approx(chained, rel=1e-9)
+
+
+def test_noam_rises_over_its_warm_up_then_falls_as_one_over_sqrt_step(small_data):
+    lrs, _ = run_lrs(small_data, kind="noam", warmup_steps=5)
+    expected = [LR * min(s / 5, math.sqrt(5 / s)) for s in range(1, EPOCHS * SPE + 1)]
+    assert lrs == pytest.approx(expected, rel=1e-9)
+    assert max(lrs) == pytest.approx(LR) and lrs.index(max(lrs)) == 4
+    by_epochs, _ = run_lrs(small_data, kind="noam", warmup_epochs=1.25)  # 1.25 epochs of 4 steps: the same 5 steps
+    assert by_epochs == pytest.approx(expected, rel=1e-9)
+
+
+def test_warmup_steps_count_optimizer_steps(small_data):
+    lrs, _ = run_lrs(small_data, kind="cosine", warmup_steps=6, warmup_epochs=3.0, warmup_start_factor=0.1)
+    w, total = 6, EPOCHS * SPE  # warmup_steps wins over warmup_epochs
+    expected = [LR * _warm(i, w, 0.1) if i < w else LR * (1 + math.cos(math.pi * (i - w) / (total - w))) / 2 for i in range(total)]
+    assert lrs == pytest.approx(expected, rel=1e-9, abs=1e-15)

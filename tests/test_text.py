@@ -189,3 +189,72 @@ def test_samples_are_written_to_metrics_jsonl_and_read_back(tmp_path, corpus):
     assert len(samples) == 1 and samples[0].trigger == "epoch" and len(samples[0].text) == 41
     started = events[0]
     assert started.tokens_per_sample == 16 and set(started.baselines) == {"unigram", "bigram"}
+
+
+def test_the_lessons_optimized_rnn_preset_builds_the_lessons_model():
+    """OptimizedRNN as the lesson writes it: Embedding, nn.LSTM(..., dropout=0.3) on one layer,
+    Dropout(0.5), Linear. The preset's model computes the same function once the weights are
+    copied, in train mode too (the same dropout mask: one Dropout(0.5) before the head)."""
+    import warnings
+
+    from torch import nn
+
+    from tui_trainer.config.presets import load_preset
+    from tui_trainer.data import dataset_spec
+    from tui_trainer.models import build_model, model_notes
+
+    class OptimizedRNN(nn.Module):
+        def __init__(self, vocab_size, embed_dim, hidden_dim):
+            super().__init__()
+            self.embedding = nn.Embedding(vocab_size, embed_dim)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                self.lstm = nn.LSTM(embed_dim, hidden_dim, batch_first=True, dropout=0.3)
+            self.warned = any("dropout option adds dropout after all but last recurrent layer" in str(w.message) for w in caught)
+            self.dropout = nn.Dropout(0.5)
+            self.fc = nn.Linear(hidden_dim, vocab_size)
+
+        def forward(self, x):
+            out, _ = self.lstm(self.embedding(x))
+            return self.fc(self.dropout(out))
+
+    config, _ = load_preset("text-optimized-rnn")
+    spec = dataset_spec(config.data)
+    ours = build_model(spec, config)
+    lesson = OptimizedRNN(spec.num_classes, 64, 256)
+    assert lesson.warned  # PyTorch says the lesson's dropout=0.3 does nothing here
+    lesson.embedding.load_state_dict(ours.embedding.state_dict())
+    lesson.lstm.load_state_dict(ours.lstms[0].state_dict())
+    lesson.fc.load_state_dict(ours.head.state_dict())
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in lesson.parameters())
+    x = torch.randint(0, spec.num_classes, (3, 20))
+    for train in (False, True):
+        ours.train(train), lesson.train(train)
+        torch.manual_seed(1)
+        a = ours(x)
+        torch.manual_seed(1)
+        assert torch.allclose(a, lesson(x), atol=1e-5)
+    assert any("inner_dropout = 0.3 does nothing with one layer" in note and "p = 0.5" in note for note in model_notes(config))
+
+
+def test_each_epoch_cuts_the_training_block_at_a_new_offset(corpus):
+    from tui_trainer.data.splits import TextSplit
+
+    config = DataConfig(dataset="text", path=str(corpus), seq_len=16)
+    data = load_data(config)
+    train = data.train
+    block = int(len(CORPUS) * 0.9)
+    assert isinstance(train, TextSplit) and len(train) == text_module.train_sequences(block, 16) == (block - 16) // 16
+    span = len(train) * 16
+    generator = torch.Generator().manual_seed(0)
+    offsets = []
+    for _ in range(8):
+        epoch = train.for_epoch(generator)
+        assert len(epoch) == len(train)  # every offset leaves the same number of sequences, so the same steps
+        found = [o for o in range(16) if torch.equal(epoch.x.flatten(), train.ids[o : o + span])]
+        assert found and torch.equal(epoch.y.flatten(), train.ids[found[0] + 1 : found[0] + 1 + span])  # the next characters
+        assert found[0] + 1 + span <= len(train.ids)  # never past the training block
+        offsets.append(found[0])
+    assert len(set(offsets)) > 2  # new places from epoch to epoch
+    fixed = load_data(DataConfig(dataset="text", path=str(corpus), seq_len=16, random_offsets=False)).train
+    assert torch.equal(fixed.for_epoch(generator).x, fixed.x)

@@ -70,3 +70,37 @@ def test_watch_follows_a_growing_run_and_shows_it_finished(tmp_path, finished_ru
             await pilot.press("q")
 
     asyncio.run(scenario())
+
+
+def test_watch_shows_a_text_runs_samples_and_a_forecast_runs_plot(tmp_path):
+    """The task's own panel, in watch as in the app: the last sample of a text run; the test
+    period's forecast of a series run, with the baselines in words in the log."""
+    from tui_trainer.tui.widgets.sample_panel import SamplePanel
+    from tui_trainer.tui.widgets.tail_log import TailLog
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the cat sat on the mat. " * 200)
+    text = {"data.dataset": "text", "data.path": str(corpus), "data.seq_len": 16, "model.kind": "lstm", "model.lstm.hidden_size": 16,
+            "model.lstm.num_layers": 1, "model.lstm.embedding_dim": 8, "train.epochs": 2, "train.batch_size": 32, "sample.length": 30}
+    series = {"data.dataset": "series", "data.window": 12, "data.horizon": 3, "data.transform": "last_value", "data.val_periods": 60,
+              "data.test_periods": 120, "model.kind": "lstm", "model.lstm.hidden_size": 8, "model.lstm.num_layers": 1,
+              "tricks.batchnorm.enabled": False, "train.epochs": 2, "tricks.early_stopping.monitor": "val_mae"}
+    runs = {}
+    for name, overrides in (("text", text), ("series", series)):
+        folder = RunFolder.create(tmp_path / "runs", name)
+        runs[name] = Path(Trainer(make_config(overrides), run_folder=folder).run().run_dir)
+
+    async def look(run):
+        app = WatchApp(run)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await wait_for(pilot, lambda: app.ended)
+            await pilot.pause(0.2)
+            panel = app.query_one(SamplePanel)
+            return panel.display, str(panel.render()), "\n".join(app.query_one(TailLog).plain_lines)
+
+    shown, content, _ = asyncio.run(look(runs["text"]))
+    assert shown and "sample after epoch 2" in content
+    shown, content, log = asyncio.run(look(runs["series"]))
+    assert shown and "forecast of co2 on the test period" in content and "3 ahead" in content
+    assert any(0x2800 < ord(c) <= 0x28FF for c in content)  # the curves, in braille dots
+    assert "the model" in log and "naive" in log and "seasonal_naive" in log

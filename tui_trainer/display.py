@@ -18,9 +18,10 @@ def status_colour(status: str) -> str:
 
 
 #: How a task's metrics are labelled in lines of text (others go by their own name).
-METRIC_LABELS = {"accuracy": "acc", "bits_per_char": "bpc", "perplexity": "ppl"}
+METRIC_LABELS = {"accuracy": "acc", "bits_per_char": "bpc", "perplexity": "ppl", "mae": "mae", "rmse": "rmse", "mase": "mase"}
 #: ... and in tables and summaries.
-METRIC_NAMES = {"accuracy": "accuracy", "bits_per_char": "bits/char", "perplexity": "perplexity"}
+METRIC_NAMES = {"accuracy": "accuracy", "bits_per_char": "bits/char", "perplexity": "perplexity", "mae": "MAE", "rmse": "RMSE",
+                "mase": "MASE"}
 
 
 def headline(summary: dict[str, Any], short: bool = False) -> tuple[str, Any]:
@@ -86,11 +87,12 @@ def baselines_text(baselines: dict[str, dict[str, float]], key: str) -> str:
     return ", ".join(f"{name} {value:.2f}" for name, value in scores)
 
 
-def versus_baselines(summary: dict[str, Any]) -> str:
-    """Whether the run's headline test metric beats each baseline's, in words, or ""."""
+def versus_baselines(summary: dict[str, Any], key: str | None = None) -> str:
+    """Whether the run's headline test metric (or ``key``) beats each baseline's, in words, with
+    the ratio: ``beats naive (1.13; 0.41×), beats seasonal_naive (1.53; 0.30×)``; "" when there is none."""
     baselines = summary.get("baselines") or {}
-    key = summary.get("headline") or "test_accuracy"
-    _, value = headline(summary)
+    key = key or summary.get("headline") or "test_accuracy"
+    value = summary.get(key, (summary.get("test_metrics") or {}).get(key))
     scores = {name: values[key] for name, values in baselines.items() if values.get(key) is not None}
     if value is None or not scores:
         return ""
@@ -98,8 +100,26 @@ def versus_baselines(summary: dict[str, Any]) -> str:
     parts = []
     for name, score in sorted(scores.items(), key=lambda item: item[1], reverse=better_high):
         beats = value > score if better_high else value < score
-        parts.append(f"{'beats' if beats else 'does not beat'} {name} ({score:.2f})")
+        ratio = f"; {value / score:.2f}×" if score else ""
+        parts.append(f"{'beats' if beats else 'does not beat'} {name} ({score:.3g}{ratio})")
     return ", ".join(parts)
+
+
+def baseline_lines(summary: dict[str, Any]) -> list[str]:
+    """Plain words on the baselines: the headline test metric against each, and for a forecast
+    of several steps, the first and the last step too. Empty when the run has no baselines."""
+    head = versus_baselines(summary)
+    if not head:
+        return []
+    label, _ = headline(summary)
+    lines = [f"{label}: the model {head}"]
+    horizon = (summary.get("forecast") or {}).get("horizon", 1)
+    if horizon > 1:
+        for step in (1, horizon):
+            line = versus_baselines(summary, f"test_mae_h{step}")
+            if line:
+                lines.append(f"test MAE {step} step{'s' if step > 1 else ''} ahead: the model {line}")
+    return lines
 
 
 def fmt(value: Any, spec: str = ".4f") -> str:

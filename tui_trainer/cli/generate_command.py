@@ -40,7 +40,7 @@ def generate(
             raise UserError(f"{info.path}: no {BEST} or {LAST} to generate from")
         state = load_checkpoint(weights)["model"]
         model = build_model(spec, config)
-        size = state["embedding.weight"].shape[0] if "embedding.weight" in state else None
+        size = state["head.weight"].shape[0] if "head.weight" in state else None  # the language models' per-step head
         if size != spec.num_classes:
             raise UserError(f"{info.path}: the run learnt {size} characters, its text now gives {spec.num_classes}: "
                             f"{config.data.path or 'the default corpus'} changed since it trained")

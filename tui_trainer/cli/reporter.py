@@ -6,6 +6,7 @@ import json
 import sys
 
 from ..display import (
+    baseline_lines,
     best_metrics,
     duration,
     epoch_line,
@@ -16,7 +17,6 @@ from ..display import (
     rate_text,
     status_colour,
     summary_rate,
-    versus_baselines,
 )
 from ..engine.events import (
     EarlyStoppingState,
@@ -150,8 +150,7 @@ class ProgressReporter:
             f"time             {duration(s.get('wall_seconds', 0.0))}   "
             f"{summary_rate(s)} on {s.get('device')} ({s.get('precision')})",
         ]
-        if versus_baselines(s):
-            lines.append(f"vs baselines     {versus_baselines(s)}")
+        lines += [f"baselines        {line}" for line in baseline_lines(s)]
         if s.get("run_dir"):
             lines.append(f"run folder       {s['run_dir']}")
         for line in lines:

@@ -215,13 +215,23 @@ def _join(path: str, key: str) -> str:
 def _cross_checks(config: Config) -> list[_Problem]:
     out = []
     sched = config.tricks.lr_schedule
-    if sched.enabled and sched.kind == "onecycle" and sched.warmup_epochs > 0:
-        out.append(
-            _Problem(
-                "tricks.lr_schedule.warmup_epochs",
-                "one-cycle has its own warm-up (pct_start); set warmup_epochs = 0",
-            )
-        )
+    if sched.enabled and sched.kind == "onecycle" and (sched.warmup_epochs > 0 or sched.warmup_steps > 0):
+        key = "warmup_steps" if sched.warmup_steps > 0 else "warmup_epochs"
+        out.append(_Problem(f"tricks.lr_schedule.{key}", f"one-cycle has its own warm-up (pct_start); set {key} = 0"))
+    if sched.enabled and sched.kind == "noam" and sched.warmup_epochs == 0 and sched.warmup_steps == 0:
+        out.append(_Problem("tricks.lr_schedule.warmup_steps", "noam rises for its warm-up, then falls as 1/sqrt(step): give warmup_steps "
+                                                               "(e.g. 200) or warmup_epochs"))
+    if config.model.kind == "transformer":
+        t = config.model.transformer
+        if config.tricks.batchnorm.enabled:
+            out.append(_Problem("tricks.batchnorm.enabled", "a Transformer normalises with LayerNorm, part of its architecture; BatchNorm "
+                                                            "would average over the batch and every position, so a causal model would "
+                                                            "see the characters it must predict: switch it off"))
+        if t.d_model % t.num_heads:
+            out.append(_Problem("model.transformer.num_heads", f"d_model ({t.d_model}) must divide by num_heads ({t.num_heads})"))
+        if t.context and t.context < config.data.seq_len:
+            out.append(_Problem("model.transformer.context", f"{t.context} positions are fewer than data.seq_len ({config.data.seq_len}): "
+                                                             "raise it, or set 0 to take data.seq_len"))
     if sched.enabled and sched.kind in ("cosine", "cosine_epoch") and sched.min_lr >= config.train.lr:
         out.append(_Problem("tricks.lr_schedule.min_lr", f"must be below train.lr ({config.train.lr})"))
     if config.tricks.augment.enabled and config.data.dataset in SEQUENCE_DATASETS:

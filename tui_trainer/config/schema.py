@@ -52,19 +52,22 @@ def variant_tables(cls: type) -> tuple[str, ...]:
     return tuple(next(f for f in fields(cls) if f.name == key).metadata["choices"]) if key else ()
 
 
-DATASETS = ("mnist1d", "digits", "mnist", "fashion_mnist", "cifar10", "image_folder", "npz", "text")
+DATASETS = ("mnist1d", "digits", "mnist", "fashion_mnist", "cifar10", "image_folder", "npz", "text", "series")
 COLORS = ("rgb", "grayscale")
 #: Datasets of 1-D sequences, where the image-only tricks cannot apply.
-SEQUENCE_DATASETS = ("mnist1d", "text")
-MODEL_KINDS = ("cnn", "lstm")
+SEQUENCE_DATASETS = ("mnist1d", "text", "series")
+SERIES_TRANSFORMS = ("level", "difference", "last_value", "both")
+REGRESSION_LOSSES = ("mse", "mae")
+MODEL_KINDS = ("cnn", "lstm", "transformer")
+NORM_PLACES = ("pre", "post")
 OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-SCHEDULE_KINDS = ("step", "exponential", "cosine", "cosine_epoch", "onecycle", "plateau")
+SCHEDULE_KINDS = ("step", "exponential", "cosine", "cosine_epoch", "onecycle", "plateau", "noam")
 #: Schedules stepped after every batch; the others step once per epoch.
-PER_BATCH_SCHEDULES = ("cosine", "onecycle")
+PER_BATCH_SCHEDULES = ("cosine", "onecycle", "noam")
 CLIP_MODES = ("norm", "value")
 DECAY_MODES = ("decoupled", "coupled")
-MONITORS = ("val_loss", "val_accuracy", "val_bits_per_char")
+MONITORS = ("val_loss", "val_accuracy", "val_bits_per_char", "val_mae", "val_rmse", "val_mase")
 MONITOR_MODES = ("auto", "min", "max")
 PRECISION_DTYPES = ("auto", "bf16", "fp16")
 NONFINITE_POLICIES = ("stop", "skip")
@@ -76,11 +79,26 @@ class DataConfig:
     val_fraction: float = _f(0.1, "fraction of the training split held out for validation", gt=0.0, max=0.5)
     split_seed: int = _f(0, "seed of the train/validation split (fixed, independent of train.seed)", min=0)
     path: str = _f("", "image_folder: a folder with one sub-folder of images per class; npz: a .npz file with x, y [, x_test, y_test]; "
-                       "text: a UTF-8 file (empty: the Python documentation topics of the standard library)")
+                       "text: a UTF-8 file (empty: the Python documentation topics of the standard library); series: a CSV file with a "
+                       "header row (empty: monthly Mauna Loa CO2, 1958-2001)")
     seq_len: int = _f(128, "text: characters per training sequence (each predicts the next character)", min=2, max=100_000)
+    random_offsets: bool = _f(True, "text: each epoch cuts the training block into sequences at a new random offset, so they start at new "
+                                    "places (false: the same sequences every epoch)")
+    column: str = _f("", "series: the CSV column to forecast, by name or 0-based index (empty: the last column; co2 for the default series)")
+    date_column: str = _f("", "series: a column of dates; monthly ones (YYYY-MM[-DD]) are checked for missing months, all label the "
+                              "periods and the plot (empty: none; month for the default series)")
+    window: int = _f(36, "series: past values the model reads for each forecast", min=1, max=100_000)
+    horizon: int = _f(1, "series: future values predicted from each window (1 = the next one)", min=1, max=10_000)
+    season: int = _f(12, "series: the period of the seasonal-naive baseline (12 for monthly data with a yearly cycle)", min=1)
+    transform: str = _f("level", "series: what the model sees and predicts: level (normalised values), difference (changes), "
+                                 "last_value (the window minus its last value), both (differences and last-value channels); the "
+                                 "last three predict the change from the last value", choices=SERIES_TRANSFORMS)
+    val_periods: int = _f(0, "series: the validation period, in rows before the test period (0 = val_fraction of the rows)", min=0)
+    test_periods: int = _f(0, "series: the test period, in the last rows (0 = test_fraction of the rows)", min=0)
     image_size: int = _f(32, "image_folder: each image is centre-cropped to a square and resized to this many pixels a side", min=4, max=1024)
     color: str = _f("rgb", "image_folder: rgb (3 channels) or grayscale (1)", choices=COLORS)
-    test_fraction: float = _f(0.2, "image_folder, and npz without x_test: fraction of the images held out for the test score", gt=0.0, max=0.5)
+    test_fraction: float = _f(0.2, "image_folder, and npz without x_test: fraction of the images held out for the test score; series: of the "
+                                   "rows, the last ones", gt=0.0, max=0.5)
     download: bool = _f(True, "mnist, fashion_mnist, cifar10: download the files on first use (false: use only what is in the cache)")
     memory_budget_mb: float = _f(0.0, "datasets up to this size (all splits, as stored) are held on the device; larger ones stream from disk "
                                       "through a DataLoader (0 = half the device's memory)", min=0.0)
@@ -103,6 +121,21 @@ class LSTMConfig:
     num_layers: int = _f(2, "stacked layers", min=1, max=8)
     bidirectional: bool = _f(False, "read the sequence both ways (classification only: a language model must not see ahead)")
     embedding_dim: int = _f(64, "text: size of each character's learned embedding", min=1)
+    embedding_dropout: bool = _f(True, "text: the dropout trick also drops the embeddings (false: only between layers and before the head, "
+                                       "as the lesson's OptimizedRNN)")
+    inner_dropout: float = _f(0.0, "PyTorch's nn.LSTM(dropout=...) as the lesson writes it: after every layer but the last, besides the "
+                                   "dropout trick; with one layer it does nothing, and the run says so", min=0.0, max=0.95)
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    d_model: int = _f(128, "width of the token and position embeddings and of every layer", min=8)
+    num_layers: int = _f(4, "decoder blocks (attention, then a feed-forward layer)", min=1, max=48)
+    num_heads: int = _f(4, "attention heads per block (d_model must divide by it)", min=1)
+    ff_mult: int = _f(4, "the feed-forward layer is ff_mult × d_model wide", min=1, max=16)
+    context: int = _f(0, "positions learnt, the most characters it attends to (0 = data.seq_len); generation keeps the last this many", min=0, max=100_000)
+    norm: str = _f("pre", "LayerNorm before each sub-layer (pre, trains stably) or after the residual sum (post, the 2017 original, needs warm-up)",
+                   choices=NORM_PLACES)
 
 
 @dataclass(frozen=True)
@@ -112,7 +145,10 @@ class ModelConfig:
 
     kind: str = _f("cnn", "model family; its settings are the table [model.<kind>]", choices=MODEL_KINDS, variants=True)
     cnn: CNNConfig = _table(CNNConfig, "model.kind = \"cnn\": conv blocks (conv, [BatchNorm], ReLU, [pool]), a hidden FC layer, [Dropout], a classifier")
-    lstm: LSTMConfig = _table(LSTMConfig, "model.kind = \"lstm\": stacked LSTM layers, read at the last step, [Dropout], a classifier")
+    lstm: LSTMConfig = _table(LSTMConfig, "model.kind = \"lstm\": stacked LSTM layers, read at the last step, [Dropout], a classifier "
+                                          "(text: an embedding, the layers, a head at every step)")
+    transformer: TransformerConfig = _table(TransformerConfig, "model.kind = \"transformer\" (text): a decoder-only character Transformer "
+                                                              "with causal attention, learned positions and LayerNorm")
 
 
 @dataclass(frozen=True)
@@ -129,6 +165,8 @@ class TrainConfig:
     stats_every: int = _f(32, "fetch step statistics from the device every N steps (or 10 times a second)", min=1, max=100_000)
     checkpoint_every: int = _f(1, "write last.pt every N epochs (and always at the end)", min=1)
     on_nonfinite: str = _f("stop", "a non-finite loss or gradient: stop (status diverged, with a hint) or skip the step and count it (one device sync a step)", choices=NONFINITE_POLICIES)
+    loss: str = _f("mse", "series (regression): mse (squared error) or mae (absolute error); classes and characters always use "
+                          "cross-entropy", choices=REGRESSION_LOSSES)
     max_skipped_steps: int = _f(100, "with on_nonfinite = skip: stop as diverged after this many skipped steps", min=0)
 
 
@@ -147,9 +185,11 @@ class DropoutConfig:
 @dataclass(frozen=True)
 class LRScheduleConfig:
     enabled: bool = _f(True, "off = constant learning rate")
-    kind: str = _f("cosine", "step, exponential, cosine_epoch (per epoch); cosine, onecycle (per batch); plateau (per epoch, on the monitored metric)",
+    kind: str = _f("cosine", "step, exponential, cosine_epoch (per epoch); cosine, onecycle, noam (per batch); plateau (per epoch, on the "
+                             "monitored metric)",
                    choices=SCHEDULE_KINDS)
-    warmup_epochs: float = _f(0.0, "linear warm-up length in epochs, applied per batch (not with onecycle)", min=0.0)
+    warmup_epochs: float = _f(0.0, "linear warm-up length in epochs, applied per batch (not with onecycle); noam: its warm-up", min=0.0)
+    warmup_steps: int = _f(0, "warm-up length in optimizer steps instead of epochs (0 = use warmup_epochs)", min=0)
     warmup_start_factor: float = _f(0.1, "warm-up starts at lr * this factor", gt=0.0, max=1.0)
     step_size: int = _f(10, "step: epochs between decays", min=1)
     gamma: float = _f(0.5, "step, exponential: decay factor", gt=0.0, max=1.0)

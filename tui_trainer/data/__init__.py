@@ -17,11 +17,11 @@ import numpy as np
 import torch
 
 from ..config.schema import DataConfig
-from . import digits, image_folder, mnist1d, npz, text
+from . import digits, image_folder, mnist1d, npz, series, text
 from .arrays import Arrays, check_arrays
 from .pipeline import InputPipeline, channel_stats
 from .spec import DatasetError, DataSpec, Progress, no_progress
-from .splits import Split, StreamedSplit
+from .splits import Split, StreamedSplit, TextSplit
 from .vision import CIFAR10, FASHION_MNIST, MNIST
 
 
@@ -40,6 +40,7 @@ DATASETS: dict[str, Any] = {
     "image_folder": image_folder,
     "npz": npz,
     "text": text,
+    "series": series,
 }
 
 MB = 1 << 20
@@ -61,6 +62,7 @@ class Datasets:
     mode_detail: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)  # skipped files and other warnings
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)  # see Arrays.baselines
+    targets: dict[str, Any] = field(default_factory=dict)  # regression: see Arrays.targets
 
     def to(self, device: torch.device | str) -> "Datasets":
         return replace(self, train=self.train.to(device), val=self.val.to(device), test=self.test.to(device))
@@ -147,11 +149,12 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
     """
     device = torch.device(device)
     source = _source(config.dataset)
-    arrays = check_arrays(source.load_arrays(config, progress), config.dataset)
     spec = source.spec(config)
+    arrays = check_arrays(source.load_arrays(config, progress), config.dataset, spec.task)
     classes = arrays.classes or spec.classes
-    y = torch.from_numpy(np.array(arrays.y, dtype=np.int64))
-    n_classes = max(len(classes), int(y.max()) + 1 if len(y) else 0)
+    label = np.float32 if spec.task == "regression" else np.int64  # regression: the values to predict, (N, horizon)
+    y = torch.from_numpy(np.array(arrays.y, dtype=label))
+    n_classes = spec.num_classes if spec.task == "regression" else max(len(classes), int(y.max()) + 1 if len(y) else 0)
     generator = torch.Generator().manual_seed(config.split_seed)
     if arrays.x_test is None:
         order = torch.randperm(len(y), generator=generator)
@@ -160,7 +163,7 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
     else:
         test_rows, pool = None, torch.arange(len(y))
     if arrays.x_val is not None:  # a validation block of its own (contiguous text): nothing carved, nothing shuffled across
-        val_x, val_y = arrays.x_val, torch.from_numpy(np.array(arrays.y_val, dtype=np.int64))
+        val_x, val_y = arrays.x_val, torch.from_numpy(np.array(arrays.y_val, dtype=label))
         train_rows, val_rows = pool, torch.arange(len(val_y))
     else:
         val_x, val_y = arrays.x, y
@@ -169,7 +172,7 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
         val_rows, train_rows = order[:n_val], order[n_val:]
     if len(train_rows) < 2:
         raise DatasetError(f"{config.dataset}: {len(y)} samples leave {len(train_rows)} for training; give it more data")
-    x_test, y_test = (arrays.x, y) if arrays.x_test is None else (arrays.x_test, torch.from_numpy(np.array(arrays.y_test, dtype=np.int64)))
+    x_test, y_test = (arrays.x, y) if arrays.x_test is None else (arrays.x_test, torch.from_numpy(np.array(arrays.y_test, dtype=label)))
     test_rows = torch.arange(len(y_test)) if test_rows is None else test_rows
     images = arrays.x.ndim == 4
     spec = replace(spec, input_shape=tuple(arrays.x.shape[1:]), num_classes=n_classes, classes=tuple(classes),
@@ -185,6 +188,9 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
         return StreamedSplit(xs, rows.numpy(), ys[rows].contiguous(), device)
 
     splits = split(arrays.x, train_rows, y), split(val_x, val_rows, val_y), split(x_test, test_rows, y_test)
+    if arrays.train_ids is not None and resident:  # text: the training block, cut anew each epoch
+        splits = (TextSplit(torch.from_numpy(arrays.train_ids).to(device), spec.input_shape[-1], len(train_rows), config.random_offsets),
+                  *splits[1:])
     if resident:
         mode, detail = "resident", f"held on {device} ({_size(total)} as {arrays.x.dtype})"
     else:
@@ -192,7 +198,7 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
         how = f"streamed from disk by {workers} DataLoader workers" if workers else "kept in host memory, sent a batch at a time"
         mode, detail = "streamed", f"{how} ({_size(total)} is over the {_size(budget)} budget, data.memory_budget_mb)"
     return Datasets(spec, *splits, stats=stats, mode=mode, mode_detail=detail, notes=arrays.notes,
-                    baselines=arrays.baselines)
+                    baselines=arrays.baselines, targets=arrays.targets)
 
 
 __all__ = ["DATASETS", "DataSpec", "DatasetError", "Datasets", "InputPipeline", "Split", "StreamedSplit",

@@ -12,6 +12,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,11 @@ class Arrays:
     #: simple predictors to beat, by name, with their scores as the run reports its own:
     #: ``{"bigram": {"val_bits_per_char": 3.44, "test_bits_per_char": 3.41}}``
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: regression: how the model's targets map back to the data's units (``scale``), MASE's
+    #: denominator, and the series itself for the forecast plot (see ``series.load_arrays``)
+    targets: dict[str, Any] = field(default_factory=dict)
+    #: text: the training block as one row of character ids, cut anew each epoch (``TextSplit``)
+    train_ids: np.ndarray | None = None
 
     @property
     def nbytes(self) -> int:
@@ -79,7 +85,7 @@ def read_cache(folder: Path) -> Arrays | None:
     return arrays
 
 
-def check_arrays(arrays: Arrays, where: str) -> Arrays:
+def check_arrays(arrays: Arrays, where: str, task: str = "classification") -> Arrays:
     """Shapes and labels that training can use, or one line naming what is wrong."""
     x, y = arrays.x, arrays.y
     if x.ndim < 2 or y.ndim not in (1, 2) or x.shape[0] != y.shape[0]:
@@ -87,6 +93,8 @@ def check_arrays(arrays: Arrays, where: str) -> Arrays:
     if arrays.x_test is not None:
         if arrays.y_test is None or arrays.x_test.shape[0] != arrays.y_test.shape[0] or arrays.x_test.shape[1:] != x.shape[1:]:
             raise DatasetError(f"{where}: x_test must have the shape of x per sample {x.shape[1:]} and one row per label in y_test")
+    if task == "regression":
+        return arrays
     if not np.issubdtype(y.dtype, np.integer):
         raise DatasetError(f"{where}: labels must be integers (class indices), not {y.dtype}")
     if len(y) and y.min() < 0:

@@ -40,11 +40,59 @@ class Split:
     def to(self, device: torch.device | str) -> "Split":
         return Split(self.x.to(device), self.y.to(device))
 
+    def for_epoch(self, generator: torch.Generator) -> "Split":
+        """The samples of the next epoch: the same ones."""
+        return self
+
     def batches(self, batch_size: int, order: torch.Tensor | None = None, first: int = 0, steps: int | None = None) -> Iterator[Batch]:
         """Batches ``first`` to ``steps`` (default: all, the last one partial) of the split, in ``order`` if given."""
         xs, ys = (self.x[order], self.y[order]) if order is not None else (self.x, self.y)  # one gather; batches are views
         for b in range(first, eval_steps(len(self), batch_size) if steps is None else steps):
             yield xs[b * batch_size : (b + 1) * batch_size], ys[b * batch_size : (b + 1) * batch_size]
+
+
+@dataclass(frozen=True)
+class TextSplit:
+    """A block of text held as one row of character ids, cut into ``n`` sequences of ``seq_len``
+    (targets: the next characters). Each epoch may cut it at a new offset in [0, seq_len), drawn
+    from the shuffling generator (``data.random_offsets``), so sequences start at new places
+    and a character is seen with a different amount of context before it; ``n`` leaves room
+    for every offset, so an epoch always has the same number of steps."""
+
+    ids: torch.Tensor  # (characters,) int64
+    seq_len: int
+    n: int
+    random_offsets: bool = True
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def device(self) -> torch.device:
+        return self.ids.device
+
+    def to(self, device: torch.device | str) -> "TextSplit":
+        return replace(self, ids=self.ids.to(device))
+
+    def at(self, offset: int) -> Split:
+        span = self.n * self.seq_len
+        return Split(self.ids[offset : offset + span].view(self.n, self.seq_len), self.ids[offset + 1 : offset + 1 + span].view(self.n, self.seq_len))
+
+    @property
+    def x(self) -> torch.Tensor:
+        return self.at(0).x
+
+    @property
+    def y(self) -> torch.Tensor:
+        return self.at(0).y
+
+    def for_epoch(self, generator: torch.Generator) -> Split:
+        if not self.random_offsets:
+            return self.at(0)
+        return self.at(int(torch.randint(0, self.seq_len, (1,), device=generator.device, generator=generator)))
+
+    def batches(self, batch_size: int, order: torch.Tensor | None = None, first: int = 0, steps: int | None = None) -> Iterator[Batch]:
+        return self.at(0).batches(batch_size, order, first, steps)
 
 
 class _Batches(Dataset):
@@ -94,6 +142,9 @@ class StreamedSplit:
 
     def to(self, device: torch.device | str) -> "StreamedSplit":
         return replace(self, device=torch.device(device))
+
+    def for_epoch(self, generator: torch.Generator) -> "StreamedSplit":
+        return self
 
     def batches(self, batch_size: int, order: torch.Tensor | None = None, first: int = 0, steps: int | None = None) -> Iterator[Batch]:
         rows, labels = self.rows, self.y

@@ -58,9 +58,14 @@ def vocabulary(train: str) -> tuple[str, ...]:
     return (UNKNOWN, *sorted(set(train) - {UNKNOWN}))
 
 
-def sequences(block: str, index: dict[str, int], seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+def train_sequences(characters: int, seq_len: int) -> int:
+    """Sequences of the training block: room for every offset in [0, seq_len) (``TextSplit``)."""
+    return max(0, (characters - seq_len) // seq_len)
+
+
+def sequences(block: str, index: dict[str, int], seq_len: int, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     ids = _ids(block, index)
-    n = max(0, (len(ids) - 1) // seq_len)
+    n = max(0, (len(ids) - 1) // seq_len) if n is None else n
     x = ids[: n * seq_len].reshape(n, seq_len)
     y = ids[1 : n * seq_len + 1].reshape(n, seq_len)
     return x, y
@@ -82,7 +87,7 @@ def spec(config: DataConfig) -> DataSpec:
     train, val, test = blocks(text)
     vocab = vocabulary(train)
     return DataSpec("text", (config.seq_len,), len(vocab), task="language_modelling",
-                    train_size=(len(train) - 1) // config.seq_len + (len(val) - 1) // config.seq_len,
+                    train_size=train_sequences(len(train), config.seq_len) + (len(val) - 1) // config.seq_len,
                     val_size=(len(val) - 1) // config.seq_len, test_size=(len(test) - 1) // config.seq_len,
                     classes=vocab, source=source)
 
@@ -96,7 +101,8 @@ def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
     train, val, test = blocks(text)
     vocab = vocabulary(train)
     index = {ch: i for i, ch in enumerate(vocab)}
-    (x, y), (x_val, y_val), (x_test, y_test) = (sequences(b, index, config.seq_len) for b in (train, val, test))
+    x, y = sequences(train, index, config.seq_len, train_sequences(len(train), config.seq_len))
+    (x_val, y_val), (x_test, y_test) = (sequences(b, index, config.seq_len) for b in (val, test))
     if min(len(x), len(x_val), len(x_test)) < 1:
         need = config.seq_len * 20 + 1
         raise DatasetError(f"data.path: {source} has {len(text):,} characters, too few for sequences of data.seq_len = "
@@ -108,7 +114,7 @@ def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
             "counts, plus one); a model that learns anything beats the bigram")
     scores = {"unigram": {"val_bits_per_char": uni, "test_bits_per_char": uni_test},
               "bigram": {"val_bits_per_char": bi, "test_bits_per_char": bi_test}}
-    return Arrays(x, y, x_test, y_test, classes=vocab, x_val=x_val, y_val=y_val, notes=(note,), baselines=scores)
+    return Arrays(x, y, x_test, y_test, classes=vocab, x_val=x_val, y_val=y_val, notes=(note,), baselines=scores, train_ids=train_ids)
 
 
 def _ids(block: str, index: dict[str, int]) -> np.ndarray:

@@ -6,7 +6,12 @@
 - cosine_epoch: ``CosineAnnealingLR(T_max=epochs)`` stepped once per epoch, as the lesson's recipe does;
 - onecycle: ``OneCycleLR`` per batch over the whole run (it has its own warm-up);
 - step, exponential: ``StepLR`` / ``ExponentialLR`` per epoch;
-- plateau: ``ReduceLROnPlateau`` per epoch, fed the monitored validation metric.
+- plateau: ``ReduceLROnPlateau`` per epoch, fed the monitored validation metric;
+- noam: the inverse-square-root schedule of "Attention is all you need", as a ``LambdaLR``
+  per batch that includes its own warm-up of w steps: ``lr * min(s / w, sqrt(w / s))`` at
+  step s (1-based): a linear rise to ``lr`` at step w, then a fall as 1/sqrt(s).
+
+The warm-up is ``warmup_steps`` optimizer steps, or if that is 0, ``warmup_epochs`` epochs.
 
 Warm-up and the per-epoch schedules are chainable: they multiply the current LR, so
 a warm-up that spans a step boundary gives ``lr * warm_factor * gamma**k``.
@@ -14,6 +19,7 @@ a warm-up that spans a step boundary gives ``lr * warm_factor * gamma**k``.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -40,8 +46,9 @@ class LRSchedule:
         if not self.enabled:
             return
         kind = config.kind
-        if kind != "onecycle":
-            self.warmup_steps = min(round(config.warmup_epochs * steps_per_epoch), self.total_steps)
+        warmup = min(config.warmup_steps or round(config.warmup_epochs * steps_per_epoch), self.total_steps)
+        if kind not in ("onecycle", "noam"):
+            self.warmup_steps = warmup
         if self.warmup_steps > 0:
             self.warmup = lr_scheduler.LinearLR(optimizer, config.warmup_start_factor, 1.0, total_iters=self.warmup_steps)
         self.per_batch = kind in PER_BATCH_SCHEDULES
@@ -63,6 +70,8 @@ class LRSchedule:
                 div_factor=config.div_factor,
                 final_div_factor=config.final_div_factor,
             )
+        elif kind == "noam":
+            self.main = lr_scheduler.LambdaLR(optimizer, noam(max(1, warmup)))
         elif kind == "plateau":
             self.main = lr_scheduler.ReduceLROnPlateau(
                 optimizer,
@@ -106,3 +115,14 @@ class LRSchedule:
             self.warmup.load_state_dict(state["warmup"])
         if self.main is not None and state["main"] is not None:
             self.main.load_state_dict(state["main"])
+
+
+def noam(warmup: int):
+    """The LR factor of optimizer step ``s + 1`` (LambdaLR counts from 0): the rise to 1 over
+    ``warmup`` steps, then 1/sqrt decay."""
+
+    def factor(s: int) -> float:
+        s += 1
+        return min(s / warmup, math.sqrt(warmup / s))
+
+    return factor

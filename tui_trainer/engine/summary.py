@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ..models import count_parameters, describe
+from ..models import count_parameters, describe, model_notes
 from .events import RunStarted
 from .state import Outcome, RunState
 from .task import flip_note
@@ -31,7 +31,7 @@ def run_started(trainer: "Trainer", state: RunState) -> RunStarted:
         patience=tricks.early_stopping.patience if tricks.early_stopping.enabled else None,
         start_step=state.global_step, dataset=data.spec.name, input_shape=list(data.spec.input_shape),
         data_mode=data.mode, data_detail=data.mode_detail,
-        notes=[*data.notes, *filter(None, [flip_note(data, cfg)])],
+        notes=[*data.notes, *filter(None, [flip_note(data, cfg)]), *model_notes(cfg)],
         tokens_per_sample=trainer.tokens_per_sample, baselines=data.baselines,
     )
 

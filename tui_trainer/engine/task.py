@@ -35,7 +35,8 @@ class Task(Protocol):
         """The mean training loss of a batch."""
 
     def sums(self, output: torch.Tensor, target: torch.Tensor) -> list[torch.Tensor]:
-        """Per-batch sums on the device: the summed loss, then one sum per metric."""
+        """Per-batch sums on the device: the summed loss, then one sum per metric (or per name
+        in the task's ``sum_names``, when it has a ``finish`` that turns their means into metrics)."""
 
 
 class Classification:
@@ -77,17 +78,83 @@ class LanguageModelling:
         total = F.cross_entropy(output.float().reshape(-1, output.shape[-1]), target.reshape(-1), reduction="sum")
         return [total / target.shape[1]]
 
-    def derived(self, loss: float) -> dict[str, float]:
-        return {"bits_per_char": loss / math.log(2), "perplexity": math.exp(min(loss, 700.0))}
+    sum_names = ("loss",)
+
+    def finish(self, means: dict[str, float]) -> dict[str, float]:
+        """Bits per character and perplexity are functions of the mean loss, not sums over samples."""
+        loss = means["loss"]
+        return {"loss": loss, "bits_per_char": loss / math.log(2), "perplexity": math.exp(min(loss, 700.0))}
 
 
-TASKS: dict[str, type] = {"classification": Classification, "language_modelling": LanguageModelling}
+class Regression:
+    """Forecasting values: MSE or MAE (``train.loss``) on the model's targets, which the data
+    scaled (see :mod:`tui_trainer.data.series`). The metrics are in the data's own units:
+    ``mae``, ``rmse``, ``mase`` (MAE over the in-sample seasonal-naive MAE of the training
+    period), and the MAE at the first and the last step of the horizon."""
+
+    name = "regression"
+    headline, headline_mode = "mae", "min"
+    sum_names = ("loss", "abs", "square", "first", "last")
+
+    def __init__(self, loss: str = "mse", scale: float = 1.0, mase_scale: float = 1.0, horizon: int = 1, **_: object):
+        self.mse = loss == "mse"
+        self.scale, self.mase_scale, self.horizon = scale, mase_scale, horizon
+        self.metrics = ("mae", "rmse", "mase", "mae_h1") + ((f"mae_h{horizon}",) if horizon > 1 else ())
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(output.float(), target) if self.mse else F.l1_loss(output.float(), target)
+
+    def sums(self, output: torch.Tensor, target: torch.Tensor) -> list[torch.Tensor]:
+        err = output.float() - target
+        square, absolute = err.square(), err.abs()
+        return [(square if self.mse else absolute).mean(1).sum(), absolute.mean(1).sum(), square.mean(1).sum(),
+                absolute[:, 0].sum(), absolute[:, -1].sum()]
+
+    def finish(self, means: dict[str, float]) -> dict[str, float]:
+        mae = means["abs"] * self.scale
+        out = {"loss": means["loss"], "mae": mae, "rmse": math.sqrt(means["square"]) * self.scale, "mase": mae / self.mase_scale,
+               "mae_h1": means["first"] * self.scale}
+        if self.horizon > 1:
+            out[f"mae_h{self.horizon}"] = means["last"] * self.scale
+        return out
 
 
-def task_for(name: str, config: Config) -> Task:
-    """The task of a dataset, after checking that what the preset monitors exists for it."""
+    @torch.no_grad()
+    def report(self, model: nn.Module, data: Datasets, precision: Precision, device: torch.device) -> dict:
+        """The test period's forecasts in the data's units, for ``summary.json`` and the plots:
+        the actual values (with two seasons before, for context) and the predictions at the
+        first and the last step of the horizon, each aligned to the values it predicts."""
+        t = data.targets
+        if not t.get("test_origins"):
+            return {}
+        was_training = model.training
+        model.eval()
+        outputs = []
+        for x, _ in data.test.batches(EVAL_BATCH):
+            with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):
+                outputs.append(model(x).float())
+        model.train(was_training)
+        values, origins, h = t["values"], t["test_origins"], self.horizon
+        predicted = torch.cat(outputs).cpu().double() * self.scale
+        offsets = torch.tensor([t["mean"] if t["offset"] == "mean" else values[o] for o in origins], dtype=torch.float64)
+        predicted += offsets[:, None]
+        lo = max(0, origins[0] + 1 - 24)
+        steps = {"1": 0, str(h): h - 1}
+        return {"forecast": {"column": t.get("column", ""), "horizon": h, "dates": t["dates"][lo:], "actual": values[lo:],
+                             "predicted": {k: {"start": origins[0] + 1 + i - lo, "values": predicted[:, i].tolist()} for k, i in steps.items()}}}
+
+
+TASKS: dict[str, type] = {"classification": Classification, "language_modelling": LanguageModelling, "regression": Regression}
+
+
+def task_for(name: str, config: Config, targets: dict | None = None) -> Task:
+    """The task of a dataset, after checking that what the preset monitors exists for it.
+    ``targets``: what the data says of its targets (a regression's scale, see ``Datasets.targets``)."""
     smoothing = config.tricks.label_smoothing
-    task = TASKS[name](smoothing.epsilon if smoothing.enabled else 0.0)
+    if name == "regression":
+        task = Regression(config.train.loss, **(targets or {}))
+    else:
+        task = TASKS[name](smoothing.epsilon if smoothing.enabled else 0.0)
     known = ["val_loss", *(f"val_{m}" for m in task.metrics)]
     watched = [("tricks.early_stopping.monitor", config.tricks.early_stopping.monitor)]
     if config.tricks.lr_schedule.enabled and config.tricks.lr_schedule.kind == "plateau":
@@ -142,8 +209,8 @@ def evaluate(model: nn.Module, split: Split | StreamedSplit, task: Task, precisi
             totals = [torch.zeros((), device=device, dtype=value.dtype) + value for value in sums]
     model.train(was_training)
     values = torch.stack([t.to(totals[0].dtype) for t in totals]).tolist()
-    names = ["loss", *task.metrics][: len(values)]
-    result = {f"{prefix}_{name}": value / len(split) for name, value in zip(names, values)}
-    if hasattr(task, "derived"):  # metrics that are functions of the mean loss, not sums over samples
-        result.update({f"{prefix}_{name}": value for name, value in task.derived(result[f"{prefix}_loss"]).items()})
-    return result
+    names = getattr(task, "sum_names", ("loss", *task.metrics))
+    means = {name: value / len(split) for name, value in zip(names, values)}
+    if hasattr(task, "finish"):  # metrics that are functions of the means (bits/char, RMSE, units)
+        means = task.finish(means)
+    return {f"{prefix}_{name}": value for name, value in means.items()}

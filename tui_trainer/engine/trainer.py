@@ -115,7 +115,7 @@ class Trainer:
             self.data = load_data(cfg.data, self.device, self.progress)
         elif self.data.train.device != self.device:
             self.data = self.data.to(self.device)
-        self.task = task_for(self.data.spec.task, cfg)
+        self.task = task_for(self.data.spec.task, cfg, self.data.targets)
         self.inputs = input_pipeline(self.data, cfg)  # augment, and images to normalised floats, per batch on the device
         self.model = build_model(self.data.spec, cfg).to(self.device)
         self.optimizer_setup = build_optimizer(self.model, cfg)  # the optimizer, its parameters, SGD's decoupled decay
@@ -177,6 +177,7 @@ class Trainer:
         group = optimizer.param_groups[0]
         first = state.begin_epoch(epoch, self.shuffle.get_state())  # a stop mid-epoch replays this epoch's order
         stats.start_epoch(state.epoch_started)
+        train = train.for_epoch(self.shuffle)  # text: the block cut at a new offset (data.random_offsets)
         perm = torch.randperm(len(train), device=device, generator=self.shuffle)
         augment = self.inputs.draw(len(train), self.shuffle, device)  # augment: the epoch's crops and flips
         outcome = None
@@ -299,6 +300,8 @@ class Trainer:
         confusion = torch.zeros(k, k, dtype=torch.long, device=self.device) if k else None
         test = evaluate(self.model, self.data.test, self.task, self.precision, self.device, "test", self.inputs, confusion)
         summary = run_summary(self, state, outcome, test, restored, confusion)
+        if hasattr(self.task, "report") and math.isfinite(test["test_loss"]):  # regression: the test period's forecasts
+            summary.update(self.task.report(self.model, self.data, self.precision, self.device))
         if self.run_folder is not None:
             self.run_folder.wait()  # every checkpoint is on disk before the summary says so
             self.run_folder.write_summary(summary)

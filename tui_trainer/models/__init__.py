@@ -17,15 +17,24 @@ from ..config.schema import Config
 from ..data import DataSpec
 from .cnn import CNN
 from .lstm import LSTMClassifier, LSTMLanguageModel, lstm
+from .transformer import TransformerLanguageModel
 
 MODELS: dict[str, Callable[[DataSpec, Config], nn.Module]] = {
     "cnn": CNN,
     "lstm": lstm,
+    "transformer": TransformerLanguageModel,
 }
 
 
 def build_model(spec: DataSpec, config: Config) -> nn.Module:
     return MODELS[config.model.kind](spec, config)
+
+
+def model_notes(config: Config) -> list[str]:
+    """Settings of the model family that do not act as a reader might expect, in words."""
+    from .lstm import notes
+
+    return notes(config) if config.model.kind == "lstm" else []
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -49,4 +58,4 @@ def layer_counts(model: nn.Module) -> str:
     return " ".join(f"{name}×{n}" for name, n in layers.items())
 
 
-__all__ = ["CNN", "LSTMClassifier", "LSTMLanguageModel", "MODELS", "build_model", "count_parameters", "describe", "layer_counts"]
+__all__ = ["CNN", "LSTMClassifier", "LSTMLanguageModel", "MODELS", "TransformerLanguageModel", "build_model", "count_parameters", "model_notes", "describe", "layer_counts"]

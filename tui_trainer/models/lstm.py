@@ -39,6 +39,7 @@ class LSTMClassifier(nn.Module):
             else None
         )
         self.dropout = nn.Dropout(tricks.dropout.p) if tricks.dropout.enabled else None
+        self.inner = nn.Dropout(m.inner_dropout) if m.inner_dropout > 0 and m.num_layers > 1 else None
         self.classifier = nn.Linear(width, spec.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -50,6 +51,8 @@ class LSTMClassifier(nn.Module):
                 seq = self.norms[i](seq.transpose(1, 2)).transpose(1, 2)
             if self.dropout is not None and i < last:
                 seq = self.dropout(seq)
+            if self.inner is not None and i < last:
+                seq = self.inner(seq)
         if self.bidirectional:
             out = torch.cat((seq[:, -1, : self.hidden_size], seq[:, 0, self.hidden_size :]), dim=1)
         else:
@@ -64,9 +67,11 @@ class LSTMLanguageModel(nn.Module):
     every step that predicts the next character. The tricks sit as in :class:`LSTMClassifier`:
 
     - batchnorm: ``BatchNorm1d`` over the features at every time step, after each layer;
-    - dropout: on the embeddings, between layers and before the head. With one layer it is
-      the dropout on the embeddings and before the head; PyTorch's own ``dropout=`` would do
-      nothing there.
+    - dropout: on the embeddings (unless ``embedding_dropout = false``), between layers and
+      before the head. With one layer it is the dropout on the embeddings and before the head;
+      PyTorch's own ``dropout=`` would do nothing there.
+    - ``inner_dropout``: PyTorch's ``nn.LSTM(dropout=...)`` as the lesson writes it, after
+      every layer but the last; nothing with one layer (see :func:`notes`).
     """
 
     def __init__(self, spec: DataSpec, config: Config):
@@ -83,6 +88,8 @@ class LSTMLanguageModel(nn.Module):
         self.norms = (nn.ModuleList(nn.BatchNorm1d(m.hidden_size, momentum=tricks.batchnorm.momentum) for _ in range(m.num_layers))
                       if tricks.batchnorm.enabled else None)
         self.dropout = nn.Dropout(tricks.dropout.p) if tricks.dropout.enabled else None
+        self.embedding_dropout = self.dropout if m.embedding_dropout else None
+        self.inner = nn.Dropout(m.inner_dropout) if m.inner_dropout > 0 and m.num_layers > 1 else None
         self.head = nn.Linear(m.hidden_size, spec.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -93,16 +100,31 @@ class LSTMLanguageModel(nn.Module):
         ``states``: generation feeds one character at a time."""
         seq = self.embedding(x)
         after = []
+        last = len(self.lstms) - 1
         for i, lstm in enumerate(self.lstms):
-            if self.dropout is not None:
-                seq = self.dropout(seq)
+            drop = self.embedding_dropout if i == 0 else self.dropout
+            if drop is not None:
+                seq = drop(seq)
             seq, state = lstm(seq, None if states is None else states[i])
             after.append(state)
             if self.norms is not None:
                 seq = self.norms[i](seq.transpose(1, 2)).transpose(1, 2)
+            if self.inner is not None and i < last:
+                seq = self.inner(seq)
         if self.dropout is not None:
             seq = self.dropout(seq)
         return self.head(seq), after
+
+
+def notes(config: Config) -> list[str]:
+    """What the user should know about how these LSTM settings act."""
+    m, dropout = config.model.lstm, config.tricks.dropout
+    if m.inner_dropout > 0 and m.num_layers == 1:
+        instead = (f"the dropout trick (p = {dropout.p}) {'on the embeddings and ' if m.embedding_dropout else ''}before the head "
+                   "is what regularises it") if dropout.enabled else "switch the dropout trick on to regularise it"
+        return [f"model.lstm.inner_dropout = {m.inner_dropout} does nothing with one layer: like PyTorch's nn.LSTM(dropout=...), "
+                f"which warns about it, it acts between stacked layers only; {instead}"]
+    return []
 
 
 def lstm(spec: DataSpec, config: Config) -> nn.Module:

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from ..config import ConfigError, config_from_dict, config_to_dict, load_config
 from ..config.loader import toml_value
 from ..config.schema import Config
-from ..display import best_metrics, confusion_lines, duration, fmt, headline_cell, metrics_text, summary_rate, versus_baselines
+from ..display import baseline_lines, best_metrics, confusion_lines, duration, fmt, headline_cell, metrics_text, summary_rate
 from ..engine.events import EarlyStoppingState, EpochEnded, RunStarted, StepStats
 from ..errors import UserError
 from .folder import CONFIG, METRICS, SUMMARY, read_events
@@ -160,7 +160,6 @@ RESULTS = [
     ("best val", "best_val_metrics", None),
     ("test loss", "test_loss", ".4f"),
     ("test", "headline", None),
-    ("baselines (test)", "baselines", None),
     ("weights", "weights", None),
     ("skipped steps", "skipped_steps", None),
     ("time", "wall_seconds", "time"),
@@ -175,8 +174,6 @@ def _result(run: RunInfo, key: str, spec: str | None) -> str:
         return run.status
     if key == "headline":
         return headline_cell(run.summary)
-    if key == "baselines":
-        return versus_baselines(run.summary) or "-"
     if key == "speed":
         return summary_rate(run.summary) if run.summary else "-"
     value = run.summary.get(key)
@@ -197,6 +194,8 @@ def show_text(run: RunInfo) -> str:
         lines.append(f"config  unreadable: {run.config_error}")
     lines.append("")
     lines.append(table(["result", ""], [[label, _result(run, key, spec)] for label, key, spec in RESULTS]))
+    if baseline_lines(run.summary):
+        lines += ["", "baselines", *(f"  {line}" for line in baseline_lines(run.summary))]
     if run.summary.get("confusion"):
         lines += ["", *confusion_lines(run.summary["confusion"])]
     files = [p.name for p in sorted(run.path.iterdir()) if not p.name.startswith(".")]

@@ -30,6 +30,23 @@ def _smooth(values: list[float], window: int) -> list[float]:
     return out
 
 
+def _forecast(ax, forecasts) -> None:
+    """The actual series over the test period (of the first run) and each run's predictions."""
+    first = forecasts[0][1]
+    dates = first["dates"]
+    ax.plot(range(len(first["actual"])), first["actual"], color="0.35", linewidth=1.6, label="actual")
+    for i, (run, f) in enumerate(forecasts):
+        for j, (step, p) in enumerate(f["predicted"].items()):  # "1", and the last step when the horizon is longer
+            xs = range(p["start"], p["start"] + len(p["values"]))
+            ax.plot(xs, p["values"], color=f"C{i % 10}", linestyle="-" if j == 0 else "--", linewidth=1.2,
+                    label=f"{run.id}: {step} ahead" if len(forecasts) > 1 else f"{step} ahead")
+    ticks = list(range(0, len(dates), max(1, len(dates) // 8)))
+    ax.set_xticks(ticks, [str(dates[t]) for t in ticks], fontsize=8)
+    ax.set_title(f"test-period forecast of {first.get('column') or 'the series'}: actual and predicted", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+
+
 def plot_runs(runs: list[RunInfo], out: Path | str) -> Path:
     try:
         import matplotlib
@@ -44,8 +61,16 @@ def plot_runs(runs: list[RunInfo], out: Path | str) -> Path:
     if not out.parent.is_dir():
         raise UserError(f"{out.parent}: no such folder for the plot")
     curves = [read_curves(run) for run in runs]
-    fig, axes = plt.subplots(2, 2, figsize=(12, 7.5), sharex=True)
-    (ax_loss, ax_val), (ax_lr, ax_g) = axes
+    forecasts = [(run, run.summary["forecast"]) for run in runs if (run.summary or {}).get("forecast")]
+    if forecasts:  # a third row, the width of the figure: the test period, actual against predicted
+        fig = plt.figure(figsize=(12, 10.5))
+        grid = fig.add_gridspec(3, 2)
+        ax_loss, ax_val = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
+        ax_lr, ax_g = fig.add_subplot(grid[1, 0], sharex=ax_loss), fig.add_subplot(grid[1, 1], sharex=ax_val)
+        _forecast(fig.add_subplot(grid[2, :]), forecasts)
+    else:
+        fig, axes = plt.subplots(2, 2, figsize=(12, 7.5), sharex=True)
+        (ax_loss, ax_val), (ax_lr, ax_g) = axes
     for i, (run, c) in enumerate(zip(runs, curves)):
         color = f"C{i % 10}"
         spe = c.steps_per_epoch or 1

@@ -31,7 +31,9 @@ EXPLAIN = {
     "model": (
         "The model family and its size. A CNN slides small filters along the input and pools, "
         "so it sees local patterns wherever they occur; an LSTM reads the input one step at a "
-        "time and carries a memory, which suits sequences but trains slower. Only the chosen "
+        "time and carries a memory, which suits sequences but trains slower. A Transformer (text) "
+        "lets every character attend to all the ones before it at once; pre-LN trains stably, "
+        "post-LN (the original) wants a warm-up. Only the chosen "
         "family's settings are shown and saved. Watch the parameter count in the info panel."
     ),
     "batchnorm": (
@@ -53,7 +55,8 @@ EXPLAIN = {
         "Changes the learning rate over the run: decay lets the model settle into a minimum "
         "after fast early progress; warm-up starts small so early, large gradients do not "
         "wreck the weights. Step and exponential move per epoch, cosine and one-cycle per "
-        "batch, plateau when validation stalls. Watch the LR curve and the loss bend with it."
+        "batch, plateau when validation stalls; noam rises for its warm-up, then falls as "
+        "1/sqrt(step), as Transformers were first trained. Watch the LR curve and the loss bend with it."
     ),
     "grad_clip": (
         "Caps the gradient before the step: by the global norm (rescales the whole "

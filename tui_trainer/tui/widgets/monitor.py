@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 
 from ...display import (
+    baseline_lines,
     confusion_lines,
     duration,
     epoch_line,
@@ -24,7 +25,6 @@ from ...display import (
     rate_text,
     status_colour,
     summary_rate,
-    versus_baselines,
 )
 from ...engine.events import (
     EarlyStoppingState,
@@ -168,8 +168,10 @@ class Monitor(Vertical):
         if value is not None:
             self.log_view.write(f"{label} {value:.4f} ({s.get('weights')} weights, best epoch "
                                 f"{s.get('best_epoch')}), {summary_rate(s)}, {duration(s.get('wall_seconds', 0))}")
-        if versus_baselines(s):
-            self.log_view.write(escape(f"the model {versus_baselines(s)}"))
+        for line in baseline_lines(s):
+            self.log_view.write(escape(line))
+        if s.get("forecast"):
+            self.sample_panel.show_forecast(s["forecast"])
 
     def show_loading(self, label: str, done: int, total: int | None) -> None:
         """A download or decoding before the run starts, on the progress bar."""

@@ -1,5 +1,6 @@
-"""The latest text a language model wrote while it trains: after each epoch, or when ``g`` is
-pressed. Hidden until the first sample, so other tasks never see it."""
+"""What the task has to show beside the curves: the latest text a language model wrote while
+it trains (after each epoch, or when ``g`` is pressed), or a forecaster's test-period forecast
+when its run ends. Hidden until there is something, so other tasks never see it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ class SamplePanel(Static):
     SamplePanel {
         display: none;
         height: auto;
-        max-height: 8;
+        max-height: 13;
         border-top: solid $primary-background;
         padding: 0 0;
     }
@@ -37,6 +38,12 @@ class SamplePanel(Static):
         text.append(event.text[len(prompt):].replace("\t", "    "), style="italic")
         self.add_class("-shown")
         self.update(text)
+
+    def show_forecast(self, forecast: dict) -> None:
+        from ..forecast import forecast_text
+
+        self.add_class("-shown")
+        self.update(forecast_text(forecast, max(20, self.size.width or 72), 8))
 
     def clear(self) -> None:
         self.last = None

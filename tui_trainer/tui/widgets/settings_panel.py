@@ -33,7 +33,7 @@ MODEL_FIELDS = ("kind", *(f"{family}.{f.name}" for family in variant_tables(Mode
 TRICK_FIELDS = {
     "batchnorm": (),
     "dropout": ("p",),
-    "lr_schedule": ("kind", "warmup_epochs", "warmup_start_factor", "step_size", "gamma", "min_lr",
+    "lr_schedule": ("kind", "warmup_epochs", "warmup_steps", "warmup_start_factor", "step_size", "gamma", "min_lr",
                     "pct_start", "div_factor", "final_div_factor", "factor", "patience", "monitor"),
     "grad_clip": ("mode", "threshold"),
     "weight_decay": ("value", "mode", "exclude_bias_and_norm"),
@@ -49,13 +49,14 @@ SCHEDULE_FIELDS = {
     "cosine": {"min_lr"},
     "cosine_epoch": {"min_lr"},
     "onecycle": {"pct_start", "div_factor", "final_div_factor"},
+    "noam": {"warmup_epochs", "warmup_steps"},
     "plateau": {"factor", "patience", "monitor", "min_lr"},
 }
-WARMUP_FIELDS = {"warmup_epochs", "warmup_start_factor"}
+WARMUP_FIELDS = {"warmup_epochs", "warmup_steps", "warmup_start_factor"}
 #: The data settings that only some datasets read.
 DATA_ONLY_FOR = {"path": ("image_folder", "npz", "text"), "seq_len": ("text",), "image_size": ("image_folder",), "color": ("image_folder",),
                  "test_fraction": ("image_folder", "npz", "digits")}
-LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_start_factor": "warm-up from ×",
+LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_steps": "warm-up steps", "warmup_start_factor": "warm-up from ×",
           "exclude_bias_and_norm": "skip bias & norm", "restore_best": "restore best", "min_delta": "min delta",
           "step_size": "step size", "min_lr": "min lr", "pct_start": "pct start", "div_factor": "div factor",
           "final_div_factor": "final div", "batch_size": "batch size", "val_fraction": "val fraction",
@@ -314,7 +315,7 @@ class SettingsPanel(VerticalScroll):
             for row in self.query(f"#row-{widget_id(f'data.{name}')}"):
                 row.display = self.config.data.dataset in datasets
         kind = self.config.tricks.lr_schedule.kind
-        wanted = SCHEDULE_FIELDS[kind] | (WARMUP_FIELDS if kind != "onecycle" else set())
+        wanted = SCHEDULE_FIELDS[kind] | (WARMUP_FIELDS if kind not in ("onecycle", "noam") else set())
         for name in TRICK_FIELDS["lr_schedule"][1:]:
             for row in self.query(f"#row-{widget_id(f'tricks.lr_schedule.{name}')}"):
                 row.display = name in wanted
