@@ -159,7 +159,8 @@ def test_the_shell_completes_preset_names_and_run_ids(tmp_path):
         assert proc.returncode == 0, proc.stderr
         return proc.stdout.split()
 
-    assert complete("train", "lstm") == ["lstm-mnist1d"]
+    assert complete("train", "lstm-m") == ["lstm-mnist1d"]
+    assert complete("train", "lstm") == ["lstm-co2", "lstm-mnist1d", "lstm-text"]
     assert set(complete("presets", "show", "")) >= {"cnn-mnist1d", "lstm-mnist1d"}
     assert complete("runs", "show", "20260102") == ["20260102-090000-beta"]
     assert complete("runs", "show", "--runs-dir", str(runs), "2026") == ["20260101-120000-alpha", "20260102-090000-beta"]

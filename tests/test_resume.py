@@ -214,3 +214,20 @@ def test_a_language_model_resumes_identically(tmp_path, model):
     assert run(config, folder, data, stop_after=5).status == "stopped"  # 4 steps an epoch: mid-epoch in the second
     config2, last, best = load_resume(folder.path)
     assert final(run(config2, RunFolder(folder.path), data, resume=(last, best)).summary) == reference
+
+
+def test_a_forecaster_resumes_identically(tmp_path):
+    from tui_trainer.data import load_data
+
+    config = make_config({"data.dataset": "series", "data.window": 12, "data.horizon": 3, "data.transform": "difference",
+                          "data.val_periods": 60, "data.test_periods": 120, "model.kind": "lstm", "model.lstm.hidden_size": 8,
+                          "model.lstm.num_layers": 1, "tricks.batchnorm.enabled": False, "tricks.early_stopping.monitor": "val_mae",
+                          "train.epochs": 3, "train.batch_size": 64, "train.stats_every": 1})
+    data = load_data(config.data)
+    reference = run(config, RunFolder.create(tmp_path, "full"), data).summary
+    folder = RunFolder.create(tmp_path, "stopped")
+    assert run(config, folder, data, stop_after=7).status == "stopped"  # 5 steps an epoch: mid-epoch in the second
+    config2, last, best = load_resume(folder.path)
+    resumed = run(config2, RunFolder(folder.path), data, resume=(last, best)).summary
+    assert final(resumed) == final(reference)
+    assert resumed["test_metrics"] == reference["test_metrics"] and resumed["forecast"] == reference["forecast"]

@@ -139,7 +139,7 @@ def test_generate_draws_from_the_vocabulary_and_repeats_with_its_seed(tmp_path, 
 def tiny_lm(corpus, **more):
     return make_config({"data.dataset": "text", "data.path": str(corpus), "data.seq_len": 16, "model.kind": "lstm",
                         "model.lstm.hidden_size": 32, "model.lstm.num_layers": 1, "model.lstm.embedding_dim": 16,
-                        "train.batch_size": 16, "train.lr": 0.01, "sample.length": 40, **more})
+                        "train.batch_size": 16, "train.lr": 0.01, "sample.length": 40, "sample.min_seconds": 0, **more})
 
 
 def test_live_samples_after_each_epoch_and_when_asked(corpus):
@@ -258,3 +258,21 @@ def test_each_epoch_cuts_the_training_block_at_a_new_offset(corpus):
     assert len(set(offsets)) > 2  # new places from epoch to epoch
     fixed = load_data(DataConfig(dataset="text", path=str(corpus), seq_len=16, random_offsets=False)).train
     assert torch.equal(fixed.for_epoch(generator).x, fixed.x)
+
+
+def test_short_epochs_sample_at_most_every_min_seconds_and_always_at_the_end(corpus):
+    from tui_trainer.engine import Trainer
+    from tui_trainer.engine.events import SampleText
+
+    trainer = Trainer(tiny_lm(corpus, **{"train.epochs": 4, "sample.min_seconds": 3600}), keep_events=True)
+    trainer.run()
+    assert [s.epoch for s in trainer.events if isinstance(s, SampleText)] == [1, 4]  # the first epoch, then the last
+
+
+def test_a_text_shorter_than_one_batch_is_refused_before_a_folder_is_made(tmp_path, corpus):
+    from tests.test_cli import cli
+
+    proc = cli("train", "lstm-text", "--set", f"data.path={corpus}", "--set", "data.seq_len=16", "--set", "train.batch_size=512",
+               "--runs-dir", tmp_path / "runs", cwd=tmp_path)
+    assert proc.returncode == 2 and "fewer than one batch (train.batch_size = 512)" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "runs").exists()

@@ -164,6 +164,56 @@ def confusion_lines(confusion: dict[str, Any], name_width: int = 10, max_classes
     return lines
 
 
+def sparkline(values: list[float], width: int) -> str:
+    """``values`` as one row of ▁▂▃▄▅▆▇█ of at most ``width`` characters (means of equal chunks)."""
+    if not values or width < 1:
+        return ""
+    n = min(width, len(values))
+    chunks = [values[i * len(values) // n : (i + 1) * len(values) // n] for i in range(n)]
+    means = [sum(c) / len(c) for c in chunks]
+    lo, hi = min(means), max(means)
+    return "".join("▁▂▃▄▅▆▇█"[min(7, int((m - lo) / (hi - lo) * 8)) if hi > lo else 0] for m in means)
+
+
+def data_lines(datasets: Any, width: int = 80) -> list[Any]:
+    """What a dataset is, for ``tui-trainer data`` and the app's Data view: its source and splits,
+    then a look at it that suits its task: pictures of each class, the text it begins with, or
+    the series as a sparkline with its periods."""
+    from rich.markup import escape
+    from rich.text import Text
+
+    spec = datasets.spec
+    if spec.task == "language_modelling":
+        what = f"sequences of {spec.input_shape[-1]} characters, a vocabulary of {spec.num_classes} symbols (with the unknown one)"
+    elif spec.task == "regression":
+        what = f"windows of {spec.input_shape[-1]} values ({spec.input_shape[0]} channel{'s' if spec.input_shape[0] > 1 else ''}) predict the next {spec.num_classes}"
+    else:
+        what = f"samples of {spec.shape_text}, {spec.num_classes} classes"
+    lines = [Text.from_markup(f"[b]{spec.name}[/]  {escape(spec.source)}"),
+             Text(f"{what}; {len(datasets.train):,} train / {len(datasets.val):,} validation / {len(datasets.test):,} test; "
+                  f"{datasets.mode_detail}")]
+    if datasets.stats is not None:
+        mean, std = datasets.stats
+        lines.append(Text(f"normalised per channel with the training split's mean {', '.join(f'{v:.1f}' for v in mean.tolist())} "
+                          f"and std {', '.join(f'{v:.1f}' for v in std.tolist())} (of 255)"))
+    if spec.no_flip:
+        lines.append(Text(f"augment: no horizontal flips here ({spec.no_flip})"))
+    lines += [Text(f"note: {note}", style="yellow") for note in datasets.notes]
+    lines.append(Text(""))
+    if len(spec.input_shape) == 3:
+        lines += gallery(datasets.samples(), max(20, width), size=16)
+    elif spec.task == "language_modelling":
+        start = "".join(spec.classes[i] for i in datasets.train.x[:3].reshape(-1).tolist())
+        lines += [Text("the training text begins:", style="dim"), Text(start[:400], style="italic")]
+    elif spec.task == "regression" and datasets.targets.get("values"):
+        t = datasets.targets
+        lines += [Text(f"{t.get('column', 'the series')}, {t['dates'][0]} to {t['dates'][-1]} "
+                       f"({min(t['values']):.4g} to {max(t['values']):.4g}):", style="dim"), Text(sparkline(t["values"], max(10, width)))]
+    else:
+        lines.append(Text(f"classes: {', '.join(spec.classes)} (1-D samples: no pictures to draw)"))
+    return lines
+
+
 def halfblock(image: Any, size: int = 16) -> list[Any]:
     """An image (C, H, W) uint8, 1 or 3 channels, as rich ``Text`` rows of upper half blocks:
     each character shows two pixels, the top one in the foreground colour, the bottom in the

@@ -278,6 +278,8 @@ class SampleConfig:
     defaults of ``tui-trainer generate``."""
 
     every_epoch: bool = _f(True, "text: write a sample after every epoch (the app's g key samples at any time)")
+    min_seconds: float = _f(10.0, "after an epoch, sample only if this many seconds passed since the last sample, so short epochs (a GPU) "
+                                  "are not slowed by them; the last epoch always samples (0: every epoch)", min=0.0)
     prompt: str = _f("", "text the samples start from (empty: one random character)")
     length: int = _f(300, "characters to generate after the prompt", min=1, max=100_000)
     temperature: float = _f(0.8, "below 1: safer, more repetitive; above 1: wilder", gt=0.0, max=10.0)

@@ -84,9 +84,12 @@ def _shape(path: Path, name: str) -> tuple[int, ...]:
         with zipfile.ZipFile(path) as archive, archive.open(f"{name}.npy") as handle:
             version = np.lib.format.read_magic(handle)
             read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape, _, _ = read(handle)
+            shape, _, dtype = read(handle)
     except (KeyError, OSError, ValueError, zipfile.BadZipFile) as exc:
         raise DatasetError(f"data.path: {path} has no readable array {name} ({exc})") from None
+    if dtype.hasobject:
+        raise DatasetError(f"data.path: {path}: {name} cannot be read: it holds Python objects, which only pickle can load "
+                           "(never done here); save plain number arrays")
     return tuple(shape)
 
 

@@ -39,7 +39,7 @@ from .generate import generate_text
 from .memory import tune_allocator
 from .nonfinite import DIVERGED_HINT, NonFinitePolicy, finite_state
 from .optim import apply_sgd_decoupled_decay, build_optimizer, make_clipper
-from .precision import choose_threads, resolve_device, resolve_precision
+from .precision import SetupError, choose_threads, resolve_device, resolve_precision
 from .schedule import LRSchedule
 from .state import Outcome, RunState, steps_per_epoch
 from .stats import StepStatsBuffer
@@ -116,6 +116,10 @@ class Trainer:
         elif self.data.train.device != self.device:
             self.data = self.data.to(self.device)
         self.task = task_for(self.data.spec.task, cfg, self.data.targets)
+        if self.task.name == "language_modelling" and len(self.data.train) < cfg.train.batch_size:
+            raise SetupError(f"data.path: {self.data.spec.source} gives {len(self.data.train):,} training sequences of {cfg.data.seq_len} "
+                             f"characters, fewer than one batch (train.batch_size = {cfg.train.batch_size}): give more text, or lower "
+                             "data.seq_len or train.batch_size")
         self.inputs = input_pipeline(self.data, cfg)  # augment, and images to normalised floats, per batch on the device
         self.model = build_model(self.data.spec, cfg).to(self.device)
         self.optimizer_setup = build_optimizer(self.model, cfg)  # the optimizer, its parameters, SGD's decoupled decay
@@ -128,6 +132,7 @@ class Trainer:
         self.shuffle = torch.Generator(device=self.device).manual_seed(cfg.train.seed)
         self.tokens_per_sample = self.data.spec.input_shape[-1] if self.task.name == "language_modelling" else 0
         self.samples_text = self.tokens_per_sample > 0 and hasattr(self.model, "step")  # live samples of a language model
+        self.sampled_at = -math.inf
         self.prepared = True
 
     def emit(self, event: Event) -> None:
@@ -271,7 +276,7 @@ class Trainer:
         )
         if not math.isfinite(metrics["val_loss"]):
             return Outcome("diverged", f"validation loss is {metrics['val_loss']} after epoch {state.epochs_run}; {DIVERGED_HINT}")
-        if cfg.sample.every_epoch:
+        if cfg.sample.every_epoch and (time.perf_counter() - self.sampled_at >= cfg.sample.min_seconds or state.epochs_run == cfg.train.epochs):
             self._sample(state, state.global_step, "epoch")
         if improved and finite_state(self.model):  # best.pt never holds non-finite weights
             state.best_metrics = metrics
@@ -336,7 +341,8 @@ class Trainer:
         s, start = self.config.sample, time.perf_counter()
         seed = self.config.train.seed * 1_000_003 + step  # the same run draws the same samples
         text = generate_text(self.model, self.data.spec.classes, s.prompt, s.length, s.temperature, s.top_k, seed)
-        seconds = time.perf_counter() - start
+        self.sampled_at = time.perf_counter()
+        seconds = self.sampled_at - start
         self.emit(SampleText(state.epochs_run, step, text, s.prompt, s.temperature, s.top_k, seed, seconds, trigger))
         return seconds
 

@@ -56,25 +56,11 @@ class DataScreen(Screen):
 
     def show(self, datasets) -> None:
         from rich.console import Group
-        from rich.markup import escape
-        from rich.text import Text
 
-        from ...display import gallery
+        from ...display import data_lines
 
         self.loaded = datasets
-        spec = datasets.spec
-        lines = [Text.from_markup(f"[b]{spec.name}[/]  {escape(spec.source)}"),
-                 Text(f"samples of {spec.shape_text}, {spec.num_classes} classes; {len(datasets.train):,} train / "
-                      f"{len(datasets.val):,} validation / {len(datasets.test):,} test; {datasets.mode_detail}")]
-        if spec.no_flip:
-            lines.append(Text(f"augment: no horizontal flips here ({spec.no_flip})"))
-        lines += [Text(f"skipped: {note}", style="yellow") for note in datasets.notes]
-        lines.append(Text(""))
-        if len(spec.input_shape) == 3:
-            lines += gallery(datasets.samples(), max(20, self.size.width - 4), size=16)
-        else:
-            lines.append(Text(f"classes: {', '.join(spec.classes)} (1-D samples: no pictures to draw)"))
-        self.body.update(Group(*lines))
+        self.body.update(Group(*data_lines(datasets, max(20, self.size.width - 4))))
 
     def action_back(self) -> None:
         self.app.pop_screen()
