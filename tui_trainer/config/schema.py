@@ -220,7 +220,8 @@ class WeightDecayConfig:
 @dataclass(frozen=True)
 class EarlyStoppingConfig:
     enabled: bool = _f(True, "stop when the monitored metric stops improving")
-    monitor: str = _f("val_loss", "metric to watch", choices=MONITORS)
+    monitor: str = _f("auto", "metric to watch (auto: the task's own: val_loss for classes, val_bits_per_char for text, val_mae for a "
+                              "series)", choices=("auto", *MONITORS))
     mode: str = _f("auto", "min or max (auto: min for losses, max for accuracy)", choices=MONITOR_MODES)
     patience: int = _f(8, "epochs without improvement before stopping", min=1)
     min_delta: float = _f(0.0, "smallest change that counts as an improvement", min=0.0)

@@ -14,10 +14,11 @@ from ..config.schema import EarlyStoppingConfig, monitor_mode
 
 
 class EarlyStopping:
-    def __init__(self, config: EarlyStoppingConfig):
+    def __init__(self, config: EarlyStoppingConfig, default_monitor: str = "val_loss"):
+        """``default_monitor``: what ``monitor = "auto"`` watches, the task's own metric."""
         self.enabled = config.enabled
-        self.monitor = config.monitor
-        self.mode = monitor_mode(config.monitor, config.mode)
+        self.monitor = default_monitor if config.monitor == "auto" else config.monitor
+        self.mode = monitor_mode(self.monitor, config.mode)
         self.patience = config.patience
         self.min_delta = config.min_delta
         self.best = math.inf if self.mode == "min" else -math.inf

@@ -30,6 +30,8 @@ class Task(Protocol):
     #: and whether more (``max``) or less (``min``) is better.
     headline: str
     headline_mode: str
+    #: The validation metric early stopping watches when its monitor is "auto".
+    monitor: str
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The mean training loss of a batch."""
@@ -46,6 +48,7 @@ class Classification:
 
     name = "classification"
     metrics = ("accuracy",)
+    monitor = "val_loss"  # what early stopping watches by default
     headline, headline_mode = "accuracy", "max"
 
     def __init__(self, label_smoothing: float = 0.0):
@@ -65,6 +68,7 @@ class LanguageModelling:
 
     name = "language_modelling"
     metrics = ("bits_per_char", "perplexity")
+    monitor = "val_bits_per_char"
     headline, headline_mode = "bits_per_char", "min"
 
     def __init__(self, label_smoothing: float = 0.0):
@@ -94,6 +98,7 @@ class Regression:
 
     name = "regression"
     headline, headline_mode = "mae", "min"
+    monitor = "val_mae"
     sum_names = ("loss", "abs", "square", "first", "last")
 
     def __init__(self, loss: str = "mse", scale: float = 1.0, mase_scale: float = 1.0, horizon: int = 1, **_: object):
@@ -160,7 +165,7 @@ def task_for(name: str, config: Config, targets: dict | None = None) -> Task:
     if config.tricks.lr_schedule.enabled and config.tricks.lr_schedule.kind == "plateau":
         watched.append(("tricks.lr_schedule.monitor", config.tricks.lr_schedule.monitor))
     for key, monitor in watched:
-        if monitor not in known:
+        if monitor != "auto" and monitor not in known:
             raise SetupError(f"{key}: {config.data.dataset} is a {task.name} task without {monitor!r}; choose {' or '.join(known)}")
     return task
 

@@ -127,7 +127,7 @@ class Trainer:
         self.clip = make_clipper(self.optimizer_setup.params, cfg)
         self.steps_per_epoch = steps_per_epoch(len(self.data.train), cfg.train.batch_size)
         self.schedule = LRSchedule(self.optimizer, cfg.tricks.lr_schedule, cfg.train.lr, cfg.train.epochs, self.steps_per_epoch)
-        self.early = EarlyStopping(cfg.tricks.early_stopping)
+        self.early = EarlyStopping(cfg.tricks.early_stopping, self.task.monitor)  # monitor "auto": the task's own metric
         self.scaler = torch.amp.GradScaler(self.device.type) if self.precision.use_scaler else None
         self.shuffle = torch.Generator(device=self.device).manual_seed(cfg.train.seed)
         self.tokens_per_sample = self.data.spec.input_shape[-1] if self.task.name == "language_modelling" else 0

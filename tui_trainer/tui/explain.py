@@ -24,7 +24,9 @@ EXPLAIN = {
     "data": (
         "What the model learns from: MNIST-1D and digits are offline; MNIST, Fashion-MNIST and "
         "CIFAR-10 download once into the cache; image_folder reads your own pictures from path "
-        "(one sub-folder per class), npz your own arrays. The validation split is carved out of the "
+        "(one sub-folder per class), npz your own arrays; text any UTF-8 file (by default the Python "
+        "docs), series a CSV column (by default Mauna Loa CO2), both split by position, never shuffled "
+        "across. Otherwise the validation split is carved out of the "
         "training split with its own seed, so every training seed is judged on the same samples; "
         "the test split is scored once, at the end, with the weights kept."
     ),

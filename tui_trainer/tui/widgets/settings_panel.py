@@ -22,11 +22,12 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from ...config import Config, ConfigError, config_from_dict, config_to_dict
-from ...config.schema import TRICK_NAMES, ModelConfig, field_types, variant_tables
+from ...config.schema import DATASETS, TRICK_NAMES, ModelConfig, field_types, variant_tables
 from ..explain import TITLES
 
 TRAIN_FIELDS = ("epochs", "lr", "batch_size", "seed")
-DATA_FIELDS = ("dataset", "path", "seq_len", "image_size", "color", "val_fraction", "test_fraction", "split_seed")
+DATA_FIELDS = ("dataset", "path", "seq_len", "random_offsets", "column", "date_column", "window", "horizon", "season", "transform",
+               "val_periods", "test_periods", "image_size", "color", "val_fraction", "test_fraction", "split_seed")
 #: model.kind, then each family's settings (only the chosen family's rows are shown).
 MODEL_FIELDS = ("kind", *(f"{family}.{f.name}" for family in variant_tables(ModelConfig)
                           for f in dataclasses.fields(field_types(ModelConfig)[family])))
@@ -54,9 +55,14 @@ SCHEDULE_FIELDS = {
 }
 WARMUP_FIELDS = {"warmup_epochs", "warmup_steps", "warmup_start_factor"}
 #: The data settings that only some datasets read.
-DATA_ONLY_FOR = {"path": ("image_folder", "npz", "text"), "seq_len": ("text",), "image_size": ("image_folder",), "color": ("image_folder",),
-                 "test_fraction": ("image_folder", "npz", "digits")}
-LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_steps": "warm-up steps", "warmup_start_factor": "warm-up from ×",
+SERIES = ("series",)
+DATA_ONLY_FOR = {"path": ("image_folder", "npz", "text", "series"), "seq_len": ("text",), "random_offsets": ("text",),
+                 "image_size": ("image_folder",), "color": ("image_folder",), "test_fraction": ("image_folder", "npz", "digits", "series"),
+                 **{key: SERIES for key in ("column", "date_column", "window", "horizon", "season", "transform", "val_periods", "test_periods")},
+                 "split_seed": tuple(d for d in DATASETS if d not in ("text", "series")),  # those two are split by position
+                 "val_fraction": tuple(d for d in DATASETS if d != "text")}
+LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_steps": "warm-up steps", "random_offsets": "random offsets",
+          "date_column": "date column", "val_periods": "val periods", "test_periods": "test periods", "warmup_start_factor": "warm-up from ×",
           "exclude_bias_and_norm": "skip bias & norm", "restore_best": "restore best", "min_delta": "min delta",
           "step_size": "step size", "min_lr": "min lr", "pct_start": "pct start", "div_factor": "div factor",
           "final_div_factor": "final div", "batch_size": "batch size", "val_fraction": "val fraction",
