@@ -36,6 +36,7 @@ import numpy as np
 from ..config.schema import DataConfig
 from .arrays import Arrays
 from .spec import DatasetError, DataSpec, Progress
+from .text import read_user_text
 
 FILE = Path(__file__).parent / "files" / "co2_monthly.csv"
 DEFAULT = "Mauna Loa CO2, monthly means 1958-03 to 2001-12 (NOAA/SIO, public domain; in the package)"
@@ -61,21 +62,7 @@ def read_series(config: DataConfig) -> Series:
     what cannot be used."""
     path, column, date_column = _default(config)
     where = f"data.path: {path}" if config.path else str(path)
-    if not path.is_file():
-        raise DatasetError(f"{where} {'is a folder' if path.is_dir() else 'does not exist'}; give a CSV file with a header row")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DatasetError(f"{where} cannot be read ({exc.strerror or exc})") from None
-    if not raw.strip():
-        raise DatasetError(f"{where} is empty; give a CSV file with a header row and one value per row")
-    nul = raw.find(b"\x00")
-    if nul >= 0:
-        raise DatasetError(f"{where} looks binary (a NUL byte at byte offset {nul}); give a CSV text file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{where} is not UTF-8 text (byte offset {exc.start}); convert it, e.g. iconv -t UTF-8") from None
+    text = read_user_text(path, where, "a CSV file with a header row and one value per row")
     rows = [row for row in csv.reader(text.splitlines()) if any(cell.strip() for cell in row)]
     header = [h.strip() for h in rows[0]]
     col = _column(header, column, "data.column", where, default_last=True)

@@ -30,21 +30,28 @@ def read_text(config: DataConfig) -> tuple[str, str]:
 
         return "".join(topics[key] for key in sorted(topics)), DEFAULT
     path = Path(config.path).expanduser()
+    return read_user_text(path, f"data.path: {path}", "a UTF-8 text file"), str(path)
+
+
+def read_user_text(path: Path, where: str, wanted: str) -> str:
+    """A user's text file as a string (a UTF-8 byte-order mark dropped). Missing, a folder,
+    unreadable, empty, binary (a NUL byte) or not UTF-8: one line starting with ``where``,
+    with the byte offset where there is one, saying to give ``wanted``."""
     if not path.is_file():
-        raise DatasetError(f"data.path: {path} {'is a folder' if path.is_dir() else 'does not exist'}; give a UTF-8 text file")
+        raise DatasetError(f"{where} {'is a folder' if path.is_dir() else 'does not exist'}; give {wanted}")
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise DatasetError(f"data.path: {path} cannot be read ({exc.strerror or exc})") from None
+        raise DatasetError(f"{where} cannot be read ({exc.strerror or exc})") from None
     if not raw.strip():
-        raise DatasetError(f"data.path: {path} is empty; give a UTF-8 text file")
+        raise DatasetError(f"{where} is empty; give {wanted}")
     nul = raw.find(b"\x00")
     if nul >= 0:
-        raise DatasetError(f"data.path: {path} looks binary (a NUL byte at byte offset {nul}); give a UTF-8 text file")
+        raise DatasetError(f"{where} looks binary (a NUL byte at byte offset {nul}); give {wanted}")
     try:
-        return raw.decode("utf-8"), str(path)
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DatasetError(f"data.path: {path} is not UTF-8 text (byte offset {exc.start}: {raw[exc.start:exc.start + 1]!r}); "
+        raise DatasetError(f"{where} is not UTF-8 text (byte offset {exc.start}: {raw[exc.start:exc.start + 1]!r}); "
                            "convert it, e.g. iconv -t UTF-8") from None
 
 
