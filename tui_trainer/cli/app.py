@@ -20,6 +20,7 @@ from .data_commands import data as data_command
 from .generate_command import generate as generate_command
 from .presets_commands import presets_app
 from .runs_commands import runs_app
+from .sweep_command import sweep as sweep_command
 
 app = typer.Typer(
     help="A PyTorch trainer that lives in the terminal. With no command it opens the app on the default preset; "
@@ -31,6 +32,7 @@ app.add_typer(presets_app, name="presets")
 app.add_typer(runs_app, name="runs")
 app.command("data")(data_command)
 app.command("generate")(generate_command)
+app.command("sweep")(sweep_command)
 
 
 def _version(value: bool) -> None:

@@ -81,7 +81,7 @@ def load_run(path: Path | str) -> RunInfo:
 
 
 def run_paths(runs_dir: Path | str) -> list[Path]:
-    """The run folders under ``runs_dir`` and inside its ablation folders, oldest first (by name)."""
+    """The run folders under ``runs_dir`` and inside its ablation and sweep folders, oldest first (by name)."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         return []
@@ -89,7 +89,7 @@ def run_paths(runs_dir: Path | str) -> list[Path]:
     for path in sorted(runs_dir.iterdir()):
         if (path / CONFIG).exists():
             found.append(path)
-        elif (path / "ablation.json").exists():
+        elif (path / "ablation.json").exists() or (path / "sweep.json").exists():
             found.extend(p for p in sorted(path.iterdir()) if (p / CONFIG).exists())
     return found
 

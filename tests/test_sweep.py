@@ -1,0 +1,86 @@
+"""Sweeps without Ray (issue 11, first part): a grid over any settings across seeds, ordinary
+run folders, sweep.json after every trial, the table best first, and a second run of the same
+sweep that skips what is complete and resumes what was stopped, to the same results."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import make_config
+
+from tui_trainer import sweep as sweeps
+from tui_trainer.errors import UserError
+
+BASE = {"data.dataset": "series", "data.window": 12, "data.horizon": 3, "data.transform": "difference", "data.val_periods": 60,
+        "data.test_periods": 120, "model.kind": "lstm", "model.lstm.hidden_size": 8, "model.lstm.num_layers": 1,
+        "tricks.batchnorm.enabled": False, "train.epochs": 3, "train.batch_size": 64, "train.threads": 1, "train.stats_every": 1,
+        "name": "co2"}
+
+
+def test_the_grid_is_parsed_and_checked():
+    assert sweeps.parse_grid(["train.lr=0.001,0.01", "model.cnn.channels=[16, 32],[8]"]) == {
+        "train.lr": [0.001, 0.01], "model.cnn.channels": [[16, 32], [8]]}
+    for bad, match in ((["train.lr"], "expected KEY=V1,V2"), (["train.lr=1", "train.lr=2"], "given twice")):
+        with pytest.raises(UserError, match=match):
+            sweeps.parse_grid(bad)
+    with pytest.raises(UserError, match="train.lrr: unknown key; did you mean 'lr'"):
+        sweeps.plan(make_config(BASE), {"train.lrr": [0.1]}, 1)
+    plan = sweeps.plan(make_config(BASE), {"train.lr": [0.001, 0.01], "tricks.dropout.p": [0.1, 0.3]}, 2)
+    assert len(plan.trials) == 8 and {t.seed for t in plan.trials} == {0, 1}
+    assert plan.trials[0].config.train.lr == 0.001 and plan.trials[-1].config.tricks.dropout.p == 0.3
+
+
+def test_a_sweep_runs_resumes_a_stopped_trial_and_skips_what_is_complete(tmp_path):
+    from tui_trainer.engine import Control
+    from tui_trainer.engine.events import StepStats
+    from tui_trainer.runs.catalog import scan_runs
+
+    base = make_config(BASE)
+    grid = {"train.lr": [0.001, 0.01]}
+    reference = sweeps.run(sweeps.plan(base, grid, 2), base, tmp_path / "reference", sweeps.local_trainer(Control))
+
+    controls = []
+
+    def control():
+        controls.append(Control())
+        return controls[-1]
+
+    def stop_the_second_trial(event):
+        if isinstance(event, StepStats) and len(controls) == 2 and event.first_step + len(event.losses) >= 7:
+            controls[-1].stop("test stop")  # mid-epoch, in its second epoch
+
+    runs = tmp_path / "runs"
+    first = sweeps.run(sweeps.plan(base, grid, 2), base, runs, sweeps.local_trainer(control, (stop_the_second_trial,)),
+                       should_stop=lambda: len(controls) == 2 and controls[-1].stop_requested)
+    assert [r["status"] for r in first.results.values()] == ["completed", "stopped"]
+    saved = json.loads((first.folder / "sweep.json").read_text())
+    assert set(saved["results"]) == {"train.lr=0.001 seed=0", "train.lr=0.001 seed=1"}
+
+    seen = []
+    again = sweeps.run(sweeps.plan(base, grid, 2), base, runs, sweeps.local_trainer(Control),
+                       on_result=lambda sweep, trial, summary, how: seen.append((trial.key, how)))
+    assert again.folder == first.folder  # the same command finds the same folder
+    assert seen == [("train.lr=0.001 seed=0", "skipped"), ("train.lr=0.001 seed=1", "resumed"),
+                    ("train.lr=0.01 seed=0", "trained"), ("train.lr=0.01 seed=1", "trained")]
+    for key, result in reference.results.items():  # the resumed trial ends exactly where an unbroken one does
+        assert again.results[key]["status"] == result["status"] and again.results[key]["test_score"] == result["test_score"]
+    assert len(scan_runs(runs)) == 4  # ordinary run folders, which runs list, compare and plot read
+    body, metric = sweeps.rows(again)
+    means = {p: sum(r["test_score"] for r in again.results.values() if r["point"] == p) / 2 for p in ("train.lr=0.001", "train.lr=0.01")}
+    assert metric == "mae" and [row[0] for row in body] == sorted(means, key=means.get)  # lowest MAE first
+    assert all(row[3] == "2/2" for row in body)
+
+
+def test_the_sweep_command_prints_the_table_and_refuses_a_bad_grid_with_one_line(tmp_path):
+    from tests.test_cli import cli
+
+    args = ("sweep", "lstm-co2", "--grid", "train.lr=0.001,0.01", "--seeds", "1", "--epochs", "2", "--threads", "1",
+            "--set", "model.lstm.hidden_size=8", "--runs-dir", tmp_path / "runs")
+    proc = cli(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 grid points x 1 seeds = 2 trials" in proc.stdout and "test mae" in proc.stdout and "runs in " in proc.stdout
+    again = cli(*args, cwd=tmp_path)
+    assert again.stdout.count("complete already, skipped") == 2
+    bad = cli("sweep", "lstm-co2", "--grid", "train.lr=0", "--runs-dir", tmp_path / "runs", cwd=tmp_path)
+    assert bad.returncode == 2 and "--grid: train.lr=0: train.lr: must be greater than 0.0" in bad.stderr and "Traceback" not in bad.stderr

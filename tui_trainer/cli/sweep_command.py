@@ -1,0 +1,69 @@
+"""``tui-trainer sweep PRESET --grid KEY=V1,V2 ... --seeds N``: a grid over any settings, across seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..config import ConfigError
+from ..config.presets import DEFAULT_PRESET, load_preset
+from ..errors import UserError
+from .common import complete_preset, fail, runs_dir_option
+
+
+def sweep(
+    preset: str = typer.Argument(DEFAULT_PRESET, help="Preset name or path.", autocompletion=complete_preset),
+    grid: List[str] = typer.Option([], "--grid", "-g", metavar="KEY=V1,V2", help="A setting and its values to try. Repeatable: "
+                                   "every combination is trained."),
+    seeds: int = typer.Option(3, "--seeds", help="Seeds per grid point (train.seed, train.seed+1, ...)."),
+    set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Override a setting for every trial. Repeatable."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Maximum epochs (train.epochs)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (train.threads)."),
+    runs_dir: Path = runs_dir_option("Where the sweep folder is created."),
+) -> None:
+    """Train every combination of the grid on every seed, one trial after another; print them
+    best first by the task's headline test metric. The same command again skips the trials
+    that are complete and resumes the stopped ones."""
+    overrides: list = list(set_)
+    for key, value in (("epochs", epochs), ("threads", threads)):
+        if value is not None:
+            overrides.append((f"train.{key}", value, f"--{key} {value}"))
+    try:
+        config, _ = load_preset(preset, overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+    from .. import sweep as sweeps
+    from ..display import duration, fmt, headline
+    from ..engine import Control
+    from .signals import exit_code, stop_on_signals
+
+    try:
+        plan = sweeps.plan(config, sweeps.parse_grid(grid), seeds)
+    except UserError as exc:
+        fail(str(exc), exc.exit_code)
+    total = len(plan.trials)
+    typer.echo(f"sweep of {plan.preset}: {total // len(plan.seeds)} grid points x {len(plan.seeds)} seeds = {total} trials")
+    control = Control()
+    done = [0]
+
+    def on_result(_sweep, trial, summary, how):
+        done[0] += 1
+        if how == "skipped":
+            typer.echo(f"[{done[0]}/{total}] {trial.key}: complete already, skipped")
+            return
+        typer.echo(f"[{done[0]}/{total}] {trial.key}: {summary['status']}{' (resumed)' if how == 'resumed' else ''}  "
+                   f"{' '.join(map(fmt, headline(summary, short=True)))}  best val loss {fmt(summary.get('best_val_loss'))}  "
+                   f"{duration(summary.get('wall_seconds'))}")
+
+    try:
+        with stop_on_signals(control) as received:
+            sweeps.run(plan, config, runs_dir, sweeps.local_trainer(lambda: control), on_result, should_stop=lambda: control.stop_requested)
+    except UserError as exc:
+        fail(str(exc), exc.exit_code)
+    typer.echo("")
+    typer.echo(sweeps.table_text(plan))
+    if received:
+        typer.echo("stopped: run the same command again to resume")
+        raise typer.Exit(exit_code(received))

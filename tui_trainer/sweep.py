@@ -1,0 +1,261 @@
+"""Sweeps: a grid over any settings, across seeds, each trial an ordinary run folder.
+
+``tui-trainer sweep PRESET --grid train.lr=1e-3,3e-3 --grid tricks.dropout.p=0.1,0.3 --seeds 3``
+trains every combination of the grid's values on every seed, one trial after another in this
+process. The trials live in one folder, ``<runs>/sweep-<preset>-<digest>/``, named after the
+sweep's settings: the same command finds the same folder, so running it again skips the
+trials that are complete and resumes, from their ``last.pt``, the ones that were stopped or
+killed. ``sweep.json`` is rewritten (atomically) after every trial. The table sorts the grid
+points by the task's headline test metric, mean ± standard deviation over the seeds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .atomic import atomic_write_text
+from .config import Config, ConfigError, config_to_dict, replace
+from .config.loader import parse_override
+from .display import headline
+from .errors import UserError
+from .runs.catalog import table
+from .runs.folder import SUMMARY, _slug
+
+FINISHED = ("completed", "early_stopped", "diverged")
+KEPT = ("status", "best_val_loss", "best_epoch", "wall_seconds", "run_dir", "headline", "headline_mode")
+
+
+@dataclass
+class Trial:
+    point: str  # the grid point, e.g. "train.lr=0.001 tricks.dropout.p=0.3"
+    seed: int
+    config: Config
+    name: str  # its folder's name inside the sweep folder
+
+    @property
+    def key(self) -> str:
+        return f"{self.point} seed={self.seed}"
+
+
+@dataclass
+class Sweep:
+    preset: str
+    grid: dict[str, list[Any]]
+    seeds: list[int]
+    trials: list[Trial]
+    folder: Path | None = None
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # trial key -> what its summary said
+
+    def to_json(self) -> dict[str, Any]:
+        return {"preset": self.preset, "grid": self.grid, "seeds": self.seeds, "results": self.results}
+
+
+def parse_grid(items: list[str]) -> dict[str, list[Any]]:
+    """``["train.lr=0.001,0.003"]`` -> ``{"train.lr": [0.001, 0.003]}``; each value is read as
+    ``--set`` reads one (a TOML literal, else a string)."""
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not key.strip() or not values.strip():
+            raise UserError(f"--grid {item}: expected KEY=V1,V2,..., e.g. --grid train.lr=0.001,0.003")
+        key = key.strip()
+        if key in grid:
+            raise UserError(f"--grid {item}: {key} is given twice; put all its values in one --grid")
+        try:
+            grid[key] = [parse_override(f"{key}={value}")[1] for value in _split(values)]
+        except ConfigError as exc:
+            raise UserError(f"--grid {item}: {exc}") from None
+    return grid
+
+
+def _split(values: str) -> list[str]:
+    """Comma-separated values; a comma inside brackets belongs to a list value ([16, 32])."""
+    out, depth, current = [], 0, ""
+    for ch in values:
+        depth += ch == "["
+        depth -= ch == "]"
+        if ch == "," and depth == 0:
+            out.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    out.append(current.strip())
+    return [v for v in out if v]
+
+
+def plan(config: Config, grid: dict[str, list[Any]], seeds: int) -> Sweep:
+    """Every grid point on every seed, each config checked now: a bad key or value is one line."""
+    if seeds < 1:
+        raise UserError("--seeds must be at least 1")
+    if not grid:
+        raise UserError("give at least one --grid KEY=V1,V2 (e.g. --grid train.lr=0.001,0.003)")
+    trials = []
+    seed_list = [config.train.seed + i for i in range(seeds)]
+    for index, values in enumerate(itertools.product(*grid.values())):
+        settings = dict(zip(grid, values))
+        try:
+            point_config = replace(config, settings)
+        except ConfigError as exc:
+            raise UserError(f"--grid: {exc}") from None
+        point = " ".join(f"{k}={v}" for k, v in settings.items())
+        for seed in seed_list:
+            trials.append(Trial(point, seed, replace(point_config, {"train.seed": seed, "name": f"{config.name}.p{index}.s{seed}"}),
+                                f"p{index:03d}-s{seed}"))
+    return Sweep(config.name, grid, seed_list, trials)
+
+
+def folder_for(runs_dir: Path | str, sweep: Sweep, base: Config) -> Path:
+    """``<runs>/sweep-<preset>-<digest>``: the digest of the preset's settings, the grid and the
+    seeds, so the same sweep finds its folder again and a different one gets its own."""
+    text = json.dumps({"config": config_to_dict(base), "grid": sweep.grid, "seeds": sweep.seeds}, sort_keys=True, default=str)
+    return Path(runs_dir) / f"sweep-{_slug(sweep.preset)}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+
+
+def run(sweep: Sweep, base: Config, runs_dir: Path | str, train: Callable[[Trial, Path, bool], dict[str, Any]],
+        on_result: Callable[[Sweep, Trial, dict[str, Any] | None, str], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False) -> Sweep:
+    """Train the trials not yet complete. ``train(trial, folder, resume)`` trains one trial in
+    ``folder`` (resuming it when ``resume``) and returns its summary. ``on_result(sweep, trial,
+    summary, how)``: ``how`` is "trained", "resumed" or "skipped" (already complete)."""
+    folder = folder_for(runs_dir, sweep, base)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create the sweep folder {folder}: {exc.strerror or exc}; choose another with --runs-dir") from None
+    sweep.folder = folder
+    sweep.results = _read_results(folder)
+    save(sweep)
+    for trial in sweep.trials:
+        if should_stop():
+            break
+        done = sweep.results.get(trial.key)
+        if done and done.get("status") in FINISHED:
+            if on_result is not None:
+                on_result(sweep, trial, None, "skipped")
+            continue
+        path = folder / trial.name
+        finished = _finished_summary(path)  # complete, but killed before sweep.json heard of it
+        resume = finished is None and _resumable(path)
+        summary = finished or train(trial, path, resume)
+        sweep.results[trial.key] = {"point": trial.point, "seed": trial.seed, **{k: summary.get(k) for k in KEPT},
+                                    "test_score": headline(summary)[1]}
+        save(sweep)
+        if on_result is not None:
+            on_result(sweep, trial, summary, "skipped" if finished else "resumed" if resume else "trained")
+    return sweep
+
+
+def _read_results(folder: Path) -> dict[str, dict[str, Any]]:
+    path = folder / "sweep.json"
+    if not path.exists():
+        return {}
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")).get("results") or {})
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: unreadable ({exc}); move it away to start the sweep again") from None
+
+
+def _finished_summary(path: Path) -> dict[str, Any] | None:
+    try:
+        summary = json.loads((path / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return summary if summary.get("status") in FINISHED else None
+
+
+def _resumable(path: Path) -> bool:
+    """A trial folder left by a stopped or killed run, with a checkpoint to go on from. One
+    without (it died before its first checkpoint) is cleared, to train from the start."""
+    if not path.exists():
+        return False
+    if (path / "last.pt").exists():
+        return True
+    import shutil
+
+    shutil.rmtree(path)
+    return False
+
+
+def save(sweep: Sweep) -> None:
+    if sweep.folder is not None:
+        atomic_write_text(sweep.folder / "sweep.json", json.dumps(sweep.to_json(), indent=2, default=str) + "\n")
+
+
+def local_trainer(control: Callable[[], Any], sinks: tuple = ()) -> Callable[[Trial, Path, bool], dict[str, Any]]:
+    """``train(trial, folder, resume)`` for :func:`run`: in this process, on data loaded once
+    per data setting; ``control()`` gives each trial's Control; ``sinks`` see every event."""
+    from .engine import Trainer
+    from .runs import RunFolder
+    from .runs.resume import load_resume
+
+    cache: dict[str, Any] = {}
+
+    def train(trial: Trial, folder: Path, resume: bool) -> dict[str, Any]:
+        key = json.dumps(config_to_dict(trial.config)["data"], sort_keys=True)
+        if resume:
+            config, last, best = load_resume(folder)
+            trainer = Trainer(config, data=cache.get(key), resume=(last, best), sinks=sinks)
+        else:
+            folder.mkdir(parents=True)
+            trainer = Trainer(trial.config, data=cache.get(key), sinks=sinks)
+        trainer.prepare()
+        cache[key] = trainer.data
+        trainer.attach(RunFolder(folder))
+        return trainer.run(control()).summary
+
+    return train
+
+
+# -- the table -----------------------------------------------------------------------------
+
+
+def rows(sweep: Sweep) -> tuple[list[list[str]], str]:
+    """One row per grid point, best first by the headline test metric's mean over its seeds."""
+    points: dict[str, list[dict[str, Any]]] = {}
+    for trial in sweep.trials:
+        points.setdefault(trial.point, [])
+        result = sweep.results.get(trial.key)
+        if result and result.get("status") in FINISHED:
+            points[trial.point].append(result)
+    mode = next((r.get("headline_mode") for rs in points.values() for r in rs if r.get("headline_mode")), "max")
+    label = next((r.get("headline") for rs in points.values() for r in rs if r.get("headline")), "test_accuracy")
+
+    def finite(values):
+        return [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+
+    def cell(values, spec=".4f"):
+        if not values:
+            return "-"
+        mean = statistics.fmean(values)
+        return f"{mean:{spec}} ± {statistics.stdev(values):{spec}}" if len(values) > 1 else f"{mean:{spec}}"
+
+    def order(item):
+        scores = finite(r.get("test_score") for r in item[1])
+        if not scores:
+            return math.inf
+        mean = statistics.fmean(scores)
+        return -mean if mode == "max" else mean
+
+    out = []
+    for point, results in sorted(points.items(), key=order):
+        diverged = sum(r.get("status") == "diverged" for r in results)
+        out.append([point, cell(finite(r.get("test_score") for r in results)), cell(finite(r.get("best_val_loss") for r in results)),
+                    f"{len(results)}/{len(sweep.seeds)}", f"{diverged}"])
+    return out, label.removeprefix("test_")
+
+
+def table_text(sweep: Sweep) -> str:
+    body, metric = rows(sweep)
+    header = ["grid point", f"test {metric}", "best val loss", "seeds done", "diverged"]
+    lines = [f"sweep of {sweep.preset} on seeds {', '.join(map(str, sweep.seeds))}: mean ± std over seeds, best first", "",
+             table(header, body, right={1, 2, 3, 4})]
+    if sweep.folder is not None:
+        lines.append(f"runs in {sweep.folder}")
+    return "\n".join(lines)
