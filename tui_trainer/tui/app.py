@@ -1,7 +1,7 @@
 """The Textual app: pick a preset, switch the tricks, train in a background thread, watch it live.
 
-The app owns the background jobs (:mod:`.session`): one training run or one ablation at a
-time. A 10 Hz timer drains the run's events into the :class:`~.widgets.monitor.Monitor`;
+The app owns the background jobs (:mod:`.session`; its actions on them are in :mod:`.jobs`):
+one training run or one ablation at a time. A 10 Hz timer drains the run's events into the :class:`~.widgets.monitor.Monitor`;
 pause, resume and stop go through the job's thread-safe Control. The Runs screen asks for an
 ablation or a stop with messages and is told of progress the same way. torch is imported in
 a background thread after the first paint.
@@ -9,7 +9,6 @@ a background thread after the first paint.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.css.query import NoMatches
 from textual.widgets import Button, Footer, Header, Label, ListItem, ListView, Static
 
 from ..config import Config, ConfigError, load_config, replace, save_config
@@ -30,14 +28,8 @@ from ..config.presets import (
     user_preset_dir,
 )
 from .explain import EXPLAIN, TITLES
-from .messages import (
-    AblateRequested,
-    AblationUpdated,
-    JobFinished,
-    RunsChanged,
-    StopRequested,
-)
-from .session import AblationSession, Job, TrainingSession
+from .jobs import JobControl
+from .session import Job, TrainingSession
 from .widgets.info_panel import InfoPanel
 from .widgets.monitor import Monitor
 from .widgets.settings_panel import SettingsPanel, group_of, key_of
@@ -62,7 +54,7 @@ class PresetItem(ListItem):
         self.entry = entry
 
 
-class TrainerApp(App):
+class TrainerApp(JobControl, App):
     CSS_PATH = Path(__file__).parent / "styles.tcss"
     TITLE = "tui-trainer"
     AUTO_FOCUS = None  # a focused Input would swallow the single-letter keys
@@ -223,21 +215,6 @@ class TrainerApp(App):
     def monitor(self) -> Monitor:
         return self.query_one(Monitor)
 
-    @property
-    def busy(self) -> bool:
-        """A training run or an ablation is in progress."""
-        return self.job is not None and self.job.running
-
-    @property
-    def training(self) -> bool:
-        return self.busy and isinstance(self.job, TrainingSession)
-
-    def _refuse_if_busy(self) -> bool:
-        if self.busy:
-            what = "an ablation is running (Runs view, r)" if isinstance(self.job, AblationSession) else "a run is already going"
-            self.notify(f"{what}: stop it first (x)", severity="warning")
-        return self.busy
-
     def _settings_ok(self, what: str) -> Config | None:
         settings = self.query_one(SettingsPanel)
         if settings.errors:
@@ -253,58 +230,6 @@ class TrainerApp(App):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id in ("start", "pause", "stop", "save"):
             getattr(self, f"action_{event.button.id}")()
-
-    def action_start(self) -> None:
-        if self._refuse_if_busy():
-            return
-        config = self._settings_ok("start")
-        if config is None:
-            return
-        self.session = TrainingSession(config, self.runs_dir)
-        self._begin(self.session)
-
-    def _begin(self, job: Job) -> None:
-        self.job = job
-        self._lock(True)
-        job.start(self)
-        self._place_settings()
-
-    def action_pause(self) -> None:
-        if not self.training:
-            return
-        paused = self.job.pause()
-        self.monitor.paused = paused
-        self.monitor.write_log("paused: p resumes" if paused else "resumed")
-        self.query_one("#pause", Button).label = "Resume" if paused else "Pause"
-        self.monitor.redraw()
-
-    def action_sample(self) -> None:  # g: text from a language model's weights of the moment
-        if self.training:
-            self.monitor.write_log(self.job.request_sample())
-
-    def action_stop(self) -> None:
-        if not self.busy:
-            return
-        if isinstance(self.job, AblationSession):
-            self.job.stop("ablation stopped from the app")
-            self.post_message(AblationUpdated(self.job))
-        else:
-            self.job.stop("stopped from the app")
-            self.monitor.write_log("stopping after the current step…")
-
-    def on_stop_requested(self, _message: StopRequested) -> None:
-        self.action_stop()
-
-    def on_ablate_requested(self, message: AblateRequested) -> None:
-        if self._refuse_if_busy():
-            return
-        config = self._settings_ok("ablate")
-        if config is not None:
-            self._begin(AblationSession(config, message.seeds, self.runs_dir))
-
-    def on_ablation_updated(self, message: AblationUpdated) -> None:
-        if self.runs_screen is not None:
-            self.runs_screen.post_message(AblationUpdated(message.job))
 
     def action_save(self) -> None:
         settings = self.query_one(SettingsPanel)
@@ -347,53 +272,6 @@ class TrainerApp(App):
 
     def action_blur(self) -> None:
         self.set_focus(None)
-
-    async def action_quit(self) -> None:
-        if self.busy:
-            self.job.stop("the app was closed")
-            self.monitor.write_log("stopping before quitting…")
-            await asyncio.to_thread(self.job.finished.wait, 30)  # the current run writes last.pt and its summary
-        self.exit()
-
-    def _lock(self, locked: bool) -> None:
-        self.query_one(SettingsPanel).disabled = locked
-        self.query_one("#presets", ListView).disabled = locked
-        self.query_one("#start", Button).disabled = locked or bool(self.query_one(SettingsPanel).errors)
-        self.query_one("#pause", Button).disabled = not (locked and isinstance(self.job, TrainingSession))
-        self.query_one("#stop", Button).disabled = not locked
-        self.query_one("#pause", Button).label = "Pause"
-
-    # -- the 10 Hz drain, and the end of a job ---------------------------------------------------
-
-    def drain(self) -> None:
-        session = self.session
-        loading = session.take_loading() if session is not None and not session.events else None
-        if session is None or not (session.events or loading):
-            return
-        try:
-            monitor = self.monitor
-        except NoMatches:  # the app is closing: its widgets are gone
-            return
-        if loading:
-            monitor.show_loading(*loading)
-        else:
-            monitor.feed(session.drain())
-
-    def on_job_finished(self, message: JobFinished) -> None:
-        job = message.job
-        self.drain()
-        if job.failure:
-            what = "ablation" if isinstance(job, AblationSession) else "run"
-            self.monitor.write_log(f"[red]the {what} failed:[/] {job.failure}")
-        if isinstance(job, AblationSession):
-            self.post_message(AblationUpdated(job))
-        if job is self.job:
-            self._lock(False)
-            self.monitor.paused = False
-            self.monitor.redraw()
-            self._place_settings()
-        if self.runs_screen is not None:
-            self.runs_screen.post_message(RunsChanged())
 
 
 def run_app(preset: str | None = None, runs_dir: Path | str = "runs", threads: int | None = None) -> None:

@@ -1,0 +1,135 @@
+"""The app's jobs: start, pause, stop or sample a training run, start an ablation, the 10 Hz
+drain of a run's events into the live view, and the end of a job. :class:`JobControl` is a part
+of :class:`~.app.TrainerApp` (its actions and message handlers), kept here so that the app's
+module stays about layout, settings and screens."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.css.query import NoMatches
+from textual.widgets import Button, ListView
+
+from .messages import AblateRequested, AblationUpdated, JobFinished, RunsChanged, StopRequested
+from .session import AblationSession, Job, TrainingSession
+from .widgets.settings_panel import SettingsPanel
+
+
+class JobControl:
+    """Actions and handlers of :class:`~.app.TrainerApp` for its background jobs. It uses the
+    app's ``job``, ``session``, ``runs_dir``, ``runs_screen``, ``monitor``, ``_settings_ok`` and
+    ``_place_settings``."""
+
+    @property
+    def busy(self) -> bool:
+        """A training run or an ablation is in progress."""
+        return self.job is not None and self.job.running
+
+    @property
+    def training(self) -> bool:
+        return self.busy and isinstance(self.job, TrainingSession)
+
+    def _refuse_if_busy(self) -> bool:
+        if self.busy:
+            what = "an ablation is running (Runs view, r)" if isinstance(self.job, AblationSession) else "a run is already going"
+            self.notify(f"{what}: stop it first (x)", severity="warning")
+        return self.busy
+
+    def action_start(self) -> None:
+        if self._refuse_if_busy():
+            return
+        config = self._settings_ok("start")
+        if config is None:
+            return
+        self.session = TrainingSession(config, self.runs_dir)
+        self._begin(self.session)
+
+    def _begin(self, job: Job) -> None:
+        self.job = job
+        self._lock(True)
+        job.start(self)
+        self._place_settings()
+
+    def action_pause(self) -> None:
+        if not self.training:
+            return
+        paused = self.job.pause()
+        self.monitor.paused = paused
+        self.monitor.write_log("paused: p resumes" if paused else "resumed")
+        self.query_one("#pause", Button).label = "Resume" if paused else "Pause"
+        self.monitor.redraw()
+
+    def action_sample(self) -> None:  # g: text from a language model's weights of the moment
+        if self.training:
+            self.monitor.write_log(self.job.request_sample())
+
+    def action_stop(self) -> None:
+        if not self.busy:
+            return
+        if isinstance(self.job, AblationSession):
+            self.job.stop("ablation stopped from the app")
+            self.post_message(AblationUpdated(self.job))
+        else:
+            self.job.stop("stopped from the app")
+            self.monitor.write_log("stopping after the current step…")
+
+    def on_stop_requested(self, _message: StopRequested) -> None:
+        self.action_stop()
+
+    def on_ablate_requested(self, message: AblateRequested) -> None:
+        if self._refuse_if_busy():
+            return
+        config = self._settings_ok("ablate")
+        if config is not None:
+            self._begin(AblationSession(config, message.seeds, self.runs_dir))
+
+    def on_ablation_updated(self, message: AblationUpdated) -> None:
+        if self.runs_screen is not None:
+            self.runs_screen.post_message(AblationUpdated(message.job))
+
+    async def action_quit(self) -> None:
+        if self.busy:
+            self.job.stop("the app was closed")
+            self.monitor.write_log("stopping before quitting…")
+            await asyncio.to_thread(self.job.finished.wait, 30)  # the current run writes last.pt and its summary
+        self.exit()
+
+    def _lock(self, locked: bool) -> None:
+        self.query_one(SettingsPanel).disabled = locked
+        self.query_one("#presets", ListView).disabled = locked
+        self.query_one("#start", Button).disabled = locked or bool(self.query_one(SettingsPanel).errors)
+        self.query_one("#pause", Button).disabled = not (locked and isinstance(self.job, TrainingSession))
+        self.query_one("#stop", Button).disabled = not locked
+        self.query_one("#pause", Button).label = "Pause"
+
+    # -- the 10 Hz drain, and the end of a job ---------------------------------------------------
+
+    def drain(self) -> None:
+        session = self.session
+        loading = session.take_loading() if session is not None and not session.events else None
+        if session is None or not (session.events or loading):
+            return
+        try:
+            monitor = self.monitor
+        except NoMatches:  # the app is closing: its widgets are gone
+            return
+        if loading:
+            monitor.show_loading(*loading)
+        else:
+            monitor.feed(session.drain())
+
+    def on_job_finished(self, message: JobFinished) -> None:
+        job = message.job
+        self.drain()
+        if job.failure:
+            what = "ablation" if isinstance(job, AblationSession) else "run"
+            self.monitor.write_log(f"[red]the {what} failed:[/] {job.failure}")
+        if isinstance(job, AblationSession):
+            self.post_message(AblationUpdated(job))
+        if job is self.job:
+            self._lock(False)
+            self.monitor.paused = False
+            self.monitor.redraw()
+            self._place_settings()
+        if self.runs_screen is not None:
+            self.runs_screen.post_message(RunsChanged())
