@@ -84,3 +84,35 @@ def test_the_sweep_command_prints_the_table_and_refuses_a_bad_grid_with_one_line
     assert again.stdout.count("complete already, skipped") == 2
     bad = cli("sweep", "lstm-co2", "--grid", "train.lr=0", "--runs-dir", tmp_path / "runs", cwd=tmp_path)
     assert bad.returncode == 2 and "--grid: train.lr=0: train.lr: must be greater than 0.0" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_ctrl_c_stops_the_sweep_at_a_step_and_the_same_command_resumes_it(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = [sys.executable, "-m", "tui_trainer", "sweep", "lstm-co2", "--grid", "train.lr=0.003,0.01", "--seeds", "1", "--threads", "1",
+            "--set", "train.stats_every=1", "--set", "model.lstm.hidden_size=16", "--epochs", "30", "--runs-dir", str(tmp_path / "runs")]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    deadline = time.monotonic() + 120
+    metrics = None
+    while time.monotonic() < deadline:  # the first trial has finished an epoch
+        found = list((tmp_path / "runs").glob("sweep-*/p000-s0/metrics.jsonl"))
+        if found and '"epoch_ended"' in found[0].read_text():
+            metrics = found[0]
+            break
+        time.sleep(0.05)
+    assert metrics is not None, "the first trial never finished an epoch"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert "stopped: run the same command again to resume" in out
+    summary = json.loads((metrics.parent / "summary.json").read_text())
+    assert summary["status"] == "stopped" and (metrics.parent / "last.pt").exists()
+    again = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    assert again.returncode == 0, again.stderr
+    assert "train.lr=0.003 seed=0: " in again.stdout and "(resumed)" in again.stdout
+    results = json.loads(next((tmp_path / "runs").glob("sweep-*/sweep.json")).read_text())["results"]
+    assert len(results) == 2 and all(r["status"] in ("completed", "early_stopped") for r in results.values())
