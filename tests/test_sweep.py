@@ -94,7 +94,7 @@ def test_ctrl_c_stops_the_sweep_at_a_step_and_the_same_command_resumes_it(tmp_pa
     import time
 
     args = [sys.executable, "-m", "tui_trainer", "sweep", "lstm-co2", "--grid", "train.lr=0.003,0.01", "--seeds", "1", "--threads", "1",
-            "--set", "train.stats_every=1", "--set", "model.lstm.hidden_size=16", "--epochs", "30", "--runs-dir", str(tmp_path / "runs")]
+            "--set", "train.stats_every=1", "--set", "model.lstm.hidden_size=16", "--set", "train.batch_size=8", "--epochs", "20", "--runs-dir", str(tmp_path / "runs")]
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
     deadline = time.monotonic() + 120
     metrics = None
