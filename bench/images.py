@@ -31,12 +31,11 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.pairs import alternate, engine_run  # noqa: E402
 from tests.lesson import OptimizedCNN  # noqa: E402  (the lesson's class, as the lesson writes it)
 from tui_trainer.config.presets import load_preset  # noqa: E402
 from tui_trainer.data import load_data  # noqa: E402
 from tui_trainer.engine.precision import choose_threads, resolve_device, resolve_precision  # noqa: E402
-from tui_trainer.engine.trainer import Trainer  # noqa: E402
-from tui_trainer.runs import RunFolder  # noqa: E402
 
 
 def plain_loop(config, data, device, precision) -> float:
@@ -95,12 +94,6 @@ def _evaluate(model, x, y, mean, std, precision, device) -> float:
     return total.item() / len(y)
 
 
-def engine_run(config, data, runs_dir: Path) -> float:
-    start = time.perf_counter()
-    Trainer(config, data=data, run_folder=RunFolder.create(runs_dir, config.name)).run()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=4, help="engine/plain pairs")
@@ -129,14 +122,7 @@ def main() -> None:
               f"process peak RSS after loading {peak:,.0f} MB", flush=True)
         samples = len(data.train) * config.train.epochs
         runs = {"engine": lambda: engine_run(config, data, Path(tmp)), "plain": lambda: plain_loop(config, data, device, precision)}
-        runs["engine"](), runs["plain"]()  # warm-up, not measured
-        ratios = []
-        for rep in range(args.repeats):
-            order = ["engine", "plain"] if rep % 2 == 0 else ["plain", "engine"]
-            times = {label: runs[label]() for label in order}
-            ratios.append(times["plain"] / times["engine"])
-            print(f"pair {rep + 1}: engine {samples / times['engine']:,.0f} samples/s, plain {samples / times['plain']:,.0f} samples/s, "
-                  f"ratio {ratios[-1]:.3f}", flush=True)
+        ratios = alternate(runs, args.repeats, samples, "samples/s")
         print(f"device {device}, precision {precision.name}, threads {torch.get_num_threads()}, "
               f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
         print(f"median engine/plain samples/s ratio: {statistics.median(ratios):.3f}")

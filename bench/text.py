@@ -31,15 +31,14 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.pairs import alternate, engine_run  # noqa: E402
 from tui_trainer.config.presets import load_preset  # noqa: E402
 from tui_trainer.config.schema import DataConfig  # noqa: E402
 from tui_trainer.data import load_data  # noqa: E402
 from tui_trainer.data.text import read_text  # noqa: E402
 from tui_trainer.engine.generate import generate_text  # noqa: E402
 from tui_trainer.engine.precision import choose_threads, resolve_device, resolve_precision  # noqa: E402
-from tui_trainer.engine.trainer import Trainer  # noqa: E402
 from tui_trainer.models import build_model  # noqa: E402
-from tui_trainer.runs import RunFolder  # noqa: E402
 
 
 def plain_loop(config, data, device, precision) -> float:
@@ -98,12 +97,6 @@ def _evaluate(model, x, y, precision, device, vocab) -> float:
     return total.item() / y.numel()
 
 
-def engine_run(config, data, runs_dir: Path) -> float:
-    start = time.perf_counter()
-    Trainer(config, data=data, run_folder=RunFolder.create(runs_dir, config.name)).run()
-    return time.perf_counter() - start
-
-
 def compare(preset: str, args, corpus: Path, tmp: Path) -> None:
     overrides = [("data.path", str(corpus), "--set"), ("train.device", args.device, "--device"), ("train.threads", args.threads, "--threads"),
                  ("train.epochs", args.epochs, "--epochs"), ("tricks.mixed_precision.enabled", False, "--set"),
@@ -115,14 +108,7 @@ def compare(preset: str, args, corpus: Path, tmp: Path) -> None:
     data = load_data(config.data, device)
     tokens = len(data.train) * data.spec.input_shape[0] * config.train.epochs
     runs = {"engine": lambda: engine_run(config, data, tmp), "plain": lambda: plain_loop(config, data, device, precision)}
-    runs["engine"](), runs["plain"]()  # warm-up, not measured
-    ratios = []
-    for rep in range(args.repeats):
-        order = ["engine", "plain"] if rep % 2 == 0 else ["plain", "engine"]
-        times = {label: runs[label]() for label in order}
-        ratios.append(times["plain"] / times["engine"])
-        print(f"{preset} pair {rep + 1}: engine {tokens / times['engine']:,.0f} tokens/s, plain {tokens / times['plain']:,.0f} tokens/s, "
-              f"ratio {ratios[-1]:.3f}", flush=True)
+    ratios = alternate(runs, args.repeats, tokens, "tokens/s", f"{preset} ")
     model = build_model(data.spec, config).to(device)
     started = time.perf_counter()
     generate_text(model, data.spec.classes, config.sample.prompt, config.sample.length, config.sample.temperature, config.sample.top_k, 0)

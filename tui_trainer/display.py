@@ -28,9 +28,14 @@ def headline(summary: dict[str, Any], short: bool = False) -> tuple[str, Any]:
     """The task's headline test metric of a run's summary: ``("test accuracy", 0.97)``
     (``short``: ``"test acc"``). Summaries written before tasks named one are classification's."""
     key = summary.get("headline") or "test_accuracy"
-    value = summary[key] if key in summary else (summary.get("test_metrics") or {}).get(key)
+    value = test_value(summary, key)
     name = key.removeprefix("test_")
     return f"test {(METRIC_LABELS if short else METRIC_NAMES).get(name, name)}", value
+
+
+def test_value(summary: dict[str, Any], key: str) -> Any:
+    """A test metric of a summary: at the top level (loss, accuracy) or among ``test_metrics``."""
+    return summary[key] if key in summary else (summary.get("test_metrics") or {}).get(key)
 
 
 def metrics_text(metrics: dict[str, Any], spec: str = ".4f") -> str:
@@ -78,21 +83,12 @@ def summary_rate(summary: dict[str, Any]) -> str:
     return f"{summary.get('train_samples_per_second', 0.0):,.0f} train samples/s"
 
 
-def baselines_text(baselines: dict[str, dict[str, float]], key: str) -> str:
-    """``bigram 3.44, unigram 4.74``: each baseline's ``key`` metric, best first ("" if none has it).
-    The order follows the metric's direction: less is better for losses and bits/char."""
-    scores = [(name, values[key]) for name, values in baselines.items() if values.get(key) is not None]
-    better_high = key.endswith("accuracy")
-    scores.sort(key=lambda item: -item[1] if better_high else item[1])
-    return ", ".join(f"{name} {value:.2f}" for name, value in scores)
-
-
 def versus_baselines(summary: dict[str, Any], key: str | None = None) -> str:
     """Whether the run's headline test metric (or ``key``) beats each baseline's, in words, with
     the ratio: ``beats naive (1.13; 0.41×), beats seasonal_naive (1.53; 0.30×)``; "" when there is none."""
     baselines = summary.get("baselines") or {}
     key = key or summary.get("headline") or "test_accuracy"
-    value = summary.get(key, (summary.get("test_metrics") or {}).get(key))
+    value = test_value(summary, key)
     scores = {name: values[key] for name, values in baselines.items() if values.get(key) is not None}
     if value is None or not scores:
         return ""

@@ -15,6 +15,7 @@ import hashlib
 import itertools
 import json
 import math
+import shutil
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,8 +178,6 @@ def _resumable(path: Path) -> bool:
         return False
     if (path / "last.pt").exists():
         return True
-    import shutil
-
     shutil.rmtree(path)
     return False
 

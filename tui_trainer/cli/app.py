@@ -15,7 +15,7 @@ from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..errors import UserError
 from . import open_app
-from .common import complete_preset, complete_run, fail, runs_dir_option
+from .common import complete_preset, complete_run, fail, runs_dir_option, train_overrides
 from .data_commands import data as data_command
 from .generate_command import generate as generate_command
 from .presets_commands import presets_app
@@ -111,13 +111,10 @@ def train(
     resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR", help="Continue a stopped or killed run from its last.pt, in its own folder, with its own config (only --threads and --json may be given with it)."),
 ) -> None:
     """Train a preset headless, with a live progress bar (or JSON lines), and leave a run folder."""
-    overrides: list = list(set_)
-    overrides += _trick_switches(batchnorm=batchnorm, dropout=dropout, lr_schedule=lr_schedule, grad_clip=grad_clip,
-                                 weight_decay=weight_decay, early_stopping=early_stopping, mixed_precision=mixed_precision,
-                                 augment=augment, label_smoothing=label_smoothing)
-    for key, value in (("epochs", epochs), ("seed", seed), ("lr", lr), ("device", device)):
-        if value is not None:
-            overrides.append((f"train.{key}", value, f"--{key} {value}"))
+    switches = _trick_switches(batchnorm=batchnorm, dropout=dropout, lr_schedule=lr_schedule, grad_clip=grad_clip,
+                               weight_decay=weight_decay, early_stopping=early_stopping, mixed_precision=mixed_precision,
+                               augment=augment, label_smoothing=label_smoothing)
+    overrides = train_overrides([*set_, *switches], epochs=epochs, seed=seed, lr=lr, device=device)
     if resume is not None and (preset is not None or overrides):
         given = [preset] if preset is not None else []
         given += [o if isinstance(o, str) else o[2] for o in overrides]
@@ -200,12 +197,8 @@ def ablate(
     runs_dir: Path = runs_dir_option("Where the ablation folder is created."),
 ) -> None:
     """Train the preset, then once per trick with only that trick switched, on the same seeds; print what each trick changes."""
-    overrides: list = list(set_)
-    for key, value in (("epochs", epochs), ("threads", threads)):
-        if value is not None:
-            overrides.append((f"train.{key}", value, f"--{key} {value}"))
     try:
-        config, _ = load_preset(preset, overrides)
+        config, _ = load_preset(preset, train_overrides(set_, epochs=epochs, threads=threads))
     except ConfigError as exc:
         fail(str(exc))
     from .. import ablate as ablation

@@ -1,4 +1,5 @@
-"""What the commands share: the error exit, the runs folder option, shell completion of names."""
+"""What the commands share: the error exit, the runs folder option, shell completion of names,
+and turning ``--set`` and the ``train.*`` shortcut options into overrides."""
 
 from __future__ import annotations
 
@@ -11,6 +12,14 @@ def fail(message: str, code: int = 2) -> None:
     """One ``error:`` line on stderr, then exit with ``code``."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def train_overrides(set_: list[str], **train: object) -> list:
+    """``--set`` items, then a ``(key, value, label)`` override for each ``train.<name>`` option
+    given (``epochs=3`` -> ``("train.epochs", 3, "--epochs 3")``); options left at None are skipped."""
+    overrides: list = list(set_)
+    overrides += [(f"train.{key}", value, f"--{key} {value}") for key, value in train.items() if value is not None]
+    return overrides
 
 
 def complete_preset(incomplete: str) -> list[str]:

@@ -10,7 +10,7 @@ import typer
 from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..errors import UserError
-from .common import complete_preset, fail, runs_dir_option
+from .common import complete_preset, fail, runs_dir_option, train_overrides
 
 
 def sweep(
@@ -26,12 +26,8 @@ def sweep(
     """Train every combination of the grid on every seed, one trial after another; print them
     best first by the task's headline test metric. The same command again skips the trials
     that are complete and resumes the stopped ones."""
-    overrides: list = list(set_)
-    for key, value in (("epochs", epochs), ("threads", threads)):
-        if value is not None:
-            overrides.append((f"train.{key}", value, f"--{key} {value}"))
     try:
-        config, _ = load_preset(preset, overrides)
+        config, _ = load_preset(preset, train_overrides(set_, epochs=epochs, threads=threads))
     except ConfigError as exc:
         fail(str(exc))
     from .. import sweep as sweeps

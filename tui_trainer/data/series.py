@@ -166,11 +166,12 @@ def prepare(series: Series, config: DataConfig) -> dict:
         if kind == "level":
             x, y = ((window - mean) / std)[:, None], (targets - mean) / std
         else:
-            change = np.diff(v[np.concatenate([idx[:, :1] - 1, idx], axis=1)], axis=1) / dstd if kind in ("difference", "both") else None
-            relative = (window - last) / dstd
-            x = {"difference": change[:, None] if change is not None else None, "last_value": relative[:, None],
-                 "both": np.stack([change, relative], axis=1) if change is not None else None}[kind]
-            y = (targets - last) / dstd
+            channels = []
+            if kind in ("difference", "both"):  # the window's changes, from the value before it
+                channels.append(np.diff(v[np.concatenate([idx[:, :1] - 1, idx], axis=1)], axis=1) / dstd)
+            if kind in ("last_value", "both"):
+                channels.append((window - last) / dstd)
+            x, y = np.stack(channels, axis=1), (targets - last) / dstd
         out[part] = (x.astype(np.float32), y.astype(np.float32), origins)
     return out
 

@@ -70,8 +70,8 @@ def train_sequences(characters: int, seq_len: int) -> int:
     return max(0, (characters - seq_len) // seq_len)
 
 
-def sequences(block: str, index: dict[str, int], seq_len: int, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    ids = _ids(block, index)
+def sequences(ids: np.ndarray, seq_len: int, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` (default: as many as fit) sequences of ``seq_len`` ids from the start, and their next ids."""
     n = max(0, (len(ids) - 1) // seq_len) if n is None else n
     x = ids[: n * seq_len].reshape(n, seq_len)
     y = ids[1 : n * seq_len + 1].reshape(n, seq_len)
@@ -108,15 +108,15 @@ def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
     train, val, test = blocks(text)
     vocab = vocabulary(train)
     index = {ch: i for i, ch in enumerate(vocab)}
-    x, y = sequences(train, index, config.seq_len, train_sequences(len(train), config.seq_len))
-    (x_val, y_val), (x_test, y_test) = (sequences(b, index, config.seq_len) for b in (val, test))
+    train_ids, val_ids, test_ids = (_ids(b, index) for b in (train, val, test))
+    x, y = sequences(train_ids, config.seq_len, train_sequences(len(train), config.seq_len))
+    (x_val, y_val), (x_test, y_test) = (sequences(ids, config.seq_len) for ids in (val_ids, test_ids))
     if min(len(x), len(x_val), len(x_test)) < 1:
         need = config.seq_len * 20 + 1
         raise DatasetError(f"data.path: {source} has {len(text):,} characters, too few for sequences of data.seq_len = "
                            f"{config.seq_len} in each of the train/validation/test blocks (90/5/5 %): give at least {need:,} "
                            "characters or a shorter data.seq_len")
-    train_ids = _ids(train, index)
-    (uni, bi), (uni_test, bi_test) = (baselines(train_ids, _ids(b, index), len(vocab)) for b in (val, test))
+    (uni, bi), (uni_test, bi_test) = (baselines(train_ids, ids, len(vocab)) for ids in (val_ids, test_ids))
     note = (f"validation baselines: unigram {uni:.2f}, bigram {bi:.2f} bits/char (the training block's character and pair "
             "counts, plus one); a model that learns anything beats the bigram")
     scores = {"unigram": {"val_bits_per_char": uni, "test_bits_per_char": uni_test},

@@ -101,7 +101,7 @@ class Regression:
     monitor = "val_mae"
     sum_names = ("loss", "abs", "square", "first", "last")
 
-    def __init__(self, loss: str = "mse", scale: float = 1.0, mase_scale: float = 1.0, horizon: int = 1, **_: object):
+    def __init__(self, loss: str = "mse", scale: float = 1.0, mase_scale: float = 1.0, horizon: int = 1):
         self.mse = loss == "mse"
         self.scale, self.mase_scale, self.horizon = scale, mase_scale, horizon
         self.metrics = ("mae", "rmse", "mase", "mae_h1") + ((f"mae_h{horizon}",) if horizon > 1 else ())
@@ -157,7 +157,8 @@ def task_for(name: str, config: Config, targets: dict | None = None) -> Task:
     ``targets``: what the data says of its targets (a regression's scale, see ``Datasets.targets``)."""
     smoothing = config.tricks.label_smoothing
     if name == "regression":
-        task = Regression(config.train.loss, **(targets or {}))
+        t = targets or {}
+        task = Regression(config.train.loss, t.get("scale", 1.0), t.get("mase_scale", 1.0), t.get("horizon", 1))
     else:
         task = TASKS[name](smoothing.epsilon if smoothing.enabled else 0.0)
     known = ["val_loss", *(f"val_{m}" for m in task.metrics)]

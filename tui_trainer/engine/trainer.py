@@ -193,7 +193,7 @@ class Trainer:
                 state.epoch_paused += waited
                 if control.stop_requested:
                     break
-            if control.take_sample_request():  # the app's g: a sample from the weights of this moment
+            if self.samples_text and control.take_sample_request():  # the app's g: a sample from the weights of this moment
                 spent = self._sample(state, state.global_step + stats.pending, "request")
                 stats.exclude(spent)
                 state.epoch_paused += spent
