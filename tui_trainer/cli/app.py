@@ -15,7 +15,7 @@ from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..errors import UserError
 from . import open_app
-from .common import complete_preset, complete_run, fail, runs_dir_option, train_overrides
+from .common import complete_preset, complete_run, fail, quiet_exit, runs_dir_option, train_overrides
 from .data_commands import data as data_command
 from .generate_command import generate as generate_command
 from .presets_commands import presets_app
@@ -89,6 +89,7 @@ def _trick_switches(**switches: Optional[bool]) -> list[tuple[str, bool, str]]:
 
 @app.command()
 def train(
+    ctx: typer.Context,
     preset: Optional[str] = typer.Argument(None, help="Preset name (see `presets list`) or path to a .toml file (default cnn-mnist1d).",
                                            show_default=False, autocompletion=complete_preset),
     set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Override any setting, e.g. --set train.lr=0.01 --set tricks.lr_schedule.kind=step. Repeatable."),
@@ -108,7 +109,8 @@ def train(
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch; 0 = one per core (train.threads)."),
     runs_dir: Path = runs_dir_option("Where run folders are created."),
     json_: Optional[bool] = typer.Option(None, "--json/--no-json", help="One JSON object per event and line (default when stdout is not a terminal).", show_default=False),
-    resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR", help="Continue a stopped or killed run from its last.pt, in its own folder, with its own config (only --threads and --json may be given with it)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR", help="Continue a stopped or killed run from its last.pt, in its own folder, with its own config (only --threads, --json and --nproc may be given with it)."),
+    nproc: Optional[int] = typer.Option(None, "--nproc", min=1, metavar="N", help="Train on N processes of this machine with DistributedDataParallel (as torchrun --nproc-per-node N; gloo on the CPU, nccl on GPUs); the batch size is the global batch."),
 ) -> None:
     """Train a preset headless, with a live progress bar (or JSON lines), and leave a run folder."""
     switches = _trick_switches(batchnorm=batchnorm, dropout=dropout, lr_schedule=lr_schedule, grad_clip=grad_clip,
@@ -137,32 +139,48 @@ def train(
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     as_json = json_ if json_ is not None else not sys.stdout.isatty()
+    from ..engine.distributed import Distributed, ProcessLost
+
+    dist = Distributed.from_env()  # under torchrun: this process's rank; process 0 alone speaks
+    if nproc is not None and nproc > 1 and not dist.enabled:
+        from .launch import launch, worker_args
+
+        if config.train.batch_size % nproc:  # before any process starts
+            fail(f"train.batch_size: {config.train.batch_size} cannot be split evenly over {nproc} processes; choose a multiple "
+                 f"of {nproc} (it is the global batch)")
+        raise typer.Exit(launch(nproc, worker_args(ctx)))
+    say = fail if dist.is_main else quiet_exit  # process 0 prints what every process would
 
     from ..engine import Control, Trainer
     from ..runs import RunFolder
     from .data_progress import DataProgress
-    from .reporter import JsonReporter, ProgressReporter
+    from .reporter import JsonReporter, NoReporter, ProgressReporter
     from .signals import exit_code, stop_on_signals
 
     control = Control()
-    reporter = JsonReporter() if as_json else ProgressReporter()
-    loading = DataProgress()
+    reporter = (JsonReporter() if as_json else ProgressReporter()) if dist.is_main else NoReporter()
+    loading = DataProgress(enabled=dist.is_main)
     try:
-        trainer = Trainer(config, sinks=[reporter], resume=resumed, progress=loading)
+        trainer = Trainer(config, sinks=[reporter], resume=resumed, progress=loading, distributed=dist)
         try:
             trainer.prepare()  # refuses tricks that cannot apply here before creating anything
         finally:
             loading.close()
-        trainer.attach(RunFolder(resume) if resume is not None else RunFolder.create(runs_dir, config.name))
+        if dist.is_main:
+            trainer.attach(RunFolder(resume) if resume is not None else RunFolder.create(runs_dir, config.name))
+            if os.environ.get("TUI_TRAINER_RUN_DIR_FILE"):  # tell train --nproc where the run is
+                Path(os.environ["TUI_TRAINER_RUN_DIR_FILE"]).write_text(str(trainer.run_folder.path))
         with stop_on_signals(control) as received:
             result = trainer.run(control)
     except UserError as exc:
         reporter.close()
-        fail(str(exc), exc.exit_code)
+        if isinstance(exc, ProcessLost):  # whichever process saw it
+            fail(f"process {dist.rank}: {exc}", exc.exit_code)
+        say(str(exc), exc.exit_code)
     except KeyboardInterrupt:  # before training started, or a second Ctrl-C
         reporter.close()
         loading.close()
-        fail("interrupted", 130)
+        say("interrupted", 130)
     reporter.close()
     if received:
         raise typer.Exit(exit_code(received))

@@ -14,6 +14,16 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def quiet_exit(message: str, code: int = 2) -> None:
+    """:func:`fail` for the processes of a run other than process 0, which prints the same message.
+    They wait a moment first: the launcher stops every process once one has exited, and process 0
+    must have printed by then."""
+    import time
+
+    time.sleep(1.0)
+    raise typer.Exit(code)
+
+
 def train_overrides(set_: list[str], **train: object) -> list:
     """``--set`` items, then a ``(key, value, label)`` override for each ``train.<name>`` option
     given (``epochs=3`` -> ``("train.epochs", 3, "--epochs 3")``); options left at None are skipped."""

@@ -10,14 +10,17 @@ class DataProgress:
     """``progress(label, done, total)`` for :func:`tui_trainer.data.load_data`: a rich bar per
     label on a terminal, else a line per label and about every 10 % (never more than once a second)."""
 
-    def __init__(self, stream=None):
+    def __init__(self, stream=None, enabled: bool = True):
         self.stream = stream or sys.stderr
+        self.enabled = enabled  # several processes: process 0 alone shows it
         self.live = self.stream.isatty()
         self.progress = None
         self.tasks: dict[str, int] = {}
         self.last: dict[str, tuple[float, int]] = {}
 
     def __call__(self, label: str, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
         if self.live:
             self._bar(label, done, total)
             return

@@ -33,6 +33,16 @@ from ..engine.events import (
 )
 
 
+class NoReporter:
+    """The other processes of a run over several: process 0 reports for them."""
+
+    def __call__(self, event: Event) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 class JsonReporter:
     """Each event as one JSON line on stdout (the same objects as ``metrics.jsonl``)."""
 
@@ -72,7 +82,9 @@ class ProgressReporter:
         self.tokens_per_sample = event.tokens_per_sample
         self.console.print(
             f"[bold]{event.preset}[/]  {event.parameters:,} parameters  device {event.device}  "
-            f"precision {event.precision}  threads {event.threads}  tricks: {', '.join(event.tricks) or 'none'}"
+            f"precision {event.precision}  threads {event.threads}"
+            + (f" × {event.processes} processes" if event.processes > 1 else "")
+            + f"  tricks: {', '.join(event.tricks) or 'none'}"
         )
         if event.dataset:
             self.console.print(f"data: {event.dataset} {'×'.join(map(str, event.input_shape))}  "

@@ -71,6 +71,7 @@ MONITORS = ("val_loss", "val_accuracy", "val_bits_per_char", "val_mae", "val_rms
 MONITOR_MODES = ("auto", "min", "max")
 PRECISION_DTYPES = ("auto", "bf16", "fp16")
 NONFINITE_POLICIES = ("stop", "skip")
+BACKENDS = ("auto", "gloo", "nccl")
 
 
 @dataclass(frozen=True)
@@ -288,6 +289,18 @@ class SampleConfig:
 
 
 @dataclass(frozen=True)
+class DistributedConfig:
+    """One run over several processes (``torchrun`` or ``train --nproc``): how they work together.
+    ``train.batch_size`` is the global batch, split evenly over the processes."""
+
+    backend: str = _f("auto", "auto: nccl on CUDA, gloo on the CPU", choices=BACKENDS)
+    sync_batchnorm: bool = _f(True, "BatchNorm normalises over the global batch (SyncBatchNorm); false keeps each process's own batch "
+                                    "statistics (running statistics then come from process 0)")
+    timeout_seconds: float = _f(120.0, "a collective that waits longer than this ends the run with a message (a process died or hangs)",
+                                min=1.0, max=86_400.0)
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = _f("untitled", "preset name, used in run folder names")
     description: str = _f("", "one line shown in preset lists")
@@ -296,6 +309,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     tricks: TricksConfig = field(default_factory=TricksConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
 
     def tricks_on(self) -> list[str]:
         return [name for name in TRICK_NAMES if getattr(self.tricks, name).enabled]

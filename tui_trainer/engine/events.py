@@ -40,6 +40,7 @@ class RunStarted:
     notes: list[str] = field(default_factory=list)  # skipped files, tricks that do not apply in part
     tokens_per_sample: int = 0  # language models: the characters each sample predicts (its speed is told in tokens/s)
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)  # simple predictors' scores, see Datasets.baselines
+    processes: int = 1  # > 1: one run over several processes (torchrun); batch_size is the global batch
 
 
 @dataclass(frozen=True)

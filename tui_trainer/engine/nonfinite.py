@@ -53,6 +53,7 @@ class NonFinitePolicy:
         self.kept = [b.clone() for b in self.buffers]
         self.skipped_steps: list[int] = []  # skipped since the last review
         self.last_scale = float(scaler.get_scale()) if scaler is not None else None
+        self.checked = slice(0, 2)  # the row's loss and norm; the norm alone under DDP (the loss is each process's own)
 
     def before_step(self) -> None:
         """skip: keep BatchNorm's running statistics, to put back if the step is skipped."""
@@ -61,7 +62,7 @@ class NonFinitePolicy:
 
     def skip(self, row: torch.Tensor, step: int) -> bool:
         """skip: whether step ``step`` (its loss and norm in ``row``) is non-finite and so not taken."""
-        if not self.skip_steps or bool(torch.isfinite(row[:2]).all()):  # the policy's one sync a step
+        if not self.skip_steps or bool(torch.isfinite(row[self.checked]).all()):  # the policy's one sync a step
             return False
         self.skipped_steps.append(step)
         self.counts["nonfinite"] += 1

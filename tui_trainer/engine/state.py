@@ -1,16 +1,19 @@
 """The loop's state in one home: where the run is, what it has counted, its best weights.
 
 ``last.pt`` holds it (with the model, optimizer, schedule, scaler and early-stopping
-states); :meth:`RunState.from_checkpoint` is where a resumed run picks up.
+states, see :func:`last_checkpoint`); :func:`restore` is where a resumed run picks up.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:
@@ -94,3 +97,48 @@ class RunState:
 
     def wall_seconds(self) -> float:
         return self.wall_before + time.perf_counter() - self.started
+
+
+def restore(trainer: "Trainer", last: dict[str, Any], best: dict[str, Any] | None) -> RunState:
+    """The model, optimizer, schedule, scaler, early stopping and counters of ``last.pt``, with
+    ``metrics.jsonl`` cut back to that checkpoint."""
+    trainer.model.load_state_dict(last["model"])
+    trainer.optimizer.load_state_dict(last["optimizer"])
+    trainer.schedule.load_state_dict(last["schedule"])
+    if trainer.scaler is not None and last.get("scaler"):
+        trainer.scaler.load_state_dict(last["scaler"])
+    trainer.early.load_state_dict(last["early_stopping"])
+    trainer.shuffle.set_state(last["rng"]["shuffle"])
+    if trainer.run_folder is not None and "metrics_bytes" in last:
+        trainer.run_folder.truncate_metrics(last["metrics_bytes"])  # drop events after the checkpoint
+    state = RunState.from_checkpoint(last, best)
+    if trainer.dist.enabled:  # each process's own share of the epoch's losses
+        state.epoch_losses = [float(v) for v in last["ranks"][trainer.dist.rank]["epoch_losses"]]
+    return state
+
+
+def last_checkpoint(trainer: "Trainer", state: RunState, mid_epoch: bool) -> dict[str, Any] | None:
+    """``last.pt``: at the end of ``state.epochs_run`` epochs, or (``mid_epoch``, a stop)
+    ``state.step_in_epoch`` steps into the next, with the shuffling generator at that epoch's
+    start so a resume replays its order. With ``metrics_bytes``, a resume drops the events
+    written after this point. Several processes: every one takes part (each one's dropout RNG
+    and share of the epoch's losses travel to process 0); None where no run folder is attached."""
+    dist = trainer.dist
+    ranks = dist.gather({"rng": torch.get_rng_state(), "epoch_losses": torch.tensor(
+        state.epoch_losses if mid_epoch and state.step_in_epoch else [], dtype=torch.float64)}) if dist.enabled else None
+    if trainer.run_folder is None:
+        return None
+    checkpoint = {
+        "model": trainer.model.state_dict(),  # the plain module's: no DDP prefixes, a single process loads it
+        "optimizer": trainer.optimizer.state_dict(),
+        "schedule": trainer.schedule.state_dict(),
+        "scaler": trainer.scaler.state_dict() if trainer.scaler is not None else None,
+        "early_stopping": trainer.early.state_dict(),
+        **state.checkpoint(mid_epoch),
+        "rng": {"torch": torch.get_rng_state(), "shuffle": state.shuffle_state if mid_epoch else trainer.shuffle.get_state()},
+        "metrics_bytes": trainer.run_folder.metrics_offset(),
+        "world_size": dist.world_size,
+    }
+    if ranks is not None:
+        checkpoint["ranks"] = ranks
+    return checkpoint

@@ -31,9 +31,25 @@ def run_started(trainer: "Trainer", state: RunState) -> RunStarted:
         patience=tricks.early_stopping.patience if tricks.early_stopping.enabled else None,
         start_step=state.global_step, dataset=data.spec.name, input_shape=list(data.spec.input_shape),
         data_mode=data.mode, data_detail=data.mode_detail,
-        notes=[*data.notes, *filter(None, [flip_note(data, cfg)]), *model_notes(cfg)],
-        tokens_per_sample=trainer.tokens_per_sample, baselines=data.baselines,
+        notes=[*data.notes, *filter(None, [flip_note(data, cfg)]), *model_notes(cfg), *distributed_notes(trainer)],
+        tokens_per_sample=trainer.tokens_per_sample, baselines=data.baselines, processes=trainer.dist.world_size,
     )
+
+
+def distributed_notes(trainer: "Trainer") -> list[str]:
+    """How a run over several processes shares its work, said at its start."""
+    dist, cfg = trainer.dist, trainer.config
+    if not dist.enabled:
+        return []
+    bs, n = cfg.train.batch_size, len(trainer.data.train)
+    notes = [f"{dist.world_size} processes ({dist.backend}): global batch {bs} = {dist.world_size} × {dist.local_batch(bs)}; "
+             "the step losses shown are process 0's share, epoch losses and validation cover every process"]
+    if n % bs:
+        notes.append(f"full global batches only: {n % bs} of the {n:,} samples sit out each epoch (a new draw each epoch)")
+    if cfg.tricks.batchnorm.enabled and cfg.model.kind != "transformer":
+        notes.append("BatchNorm over the global batch (SyncBatchNorm)" if cfg.distributed.sync_batchnorm
+                     else "BatchNorm on each process's own batch (distributed.sync_batchnorm = false); running statistics from process 0")
+    return notes
 
 
 def run_summary(trainer: "Trainer", state: RunState, outcome: Outcome, test: dict[str, float], restored: bool,
@@ -67,6 +83,8 @@ def run_summary(trainer: "Trainer", state: RunState, outcome: Outcome, test: dic
     }
     if trainer.data.baselines:
         summary["baselines"] = trainer.data.baselines
+    if trainer.dist.enabled:
+        summary["processes"] = trainer.dist.world_size
     if confusion is not None and finite:  # rows: true class, columns: predicted
         summary["confusion"] = {"classes": list(trainer.data.spec.classes), "counts": confusion.tolist()}
     return summary

@@ -8,7 +8,7 @@ modelling) is a class here and one line in :data:`TASKS`, with no ``if`` in the 
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from typing import Callable, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +16,7 @@ from torch import nn
 
 from ..config import Config
 from ..data import Datasets, InputPipeline, Split, StreamedSplit
+from ..data.splits import eval_steps
 from .precision import Precision, SetupError
 
 EVAL_BATCH = 1024
@@ -192,14 +193,19 @@ def flip_note(data: Datasets | None, config: Config) -> str:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, split: Split | StreamedSplit, task: Task, precision: Precision, device: torch.device, prefix: str,
-             inputs: InputPipeline | None = None, confusion: torch.Tensor | None = None) -> dict[str, float]:
+             inputs: InputPipeline | None = None, confusion: torch.Tensor | None = None, part: tuple[int, int] | None = None,
+             reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, float]:
     """The mean loss and metrics over a split, in eval mode, fetched in one transfer:
     ``{prefix}_loss`` and ``{prefix}_<metric>``. ``confusion`` (classes × classes, on the
-    device) gains a count per (true class, predicted class)."""
+    device) gains a count per (true class, predicted class). Several processes: each scores
+    its ``part`` ``[lo, hi)`` of the split and ``reduce`` sums the sums (and ``confusion``) over them."""
     was_training = model.training
     model.eval()
     totals: list[torch.Tensor] = []
-    for x, y in split.batches(EVAL_BATCH):
+    names = getattr(task, "sum_names", ("loss", *task.metrics))
+    lo, hi = part or (0, len(split))
+    order = torch.arange(lo, hi, device=device) if part is not None else None
+    for x, y in split.batches(EVAL_BATCH, order, 0, eval_steps(hi - lo, EVAL_BATCH)):
         if inputs is not None:
             x = inputs.prepare(x)
         with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):
@@ -214,8 +220,12 @@ def evaluate(model: nn.Module, split: Split | StreamedSplit, task: Task, precisi
         else:
             totals = [torch.zeros((), device=device, dtype=value.dtype) + value for value in sums]
     model.train(was_training)
-    values = torch.stack([t.to(totals[0].dtype) for t in totals]).tolist()
-    names = getattr(task, "sum_names", ("loss", *task.metrics))
+    values = torch.stack([t.to(totals[0].dtype) for t in totals]) if totals else torch.zeros(len(names), device=device)
+    if reduce is not None:
+        values = reduce(values)
+        if confusion is not None:
+            reduce(confusion)
+    values = values.tolist()
     means = {name: value / len(split) for name, value in zip(names, values)}
     if hasattr(task, "finish"):  # metrics that are functions of the means (bits/char, RMSE, units)
         means = task.finish(means)

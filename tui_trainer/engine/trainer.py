@@ -25,6 +25,7 @@ from ..data import Datasets, load_data
 from ..data.spec import Progress, no_progress
 from ..models import build_model
 from .control import Control
+from .distributed import Distributed, translate
 from .early_stopping import EarlyStopping
 from .events import (
     CheckpointSaved,
@@ -41,7 +42,7 @@ from .nonfinite import DIVERGED_HINT, NonFinitePolicy, finite_state
 from .optim import apply_sgd_decoupled_decay, build_optimizer, make_clipper
 from .precision import SetupError, choose_threads, resolve_device, resolve_precision
 from .schedule import LRSchedule
-from .state import Outcome, RunState, steps_per_epoch
+from .state import Outcome, RunState, last_checkpoint, restore, steps_per_epoch
 from .stats import StepStatsBuffer
 from .store import RunStore
 from .summary import run_started, run_summary
@@ -74,9 +75,11 @@ class Trainer:
         allow_emulated_bf16: bool = False,
         keep_events: bool = False,
         resume: tuple[dict[str, Any], dict[str, Any] | None] | None = None,
+        distributed: Distributed | None = None,
     ):
         """``resume``: ``(last, best)`` checkpoints (see :func:`tui_trainer.runs.resume.load_resume`)
-        to continue from, with ``run_folder`` the folder they came from."""
+        to continue from, with ``run_folder`` the folder they came from. ``distributed``: this
+        process's place in a run over several (torchrun); only process 0 gets a run folder and sinks."""
         self.config = config
         self.sinks: list[Sink] = list(sinks)
         self.run_folder: RunStore | None = None
@@ -88,6 +91,7 @@ class Trainer:
         self.keep_events = keep_events
         self.events: list[Event] = []
         self.resume = resume
+        self.dist = distributed or Distributed()
         self.prepared = False
 
     def attach(self, run_folder: RunStore) -> None:
@@ -106,9 +110,10 @@ class Trainer:
             return
         cfg = self.config
         tune_allocator()
-        self.device = resolve_device(cfg.train.device)
+        dist = self.dist
+        self.device = dist.device(resolve_device(cfg.train.device))
         self.precision = resolve_precision(cfg, self.device, self.allow_emulated_bf16)
-        self.threads = choose_threads(cfg.train.threads)
+        self.threads = choose_threads(dist.threads(cfg.train.threads))
         torch.set_num_threads(self.threads)
         torch.manual_seed(cfg.train.seed)
         if self.data is None:
@@ -121,17 +126,26 @@ class Trainer:
                              f"characters, fewer than one batch (train.batch_size = {cfg.train.batch_size}): give more text, or lower "
                              "data.seq_len or train.batch_size")
         self.inputs = input_pipeline(self.data, cfg)  # augment, and images to normalised floats, per batch on the device
-        self.model = build_model(self.data.spec, cfg).to(self.device)
+        if self.resume is not None and self.resume[0].get("world_size", 1) != dist.world_size:
+            n = self.resume[0].get("world_size", 1)
+            raise SetupError(f"--resume: this run trained on {n} process{'es' if n > 1 else ''}; resume it on as many "
+                             f"({'--nproc ' + str(n) if n > 1 else 'without --nproc or torchrun'}), so it goes on exactly")
+        n = len(self.data.train)
+        self.steps_per_epoch = dist.check_batch(cfg.train.batch_size, n) if dist.enabled else steps_per_epoch(n, cfg.train.batch_size)
+        self.epoch_samples = self.steps_per_epoch * cfg.train.batch_size if dist.enabled else n
+        dist.start(self.device, cfg.distributed)
+        self.model = build_model(self.data.spec, cfg).to(self.device)  # the plain module: checkpoints, evaluation, samples
         self.optimizer_setup = build_optimizer(self.model, cfg)  # the optimizer, its parameters, SGD's decoupled decay
         self.optimizer = self.optimizer_setup.optimizer
-        self.clip = make_clipper(self.optimizer_setup.params, cfg)
-        self.steps_per_epoch = steps_per_epoch(len(self.data.train), cfg.train.batch_size)
+        self.net = dist.wrap(self.model, self.device, cfg.distributed.sync_batchnorm)  # what the steps run: DDP under torchrun
+        dist.seed_dropout(cfg.train.seed)
+        self.clip = make_clipper(self.optimizer_setup.params, cfg)  # after DDP's all-reduce: the global gradient
         self.schedule = LRSchedule(self.optimizer, cfg.tricks.lr_schedule, cfg.train.lr, cfg.train.epochs, self.steps_per_epoch)
         self.early = EarlyStopping(cfg.tricks.early_stopping, self.task.monitor)  # monitor "auto": the task's own metric
         self.scaler = torch.amp.GradScaler(self.device.type) if self.precision.use_scaler else None
         self.shuffle = torch.Generator(device=self.device).manual_seed(cfg.train.seed)
         self.tokens_per_sample = self.data.spec.input_shape[-1] if self.task.name == "language_modelling" else 0
-        self.samples_text = self.tokens_per_sample > 0 and hasattr(self.model, "step")  # live samples of a language model
+        self.samples_text = self.tokens_per_sample > 0 and hasattr(self.model, "step") and dist.is_main  # live samples of a language model
         self.sampled_at = -math.inf
         self.prepared = True
 
@@ -148,10 +162,16 @@ class Trainer:
         An exception still leaves a summary with status ``failed`` (where it can be written)."""
         self.prepare()
         try:
-            return self._run(control or Control())
+            result = self._run(control or Control())
         except BaseException as exc:
-            self._record_failure(exc)
+            lost = translate(exc) if self.dist.enabled else exc  # another process is gone: say so, in one line
+            self._record_failure(lost)
+            self.dist.close(wait=False)
+            if lost is not exc:
+                raise lost from None
             raise
+        self.dist.close()  # the others wait for process 0's summary
+        return result
 
     def _run(self, control: Control) -> RunResult:
         cfg = self.config
@@ -161,15 +181,18 @@ class Trainer:
         self.emit(run_started(self, state))
         stats = StepStatsBuffer(cfg.train.stats_every, self.device)
         guard = NonFinitePolicy(cfg.train, self.model, self.scaler, state.skipped)
+        if self.dist.enabled:  # the gradient norm is global, the loss is each process's own: skip on the norm alone, all alike
+            guard.checked = slice(1, 2)
         state.started = time.perf_counter()
         if self.resume is None:
             self._save_last(state, mid_epoch=False)  # so a kill -9 in the first epoch can resume
         self.model.train()
-        if self.resume is not None:
-            torch.set_rng_state(self.resume[0]["rng"]["torch"])  # dropout continues where it was
+        if self.resume is not None:  # dropout continues where it was (each process's own)
+            torch.set_rng_state(self.resume[0]["ranks"][self.dist.rank]["rng"] if self.dist.enabled else self.resume[0]["rng"]["torch"])
         outcome = None
+        decide = self.dist.decide  # every process does what process 0 decided
         for epoch in range(state.epochs_run, cfg.train.epochs):
-            outcome = self._train_epoch(epoch, state, stats, guard, control) or self._end_epoch(state)
+            outcome = decide(self._train_epoch(epoch, state, stats, guard, control)) or decide(self._end_epoch(state))
             if outcome is not None:
                 break
         return self._finish(state, outcome or Outcome("completed", f"reached the last epoch ({cfg.train.epochs})"))
@@ -177,17 +200,21 @@ class Trainer:
     def _train_epoch(self, epoch: int, state: RunState, stats: StepStatsBuffer, guard: NonFinitePolicy,
                      control: Control) -> Outcome | None:
         """One epoch's steps; returns why the run ends in it (diverged, stopped) or None."""
-        model, optimizer, schedule, scaler, clip, task = self.model, self.optimizer, self.schedule, self.scaler, self.clip, self.task
-        device, precision, train, bs = self.device, self.precision, self.data.train, self.config.train.batch_size
+        model, optimizer, schedule, scaler, clip, task = self.net, self.optimizer, self.schedule, self.scaler, self.clip, self.task
+        device, precision, train, bs, dist = self.device, self.precision, self.data.train, self.config.train.batch_size, self.dist
         group = optimizer.param_groups[0]
         first = state.begin_epoch(epoch, self.shuffle.get_state())  # a stop mid-epoch replays this epoch's order
         stats.start_epoch(state.epoch_started)
         train = train.for_epoch(self.shuffle)  # text: the block cut at a new offset (data.random_offsets)
         perm = torch.randperm(len(train), device=device, generator=self.shuffle)
         augment = self.inputs.draw(len(train), self.shuffle, device)  # augment: the epoch's crops and flips
-        outcome = None
-        for b, (xb, yb) in enumerate(train.batches(bs, perm, first, self.steps_per_epoch), first):
-            if control.stop_requested or control.paused:
+        order, local, offset = dist.shard(perm, self.steps_per_epoch, bs), dist.local_batch(bs), dist.rank * dist.local_batch(bs)
+        outcome, agreed = None, False
+        for b, (xb, yb) in enumerate(train.batches(local, order, first, self.steps_per_epoch), first):
+            if dist.enabled:  # every process stops at the same step, when any one wants to (a signal, a divergence)
+                if agreed := dist.should_stop(control.stop_requested or outcome is not None):
+                    break
+            elif control.stop_requested or control.paused:
                 waited = control.wait_while_paused()
                 stats.exclude(waited)
                 state.epoch_paused += waited
@@ -197,7 +224,7 @@ class Trainer:
                 spent = self._sample(state, state.global_step + stats.pending, "request")
                 stats.exclude(spent)
                 state.epoch_paused += spent
-            xb = self.inputs.prepare(xb, augment, b * bs)
+            xb = self.inputs.prepare(xb, augment, b * bs + offset)
             guard.before_step()  # on_nonfinite = skip: keep BatchNorm's running statistics
             with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):  # mixed_precision
                 loss = task.loss(model(xb), yb)
@@ -208,7 +235,7 @@ class Trainer:
             else:
                 loss.backward()
             norm = clip()  # grad_clip: the pre-clip norm is measured, clipping on or off
-            row = stats.record(loss, norm, group["lr"], len(yb))
+            row = stats.record(loss, norm, group["lr"], len(yb) * dist.world_size)
             if not guard.skip(row, state.global_step + stats.pending):  # on_nonfinite = skip: one sync a step
                 apply_sgd_decoupled_decay(self.optimizer_setup)  # weight_decay: decoupled, for SGD (AdamW does it itself)
                 if scaler is not None:
@@ -221,14 +248,15 @@ class Trainer:
                 row[2] = scaler._scale  # a drop in the scale marks a step the scaler skipped
             state.step_in_epoch += 1
             if stats.due():
-                outcome = self._report(state, stats, guard)
-                if outcome is not None:
+                outcome = outcome or self._report(state, stats, guard)
+                if outcome is not None and not dist.enabled:  # several processes: at the agreed step
                     break
+        dist.drain()
         outcome = self._report(state, stats, guard) or outcome
         state.epoch_train_seconds = time.perf_counter() - state.epoch_started - state.epoch_paused
         state.train_seconds += state.epoch_train_seconds
-        if outcome is None and control.stop_requested:
-            outcome = Outcome("stopped", control.reason or "stopped")
+        if outcome is None and (control.stop_requested or agreed):
+            outcome = Outcome("stopped", control.reason or "stopped: another process of the run was asked to stop")
         return outcome
 
     def _report(self, state: RunState, stats: StepStatsBuffer, guard: NonFinitePolicy) -> Outcome | None:
@@ -251,21 +279,22 @@ class Trainer:
         """Validation, the per-epoch schedule, early stopping, ``best.pt`` and ``last.pt``."""
         cfg, early = self.config, self.early
         state.epochs_run = state.epoch + 1
-        metrics = evaluate(self.model, self.data.val, self.task, self.precision, self.device, "val", self.inputs)
+        metrics = self._evaluate(self.data.val, "val")
         self.schedule.after_epoch(metrics)  # lr_schedule: per-epoch schedules, plateau on its monitor
         improved = early.update(state.epochs_run, metrics)  # early_stopping
         seconds = state.epoch_train_seconds
+        losses = self.dist.all_sum(torch.tensor([sum(state.epoch_losses), len(state.epoch_losses)], dtype=torch.float64)).tolist()
         self.emit(
             EpochEnded(
                 epoch=state.epochs_run,
-                train_loss=sum(state.epoch_losses) / max(1, len(state.epoch_losses)),
+                train_loss=losses[0] / max(1, losses[1]),  # over every process's steps
                 val_loss=metrics["val_loss"],
                 val_accuracy=metrics.get("val_accuracy"),
                 metrics={k: v for k, v in metrics.items() if k != "val_loss"},
                 lr=self.optimizer.param_groups[0]["lr"],
                 seconds=time.perf_counter() - state.epoch_started - state.epoch_paused,
-                samples_per_second=len(self.data.train) / seconds if seconds > 0 else 0.0,
-                tokens_per_second=len(self.data.train) * self.tokens_per_sample / seconds if seconds > 0 else 0.0,
+                samples_per_second=self.epoch_samples / seconds if seconds > 0 else 0.0,
+                tokens_per_second=self.epoch_samples * self.tokens_per_sample / seconds if seconds > 0 else 0.0,
             )
         )
         self.emit(
@@ -303,9 +332,9 @@ class Trainer:
             restored = True
         k = self.data.spec.num_classes if self.task.name == "classification" else 0
         confusion = torch.zeros(k, k, dtype=torch.long, device=self.device) if k else None
-        test = evaluate(self.model, self.data.test, self.task, self.precision, self.device, "test", self.inputs, confusion)
+        test = self._evaluate(self.data.test, "test", confusion)
         summary = run_summary(self, state, outcome, test, restored, confusion)
-        if hasattr(self.task, "report") and math.isfinite(test["test_loss"]):  # regression: the test period's forecasts
+        if hasattr(self.task, "report") and math.isfinite(test["test_loss"]) and self.dist.is_main:  # regression: the test period's forecasts
             summary.update(self.task.report(self.model, self.data, self.precision, self.device))
         if self.run_folder is not None:
             self.run_folder.wait()  # every checkpoint is on disk before the summary says so
@@ -317,22 +346,14 @@ class Trainer:
 
     # -- helpers --------------------------------------------------------------------
 
+    def _evaluate(self, split, prefix: str, confusion: torch.Tensor | None = None) -> dict[str, float]:
+        """Metrics over ``split``; with several processes each scores its share and the sums are all-reduced."""
+        self.dist.sync_buffers(self.model)  # local BatchNorm statistics: process 0's
+        return evaluate(self.model, split, self.task, self.precision, self.device, prefix, self.inputs, confusion,
+                        self.dist.eval_part(len(split)), self.dist.all_sum)
+
     def _initial_state(self) -> RunState:
-        """A fresh state, or (resume) the model, optimizer, schedule, scaler, early stopping
-        and counters of ``last.pt``, with ``metrics.jsonl`` cut back to that checkpoint."""
-        if self.resume is None:
-            return RunState()
-        last, best = self.resume
-        self.model.load_state_dict(last["model"])
-        self.optimizer.load_state_dict(last["optimizer"])
-        self.schedule.load_state_dict(last["schedule"])
-        if self.scaler is not None and last.get("scaler"):
-            self.scaler.load_state_dict(last["scaler"])
-        self.early.load_state_dict(last["early_stopping"])
-        self.shuffle.set_state(last["rng"]["shuffle"])
-        if self.run_folder is not None and "metrics_bytes" in last:
-            self.run_folder.truncate_metrics(last["metrics_bytes"])  # drop events after the checkpoint
-        return RunState.from_checkpoint(last, best)
+        return RunState() if self.resume is None else restore(self, *self.resume)
 
     def _sample(self, state: RunState, step: int, trigger: str) -> float:
         """Emit text from the current weights (a language model); the seconds it took."""
@@ -373,20 +394,6 @@ class Trainer:
         self.emit(CheckpointSaved(epoch, kind, str(path)))
 
     def _save_last(self, state: RunState, mid_epoch: bool) -> None:
-        """``last.pt``: at the end of ``state.epochs_run`` epochs, or (``mid_epoch``, a stop)
-        ``state.step_in_epoch`` steps into the next, with the shuffling generator at that
-        epoch's start so a resume replays its order. With ``metrics_bytes``, a resume drops
-        the events written after this point."""
-        if self.run_folder is None:
-            return
-        checkpoint = {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "schedule": self.schedule.state_dict(),
-            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-            "early_stopping": self.early.state_dict(),
-            **state.checkpoint(mid_epoch),
-            "rng": {"torch": torch.get_rng_state(), "shuffle": state.shuffle_state if mid_epoch else self.shuffle.get_state()},
-            "metrics_bytes": self.run_folder.metrics_offset(),
-        }
-        self._save("last", state.epochs_run, checkpoint)
+        checkpoint = last_checkpoint(self, state, mid_epoch)  # every process takes part (their RNG states)
+        if checkpoint is not None:
+            self._save("last", state.epochs_run, checkpoint)
