@@ -22,7 +22,8 @@ from .config.schema import TRICK_NAMES
 from .display import headline
 from .errors import UserError
 from .runs.catalog import table
-from .runs.folder import RunFolder, unique_dir
+from .runs.folder import RunFolder, _slug, unique_dir
+from .trials import RayTrials
 
 METRICS = ("best_val_loss", "test_accuracy", "best_epoch", "wall_seconds")
 FINISHED = ("completed", "early_stopped", "diverged")  # a stopped or failed run is left out of the table
@@ -82,27 +83,39 @@ def plan(config: Config, tricks: list[str] | None, seeds: int, check: Callable[[
     return Ablation(config.name, [base_seed + i for i in range(seeds)], variants, not_run)
 
 
-def run(ablation: Ablation, runs_dir: Path | str, train: Callable[[Config, Path], dict[str, Any]],
+def run(ablation: Ablation, runs_dir: Path | str, train: Callable[[Config, Path], dict[str, Any]] | RayTrials,
         on_result: Callable[[Ablation, Variant, int, dict[str, Any]], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False) -> Ablation:
     """Train every variant on every seed (seed by seed, so a stopped ablation still has
-    complete comparisons). ``train(config, folder)`` trains one run and returns its summary."""
+    complete comparisons). ``train(config, folder)`` trains one run and returns its summary;
+    or ``train`` is a :class:`~tui_trainer.trials.RayTrials`, which trains them all at once,
+    each in ``<folder>/<its name>``."""
     folder = unique_dir(runs_dir, f"ablate-{ablation.preset}", "the ablation folder")
     ablation.folder = folder
     save(ablation)
+    jobs = []
     for seed in ablation.seeds:
         for variant in ablation.variants:
-            if should_stop():
-                return ablation
             label = "baseline" if variant.trick is None else f"{'no' if variant.name[0] == '-' else 'with'}-{variant.trick}"
-            config = replace(variant.config, {"train.seed": seed, "name": f"{ablation.preset}.{label}.s{seed}"})
-            summary = train(config, folder)
-            label, score = headline(summary, short=True)
-            ablation.results.setdefault(variant.name, {})[seed] = {**{k: summary.get(k) for k in ("status", *METRICS, "run_dir")},
-                                                                   "test_score": score, "test_label": label}
-            save(ablation)
-            if on_result is not None:
-                on_result(ablation, variant, seed, summary)
+            jobs.append(((variant, seed), replace(variant.config, {"train.seed": seed, "name": f"{ablation.preset}.{label}.s{seed}"})))
+
+    def record(key: tuple[Variant, int], summary: dict[str, Any], _how: str = "trained") -> None:
+        variant, seed = key
+        label, score = headline(summary, short=True)
+        ablation.results.setdefault(variant.name, {})[seed] = {**{k: summary.get(k) for k in ("status", *METRICS, "run_dir")},
+                                                               "test_score": score, "test_label": label}
+        save(ablation)
+        if on_result is not None:
+            on_result(ablation, variant, seed, summary)
+
+    if isinstance(train, RayTrials):
+        train.check_visible(folder)
+        train.map([(key, config, folder / _slug(config.name)) for key, config in jobs], folder, record, should_stop)
+        return ablation
+    for key, config in jobs:
+        if should_stop():
+            break
+        record(key, train(config, folder))
     return ablation
 
 

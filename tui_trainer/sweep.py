@@ -15,7 +15,6 @@ import hashlib
 import itertools
 import json
 import math
-import shutil
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +26,9 @@ from .config.loader import parse_override
 from .display import headline
 from .errors import UserError
 from .runs.catalog import table
-from .runs.folder import SUMMARY, _slug
+from .runs.folder import _slug
+from .trials import FINISHED, RayTrials, clear_stop, finished_summary, resumable, stop_file, train_in_folder, watch_stop
 
-FINISHED = ("completed", "early_stopped", "diverged")
 KEPT = ("status", "best_val_loss", "best_epoch", "wall_seconds", "run_dir", "headline", "headline_mode")
 
 
@@ -119,12 +118,14 @@ def folder_for(runs_dir: Path | str, sweep: Sweep, base: Config) -> Path:
     return Path(runs_dir) / f"sweep-{_slug(sweep.preset)}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
 
 
-def run(sweep: Sweep, base: Config, runs_dir: Path | str, train: Callable[[Trial, Path, bool], dict[str, Any]],
+def run(sweep: Sweep, base: Config, runs_dir: Path | str, train: Callable[[Trial, Path, bool], dict[str, Any]] | RayTrials,
         on_result: Callable[[Sweep, Trial, dict[str, Any] | None, str], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False) -> Sweep:
     """Train the trials not yet complete. ``train(trial, folder, resume)`` trains one trial in
-    ``folder`` (resuming it when ``resume``) and returns its summary. ``on_result(sweep, trial,
-    summary, how)``: ``how`` is "trained", "resumed" or "skipped" (already complete)."""
+    ``folder`` (resuming it when ``resume``) and returns its summary; or ``train`` is a
+    :class:`~tui_trainer.trials.RayTrials`, which trains them at once. ``on_result(sweep, trial,
+    summary, how)``: ``how`` is "trained", "resumed" or "skipped" (already complete). A ``STOP``
+    file in the sweep folder (``x`` in the app) stops the sweep as ``should_stop`` does."""
     folder = folder_for(runs_dir, sweep, base)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -132,24 +133,37 @@ def run(sweep: Sweep, base: Config, runs_dir: Path | str, train: Callable[[Trial
         raise UserError(f"cannot create the sweep folder {folder}: {exc.strerror or exc}; choose another with --runs-dir") from None
     sweep.folder = folder
     sweep.results = _read_results(folder)
+    clear_stop(folder)
     save(sweep)
-    for trial in sweep.trials:
-        if should_stop():
-            break
-        done = sweep.results.get(trial.key)
-        if done and done.get("status") in FINISHED:
-            if on_result is not None:
-                on_result(sweep, trial, None, "skipped")
-            continue
-        path = folder / trial.name
-        finished = _finished_summary(path)  # complete, but killed before sweep.json heard of it
-        resume = finished is None and _resumable(path)
-        summary = finished or train(trial, path, resume)
+
+    def record(trial: Trial, summary: dict[str, Any], how: str) -> None:
         sweep.results[trial.key] = {"point": trial.point, "seed": trial.seed, **{k: summary.get(k) for k in KEPT},
                                     "test_score": headline(summary)[1]}
         save(sweep)
         if on_result is not None:
-            on_result(sweep, trial, summary, "skipped" if finished else "resumed" if resume else "trained")
+            on_result(sweep, trial, summary, how)
+
+    todo = []
+    for trial in sweep.trials:
+        done = sweep.results.get(trial.key)
+        if done and done.get("status") in FINISHED:
+            if on_result is not None:
+                on_result(sweep, trial, None, "skipped")
+        elif (finished := finished_summary(folder / trial.name)) is not None:  # complete, but killed before sweep.json heard of it
+            record(trial, finished, "skipped")
+        else:
+            todo.append(trial)
+    stop = lambda: should_stop() or stop_file(folder).exists()  # noqa: E731
+    if isinstance(train, RayTrials):
+        train.check_visible(folder)
+        train.map([(t, t.config, folder / t.name) for t in todo], folder, record, stop)
+        return sweep
+    for trial in todo:
+        if stop():
+            break
+        path = folder / trial.name
+        resume = resumable(path)
+        record(trial, train(trial, path, resume), "resumed" if resume else "trained")
     return sweep
 
 
@@ -163,25 +177,6 @@ def _read_results(folder: Path) -> dict[str, dict[str, Any]]:
         raise UserError(f"{path}: unreadable ({exc}); move it away to start the sweep again") from None
 
 
-def _finished_summary(path: Path) -> dict[str, Any] | None:
-    try:
-        summary = json.loads((path / SUMMARY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return summary if summary.get("status") in FINISHED else None
-
-
-def _resumable(path: Path) -> bool:
-    """A trial folder left by a stopped or killed run, with a checkpoint to go on from. One
-    without (it died before its first checkpoint) is cleared, to train from the start."""
-    if not path.exists():
-        return False
-    if (path / "last.pt").exists():
-        return True
-    shutil.rmtree(path)
-    return False
-
-
 def save(sweep: Sweep) -> None:
     if sweep.folder is not None:
         atomic_write_text(sweep.folder / "sweep.json", json.dumps(sweep.to_json(), indent=2, default=str) + "\n")
@@ -190,24 +185,14 @@ def save(sweep: Sweep) -> None:
 def local_trainer(control: Callable[[], Any], sinks: tuple = ()) -> Callable[[Trial, Path, bool], dict[str, Any]]:
     """``train(trial, folder, resume)`` for :func:`run`: in this process, on data loaded once
     per data setting; ``control()`` gives each trial's Control; ``sinks`` see every event."""
-    from .engine import Trainer
-    from .runs import RunFolder
-    from .runs.resume import load_resume
-
-    cache: dict[str, Any] = {}
 
     def train(trial: Trial, folder: Path, resume: bool) -> dict[str, Any]:
-        key = json.dumps(config_to_dict(trial.config)["data"], sort_keys=True)
-        if resume:
-            config, last, best = load_resume(folder)
-            trainer = Trainer(config, data=cache.get(key), resume=(last, best), sinks=sinks)
-        else:
-            folder.mkdir(parents=True)
-            trainer = Trainer(trial.config, data=cache.get(key), sinks=sinks)
-        trainer.prepare()
-        cache[key] = trainer.data
-        trainer.attach(RunFolder(folder))
-        return trainer.run(control()).summary
+        control_ = control()
+        end_watch = watch_stop(folder.parent, control_)  # the sweep's STOP file (the app's x)
+        try:
+            return train_in_folder(trial.config, folder, control_, sinks)[0]
+        finally:
+            end_watch()
 
     return train
 

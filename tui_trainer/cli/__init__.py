@@ -18,11 +18,26 @@ def main() -> None:
         return
     from .app import app
 
+    sys.argv[1:] = optional_values(sys.argv[1:])
     try:
         app(prog_name="tui-trainer")
     except UserError as exc:  # raised outside a command's own handling
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+
+
+#: Options whose value may be left out, and what they mean then.
+OPTIONAL_VALUES = {"--ray": "local"}
+
+
+def optional_values(args: list[str]) -> list[str]:
+    """``--ray`` alone (last, or before another option) means ``--ray local``; typer's options
+    always take their value."""
+    out = list(args)
+    for i in range(len(out) - 1, -1, -1):
+        if out[i] in OPTIONAL_VALUES and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out.insert(i + 1, OPTIONAL_VALUES[out[i]])
+    return out
 
 
 def open_app(preset: str | None, runs_dir, threads: int | None) -> None:

@@ -15,7 +15,7 @@ from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..errors import UserError
 from . import open_app
-from .common import complete_preset, complete_run, fail, quiet_exit, runs_dir_option, train_overrides
+from .common import complete_preset, complete_run, fail, quiet_exit, ray_option, ray_trials, runs_dir_option, train_overrides
 from .data_commands import data as data_command
 from .generate_command import generate as generate_command
 from .presets_commands import presets_app
@@ -213,6 +213,8 @@ def ablate(
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Maximum epochs (train.epochs)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (train.threads)."),
     runs_dir: Path = runs_dir_option("Where the ablation folder is created."),
+    ray: Optional[str] = ray_option(),
+    max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", metavar="K", help="With --ray: at most K runs at once (default: as many as the CPUs allow)."),
 ) -> None:
     """Train the preset, then once per trick with only that trick switched, on the same seeds; print what each trick changes."""
     try:
@@ -244,7 +246,8 @@ def ablate(
 
     try:
         with stop_on_signals(control) as received:
-            ablation.run(plan, runs_dir, ablation.local_trainer(lambda: control), on_result, should_stop=lambda: control.stop_requested)
+            train = ray_trials(ray, max_concurrent) if ray else ablation.local_trainer(lambda: control)
+            ablation.run(plan, runs_dir, train, on_result, should_stop=lambda: control.stop_requested)
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     typer.echo("")

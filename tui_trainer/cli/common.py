@@ -52,3 +52,27 @@ RUNS_DIR_HELP = "The runs folder (default runs, or $TUI_TRAINER_RUNS)."
 
 def runs_dir_option(help: str = RUNS_DIR_HELP) -> Path:
     return typer.Option(Path("runs"), "--runs-dir", help=help, envvar="TUI_TRAINER_RUNS")
+
+
+RAY_HELP = ("Run the trials as Ray tasks, at once: alone (or `local`) starts a local Ray instance, `auto` or HOST:PORT joins a "
+            "running cluster (its runs folder must be visible to every node). Needs the ray extra.")
+
+
+def ray_option() -> str | None:
+    return typer.Option(None, "--ray", metavar="[ADDRESS]", help=RAY_HELP, show_default=False)
+
+
+def ray_trials(address: str | None, max_concurrent: int | None):
+    """The :class:`~tui_trainer.trials.RayTrials` for ``--ray ADDRESS``, after checking the address."""
+    if address not in ("local", "auto") and ":" not in address:
+        fail(f"--ray {address}: not a Ray address (auto, HOST:PORT or ray://HOST:PORT); alone, --ray starts a local Ray: "
+             "put it after the preset, or write --ray local")
+    if max_concurrent is not None and max_concurrent < 1:
+        fail("--max-concurrent must be at least 1")
+    from ..errors import UserError
+    from ..trials import RayTrials
+
+    try:
+        return RayTrials(None if address == "local" else address, max_concurrent)
+    except UserError as exc:
+        fail(str(exc), exc.exit_code)

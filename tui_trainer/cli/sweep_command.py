@@ -10,7 +10,7 @@ import typer
 from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..errors import UserError
-from .common import complete_preset, fail, runs_dir_option, train_overrides
+from .common import complete_preset, fail, ray_option, ray_trials, runs_dir_option, train_overrides
 
 
 def sweep(
@@ -22,10 +22,12 @@ def sweep(
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Maximum epochs (train.epochs)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (train.threads)."),
     runs_dir: Path = runs_dir_option("Where the sweep folder is created."),
+    ray: Optional[str] = ray_option(),
+    max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", metavar="K", help="With --ray: at most K trials at once (default: as many as the CPUs allow)."),
 ) -> None:
-    """Train every combination of the grid on every seed, one trial after another; print them
-    best first by the task's headline test metric. The same command again skips the trials
-    that are complete and resumes the stopped ones."""
+    """Train every combination of the grid on every seed, one trial after another (or at once on
+    Ray); print them best first by the task's headline test metric. The same command again skips
+    the trials that are complete and resumes the stopped ones."""
     try:
         config, _ = load_preset(preset, train_overrides(set_, epochs=epochs, threads=threads))
     except ConfigError as exc:
@@ -55,7 +57,8 @@ def sweep(
 
     try:
         with stop_on_signals(control) as received:
-            sweeps.run(plan, config, runs_dir, sweeps.local_trainer(lambda: control), on_result, should_stop=lambda: control.stop_requested)
+            train = ray_trials(ray, max_concurrent) if ray else sweeps.local_trainer(lambda: control)
+            sweeps.run(plan, config, runs_dir, train, on_result, should_stop=lambda: control.stop_requested)
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     typer.echo("")

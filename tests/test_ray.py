@@ -1,0 +1,132 @@
+"""Sweeps and ablations on Ray: each test starts `tui-trainer` in its own process, which starts a
+local Ray instance on this machine's CPUs (2 in CI). Ray is an optional extra; CI installs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ray")
+
+SWEEP = ["sweep", "lstm-co2", "--grid", "train.lr=0.003,0.01", "--seeds", "2", "--epochs", "3", "--threads", "1",
+         "--set", "model.lstm.hidden_size=8"]
+LONG = ["sweep", "cnn-mnist1d", "--grid", "train.lr=0.001,0.003", "--seeds", "1", "--epochs", "12", "--threads", "1",
+        "--set", "tricks.early_stopping.enabled=false"]
+
+
+def cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "tui_trainer", *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          env=os.environ.copy())
+
+
+def start(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tui_trainer", *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=os.environ.copy())
+
+
+def results(runs: Path) -> dict:
+    return json.loads(next(runs.glob("sweep-*/sweep.json")).read_text())["results"]
+
+
+def first_epoch_done(runs: Path, timeout: float = 120) -> Path | None:
+    """The first trial folder to finish an epoch."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for metrics in runs.glob("sweep-*/p*/metrics.jsonl"):
+            if '"epoch_ended"' in metrics.read_text():
+                return metrics.parent
+        time.sleep(0.05)
+    return None
+
+
+def test_a_sweep_on_ray_trains_every_trial_as_the_local_sweep_does(tmp_path):
+    on_ray = cli(*SWEEP, "--ray", "--runs-dir", tmp_path / "ray")
+    assert on_ray.returncode == 0, on_ray.stderr
+    assert "Traceback" not in on_ray.stderr and "[4/4]" in on_ray.stdout and "2/2" in on_ray.stdout
+    local = cli(*SWEEP, "--runs-dir", tmp_path / "local")
+    assert local.returncode == 0, local.stderr
+    a, b = results(tmp_path / "ray"), results(tmp_path / "local")
+    assert sorted(a) == sorted(b) and len(a) == 4
+    for key in a:  # the same seeds, one thread each: the same numbers, wherever they trained
+        assert a[key]["status"] == "completed" and a[key]["test_score"] == b[key]["test_score"], key
+    again = cli(*SWEEP, "--ray", "--runs-dir", tmp_path / "ray")
+    assert again.returncode == 0 and again.stdout.count("complete already, skipped") == 4
+    listed = cli("runs", "list", "--runs-dir", tmp_path / "ray")
+    assert sum("lstm-co2.p" in line for line in listed.stdout.splitlines()) == 4  # ordinary run folders
+
+
+def test_a_worker_killed_mid_trial_is_retried_and_its_trial_resumes_from_last_pt(tmp_path):
+    runs = tmp_path / "runs"
+    proc = start(*LONG, "--ray", "--runs-dir", runs)
+    trial = first_epoch_done(runs)
+    assert trial is not None, "no trial finished an epoch"
+    workers = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p).startswith("ray::_train_task")]
+    assert workers, "no Ray worker is training"
+    os.kill(workers[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "(resumed)" in out
+    done = results(runs)
+    assert len(done) == 2 and all(r["status"] == "completed" for r in done.values())
+    starts = [json.loads(line)["start_step"] for m in runs.glob("sweep-*/p*/metrics.jsonl") for line in m.read_text().splitlines()
+              if '"run_started"' in line]
+    assert len(starts) == 3 and sum(s > 0 for s in starts) == 1  # one trial went on from its checkpoint, not from the start
+
+
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def test_ctrl_c_stops_every_ray_trial_at_a_step_and_the_same_command_resumes_them(tmp_path):
+    runs = tmp_path / "runs"
+    proc = start(*LONG, "--ray", "--runs-dir", runs)
+    assert first_epoch_done(runs) is not None
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    trials = sorted(p for p in next(runs.glob("sweep-*")).iterdir() if p.is_dir())
+    assert len(trials) == 2
+    for trial in trials:  # each stopped inside an epoch, with a checkpoint there
+        summary = json.loads((trial / "summary.json").read_text())
+        assert summary["status"] == "stopped" and summary["reason"] == "the sweep was asked to stop", summary
+        assert (trial / "last.pt").exists()
+    assert not list(runs.glob("sweep-*/STOP"))
+    again = cli(*LONG, "--ray", "--runs-dir", runs)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("(resumed)") == 2
+    assert all(r["status"] == "completed" for r in results(runs).values())
+
+
+def test_an_ablation_on_ray_gives_the_local_table(tmp_path):
+    args = ["ablate", "cnn-mnist1d", "--tricks", "batchnorm", "--seeds", "2", "--epochs", "1", "--threads", "1"]
+    on_ray = cli(*args, "--ray", "--max-concurrent", "2", "--runs-dir", tmp_path / "ray")
+    local = cli(*args, "--runs-dir", tmp_path / "local")
+    assert on_ray.returncode == 0 and local.returncode == 0, on_ray.stderr + local.stderr
+    table = on_ray.stdout.split("----")[-1]
+    assert "baseline" in table and "-batchnorm" in table and "[4/4]" in on_ray.stdout
+    [folder] = (tmp_path / "ray").iterdir()
+    a = json.loads((folder / "ablation.json").read_text())["results"]
+    b = json.loads(next((tmp_path / "local").glob("*/ablation.json")).read_text())["results"]
+    for variant in ("baseline", "-batchnorm"):  # the same numbers, trained here one after another or there at once
+        for seed in ("0", "1"):
+            assert a[variant][seed]["test_score"] == b[variant][seed]["test_score"]
+            assert a[variant][seed]["best_val_loss"] == b[variant][seed]["best_val_loss"]
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == [
+        "cnn-mnist1d.baseline.s0", "cnn-mnist1d.baseline.s1", "cnn-mnist1d.no-batchnorm.s0", "cnn-mnist1d.no-batchnorm.s1"]
+
+
+def test_a_bad_ray_address_is_one_line(tmp_path):
+    bad = cli(*SWEEP, "--ray", "cnn-mnist1d", "--runs-dir", tmp_path / "runs")
+    assert bad.returncode == 2 and "--ray cnn-mnist1d: not a Ray address" in bad.stderr and "Traceback" not in bad.stderr
+    gone = cli(*SWEEP, "--ray", "127.0.0.1:1", "--runs-dir", tmp_path / "runs", timeout=60)
+    assert gone.returncode == 2 and "--ray 127.0.0.1:1: nothing answers there" in gone.stderr and "Traceback" not in gone.stderr
