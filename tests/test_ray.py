@@ -67,7 +67,8 @@ def test_a_worker_killed_mid_trial_is_retried_and_its_trial_resumes_from_last_pt
     proc = start(*LONG, "--ray", "--runs-dir", runs)
     trial = first_epoch_done(runs)
     assert trial is not None, "no trial finished an epoch"
-    workers = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p).startswith("ray::_train_task")]
+    workers = [int(p.name) for p in Path("/proc").iterdir()
+               if p.name.isdigit() and _cmdline(p).startswith("ray::_train_task") and _descends_from(int(p.name), proc.pid)]
     assert workers, "no Ray worker is training"
     os.kill(workers[0], signal.SIGKILL)
     out, err = proc.communicate(timeout=300)
@@ -78,6 +79,18 @@ def test_a_worker_killed_mid_trial_is_retried_and_its_trial_resumes_from_last_pt
     starts = [json.loads(line)["start_step"] for m in runs.glob("sweep-*/p*/metrics.jsonl") for line in m.read_text().splitlines()
               if '"run_started"' in line]
     assert len(starts) == 3 and sum(s > 0 for s in starts) == 1  # one trial went on from its checkpoint, not from the start
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    """Whether ``pid`` is in ``ancestor``'s process tree (the local Ray it started), not another test's."""
+    while pid > 1:
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if pid == ancestor:
+            return True
+    return False
 
 
 def _cmdline(proc: Path) -> str:
@@ -130,3 +143,38 @@ def test_a_bad_ray_address_is_one_line(tmp_path):
     assert bad.returncode == 2 and "--ray cnn-mnist1d: not a Ray address" in bad.stderr and "Traceback" not in bad.stderr
     gone = cli(*SWEEP, "--ray", "127.0.0.1:1", "--runs-dir", tmp_path / "runs", timeout=60)
     assert gone.returncode == 2 and "--ray 127.0.0.1:1: nothing answers there" in gone.stderr and "Traceback" not in gone.stderr
+
+
+def test_asha_prunes_the_trial_that_falls_behind_at_a_rung(tmp_path):
+    from tui_trainer.pruning import AshaPruner
+
+    pruner = AshaPruner(epochs=9, grace=1, reduction=3)
+    losses = {"a": 1.0, "b": 0.5, "c": 2.0, "d": 0.2}  # epoch 1's val loss, reached in this order
+    for name in losses:
+        (tmp_path / name).mkdir()
+        pruner.add(tmp_path / name)
+    for name, loss in losses.items():
+        with (tmp_path / name / "metrics.jsonl").open("a") as f:
+            f.write(json.dumps({"event": "epoch_ended", "epoch": 1, "val_loss": loss}) + "\n")
+            f.write('{"event": "step_stats", "epoch": 1')  # a line still being written is left for the next poll
+        pruner.poll()
+    # c is below the best third of a, b (cutoff between 1.0 and 0.5); d is the best so far
+    assert sorted(p.parent.name for p in tmp_path.glob("*/PRUNE")) == ["c"]
+    assert (tmp_path / "c" / "PRUNE").read_text().startswith("pruned by ASHA after epoch 1: val_loss 2 is not among the best 1/3")
+
+
+def test_a_sweep_with_asha_ends_the_hopeless_trial_as_pruned_and_leaves_it_on_a_second_run(tmp_path):
+    args = ["sweep", "lstm-co2", "--grid", "train.lr=0.03,0.0001", "--seeds", "1", "--epochs", "60", "--threads", "1",
+            "--set", "model.lstm.hidden_size=8", "--set", "tricks.early_stopping.enabled=false", "--scheduler", "asha",
+            "--runs-dir", tmp_path / "runs"]
+    done = cli(*args)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(next((tmp_path / "runs").glob("sweep-*/p001-s0/summary.json")).read_text())
+    assert summary["status"] == "pruned" and summary["reason"].startswith("pruned by ASHA after epoch 1: val_loss")
+    assert summary["epochs_run"] < 60 and any((tmp_path / "runs").glob("sweep-*/p001-s0/last.pt"))
+    row = next(line for line in done.stdout.splitlines() if line.startswith("train.lr=0.0001"))
+    assert row.split()[1] == "-" and row.split()[-1] == "1"  # counted as pruned, not scored
+    again = cli(*args)
+    assert again.returncode == 0 and again.stdout.count("complete already, skipped") == 2
+    bad = cli(*args[:-2], "--scheduler", "hyperband", "--runs-dir", tmp_path / "runs")
+    assert bad.returncode == 2 and "--scheduler hyperband: choose asha" in bad.stderr

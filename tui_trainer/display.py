@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from .engine.events import EpochEnded
 
 #: The colour of a run's status; any other status (diverged, failed) is red.
-STATUS_COLOURS = {"completed": "green", "early_stopped": "green", "stopped": "yellow"}
+STATUS_COLOURS = {"completed": "green", "early_stopped": "green", "stopped": "yellow", "pruned": "yellow"}
 
 
 def status_colour(status: str) -> str:

@@ -18,7 +18,7 @@ import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .atomic import atomic_write_text
 from .config import Config, ConfigError, config_to_dict, replace
@@ -27,7 +27,10 @@ from .display import headline
 from .errors import UserError
 from .runs.catalog import table
 from .runs.folder import _slug
-from .trials import FINISHED, RayTrials, clear_stop, finished_summary, resumable, stop_file, train_in_folder, watch_stop
+from .trials import FINISHED, PRUNE, RayTrials, clear_stop, finished_summary, resumable, stop_file, train_in_folder, watch_stop
+
+if TYPE_CHECKING:
+    from .pruning import AshaPruner
 
 KEPT = ("status", "best_val_loss", "best_epoch", "wall_seconds", "run_dir", "headline", "headline_mode")
 
@@ -120,12 +123,13 @@ def folder_for(runs_dir: Path | str, sweep: Sweep, base: Config) -> Path:
 
 def run(sweep: Sweep, base: Config, runs_dir: Path | str, train: Callable[[Trial, Path, bool], dict[str, Any]] | RayTrials,
         on_result: Callable[[Sweep, Trial, dict[str, Any] | None, str], None] | None = None,
-        should_stop: Callable[[], bool] = lambda: False) -> Sweep:
+        should_stop: Callable[[], bool] = lambda: False, pruner: AshaPruner | None = None) -> Sweep:
     """Train the trials not yet complete. ``train(trial, folder, resume)`` trains one trial in
     ``folder`` (resuming it when ``resume``) and returns its summary; or ``train`` is a
     :class:`~tui_trainer.trials.RayTrials`, which trains them at once. ``on_result(sweep, trial,
     summary, how)``: ``how`` is "trained", "resumed" or "skipped" (already complete). A ``STOP``
-    file in the sweep folder (``x`` in the app) stops the sweep as ``should_stop`` does."""
+    file in the sweep folder (``x`` in the app) stops the sweep as ``should_stop`` does. ``pruner``
+    (``--scheduler asha``) stops trials that fall behind (see :mod:`tui_trainer.pruning`)."""
     folder = folder_for(runs_dir, sweep, base)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -153,10 +157,13 @@ def run(sweep: Sweep, base: Config, runs_dir: Path | str, train: Callable[[Trial
             record(trial, finished, "skipped")
         else:
             todo.append(trial)
+            (folder / trial.name / PRUNE).unlink(missing_ok=True)  # a decision of a sweep that was stopped, not this one's
+            if pruner is not None:
+                pruner.add(folder / trial.name)
     stop = lambda: should_stop() or stop_file(folder).exists()  # noqa: E731
     if isinstance(train, RayTrials):
         train.check_visible(folder)
-        train.map([(t, t.config, folder / t.name) for t in todo], folder, record, stop)
+        train.map([(t, t.config, folder / t.name) for t in todo], folder, record, stop, pruner.poll if pruner else None)
         return sweep
     for trial in todo:
         if stop():
@@ -182,13 +189,15 @@ def save(sweep: Sweep) -> None:
         atomic_write_text(sweep.folder / "sweep.json", json.dumps(sweep.to_json(), indent=2, default=str) + "\n")
 
 
-def local_trainer(control: Callable[[], Any], sinks: tuple = ()) -> Callable[[Trial, Path, bool], dict[str, Any]]:
+def local_trainer(control: Callable[[], Any], sinks: tuple = (), pruner: AshaPruner | None = None
+                  ) -> Callable[[Trial, Path, bool], dict[str, Any]]:
     """``train(trial, folder, resume)`` for :func:`run`: in this process, on data loaded once
-    per data setting; ``control()`` gives each trial's Control; ``sinks`` see every event."""
+    per data setting; ``control()`` gives each trial's Control; ``sinks`` see every event;
+    ``pruner`` reads the trials' progress while they train."""
 
     def train(trial: Trial, folder: Path, resume: bool) -> dict[str, Any]:
         control_ = control()
-        end_watch = watch_stop(folder.parent, control_)  # the sweep's STOP file (the app's x)
+        end_watch = watch_stop(folder.parent, control_, folder, pruner.poll if pruner else None)  # STOP (the app's x), PRUNE
         try:
             return train_in_folder(trial.config, folder, control_, sinks)[0]
         finally:
@@ -201,7 +210,8 @@ def local_trainer(control: Callable[[], Any], sinks: tuple = ()) -> Callable[[Tr
 
 
 def rows(sweep: Sweep) -> tuple[list[list[str]], str]:
-    """One row per grid point, best first by the headline test metric's mean over its seeds."""
+    """One row per grid point, best first by the headline test metric's mean over its seeds (trials
+    pruned by ASHA are counted, not scored: they stopped before the budget the others had)."""
     points: dict[str, list[dict[str, Any]]] = {}
     for trial in sweep.trials:
         points.setdefault(trial.point, [])
@@ -220,8 +230,11 @@ def rows(sweep: Sweep) -> tuple[list[list[str]], str]:
         mean = statistics.fmean(values)
         return f"{mean:{spec}} ± {statistics.stdev(values):{spec}}" if len(values) > 1 else f"{mean:{spec}}"
 
+    def scored(results):
+        return [r for r in results if r.get("status") != "pruned"]
+
     def order(item):
-        scores = finite(r.get("test_score") for r in item[1])
+        scores = finite(r.get("test_score") for r in scored(item[1]))
         if not scores:
             return math.inf
         mean = statistics.fmean(scores)
@@ -230,16 +243,17 @@ def rows(sweep: Sweep) -> tuple[list[list[str]], str]:
     out = []
     for point, results in sorted(points.items(), key=order):
         diverged = sum(r.get("status") == "diverged" for r in results)
-        out.append([point, cell(finite(r.get("test_score") for r in results)), cell(finite(r.get("best_val_loss") for r in results)),
-                    f"{len(results)}/{len(sweep.seeds)}", f"{diverged}"])
+        kept = scored(results)
+        out.append([point, cell(finite(r.get("test_score") for r in kept)), cell(finite(r.get("best_val_loss") for r in kept)),
+                    f"{len(results)}/{len(sweep.seeds)}", f"{diverged}", f"{len(results) - len(kept)}"])
     return out, label.removeprefix("test_")
 
 
 def table_text(sweep: Sweep) -> str:
     body, metric = rows(sweep)
-    header = ["grid point", f"test {metric}", "best val loss", "seeds done", "diverged"]
+    header = ["grid point", f"test {metric}", "best val loss", "seeds done", "diverged", "pruned"]
     lines = [f"sweep of {sweep.preset} on seeds {', '.join(map(str, sweep.seeds))}: mean ± std over seeds, best first", "",
-             table(header, body, right={1, 2, 3, 4})]
+             table(header, body, right={1, 2, 3, 4, 5})]
     if sweep.folder is not None:
         lines.append(f"runs in {sweep.folder}")
     return "\n".join(lines)

@@ -29,7 +29,8 @@ from .config import Config, config_from_dict, config_to_dict, replace
 from .errors import UserError
 
 STOP = "STOP"
-FINISHED = ("completed", "early_stopped", "diverged")
+FINISHED = ("completed", "early_stopped", "diverged", "pruned")  # a sweep run again leaves these as they are
+PRUNE = "PRUNE"
 _DATA: dict[str, Any] = {}  # data loaded in this process, by data settings (a Ray worker keeps it between tasks)
 
 
@@ -66,18 +67,24 @@ def resumable(path: Path) -> bool:
     return False
 
 
-def watch_stop(folder: Path, control) -> Callable[[], None]:
-    """Stop ``control`` when ``STOP`` appears in ``folder`` (checked 5 times a second, off the
-    training thread); returns the function that ends the watch."""
+def watch_stop(folder: Path, control, trial: Path | None = None, poll: Callable[[], None] | None = None) -> Callable[[], None]:
+    """Stop ``control`` when ``STOP`` appears in ``folder``, or prune it when ``PRUNE`` appears in
+    the ``trial``'s own folder (checked 5 times a second, off the training thread, which also
+    calls ``poll``: a scheduler reading the trials' progress); returns the function that ends the watch."""
     done = threading.Event()
 
-    def poll() -> None:
+    def watch() -> None:
         while not done.wait(0.2):
+            if poll is not None:
+                poll()
             if stop_file(folder).exists():
                 control.stop("the sweep was asked to stop")
                 return
+            if trial is not None and (trial / PRUNE).exists():
+                control.stop((trial / PRUNE).read_text().strip() or "pruned", status="pruned")
+                return
 
-    threading.Thread(target=poll, name="stop-file", daemon=True).start()
+    threading.Thread(target=watch, name="stop-file", daemon=True).start()
     return done.set
 
 
@@ -111,7 +118,7 @@ def _train_task(config: dict, path: str, folder: str) -> tuple[dict[str, Any], s
     from .engine import Control
 
     control = Control()
-    end_watch = watch_stop(Path(folder), control)
+    end_watch = watch_stop(Path(folder), control, Path(path))
     try:  # Ctrl-C in the driver's terminal may reach a local worker too: stop at a step, as the driver asks
         previous = signal.signal(signal.SIGINT, lambda *_: control.stop("interrupted by SIGINT"))
     except ValueError:  # not the main thread
@@ -172,9 +179,10 @@ class RayTrials:
                             "runs folder must be on a filesystem every node mounts at the same path (NFS, a shared volume)")
 
     def map(self, jobs: list[tuple[Any, Config, Path]], folder: Path, on_done: Callable[[Any, dict[str, Any], str], None],
-            should_stop: Callable[[], bool]) -> None:
+            should_stop: Callable[[], bool], poll: Callable[[], None] | None = None) -> None:
         """Train every ``(key, config, path)`` job; ``on_done(key, summary, how)`` as each ends.
-        When ``should_stop()`` turns true, ``STOP`` is written and the running trials save and stop."""
+        When ``should_stop()`` turns true, ``STOP`` is written and the running trials save and stop.
+        ``poll()`` is called 5 times a second (a scheduler reading the trials' progress)."""
         ray = self.ray
         clear_stop(folder)
         queue = list(jobs)
@@ -193,6 +201,8 @@ class RayTrials:
                 config = replace(config, {"train.threads": threads})
                 pending[task.remote(config_to_dict(config), str(path), str(folder))] = key
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
+            if poll is not None:
+                poll()
             for ref in ready:
                 key = pending.pop(ref)
                 try:

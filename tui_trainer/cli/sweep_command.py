@@ -24,6 +24,8 @@ def sweep(
     runs_dir: Path = runs_dir_option("Where the sweep folder is created."),
     ray: Optional[str] = ray_option(),
     max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", metavar="K", help="With --ray: at most K trials at once (default: as many as the CPUs allow)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="asha", help="asha: stop trials whose val loss falls behind at epochs grace, grace×3, grace×9, ... (Ray Tune's ASHAScheduler; needs the ray extra)."),
+    grace_epochs: int = typer.Option(1, "--grace-epochs", help="With --scheduler asha: epochs every trial trains before it can be stopped."),
 ) -> None:
     """Train every combination of the grid on every seed, one trial after another (or at once on
     Ray); print them best first by the task's headline test metric. The same command again skips
@@ -35,10 +37,14 @@ def sweep(
     from .. import sweep as sweeps
     from ..display import duration, fmt, headline
     from ..engine import Control
+    from ..pruning import SCHEDULERS, AshaPruner
     from .signals import exit_code, stop_on_signals
 
+    if scheduler is not None and scheduler not in SCHEDULERS:
+        fail(f"--scheduler {scheduler}: choose {' or '.join(SCHEDULERS)}")
     try:
         plan = sweeps.plan(config, sweeps.parse_grid(grid), seeds)
+        pruner = AshaPruner(config.train.epochs, grace_epochs) if scheduler == "asha" else None
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     total = len(plan.trials)
@@ -57,8 +63,8 @@ def sweep(
 
     try:
         with stop_on_signals(control) as received:
-            train = ray_trials(ray, max_concurrent) if ray else sweeps.local_trainer(lambda: control)
-            sweeps.run(plan, config, runs_dir, train, on_result, should_stop=lambda: control.stop_requested)
+            train = ray_trials(ray, max_concurrent) if ray else sweeps.local_trainer(lambda: control, pruner=pruner)
+            sweeps.run(plan, config, runs_dir, train, on_result, should_stop=lambda: control.stop_requested, pruner=pruner)
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     typer.echo("")

@@ -12,11 +12,12 @@ class Control:
         self._running = threading.Event()
         self._running.set()
         self.reason = ""
+        self.status = "stopped"  # how a stopped run ends: "stopped" (resumable), or "pruned" by a sweep's scheduler
         self._sample = threading.Event()
 
-    def stop(self, reason: str = "stopped by the user") -> None:
+    def stop(self, reason: str = "stopped by the user", status: str = "stopped") -> None:
         if not self._stop.is_set():
-            self.reason = reason
+            self.reason, self.status = reason, status
         self._stop.set()
         self._running.set()  # a paused run must wake up to stop
 

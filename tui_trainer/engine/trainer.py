@@ -256,7 +256,7 @@ class Trainer:
         state.epoch_train_seconds = time.perf_counter() - state.epoch_started - state.epoch_paused
         state.train_seconds += state.epoch_train_seconds
         if outcome is None and (control.stop_requested or agreed):
-            outcome = Outcome("stopped", control.reason or "stopped: another process of the run was asked to stop")
+            outcome = Outcome(control.status, control.reason or "stopped: another process of the run was asked to stop")
         return outcome
 
     def _report(self, state: RunState, stats: StepStatsBuffer, guard: NonFinitePolicy) -> Outcome | None:
@@ -321,7 +321,7 @@ class Trainer:
     def _finish(self, state: RunState, outcome: Outcome) -> RunResult:
         """``last.pt``, the best weights back (early_stopping.restore_best), the test score, the summary."""
         cfg = self.config
-        if outcome.status == "stopped":  # mid-epoch: at the epoch's start, to replay its order
+        if outcome.status in ("stopped", "pruned"):  # mid-epoch: at the epoch's start, to replay its order
             self._save_last(state, mid_epoch=True)
         elif outcome.status != "diverged":  # a diverged run keeps its last finite checkpoint
             self._save_last(state, mid_epoch=False)

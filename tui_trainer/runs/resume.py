@@ -13,7 +13,7 @@ from ..engine.checkpoint import CheckpointError, load_checkpoint
 from .folder import BEST, CONFIG, LAST, SUMMARY
 
 #: Statuses a run can be resumed from; the others have nothing left to train.
-RESUMABLE = ("stopped", "failed")
+RESUMABLE = ("stopped", "failed", "pruned")
 
 
 def load_resume(run_dir: Path | str) -> tuple[Config, dict[str, Any], dict[str, Any] | None]:
