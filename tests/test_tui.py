@@ -365,3 +365,44 @@ def test_g_on_a_classifier_says_what_it_is_for(tmp_path):
         await wait_for(pilot, app.session.finished.is_set)
 
     in_app(tmp_path, scenario)
+
+
+def test_the_runs_view_shows_a_running_sweep_filling_in_and_x_stops_it(tmp_path):
+    """A sweep run by `tui-trainer sweep` in another process: its table fills in from sweep.json,
+    and x in the Runs view stops every trial at a step, resumable."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tui_trainer.tui.screens.runs import RunsScreen
+
+    args = [sys.executable, "-m", "tui_trainer", "sweep", "lstm-co2", "--grid", "train.lr=0.01,0.003", "--seeds", "1", "--threads", "1",
+            "--set", "model.lstm.hidden_size=8", "--set", "tricks.early_stopping.enabled=false", "--runs-dir", str(tmp_path / "runs")]
+    first = subprocess.run([*args, "--epochs", "2"], capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    assert first.returncode == 0, first.stderr  # a finished sweep, then a longer one to stop
+    proc = subprocess.Popen([*args, "--epochs", "2000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+
+    async def scenario(app, pilot):
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.sweep is not None and screen.sweep.in_progress, timeout=120)
+        status = screen.query_one("#sweep-status")
+        assert screen.query_one("#sweep-table").row_count == 2
+        await wait_for(pilot, lambda: "running: x stops it" in str(status.render()))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: proc.poll() is not None, timeout=120)
+        await wait_for(pilot, lambda: "stopped: `tui-trainer sweep` again resumes it" in str(status.render()), timeout=30)
+
+    try:
+        in_app(tmp_path, scenario, (120, 40))
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1 and "stopped: run the same command again to resume" in out, err
+    folder = next((tmp_path / "runs").glob("sweep-*-*/p000-s0")).parent
+    results = json.loads((folder / "sweep.json").read_text())
+    assert results["running"] is None and not (folder / "STOP").exists()
+    stopped = json.loads((folder / "p000-s0" / "summary.json").read_text())
+    assert stopped["status"] == "stopped" and stopped["reason"] == "the sweep was asked to stop" and (folder / "p000-s0" / "last.pt").exists()

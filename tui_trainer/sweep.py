@@ -15,6 +15,8 @@ import hashlib
 import itertools
 import json
 import math
+import os
+import socket
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,9 +57,38 @@ class Sweep:
     trials: list[Trial]
     folder: Path | None = None
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # trial key -> what its summary said
+    running: dict[str, Any] | None = None  # while a process trains it: its pid and host (the app's Runs view reads it)
+    stopped: bool = False  # asked to stop (Ctrl-C, or a STOP file: the app's x) before every trial was done
 
     def to_json(self) -> dict[str, Any]:
-        return {"preset": self.preset, "grid": self.grid, "seeds": self.seeds, "results": self.results}
+        return {"preset": self.preset, "grid": self.grid, "seeds": self.seeds, "running": self.running,
+                "trials": [{"point": t.point, "seed": t.seed, "name": t.name} for t in self.trials], "results": self.results}
+
+    @property
+    def in_progress(self) -> bool:
+        """Whether a process is training it now (one on another host is taken at its word)."""
+        if not self.running:
+            return False
+        if self.running.get("host") != socket.gethostname():
+            return True
+        try:
+            os.kill(int(self.running["pid"]), 0)
+        except (OSError, ValueError, KeyError):
+            return False
+        return True
+
+
+def load(folder: Path) -> Sweep:
+    """A sweep as its ``sweep.json`` describes it (no configs: for tables and the app)."""
+    data = json.loads((Path(folder) / "sweep.json").read_text(encoding="utf-8"))
+    trials = [Trial(t["point"], t["seed"], None, t["name"]) for t in data.get("trials", [])]
+    return Sweep(data["preset"], data["grid"], data["seeds"], trials, Path(folder), data.get("results") or {}, data.get("running"))
+
+
+def latest(runs_dir: Path | str) -> Path | None:
+    """The sweep folder under ``runs_dir`` whose ``sweep.json`` changed last."""
+    found = [p.parent for p in Path(runs_dir).glob("sweep-*/sweep.json")]
+    return max(found, key=lambda p: (p / "sweep.json").stat().st_mtime, default=None)
 
 
 def parse_grid(items: list[str]) -> dict[str, list[Any]]:
@@ -138,7 +169,19 @@ def run(sweep: Sweep, base: Config, runs_dir: Path | str, train: Callable[[Trial
     sweep.folder = folder
     sweep.results = _read_results(folder)
     clear_stop(folder)
+    sweep.running = {"pid": os.getpid(), "host": socket.gethostname()}
     save(sweep)
+    try:
+        _train_all(sweep, folder, train, on_result, should_stop, pruner)
+    finally:
+        clear_stop(folder)
+        sweep.running = None
+        save(sweep)
+    return sweep
+
+
+def _train_all(sweep: Sweep, folder: Path, train, on_result, should_stop, pruner) -> None:
+    """:func:`run`'s work: record what is done already, then train the rest, here or on Ray."""
 
     def record(trial: Trial, summary: dict[str, Any], how: str) -> None:
         sweep.results[trial.key] = {"point": trial.point, "seed": trial.seed, **{k: summary.get(k) for k in KEPT},
@@ -160,18 +203,20 @@ def run(sweep: Sweep, base: Config, runs_dir: Path | str, train: Callable[[Trial
             (folder / trial.name / PRUNE).unlink(missing_ok=True)  # a decision of a sweep that was stopped, not this one's
             if pruner is not None:
                 pruner.add(folder / trial.name)
-    stop = lambda: should_stop() or stop_file(folder).exists()  # noqa: E731
+    def stop() -> bool:
+        sweep.stopped = sweep.stopped or should_stop() or stop_file(folder).exists()
+        return sweep.stopped
+
     if isinstance(train, RayTrials):
         train.check_visible(folder)
         train.map([(t, t.config, folder / t.name) for t in todo], folder, record, stop, pruner.poll if pruner else None)
-        return sweep
+        return
     for trial in todo:
         if stop():
             break
         path = folder / trial.name
         resume = resumable(path)
         record(trial, train(trial, path, resume), "resumed" if resume else "trained")
-    return sweep
 
 
 def _read_results(folder: Path) -> dict[str, dict[str, Any]]:

@@ -29,7 +29,8 @@ def sweep(
 ) -> None:
     """Train every combination of the grid on every seed, one trial after another (or at once on
     Ray); print them best first by the task's headline test metric. The same command again skips
-    the trials that are complete and resumes the stopped ones."""
+    the trials that are complete and resumes the stopped ones. Exit code 0 when every trial is done,
+    130/143 after Ctrl-C/SIGTERM, 1 when stopped from the app's Runs view (x)."""
     try:
         config, _ = load_preset(preset, train_overrides(set_, epochs=epochs, threads=threads))
     except ConfigError as exc:
@@ -69,6 +70,6 @@ def sweep(
         fail(str(exc), exc.exit_code)
     typer.echo("")
     typer.echo(sweeps.table_text(plan))
-    if received:
+    if received or plan.stopped:
         typer.echo("stopped: run the same command again to resume")
-        raise typer.Exit(exit_code(received))
+        raise typer.Exit(exit_code(received) if received else 1)

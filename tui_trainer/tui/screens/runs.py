@@ -5,12 +5,18 @@ Select runs with space (or enter) to overlay one of their curves; ``m`` switches
 posts :class:`~..messages.AblationUpdated` here as each run ends, which fills the table.
 ``x`` asks the app to stop what is running. The screen never reaches into the app: it
 posts requests and is told what changed.
+
+The newest sweep under the runs folder (``tui-trainer sweep``, run by another process, here or
+on Ray) shows in its own table, read from its ``sweep.json`` every second, so it fills in as
+trials end; while it runs, ``x`` stops it (a ``STOP`` file in its folder: every trial saves at
+a step boundary and stays resumable).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -18,8 +24,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from ... import ablate
+from ... import sweep as sweeps
 from ...display import duration, fmt, headline_cell
 from ...runs.catalog import SHORT, RunInfo, scan_runs
+from ...trials import FINISHED, request_stop
 from ..messages import AblateRequested, AblationUpdated, RunsChanged, StopRequested
 from ..widgets.overlay_plot import OverlayPlot
 
@@ -42,6 +50,8 @@ class RunsScreen(Screen):
     #ablate-seeds { width: 6; }
     #ablation-table { height: auto; max-height: 12; }
     #ablation-status { height: auto; color: $text-muted; }
+    #sweep-table { height: auto; max-height: 12; }
+    #sweep-status { height: auto; color: $text-muted; }
     """
 
     def __init__(self, runs_dir: Path):
@@ -50,6 +60,8 @@ class RunsScreen(Screen):
         self.runs: list[RunInfo] = []
         self.selected: set[str] = set()
         self.ablation: ablate.Ablation | None = None
+        self.sweep: sweeps.Sweep | None = None
+        self._sweep_seen: tuple | None = None  # what the sweep table shows (folder, mtime), to redraw only on change
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -62,6 +74,8 @@ class RunsScreen(Screen):
                     yield Label("seeds")
                 yield DataTable(id="ablation-table", cursor_type="none")
                 yield Static("", id="ablation-status")
+                yield DataTable(id="sweep-table", cursor_type="none")
+                yield Static("", id="sweep-status")
             with Vertical(id="runs-right"):
                 yield OverlayPlot(id="overlay")
         yield Footer()
@@ -72,7 +86,12 @@ class RunsScreen(Screen):
         ablation = self.query_one("#ablation-table", DataTable)
         ablation.add_columns("variant", *[h for h, _, _ in ablate.COLUMNS], "diverged")
         ablation.display = False  # shown once an ablation starts: the runs get the room until then
+        sweep = self.query_one("#sweep-table", DataTable)
+        sweep.add_columns("grid point", "test", "best val loss", "seeds done", "diverged", "pruned")
+        sweep.display = self.query_one("#sweep-status").display = False  # shown when the runs folder holds a sweep
         self.action_reload()
+        self._show_sweep()
+        self.set_interval(1.0, self._show_sweep)
         table.focus()
 
     def on_screen_resume(self) -> None:
@@ -135,7 +154,43 @@ class RunsScreen(Screen):
         self.post_message(AblateRequested(seeds))
 
     def action_stop(self) -> None:
+        if self.sweep is not None and self.sweep.in_progress and self.sweep.folder is not None:
+            request_stop(self.sweep.folder)
+            self.notify(f"asked the sweep in {self.sweep.folder.name} to stop: its trials save at a step and stay resumable")
+            return
         self.post_message(StopRequested())
+
+    # -- a sweep another process runs: read from its folder --------------------------------
+
+    def _show_sweep(self) -> None:
+        folder = sweeps.latest(self.runs_dir)
+        try:
+            seen = (folder, (folder / "sweep.json").stat().st_mtime_ns) if folder is not None else None
+        except OSError:
+            return
+        if seen == self._sweep_seen:
+            return
+        self._sweep_seen = seen
+        if folder is None:
+            return
+        try:
+            self.sweep = sweep = sweeps.load(folder)
+        except (OSError, ValueError, KeyError):
+            return  # being written: the next second reads it
+        body, metric = sweeps.rows(sweep)
+        table = self.query_one("#sweep-table", DataTable)
+        table.display = self.query_one("#sweep-status").display = True
+        table.columns[table.ordered_columns[1].key].label = Text(f"test {metric}")
+        table.clear()
+        for row in body:
+            table.add_row(*row)
+        done = sum(1 for r in sweep.results.values() if r.get("status") in FINISHED)
+        state = ("running: x stops it" if sweep.in_progress else "stopped: `tui-trainer sweep` again resumes it"
+                 if done < len(sweep.trials) else "complete")
+        self.query_one("#sweep-status", Static).update(
+            f"sweep of {sweep.preset}: {done}/{len(sweep.trials)} trials, {state}. Mean ± std over seeds, best first. {folder}")
+        if done:
+            self.action_reload()
 
     def on_ablation_updated(self, message: AblationUpdated) -> None:
         job = message.job
