@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ pytest.importorskip("ray")
 
 SWEEP = ["sweep", "lstm-co2", "--grid", "train.lr=0.003,0.01", "--seeds", "2", "--epochs", "3", "--threads", "1",
          "--set", "model.lstm.hidden_size=8"]
-LONG = ["sweep", "cnn-mnist1d", "--grid", "train.lr=0.001,0.003", "--seeds", "1", "--epochs", "12", "--threads", "1",
+LONG = ["sweep", "cnn-mnist1d", "--grid", "train.lr=0.001,0.003", "--seeds", "1", "--epochs", "8", "--threads", "1",
         "--set", "tricks.early_stopping.enabled=false"]
 
 
@@ -56,7 +57,7 @@ def test_a_sweep_on_ray_trains_every_trial_as_the_local_sweep_does(tmp_path):
     assert sorted(a) == sorted(b) and len(a) == 4
     for key in a:  # the same seeds, one thread each: the same numbers, wherever they trained
         assert a[key]["status"] == "completed" and a[key]["test_score"] == b[key]["test_score"], key
-    again = cli(*SWEEP, "--ray", "--runs-dir", tmp_path / "ray")
+    again = cli(*SWEEP, "--runs-dir", tmp_path / "ray")  # the same sweep, here: nothing left to train
     assert again.returncode == 0 and again.stdout.count("complete already, skipped") == 4
     listed = cli("runs", "list", "--runs-dir", tmp_path / "ray")
     assert sum("lstm-co2.p" in line for line in listed.stdout.splitlines()) == 4  # ordinary run folders
@@ -64,9 +65,11 @@ def test_a_sweep_on_ray_trains_every_trial_as_the_local_sweep_does(tmp_path):
 
 def test_a_worker_killed_mid_trial_is_retried_and_its_trial_resumes_from_last_pt(tmp_path):
     runs = tmp_path / "runs"
-    proc = start(*LONG, "--ray", "--runs-dir", runs)
-    trial = first_epoch_done(runs)
-    assert trial is not None, "no trial finished an epoch"
+    proc = start(*LONG, "--epochs", "20", "--ray", "--runs-dir", runs)  # long enough to be killed well inside a trial
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (len(saved := list(runs.glob("sweep-*/p*/metrics.jsonl"))) == 2
+                                               and all(_checkpointed_an_epoch(m) for m in saved)):
+        time.sleep(0.05)  # both trials train, each with a last.pt after an epoch: whichever is killed goes on from there
     workers = [int(p.name) for p in Path("/proc").iterdir()
                if p.name.isdigit() and _cmdline(p).startswith("ray::_train_task") and _descends_from(int(p.name), proc.pid)]
     assert workers, "no Ray worker is training"
@@ -79,6 +82,10 @@ def test_a_worker_killed_mid_trial_is_retried_and_its_trial_resumes_from_last_pt
     starts = [json.loads(line)["start_step"] for m in runs.glob("sweep-*/p*/metrics.jsonl") for line in m.read_text().splitlines()
               if '"run_started"' in line]
     assert len(starts) == 3 and sum(s > 0 for s in starts) == 1  # one trial went on from its checkpoint, not from the start
+
+
+def _checkpointed_an_epoch(metrics: Path) -> bool:
+    return re.search(r'"event":"checkpoint_saved","epoch":[1-9][0-9]*,"kind":"last"', metrics.read_text()) is not None
 
 
 def _descends_from(pid: int, ancestor: int) -> bool:
