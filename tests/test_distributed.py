@@ -87,6 +87,9 @@ def test_a_checkpoint_of_two_processes_loads_into_a_single_model(two_process_run
     model = build_model(dataset_spec(config.data), config)
     model.load_state_dict(load_checkpoint(run / "best.pt")["model"])  # strict: plain BatchNorm keys
     assert any(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules())
+    from tui_trainer.runs.catalog import load_run, show_text
+
+    assert "ddp     2 processes, global batch 120" in show_text(load_run(run))
 
 
 def test_sigterm_to_the_launcher_stops_both_processes_at_one_step_and_resume_goes_on_exactly(two_process_run, tmp_path):

@@ -190,6 +190,9 @@ def show_text(run: RunInfo) -> str:
     lines = [f"run     {run.path}", f"preset  {run.preset}", f"tricks  {', '.join(run.tricks) or 'none'}"]
     if run.summary.get("reason"):
         lines.append(f"reason  {run.summary['reason']}")
+    if run.summary.get("processes"):
+        batch = f", global batch {run.config.train.batch_size}" if run.config is not None else ""
+        lines.append(f"ddp     {run.summary['processes']} processes{batch}")
     if run.config_error:
         lines.append(f"config  unreadable: {run.config_error}")
     lines.append("")

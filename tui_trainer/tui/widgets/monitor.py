@@ -227,6 +227,7 @@ class Monitor(Vertical):
             rate_text(rate, started.tokens_per_sample),
             f"ETA {duration(remaining)}" if remaining is not None and not self.ended else "",
             f"val {metrics_text(epoch_metrics(epoch), '.3f')}" if epoch else "",
-            f"{started.device} {started.precision}",
+            f"{started.device} {started.precision}" + (f" × {started.processes} processes, global batch {started.batch_size}"
+                                                       if started.processes > 1 else ""),
         ]
         return [p for p in parts if p]
