@@ -221,3 +221,12 @@ def test_sync_batchnorm_on_the_cpu_normalises_and_differentiates_over_the_global
     for p in parts:
         torch.testing.assert_close(p["mean"], norm.running_mean)
         torch.testing.assert_close(p["var"], norm.running_var)
+
+
+def test_a_divergence_seen_by_one_process_ends_the_run_on_every_process_at_once(tmp_path, mnist1d):
+    done = cli("train", "cnn-mnist1d", "--epochs", "3", "--lr", "10", "--no-grad-clip", "--no-batchnorm", "--set", "train.optimizer=sgd",
+               "--threads", "1", "--no-json", "--nproc", "2", "--runs-dir", tmp_path / "runs")
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "error:" not in done.stderr, done.stderr
+    summary = json.loads((only_run(tmp_path / "runs") / "summary.json").read_text())
+    assert summary["status"] == "diverged" and "non-finite loss or gradient" in summary["reason"]
+    assert "diverged: non-finite loss or gradient" in done.stdout

@@ -73,6 +73,15 @@ def launch(nproc: int, args: list[str]) -> int:
             os.environ.pop(RUN_DIR_FILE, None)
 
 
+def _status(run_dir: str | None) -> str | None:
+    import json
+
+    try:
+        return json.loads((Path(run_dir) / "summary.json").read_text()).get("status") if run_dir else None
+    except (OSError, ValueError):
+        return None
+
+
 def _report(exc, nproc: int, run_dir: str | None) -> int:
     """One line for processes that ended badly; their own messages are above it. The exit code:
     the first process's own (2 for a user mistake, 130/143 for a stop), 1 for a crash."""
@@ -81,6 +90,8 @@ def _report(exc, nproc: int, run_dir: str | None) -> int:
     codes = [f.exitcode for _, f in causes]
     if all(code in (2, 130, 143) for code in codes):
         return codes[0]  # a mistake every process found (process 0 printed it), or a stop
+    if _status(run_dir) == "diverged":
+        return 1  # every process saw it, and process 0 printed the summary with its hint
     parts = []
     for rank, failure in causes:
         if failure.exitcode < 0:
