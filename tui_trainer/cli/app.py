@@ -18,6 +18,7 @@ from . import open_app
 from .common import complete_preset, complete_run, fail, quiet_exit, ray_option, ray_trials, runs_dir_option, train_overrides
 from .data_commands import data as data_command
 from .generate_command import generate as generate_command
+from .lr_find_command import lr_find as lr_find_command
 from .presets_commands import presets_app
 from .runs_commands import runs_app
 from .sweep_command import sweep as sweep_command
@@ -33,6 +34,7 @@ app.add_typer(runs_app, name="runs")
 app.command("data")(data_command)
 app.command("generate")(generate_command)
 app.command("sweep")(sweep_command)
+app.command("lr-find")(lr_find_command)
 
 
 def _version(value: bool) -> None:

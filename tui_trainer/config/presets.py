@@ -80,3 +80,40 @@ def resolve_preset(name_or_path: str | os.PathLike) -> Path:
 def load_preset(name_or_path: str | os.PathLike, overrides=None) -> tuple[Config, Path]:
     path = resolve_preset(name_or_path)
     return load_config(path, overrides), path
+
+
+def set_lr(path: Path, name: str, lr: float) -> Path:
+    """Write ``train.lr = lr`` into the preset at ``path``, keeping its comments and layout; a
+    bundled preset is copied to the user's preset folder first (where it then takes precedence).
+    Returns the file written."""
+    import re
+
+    from ..atomic import atomic_write_text
+    from ..errors import UserError
+
+    target = user_preset_dir() / f"{path.stem}.toml" if path.resolve().parent == BUNDLED_DIR else path
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    value = f"{lr:.3g}"
+    header = next((i for i, line in enumerate(lines) if re.match(r"\s*\[train\]\s*(#.*)?$", line)), None)
+    if header is None:
+        lines += ["\n" if lines and not lines[-1].endswith("\n") else "", "\n[train]\n", f"lr = {value}\n"]
+    else:
+        end = next((i for i in range(header + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
+        at = next((i for i in range(header + 1, end) if re.match(r"\s*lr\s*=", lines[i])), None)
+        if at is None:
+            lines.insert(header + 1, f"lr = {value}\n")
+        else:
+            m = re.match(r"(\s*lr\s*=\s*)([^#\n]*?)(\s*#.*)?(\n?)$", lines[at])
+            lines[at] = f"{m.group(1)}{value}{m.group(3) or ''}{m.group(4)}" if m else f"lr = {value}\n"
+    text = "".join(lines)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    from .loader import config_from_dict, parse_toml
+
+    try:
+        written = config_from_dict(parse_toml(text, str(target)), str(target))
+    except ConfigError as exc:
+        raise UserError(f"--apply: {target} would not load after setting train.lr ({exc}); set it by hand") from None
+    if abs(written.train.lr - float(value)) > 1e-12 * max(1.0, float(value)):
+        raise UserError(f"--apply: {target} sets train.lr in a way this edit does not follow; set train.lr = {value} by hand")
+    atomic_write_text(target, text)
+    return target

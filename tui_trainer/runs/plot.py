@@ -47,19 +47,56 @@ def _forecast(ax, forecasts) -> None:
     ax.legend(fontsize=8, loc="upper left")
 
 
-def plot_runs(runs: list[RunInfo], out: Path | str) -> Path:
+def _pyplot(out: Path | str, what: str):
+    """matplotlib's pyplot (headless), after checking ``out`` names a PNG in an existing folder."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise UserError("runs plot needs matplotlib: pip install 'tui-trainer[plot]' (or pip install matplotlib)") from None
+        raise UserError(f"{what} needs matplotlib: pip install 'tui-trainer[plot]' (or pip install matplotlib)") from None
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise UserError(f"{out}: the plot is written as PNG; give a file name ending in .png")
     if not out.parent.is_dir():
         raise UserError(f"{out.parent}: no such folder for the plot")
+    return plt
+
+
+def _save(plt, fig, out: Path | str) -> Path:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    try:
+        atomic_write(Path(out), lambda handle: handle.write(buffer.getvalue()))
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return Path(out)
+
+
+def plot_lr_find(result, out: Path | str, preset: str) -> Path:
+    """The LR range test's loss against the LR (log scale), raw and smoothed, with its two suggestions."""
+    plt = _pyplot(out, "lr-find -o")
+    fig, ax = plt.subplots(figsize=(8, 5))
+    ax.plot(result.lrs, _finite(result.losses), color="C0", alpha=0.3, linewidth=0.8, label="loss per step")
+    ax.plot(result.lrs, _finite(result.smoothed), color="C0", linewidth=1.6, label=f"smoothed (EMA {result.beta:g})")
+    for name, color in (("valley", "C2"), ("steepest", "C3")):
+        value = getattr(result, name)
+        if value:
+            ax.axvline(value, color=color, linestyle="--", linewidth=1.2, label=f"{name} {value:.3g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss")
+    ax.set_title(f"{preset}: LR range test ({result.stopped})", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _save(plt, fig, out)
+
+
+def plot_runs(runs: list[RunInfo], out: Path | str) -> Path:
+    plt = _pyplot(out, "runs plot")
     curves = [read_curves(run) for run in runs]
     forecasts = [(run, run.summary["forecast"]) for run in runs if (run.summary or {}).get("forecast")]
     if forecasts:  # a third row, the width of the figure: the test period, actual against predicted
@@ -95,11 +132,4 @@ def plot_runs(runs: list[RunInfo], out: Path | str) -> Path:
     ax_val.legend(fontsize=8, loc="upper right")
     fig.suptitle(", ".join(sorted({run.preset for run in runs})), fontsize=11)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    try:
-        atomic_write(out, lambda handle: handle.write(buffer.getvalue()))
-    except OSError as exc:
-        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
-    return out
+    return _save(plt, fig, out)
