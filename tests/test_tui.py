@@ -406,3 +406,28 @@ def test_the_runs_view_shows_a_running_sweep_filling_in_and_x_stops_it(tmp_path)
     assert results["running"] is None and not (folder / "STOP").exists()
     stopped = json.loads((folder / "p000-s0" / "summary.json").read_text())
     assert stopped["status"] == "stopped" and stopped["reason"] == "the sweep was asked to stop" and (folder / "p000-s0" / "last.pt").exists()
+
+
+def test_l_runs_the_lr_finder_and_v_applies_its_valley_to_train_lr(tmp_path, mnist1d):
+    from tui_trainer.tui.screens.lr_find import LRCurve, LRFindScreen
+
+    async def scenario(app, pilot):
+        await wait_for(pilot, lambda: app.torch_info is not None)
+        before = app.query_one(SettingsPanel).config.train.lr
+        app.action_lr_find()
+        await wait_for(pilot, lambda: isinstance(app.screen, LRFindScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.result is not None or screen.failure, timeout=120)
+        await pilot.pause()
+        assert not screen.failure and screen.result.valley is not None
+        drawn = str(screen.query_one(LRCurve).render())
+        assert any(0x2800 < ord(ch) <= 0x28FF for ch in drawn) and "v" in drawn.splitlines()[-2]  # the valley's mark
+        assert "valley" in str(screen.query_one("#lr-text").render())
+        await pilot.press("v")
+        await wait_for(pilot, lambda: not isinstance(app.screen, LRFindScreen))
+        settings = app.query_one(SettingsPanel)
+        await wait_for(pilot, lambda: settings.config.train.lr != before)
+        assert settings.config.train.lr == pytest.approx(screen.result.valley, rel=1e-2)
+        assert not list((tmp_path / "runs").glob("*"))  # no run was made
+
+    in_app(tmp_path, scenario, (120, 40))

@@ -69,6 +69,7 @@ class TrainerApp(JobControl, App):
         Binding("r", "runs", "Runs"),
         Binding("d", "data", "Data"),
         Binding("g", "sample", "Sample text", show=False),
+        Binding("l", "lr_find", "LR finder", show=False),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("escape", "blur", "Leave input", show=False),

@@ -19,7 +19,8 @@ EXPLAIN = {
     "train": (
         "The basics every trick acts on: how many epochs at most, the base learning rate "
         "(the peak for one-cycle), samples per step, and the seed that fixes initialisation, "
-        "shuffling and dropout, so the same settings give the same curves."
+        "shuffling and dropout, so the same settings give the same curves. Press l for the LR "
+        "finder: a sweep on a copy of the model that suggests a learning rate."
     ),
     "data": (
         "What the model learns from: MNIST-1D and digits are offline; MNIST, Fashion-MNIST and "

@@ -73,6 +73,21 @@ class JobControl:
             self.job.stop("stopped from the app")
             self.monitor.write_log("stopping after the current step…")
 
+    def action_lr_find(self) -> None:  # l: the LR range test on the current settings, in its own screen
+        if self._refuse_if_busy():
+            return
+        config = self._settings_ok("run the LR finder")
+        if config is None:
+            return
+        from .screens.lr_find import LRFindScreen
+
+        self.push_screen(LRFindScreen(config), self._apply_lr)
+
+    def _apply_lr(self, lr: float | None) -> None:
+        if lr is not None:
+            self.query_one(SettingsPanel).set_value("train.lr", lr)
+            self.notify(f"train.lr = {lr:g} (from the LR finder)")
+
     def on_stop_requested(self, _message: StopRequested) -> None:
         self.action_stop()
 
