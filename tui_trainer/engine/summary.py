@@ -12,6 +12,7 @@ import torch
 from ..models import count_parameters, describe, model_notes
 from .events import RunStarted
 from .state import Outcome, RunState
+from .health import not_learning
 from .task import flip_note
 
 if TYPE_CHECKING:
@@ -85,6 +86,8 @@ def run_summary(trainer: "Trainer", state: RunState, outcome: Outcome, test: dic
         summary["baselines"] = trainer.data.baselines
     if trainer.dist.enabled:
         summary["processes"] = trainer.dist.world_size
+    if warnings := not_learning(trainer.task.name, summary, trainer.data):
+        summary["warnings"] = warnings
     if confusion is not None and finite:  # rows: true class, columns: predicted
         summary["confusion"] = {"classes": list(trainer.data.spec.classes), "counts": confusion.tolist()}
     return summary

@@ -33,6 +33,7 @@ from .events import (
     EpochEnded,
     Event,
     RunEnded,
+    RunWarning,
     SampleText,
     StepStats,
 )
@@ -297,12 +298,9 @@ class Trainer:
                 tokens_per_second=self.epoch_samples * self.tokens_per_sample / seconds if seconds > 0 else 0.0,
             )
         )
-        self.emit(
-            EarlyStoppingState(
-                epoch=state.epochs_run, enabled=early.enabled, monitor=early.monitor, value=metrics[early.monitor],
-                best_value=early.best, best_epoch=early.best_epoch, wait=early.wait, patience=early.patience, improved=improved,
-            )
-        )
+        self.emit(EarlyStoppingState(epoch=state.epochs_run, enabled=early.enabled, monitor=early.monitor, value=metrics[early.monitor],
+                                     best_value=early.best, best_epoch=early.best_epoch, wait=early.wait, patience=early.patience,
+                                     improved=improved))
         if not math.isfinite(metrics["val_loss"]):
             return Outcome("diverged", f"validation loss is {metrics['val_loss']} after epoch {state.epochs_run}; {DIVERGED_HINT}")
         if cfg.sample.every_epoch and (time.perf_counter() - self.sampled_at >= cfg.sample.min_seconds or state.epochs_run == cfg.train.epochs):
@@ -336,6 +334,8 @@ class Trainer:
         summary = run_summary(self, state, outcome, test, restored, confusion)
         if hasattr(self.task, "report") and math.isfinite(test["test_loss"]) and self.dist.is_main:  # regression: the test period's forecasts
             summary.update(self.task.report(self.model, self.data, self.precision, self.device))
+        for message in summary.get("warnings", []):  # a run that learnt nothing says so
+            self.emit(RunWarning(message))
         if self.run_folder is not None:
             self.run_folder.wait()  # every checkpoint is on disk before the summary says so
             self.run_folder.write_summary(summary)

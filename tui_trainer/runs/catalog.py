@@ -195,6 +195,7 @@ def show_text(run: RunInfo) -> str:
         lines.append(f"ddp     {run.summary['processes']} processes{batch}")
     if run.config_error:
         lines.append(f"config  unreadable: {run.config_error}")
+    lines += [f"warning {message}" for message in run.summary.get("warnings", [])]
     lines.append("")
     lines.append(table(["result", ""], [[label, _result(run, key, spec)] for label, key, spec in RESULTS]))
     if baseline_lines(run.summary):

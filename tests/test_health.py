@@ -1,0 +1,47 @@
+"""Runs that fail quietly are said to: a model that learnt nothing gets a warning beside its status."""
+
+from __future__ import annotations
+
+import math
+
+from helpers import make_config
+
+from tui_trainer.engine.health import label_stats, not_learning
+
+
+def test_label_statistics_are_the_entropy_and_the_majority_share():
+    import torch
+
+    entropy, chance = label_stats(torch.tensor([0, 1, 2, 3] * 5), 4)
+    assert entropy == __import__("pytest").approx(math.log(4)) and chance == 0.25
+    entropy, chance = label_stats(torch.tensor([0, 0, 0, 1]), 3)
+    assert chance == 0.75 and entropy < math.log(2)
+
+
+def test_chance_accuracy_or_a_loss_at_the_labels_entropy_is_a_warning_and_learning_is_not(small_data):
+    stuck = {"status": "completed", "best_val_loss": 2.31, "best_val_accuracy": 0.11}
+    [warning] = not_learning("classification", stuck, small_data)
+    assert "the model did not learn" in warning and "chance level" in warning and "entropy of the labels" in warning
+    assert "lr-find" in warning
+    assert not_learning("classification", {"status": "completed", "best_val_loss": 0.4, "best_val_accuracy": 0.88}, small_data) == []
+    assert not_learning("classification", {**stuck, "status": "diverged"}, small_data) == []  # it says so already
+    text = {"status": "completed", "best_val_loss": 3.0, "best_val_metrics": {"val_bits_per_char": 4.7},
+            "baselines": {"unigram": {"val_bits_per_char": 4.6}}}
+    assert "no better than the unigram baseline" in not_learning("language_modelling", text, small_data)[0]
+    text["best_val_metrics"]["val_bits_per_char"] = 2.1
+    assert not_learning("language_modelling", text, small_data) == []
+
+
+def test_adam_at_lr_10_completes_with_a_warning_in_its_summary_and_events(small_data, tmp_path):
+    from tui_trainer.engine.events import RunWarning
+    from tui_trainer.engine.trainer import Trainer
+    from tui_trainer.runs import RunFolder
+    from tui_trainer.runs.catalog import load_run, show_text
+
+    config = make_config({"train.epochs": 2, "train.lr": 10.0, "train.batch_size": 32})
+    result = Trainer(config, data=small_data, run_folder=RunFolder.create(tmp_path, "lr10"), keep_events=True).run()
+    assert result.status == "completed" and result.summary["warnings"][0].startswith("the model did not learn")
+    assert [e.message for e in result.events if isinstance(e, RunWarning)] == result.summary["warnings"]
+    assert "warning the model did not learn" in show_text(load_run(result.run_dir))
+    fine = Trainer(make_config({"train.epochs": 2}), data=small_data).run()
+    assert "warnings" not in fine.summary
