@@ -45,3 +45,18 @@ def test_adam_at_lr_10_completes_with_a_warning_in_its_summary_and_events(small_
     assert "warning the model did not learn" in show_text(load_run(result.run_dir))
     fine = Trainer(make_config({"train.epochs": 2}), data=small_data).run()
     assert "warnings" not in fine.summary
+
+
+def test_train_flush_denormal_flushes_subnormal_floats_to_zero_on_the_cpu(small_data):
+    import torch
+
+    from tui_trainer.engine.trainer import Trainer
+
+    try:
+        Trainer(make_config({"train.flush_denormal": False}), data=small_data).prepare()
+        tiny = torch.tensor([1e-39])  # a subnormal float32
+        assert (tiny * 2.0).item() > 0.0
+        Trainer(make_config({"train.flush_denormal": True}), data=small_data).prepare()
+        assert (tiny * 2.0).item() == 0.0
+    finally:
+        torch.set_flush_denormal(False)

@@ -169,6 +169,8 @@ class TrainConfig:
     loss: str = _f("mse", "series (regression): mse (squared error) or mae (absolute error); classes and characters always use "
                           "cross-entropy", choices=REGRESSION_LOSSES)
     max_skipped_steps: int = _f(100, "with on_nonfinite = skip: stop as diverged after this many skipped steps", min=0)
+    flush_denormal: bool = _f(True, "CPU: flush subnormal floats (below 1.2e-38) to zero (FTZ/DAZ), which a saturated network can "
+                                    "slow down on many times over; results change only where such values occur")
 
 
 @dataclass(frozen=True)

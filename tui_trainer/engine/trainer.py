@@ -116,6 +116,7 @@ class Trainer:
         self.precision = resolve_precision(cfg, self.device, self.allow_emulated_bf16)
         self.threads = choose_threads(dist.threads(cfg.train.threads))
         torch.set_num_threads(self.threads)
+        torch.set_flush_denormal(cfg.train.flush_denormal and self.device.type == "cpu")  # this (the training) thread
         torch.manual_seed(cfg.train.seed)
         if self.data is None:
             self.data = load_data(cfg.data, self.device, self.progress)
