@@ -60,3 +60,35 @@ def test_train_flush_denormal_flushes_subnormal_floats_to_zero_on_the_cpu(small_
         assert (tiny * 2.0).item() == 0.0
     finally:
         torch.set_flush_denormal(False)
+
+
+def test_system_load_is_sampled_off_the_training_thread_and_the_peak_memory_kept(small_data, tmp_path, monkeypatch):
+    import threading
+
+    import torch
+
+    from tui_trainer.display import load_text, peak_text
+    from tui_trainer.engine import system
+    from tui_trainer.engine.events import SystemStats
+    from tui_trainer.engine.trainer import Trainer
+    from tui_trainer.runs import RunFolder
+    from tui_trainer.runs.catalog import load_run, show_text
+
+    sampler = system.SystemSampler(torch.device("cpu"), 0.01)
+    sample = sampler.sample(150.0, 2.0)
+    assert sample.cpu_percent == 150.0 and sample.rss_mb > 10 and sample.gpu_mb is None
+    assert sampler.peaks()["rss_mb"] >= sample.rss_mb and "gpu_mb" not in sampler.peaks()
+    assert load_text(98.4, 412.0) == "CPU 98%  RAM 412 MB" and load_text(100, 2048, 87, 3174.4) == "CPU 100%  RAM 2.0 GB  GPU 87% 3.1 GB"
+    assert peak_text({"rss_mb": 733.0, "gpu_mb": 1536.0}) == "RAM 733 MB, GPU 1.5 GB"
+
+    monkeypatch.setattr(system, "INTERVAL", 0.02)
+    threads = []
+    original = system.SystemSampler._loop
+    monkeypatch.setattr(system.SystemSampler, "_loop", lambda self: (threads.append(threading.current_thread()), original(self)))
+    config = make_config({"train.epochs": 3, "train.batch_size": 16, "train.stats_every": 4})
+    result = Trainer(config, data=small_data, run_folder=RunFolder.create(tmp_path, "load"), keep_events=True).run()
+    loads = [e for e in result.events if isinstance(e, SystemStats)]
+    assert loads and all(e.rss_mb > 10 and e.cpu_percent >= 0 for e in loads)
+    assert threads and threads[0] is not threading.current_thread()  # sampled by a thread of its own
+    assert result.summary["peak_memory"]["rss_mb"] >= max(e.rss_mb for e in loads)
+    assert "memory  peak RAM" in show_text(load_run(result.run_dir))

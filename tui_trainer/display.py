@@ -118,6 +118,27 @@ def baseline_lines(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
+def load_text(cpu_percent: float | None, rss_mb: float | None, gpu_percent: float | None = None, gpu_mb: float | None = None) -> str:
+    """``CPU 98%  RAM 412 MB  GPU 87% 3.1 GB``: a system-load sample (or peaks) in a few words."""
+    parts = []
+    if cpu_percent is not None:
+        parts.append(f"CPU {cpu_percent:.0f}%")
+    if rss_mb is not None:
+        parts.append(f"RAM {megabytes(rss_mb)}")
+    if gpu_percent is not None or gpu_mb is not None:
+        parts.append("GPU" + (f" {gpu_percent:.0f}%" if gpu_percent is not None else "") + (f" {megabytes(gpu_mb)}" if gpu_mb is not None else ""))
+    return "  ".join(parts)
+
+
+def peak_text(peaks: dict[str, float]) -> str:
+    """``RAM 412 MB, GPU 3.1 GB``: a summary's ``peak_memory``."""
+    return ", ".join(f"{'RAM' if key == 'rss_mb' else 'GPU'} {megabytes(value)}" for key, value in peaks.items())
+
+
+def megabytes(mb: float) -> str:
+    return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB"
+
+
 def fmt(value: Any, spec: str = ".4f") -> str:
     """A float with ``spec`` (``nan``/``inf`` as such), ``-`` for None, anything else as it is."""
     if value is None:

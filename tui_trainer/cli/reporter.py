@@ -14,6 +14,7 @@ from ..display import (
     fmt,
     headline,
     metrics_text,
+    peak_text,
     rate_text,
     status_colour,
     summary_rate,
@@ -28,6 +29,7 @@ from ..engine.events import (
     SampleText,
     StepsSkipped,
     StepStats,
+    SystemStats,
     dispatch,
     event_to_dict,
 )
@@ -147,6 +149,9 @@ class ProgressReporter:
     def show_warning(self, event: RunWarning) -> None:
         self.progress.console.print(f"[yellow]warning:[/] {event.message}")
 
+    def show_system(self, event: SystemStats) -> None:
+        pass  # the bar has no room for it: the end of the run gives the peak memory
+
     def show_steps_skipped(self, event: StepsSkipped) -> None:
         self.progress.console.print(f"[yellow]{event.describe()}[/]", highlight=False)
 
@@ -163,6 +168,8 @@ class ProgressReporter:
             f"{summary_rate(s)} on {s.get('device')} ({s.get('precision')})",
         ]
         lines += [f"baselines        {line}" for line in baseline_lines(s)]
+        if s.get("peak_memory"):
+            lines.append(f"peak memory      {peak_text(s['peak_memory'])}")
         if s.get("run_dir"):
             lines.append(f"run folder       {s['run_dir']}")
         for line in lines:

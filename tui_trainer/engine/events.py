@@ -111,6 +111,17 @@ class StepsSkipped:
 
 
 @dataclass(frozen=True)
+class SystemStats:
+    """The system's load, sampled about once a second off the training thread (see engine/system.py)."""
+
+    seconds: float  # since the run (this session of it) started
+    cpu_percent: float  # this process's CPU time over the wall time: 100 = one core busy
+    rss_mb: float  # this process's resident memory, MiB
+    gpu_percent: float | None = None  # CUDA with NVML: the device's utilisation
+    gpu_mb: float | None = None  # CUDA: memory in use (NVML: the device's; else this process's allocated)
+
+
+@dataclass(frozen=True)
 class SampleText:
     """Text generated from the weights of the moment (a language model): after an epoch
     (``trigger`` "epoch") or when asked (``"request"``, the app's ``g``)."""
@@ -138,7 +149,8 @@ class RunEnded:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-Event = Union[RunStarted, StepStats, EpochEnded, EarlyStoppingState, CheckpointSaved, StepsSkipped, SampleText, RunWarning, RunEnded]
+Event = Union[RunStarted, StepStats, EpochEnded, EarlyStoppingState, CheckpointSaved, StepsSkipped, SampleText, RunWarning, RunEnded,
+              SystemStats]
 
 EVENT_KINDS: dict[str, type] = {
     "run_started": RunStarted,
@@ -150,6 +162,7 @@ EVENT_KINDS: dict[str, type] = {
     "sample": SampleText,
     "warning": RunWarning,
     "run_ended": RunEnded,
+    "system": SystemStats,
 }
 _KIND_OF = {cls: kind for kind, cls in EVENT_KINDS.items()}
 

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ..models import count_parameters, describe, model_notes
-from .events import RunStarted
-from .state import Outcome, RunState
+from .events import RunEnded, RunStarted
 from .health import not_learning
+from .state import Outcome, RunState
 from .task import flip_note
 
 if TYPE_CHECKING:
@@ -35,6 +35,29 @@ def run_started(trainer: "Trainer", state: RunState) -> RunStarted:
         notes=[*data.notes, *filter(None, [flip_note(data, cfg)]), *model_notes(cfg), *distributed_notes(trainer)],
         tokens_per_sample=trainer.tokens_per_sample, baselines=data.baselines, processes=trainer.dist.world_size,
     )
+
+
+def record_failure(trainer: "Trainer", exc: BaseException) -> None:
+    """A run ended by an exception still leaves a summary (``stopped`` for a KeyboardInterrupt,
+    ``failed`` otherwise) and a RunEnded event, where they can be written; the exception is the
+    one to report, so errors here are swallowed."""
+    interrupted = isinstance(exc, KeyboardInterrupt)
+    status = "stopped" if interrupted else "failed"
+    reason = "interrupted (KeyboardInterrupt)" if interrupted else f"{type(exc).__name__}: {exc}"
+    folder = trainer.run_folder
+    summary = {"preset": trainer.config.name, "status": status, "reason": reason, "run_dir": str(folder.path) if folder is not None else None}
+    try:
+        if folder is not None:
+            folder.write_summary(summary)
+        trainer.emit(RunEnded(status=status, reason=reason, summary=summary))
+    except Exception:
+        pass
+    finally:
+        if folder is not None:
+            try:
+                folder.close()
+            except Exception:
+                pass
 
 
 def distributed_notes(trainer: "Trainer") -> list[str]:

@@ -46,7 +46,8 @@ from .schedule import LRSchedule
 from .state import Outcome, RunState, last_checkpoint, restore, steps_per_epoch
 from .stats import StepStatsBuffer
 from .store import RunStore
-from .summary import run_started, run_summary
+from .summary import record_failure, run_started, run_summary
+from .system import SystemSampler
 from .task import evaluate, input_pipeline, task_for
 
 Sink = Callable[[Event], None]
@@ -166,8 +167,10 @@ class Trainer:
         try:
             result = self._run(control or Control())
         except BaseException as exc:
+            if getattr(self, "system", None) is not None:
+                self.system.stop()
             lost = translate(exc) if self.dist.enabled else exc  # another process is gone: say so, in one line
-            self._record_failure(lost)
+            record_failure(self, lost)
             self.dist.close(wait=False)
             if lost is not exc:
                 raise lost from None
@@ -186,6 +189,7 @@ class Trainer:
         if self.dist.enabled:  # the gradient norm is global, the loss is each process's own: skip on the norm alone, all alike
             guard.checked = slice(1, 2)
         state.started = time.perf_counter()
+        self.system = SystemSampler(self.device).start() if self.dist.is_main else None  # system load, off this thread
         if self.resume is None:
             self._save_last(state, mid_epoch=False)  # so a kill -9 in the first epoch can resume
         self.model.train()
@@ -264,6 +268,8 @@ class Trainer:
     def _report(self, state: RunState, stats: StepStatsBuffer, guard: NonFinitePolicy) -> Outcome | None:
         """Fetch the pending step statistics (one transfer), emit them, and say whether the run diverged."""
         fetched = stats.fetch()
+        if self.system is not None and (load := self.system.take()) is not None:
+            self.emit(load)
         if fetched is None:
             return None
         first = state.global_step
@@ -333,6 +339,9 @@ class Trainer:
         confusion = torch.zeros(k, k, dtype=torch.long, device=self.device) if k else None
         test = self._evaluate(self.data.test, "test", confusion)
         summary = run_summary(self, state, outcome, test, restored, confusion)
+        if self.system is not None:
+            self.system.stop()
+            summary["peak_memory"] = self.system.peaks()
         if hasattr(self.task, "report") and math.isfinite(test["test_loss"]) and self.dist.is_main:  # regression: the test period's forecasts
             summary.update(self.task.report(self.model, self.data, self.precision, self.device))
         for message in summary.get("warnings", []):  # a run that learnt nothing says so
@@ -367,25 +376,6 @@ class Trainer:
         seconds = self.sampled_at - start
         self.emit(SampleText(state.epochs_run, step, text, s.prompt, s.temperature, s.top_k, seed, seconds, trigger))
         return seconds
-
-    def _record_failure(self, exc: BaseException) -> None:
-        interrupted = isinstance(exc, KeyboardInterrupt)
-        status = "stopped" if interrupted else "failed"
-        reason = "interrupted (KeyboardInterrupt)" if interrupted else f"{type(exc).__name__}: {exc}"
-        summary = {"preset": self.config.name, "status": status, "reason": reason,
-                   "run_dir": str(self.run_folder.path) if self.run_folder is not None else None}
-        try:
-            if self.run_folder is not None:
-                self.run_folder.write_summary(summary)
-            self.emit(RunEnded(status=status, reason=reason, summary=summary))
-        except Exception:
-            pass  # the original error is the one to report
-        finally:
-            if self.run_folder is not None:
-                try:
-                    self.run_folder.close()
-                except Exception:
-                    pass
 
     def _save(self, kind: str, epoch: int, payload: dict[str, Any]) -> None:
         if self.run_folder is None:

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from ..config import ConfigError, config_from_dict, config_to_dict, load_config
 from ..config.loader import toml_value
 from ..config.schema import Config
-from ..display import baseline_lines, best_metrics, confusion_lines, duration, fmt, headline_cell, metrics_text, summary_rate
+from ..display import baseline_lines, best_metrics, confusion_lines, duration, fmt, headline_cell, metrics_text, peak_text, summary_rate
 from ..engine.events import EarlyStoppingState, EpochEnded, RunStarted, StepStats
 from ..errors import UserError
 from .folder import CONFIG, METRICS, SUMMARY, read_events
@@ -196,6 +196,8 @@ def show_text(run: RunInfo) -> str:
     if run.config_error:
         lines.append(f"config  unreadable: {run.config_error}")
     lines += [f"warning {message}" for message in run.summary.get("warnings", [])]
+    if run.summary.get("peak_memory"):
+        lines.append(f"memory  peak {peak_text(run.summary['peak_memory'])}")
     lines.append("")
     lines.append(table(["result", ""], [[label, _result(run, key, spec)] for label, key, spec in RESULTS]))
     if baseline_lines(run.summary):

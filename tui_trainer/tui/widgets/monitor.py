@@ -21,6 +21,7 @@ from ...display import (
     epoch_metrics,
     fmt,
     headline,
+    load_text,
     metrics_text,
     rate_text,
     status_colour,
@@ -35,6 +36,7 @@ from ...engine.events import (
     SampleText,
     StepsSkipped,
     StepStats,
+    SystemStats,
     dispatch,
 )
 from ..curves import Series
@@ -68,6 +70,7 @@ class Monitor(Vertical):
         self.dirty = set(self.curves)
         self.started: RunStarted | None = None
         self.last_step: StepStats | None = None
+        self.last_load: SystemStats | None = None
         self.last_epoch: EpochEnded | None = None
         self.last_es: EarlyStoppingState | None = None
         self.ended: RunEnded | None = None
@@ -154,6 +157,9 @@ class Monitor(Vertical):
     def show_warning(self, event: RunWarning) -> None:
         self.log_view.write(f"[yellow]warning:[/] {event.message}")
 
+    def show_system(self, event: SystemStats) -> None:
+        self.last_load = event  # the status line shows it
+
     def show_steps_skipped(self, event: StepsSkipped) -> None:
         self.log_view.write(f"[yellow]{event.describe()}[/]")
 
@@ -229,5 +235,7 @@ class Monitor(Vertical):
             f"val {metrics_text(epoch_metrics(epoch), '.3f')}" if epoch else "",
             f"{started.device} {started.precision}" + (f" × {started.processes} processes, global batch {started.batch_size}"
                                                        if started.processes > 1 else ""),
+            load_text(self.last_load.cpu_percent, self.last_load.rss_mb, self.last_load.gpu_percent, self.last_load.gpu_mb)
+            if self.last_load is not None and not self.ended else "",
         ]
         return [p for p in parts if p]
