@@ -111,7 +111,8 @@ def train(
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch; 0 = one per core (train.threads)."),
     runs_dir: Path = runs_dir_option("Where run folders are created."),
     json_: Optional[bool] = typer.Option(None, "--json/--no-json", help="One JSON object per event and line (default when stdout is not a terminal).", show_default=False),
-    resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR", help="Continue a stopped or killed run from its last.pt, in its own folder, with its own config (only --threads, --json and --nproc may be given with it)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR", help="Continue a stopped or killed run from its last.pt, in its own folder, with its own config (only --threads, --json, --nproc and --tensorboard may be given with it)."),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR", help="Also write the run as TensorBoard scalars, live, in DIR/<run folder name> (needs tensorboard)."),
     nproc: Optional[int] = typer.Option(None, "--nproc", min=1, metavar="N", help="Train on N processes of this machine with DistributedDataParallel (as torchrun --nproc-per-node N; gloo on the CPU, nccl on GPUs); the batch size is the global batch."),
 ) -> None:
     """Train a preset headless, with a live progress bar (or JSON lines), and leave a run folder."""
@@ -160,9 +161,14 @@ def train(
     from .signals import exit_code, stop_on_signals
 
     control = Control()
+    board = None
     reporter = (JsonReporter() if as_json else ProgressReporter()) if dist.is_main else NoReporter()
     loading = DataProgress(enabled=dist.is_main)
     try:
+        if tensorboard is not None:
+            from ..runs.tensorboard import require_tensorboard
+
+            require_tensorboard()
         trainer = Trainer(config, sinks=[reporter], resume=resumed, progress=loading, distributed=dist)
         try:
             trainer.prepare()  # refuses tricks that cannot apply here before creating anything
@@ -170,6 +176,11 @@ def train(
             loading.close()
         if dist.is_main:
             trainer.attach(RunFolder(resume) if resume is not None else RunFolder.create(runs_dir, config.name))
+            if tensorboard is not None:
+                from ..runs.tensorboard import TensorBoardSink
+
+                board = TensorBoardSink(tensorboard / trainer.run_folder.path.name)
+                trainer.sinks.append(board)
             if os.environ.get("TUI_TRAINER_RUN_DIR_FILE"):  # tell train --nproc where the run is
                 Path(os.environ["TUI_TRAINER_RUN_DIR_FILE"]).write_text(str(trainer.run_folder.path))
         with stop_on_signals(control) as received:
@@ -184,6 +195,8 @@ def train(
         loading.close()
         say("interrupted", 130)
     reporter.close()
+    if board is not None:
+        board.close()
     if received:
         raise typer.Exit(exit_code(received))
     if result.status in ("diverged", "failed"):

@@ -80,13 +80,23 @@ def runs_export(
     run: str = typer.Argument(..., help=RUN_HELP, autocompletion=complete_run),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="CSV file to write (default: standard output)."),
     epochs: bool = typer.Option(False, "--epochs", help="One row per epoch (train/val loss, accuracy, LR, patience) instead of one per step."),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR", help="Write the run as TensorBoard scalars in DIR/<run id> instead (needs tensorboard)."),
     runs_dir: Path = runs_dir_option(),
 ) -> None:
-    """A run's metrics as CSV: per step (loss, gradient norm, LR) or per epoch."""
+    """A run's metrics as CSV: per step (loss, gradient norm, LR) or per epoch; or as TensorBoard scalars."""
     from ..atomic import atomic_write_text
     from ..runs.catalog import epochs_csv, read_curves, steps_csv
 
     [info] = _resolve([run], runs_dir)
+    if tensorboard is not None:
+        from ..runs.tensorboard import export_run
+
+        try:
+            count = export_run(info.path, tensorboard / info.id)
+        except (UserError, OSError) as exc:
+            fail(str(exc), getattr(exc, "exit_code", 2))
+        typer.echo(f"wrote {count} events as TensorBoard scalars to {tensorboard / info.id} (tensorboard --logdir {tensorboard})")
+        return
     try:
         curves = read_curves(info)
     except UserError as exc:
