@@ -20,6 +20,7 @@ from .data_commands import data as data_command
 from .generate_command import generate as generate_command
 from .lr_find_command import lr_find as lr_find_command
 from .presets_commands import presets_app
+from .runs_commands import nudge as nudge_command
 from .runs_commands import runs_app
 from .sweep_command import sweep as sweep_command
 
@@ -35,6 +36,7 @@ app.command("data")(data_command)
 app.command("generate")(generate_command)
 app.command("sweep")(sweep_command)
 app.command("lr-find")(lr_find_command)
+app.command("nudge")(nudge_command)
 
 
 def _version(value: bool) -> None:
@@ -156,6 +158,7 @@ def train(
 
     from ..engine import Control, Trainer
     from ..runs import RunFolder
+    from ..runs.nudge import Inbox
     from .data_progress import DataProgress
     from .reporter import JsonReporter, NoReporter, ProgressReporter
     from .signals import exit_code, stop_on_signals
@@ -183,8 +186,11 @@ def train(
                 trainer.sinks.append(board)
             if os.environ.get("TUI_TRAINER_RUN_DIR_FILE"):  # tell train --nproc where the run is
                 Path(os.environ["TUI_TRAINER_RUN_DIR_FILE"]).write_text(str(trainer.run_folder.path))
+        inbox = Inbox(trainer.run_folder.path, control).start() if dist.is_main and not dist.enabled else None  # tui-trainer nudge
         with stop_on_signals(control) as received:
             result = trainer.run(control)
+        if inbox is not None:
+            inbox.stop(result.status)
     except UserError as exc:
         reporter.close()
         if isinstance(exc, ProcessLost):  # whichever process saw it

@@ -23,6 +23,7 @@ from ..engine.events import (
     EarlyStoppingState,
     EpochEnded,
     Event,
+    Intervention,
     RunEnded,
     RunStarted,
     RunWarning,
@@ -148,6 +149,9 @@ class ProgressReporter:
 
     def show_warning(self, event: RunWarning) -> None:
         self.progress.console.print(f"[yellow]warning:[/] {event.message}")
+
+    def show_intervention(self, event: Intervention) -> None:
+        self.progress.console.print(f"[magenta]step {event.step}:[/] {event.describe()} ({event.source})", highlight=False)
 
     def show_system(self, event: SystemStats) -> None:
         pass  # the bar has no room for it: the end of the run gives the peak memory

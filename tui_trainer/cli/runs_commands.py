@@ -110,3 +110,52 @@ def runs_export(
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
     typer.echo(f"wrote {output} ({text.count(chr(10)) - 1} rows)")
+
+
+def nudge(
+    run: str = typer.Argument(..., help=RUN_HELP, autocompletion=complete_run),
+    lr_scale: Optional[float] = typer.Option(None, "--lr-scale", help="Multiply the schedule's LR by this from now on (1 = as scheduled)."),
+    clip: Optional[str] = typer.Option(None, "--clip", metavar="off|on|THRESHOLD", help="Switch gradient clipping off or on, or set its threshold."),
+    dropout: Optional[float] = typer.Option(None, "--dropout", metavar="P", help="Set p of every Dropout layer."),
+    weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="Set the weight decay coefficient (the trick must be on)."),
+    patience: Optional[int] = typer.Option(None, "--patience", help="Set early stopping's patience (the trick must be on)."),
+    wait: float = typer.Option(30.0, "--wait", help="Seconds to wait for the run's answer."),
+    runs_dir: Path = runs_dir_option(),
+) -> None:
+    """Change settings of a run while it trains, headless: through its folder, at its next step boundary."""
+    from ..runs.catalog import resolve_run
+    from ..runs.nudge import send, wait_reply
+
+    changes: dict = {}
+    if lr_scale is not None:
+        changes["lr_scale"] = lr_scale
+    if clip is not None:
+        try:
+            changes["clip"] = clip if clip in ("off", "on") else float(clip)
+        except ValueError:
+            fail(f"--clip {clip}: give off, on or a threshold")
+    for key, value in (("dropout", dropout), ("weight_decay", weight_decay), ("patience", patience)):
+        if value is not None:
+            changes[key] = value
+    if not changes:
+        fail("nothing to change: give --lr-scale, --clip, --dropout, --weight-decay or --patience")
+    for bad, why in ((lr_scale is not None and not lr_scale > 0, f"--lr-scale {lr_scale}: must be above 0 (the LR would stop or flip)"),
+                     (dropout is not None and not 0 <= dropout < 1, f"--dropout {dropout}: p must be in [0, 1)"),
+                     (weight_decay is not None and not 0 <= weight_decay <= 1, f"--weight-decay {weight_decay}: must be in [0, 1]"),
+                     (patience is not None and patience < 1, f"--patience {patience}: must be at least 1"),
+                     (isinstance(changes.get("clip"), float) and not changes["clip"] > 0, f"--clip {clip}: a threshold must be above 0")):
+        if bad:
+            fail(why)  # refused here, before the run is asked
+    try:
+        info = resolve_run(run, runs_dir)
+    except UserError as exc:
+        fail(str(exc), exc.exit_code)
+    if info.summary.get("status"):
+        fail(f"{info.id} is not training (it ended: {info.summary['status']}); nudge reaches a run while it trains")
+    answer = wait_reply(send(info.path, changes), wait)
+    if answer is None:
+        fail(f"no answer from {info.id} in {wait:g} s: is it training? (its process may be gone; a run on several processes "
+             "does not take nudges)", 1)
+    if answer["status"] != "applied":
+        fail(f"refused: {answer['detail']}")
+    typer.echo(f"{info.id}: {answer['detail']} from step {answer['step']}")

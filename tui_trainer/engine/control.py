@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Callable
 
 
 class Control:
@@ -14,6 +15,8 @@ class Control:
         self.reason = ""
         self.status = "stopped"  # how a stopped run ends: "stopped" (resumable), or "pruned" by a sweep's scheduler
         self._sample = threading.Event()
+        self._changes: list[tuple[dict, str, Callable | None]] = []  # steering requests, oldest first
+        self._lock = threading.Lock()
 
     def stop(self, reason: str = "stopped by the user", status: str = "stopped") -> None:
         if not self._stop.is_set():
@@ -38,6 +41,21 @@ class Control:
             return False
         self._sample.clear()
         return True
+
+    def steer(self, changes: dict, source: str = "app", reply: Callable[[str, str, int], None] | None = None) -> None:
+        """Ask the run to change settings at its next step boundary (see :mod:`.steering`);
+        ``reply(status, detail, step)`` hears "applied" or "refused" and why, from the training thread."""
+        with self._lock:
+            self._changes.append((dict(changes), source, reply))
+
+    @property
+    def changes_waiting(self) -> bool:
+        return bool(self._changes)
+
+    def take_changes(self) -> list[tuple[dict, str, Callable | None]]:
+        with self._lock:
+            taken, self._changes = self._changes, []
+        return taken
 
     @property
     def stop_requested(self) -> bool:

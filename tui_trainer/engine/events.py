@@ -111,6 +111,24 @@ class StepsSkipped:
 
 
 @dataclass(frozen=True)
+class Intervention:
+    """Settings changed while the run trains (steering: the app's keys, ``tui-trainer nudge``),
+    applied before step ``step + 1``; a resume replays those after its checkpoint at the same step."""
+
+    step: int  # global steps done when it took effect
+    epoch: int  # the epoch in progress, 0-based
+    changes: dict[str, Any]  # knob -> new value: lr_scale, clip ("off" or a threshold), dropout, weight_decay, patience
+    source: str = "app"  # app, nudge or replay
+
+    def describe(self) -> str:
+        return ", ".join(f"{KNOB_LABELS.get(k, k)} {v:g}" if isinstance(v, float) else f"{KNOB_LABELS.get(k, k)} {v}"
+                         for k, v in self.changes.items())
+
+
+KNOB_LABELS = {"lr_scale": "lr ×", "clip": "clip", "dropout": "dropout p", "weight_decay": "weight decay", "patience": "patience"}
+
+
+@dataclass(frozen=True)
 class SystemStats:
     """The system's load, sampled about once a second off the training thread (see engine/system.py)."""
 
@@ -150,7 +168,7 @@ class RunEnded:
 
 
 Event = Union[RunStarted, StepStats, EpochEnded, EarlyStoppingState, CheckpointSaved, StepsSkipped, SampleText, RunWarning, RunEnded,
-              SystemStats]
+              SystemStats, Intervention]
 
 EVENT_KINDS: dict[str, type] = {
     "run_started": RunStarted,
@@ -163,6 +181,7 @@ EVENT_KINDS: dict[str, type] = {
     "warning": RunWarning,
     "run_ended": RunEnded,
     "system": SystemStats,
+    "intervention": Intervention,
 }
 _KIND_OF = {cls: kind for kind, cls in EVENT_KINDS.items()}
 

@@ -13,7 +13,6 @@ Weight decay (``tricks.weight_decay``):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -63,18 +62,23 @@ def apply_sgd_decoupled_decay(setup: OptimizerSetup) -> None:
         torch._foreach_mul_(decay, 1.0 - lr * value)
 
 
-def make_clipper(params: list[nn.Parameter], config: Config) -> Callable[[], torch.Tensor]:
-    """A function that clips the gradients as the trick says and returns their global L2
-    norm before clipping (measured whether clipping is on or not)."""
-    clip = config.tricks.grad_clip
-    threshold = clip.threshold
-    if clip.enabled and clip.mode == "norm":
-        return lambda: nn.utils.clip_grad_norm_(params, threshold)
+class Clipper:
+    """Clips the gradients as the trick says and returns their global L2 norm before clipping
+    (measured whether clipping is on or not). ``enabled`` and ``threshold`` may change between
+    steps (steering a live run)."""
 
-    def measure_then_clip() -> torch.Tensor:
-        norm = nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
-        if clip.enabled:
-            nn.utils.clip_grad_value_(params, threshold)
+    def __init__(self, params: list[nn.Parameter], enabled: bool, mode: str, threshold: float):
+        self.params, self.enabled, self.mode, self.threshold = params, enabled, mode, threshold
+
+    def __call__(self) -> torch.Tensor:
+        if self.enabled and self.mode == "norm":
+            return nn.utils.clip_grad_norm_(self.params, self.threshold)
+        norm = nn.utils.get_total_norm([p.grad for p in self.params if p.grad is not None])
+        if self.enabled:
+            nn.utils.clip_grad_value_(self.params, self.threshold)
         return norm
 
-    return measure_then_clip
+
+def make_clipper(params: list[nn.Parameter], config: Config) -> Clipper:
+    clip = config.tricks.grad_clip
+    return Clipper(params, clip.enabled, clip.mode, clip.threshold)

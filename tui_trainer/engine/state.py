@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from .events import Intervention
+
 if TYPE_CHECKING:
     from .trainer import Trainer
 
@@ -109,8 +111,11 @@ def restore(trainer: "Trainer", last: dict[str, Any], best: dict[str, Any] | Non
         trainer.scaler.load_state_dict(last["scaler"])
     trainer.early.load_state_dict(last["early_stopping"])
     trainer.shuffle.set_state(last["rng"]["shuffle"])
+    if "steering" in last:  # settings changed while it trained, as they were at the checkpoint
+        trainer.steer.load_state_dict(last["steering"])
     if trainer.run_folder is not None and "metrics_bytes" in last:
-        trainer.run_folder.truncate_metrics(last["metrics_bytes"])  # drop events after the checkpoint
+        trainer.steer.replay = [e for e in trainer.run_folder.events_after(last["metrics_bytes"]) if isinstance(e, Intervention)]
+        trainer.run_folder.truncate_metrics(last["metrics_bytes"])  # drop events after the checkpoint (interventions replay)
     state = RunState.from_checkpoint(last, best)
     if trainer.dist.enabled:  # each process's own share of the epoch's losses
         state.epoch_losses = [float(v) for v in last["ranks"][trainer.dist.rank]["epoch_losses"]]
@@ -138,6 +143,7 @@ def last_checkpoint(trainer: "Trainer", state: RunState, mid_epoch: bool) -> dic
         "rng": {"torch": torch.get_rng_state(), "shuffle": state.shuffle_state if mid_epoch else trainer.shuffle.get_state()},
         "metrics_bytes": trainer.run_folder.metrics_offset(),
         "world_size": dist.world_size,
+        "steering": trainer.steer.state_dict(),
     }
     if ranks is not None:
         checkpoint["ranks"] = ranks

@@ -32,6 +32,9 @@ class RunStore(Protocol):
     def metrics_offset(self) -> int:
         """Where the event record ends now: the point a resume cuts it back to."""
 
+    def events_after(self, offset: int) -> list[Event]:
+        """The events recorded after ``offset`` (a resume replays their interventions)."""
+
     def truncate_metrics(self, offset: int) -> None:
         """Drop the events recorded after ``offset`` (those a resume replays)."""
 

@@ -45,6 +45,7 @@ from .precision import SetupError, choose_threads, resolve_device, resolve_preci
 from .schedule import LRSchedule
 from .state import Outcome, RunState, last_checkpoint, restore, steps_per_epoch
 from .stats import StepStatsBuffer
+from .steering import Steering
 from .store import RunStore
 from .summary import record_failure, run_started, run_summary
 from .system import SystemSampler
@@ -143,6 +144,7 @@ class Trainer:
         self.net = dist.wrap(self.model, self.device, cfg.distributed.sync_batchnorm)  # what the steps run: DDP under torchrun
         dist.seed_dropout(cfg.train.seed)
         self.clip = make_clipper(self.optimizer_setup.params, cfg)  # after DDP's all-reduce: the global gradient
+        self.steer = Steering(self)  # settings changed while it trains: the app's keys, tui-trainer nudge
         self.schedule = LRSchedule(self.optimizer, cfg.tricks.lr_schedule, cfg.train.lr, cfg.train.epochs, self.steps_per_epoch)
         self.early = EarlyStopping(cfg.tricks.early_stopping, self.task.monitor)  # monitor "auto": the task's own metric
         self.scaler = torch.amp.GradScaler(self.device.type) if self.precision.use_scaler else None
@@ -226,6 +228,9 @@ class Trainer:
                 state.epoch_paused += waited
                 if control.stop_requested:
                     break
+            if control.changes_waiting or self.steer.replay:  # steering, at this step boundary
+                for event in self.steer.at_boundary(control, state.global_step + stats.pending, epoch):
+                    self.emit(event)
             if self.samples_text and control.take_sample_request():  # the app's g: a sample from the weights of this moment
                 spent = self._sample(state, state.global_step + stats.pending, "request")
                 stats.exclude(spent)
@@ -241,14 +246,15 @@ class Trainer:
             else:
                 loss.backward()
             norm = clip()  # grad_clip: the pre-clip norm is measured, clipping on or off
-            row = stats.record(loss, norm, group["lr"], len(yb) * dist.world_size)
+            row = stats.record(loss, norm, group["lr"] * self.steer.lr_scale, len(yb) * dist.world_size)
             if not guard.skip(row, state.global_step + stats.pending):  # on_nonfinite = skip: one sync a step
-                apply_sgd_decoupled_decay(self.optimizer_setup)  # weight_decay: decoupled, for SGD (AdamW does it itself)
-                if scaler is not None:
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    optimizer.step()
+                with self.steer.scaled(optimizer):  # an LR multiplier set while it trains
+                    apply_sgd_decoupled_decay(self.optimizer_setup)  # weight_decay: decoupled, for SGD (AdamW does it itself)
+                    if scaler is not None:
+                        scaler.step(optimizer)
+                        scaler.update()
+                    else:
+                        optimizer.step()
                 schedule.after_batch()  # lr_schedule: warm-up and the per-batch schedules
             if scaler is not None:
                 row[2] = scaler._scale  # a drop in the scale marks a step the scaler skipped

@@ -162,6 +162,24 @@ class RunFolder:
         self._guard(METRICS, self._metrics.flush)
         return self._metrics.tell()
 
+    def events_after(self, offset: int) -> list[Event]:
+        """The whole events written after ``offset`` (a partial last line is left out)."""
+        if self._metrics is not None:
+            self._guard(METRICS, self._metrics.flush)
+        try:
+            with open(self.path / METRICS, "rb") as handle:
+                handle.seek(offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return []
+        events = []
+        for line in data[: data.rfind(b"\n") + 1].splitlines():
+            try:
+                events.append(event_from_dict(json.loads(line)))
+            except (ValueError, KeyError, TypeError):
+                continue
+        return events
+
     def truncate_metrics(self, offset: int) -> None:
         """Drop the events written after ``offset`` (those of steps a resume will run again)."""
         path = self.path / METRICS

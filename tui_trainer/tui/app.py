@@ -70,6 +70,11 @@ class TrainerApp(JobControl, App):
         Binding("d", "data", "Data"),
         Binding("g", "sample", "Sample text", show=False),
         Binding("l", "lr_find", "LR finder", show=False),
+        Binding("minus", "steer('lr_times', 0.5)", "LR ×0.5", show=False),  # steering the run that trains
+        Binding("plus,equals_sign", "steer('lr_times', 2.0)", "LR ×2", show=False),
+        Binding("c", "steer('clip', 'toggle')", "Clipping on/off", show=False),
+        Binding("left_square_bracket", "steer('patience_by', -1)", "Patience -1", show=False),
+        Binding("right_square_bracket", "steer('patience_by', 1)", "Patience +1", show=False),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("escape", "blur", "Leave input", show=False),

@@ -73,6 +73,17 @@ class JobControl:
             self.job.stop("stopped from the app")
             self.monitor.write_log("stopping after the current step…")
 
+    def action_steer(self, knob: str, value) -> None:  # -, +, c, [, ]: change the run that trains, at its next step
+        if not self.training:
+            self.notify("nothing is training: these keys steer a run while it trains", severity="warning")
+            return
+
+        def reply(status: str, detail: str, step: int) -> None:  # from the training thread
+            if status != "applied":
+                self.call_from_thread(self.notify, f"refused: {detail}", severity="warning")
+
+        self.job.control.steer({knob: value}, "app", reply)
+
     def action_lr_find(self) -> None:  # l: the LR range test on the current settings, in its own screen
         if self._refuse_if_busy():
             return

@@ -30,6 +30,7 @@ from ...display import (
 from ...engine.events import (
     EarlyStoppingState,
     EpochEnded,
+    Intervention,
     RunEnded,
     RunStarted,
     RunWarning,
@@ -156,6 +157,9 @@ class Monitor(Vertical):
 
     def show_warning(self, event: RunWarning) -> None:
         self.log_view.write(f"[yellow]warning:[/] {event.message}")
+
+    def show_intervention(self, event: Intervention) -> None:
+        self.log_view.write(f"[b magenta]step {event.step}:[/] {event.describe()} ({event.source})")
 
     def show_system(self, event: SystemStats) -> None:
         self.last_load = event  # the status line shows it

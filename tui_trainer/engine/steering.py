@@ -1,0 +1,171 @@
+"""Steering a live run: settings that may change while it trains, at a step boundary.
+
+The knobs (what a request may hold; :data:`KNOBS`):
+
+- ``lr_scale``: a multiplier on the schedule's LR (the schedule itself runs on untouched: the
+  optimizer steps with ``scheduled LR × scale``, and the LR recorded is that product);
+  ``lr_times`` multiplies the current scale (the app's keys) and is recorded as ``lr_scale``;
+- ``clip``: ``"off"``, ``"on"`` (the preset's threshold) or a threshold;
+- ``dropout``: p of every Dropout layer;
+- ``weight_decay``: the decay coefficient of the decayed parameters (the trick must be on);
+- ``patience``: early stopping's patience (the trick must be on); ``patience_by`` adds to it.
+
+``clip = "toggle"``, ``lr_times`` and ``patience_by`` are the app's keys; each is recorded as
+the absolute value it gave.
+
+A request that makes no sense (``lr_scale`` 0, dropout on a model without any) is refused with
+the reason and changes nothing. Each applied one is an :class:`~.events.Intervention` event with
+its step. The current values travel in ``last.pt``; the interventions recorded after the
+checkpoint are replayed by a resume at the same steps, so a resumed run stays exact.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator
+
+from torch import nn
+
+from .events import Intervention
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+KNOBS = ("lr_scale", "lr_times", "clip", "dropout", "weight_decay", "patience", "patience_by")
+
+
+class Steering:
+    def __init__(self, trainer: "Trainer"):
+        self.trainer = trainer
+        self.lr_scale = 1.0
+        self.decayed = [g for g in trainer.optimizer.param_groups if g["weight_decay"] > 0]  # the groups weight_decay sets
+        self.replay: list[Intervention] = []  # from the run's record after its checkpoint (a resume), oldest first
+
+    def due(self, step: int) -> list[Intervention]:
+        """The recorded interventions to replay before step ``step + 1``."""
+        out = []
+        while self.replay and self.replay[0].step <= step:
+            out.append(self.replay.pop(0))
+        return out
+
+    # -- requests ----------------------------------------------------------------------
+
+    def resolve(self, changes: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+        """The absolute changes a request asks for, or None and why it makes no sense."""
+        t = self.trainer
+        unknown = [k for k in changes if k not in KNOBS]
+        if unknown:
+            return None, f"unknown setting {', '.join(unknown)}; these can change while a run trains: {', '.join(KNOBS)}"
+        out: dict[str, Any] = {}
+        for key, value in changes.items():
+            if key in ("lr_scale", "lr_times"):
+                if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                    return None, f"{key} {value}: must be a number above 0 (the LR would stop or flip)"
+                out["lr_scale"] = float(value) * (self.lr_scale if key == "lr_times" else 1.0)
+            elif key == "clip":
+                if value == "toggle":
+                    out["clip"] = "off" if t.clip.enabled else t.clip.threshold
+                elif value in ("off", "on"):
+                    out["clip"] = value if value == "off" else t.config.tricks.grad_clip.threshold
+                elif isinstance(value, (int, float)) and value > 0 and math.isfinite(value):
+                    out["clip"] = float(value)
+                else:
+                    return None, f"clip {value}: give a threshold above 0, on or off"
+            elif key == "dropout":
+                if not self._dropouts():
+                    return None, "this model has no dropout layers (tricks.dropout is off); there is no p to change"
+                if not isinstance(value, (int, float)) or not 0 <= value < 1:
+                    return None, f"dropout {value}: p must be in [0, 1)"
+                out["dropout"] = float(value)
+            elif key == "weight_decay":
+                if not t.config.tricks.weight_decay.enabled:
+                    return None, "weight decay is off in this run (tricks.weight_decay); there is no coefficient to change"
+                if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                    return None, f"weight_decay {value}: must be in [0, 1]"
+                out["weight_decay"] = float(value)
+            elif key in ("patience", "patience_by"):
+                if not t.early.enabled:
+                    return None, "early stopping is off in this run; there is no patience to change"
+                if not isinstance(value, int) or isinstance(value, bool) or (key == "patience" and value < 1):
+                    return None, f"{key} {value}: must be a whole number of epochs, at least 1"
+                out["patience"] = max(1, t.early.patience + value) if key == "patience_by" else value
+        if not out:
+            return None, "nothing to change"
+        return out, ""
+
+    def apply(self, changes: dict[str, Any]) -> None:
+        """Set the (resolved) values."""
+        t = self.trainer
+        for key, value in changes.items():
+            if key == "lr_scale":
+                self.lr_scale = value
+            elif key == "clip":
+                t.clip.enabled = value != "off"
+                if value != "off":
+                    t.clip.threshold = value
+            elif key == "dropout":
+                for module in self._dropouts():
+                    module.p = value
+            elif key == "weight_decay":
+                setup = t.optimizer_setup
+                if setup.sgd_decoupled is not None:  # SGD's decoupled decay is applied by the loop, not the optimizer
+                    setup.sgd_decoupled = (setup.sgd_decoupled[0], value)
+                for group in self.decayed:
+                    group["weight_decay"] = value
+            elif key == "patience":
+                t.early.patience = value
+
+    def at_boundary(self, control, step: int, epoch: int) -> list[Intervention]:
+        """Apply what is due before step ``step + 1``: the replayed interventions, then the
+        requests waiting in ``control`` (each answered); the events to emit."""
+        events = []
+        for recorded in self.due(step):
+            self.apply(recorded.changes)
+            events.append(Intervention(step, epoch, recorded.changes, "replay"))
+        for changes, source, reply in control.take_changes():
+            resolved, why = self.resolve(changes)
+            if resolved is not None:
+                self.apply(resolved)
+                events.append(Intervention(step, epoch, resolved, source))
+            if reply is not None:
+                reply("applied" if resolved is not None else "refused", why or events[-1].describe(), step)
+        return events
+
+    def _dropouts(self) -> list[nn.Dropout]:
+        return [m for m in self.trainer.model.modules() if isinstance(m, nn.Dropout)]
+
+    @contextmanager
+    def scaled(self, optimizer) -> Iterator[None]:
+        """The optimizer steps at ``lr × lr_scale``; the schedule's own LRs are put back after."""
+        if self.lr_scale == 1.0:
+            yield
+            return
+        saved = [group["lr"] for group in optimizer.param_groups]
+        for group in optimizer.param_groups:
+            group["lr"] *= self.lr_scale
+        try:
+            yield
+        finally:
+            for group, lr in zip(optimizer.param_groups, saved):
+                group["lr"] = lr
+
+    # -- checkpoints ---------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        t = self.trainer
+        dropouts = self._dropouts()
+        return {"lr_scale": self.lr_scale, "clip_enabled": t.clip.enabled, "clip_threshold": t.clip.threshold,
+                "dropout": dropouts[0].p if dropouts else None, "patience": t.early.patience,
+                "sgd_decay": t.optimizer_setup.sgd_decoupled[1] if t.optimizer_setup.sgd_decoupled is not None else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        t = self.trainer
+        self.lr_scale = state["lr_scale"]
+        t.clip.enabled, t.clip.threshold = state["clip_enabled"], state["clip_threshold"]
+        for module in self._dropouts():
+            if state["dropout"] is not None:
+                module.p = state["dropout"]
+        t.early.patience = state["patience"]
+        if state["sgd_decay"] is not None and t.optimizer_setup.sgd_decoupled is not None:
+            t.optimizer_setup.sgd_decoupled = (t.optimizer_setup.sgd_decoupled[0], state["sgd_decay"])
