@@ -431,3 +431,23 @@ def test_l_runs_the_lr_finder_and_v_applies_its_valley_to_train_lr(tmp_path, mni
         assert not list((tmp_path / "runs").glob("*"))  # no run was made
 
     in_app(tmp_path, scenario, (120, 40))
+
+
+def test_keys_steer_the_run_that_trains(tmp_path):
+    import json
+
+    async def scenario(app, pilot):
+        app.query_one(SettingsPanel).set_value("train.epochs", 20)
+        app.action_start()
+        await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
+        app.set_focus(None)  # keys go to the app, not to a settings field
+        await pilot.press("minus", "c", "right_square_bracket")
+        await wait_for(pilot, lambda: any("patience 9" in line for line in app.query_one(TailLog).plain_lines), timeout=60)
+        app.action_stop()
+        await wait_for(pilot, app.session.finished.is_set)
+        events = [json.loads(line) for line in (Path(app.session.run_dir) / "metrics.jsonl").read_text().splitlines()]
+        changes = [e["changes"] for e in events if e["event"] == "intervention"]
+        assert changes == [{"lr_scale": 0.5}, {"clip": "off"}, {"patience": 9}] and all(
+            e["source"] == "app" for e in events if e["event"] == "intervention")
+
+    in_app(tmp_path, scenario, (120, 40))
