@@ -69,7 +69,7 @@ def test_a_worker_killed_mid_trial_is_retried_and_its_trial_resumes_from_last_pt
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (len(saved := list(runs.glob("sweep-*/p*/metrics.jsonl"))) == 2
                                                and all(_checkpointed_an_epoch(m) for m in saved)):
-        time.sleep(0.05)  # both trials train, each with a last.pt after an epoch: whichever is killed goes on from there
+        time.sleep(0.2)  # both trials train, each with a last.pt after an epoch: whichever is killed goes on from there
     workers = [int(p.name) for p in Path("/proc").iterdir()
                if p.name.isdigit() and _cmdline(p).startswith("ray::_train_task") and _descends_from(int(p.name), proc.pid)]
     assert workers, "no Ray worker is training"
@@ -85,7 +85,15 @@ def test_a_worker_killed_mid_trial_is_retried_and_its_trial_resumes_from_last_pt
 
 
 def _checkpointed_an_epoch(metrics: Path) -> bool:
-    return re.search(r'"event":"checkpoint_saved","epoch":[1-9][0-9]*,"kind":"last"', metrics.read_text()) is not None
+    """Whether the trial's last.pt on disk is from after an epoch (the event is sent when the write is queued)."""
+    from tui_trainer.engine.checkpoint import CheckpointError, load_checkpoint
+
+    if re.search(r'"event":"checkpoint_saved","epoch":[1-9][0-9]*,"kind":"last"', metrics.read_text()) is None:
+        return False
+    try:
+        return load_checkpoint(metrics.parent / "last.pt")["epoch"] >= 1
+    except CheckpointError:
+        return False
 
 
 def _descends_from(pid: int, ancestor: int) -> bool:
