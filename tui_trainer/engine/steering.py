@@ -22,7 +22,7 @@ checkpoint are replayed by a resume at the same steps, so a resumed run stays ex
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Iterator
 
 from torch import nn
@@ -32,6 +32,7 @@ from .events import Intervention
 if TYPE_CHECKING:
     from .trainer import Trainer
 
+_UNSCALED = nullcontext()  # reusable: the steps of an unsteered run
 KNOBS = ("lr_scale", "lr_times", "clip", "dropout", "weight_decay", "patience", "patience_by")
 
 
@@ -135,12 +136,13 @@ class Steering:
     def _dropouts(self) -> list[nn.Dropout]:
         return [m for m in self.trainer.model.modules() if isinstance(m, nn.Dropout)]
 
+    def scaled(self, optimizer):
+        """The optimizer steps at ``lr × lr_scale``; the schedule's own LRs are put back after
+        (nothing at all to do, and no generator made, while the scale is 1)."""
+        return _UNSCALED if self.lr_scale == 1.0 else self._scaled(optimizer)
+
     @contextmanager
-    def scaled(self, optimizer) -> Iterator[None]:
-        """The optimizer steps at ``lr × lr_scale``; the schedule's own LRs are put back after."""
-        if self.lr_scale == 1.0:
-            yield
-            return
+    def _scaled(self, optimizer) -> Iterator[None]:
         saved = [group["lr"] for group in optimizer.param_groups]
         for group in optimizer.param_groups:
             group["lr"] *= self.lr_scale
