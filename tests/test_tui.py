@@ -451,3 +451,28 @@ def test_keys_steer_the_run_that_trains(tmp_path):
             e["source"] == "app" for e in events if e["event"] == "intervention")
 
     in_app(tmp_path, scenario, (120, 40))
+
+
+def test_the_runs_view_filters_runs_by_words(tmp_path, small_data):
+    from tui_trainer.engine.trainer import Trainer
+    from tui_trainer.runs import RunFolder
+    from tui_trainer.tui.screens.runs import RunsScreen
+
+    runs_dir = tmp_path / "runs"
+    for name, dropout in (("alpha", True), ("beta", False)):
+        Trainer(make_config({"train.epochs": 1, "tricks.dropout.enabled": dropout}), data=small_data,
+                run_folder=RunFolder.create(runs_dir, name)).run()
+
+    async def scenario(app, pilot):
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
+        screen = app.screen
+        assert len(screen.runs) == 2
+        await pilot.press("slash")
+        await pilot.press(*"beta")
+        await wait_for(pilot, lambda: len(screen.runs) == 1)
+        assert screen.runs[0].id.endswith("beta") and screen.query_one("#runs-table").row_count == 1
+        screen.query_one("#runs-filter").value = "dropout completed"  # every word must match
+        await wait_for(pilot, lambda: [r.id[-5:] for r in screen.runs] == ["alpha"])
+
+    in_app(tmp_path, scenario, (120, 40))

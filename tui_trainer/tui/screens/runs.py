@@ -40,11 +40,13 @@ class RunsScreen(Screen):
         Binding("a", "ablate", "Ablate"),
         Binding("x", "stop", "Stop"),
         Binding("f5", "reload", "Reload"),
+        Binding("slash", "filter", "Filter", show=False),
     ]
     CSS = """
     #runs-left { width: 1fr; }
     #runs-right { width: 1fr; border-left: solid $primary-background; padding: 0 1; }
     #runs-table { height: 1fr; }
+    #runs-filter { height: 1; border: none; }
     #ablate-row { height: 1; }
     #ablate-row Label { width: auto; padding-right: 1; }
     #ablate-seeds { width: 6; }
@@ -67,6 +69,7 @@ class RunsScreen(Screen):
         yield Header()
         with Horizontal():
             with Vertical(id="runs-left"):
+                yield Input(placeholder="/ filter: words in the id, preset, tricks or status", id="runs-filter", compact=True)
                 yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
                 with Horizontal(id="ablate-row"):
                     yield Label("a: ablate the current settings on")
@@ -103,7 +106,8 @@ class RunsScreen(Screen):
     def action_reload(self) -> None:
         table = self.query_one("#runs-table", DataTable)
         current = self.runs[table.cursor_row].path if self.runs and 0 <= table.cursor_row < len(self.runs) else None
-        self.runs = list(reversed(scan_runs(self.runs_dir)))  # newest first
+        words = self.query_one("#runs-filter", Input).value.lower().split()
+        self.runs = [r for r in reversed(scan_runs(self.runs_dir)) if all(w in self._haystack(r) for w in words)]  # newest first
         table.clear()
         for run in self.runs:
             table.add_row(*self._row(run), key=str(run.path))
@@ -113,6 +117,22 @@ class RunsScreen(Screen):
         if not self.runs and self.ablation is None:
             self.query_one("#ablation-status", Static).update(f"no runs in {self.runs_dir} yet")
         self._overlay()
+
+    @staticmethod
+    def _haystack(run: RunInfo) -> str:
+        """What the filter searches: the run's id, preset, tricks and status."""
+        return " ".join([run.id, run.preset, *run.tricks, run.status]).lower()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "runs-filter":
+            self.action_reload()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "runs-filter":
+            self.query_one("#runs-table", DataTable).focus()
+
+    def action_filter(self) -> None:
+        self.query_one("#runs-filter", Input).focus()
 
     def _row(self, run: RunInfo) -> list[str]:
         mark = "●" if str(run.path) in self.selected else " "
