@@ -476,3 +476,29 @@ def test_the_runs_view_filters_runs_by_words(tmp_path, small_data):
         await wait_for(pilot, lambda: [r.id[-5:] for r in screen.runs] == ["alpha"])
 
     in_app(tmp_path, scenario, (120, 40))
+
+
+def test_a_run_stopped_in_the_app_resumes_from_the_runs_view(tmp_path):
+    import json
+
+    from tui_trainer.tui.screens.runs import RunsScreen
+
+    async def scenario(app, pilot):
+        app.query_one(SettingsPanel).set_value("train.epochs", 3)
+        app.action_start()
+        await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 40)
+        app.action_stop()
+        await wait_for(pilot, app.session.finished.is_set)
+        run = Path(app.session.run_dir)
+        assert app.session.summary["status"] == "stopped"
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
+        assert app.screen.runs[0].path == run
+        await pilot.press("u")
+        await wait_for(pilot, lambda: not isinstance(app.screen, RunsScreen) and app.session.resume == run)
+        await wait_for(pilot, app.session.finished.is_set, timeout=120)
+        assert app.session.summary["status"] in ("completed", "early_stopped") and Path(app.session.run_dir) == run
+        started = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if '"run_started"' in line]
+        assert len(started) == 2 and started[1]["start_step"] > 0  # it went on from its last.pt, in its own folder
+
+    in_app(tmp_path, scenario, (120, 40))

@@ -10,7 +10,7 @@ import asyncio
 from textual.css.query import NoMatches
 from textual.widgets import Button, ListView
 
-from .messages import AblateRequested, AblationUpdated, JobFinished, RunsChanged, StopRequested
+from .messages import AblateRequested, AblationUpdated, JobFinished, ResumeRequested, RunsChanged, StopRequested
 from .session import AblationSession, Job, TrainingSession
 from .widgets.settings_panel import SettingsPanel
 
@@ -43,6 +43,22 @@ class JobControl:
             return
         self.session = TrainingSession(config, self.runs_dir)
         self._begin(self.session)
+
+    def on_resume_requested(self, message: ResumeRequested) -> None:  # u in the Runs view
+        if self._refuse_if_busy():
+            return
+        from ..config import ConfigError, load_config
+
+        try:
+            config = load_config(message.path / "config.toml")
+        except ConfigError as exc:
+            self.notify(f"cannot resume {message.path.name}: {exc}", severity="error")
+            return
+        if self.screen is not self.screen_stack[0]:
+            self.pop_screen()  # back to the live view, to watch it go on
+        self.session = TrainingSession(config, self.runs_dir, resume=message.path)
+        self._begin(self.session)
+        self.monitor.write_log(f"resuming {message.path.name} from its last.pt")
 
     def _begin(self, job: Job) -> None:
         self.job = job

@@ -5,6 +5,7 @@ changed by posting one to it; neither calls into the other."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.message import Message
@@ -29,6 +30,13 @@ class AblationUpdated(Message):
 
     bubble: ClassVar[bool] = False
     job: "AblationSession"
+
+
+@dataclass
+class ResumeRequested(Message):
+    """The Runs screen asks to resume the run in ``path`` (stopped, failed, pruned or killed)."""
+
+    path: Path
 
 
 @dataclass

@@ -74,9 +74,11 @@ class Job:
 class TrainingSession(Job):
     name = "train"
 
-    def __init__(self, config: Config, runs_dir: Path) -> None:
+    def __init__(self, config: Config, runs_dir: Path, resume: Path | None = None) -> None:
+        """``resume``: a run folder to go on with (its own config, from its ``last.pt``)."""
         super().__init__(runs_dir)
         self.config = config
+        self.resume = resume
         self.control = Control()
         self.events: deque[Event] = deque()
         self.ended: RunEnded | None = None
@@ -115,12 +117,18 @@ class TrainingSession(Job):
         from ..engine.trainer import Trainer
         from ..runs import RunFolder
 
-        trainer = Trainer(self.config, sinks=[self.sink], progress=self.progress)
+        resumed = None
+        if self.resume is not None:
+            from ..runs.resume import load_resume
+
+            self.config, last, best = load_resume(self.resume)
+            resumed = (last, best)
+        trainer = Trainer(self.config, sinks=[self.sink], progress=self.progress, resume=resumed)
         trainer.prepare()  # refuses what cannot run here before a folder is made
         self.can_sample = trainer.samples_text
         if self.control.stop_requested:  # stopped while preparing
             return
-        trainer.attach(RunFolder.create(self.runs_dir, self.config.name))
+        trainer.attach(RunFolder(self.resume) if self.resume is not None else RunFolder.create(self.runs_dir, self.config.name))
         result = trainer.run(self.control)
         self.summary, self.run_dir = result.summary, result.run_dir
 

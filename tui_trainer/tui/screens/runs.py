@@ -28,7 +28,7 @@ from ... import sweep as sweeps
 from ...display import duration, fmt, headline_cell
 from ...runs.catalog import SHORT, RunInfo, scan_runs
 from ...trials import FINISHED, request_stop
-from ..messages import AblateRequested, AblationUpdated, RunsChanged, StopRequested
+from ..messages import AblateRequested, AblationUpdated, ResumeRequested, RunsChanged, StopRequested
 from ..widgets.overlay_plot import OverlayPlot
 
 
@@ -41,6 +41,7 @@ class RunsScreen(Screen):
         Binding("x", "stop", "Stop"),
         Binding("f5", "reload", "Reload"),
         Binding("slash", "filter", "Filter", show=False),
+        Binding("u", "resume", "Resume", show=False),
     ]
     CSS = """
     #runs-left { width: 1fr; }
@@ -130,6 +131,16 @@ class RunsScreen(Screen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "runs-filter":
             self.query_one("#runs-table", DataTable).focus()
+
+    def action_resume(self) -> None:
+        table = self.query_one("#runs-table", DataTable)
+        if not self.runs or table.cursor_row is None or table.cursor_row >= len(self.runs):
+            return
+        run = self.runs[table.cursor_row]
+        if run.status not in ("stopped", "failed", "pruned", "interrupted"):
+            self.notify(f"{run.id} is {run.status}: only a stopped, failed, pruned or killed run can be resumed", severity="warning")
+            return
+        self.post_message(ResumeRequested(run.path))
 
     def action_filter(self) -> None:
         self.query_one("#runs-filter", Input).focus()
