@@ -101,3 +101,22 @@ def test_run_ids_are_found_without_reading_the_runs(runs, tmp_path):
     (tmp_path / "not-a-run").mkdir()
     assert run_ids(tmp_path) == ["20260101-000001-x.baseline.s0"]
     assert run_ids(tmp_path / "missing") == []
+
+
+def test_runs_plot_draws_runs_of_the_same_settings_over_seeds_as_one_band(tmp_path, small_data):
+    pytest.importorskip("matplotlib")
+    from helpers import make_config
+
+    from tui_trainer.engine.trainer import Trainer
+    from tui_trainer.runs import RunFolder
+    from tui_trainer.runs.catalog import load_run
+    from tui_trainer.runs.plot import plot_runs, seed_groups
+
+    paths = []
+    for name, overrides in (("s0", {"train.seed": 0}), ("s1", {"train.seed": 1}), ("other", {"train.lr": 0.01})):
+        result = Trainer(make_config({"train.epochs": 2, **overrides}), data=small_data, run_folder=RunFolder.create(tmp_path, name)).run()
+        paths.append(result.run_dir)
+    runs = [load_run(p) for p in paths]
+    assert seed_groups(runs) == [[0, 1], [2]]  # the seed (and the name) alone differ between the first two
+    out = plot_runs(runs, tmp_path / "seeds.png")
+    assert out.stat().st_size > 20_000

@@ -95,6 +95,47 @@ def plot_lr_find(result, out: Path | str, preset: str) -> Path:
     return _save(plt, fig, out)
 
 
+def seed_groups(runs: list[RunInfo]) -> list[list[int]]:
+    """Indexes of ``runs`` grouped by their settings apart from the seed (and the name), in order."""
+    import json
+
+    from ..config import config_to_dict
+
+    groups: dict[str, list[int]] = {}
+    for i, run in enumerate(runs):
+        if run.config is None:
+            groups[f"#{i}"] = [i]
+            continue
+        settings = config_to_dict(run.config)
+        settings.pop("name", None)
+        settings["train"].pop("seed", None)
+        groups.setdefault(json.dumps(settings, sort_keys=True, default=str), []).append(i)
+    return list(groups.values())
+
+
+def _band(ax_loss, ax_val, ax_lr, ax_g, runs: list[RunInfo], curves: list, color: str) -> None:
+    """Runs of the same settings over seeds: the mean of each curve and the band from its min to its max."""
+    spe = curves[0].steps_per_epoch or 1
+    label = f"{runs[0].preset} × {len(runs)} seeds (mean, min-max band)"
+
+    def draw(ax, xs, series, **style):
+        n = min(len(s) for s in series)
+        if n == 0:
+            return
+        columns = [[s[k] for s in series] for k in range(n)]
+        mean = [sum(c) / len(c) for c in columns]
+        ax.fill_between(xs[:n], [min(c) for c in columns], [max(c) for c in columns], color=color, alpha=0.2, linewidth=0)
+        ax.plot(xs[:n], mean, color=color, **style)
+
+    longest = max(curves, key=lambda c: len(c.steps))
+    x = [s / spe for s in longest.steps]
+    draw(ax_loss, x, [_smooth(_finite(c.loss), max(1, spe // 2)) for c in curves], linewidth=1.4, label=label)
+    epochs = [e.epoch for e in max(curves, key=lambda c: len(c.epochs)).epochs]
+    draw(ax_val, epochs, [_finite([e.val_loss for e in c.epochs]) for c in curves], linewidth=1.4, marker="o", markersize=3, label=label)
+    ax_lr.plot(x[: len(curves[0].lr)], curves[0].lr[: len(x)], color=color, linewidth=1.2)
+    draw(ax_g, x, [_finite(c.grad_norm) for c in curves], linewidth=0.8, alpha=0.9)
+
+
 def plot_runs(runs: list[RunInfo], out: Path | str) -> Path:
     plt = _pyplot(out, "runs plot")
     curves = [read_curves(run) for run in runs]
@@ -108,8 +149,12 @@ def plot_runs(runs: list[RunInfo], out: Path | str) -> Path:
     else:
         fig, axes = plt.subplots(2, 2, figsize=(12, 7.5), sharex=True)
         (ax_loss, ax_val), (ax_lr, ax_g) = axes
-    for i, (run, c) in enumerate(zip(runs, curves)):
-        color = f"C{i % 10}"
+    groups = seed_groups(runs)
+    singles = [i for g in groups if len(g) == 1 for i in g]
+    for n, group in enumerate(g for g in groups if len(g) > 1):  # the same settings over seeds: a mean line and a min-max band
+        _band(ax_loss, ax_val, ax_lr, ax_g, [runs[i] for i in group], [curves[i] for i in group], f"C{(len(singles) + n) % 10}")
+    for i, run, c in ((i, runs[i], curves[i]) for i in singles):
+        color = f"C{singles.index(i) % 10}"
         spe = c.steps_per_epoch or 1
         x = [s / spe for s in c.steps]
         loss = _finite(c.loss)
