@@ -502,3 +502,27 @@ def test_a_run_stopped_in_the_app_resumes_from_the_runs_view(tmp_path):
         assert len(started) == 2 and started[1]["start_step"] > 0  # it went on from its last.pt, in its own folder
 
     in_app(tmp_path, scenario, (120, 40))
+
+
+def test_the_overlay_switches_a_curve_to_linear_and_smooths_the_training_loss(tmp_path, small_data):
+    from tui_trainer.engine.trainer import Trainer
+    from tui_trainer.runs import RunFolder
+    from tui_trainer.tui.screens.runs import RunsScreen
+    from tui_trainer.tui.widgets.overlay_plot import OverlayPlot, ema
+
+    assert ema([(0, 1.0), (1, 3.0)], 0.5) == [(0, 1.0), (1, 2.3333333333333335)]  # bias-corrected
+    Trainer(make_config({"train.epochs": 2}), data=small_data, run_folder=RunFolder.create(tmp_path / "runs", "one")).run()
+
+    async def scenario(app, pilot):
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
+        plot = app.screen.query_one(OverlayPlot)
+        await pilot.press("space", "m")  # the training loss, on a log scale
+        assert "training loss (mean per column) (log)" in str(plot.render())
+        await pilot.press("o", "e")
+        drawn = str(plot.render())
+        assert "(log)" not in drawn.splitlines()[0] and "(EMA 0.9)" in drawn and plot.log_scale["val_loss"]  # per curve
+        await pilot.press("m")  # the LR is never smoothed
+        assert "EMA" not in str(plot.render()).splitlines()[0]
+
+    in_app(tmp_path, scenario, (120, 40))

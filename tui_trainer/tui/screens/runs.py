@@ -37,6 +37,8 @@ class RunsScreen(Screen):
         Binding("escape,r", "back", "Back to training"),
         Binding("space", "toggle", "Select", show=True),
         Binding("m", "metric", "Next curve"),
+        Binding("o", "log_scale", "Log/linear", show=False),
+        Binding("e", "smooth", "Smooth loss", show=False),
         Binding("a", "ablate", "Ablate"),
         Binding("x", "stop", "Stop"),
         Binding("f5", "reload", "Reload"),
@@ -168,6 +170,12 @@ class RunsScreen(Screen):
 
     def action_metric(self) -> None:
         self.query_one(OverlayPlot).next_metric()
+
+    def action_log_scale(self) -> None:
+        self.query_one(OverlayPlot).toggle_log()
+
+    def action_smooth(self) -> None:
+        self.query_one(OverlayPlot).toggle_smooth()
 
     def action_back(self) -> None:
         self.app.pop_screen()

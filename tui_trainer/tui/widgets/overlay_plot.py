@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rich.text import Text
@@ -33,6 +34,22 @@ def series_of(run: RunInfo, metric: str) -> list[tuple[float, float]]:
     return [(s / spe, v) for s, v in zip(curves.steps, values)]
 
 
+EMA = 0.9  # the smoothing of the training loss
+
+
+def ema(points: list[tuple[float, float]], beta: float = EMA) -> list[tuple[float, float]]:
+    """A bias-corrected exponential moving average of the values (non-finite ones pass through unsmoothed)."""
+    out, avg, n = [], 0.0, 0
+    for x, y in points:
+        if not math.isfinite(y):
+            out.append((x, y))
+            continue
+        n += 1
+        avg = beta * avg + (1 - beta) * y
+        out.append((x, avg / (1 - beta**n)))
+    return out
+
+
 class OverlayPlot(Widget):
     DEFAULT_CSS = "OverlayPlot { height: 1fr; min-height: 6; }"
 
@@ -41,9 +58,20 @@ class OverlayPlot(Widget):
         self.runs: list[RunInfo] = []
         self.metric = 0
         self._cache: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        self.log_scale: dict[str, bool] = {key: log for key, _, log in METRICS}  # per curve: o switches the shown one
+        self.smooth = False  # e: an EMA over the training loss (never over the LR)
 
     def set_runs(self, runs: list[RunInfo]) -> None:
         self.runs = runs
+        self.refresh()
+
+    def toggle_log(self) -> None:
+        key = METRICS[self.metric][0]
+        self.log_scale[key] = not self.log_scale[key]
+        self.refresh()
+
+    def toggle_smooth(self) -> None:
+        self.smooth = not self.smooth
         self.refresh()
 
     def next_metric(self) -> None:
@@ -57,16 +85,18 @@ class OverlayPlot(Widget):
         return self._cache[cache_key]
 
     def render(self) -> Text:
-        key, title, log = METRICS[self.metric]
+        key, title, _ = METRICS[self.metric]
+        log, smooth = self.log_scale[key], self.smooth and key == "loss"
         width, height = self.size.width, self.size.height
-        text = Text(f"{title}{' (log scale)' if log else ''}   m: next curve\n", style="bold")
+        text = Text(f"{title}{' (log)' if log else ''}{f' (EMA {EMA})' if smooth else ''}  m: curve  o: log"
+                    f"{'  e: smooth' if key == 'loss' else ''}\n", style="bold")
         if not self.runs:
             text.append("select runs with space to overlay their curves", style="dim")
             return text
         gutter = 9
         legend_rows = min(len(self.runs), 4)
         plot_h = max(1, height - 3 - legend_rows)
-        series = [self._series(r, key) for r in self.runs]
+        series = [ema(self._series(r, key)) if smooth else self._series(r, key) for r in self.runs]
         grid, ranges = braille_plot(series, max(2, width - gutter), plot_h, log, "max" if key == "grad_norm" else "mean")
         if ranges is None:
             text.append("no finite values to draw", style="dim")
