@@ -114,3 +114,23 @@ def test_nudge_reaches_a_headless_run_through_its_folder(tmp_path):
     assert event["changes"] == {"lr_scale": 0.5, "patience": 20} and event["source"] == "nudge"
     ended = nudge("--lr-scale", "2")
     assert ended.returncode == 2 and "is not training (it ended: stopped)" in ended.stderr
+
+
+def test_epochs_count_their_clipped_steps_and_the_plot_marks_what_happened(small_data, tmp_path):
+    pytest.importorskip("matplotlib")
+    from tui_trainer.engine.events import EpochEnded
+    from tui_trainer.engine.trainer import Trainer
+    from tui_trainer.runs import RunFolder
+    from tui_trainer.runs.catalog import load_run, read_curves
+    from tui_trainer.runs.plot import plot_runs
+
+    tight = Trainer(make_config({**BASE, "train.epochs": 2, "tricks.grad_clip.threshold": 1e-6}), data=small_data, keep_events=True).run()
+    assert [(e.clipped_steps, e.steps) for e in tight.events if isinstance(e, EpochEnded)] == [(16, 16), (16, 16)]  # every step cut
+    off = Trainer(make_config({**BASE, "train.epochs": 1, "tricks.grad_clip.enabled": False}), data=small_data, keep_events=True).run()
+    assert [e.clipped_steps for e in off.events if isinstance(e, EpochEnded)] == [None]  # nothing to tell
+    control = Control()
+    run = Trainer(make_config({**BASE, "train.epochs": 2}), data=small_data, run_folder=RunFolder.create(tmp_path, "marked"),
+                  sinks=[at_steps(control, {10: {"lr_times": 0.5}})]).run(control)
+    curves = read_curves(load_run(run.run_dir))
+    assert [(e.step, e.changes) for e in curves.interventions] == [(10, {"lr_scale": 0.5})]
+    assert plot_runs([load_run(run.run_dir)], tmp_path / "marked.png").stat().st_size > 20_000

@@ -70,6 +70,8 @@ class EpochEnded:
     samples_per_second: float
     metrics: dict[str, float] = field(default_factory=dict)  # the task's validation metrics besides the loss: {"val_accuracy": 0.97}
     tokens_per_second: float = 0.0  # language models: characters predicted per second of training
+    clipped_steps: int | None = None  # the epoch's steps whose gradient norm clipping cut (norm clipping on; else None)
+    steps: int = 0  # the epoch's steps (those of this session, after a resume mid-epoch)
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,13 @@ class Clipper:
         return norm
 
 
+def clipped(clip: "Clipper", norms: list[float]) -> int | None:
+    """How many of these pre-clip norms clipping by norm cut; None when it cannot be told (off, or by value)."""
+    if not clip.enabled or clip.mode != "norm":
+        return None
+    return sum(1 for n in norms if n > clip.threshold)
+
+
 def make_clipper(params: list[nn.Parameter], config: Config) -> Clipper:
     clip = config.tricks.grad_clip
     return Clipper(params, clip.enabled, clip.mode, clip.threshold)

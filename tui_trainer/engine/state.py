@@ -52,6 +52,8 @@ class RunState:
     epoch_started: float = 0.0
     epoch_paused: float = 0.0
     epoch_train_seconds: float = 0.0
+    epoch_steps: int = 0  # this session's steps of the epoch in progress
+    epoch_clipped: int | None = None  # of those, clipped by norm (None: clipping off or by value)
 
     @classmethod
     def from_checkpoint(cls, last: dict[str, Any], best: dict[str, Any] | None) -> "RunState":
@@ -79,6 +81,7 @@ class RunState:
         if not first:
             self.epoch_losses = []
         self.epoch_started, self.epoch_paused = time.perf_counter(), 0.0
+        self.epoch_steps, self.epoch_clipped = 0, None
         return first
 
     def checkpoint(self, mid_epoch: bool) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from .events import (
 from .generate import generate_text
 from .memory import tune_allocator
 from .nonfinite import DIVERGED_HINT, NonFinitePolicy, finite_state
-from .optim import apply_sgd_decoupled_decay, build_optimizer, make_clipper
+from .optim import apply_sgd_decoupled_decay, build_optimizer, clipped, make_clipper
 from .precision import SetupError, choose_threads, resolve_device, resolve_precision
 from .schedule import LRSchedule
 from .state import Outcome, RunState, last_checkpoint, restore, steps_per_epoch
@@ -281,6 +281,8 @@ class Trainer:
         first = state.global_step
         state.global_step += len(fetched.losses)
         state.samples += fetched.samples
+        state.epoch_steps, cut = state.epoch_steps + len(fetched.losses), clipped(self.clip, fetched.grad_norms)  # for the markers
+        state.epoch_clipped = None if cut is None else (state.epoch_clipped or 0) + cut
         review = guard.review(fetched, first, state.epoch)
         state.epoch_losses.extend(loss for i, loss in enumerate(fetched.losses) if first + i + 1 not in review.skipped)
         self.emit(StepStats(state.epoch, first, state.step_in_epoch, fetched.losses, fetched.grad_norms, fetched.lrs,
@@ -309,6 +311,7 @@ class Trainer:
                 seconds=time.perf_counter() - state.epoch_started - state.epoch_paused,
                 samples_per_second=self.epoch_samples / seconds if seconds > 0 else 0.0,
                 tokens_per_second=self.epoch_samples * self.tokens_per_sample / seconds if seconds > 0 else 0.0,
+                clipped_steps=state.epoch_clipped, steps=state.epoch_steps,
             )
         )
         self.emit(EarlyStoppingState(epoch=state.epochs_run, enabled=early.enabled, monitor=early.monitor, value=metrics[early.monitor],

@@ -19,7 +19,7 @@ from ..config import ConfigError, config_from_dict, config_to_dict, load_config
 from ..config.loader import toml_value
 from ..config.schema import Config
 from ..display import baseline_lines, best_metrics, confusion_lines, duration, fmt, headline_cell, metrics_text, peak_text, summary_rate
-from ..engine.events import EarlyStoppingState, EpochEnded, RunStarted, StepStats
+from ..engine.events import EarlyStoppingState, EpochEnded, Intervention, RunStarted, StepsSkipped, StepStats
 from ..errors import UserError
 from .folder import CONFIG, METRICS, SUMMARY, read_events
 
@@ -249,6 +249,8 @@ class Curves:
     epochs: list[EpochEnded] = field(default_factory=list)
     patience: dict[int, EarlyStoppingState] = field(default_factory=dict)
     steps_per_epoch: int = 0
+    interventions: list[Intervention] = field(default_factory=list)  # for the markers
+    skips: list[int] = field(default_factory=list)  # steps skipped (non-finite, or by the GradScaler)
 
 
 def read_curves(run: RunInfo | Path) -> Curves:
@@ -270,6 +272,10 @@ def read_curves(run: RunInfo | Path) -> Curves:
             curves.epochs.append(event)
         elif isinstance(event, EarlyStoppingState):
             curves.patience[event.epoch] = event
+        elif isinstance(event, Intervention):
+            curves.interventions.append(event)
+        elif isinstance(event, StepsSkipped):
+            curves.skips.extend(event.steps)
     return curves
 
 

@@ -136,6 +136,42 @@ def _band(ax_loss, ax_val, ax_lr, ax_g, runs: list[RunInfo], curves: list, color
     draw(ax_g, x, [_finite(c.grad_norm) for c in curves], linewidth=0.8, alpha=0.9)
 
 
+def _markers(run: RunInfo, c, color: str, ax_loss, ax_val, ax_lr, ax_g) -> None:
+    """What happened under a run's curves: its best epoch (a star), interventions (dotted lines,
+    labelled), skipped steps (crosses), the end of warm-up and step-schedule milestones (on the
+    LR), and the share of steps clipped in each epoch (bars on the gradient norm's right axis)."""
+    spe = c.steps_per_epoch or 1
+    best = (run.summary or {}).get("best_epoch")
+    val = {e.epoch: e.val_loss for e in c.epochs}
+    if best in val:
+        ax_val.plot([best], [val[best]], marker="*", markersize=13, color=color, markeredgecolor="black", linestyle="none")
+    for event in c.interventions:
+        for ax in (ax_loss, ax_lr, ax_g):
+            ax.axvline(event.step / spe, color=color, linestyle=":", linewidth=1.2)
+        ax_loss.annotate(event.describe(), (event.step / spe, 1), xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
+                         va="top", ha="right", color=color)
+    if c.skips:
+        at = {s: v for s, v in zip(c.steps, c.loss) if math.isfinite(v)}
+        points = [(s / spe, at[s]) for s in c.skips if s in at]
+        if points:
+            ax_loss.plot(*zip(*points), marker="x", color="red", linestyle="none", markersize=5)
+    schedule = run.config.tricks.lr_schedule if run.config else None
+    if schedule is not None and schedule.enabled:
+        warm = schedule.warmup_steps or round(schedule.warmup_epochs * spe)
+        if warm and schedule.kind not in ("onecycle",):
+            ax_lr.axvline(warm / spe, color=color, linestyle="--", linewidth=1, alpha=0.7)
+            ax_lr.annotate("warm-up ends", (warm / spe, 0.02), xycoords=("data", "axes fraction"), fontsize=7, color=color)
+        if schedule.kind == "step":
+            for epoch in range(schedule.step_size, len(c.epochs) + 1, schedule.step_size):
+                ax_lr.axvline(epoch, color=color, linestyle="-.", linewidth=0.8, alpha=0.6)
+    shares = [(e.epoch, e.clipped_steps / e.steps) for e in c.epochs if e.clipped_steps is not None and e.steps]
+    if shares:
+        twin = ax_g.twinx()
+        twin.bar([e - 0.5 for e, _ in shares], [s for _, s in shares], width=0.9, color=color, alpha=0.15)
+        twin.set_ylim(0, 1)
+        twin.set_ylabel("share of steps clipped (bars)", fontsize=8)
+
+
 def plot_runs(runs: list[RunInfo], out: Path | str) -> Path:
     plt = _pyplot(out, "runs plot")
     curves = [read_curves(run) for run in runs]
@@ -166,7 +202,9 @@ def plot_runs(runs: list[RunInfo], out: Path | str) -> Path:
         clip = run.config.tricks.grad_clip if run.config else None
         if clip is not None and clip.enabled and clip.mode == "norm":
             ax_g.axhline(clip.threshold, color=color, linestyle="--", linewidth=1, alpha=0.8)
-    for ax, title, log in ((ax_loss, "training loss (per step, and its trend)", True), (ax_val, "validation loss (per epoch)", True),
+        _markers(run, c, color, ax_loss, ax_val, ax_lr, ax_g)
+    for ax, title, log in ((ax_loss, "training loss (per step, and its trend; dotted: interventions, x: skipped steps)", True),
+                           (ax_val, "validation loss (per epoch; star: the best epoch)", True),
                            (ax_lr, "learning rate", False), (ax_g, "gradient norm before clipping (dashed: clip threshold)", True)):
         ax.set_title(title, fontsize=10)
         if log:
