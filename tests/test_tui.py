@@ -526,3 +526,27 @@ def test_the_overlay_switches_a_curve_to_linear_and_smooths_the_training_loss(tm
         assert "EMA" not in str(plot.render()).splitlines()[0]
 
     in_app(tmp_path, scenario, (120, 40))
+
+
+def test_the_overlay_draws_runs_over_seeds_as_a_mean_and_a_band(tmp_path, small_data):
+    from tui_trainer.engine.trainer import Trainer
+    from tui_trainer.runs import RunFolder
+    from tui_trainer.tui.screens.runs import RunsScreen
+    from tui_trainer.tui.widgets.overlay_plot import OverlayPlot
+
+    for seed in (0, 1):
+        Trainer(make_config({"train.epochs": 2, "train.seed": seed}), data=small_data,
+                run_folder=RunFolder.create(tmp_path / "runs", f"s{seed}")).run()
+
+    async def scenario(app, pilot):
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
+        plot = app.screen.query_one(OverlayPlot)
+        await pilot.press("space", "down", "space")
+        [(legend, series, styles)] = plot._entries("val_loss", False)
+        assert legend == "test × 2 seeds: mean, dim: min and max" and styles[1].startswith("dim")
+        mean, low, high = series
+        assert all(lo <= m <= hi for (_, m), (_, lo), (_, hi) in zip(mean, low, high)) and len(mean) == 2
+        assert "× 2 seeds" in str(plot.render())
+
+    in_app(tmp_path, scenario, (120, 40))

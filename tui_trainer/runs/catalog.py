@@ -253,6 +253,20 @@ class Curves:
     skips: list[int] = field(default_factory=list)  # steps skipped (non-finite, or by the GradScaler)
 
 
+def seed_groups(runs: list[RunInfo]) -> list[list[int]]:
+    """Indexes of ``runs`` grouped by their settings apart from the seed (and the name), in order."""
+    groups: dict[str, list[int]] = {}
+    for i, run in enumerate(runs):
+        if run.config is None:
+            groups[f"#{i}"] = [i]
+            continue
+        settings = config_to_dict(run.config)
+        settings.pop("name", None)
+        settings["train"].pop("seed", None)
+        groups.setdefault(json.dumps(settings, sort_keys=True, default=str), []).append(i)
+    return list(groups.values())
+
+
 def read_curves(run: RunInfo | Path) -> Curves:
     path = run.path if isinstance(run, RunInfo) else Path(run)
     if not (path / METRICS).exists():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write
 from ..errors import UserError
-from .catalog import RunInfo, read_curves
+from .catalog import RunInfo, read_curves, seed_groups
 
 
 def _finite(values: list[float]) -> list[float]:
@@ -93,24 +93,6 @@ def plot_lr_find(result, out: Path | str, preset: str) -> Path:
     ax.legend(fontsize=8)
     fig.tight_layout()
     return _save(plt, fig, out)
-
-
-def seed_groups(runs: list[RunInfo]) -> list[list[int]]:
-    """Indexes of ``runs`` grouped by their settings apart from the seed (and the name), in order."""
-    import json
-
-    from ..config import config_to_dict
-
-    groups: dict[str, list[int]] = {}
-    for i, run in enumerate(runs):
-        if run.config is None:
-            groups[f"#{i}"] = [i]
-            continue
-        settings = config_to_dict(run.config)
-        settings.pop("name", None)
-        settings["train"].pop("seed", None)
-        groups.setdefault(json.dumps(settings, sort_keys=True, default=str), []).append(i)
-    return list(groups.values())
 
 
 def _band(ax_loss, ax_val, ax_lr, ax_g, runs: list[RunInfo], curves: list, color: str) -> None:

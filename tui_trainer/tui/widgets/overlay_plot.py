@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ...errors import UserError
-from ...runs.catalog import RunInfo, read_curves
+from ...runs.catalog import RunInfo, read_curves, seed_groups
 from ..braille import braille_plot
 
 PALETTE = ["#4ea1ff", "#ff7f50", "#7ccf3a", "#e6c229", "#d070d0", "#40d0c0", "#ff5c8a", "#a0a0ff"]
@@ -94,9 +94,11 @@ class OverlayPlot(Widget):
             text.append("select runs with space to overlay their curves", style="dim")
             return text
         gutter = 9
-        legend_rows = min(len(self.runs), 4)
+        entries = self._entries(key, smooth)  # (legend, its series, their styles): a run, or runs over seeds as a band
+        series = [s for _, group, _ in entries for s in group]
+        styles = [st for _, _, group in entries for st in group]
+        legend_rows = min(len(entries), 4)
         plot_h = max(1, height - 3 - legend_rows)
-        series = [ema(self._series(r, key)) if smooth else self._series(r, key) for r in self.runs]
         grid, ranges = braille_plot(series, max(2, width - gutter), plot_h, log, "max" if key == "grad_norm" else "mean")
         if ranges is None:
             text.append("no finite values to draw", style="dim")
@@ -107,12 +109,32 @@ class OverlayPlot(Widget):
             side = label(y1) if row == 0 else label(y0) if row == plot_h - 1 else ""
             text.append(side.rjust(gutter - 1)[: gutter - 1] + " ", style="dim")
             for bits, index in cells:
-                text.append(chr(0x2800 + bits) if bits else " ", style=PALETTE[index % len(PALETTE)] if index >= 0 else None)
+                text.append(chr(0x2800 + bits) if bits else " ", style=styles[index] if index >= 0 else None)
             text.append("\n")
         text.append(" " * gutter + f"epoch {x0:g}".ljust(max(0, width - gutter - 8)) + f"{x1:g}\n", style="dim")
-        for i, run in enumerate(self.runs[:legend_rows]):
-            text.append("━━ ", style=PALETTE[i % len(PALETTE)])
-            text.append(f"{run.id} ({run.status})"[: max(0, width - 4)] + "\n")
-        if len(self.runs) > legend_rows:
-            text.append(f"   and {len(self.runs) - legend_rows} more", style="dim")
+        for legend, _, group_styles in entries[:legend_rows]:
+            text.append("━━ ", style=group_styles[0])
+            text.append(legend[: max(0, width - 4)] + "\n")
+        if len(entries) > legend_rows:
+            text.append(f"   and {len(entries) - legend_rows} more", style="dim")
         return text
+
+    def _entries(self, key: str, smooth: bool) -> list[tuple[str, list[list[tuple[float, float]]], list[str]]]:
+        """One entry a run; runs whose settings differ only in the seed as one: their mean, and
+        their minimum and maximum drawn dim (the band)."""
+        out = []
+        for n, group in enumerate(seed_groups(self.runs)):
+            color = PALETTE[n % len(PALETTE)]
+            series = [ema(self._series(self.runs[i], key)) if smooth else self._series(self.runs[i], key) for i in group]
+            if len(group) == 1:
+                run = self.runs[group[0]]
+                out.append((f"{run.id} ({run.status})", series, [color]))
+                continue
+            size = min(len(s) for s in series)
+            columns = [[s[k][1] for s in series] for k in range(size)]
+            xs = [series[0][k][0] for k in range(size)]
+            mean = [(x, sum(c) / len(c)) for x, c in zip(xs, columns)]
+            low, high = [(x, min(c)) for x, c in zip(xs, columns)], [(x, max(c)) for x, c in zip(xs, columns)]
+            out.append((f"{self.runs[group[0]].preset} × {len(group)} seeds: mean, dim: min and max", [mean, low, high],
+                        [color, f"dim {color}", f"dim {color}"]))
+        return out
