@@ -7,10 +7,10 @@ import json
 
 import numpy as np
 import pytest
+from app_pilot import in_app, wait_for
 
 from tests.helpers import make_config
 from tests.test_cli import _assert_user_error, cli
-from tests.test_tui import in_app, wait_for
 
 
 def test_digits_train_end_to_end_and_runs_show_the_confusion_matrix(tmp_path):

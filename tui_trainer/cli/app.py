@@ -160,6 +160,7 @@ def train(
     from ..runs import RunFolder
     from ..runs.nudge import Inbox
     from .data_progress import DataProgress
+    from .launch import RUN_DIR_FILE
     from .reporter import JsonReporter, NoReporter, ProgressReporter
     from .signals import exit_code, stop_on_signals
 
@@ -184,8 +185,8 @@ def train(
 
                 board = TensorBoardSink(tensorboard / trainer.run_folder.path.name)
                 trainer.sinks.append(board)
-            if os.environ.get("TUI_TRAINER_RUN_DIR_FILE"):  # tell train --nproc where the run is
-                Path(os.environ["TUI_TRAINER_RUN_DIR_FILE"]).write_text(str(trainer.run_folder.path))
+            if os.environ.get(RUN_DIR_FILE):  # tell train --nproc where the run is
+                Path(os.environ[RUN_DIR_FILE]).write_text(str(trainer.run_folder.path))
         inbox = Inbox(trainer.run_folder.path, control).start() if dist.is_main and not dist.enabled else None  # tui-trainer nudge
         with stop_on_signals(control) as received:
             result = trainer.run(control)

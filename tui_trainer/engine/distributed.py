@@ -286,9 +286,3 @@ class Distributed:
                 except (RuntimeError, ProcessLost):
                     pass
             dist.destroy_process_group()
-
-    def describe(self) -> dict[str, Any]:
-        """For the start event and the summary."""
-        if not self.enabled:
-            return {}
-        return {"processes": self.world_size, "backend": self.backend}

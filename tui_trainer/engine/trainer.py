@@ -259,8 +259,8 @@ class Trainer:
             if scaler is not None:
                 row[2] = scaler._scale  # a drop in the scale marks a step the scaler skipped
             state.step_in_epoch += 1
-            if stats.due():
-                outcome = outcome or self._report(state, stats, guard)
+            if stats.due():  # always fetched (the buffer must empty), even with an outcome waiting for agreement
+                outcome = self._report(state, stats, guard) or outcome
                 if outcome is not None and not dist.enabled:  # several processes: at the agreed step
                     break
         dist.drain()

@@ -1,0 +1,41 @@
+"""Driving the app in tests: a Pilot, and conditions awaited by polling (pilot.press() waits
+for the whole app to go idle, which takes seconds while a run is busy)."""
+
+import asyncio
+import time
+
+from tui_trainer.tui import TrainerApp
+from tui_trainer.tui.widgets.settings_panel import SettingsPanel, widget_id
+
+
+async def wait_for(pilot, condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+async def settings_ready(pilot):
+    """The settings groups after the training basics mount just after the first paint."""
+    await wait_for(pilot, lambda: pilot.app.query_one(SettingsPanel).ready)
+
+
+def widget(app, key):
+    return app.query_one(f"#{widget_id(key)}")
+
+
+def make_app(tmp_path, preset="cnn-mnist1d"):
+    return TrainerApp(preset, runs_dir=tmp_path / "runs", threads=1)
+
+
+def in_app(tmp_path, scenario, size=(80, 24), preset="cnn-mnist1d"):
+    """Run ``scenario(app, pilot)`` in the app on ``preset``, once its settings are all mounted."""
+
+    async def main():
+        app = make_app(tmp_path, preset)
+        async with app.run_test(size=size) as pilot:
+            await settings_ready(pilot)
+            await scenario(app, pilot)
+
+    asyncio.run(main())
