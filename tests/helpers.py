@@ -19,12 +19,14 @@ def make_config(overrides: dict | None = None, **top):
 def synthetic_events(preset: str = "cnn-mnist1d", epochs: int = 6, done: int | None = None, steps_per_epoch: int = 29,
                      lr: float = 0.003, run_dir: str | None = None) -> list:
     """The events of a run, made up but shaped like a real one (losses falling with a wobble, a
-    cosine LR, gradient norms with spikes, patience), identical at every call: for pictures
-    of the live view and the Runs view that do not depend on a clock or on this machine's
-    speed. ``done``: epochs trained so far (all of them, and a RunEnded, when None)."""
+    cosine LR after a warm-up epoch, gradient norms with spikes clipped at 1, patience, an
+    intervention halving the LR at step 100, ``last.pt`` each epoch when there is a folder),
+    identical at every call: for pictures of the live view and the Runs view that do not depend
+    on a clock or on this machine's speed. ``done``: epochs trained so far (all of them, and a
+    RunEnded, when None)."""
     import math
 
-    from tui_trainer.engine.events import EarlyStoppingState, EpochEnded, RunEnded, RunStarted, StepStats
+    from tui_trainer.engine.events import CheckpointSaved, EarlyStoppingState, EpochEnded, Intervention, RunEnded, RunStarted, StepStats
 
     total = epochs * steps_per_epoch
     pace = (lr / 0.003) ** 0.5  # a higher LR learns faster here, and settles higher
@@ -32,21 +34,34 @@ def synthetic_events(preset: str = "cnn-mnist1d", epochs: int = 6, done: int | N
                          model=["features.0 Conv1d(1, 32, kernel_size=(5,))"], train_size=3600, val_size=400, test_size=1000,
                          batch_size=128, steps_per_epoch=steps_per_epoch, epochs=epochs, start_epoch=0,
                          tricks=["batchnorm", "dropout", "lr_schedule", "grad_clip", "weight_decay", "early_stopping"],
-                         clip_threshold=1.0, patience=3)]
+                         clip_threshold=1.0, patience=3, schedule="cosine", lr_marks=[[steps_per_epoch, "warm-up ends"]])]
     best, best_epoch, wait = math.inf, 0, 0
+
+    def lr_at(s):
+        scale = 0.5 if s >= 100 else 1.0
+        if s < steps_per_epoch:
+            return scale * lr * (0.1 + 0.9 * s / steps_per_epoch)
+        return scale * lr * 0.5 * (1 + math.cos(math.pi * (s - steps_per_epoch) / (total - steps_per_epoch)))
+
     for epoch in range(epochs if done is None else done):
+        clipped = 0
         for first in range(epoch * steps_per_epoch, (epoch + 1) * steps_per_epoch, 16):
             steps = range(first, min(first + 16, (epoch + 1) * steps_per_epoch))
+            if first < 100 <= steps[-1] + 1:
+                events.append(Intervention(100, epoch, {"lr_scale": 0.5}, "app"))
             losses = [2.3 * math.exp(-s * pace / 40) + 0.05 * pace + 0.04 * math.sin(s * 1.7) for s in steps]
             norms = [0.6 + 0.5 * math.exp(-s / 60) + (3.0 if s % 23 == 7 else 0.0) for s in steps]
-            lrs = [lr * 0.5 * (1 + math.cos(math.pi * s / total)) for s in steps]
+            lrs = [lr_at(s) for s in steps]
+            clipped += sum(n > 1.0 for n in norms)
             events.append(StepStats(epoch, first, steps[-1] + 1 - epoch * steps_per_epoch, losses, norms, lrs, 12000.0))
         val = 0.9 * math.exp(-epoch * pace / 2) + 0.12 * pace + (0.03 if epoch == 4 else 0.0)
         improved = val < best
         best, best_epoch, wait = (val, epoch + 1, 0) if improved else (best, best_epoch, wait + 1)
         events.append(EpochEnded(epoch + 1, 2.3 * math.exp(-(epoch + 0.5) * steps_per_epoch / 40) + 0.05, val,
-                                 0.97 - 0.5 * math.exp(-epoch), lrs[-1], 0.3, 12000.0))
+                                 0.97 - 0.5 * math.exp(-epoch), lrs[-1], 0.3, 12000.0, clipped_steps=clipped, steps=steps_per_epoch))
         events.append(EarlyStoppingState(epoch + 1, True, "val_loss", val, best, best_epoch, wait, 3, improved))
+        if run_dir is not None and epoch + 1 < epochs:
+            events.append(CheckpointSaved(epoch + 1, "last", f"{run_dir}/last.pt"))
     if done is None:
         summary = {"preset": preset, "status": "completed", "reason": f"reached the last epoch ({epochs})", "epochs_run": epochs,
                    "steps": total, "best_epoch": best_epoch, "best_val_loss": best, "best_val_accuracy": 0.96, "weights": "best",

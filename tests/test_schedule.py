@@ -8,7 +8,7 @@ import torch
 from helpers import make_config
 from torch.optim import lr_scheduler
 
-from tui_trainer.engine.events import EpochEnded, StepStats
+from tui_trainer.engine.events import EpochEnded, RunStarted, StepStats
 from tui_trainer.engine.trainer import Trainer
 
 LR = 0.01
@@ -17,11 +17,14 @@ BATCH = 128  # 512 training samples -> 4 steps per epoch
 SPE = 4
 
 
-def run_lrs(small_data, **schedule):
+def run_lrs(small_data, started=None, **schedule):
+    """The LR of every step; ``started``: a list that gets the run's RunStarted."""
     overrides = {"train.epochs": EPOCHS, "train.batch_size": BATCH, "train.lr": LR, "tricks.early_stopping.enabled": False}
     overrides.update({f"tricks.lr_schedule.{k}": v for k, v in schedule.items()})
     trainer = Trainer(make_config(overrides), data=small_data, keep_events=True)
     result = trainer.run()
+    if started is not None:
+        started += [e for e in result.events if isinstance(e, RunStarted)]
     lrs = [lr for e in result.events if isinstance(e, StepStats) for lr in e.lrs]
     val = [e.val_loss for e in result.events if isinstance(e, EpochEnded)]
     assert len(lrs) == EPOCHS * SPE
@@ -94,8 +97,11 @@ def test_cosine_with_warmup_matches_closed_form(small_data):
 
 
 def test_step_with_warmup_chains_per_batch_warmup_and_per_epoch_decay(small_data):
-    lrs, _ = run_lrs(small_data, kind="step", step_size=1, gamma=0.5, warmup_epochs=2.0, warmup_start_factor=0.2)
+    started = []
+    lrs, _ = run_lrs(small_data, started, kind="step", step_size=1, gamma=0.5, warmup_epochs=2.0, warmup_start_factor=0.2)
     w = 8
+    # the turns the marker row and runs plot show: the warm-up's end, and each epoch's drop
+    assert started[0].lr_marks == [[4, "LR ×0.5"], [8, "LR ×0.5"], [8, "warm-up ends"], [12, "LR ×0.5"]]
     expected = [LR * _warm(i, w, 0.2) * 0.5 ** (i // SPE) for i in range(EPOCHS * SPE)]
     assert lrs == pytest.approx(expected, rel=1e-9)
     # and torch's own LinearLR (per batch) chained with StepLR (per epoch) gives the same

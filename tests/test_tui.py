@@ -59,6 +59,8 @@ def test_start_feeds_the_curves_and_stop_ends_the_thread_with_a_checkpoint(tmp_p
         assert loss_rows[0].startswith("loss ") and " log" in loss_rows[1]
         assert any(ch in "▁▂▃▄▅▆▇█" for ch in "".join(loss_rows))
         assert "≤1" in next(line for line in screen if line.startswith("|g|"))  # the clip threshold
+        assert screen[-2].startswith("clipped ") and "★" in screen[-2]  # the marker row: epoch 1 was a new best
+        assert "★ best" in screen[-1]  # its legend
         app.action_stop()
         stopped = time.monotonic()
         await wait_for(pilot, app.session.finished.is_set, timeout=5)

@@ -67,6 +67,8 @@ def test_watch_follows_a_growing_run_and_shows_it_finished(tmp_path, finished_ru
             await pilot.pause(0.2)
             assert "finished" in str(app.query_one("#watch-info").render())
             assert any("test accuracy" in line for line in monitor.log_view.plain_lines)
+            marks, legend = monitor.live.plain_lines()[-2:]  # the marker row under the curves, and its legend
+            assert "★" in marks and legend.startswith("★ best")
             await pilot.press("q")
 
     asyncio.run(scenario())

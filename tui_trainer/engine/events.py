@@ -41,6 +41,9 @@ class RunStarted:
     tokens_per_sample: int = 0  # language models: the characters each sample predicts (its speed is told in tokens/s)
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)  # simple predictors' scores, see Datasets.baselines
     processes: int = 1  # > 1: one run over several processes (torchrun); batch_size is the global batch
+    clip_mode: str = "norm"  # gradient clipping by "norm" (clip_threshold bounds |g|) or by "value"
+    schedule: str = ""  # the LR schedule's kind, "" when off
+    lr_marks: list[list[Any]] = field(default_factory=list)  # [global step, what]: the schedule's planned turns, for the markers
 
 
 @dataclass(frozen=True)

@@ -126,3 +126,21 @@ def noam(warmup: int):
         return min(s / warmup, math.sqrt(warmup / s))
 
     return factor
+
+
+def milestones(config: LRScheduleConfig, epochs: int, steps_per_epoch: int) -> list[tuple[int, str]]:
+    """The planned turns of the schedule, as (global steps done, what happens there): the end of
+    the warm-up (noam's peak), one-cycle's peak, and each drop of the step schedule. Plateau's cuts
+    depend on the run and are told by the epochs' LRs."""
+    if not config.enabled:
+        return []
+    total = epochs * steps_per_epoch
+    warmup = min(config.warmup_steps or round(config.warmup_epochs * steps_per_epoch), total)
+    marks: list[tuple[int, str]] = []
+    if config.kind == "onecycle":
+        marks.append((max(1, round(config.pct_start * total)), "LR peak"))
+    elif warmup > 0:
+        marks.append((warmup, "warm-up ends"))
+    if config.kind == "step":
+        marks += [(e * steps_per_epoch, f"LR ×{config.gamma:g}") for e in range(config.step_size, epochs, config.step_size)]
+    return sorted(marks)

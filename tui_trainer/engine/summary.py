@@ -12,6 +12,7 @@ import torch
 from ..models import count_parameters, describe, model_notes
 from .events import RunEnded, RunStarted
 from .health import not_learning
+from .schedule import milestones
 from .state import Outcome, RunState
 from .task import flip_note
 
@@ -34,6 +35,8 @@ def run_started(trainer: "Trainer", state: RunState) -> RunStarted:
         data_mode=data.mode, data_detail=data.mode_detail,
         notes=[*data.notes, *filter(None, [flip_note(data, cfg)]), *model_notes(cfg), *distributed_notes(trainer)],
         tokens_per_sample=trainer.tokens_per_sample, baselines=data.baselines, processes=trainer.dist.world_size,
+        clip_mode=tricks.grad_clip.mode, schedule=tricks.lr_schedule.kind if tricks.lr_schedule.enabled else "",
+        lr_marks=[list(m) for m in milestones(tricks.lr_schedule, cfg.train.epochs, trainer.steps_per_epoch)],
     )
 
 

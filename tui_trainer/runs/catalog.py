@@ -251,6 +251,7 @@ class Curves:
     steps_per_epoch: int = 0
     interventions: list[Intervention] = field(default_factory=list)  # for the markers
     skips: list[int] = field(default_factory=list)  # steps skipped (non-finite, or by the GradScaler)
+    lr_marks: list[tuple[int, str]] = field(default_factory=list)  # the schedule's planned turns (RunStarted.lr_marks)
 
 
 def seed_groups(runs: list[RunInfo]) -> list[list[int]]:
@@ -275,6 +276,7 @@ def read_curves(run: RunInfo | Path) -> Curves:
     for event in read_events(path):  # checkpoints, warnings and the end add nothing to a curve
         if isinstance(event, RunStarted):
             curves.steps_per_epoch = event.steps_per_epoch
+            curves.lr_marks = [(int(step), str(text)) for step, text in event.lr_marks]
         elif isinstance(event, StepStats):
             for i, (loss, norm, lr) in enumerate(zip(event.losses, event.grad_norms, event.lrs)):
                 curves.steps.append(event.first_step + i + 1)

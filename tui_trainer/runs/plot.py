@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from ..atomic import atomic_write
+from ..engine.schedule import milestones
 from ..errors import UserError
 from .catalog import RunInfo, read_curves, seed_groups
 
@@ -137,15 +138,13 @@ def _markers(run: RunInfo, c, color: str, ax_loss, ax_val, ax_lr, ax_g) -> None:
         points = [(s / spe, at[s]) for s in c.skips if s in at]
         if points:
             ax_loss.plot(*zip(*points), marker="x", color="red", linestyle="none", markersize=5)
-    schedule = run.config.tricks.lr_schedule if run.config else None
-    if schedule is not None and schedule.enabled:
-        warm = schedule.warmup_steps or round(schedule.warmup_epochs * spe)
-        if warm and schedule.kind not in ("onecycle",):
-            ax_lr.axvline(warm / spe, color=color, linestyle="--", linewidth=1, alpha=0.7)
-            ax_lr.annotate("warm-up ends", (warm / spe, 0.02), xycoords=("data", "axes fraction"), fontsize=7, color=color)
-        if schedule.kind == "step":
-            for epoch in range(schedule.step_size, len(c.epochs) + 1, schedule.step_size):
-                ax_lr.axvline(epoch, color=color, linestyle="-.", linewidth=0.8, alpha=0.6)
+    marks = c.lr_marks
+    if not marks and run.config is not None:  # a run recorded before RunStarted carried them
+        marks = milestones(run.config.tricks.lr_schedule, run.config.train.epochs, spe)
+    for step, text in marks:
+        if step <= (c.steps[-1] if c.steps else 0):
+            ax_lr.axvline(step / spe, color=color, linestyle="--" if "warm" in text or "peak" in text else "-.", linewidth=1, alpha=0.7)
+            ax_lr.annotate(text, (step / spe, 0.02), xycoords=("data", "axes fraction"), fontsize=7, color=color, rotation=90, ha="right")
     shares = [(e.epoch, e.clipped_steps / e.steps) for e in c.epochs if e.clipped_steps is not None and e.steps]
     if shares:
         twin = ax_g.twinx()

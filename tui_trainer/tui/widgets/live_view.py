@@ -20,8 +20,11 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from ..curves import Series, columns, range_label, spark_rows
+from ..markers import Markers, legend_width
 
 CURVE_ROWS = 2
+#: Under the curves, when the view has markers: the marker row, and its legend.
+MARKER_ROWS = 2
 
 
 class Curve:
@@ -33,24 +36,33 @@ class Curve:
 
 
 class LiveView(Widget):
-    """Status, progress and the curves, drawn with the line API: each line is a cached
-    :class:`Strip` rebuilt only when its content changes, and only changed lines are refreshed."""
+    """Status, progress, the curves and (with ``markers``) the marker row and its legend, drawn
+    with the line API: each line is a cached :class:`Strip` rebuilt only when its content
+    changes, and only changed lines are refreshed. Its height is its line count."""
 
     DEFAULT_CSS = """
-    LiveView { height: 13; }
     LiveView > .liveview--curve { color: $accent; }
     LiveView > .liveview--bad { color: $error; text-style: bold; }
     LiveView > .liveview--dim { color: $text-muted; }
     LiveView > .liveview--bar { color: $success; }
     LiveView > .liveview--bar-back { color: $surface-lighten-2; }
+    LiveView > .liveview--mark-clip { color: $warning 60%; }
+    LiveView > .liveview--mark-saved { color: $text-muted; }
+    LiveView > .liveview--mark-lr { color: $text-secondary; text-style: bold; }
+    LiveView > .liveview--mark-best { color: $success; text-style: bold; }
+    LiveView > .liveview--mark-skipped { color: $error; text-style: bold; }
+    LiveView > .liveview--mark-intervention { color: magenta; text-style: bold; }
     """
-    COMPONENT_CLASSES = {"liveview--curve", "liveview--bad", "liveview--dim", "liveview--bar", "liveview--bar-back"}
+    COMPONENT_CLASSES = {"liveview--curve", "liveview--bad", "liveview--dim", "liveview--bar", "liveview--bar-back",
+                         *(f"liveview--mark-{kind}" for kind in ("clip", "saved", "lr", "best", "skipped", "intervention"))}
 
     STATUS_ROWS = 2
 
-    def __init__(self, curves: list[Curve], **kwargs: Any):
+    def __init__(self, curves: list[Curve], markers: Markers | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.curves = curves
+        self.markers = markers
+        self.styles.height = self.line_count
         self.status: list[str] = []
         self.progress: float | None = None
         self.progress_text = ""
@@ -61,7 +73,7 @@ class LiveView(Widget):
 
     @property
     def line_count(self) -> int:
-        return self.STATUS_ROWS + 1 + CURVE_ROWS * len(self.curves)
+        return self.STATUS_ROWS + 1 + CURVE_ROWS * len(self.curves) + (MARKER_ROWS if self.markers is not None else 0)
 
     def on_resize(self, event: events.Resize) -> None:
         self._width = -1
@@ -83,6 +95,8 @@ class LiveView(Widget):
         redraw = set(curves or ())
         for i, curve in enumerate(self.curves):
             changed |= set(self._build_curve(i, curve, curve.name in redraw))
+        if curves is not None:
+            changed |= set(self._build_markers())
         if changed:  # only the lines that changed: the compositor's work follows the area
             self.refresh(*(Region(0, y, self._width, 1) for y in sorted(changed)))
 
@@ -99,7 +113,7 @@ class LiveView(Widget):
         if style is None:
             style = self.rich_style
             if name:
-                style = style + self.get_component_rich_style(name, partial=True)
+                style = style + self.get_component_rich_style(name)
             self._styles[name] = style
         return style
 
@@ -175,6 +189,36 @@ class LiveView(Widget):
             segments.append(Segment(row, style))
         return Strip(segments).adjust_cell_length(self._width, base)
 
+    def _build_markers(self) -> list[int]:
+        """The marker row (its label: the clipped share) and the legend, under the curves."""
+        if self.markers is None:
+            return []
+        top = self.STATUS_ROWS + 1 + CURVE_ROWS * len(self.curves)
+        label_width = self.label_width(self._width)
+        label, cells = self.markers.label(), self.markers.row(max(0, self._width - label_width))
+        legend = self.markers.legend(self._width)
+        return (self._set(top, ("markers", label, tuple(cells), label_width), lambda: self._marker_strip(label, cells, label_width))
+                + self._set(top + 1, ("legend", tuple(legend), self._width), lambda: self._legend_strip(legend)))
+
+    def _marker_strip(self, label: str, cells: list[tuple[str, str]], label_width: int) -> Strip:
+        base = self._style()
+        segments = [Segment(label[:label_width - 1].ljust(label_width), base)]
+        for char, kind in cells:  # runs of one kind share a segment
+            style = self._style(f"liveview--mark-{kind}") if kind else base
+            if segments and segments[-1].style is style and len(segments) > 1:
+                segments[-1] = Segment(segments[-1].text + char, style)
+            else:
+                segments.append(Segment(char, style))
+        return Strip(segments).adjust_cell_length(self._width, base)
+
+    def _legend_strip(self, legend: list[tuple[str, str, str]]) -> Strip:
+        dim = self._style("liveview--dim")
+        gap = " " * (2 if legend_width(legend, 2) <= self._width else 1)
+        segments = []
+        for i, (glyph, kind, word) in enumerate(legend):
+            segments += [Segment(glyph, self._style(f"liveview--mark-{kind}")), Segment(f" {word}" + (gap if i < len(legend) - 1 else ""), dim)]
+        return Strip(segments).crop(0, self._width).adjust_cell_length(self._width, self._style())
+
     def _build_all(self, width: int) -> None:
         self._width = width
         self._styles = {}
@@ -184,6 +228,7 @@ class LiveView(Widget):
         self._build_progress()
         for i, curve in enumerate(self.curves):
             self._build_curve(i, curve, True)
+        self._build_markers()
 
     def plain_lines(self) -> list[str]:
         """The text of each line as drawn (for tests and bug reports)."""

@@ -1,7 +1,8 @@
 """The live view of a run: turns engine events into what :class:`LiveView` and :class:`TailLog` show.
 
 It is fed events in batches by a 10 Hz timer (:meth:`Monitor.feed`), never one message per
-step. Each event kind is shown by its ``show_<kind>`` method; ``checkpoint_saved`` has none.
+step. Each event kind is shown by its ``show_<kind>`` method, and every event also goes to the
+marker row (:class:`~..markers.Markers`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ...display import (
     summary_rate,
 )
 from ...engine.events import (
+    CheckpointSaved,
     EarlyStoppingState,
     EpochEnded,
     Intervention,
@@ -41,6 +43,7 @@ from ...engine.events import (
     dispatch,
 )
 from ..curves import Series
+from ..markers import Markers
 from .live_view import Curve, LiveView
 from .sample_panel import SamplePanel
 from .tail_log import TailLog
@@ -59,6 +62,7 @@ class Monitor(Vertical):
             "grad_norm": Curve("grad_norm", "|g|", "max", log=True),
             "patience": Curve("patience", "patience", "max"),
         }
+        self.markers = Markers()
         self.dirty: set[str] = set()  # curves with new points since the last redraw
         self.redraws = 0
         self._curves_drawn = 0.0
@@ -68,6 +72,7 @@ class Monitor(Vertical):
         for curve in self.curves.values():
             curve.series.clear()
             curve.marker = None
+        self.markers.clear()
         self.dirty = set(self.curves)
         self.started: RunStarted | None = None
         self.last_step: StepStats | None = None
@@ -82,7 +87,7 @@ class Monitor(Vertical):
         return self.curves[name].series
 
     def compose(self) -> ComposeResult:
-        yield LiveView(list(self.curves.values()), id="live")
+        yield LiveView(list(self.curves.values()), self.markers, id="live")
         yield SamplePanel(id="sample")
         yield TailLog(id="run-log")
 
@@ -109,12 +114,15 @@ class Monitor(Vertical):
         for event in events:
             changed = True
             dispatch(self, event)
+            if not isinstance(event, RunStarted):  # show_run_started tells the markers whether the curves begin anew
+                self.markers.note(event)
         if changed:
             self.redraw()
 
     def show_run_started(self, event: RunStarted) -> None:
         log = self.log_view
-        if event.start_step and self.started is not None:  # a resume, in the same metrics.jsonl
+        resumed = bool(event.start_step and self.started is not None)  # a resume, in the same metrics.jsonl
+        if resumed:
             self.ended, self.paused = None, False
             log.write(f"[b]resumed[/] after step {event.start_step} (epoch {event.start_epoch + 1})")
         else:
@@ -122,7 +130,8 @@ class Monitor(Vertical):
             self.sample_panel.clear()
             self.steps_done = event.start_step
         self.started = event
-        self.curves["grad_norm"].marker = event.clip_threshold
+        self.markers.note(event, fresh=not resumed)
+        self.curves["grad_norm"].marker = event.clip_threshold if event.clip_mode == "norm" else None  # by value: no bound on |g|
         log.write(f"[b]started[/] {event.preset}: {event.parameters:,} parameters on {event.device} ({event.precision}), "
                   f"tricks: {', '.join(event.tricks) or 'none'}")
         if event.dataset:
@@ -160,6 +169,12 @@ class Monitor(Vertical):
 
     def show_intervention(self, event: Intervention) -> None:
         self.log_view.write(f"[b magenta]step {event.step}:[/] {event.describe()} ({event.source})")
+        clip = event.changes.get("clip")
+        if clip is not None:
+            self.curves["grad_norm"].marker = None if clip == "off" else float(clip)
+
+    def show_checkpoint_saved(self, event: CheckpointSaved) -> None:
+        pass  # a mark on the marker row (last.pt), nothing more
 
     def show_system(self, event: SystemStats) -> None:
         self.last_load = event  # the status line shows it
