@@ -131,6 +131,68 @@ def _train_task(config: dict, path: str, folder: str) -> tuple[dict[str, Any], s
             signal.signal(signal.SIGINT, previous)
 
 
+class ProcessTrials:
+    """Trials on this machine: in up to ``jobs`` worker processes at once (spawned; each keeps
+    its data in memory between trials), or in this process one after another when ``jobs`` is 1,
+    under ``control`` (the caller's, for its signals). The same ``map`` as :class:`RayTrials`."""
+
+    def __init__(self, jobs: int = 1, control: Any = None):
+        self.jobs, self.control = max(1, jobs), control
+
+    def map(self, jobs: list[tuple[Any, Config, Path]], folder: Path, on_done: Callable[[Any, dict[str, Any], str], None],
+            should_stop: Callable[[], bool], poll: Callable[[], None] | None = None) -> None:
+        clear_stop(folder)
+        try:
+            if self.jobs == 1:
+                self._here(jobs, folder, on_done, should_stop)
+            else:
+                self._pool(jobs, folder, on_done, should_stop, poll)
+        finally:
+            clear_stop(folder)
+
+    def _here(self, jobs, folder: Path, on_done, should_stop) -> None:
+        from .engine import Control
+
+        for key, config, path in jobs:
+            if should_stop():
+                return
+            control = self.control or Control()
+            end_watch = watch_stop(Path(folder), control, Path(path))
+            try:
+                summary, how = train_in_folder(config, Path(path), control)
+            finally:
+                end_watch()
+            on_done(key, summary, how)
+
+    def _pool(self, jobs, folder: Path, on_done, should_stop, poll) -> None:
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        with ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            pending = {pool.submit(_train_task, config_to_dict(config), str(path), str(folder)): key for key, config, path in jobs}
+            stopping = False
+            while pending:
+                if not stopping and should_stop():
+                    stopping = True
+                    request_stop(folder)  # the running trials save at a step; the others never start
+                    for future in pending:
+                        future.cancel()
+                done, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
+                if poll is not None:
+                    poll()
+                for future in done:
+                    key = pending.pop(future)
+                    if future.cancelled():
+                        continue
+                    try:
+                        summary, how = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a worker that died (killed, or Ctrl-C while it started)
+                        if stopping:
+                            continue  # not finished: the same command again trains it
+                        summary, how = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"[:300]}, "failed"
+                    on_done(key, summary, how)
+
+
 class RayTrials:
     """Trials as Ray tasks: ``ray.init()`` starts a local Ray instance (``address`` None) or
     joins a cluster (``"auto"`` or ``host:port``). Each trial asks for ``train.threads`` CPUs

@@ -18,6 +18,7 @@ from . import open_app
 from .common import complete_preset, complete_run, fail, quiet_exit, ray_option, ray_trials, runs_dir_option, train_overrides
 from .data_commands import data as data_command
 from .generate_command import generate as generate_command
+from .lab_commands import lab_app
 from .lr_find_command import lr_find as lr_find_command
 from .presets_commands import presets_app
 from .runs_commands import nudge as nudge_command
@@ -32,6 +33,7 @@ app = typer.Typer(
 )
 app.add_typer(presets_app, name="presets")
 app.add_typer(runs_app, name="runs")
+app.add_typer(lab_app, name="lab")
 app.command("data")(data_command)
 app.command("generate")(generate_command)
 app.command("sweep")(sweep_command)

@@ -60,14 +60,22 @@ def runs_compare(runs: List[str] = typer.Argument(..., help="Two or more runs (f
 
 @runs_app.command("plot")
 def runs_plot(
-    runs: List[str] = typer.Argument(..., help="One or more runs (folder, id or unique part).", autocompletion=complete_run),
+    runs: List[str] = typer.Argument(..., help="One or more runs (folder, id or unique part), or a lab, sweep or ablation folder "
+                                               "(all its runs).", autocompletion=complete_run),
     output: Path = typer.Option(..., "--output", "-o", help="The PNG file to write."),
     runs_dir: Path = runs_dir_option(),
 ) -> None:
-    """Loss, validation loss, LR and gradient-norm curves of the runs, overlaid, as a PNG."""
+    """Loss, validation loss, LR and gradient-norm curves of the runs, overlaid, as a PNG; runs
+    that differ only in their seed as a mean line with a min-max band."""
+    from ..runs.catalog import group_runs, load_run
     from ..runs.plot import plot_runs
 
-    infos = _resolve(runs, runs_dir)
+    infos = []
+    for ref in runs:
+        group = next((g for p in (Path(ref), runs_dir / ref) if p.is_dir() and (g := group_runs(p)) is not None), None)
+        if group is not None and not group:
+            fail(f"{ref}: no runs in it yet")
+        infos += [load_run(p) for p in group] if group is not None else _resolve([ref], runs_dir)
     try:
         path = plot_runs(infos, output)
     except UserError as exc:

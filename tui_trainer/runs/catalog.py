@@ -80,8 +80,19 @@ def load_run(path: Path | str) -> RunInfo:
     return info
 
 
+#: The files that make a folder a group of runs: an ablation, a sweep or a lab.
+GROUP_FILES = ("ablation.json", "sweep.json", "lab.json")
+
+
+def group_runs(path: Path) -> list[Path] | None:
+    """The run folders of the ablation, sweep or lab folder ``path``; None when it is none of those."""
+    if not any((path / name).exists() for name in GROUP_FILES):
+        return None
+    return [p for p in sorted(path.iterdir()) if (p / CONFIG).exists()]
+
+
 def run_paths(runs_dir: Path | str) -> list[Path]:
-    """The run folders under ``runs_dir`` and inside its ablation and sweep folders, oldest first (by name)."""
+    """The run folders under ``runs_dir`` and inside its ablation, sweep and lab folders, oldest first (by name)."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         return []
@@ -89,8 +100,8 @@ def run_paths(runs_dir: Path | str) -> list[Path]:
     for path in sorted(runs_dir.iterdir()):
         if (path / CONFIG).exists():
             found.append(path)
-        elif (path / "ablation.json").exists() or (path / "sweep.json").exists():
-            found.extend(p for p in sorted(path.iterdir()) if (p / CONFIG).exists())
+        elif (runs := group_runs(path)) is not None:
+            found.extend(runs)
     return found
 
 

@@ -1,0 +1,156 @@
+"""Labs: lab files and their mistakes, the verdict rules on hand-made results (a clear
+difference, one that goes against the lesson, one inside the noise), and a lab end to end."""
+
+import json
+import math
+import textwrap
+
+import pytest
+from typer.testing import CliRunner
+
+from tui_trainer.cli.app import app
+from tui_trainer.labs import LabError, lab_paths, load_lab
+from tui_trainer.labs.verdict import Stat, clear, judge
+
+LAB = """
+question = "Does dropout help here?"
+lesson = "Dropout regularises."
+base = "cnn-mnist1d"
+seeds = 2
+columns = ["gap"]
+[set]
+"train.epochs" = 2
+[[arm]]
+name = "plain"
+set = {{ "tricks.dropout.enabled" = false }}
+[[arm]]
+name = "dropout"
+set = {{ "tricks.dropout.enabled" = true }}
+{extra}
+[verdict]
+{verdict}
+"""
+
+
+def write_lab(tmp_path, verdict='metric = "best_val_loss"\nreference = "plain"\nbetter = ["dropout"]', extra="", name="toy"):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(textwrap.dedent(LAB).format(verdict=verdict, extra=extra))
+    return path
+
+
+def results(values: dict, metric="best_val_loss", status="completed"):
+    """Hand-made results: {arm: [one value per seed]} or {(arm, value): [...]}."""
+    out = []
+    for key, per_seed in values.items():
+        arm, value = key if isinstance(key, tuple) else (key, None)
+        for seed, v in enumerate(per_seed):
+            out.append({"arm": arm, "value": value, "seed": seed, "status": "diverged" if v is None else status,
+                        "metrics": {metric: v}})
+    return out
+
+
+def test_the_bundled_labs_load_and_check_every_runs_settings():
+    labs = lab_paths()
+    assert "batchnorm-lr" in labs
+    for path in labs.values():
+        lab = load_lab(path)
+        assert lab.question.endswith("?") and lab.lesson and lab.run_count() >= 2
+        assert lab.seconds is not None and lab.seconds <= 150  # measured here; a lab takes about two minutes or less
+
+
+@pytest.mark.parametrize("verdict, extra, message", [
+    ('metric = "best_val_los"', "", "unknown metric 'best_val_los'"),
+    ('metric = "best_val_loss"\nreference = "nobody"', "", "no arm named 'nobody'"),
+    ('metric = "best_val_loss"\nbetter = ["dropout"]', "", "relative to a reference arm"),
+    ('rule = "highest"\nmetric = "best_val_accuracy"', "", "needs a [scan] of numbers and a numeric target"),
+    ('metric = "best_val_loss"', "[scan]\nkey = \"train.lr\"\nvalues = []", "[scan]: needs key"),
+    ('metric = "best_val_loss"', "wrong = 1", "unknown key 'wrong'"),
+    ('metric = "best_val_loss"', "[scan]\nkey = \"train.lr\"\nvalues = [-1.0]", "train.lr"),
+])
+def test_a_lab_that_makes_no_sense_is_refused_with_what_to_fix(tmp_path, verdict, extra, message):
+    with pytest.raises(LabError) as caught:
+        load_lab(write_lab(tmp_path, verdict, extra))
+    assert message in str(caught.value)
+
+
+def test_an_unknown_lab_names_the_close_one():
+    with pytest.raises(LabError, match="did you mean 'batchnorm-lr'"):
+        load_lab("batchnorm-l")
+
+
+def test_noise_decides_what_counts_as_a_difference():
+    assert clear(Stat([0.30, 0.31, 0.29]), Stat([0.50, 0.52, 0.49]), 0.02)
+    assert not clear(Stat([0.30, 0.50]), Stat([0.42, 0.36]), 0.02)  # means 0.40 and 0.39, seeds spread widely
+    assert not clear(Stat([0.300]), Stat([0.303]), 0.02)  # one seed: a 1 % difference is none
+    assert clear(Stat([0.30]), Stat([0.40]), 0.02)  # one seed: no noise measured, the verdict says so
+    assert clear(Stat([2.0, 3.0]), Stat([math.inf, math.inf]), 0.02)  # never reached, against reached on every seed
+    assert not clear(Stat([2.0, math.inf]), Stat([3.0, 3.0]), 0.02)  # reached on one seed only: overlapping
+
+
+def test_compare_against_a_reference_holds_goes_against_or_cannot_tell(tmp_path):
+    lab = load_lab(write_lab(tmp_path))
+    held = judge(lab, results({"plain": [0.50, 0.52], "dropout": [0.40, 0.41]}))
+    assert held.outcome == "holds" and held.headline == "The lesson holds here"
+    assert "dropout: 0.405 ± 0.00707 (2 seeds), better than plain (Δ -0.105), as the lesson expects" in held.text()
+    against = judge(lab, results({"plain": [0.40, 0.41], "dropout": [0.50, 0.52]}))
+    assert against.outcome == "contradicted" and "worse than plain" in against.text() and "the lesson expects better" in against.text()
+    noise = judge(lab, results({"plain": [0.40, 0.50], "dropout": [0.44, 0.45]}))
+    assert noise.outcome == "unclear" and noise.text().startswith("No clear difference here.")
+    assert "no clear difference from plain" in noise.text() and "twice the standard error" in noise.text()
+
+
+def test_compare_without_a_reference_ranks_the_arms(tmp_path):
+    lab = load_lab(write_lab(tmp_path, 'metric = "test_accuracy"\nbest = "dropout"'))
+    verdict = judge(lab, results({"plain": [0.90, 0.91], "dropout": [0.95, 0.96]}, "test_accuracy"))
+    assert verdict.outcome == "holds" and "best first: dropout 0.955" in verdict.text()
+    verdict = judge(lab, results({"plain": [0.95, 0.96], "dropout": [0.90, 0.91]}, "test_accuracy"))
+    assert verdict.outcome == "contradicted" and "the lesson expects dropout to be best: here it is clearly behind plain" in verdict.text()
+    verdict = judge(lab, results({"plain": [0.95], "dropout": [0.951]}, "test_accuracy"))
+    assert verdict.outcome == "unclear" and "one seed" in verdict.text()
+
+
+def test_highest_finds_the_highest_value_reached_on_every_seed(tmp_path):
+    scan = "[scan]\nkey = \"train.lr\"\nvalues = [0.01, 0.1, 1.0]"
+    lab = load_lab(write_lab(tmp_path, 'rule = "highest"\nmetric = "best_val_accuracy"\ntarget = 0.8\nbest = "dropout"', scan))
+    made = results({("dropout", 0.01): [0.9, 0.9], ("dropout", 0.1): [0.85, 0.82], ("dropout", 1.0): [0.5, None],
+                    ("plain", 0.01): [0.9, 0.88], ("plain", 0.1): [0.6, 0.81], ("plain", 1.0): [None, None]}, "best_val_accuracy")
+    verdict = judge(lab, made)
+    assert verdict.outcome == "unclear"  # plain reached 0.8 at lr 0.1 on one seed: the arms overlap
+    assert "dropout: best_val_accuracy >= 0.8 up to lr = 0.1 (each seed: 0.1, 0.1); diverged from lr = 1" in verdict.lines
+    assert "plain: best_val_accuracy >= 0.8 up to lr = 0.1 (each seed: 0.01, 0.1); diverged from lr = 1" in verdict.lines
+    made = [r if not (r["arm"] == "plain" and r["value"] == 0.1) else {**r, "metrics": {"best_val_accuracy": 0.5}} for r in made]
+    assert judge(lab, made).outcome == "holds"
+
+
+def test_a_lab_end_to_end_in_two_processes_then_again_from_its_folder(tmp_path, mnist1d):
+    lab = write_lab(tmp_path, 'metric = "best_val_loss"\nreference = "plain"\nbetter = ["dropout"]')
+    runs = tmp_path / "runs"
+    args = ["lab", "run", str(lab), "--seeds", "1", "--jobs", "2", "--runs-dir", str(runs),
+            "--set", "model.cnn.channels=[8]", "--set", "model.cnn.fc_hidden=16", "--set", "train.epochs=1"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "2 arms × 1 seeds = 2 runs of cnn-mnist1d, 2 at a time" in result.output
+    assert "[2/2]" in result.output and "best_val_loss" in result.output
+    folder = next(runs.glob("lab-toy-*"))
+    saved = json.loads((folder / "lab.json").read_text())
+    assert saved["question"] == "Does dropout help here?" and len(saved["results"]) == 2 and not saved["stopped"]
+    assert saved["verdict"]["outcome"] in ("holds", "contradicted", "unclear", "mixed")
+    assert {r["name"] for r in saved["results"]} == {"plain-s0", "dropout-s0"}
+    assert all(r["metrics"]["best_val_loss"] > 0 and r["metrics"]["gap"] is not None for r in saved["results"])
+    assert saved["verdict"]["headline"] in result.output and "The lesson: Dropout regularises." in result.output
+    again = CliRunner().invoke(app, args)  # complete: nothing trains, the same verdict
+    assert again.exit_code == 0 and "[1/" not in again.output and saved["verdict"]["headline"] in again.output
+    listed = CliRunner().invoke(app, ["runs", "list", "--runs-dir", str(runs)])
+    assert "plain-s0" in listed.output and "dropout-s0" in listed.output  # ordinary run folders
+    pytest.importorskip("matplotlib")
+    plotted = CliRunner().invoke(app, ["runs", "plot", str(folder), "-o", str(tmp_path / "lab.png")])
+    assert plotted.exit_code == 0 and (tmp_path / "lab.png").stat().st_size > 20_000
+
+
+def test_lab_commands_report_mistakes_in_one_line(tmp_path):
+    result = CliRunner().invoke(app, ["lab", "run", "no-such-lab", "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "unknown lab 'no-such-lab'" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(app, ["lab", "run", str(tmp_path / "missing.toml"), "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "no such lab file" in result.output
+    listed = CliRunner().invoke(app, ["lab", "list"])
+    assert listed.exit_code == 0 and "Why does BatchNorm allow higher learning rates?" in listed.output

@@ -1,0 +1,118 @@
+"""``tui-trainer lab list|run|show``: the lesson's questions, answered by experiment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..errors import UserError
+from .common import fail, ray_option, ray_trials, runs_dir_option
+
+lab_app = typer.Typer(help="Labs: the lesson's questions answered by small experiments on real data, with a measured verdict.",
+                      no_args_is_help=True)
+
+
+def _complete_lab(incomplete: str) -> list[str]:
+    from ..labs import lab_paths
+
+    return [name for name in lab_paths() if name.startswith(incomplete)]
+
+
+@lab_app.command("list")
+def lab_list() -> None:
+    """The labs: name, question, runs (arms × values × seeds) and the time it took here."""
+    from ..display import duration
+    from ..labs import LabError, lab_paths, load_lab
+    from ..labs.runner import estimate
+    from ..runs.catalog import table
+
+    rows = []
+    for name, path in lab_paths().items():
+        try:
+            lab = load_lab(path, check_configs=False)
+        except LabError as exc:
+            rows.append([name, f"invalid: {exc}"[:100], "", ""])
+            continue
+        seconds = estimate(lab)
+        rows.append([name, lab.question, str(lab.run_count()), f"~{duration(seconds)}" if seconds else "?"])
+    if not rows:
+        typer.echo("no labs found")
+        return
+    typer.echo(table(["lab", "question", "runs", "time"], rows, right={2, 3}))
+    typer.echo("\ntui-trainer lab run NAME   (--seeds N, --jobs N, --set KEY=VALUE)")
+
+
+@lab_app.command("run")
+def lab_run(
+    name: str = typer.Argument(..., help="A lab's name (tui-trainer lab list) or a lab file.", autocompletion=_complete_lab),
+    seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="Seeds per arm (default: the lab's)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Runs at once, each in its own process (default: one per core)."),
+    set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="A setting for every run. Repeatable."),
+    runs_dir: Path = runs_dir_option("Where the lab folder is created."),
+    ray: Optional[str] = ray_option(),
+) -> None:
+    """Run a lab: every arm on every seed, the runs at once on the cores (or on Ray); print each
+    run as it ends, then the table and the verdict. The same command again skips what is done
+    and resumes what was stopped. Exit 0 when the lab is complete, 130/143 after Ctrl-C/SIGTERM."""
+    from ..config import ConfigError
+    from ..config.loader import parse_override
+    from ..display import duration
+    from ..engine import Control
+    from ..labs import LabError, load_lab
+    from ..labs.runner import cores, estimate, plan, run, shown
+    from ..labs.verdict import num
+    from ..trials import ProcessTrials
+    from .signals import exit_code, stop_on_signals
+
+    try:
+        lab = load_lab(name)
+        extra = {}
+        for item in set_:
+            key, value = parse_override(item)
+            extra[".".join(key)] = value
+        jobs = jobs or (1 if ray else min(cores(), lab.run_count(seeds)))
+        session = plan(lab, seeds, extra, jobs if not ray else 1)
+    except (LabError, ConfigError) as exc:
+        fail(str(exc))
+    total = len(session.runs)
+    seconds = estimate(lab, seeds)
+    typer.echo(f"lab {lab.name}: {lab.question}")
+    typer.echo(f"  {len(lab.arms)} arms{f' × {len(lab.scan.values)} values of {lab.scan.key}' if lab.scan else ''} × "
+               f"{len(session.seeds)} seeds = {total} runs of {lab.base}, {'on Ray' if ray else f'{jobs} at a time'}"
+               + (f"; about {duration(seconds)} on 2 cores" if seconds else ""))
+    control = Control()
+    count = [0]
+
+    def on_result(_session, lab_run, metrics, how):
+        count[0] += 1
+        numbers = "  ".join(f"{k} {num(v)}" for k, v in metrics.items() if k not in ("wall_seconds",))
+        status = next((r["status"] for r in _session.results if r["key"] == lab_run.key), "?")
+        typer.echo(f"[{count[0]}/{total}] {lab_run.arm}{'' if lab_run.value is None else f' {lab.scan.label}={shown(lab_run.value)}'} "
+                   f"seed {lab_run.seed}: {status}{' (resumed)' if how == 'resumed' else ''}  {numbers}")
+
+    try:
+        with stop_on_signals(control) as received:
+            trials = ray_trials(ray, None) if ray else ProcessTrials(jobs, control)
+            session = run(session, runs_dir, trials, on_result, should_stop=lambda: control.stop_requested)
+    except UserError as exc:
+        fail(str(exc), exc.exit_code)
+    _print_end(session)
+    if session.stopped:
+        typer.echo("stopped: run the same command again to finish the lab")
+        raise typer.Exit(exit_code(received) if received else 1)
+
+
+def _print_end(session) -> None:
+    from ..display import duration
+    from ..labs.runner import table_text
+
+    typer.echo("")
+    typer.echo(table_text(session))
+    typer.echo("")
+    if session.verdict is not None:
+        typer.echo(session.verdict.text())
+        typer.echo(f"\nThe lesson: {session.lab.lesson}")
+    typer.echo(f"\n{session.folder} ({duration(session.seconds)}; tui-trainer runs plot {session.folder} -o lab.png draws its runs)")
+

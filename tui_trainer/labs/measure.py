@@ -1,0 +1,103 @@
+"""What a lab measures of each run, from its folder: the summary's scores, and what the events
+tell (the largest gradient norm, the share of clipped steps, the gap between validation and
+training loss, the epochs it took to reach a value).
+
+Names: the keys of :data:`METRICS`, and ``epochs_to:<metric><op><value>`` (``epochs_to:val_accuracy>=0.9``:
+the first epoch whose validation metric reached 0.9; infinite when none did).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+from ..runs.catalog import Curves, read_curves
+from ..runs.folder import read_summary
+
+
+def _last(curves: Curves, key: str) -> float | None:
+    return getattr(curves.epochs[-1], key) if curves.epochs else None
+
+
+def _clipped_share(curves: Curves) -> float | None:
+    counted = [(e.clipped_steps, e.steps) for e in curves.epochs if e.clipped_steps is not None and e.steps]
+    return sum(c for c, _ in counted) / sum(s for _, s in counted) if counted else None
+
+
+def _gap(curves: Curves) -> float | None:
+    """Validation minus training loss, at the last epoch: how far the model fits its training set better."""
+    return curves.epochs[-1].val_loss - curves.epochs[-1].train_loss if curves.epochs else None
+
+
+def _max_norm(curves: Curves) -> float | None:
+    finite = [g for g in curves.grad_norm if math.isfinite(g)]
+    return max(finite) if finite else None
+
+
+#: name -> (what it is, better when "min" or "max", how to get it from (summary, curves)).
+METRICS: dict[str, tuple[str, str, Callable[[dict[str, Any], Curves], Any]]] = {
+    "best_val_loss": ("the lowest validation loss", "min", lambda s, c: s.get("best_val_loss")),
+    "best_val_accuracy": ("validation accuracy at the best epoch", "max", lambda s, c: s.get("best_val_accuracy")),
+    "test_accuracy": ("test accuracy of the kept weights", "max", lambda s, c: s.get("test_accuracy")),
+    "test_loss": ("test loss of the kept weights", "min", lambda s, c: s.get("test_loss")),
+    "final_val_loss": ("validation loss after the last epoch", "min", lambda s, c: _last(c, "val_loss")),
+    "final_val_accuracy": ("validation accuracy after the last epoch", "max", lambda s, c: _last(c, "val_accuracy")),
+    "final_train_loss": ("training loss of the last epoch", "min", lambda s, c: _last(c, "train_loss")),
+    "gap": ("validation minus training loss at the last epoch", "min", lambda s, c: _gap(c)),
+    "best_epoch": ("the epoch of the lowest validation loss", "min", lambda s, c: s.get("best_epoch")),
+    "epochs_run": ("epochs trained", "min", lambda s, c: s.get("epochs_run")),
+    "diverged": ("1 when the run diverged", "min", lambda s, c: 1.0 if s.get("status") == "diverged" else 0.0),
+    "max_grad_norm": ("the largest gradient norm before clipping", "min", lambda s, c: _max_norm(c)),
+    "clipped_share": ("the share of steps that norm clipping cut", "min", lambda s, c: _clipped_share(c)),
+    "samples_per_second": ("training speed", "max", lambda s, c: s.get("train_samples_per_second")),
+    "wall_seconds": ("wall time of the run", "min", lambda s, c: s.get("wall_seconds")),
+}
+EPOCHS_TO = re.compile(r"epochs_to:(\w+)(>=|<=)([-+0-9.eE]+)$")
+
+
+def metric_name_problem(name: str) -> str | None:
+    """None for a known metric name, else what is wrong with it."""
+    if name in METRICS:
+        return None
+    m = EPOCHS_TO.match(name)
+    if m:
+        try:
+            float(m.group(3))
+            return None
+        except ValueError:
+            pass
+    return (f"unknown metric {name!r}: choose {', '.join(METRICS)}, or epochs_to:<validation metric>>=<value> "
+            "(e.g. epochs_to:val_accuracy>=0.9)")
+
+
+def goal_of(name: str) -> str:
+    return "min" if EPOCHS_TO.match(name) else METRICS.get(name, ("", "min"))[1]
+
+
+def describe(name: str) -> str:
+    m = EPOCHS_TO.match(name)
+    if m:
+        return f"epochs until {m.group(1)} {m.group(2)} {m.group(3)}"
+    return METRICS[name][0]
+
+
+def _epochs_to(curves: Curves, key: str, op: str, value: float) -> float:
+    for e in curves.epochs:
+        got = e.val_loss if key == "val_loss" else (e.metrics or {}).get(key, e.val_accuracy if key == "val_accuracy" else None)
+        if got is not None and math.isfinite(got) and (got >= value if op == ">=" else got <= value):
+            return float(e.epoch)
+    return math.inf
+
+
+def measure(run_dir: Path | str, names: list[str]) -> dict[str, float | None]:
+    """The named metrics of the run in ``run_dir`` (None where the run cannot tell)."""
+    summary = read_summary(run_dir)
+    curves = read_curves(Path(run_dir))
+    out: dict[str, float | None] = {}
+    for name in names:
+        m = EPOCHS_TO.match(name)
+        value = _epochs_to(curves, m.group(1), m.group(2), float(m.group(3))) if m else METRICS[name][2](summary, curves)
+        out[name] = None if value is None else float(value)
+    return out

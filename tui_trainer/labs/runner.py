@@ -1,0 +1,203 @@
+"""Running a lab: its runs in one folder, ``<runs>/lab-<name>-<digest>/``, with ``lab.json``.
+
+The folder is named after what the lab runs (the lab file's text, the seeds, the extra
+settings), so the same command again skips the runs that are complete and resumes the
+stopped ones, and a finished lab prints its verdict again at once. ``lab.json`` is rewritten
+(atomically) after every run: the lab's question and lesson, each run's arm, scanned value,
+seed, status and measured metrics, and at the end the verdict.
+
+The runs train in worker processes, as many as the cores allow, each keeping its data in
+memory between runs (:class:`~tui_trainer.trials.ProcessTrials`), or on Ray.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..atomic import atomic_write_text
+from ..config import Config, replace
+from ..runs.catalog import table
+from ..runs.folder import _slug
+from .measure import measure
+from .spec import Lab
+from .verdict import Stat, Verdict, judge, num, stats_by_arm
+
+LAB_JSON = "lab.json"
+
+
+@dataclass
+class LabRun:
+    arm: str
+    value: Any  # the scanned setting's value, None without a scan
+    seed: int
+    config: Config
+    name: str  # its folder's name inside the lab folder
+
+    @property
+    def key(self) -> str:
+        return f"{self.arm}{'' if self.value is None else f' {shown(self.value)}'} seed={self.seed}"
+
+
+@dataclass
+class LabSession:
+    lab: Lab
+    seeds: list[int]
+    runs: list[LabRun]
+    extra: dict[str, Any] = field(default_factory=dict)  # settings for every run, from the command line
+    folder: Path | None = None
+    results: list[dict[str, Any]] = field(default_factory=list)
+    verdict: Verdict | None = None
+    stopped: bool = False
+    seconds: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        return len(self.results) == len(self.runs)
+
+    def to_json(self) -> dict[str, Any]:
+        lab = self.lab
+        return {"lab": lab.name, "question": lab.question, "lesson": lab.lesson, "base": lab.base, "seeds": self.seeds,
+                "arms": [a.name for a in lab.arms], "scan": {"key": lab.scan.key, "values": lab.scan.values} if lab.scan else None,
+                "metric": lab.rule.metric, "columns": list(lab.columns), "extra": self.extra, "runs_planned": len(self.runs),
+                "results": self.results, "verdict": self.verdict.to_json() if self.verdict else None,
+                "stopped": self.stopped, "seconds": round(self.seconds, 1)}
+
+
+def shown(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS
+        return os.cpu_count() or 1
+
+
+def plan(lab: Lab, seeds: int | None = None, extra: dict[str, Any] | None = None, jobs: int = 1) -> LabSession:
+    """Every run of the lab: each arm, at each scanned value, on each seed. With ``jobs`` > 1
+    each run gets its share of the cores (``train.threads``) unless ``extra`` sets it."""
+    extra = dict(extra or {})
+    if jobs > 1 and "train.threads" not in extra:
+        extra["train.threads"] = max(1, cores() // jobs)
+    first = lab.config(lab.arms[0], lab.scan.values[0] if lab.scan else None, extra=extra).train.seed
+    seed_list = [first + i for i in range(seeds or lab.seeds)]
+    runs = []
+    for seed in seed_list:  # seed by seed: a stopped lab still has whole comparisons
+        for arm in lab.arms:
+            for value in (lab.scan.values if lab.scan else [None]):
+                label = "" if value is None else f"-{lab.scan.label}{shown(value)}"
+                name = _slug(f"{arm.name}{label}")
+                config = replace(lab.config(arm, value, seed, extra), {"name": f"{lab.name}.{name}"})  # the seeds of an arm share it
+                name = f"{name}-s{seed}"
+                runs.append(LabRun(arm.name, value, seed, config, name))
+    return LabSession(lab, seed_list, runs, extra)
+
+
+def folder_for(runs_dir: Path | str, session: LabSession) -> Path:
+    what = json.dumps({"lab": session.lab.path.read_text(encoding="utf-8"), "seeds": session.seeds,
+                       "extra": {k: v for k, v in session.extra.items() if k != "train.threads"}}, sort_keys=True, default=str)
+    return Path(runs_dir) / f"lab-{session.lab.name}-{hashlib.sha1(what.encode()).hexdigest()[:8]}"
+
+
+def names(lab: Lab) -> list[str]:
+    return list(dict.fromkeys([lab.rule.metric, *lab.columns, "diverged", "wall_seconds"]))
+
+
+def run(session: LabSession, runs_dir: Path | str, trials: Any, on_result: Callable[[LabSession, LabRun, dict[str, Any], str], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False) -> LabSession:
+    """Train every run not complete yet with ``trials`` (a ProcessTrials or RayTrials), measuring
+    each as it ends; then the verdict, when every run is done."""
+    folder = folder_for(runs_dir, session)
+    folder.mkdir(parents=True, exist_ok=True)
+    session.folder = folder
+    by_key = {r.key: r for r in session.runs}
+    previous = _read(folder)
+    session.results = [r for r in previous.get("results", []) if r.get("key") in by_key]
+    session.seconds = previous.get("seconds", 0.0)
+    done = {r["key"] for r in session.results}
+    started = time.monotonic()
+    save(session)
+
+    def record(key: str, summary: dict[str, Any], how: str) -> None:
+        lab_run = by_key[key]
+        path = folder / lab_run.name
+        metrics = measure(path, names(session.lab)) if (path / "summary.json").exists() else {}
+        session.results.append({"key": key, "arm": lab_run.arm, "value": lab_run.value, "seed": lab_run.seed, "name": lab_run.name,
+                                "status": summary.get("status"), "metrics": metrics})
+        session.seconds = previous.get("seconds", 0.0) + time.monotonic() - started
+        save(session)
+        if on_result is not None:
+            on_result(session, lab_run, metrics, how)
+
+    if hasattr(trials, "check_visible"):
+        trials.check_visible(folder)
+    todo = [(r.key, r.config, folder / r.name) for r in session.runs if r.key not in done]
+    stopping = [False]
+
+    def stop() -> bool:
+        stopping[0] = stopping[0] or should_stop()
+        return stopping[0]
+
+    trials.map(todo, folder, record, stop)
+    session.stopped = not session.complete
+    session.results.sort(key=lambda r: [x.key for x in session.runs].index(r["key"]))
+    session.verdict = judge(session.lab, session.results) if session.complete else None
+    save(session)
+    return session
+
+
+def _read(folder: Path) -> dict[str, Any]:
+    try:
+        return json.loads((folder / LAB_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def save(session: LabSession) -> None:
+    if session.folder is not None:
+        atomic_write_text(session.folder / LAB_JSON, json.dumps(session.to_json(), indent=2, default=str) + "\n")
+
+
+def table_text(session: LabSession) -> str:
+    """One row per arm (and scanned value): the verdict's metric and the lab's columns, mean ±
+    standard deviation over the seeds, and how many runs diverged."""
+    lab = session.lab
+    metrics = list(dict.fromkeys([lab.rule.metric, *lab.columns]))
+    header = ["arm", *([lab.scan.label] if lab.scan else []), *metrics, "diverged"]
+    rows = []
+    for arm in lab.arms:
+        for value in (lab.scan.values if lab.scan else [None]):
+            chosen = [r for r in session.results if r["arm"] == arm.name and r.get("value") == value]
+            if not chosen:
+                continue
+            cells = [arm.name, *([shown(value)] if lab.scan else [])]
+            for m in metrics:
+                stat = stats_by_arm(chosen, m)[arm.name]
+                cells.append(_cell(stat))
+            cells.append(f"{sum(r['status'] == 'diverged' for r in chosen)}/{len(chosen)}")
+            rows.append(cells)
+    return table(header, rows, right=set(range(1, len(header))))
+
+
+def _cell(stat: Stat) -> str:
+    if not stat.values:
+        return "-"
+    if stat.sd is not None:
+        return f"{num(stat.mean)} ± {num(stat.sd)}"
+    if len(stat.values) > 1 and not all(math.isfinite(v) for v in stat.values):
+        return "/".join(num(v) for v in stat.values)
+    return num(stat.mean)
+
+
+def estimate(lab: Lab, seeds: int | None = None) -> float | None:
+    """Seconds the lab should take on this kind of machine: what it took here (``seconds`` in
+    the lab file, for its own seeds), scaled to the seeds asked for."""
+    return None if lab.seconds is None else lab.seconds * (seeds or lab.seeds) / lab.seeds

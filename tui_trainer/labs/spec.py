@@ -1,0 +1,235 @@
+"""Lab files: one of the lesson's questions as a small experiment, declared in TOML.
+
+A lab names a base preset and the settings every run shares, the arms it compares (each a
+few settings), optionally a scan of one setting that every arm runs over, the seeds, and the
+rule that turns the measured results into a verdict::
+
+    question = "Why does BatchNorm allow higher learning rates?"
+    lesson = "BatchNorm keeps each layer's inputs at a steady scale, so ..."   # the claim under test
+    base = "cnn-mnist1d"
+    seeds = 2
+    seconds = 90                     # what it took on a 2-core CPU, for the estimate shown before it runs
+    columns = ["best_val_loss", "diverged"]   # more numbers for the table
+
+    [set]                            # every run
+    "train.epochs" = 5
+
+    [[arm]]
+    name = "BatchNorm"
+    set = { "tricks.batchnorm.enabled" = true }
+
+    [scan]                           # optional: every arm at each of these values
+    key = "train.lr"
+    values = [0.001, 0.01, 0.1]
+
+    [verdict]
+    rule = "compare"                 # or "highest": the highest scanned value that reaches `target`
+    metric = "best_val_loss"         # see labs.measure.METRICS
+    reference = "none"               # optional: every arm against this one; else the best against the rest
+    better = ["dropout"]             # what the lesson expects: arms better than the reference,
+    worse = []                       # worse, or (without a reference) `best`, the arm expected to win
+
+Labs are found, first match wins, in ``./labs``, the user's lab folder
+(``~/.config/tui-trainer/labs``) and the labs bundled beside the presets.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import Config, ConfigError, replace
+from ..config.loader import read_toml
+from ..config.presets import BUNDLED_DIR, load_preset, user_preset_dir
+from ..errors import UserError
+from .measure import METRICS, goal_of, metric_name_problem
+
+BUNDLED_LABS = BUNDLED_DIR / "labs"
+RULES = ("compare", "highest")
+TOP_KEYS = {"question", "lesson", "base", "seeds", "seconds", "columns", "set", "arm", "scan", "verdict"}
+VERDICT_KEYS = {"rule", "metric", "goal", "reference", "better", "worse", "same", "best", "target", "min_effect"}
+
+
+class LabError(UserError):
+    """A lab that cannot be found or does not make sense; the message names what to fix."""
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    overrides: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scan:
+    key: str
+    values: list[Any]
+    label: str  # the setting's last part, as the table heads it
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule: str
+    metric: str
+    goal: str  # "min" or "max": which way is better
+    reference: str | None = None
+    better: tuple[str, ...] = ()
+    worse: tuple[str, ...] = ()
+    same: tuple[str, ...] = ()
+    best: str | None = None
+    target: float | None = None  # highest: the value the metric must reach
+    min_effect: float = 0.02  # a difference smaller than this share of the values is no difference
+
+
+@dataclass(frozen=True)
+class Lab:
+    name: str
+    path: Path
+    question: str
+    lesson: str
+    base: str
+    seeds: int
+    settings: dict[str, Any]
+    arms: tuple[Arm, ...]
+    rule: Rule
+    scan: Scan | None = None
+    columns: tuple[str, ...] = ()
+    seconds: float | None = None
+
+    def config(self, arm: Arm, value: Any = None, seed: int | None = None, extra: dict[str, Any] | None = None) -> Config:
+        """The config of one run: the base preset, the lab's settings, the arm's, the scanned value."""
+        base, _ = load_preset(self.base)
+        overrides = {**self.settings, **(extra or {}), **arm.overrides}
+        if self.scan is not None:
+            overrides[self.scan.key] = value
+        if seed is not None:
+            overrides["train.seed"] = seed
+        return replace(base, overrides)
+
+    def run_count(self, seeds: int | None = None) -> int:
+        return len(self.arms) * (len(self.scan.values) if self.scan else 1) * (seeds or self.seeds)
+
+
+def user_lab_dir() -> Path:
+    return user_preset_dir().parent / "labs"
+
+
+def search_dirs() -> list[tuple[str, Path]]:
+    return [("local", Path.cwd() / "labs"), ("user", user_lab_dir()), ("bundled", BUNDLED_LABS)]
+
+
+def lab_paths() -> dict[str, Path]:
+    """Every lab found, by name (the first in search order), sorted by name."""
+    found: dict[str, Path] = {}
+    for _origin, folder in search_dirs():
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.toml")):
+                found.setdefault(path.stem, path)
+    return dict(sorted(found.items()))
+
+
+def find_lab(name_or_path: str) -> Path:
+    path = Path(name_or_path).expanduser()
+    if path.suffix == ".toml" or os.sep in name_or_path:
+        if not path.is_file():
+            raise LabError(f"{name_or_path}: no such lab file")
+        return path
+    labs = lab_paths()
+    if name_or_path in labs:
+        return labs[name_or_path]
+    hint = difflib.get_close_matches(name_or_path, list(labs), n=1)
+    raise LabError(f"unknown lab {name_or_path!r}{f'; did you mean {hint[0]!r}?' if hint else ''} "
+                   f"(tui-trainer lab list shows them: {', '.join(labs) or 'none'})")
+
+
+def load_lab(name_or_path: str | Path, check_configs: bool = True) -> Lab:
+    """The lab of that name or file, checked: its keys, its arms and, with ``check_configs``,
+    every run's settings (as ``--set`` checks them)."""
+    path = find_lab(str(name_or_path))
+    where = str(path)
+    try:
+        raw = read_toml(path)
+    except ConfigError as exc:
+        raise LabError(str(exc)) from None
+    problems = [f"unknown key {k!r} (known: {', '.join(sorted(TOP_KEYS))})" for k in raw if k not in TOP_KEYS]
+    for key in ("question", "lesson", "base"):
+        if not isinstance(raw.get(key), str) or not raw.get(key, "").strip():
+            problems.append(f"{key}: a non-empty string is required")
+    arms_raw = raw.get("arm", [])
+    if not isinstance(arms_raw, list) or not arms_raw:
+        problems.append("[[arm]]: at least one arm is required, each with a name and a set table")
+        arms_raw = []
+    arms = []
+    for i, a in enumerate(arms_raw):
+        if not isinstance(a, dict) or not isinstance(a.get("name"), str) or not isinstance(a.get("set", {}), dict):
+            problems.append(f"arm {i + 1}: needs name = \"...\" and set = {{ ... }}")
+            continue
+        problems += [f"arm {a['name']!r}: unknown key {k!r} (an arm has name and set)" for k in a if k not in ("name", "set")]
+        arms.append(Arm(a["name"], dict(a.get("set", {}))))
+    names = [a.name for a in arms]
+    if len(set(names)) != len(names):
+        problems.append(f"arm names must differ: {names}")
+    scan = None
+    if "scan" in raw:
+        s = raw["scan"]
+        if not isinstance(s, dict) or not isinstance(s.get("key"), str) or not isinstance(s.get("values"), list) or not s["values"]:
+            problems.append("[scan]: needs key = \"section.setting\" and a non-empty values list")
+        else:
+            scan = Scan(s["key"], list(s["values"]), s["key"].split(".")[-1])
+    seeds = raw.get("seeds", 2)
+    if not isinstance(seeds, int) or seeds < 1:
+        problems.append("seeds: a whole number of at least 1")
+    settings = raw.get("set", {})
+    if not isinstance(settings, dict):
+        problems.append("[set]: a table of settings")
+        settings = {}
+    columns = raw.get("columns", [])
+    if not isinstance(columns, list):
+        problems.append("columns: a list of metric names")
+        columns = []
+    problems += [p for c in columns if (p := metric_name_problem(str(c)))]
+    rule = _rule(raw.get("verdict"), names, scan, problems)
+    if problems:
+        raise LabError(f"{where}: " + "; ".join(problems))
+    lab = Lab(path.stem, path, raw["question"].strip(), " ".join(raw["lesson"].split()), raw["base"], seeds, dict(settings),
+              tuple(arms), rule, scan, tuple(map(str, columns)), raw.get("seconds"))
+    if check_configs:
+        try:
+            for arm in arms:
+                for value in (scan.values if scan else [None]):
+                    lab.config(arm, value)
+        except ConfigError as exc:
+            raise LabError(f"{where}: {exc}") from None
+    return lab
+
+
+def _rule(raw: Any, names: list[str], scan: Scan | None, problems: list[str]) -> Rule:
+    if not isinstance(raw, dict):
+        problems.append("[verdict]: required, with rule and metric")
+        return Rule("compare", "best_val_loss", "min")
+    problems += [f"verdict: unknown key {k!r} (known: {', '.join(sorted(VERDICT_KEYS))})" for k in raw if k not in VERDICT_KEYS]
+    rule, metric = raw.get("rule", "compare"), str(raw.get("metric", ""))
+    if rule not in RULES:
+        problems.append(f"verdict.rule: {rule!r}; choose {' or '.join(RULES)}")
+    if (p := metric_name_problem(metric)) is not None:
+        problems.append(f"verdict.metric: {p}")
+    goal = raw.get("goal") or goal_of(metric)
+    if goal not in ("min", "max"):
+        problems.append(f"verdict.goal: {goal!r}; choose min or max")
+    listed = {k: tuple(raw.get(k, ())) for k in ("better", "worse", "same")}
+    for arm in [*(a for v in listed.values() for a in v), *filter(None, [raw.get("reference"), raw.get("best")])]:
+        if arm not in names:
+            problems.append(f"verdict: no arm named {arm!r} (arms: {', '.join(names)})")
+    if rule == "highest" and (scan is None or not isinstance(raw.get("target"), (int, float))
+                              or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in scan.values)):
+        problems.append("verdict.rule = \"highest\" needs a [scan] of numbers and a numeric target")
+    if rule == "compare" and raw.get("reference") is None and any(listed.values()):
+        problems.append("verdict: better, worse and same are relative to a reference arm; set reference")
+    return Rule(rule, metric, goal, raw.get("reference"), listed["better"], listed["worse"], listed["same"], raw.get("best"),
+                raw.get("target"), float(raw.get("min_effect", 0.02)))
+
+
+__all__ = ["Arm", "Lab", "LabError", "Rule", "Scan", "METRICS", "find_lab", "lab_paths", "load_lab"]
