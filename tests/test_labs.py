@@ -85,6 +85,8 @@ def test_noise_decides_what_counts_as_a_difference():
     assert clear(Stat([0.30]), Stat([0.40]), 0.02)  # one seed: no noise measured, the verdict says so
     assert clear(Stat([2.0, 3.0]), Stat([math.inf, math.inf]), 0.02)  # never reached, against reached on every seed
     assert not clear(Stat([2.0, math.inf]), Stat([3.0, 3.0]), 0.02)  # reached on one seed only: overlapping
+    exploded, steady = Stat([70.0, 4150.0]), Stat([2.09, 2.43])  # losses of runs whose gradients exploded, and clipped ones
+    assert not clear(exploded, steady, 0.02) and clear(exploded, steady, 0.02, log=True)  # orders of magnitude: a log scale
 
 
 def test_compare_against_a_reference_holds_goes_against_or_cannot_tell(tmp_path):

@@ -85,10 +85,10 @@ def lab_run(
     control = Control()
     count = [0]
 
-    def on_result(_session, lab_run, metrics, how):
+    def on_result(_session, lab_run, summary, metrics, how):
         count[0] += 1
-        numbers = "  ".join(f"{k} {num(v)}" for k, v in metrics.items() if k not in ("wall_seconds",))
-        status = next((r["status"] for r in _session.results if r["key"] == lab_run.key), "?")
+        status = summary.get("status", "?")
+        numbers = "  ".join(f"{k} {num(v)}" for k, v in metrics.items() if k != "wall_seconds") if status != "stopped" else "(resumes next time)"
         typer.echo(f"[{count[0]}/{total}] {lab_run.arm}{'' if lab_run.value is None else f' {lab.scan.label}={shown(lab_run.value)}'} "
                    f"seed {lab_run.seed}: {status}{' (resumed)' if how == 'resumed' else ''}  {numbers}")
 
@@ -109,7 +109,7 @@ def _print_end(session) -> None:
     from ..labs.runner import table_text
 
     typer.echo("")
-    typer.echo(table_text(session))
+    typer.echo(table_text(session) if session.results else "no run has finished yet")
     typer.echo("")
     if session.verdict is not None:
         typer.echo(session.verdict.text())

@@ -79,6 +79,8 @@ class DataConfig:
     dataset: str = _f("mnist1d", "dataset to train on", choices=DATASETS)
     val_fraction: float = _f(0.1, "fraction of the training split held out for validation", gt=0.0, max=0.5)
     split_seed: int = _f(0, "seed of the train/validation split (fixed, independent of train.seed)", min=0)
+    train_limit: int = _f(0, "use only this many training samples, the same ones for every train.seed (0 = all): a small training "
+                             "set, to see over-fitting", min=0)
     path: str = _f("", "image_folder: a folder with one sub-folder of images per class; npz: a .npz file with x, y [, x_test, y_test]; "
                        "text: a UTF-8 file (empty: the Python documentation topics of the standard library); series: a CSV file with a "
                        "header row (empty: monthly Mauna Loa CO2, 1958-2001)")

@@ -170,6 +170,8 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
         n_val = _fraction_of(len(pool), config.val_fraction)
         order = pool[torch.randperm(len(pool), generator=generator)]
         val_rows, train_rows = order[:n_val], order[n_val:]
+    if config.train_limit:
+        train_rows = train_rows[: config.train_limit]
     if len(train_rows) < 2:
         raise DatasetError(f"{config.dataset}: {len(y)} samples leave {len(train_rows)} for training; give it more data")
     x_test, y_test = (arrays.x, y) if arrays.x_test is None else (arrays.x_test, torch.from_numpy(np.array(arrays.y_test, dtype=label)))

@@ -76,6 +76,10 @@ def goal_of(name: str) -> str:
     return "min" if EPOCHS_TO.match(name) else METRICS.get(name, ("", "min"))[1]
 
 
+#: Scale quantities whose seeds can differ by orders of magnitude (an exploding run): compared on a log scale.
+LOG_SCALE = {"best_val_loss", "test_loss", "final_val_loss", "final_train_loss", "max_grad_norm"}
+
+
 def describe(name: str) -> str:
     m = EPOCHS_TO.match(name)
     if m:

@@ -25,6 +25,7 @@ from ..atomic import atomic_write_text
 from ..config import Config, replace
 from ..runs.catalog import table
 from ..runs.folder import _slug
+from ..trials import FINISHED
 from .measure import measure
 from .spec import Lab
 from .verdict import Stat, Verdict, judge, num, stats_by_arm
@@ -111,7 +112,8 @@ def names(lab: Lab) -> list[str]:
     return list(dict.fromkeys([lab.rule.metric, *lab.columns, "diverged", "wall_seconds"]))
 
 
-def run(session: LabSession, runs_dir: Path | str, trials: Any, on_result: Callable[[LabSession, LabRun, dict[str, Any], str], None] | None = None,
+def run(session: LabSession, runs_dir: Path | str, trials: Any,
+        on_result: Callable[[LabSession, LabRun, dict[str, Any], dict[str, Any], str], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False) -> LabSession:
     """Train every run not complete yet with ``trials`` (a ProcessTrials or RayTrials), measuring
     each as it ends; then the verdict, when every run is done."""
@@ -130,12 +132,13 @@ def run(session: LabSession, runs_dir: Path | str, trials: Any, on_result: Calla
         lab_run = by_key[key]
         path = folder / lab_run.name
         metrics = measure(path, names(session.lab)) if (path / "summary.json").exists() else {}
-        session.results.append({"key": key, "arm": lab_run.arm, "value": lab_run.value, "seed": lab_run.seed, "name": lab_run.name,
-                                "status": summary.get("status"), "metrics": metrics})
+        if summary.get("status") in FINISHED:  # a stopped run is not a result: the same command again resumes it
+            session.results.append({"key": key, "arm": lab_run.arm, "value": lab_run.value, "seed": lab_run.seed,
+                                    "name": lab_run.name, "status": summary.get("status"), "metrics": metrics})
         session.seconds = previous.get("seconds", 0.0) + time.monotonic() - started
         save(session)
         if on_result is not None:
-            on_result(session, lab_run, metrics, how)
+            on_result(session, lab_run, summary, metrics, how)
 
     if hasattr(trials, "check_visible"):
         trials.check_visible(folder)

@@ -16,7 +16,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .measure import describe
+from .measure import LOG_SCALE, describe
 from .spec import Lab, Rule
 
 HEADLINES = {
@@ -68,10 +68,15 @@ def better(a: float, b: float, goal: str) -> bool:
     return a < b if goal == "min" else a > b
 
 
-def clear(a: Stat, b: Stat, min_effect: float) -> bool:
-    """Whether the two arms' results differ by more than the noise (see the module's text)."""
+def clear(a: Stat, b: Stat, min_effect: float, log: bool = False) -> bool:
+    """Whether the two arms' results differ by more than the noise (see the module's text);
+    ``log``: on a log scale, when every value is positive (losses, norms)."""
     if not a.values or not b.values:
         return False
+    if log and all(v > 0 and math.isfinite(v) for v in a.values + b.values):
+        if abs(a.mean - b.mean) <= min_effect * max(abs(a.mean), abs(b.mean)):
+            return False
+        return clear(Stat([math.log(v) for v in a.values]), Stat([math.log(v) for v in b.values]), 0.0)
     if not (math.isfinite(a.mean) and math.isfinite(b.mean)):
         return max(a.values) < min(b.values) or max(b.values) < min(a.values)
     delta = abs(a.mean - b.mean)
@@ -111,10 +116,11 @@ def stats_by_arm(results: list[dict[str, Any]], metric: str, value: Any = None, 
     return out
 
 
-def _noise_note(stats: list[Stat], min_effect: float) -> str:
+def _noise_note(stats: list[Stat], min_effect: float, metric: str) -> str:
     if any(s.n < 2 for s in stats):
         return f"one seed: the spread between seeds is not measured; differences under {min_effect:.0%} count as none"
-    return f"clear: means apart by more than {min_effect:.0%} and by more than twice the standard error of their difference"
+    scale = " (on a log scale)" if metric in LOG_SCALE else ""
+    return f"clear: means apart by more than {min_effect:.0%} and by more than twice the standard error of their difference{scale}"
 
 
 def _outcome(judged: list[str]) -> str:
@@ -142,21 +148,22 @@ def compare(lab: Lab, results: list[dict[str, Any]]) -> Verdict:
     if len(ranked) < 2:
         return Verdict("unclear", lines + ["too few arms with results to compare"])
     top, second = ranked[0], ranked[1]
+    log = rule.metric in LOG_SCALE
     judged = []
-    if clear(stats[top], stats[second], rule.min_effect):
+    if clear(stats[top], stats[second], rule.min_effect, log):
         lines.append(f"{top} is best, clearly ahead of {second}")
     else:
         lines.append(f"{top} and {second} are within the noise of each other")
     if rule.best is not None:
         if rule.best == top:
-            judged.append("held" if clear(stats[top], stats[second], rule.min_effect) else "unclear")
+            judged.append("held" if clear(stats[top], stats[second], rule.min_effect, log) else "unclear")
         else:
-            beaten = clear(stats[top], stats[rule.best], rule.min_effect) if rule.best in stats else False
+            beaten = clear(stats[top], stats[rule.best], rule.min_effect, log) if rule.best in stats else False
             judged.append("against" if beaten else "unclear")
             lines.append(f"the lesson expects {rule.best} to be best: here it is {'clearly behind' if beaten else 'within the noise of'} {top}")
-    elif not clear(stats[top], stats[second], rule.min_effect):
+    elif not clear(stats[top], stats[second], rule.min_effect, log):
         judged.append("unclear")
-    return Verdict(_outcome(judged), lines, _noise_note([stats[a] for a in ranked], rule.min_effect))
+    return Verdict(_outcome(judged), lines, _noise_note([stats[a] for a in ranked], rule.min_effect, rule.metric))
 
 
 def _against_reference(rule: Rule, stats: dict[str, Stat], arms: list[str], what: str) -> Verdict:
@@ -167,7 +174,7 @@ def _against_reference(rule: Rule, stats: dict[str, Stat], arms: list[str], what
         if arm == rule.reference:
             continue
         s = stats[arm]
-        relation = ("better" if better(s.mean, ref.mean, rule.goal) else "worse") if clear(s, ref, rule.min_effect) else "same"
+        relation = ("better" if better(s.mean, ref.mean, rule.goal) else "worse") if clear(s, ref, rule.min_effect, rule.metric in LOG_SCALE) else "same"
         expected = next((k for k in ("better", "worse", "same") if arm in getattr(rule, k)), None)
         phrase = {"better": f"better than {rule.reference}", "worse": f"worse than {rule.reference}",
                   "same": f"no clear difference from {rule.reference}"}[relation]
@@ -180,7 +187,7 @@ def _against_reference(rule: Rule, stats: dict[str, Stat], arms: list[str], what
             line += {"held": ", as the lesson expects", "unclear": f"; the lesson expects {expected}",
                      "against": f"; the lesson expects {expected}"}[fate]
         lines.append(line)
-    return Verdict(_outcome(judged), lines, _noise_note([stats[a] for a in arms], rule.min_effect))
+    return Verdict(_outcome(judged), lines, _noise_note([stats[a] for a in arms], rule.min_effect, rule.metric))
 
 
 def highest(lab: Lab, results: list[dict[str, Any]]) -> Verdict:
