@@ -62,3 +62,12 @@ def test_unknown_dataset_is_refused_by_the_config():
 
     with pytest.raises(ConfigError, match="data.dataset: unknown choice 'cifar'"):
         config_from_dict({"data": {"dataset": "cifar"}})
+
+
+def test_train_limit_keeps_the_first_training_samples_of_the_same_split(mnist1d):
+    from tui_trainer.config.schema import DataConfig
+    from tui_trainer.data import load_data
+
+    small = load_data(DataConfig(train_limit=100))
+    assert len(small.train) == 100 and len(small.val) == len(mnist1d.val) and len(small.test) == len(mnist1d.test)
+    assert torch.equal(small.train.x, mnist1d.train.x[:100]) and torch.equal(small.val.x, mnist1d.val.x)
