@@ -91,7 +91,8 @@ def test_the_runs_view_shows_a_running_sweep_filling_in_and_x_stops_it(tmp_path)
     finally:
         proc.kill()
     assert proc.returncode == 1 and "stopped: run the same command again to resume" in out, err
-    folder = next((tmp_path / "runs").glob("sweep-*-*/p000-s0")).parent
+    folders = [p.parent for p in (tmp_path / "runs").glob("sweep-*-*/p000-s0")]  # the finished short sweep, and the stopped one
+    folder = max(folders, key=lambda f: (f / "sweep.json").stat().st_mtime)
     results = json.loads((folder / "sweep.json").read_text())
     assert results["running"] is None and not (folder / "STOP").exists()
     stopped = json.loads((folder / "p000-s0" / "summary.json").read_text())
