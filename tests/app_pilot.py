@@ -21,6 +21,15 @@ async def settings_ready(pilot):
     await wait_for(pilot, lambda: pilot.app.query_one(SettingsPanel).ready)
 
 
+async def start_training(app, pilot, epochs, after_steps=0):
+    """Start a run of ``epochs`` epochs and wait until it has trained more than ``after_steps`` steps."""
+    from tui_trainer.tui.widgets.monitor import Monitor
+
+    app.query_one(SettingsPanel).set_value("train.epochs", epochs)
+    app.action_start()
+    await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > after_steps)
+
+
 def widget(app, key):
     return app.query_one(f"#{widget_id(key)}")
 

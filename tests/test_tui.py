@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 import pytest
-from app_pilot import in_app, wait_for, widget
+from app_pilot import in_app, start_training, wait_for, widget
 from textual.widgets import Static
 
 from tui_trainer.config import load_config
@@ -74,9 +74,7 @@ def test_start_feeds_the_curves_and_stop_ends_the_thread_with_a_checkpoint(tmp_p
 
 def test_pause_and_resume(tmp_path):
     async def scenario(app, pilot):
-        app.query_one(SettingsPanel).set_value("train.epochs", 3)
-        app.action_start()
-        await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
+        await start_training(app, pilot, 3)
         app.action_pause()
         await pilot.pause(0.3)
         held = app.query_one(Monitor).steps_done
@@ -325,9 +323,7 @@ def test_keys_steer_the_run_that_trains(tmp_path):
     import json
 
     async def scenario(app, pilot):
-        app.query_one(SettingsPanel).set_value("train.epochs", 20)
-        app.action_start()
-        await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
+        await start_training(app, pilot, 20)
         app.set_focus(None)  # keys go to the app, not to a settings field
         await pilot.press("minus", "c", "right_square_bracket")
         await wait_for(pilot, lambda: any("patience 9" in line for line in app.query_one(TailLog).plain_lines), timeout=60)

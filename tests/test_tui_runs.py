@@ -4,11 +4,10 @@ an ablation, a sweep another process runs, the filter, and resuming a run."""
 from pathlib import Path
 
 import pytest
-from app_pilot import in_app, wait_for
+from app_pilot import in_app, start_training, wait_for
 from helpers import make_config
 
 from tui_trainer.tui.screens.runs import RunsScreen
-from tui_trainer.tui.widgets.monitor import Monitor
 from tui_trainer.tui.widgets.settings_panel import SettingsPanel
 
 pytestmark = pytest.mark.usefixtures("mnist1d")
@@ -123,9 +122,7 @@ def test_a_run_stopped_in_the_app_resumes_from_the_runs_view(tmp_path):
 
 
     async def scenario(app, pilot):
-        app.query_one(SettingsPanel).set_value("train.epochs", 3)
-        app.action_start()
-        await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 40)
+        await start_training(app, pilot, 3, after_steps=40)
         app.action_stop()
         await wait_for(pilot, app.session.finished.is_set)
         run = Path(app.session.run_dir)

@@ -151,7 +151,8 @@ def run(session: LabSession, runs_dir: Path | str, trials: Any,
 
     trials.map(todo, folder, record, stop)
     session.stopped = not session.complete
-    session.results.sort(key=lambda r: [x.key for x in session.runs].index(r["key"]))
+    order = {r.key: i for i, r in enumerate(session.runs)}
+    session.results.sort(key=lambda r: order[r["key"]])
     session.verdict = judge(session.lab, session.results) if session.complete else None
     save(session)
     return session

@@ -45,7 +45,7 @@ from ..config import Config, ConfigError, replace
 from ..config.loader import read_toml
 from ..config.presets import BUNDLED_DIR, load_preset, user_preset_dir
 from ..errors import UserError
-from .measure import METRICS, goal_of, metric_name_problem
+from .measure import goal_of, metric_name_problem
 
 BUNDLED_LABS = BUNDLED_DIR / "labs"
 RULES = ("compare", "highest")
@@ -232,4 +232,4 @@ def _rule(raw: Any, names: list[str], scan: Scan | None, problems: list[str]) ->
                 raw.get("target"), float(raw.get("min_effect", 0.02)))
 
 
-__all__ = ["Arm", "Lab", "LabError", "Rule", "Scan", "METRICS", "find_lab", "lab_paths", "load_lab"]
+__all__ = ["Arm", "Lab", "LabError", "Rule", "Scan", "find_lab", "lab_paths", "load_lab"]

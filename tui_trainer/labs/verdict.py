@@ -104,11 +104,9 @@ class Verdict:
         return {**asdict(self), "headline": self.headline}
 
 
-def stats_by_arm(results: list[dict[str, Any]], metric: str, value: Any = None, use_value: bool = False) -> dict[str, Stat]:
+def stats_by_arm(results: list[dict[str, Any]], metric: str) -> dict[str, Stat]:
     out: dict[str, Stat] = {}
     for r in results:
-        if use_value and r.get("value") != value:
-            continue
         got = (r.get("metrics") or {}).get(metric)
         stat = out.setdefault(r["arm"], Stat([]))
         if got is not None and not math.isnan(got):
