@@ -145,7 +145,7 @@ def test_a_lab_end_to_end_in_two_processes_then_again_from_its_folder(tmp_path, 
     listed = CliRunner().invoke(app, ["runs", "list", "--runs-dir", str(runs)])
     assert "plain-s0" in listed.output and "dropout-s0" in listed.output  # ordinary run folders
     pytest.importorskip("matplotlib")
-    plotted = CliRunner().invoke(app, ["runs", "plot", str(folder), "-o", str(tmp_path / "lab.png")])
+    plotted = CliRunner().invoke(app, ["runs", "plot", str(folder), "--weights", "-o", str(tmp_path / "lab.png")])
     assert plotted.exit_code == 0 and (tmp_path / "lab.png").stat().st_size > 20_000
 
 
@@ -156,3 +156,33 @@ def test_lab_commands_report_mistakes_in_one_line(tmp_path):
     assert result.exit_code == 2 and "no such lab file" in result.output
     listed = CliRunner().invoke(app, ["lab", "list"])
     assert listed.exit_code == 0 and "Why does BatchNorm allow higher learning rates?" in listed.output
+
+
+def test_paired_verdicts_cancel_what_the_seeds_share(tmp_path):
+    lab = load_lab(write_lab(tmp_path, 'rule = "paired"\nmetric = "eval_mode_test_accuracy"\nagainst = ["train_mode_test_accuracy"]\n'
+                                       'worse = ["train_mode_test_accuracy"]'))
+    made = [{"arm": "dropout", "seed": s, "status": "completed",
+             "metrics": {"eval_mode_test_accuracy": e, "train_mode_test_accuracy": t}}
+            for s, (e, t) in enumerate([(0.70, 0.66), (0.72, 0.65), (0.76, 0.72)])]
+    assert not clear(Stat([0.70, 0.72, 0.76]), Stat([0.66, 0.65, 0.72]), 0.02)  # as two arms: inside the seeds' spread
+    verdict = judge(lab, made)  # run by run, every seed loses 0.04 to 0.07
+    assert verdict.outcome == "holds", verdict.text()
+    assert "train_mode_test_accuracy 0.677 ± 0.0379 (3 seeds): lower by 0.05 ± 0.0173 on the same runs, worse, as the lesson expects" in verdict.lines
+
+
+def test_several_verdicts_each_on_their_arms_and_arms_that_cannot_run_here(tmp_path):
+    verdicts = ('[[verdict]]\nmetric = "final_weight_norm"\nreference = "plain"\ndiffer = ["dropout"]\n'
+                '[[verdict]]\nmetric = "best_val_loss"\narms = ["plain", "dropout"]\nreference = "plain"\nsame = ["dropout"]\n')
+    path = tmp_path / "toy.toml"
+    path.write_text(textwrap.dedent(LAB).format(verdict="", extra="").replace("[verdict]\n", verdicts))
+    lab = load_lab(path)
+    assert [r.metric for r in lab.rules] == ["final_weight_norm", "best_val_loss"]
+    made = [{"arm": a, "seed": s, "status": "completed", "metrics": {"final_weight_norm": w, "best_val_loss": v}}
+            for a, rows in {"plain": [(6.6, 0.40), (6.8, 0.41)], "dropout": [(16.5, 0.40), (16.6, 0.41)]}.items()
+            for s, (w, v) in enumerate(rows)]
+    verdict = judge(lab, made)
+    assert verdict.outcome == "holds", verdict.text()
+    assert "  dropout: 16.6 ± 0.0707 (2 seeds), higher than plain (Δ +9.85), as the lesson expects" in verdict.lines
+    assert "best_val_loss (plain, dropout): the lesson holds here" in verdict.lines
+    skipped = judge(lab, [r for r in made if r["arm"] == "plain"], {"dropout": "no GPU here"})
+    assert skipped.outcome == "skipped" and skipped.headline == "Not measured here" and "  dropout: no GPU here" in skipped.lines

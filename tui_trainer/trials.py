@@ -18,6 +18,7 @@ Ray is an optional extra (``pip install 'tui-trainer[ray]'``); nothing here impo
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import threading
@@ -131,13 +132,43 @@ def _train_task(config: dict, path: str, folder: str) -> tuple[dict[str, Any], s
             signal.signal(signal.SIGINT, previous)
 
 
+def _silence() -> None:
+    """A worker's standard output and error to os.devnull (its results travel back pickled)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+
+
+def _start_resource_tracker() -> None:
+    """multiprocessing's resource tracker hands ``sys.stderr``'s file descriptor to its process.
+    Inside the Textual app ``sys.stderr`` is a capture whose ``fileno()`` is -1, and spawning
+    fails ("bad value(s) in fds_to_keep"): there the tracker starts with stderr on os.devnull."""
+    import sys
+    from multiprocessing import resource_tracker
+
+    try:
+        if sys.stderr is not None and sys.stderr.fileno() >= 0:
+            return
+    except (AttributeError, OSError, ValueError):
+        return  # no fileno at all: the tracker leaves stderr out by itself
+    saved = sys.stderr
+    with open(os.devnull, "w") as devnull:
+        sys.stderr = devnull
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
+
+
 class ProcessTrials:
     """Trials on this machine: in up to ``jobs`` worker processes at once (spawned; each keeps
     its data in memory between trials), or in this process one after another when ``jobs`` is 1,
     under ``control`` (the caller's, for its signals). The same ``map`` as :class:`RayTrials`."""
 
-    def __init__(self, jobs: int = 1, control: Any = None):
-        self.jobs, self.control = max(1, jobs), control
+    def __init__(self, jobs: int = 1, control: Any = None, quiet: bool = False):
+        """``quiet``: the workers' standard output and error go to os.devnull (inside the app,
+        whose screen is drawn on the terminal they would inherit)."""
+        self.jobs, self.control, self.quiet = max(1, jobs), control, quiet
 
     def map(self, jobs: list[tuple[Any, Config, Path]], folder: Path, on_done: Callable[[Any, dict[str, Any], str], None],
             should_stop: Callable[[], bool], poll: Callable[[], None] | None = None) -> None:
@@ -168,7 +199,8 @@ class ProcessTrials:
         import multiprocessing
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-        with ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        _start_resource_tracker()
+        with ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_silence if self.quiet else None) as pool:
             pending = {pool.submit(_train_task, config_to_dict(config), str(path), str(folder)): key for key, config, path in jobs}
             stopping = False
             while pending:

@@ -104,6 +104,33 @@ def lab_run(
         raise typer.Exit(exit_code(received) if received else 1)
 
 
+@lab_app.command("show")
+def lab_show(
+    lab: Optional[str] = typer.Argument(None, help="A lab folder, or a lab's name (its newest folder); default: the newest lab folder.",
+                                        autocompletion=_complete_lab),
+    runs_dir: Path = runs_dir_option("Where the lab folders are."),
+) -> None:
+    """A lab run before: its question, the table, the verdict and the lesson, from its lab.json."""
+    from ..labs import LabError
+    from ..labs.runner import lab_folders, read_session
+
+    path = Path(lab) if lab is not None else None
+    if path is None or not path.is_dir():
+        folders = lab_folders(runs_dir, lab)
+        if not folders:
+            fail(f"no lab folder {'of ' + repr(lab) + ' ' if lab else ''}in {runs_dir}: tui-trainer lab run NAME makes one "
+                 "(or give the folder itself)")
+        path = folders[0]
+    try:
+        session = read_session(path)
+    except LabError as exc:
+        fail(str(exc))
+    typer.echo(f"lab {session.lab.name}: {session.lab.question}")
+    _print_end(session)
+    if not session.complete:
+        typer.echo(f"{len(session.results)} of {session.planned} runs done: tui-trainer lab run {session.lab.name} finishes it")
+
+
 def _print_end(session) -> None:
     from ..display import duration
     from ..labs.runner import table_text
@@ -114,5 +141,6 @@ def _print_end(session) -> None:
     if session.verdict is not None:
         typer.echo(session.verdict.text())
         typer.echo(f"\nThe lesson: {session.lab.lesson}")
-    typer.echo(f"\n{session.folder} ({duration(session.seconds)}; tui-trainer runs plot {session.folder} -o lab.png draws its runs)")
+    weights = " --weights" if "final_weight_norm" in session.lab.metrics else ""
+    typer.echo(f"\n{session.folder} ({duration(session.seconds)}; tui-trainer runs plot {session.folder}{weights} -o lab.png draws its runs)")
 

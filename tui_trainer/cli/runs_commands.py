@@ -63,6 +63,7 @@ def runs_plot(
     runs: List[str] = typer.Argument(..., help="One or more runs (folder, id or unique part), or a lab, sweep or ablation folder "
                                                "(all its runs).", autocompletion=complete_run),
     output: Path = typer.Option(..., "--output", "-o", help="The PNG file to write."),
+    weights: bool = typer.Option(False, "--weights", help="A row more: the weights' L2 norm per epoch (weight decay at work)."),
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """Loss, validation loss, LR and gradient-norm curves of the runs, overlaid, as a PNG; runs
@@ -77,7 +78,7 @@ def runs_plot(
             fail(f"{ref}: no runs in it yet")
         infos += [load_run(p) for p in group] if group is not None else _resolve([ref], runs_dir)
     try:
-        path = plot_runs(infos, output)
+        path = plot_runs(infos, output, weights=weights)
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     typer.echo(f"wrote {path}")

@@ -60,6 +60,7 @@ SERIES_TRANSFORMS = ("level", "difference", "last_value", "both")
 REGRESSION_LOSSES = ("mse", "mae")
 MODEL_KINDS = ("cnn", "lstm", "transformer")
 NORM_PLACES = ("pre", "post")
+HEAD_NORMS = ("none", "before_dropout", "after_dropout")
 OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 SCHEDULE_KINDS = ("step", "exponential", "cosine", "cosine_epoch", "onecycle", "plateau", "noam")
@@ -114,6 +115,9 @@ class CNNConfig:
     pool_every: int = _f(1, "max-pool by 2 after every Nth conv block (0 = never)", min=0)
     fc_hidden: int = _f(128, "units of the hidden fully connected layer (0 = none: the classifier reads the conv features)", min=0)
     conv_bias: bool = _f(False, "keep each conv's bias beside BatchNorm, as the lesson's models do (BatchNorm's own shift makes it redundant)")
+    head_norm: str = _f("none", "BatchNorm on the hidden fully connected layer: before_dropout (linear, BatchNorm, ReLU, dropout) or "
+                                "after_dropout (linear, ReLU, dropout, BatchNorm: its statistics are learnt on dropped-out units)",
+                        choices=HEAD_NORMS)
     input_shape: tuple[int, ...] = _f((), "the sample shape the model is built for, e.g. [3, 32, 32]; other data is refused "
                                           "(empty: adapt the first conv and linear layers to the data)", min=1, empty_ok=True)
 
@@ -237,6 +241,7 @@ class EarlyStoppingConfig:
 class MixedPrecisionConfig:
     enabled: bool = _f(False, "autocast the forward pass to 16-bit floats")
     dtype: str = _f("auto", "auto: bf16 where supported, else fp16 with a GradScaler", choices=PRECISION_DTYPES)
+    grad_scaler: bool = _f(True, "fp16: scale the loss so that small gradients do not underflow to zero (false only to see what it prevents)")
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ class EpochEnded:
     tokens_per_second: float = 0.0  # language models: characters predicted per second of training
     clipped_steps: int | None = None  # the epoch's steps whose gradient norm clipping cut (norm clipping on; else None)
     steps: int = 0  # the epoch's steps (those of this session, after a resume mid-epoch)
+    weight_norm: float | None = None  # the L2 norm of the weights (every parameter of two dimensions or more) after the epoch
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,13 @@ def apply_sgd_decoupled_decay(setup: OptimizerSetup) -> None:
         torch._foreach_mul_(decay, 1.0 - lr * value)
 
 
+def weight_norm(params: list[nn.Parameter]) -> float:
+    """The L2 norm of the weights: every parameter of two dimensions or more (what weight decay
+    shrinks by default), fetched in one transfer."""
+    weights = [p.detach() for p in params if p.ndim >= 2]
+    return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(weights)))) if weights else 0.0
+
+
 class Clipper:
     """Clips the gradients as the trick says and returns their global L2 norm before clipping
     (measured whether clipping is on or not). ``enabled`` and ``threshold`` may change between

@@ -77,7 +77,7 @@ def resolve_precision(config: Config, device: torch.device, allow_emulated_bf16:
     off = "switch it off with --no-mixed-precision (or tricks.mixed_precision.enabled = false)"
     if device.type == "cuda":
         if mp.dtype == "fp16" or (mp.dtype == "auto" and not torch.cuda.is_bf16_supported()):
-            return Precision("fp16", torch.float16, True)
+            return Precision("fp16", torch.float16, mp.grad_scaler)
         if not torch.cuda.is_bf16_supported():
             raise SetupError(f"tricks.mixed_precision.dtype: this GPU has no bf16 support; use dtype = \"fp16\" or \"auto\", or {off}")
         return Precision("bf16", torch.bfloat16, False)

@@ -40,7 +40,7 @@ from .events import (
 from .generate import generate_text
 from .memory import tune_allocator
 from .nonfinite import DIVERGED_HINT, NonFinitePolicy, finite_state
-from .optim import apply_sgd_decoupled_decay, build_optimizer, clipped, make_clipper
+from .optim import apply_sgd_decoupled_decay, build_optimizer, clipped, make_clipper, weight_norm
 from .precision import SetupError, choose_threads, resolve_device, resolve_precision
 from .schedule import LRSchedule
 from .state import Outcome, RunState, last_checkpoint, restore, steps_per_epoch
@@ -311,7 +311,7 @@ class Trainer:
                 seconds=time.perf_counter() - state.epoch_started - state.epoch_paused,
                 samples_per_second=self.epoch_samples / seconds if seconds > 0 else 0.0,
                 tokens_per_second=self.epoch_samples * self.tokens_per_sample / seconds if seconds > 0 else 0.0,
-                clipped_steps=state.epoch_clipped, steps=state.epoch_steps,
+                clipped_steps=state.epoch_clipped, steps=state.epoch_steps, weight_norm=weight_norm(self.optimizer_setup.params),
             )
         )
         self.emit(EarlyStoppingState(epoch=state.epochs_run, enabled=early.enabled, monitor=early.monitor, value=metrics[early.monitor],

@@ -3,7 +3,8 @@ tell (the largest gradient norm, the share of clipped steps, the gap between val
 training loss, the epochs it took to reach a value).
 
 Names: the keys of :data:`METRICS`, and ``epochs_to:<metric><op><value>`` (``epochs_to:val_accuracy>=0.9``:
-the first epoch whose validation metric reached 0.9; infinite when none did).
+the first epoch whose validation metric reached 0.9; infinite when none did), and the probes of
+:mod:`.probes`, which run the model again on the test split.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Callable
 
 from ..runs.catalog import Curves, read_curves
 from ..runs.folder import read_summary
+from .probes import PROBES, probe
 
 
 def _last(curves: Curves, key: str) -> float | None:
@@ -53,13 +55,14 @@ METRICS: dict[str, tuple[str, str, Callable[[dict[str, Any], Curves], Any]]] = {
     "clipped_share": ("the share of steps that norm clipping cut", "min", lambda s, c: _clipped_share(c)),
     "samples_per_second": ("training speed", "max", lambda s, c: s.get("train_samples_per_second")),
     "wall_seconds": ("wall time of the run", "min", lambda s, c: s.get("wall_seconds")),
+    "final_weight_norm": ("the weights' L2 norm after the last epoch", "min", lambda s, c: _last(c, "weight_norm")),
 }
 EPOCHS_TO = re.compile(r"epochs_to:(\w+)(>=|<=)([-+0-9.eE]+)$")
 
 
 def metric_name_problem(name: str) -> str | None:
     """None for a known metric name, else what is wrong with it."""
-    if name in METRICS:
+    if name in METRICS or name in PROBES:
         return None
     m = EPOCHS_TO.match(name)
     if m:
@@ -68,11 +71,13 @@ def metric_name_problem(name: str) -> str | None:
             return None
         except ValueError:
             pass
-    return (f"unknown metric {name!r}: choose {', '.join(METRICS)}, or epochs_to:<validation metric>>=<value> "
+    return (f"unknown metric {name!r}: choose {', '.join([*METRICS, *PROBES])}, or epochs_to:<validation metric>>=<value> "
             "(e.g. epochs_to:val_accuracy>=0.9)")
 
 
 def goal_of(name: str) -> str:
+    if name in PROBES:
+        return PROBES[name][1]
     return "min" if EPOCHS_TO.match(name) else METRICS.get(name, ("", "min"))[1]
 
 
@@ -84,7 +89,7 @@ def describe(name: str) -> str:
     m = EPOCHS_TO.match(name)
     if m:
         return f"epochs until {m.group(1)} {m.group(2)} {m.group(3)}"
-    return METRICS[name][0]
+    return PROBES[name][0] if name in PROBES else METRICS[name][0]
 
 
 def _epochs_to(curves: Curves, key: str, op: str, value: float) -> float:
@@ -96,11 +101,12 @@ def _epochs_to(curves: Curves, key: str, op: str, value: float) -> float:
 
 
 def measure(run_dir: Path | str, names: list[str]) -> dict[str, float | None]:
-    """The named metrics of the run in ``run_dir`` (None where the run cannot tell)."""
+    """The named metrics of the run in ``run_dir`` (None where the run cannot tell); probes
+    (:mod:`.probes`) load its model once for all of them."""
     summary = read_summary(run_dir)
     curves = read_curves(Path(run_dir))
-    out: dict[str, float | None] = {}
-    for name in names:
+    out: dict[str, float | None] = probe(run_dir, [n for n in names if n in PROBES])
+    for name in (n for n in names if n not in PROBES):
         m = EPOCHS_TO.match(name)
         value = _epochs_to(curves, m.group(1), m.group(2), float(m.group(3))) if m else METRICS[name][2](summary, curves)
         out[name] = None if value is None else float(value)

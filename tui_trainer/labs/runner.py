@@ -27,7 +27,7 @@ from ..runs.catalog import table
 from ..runs.folder import _slug
 from ..trials import FINISHED
 from .measure import measure
-from .spec import Lab
+from .spec import Arm, Lab, LabError, Rule, Scan
 from .verdict import Stat, Verdict, judge, num, stats_by_arm
 
 LAB_JSON = "lab.json"
@@ -52,22 +52,25 @@ class LabSession:
     seeds: list[int]
     runs: list[LabRun]
     extra: dict[str, Any] = field(default_factory=dict)  # settings for every run, from the command line
+    skipped: dict[str, str] = field(default_factory=dict)  # arms that cannot train here (no GPU for fp16, ...) and why
     folder: Path | None = None
     results: list[dict[str, Any]] = field(default_factory=list)
     verdict: Verdict | None = None
     stopped: bool = False
     seconds: float = 0.0
 
+    planned: int | None = None  # a session read back from lab.json has no runs to plan, only their count
+
     @property
     def complete(self) -> bool:
-        return len(self.results) == len(self.runs)
+        return len(self.results) == (len(self.runs) if self.planned is None else self.planned)
 
     def to_json(self) -> dict[str, Any]:
         lab = self.lab
         return {"lab": lab.name, "question": lab.question, "lesson": lab.lesson, "base": lab.base, "seeds": self.seeds,
                 "arms": [a.name for a in lab.arms], "scan": {"key": lab.scan.key, "values": lab.scan.values} if lab.scan else None,
-                "metric": lab.rule.metric, "columns": list(lab.columns), "extra": self.extra, "runs_planned": len(self.runs),
-                "results": self.results, "verdict": self.verdict.to_json() if self.verdict else None,
+                "metric": lab.rule.metric, "metrics": lab.metrics, "columns": list(lab.columns), "extra": self.extra, "runs_planned": len(self.runs),
+                "skipped": self.skipped, "results": self.results, "verdict": self.verdict.to_json() if self.verdict else None,
                 "stopped": self.stopped, "seconds": round(self.seconds, 1)}
 
 
@@ -90,16 +93,20 @@ def plan(lab: Lab, seeds: int | None = None, extra: dict[str, Any] | None = None
         extra["train.threads"] = max(1, cores() // jobs)
     first = lab.config(lab.arms[0], lab.scan.values[0] if lab.scan else None, extra=extra).train.seed
     seed_list = [first + i for i in range(seeds or lab.seeds)]
+    from ..engine.precision import why_not_here
+
+    skipped = {arm.name: why.split(";")[0] for arm in lab.arms
+               if (why := why_not_here(lab.config(arm, lab.scan.values[0] if lab.scan else None, extra=extra)))}
     runs = []
     for seed in seed_list:  # seed by seed: a stopped lab still has whole comparisons
-        for arm in lab.arms:
+        for arm in (a for a in lab.arms if a.name not in skipped):
             for value in (lab.scan.values if lab.scan else [None]):
                 label = "" if value is None else f"-{lab.scan.label}{shown(value)}"
                 name = _slug(f"{arm.name}{label}")
                 config = replace(lab.config(arm, value, seed, extra), {"name": f"{lab.name}.{name}"})  # the seeds of an arm share it
                 name = f"{name}-s{seed}"
                 runs.append(LabRun(arm.name, value, seed, config, name))
-    return LabSession(lab, seed_list, runs, extra)
+    return LabSession(lab, seed_list, runs, extra, skipped)
 
 
 def folder_for(runs_dir: Path | str, session: LabSession) -> Path:
@@ -109,7 +116,7 @@ def folder_for(runs_dir: Path | str, session: LabSession) -> Path:
 
 
 def names(lab: Lab) -> list[str]:
-    return list(dict.fromkeys([lab.rule.metric, *lab.columns, "diverged", "wall_seconds"]))
+    return list(dict.fromkeys([*lab.metrics, "diverged", "wall_seconds"]))
 
 
 def run(session: LabSession, runs_dir: Path | str, trials: Any,
@@ -153,9 +160,35 @@ def run(session: LabSession, runs_dir: Path | str, trials: Any,
     session.stopped = not session.complete
     order = {r.key: i for i, r in enumerate(session.runs)}
     session.results.sort(key=lambda r: order[r["key"]])
-    session.verdict = judge(session.lab, session.results) if session.complete else None
+    session.verdict = judge(session.lab, session.results, session.skipped) if session.complete else None
     save(session)
     return session
+
+
+def read_session(folder: Path | str) -> LabSession:
+    """A lab folder as ``lab.json`` recorded it: its runs' results and verdict, for ``lab show``
+    and the app, whatever has become of the lab file since."""
+    folder = Path(folder)
+    data = _read(folder)
+    if not data.get("lab"):
+        raise LabError(f"{folder}: not a lab folder (no readable {LAB_JSON}); tui-trainer runs list shows the runs folder")
+    scan = data.get("scan")
+    metrics = data.get("metrics") or [data["metric"], *data.get("columns", [])]
+    lab = Lab(data["lab"], folder / LAB_JSON, data.get("question", ""), data.get("lesson", ""), data.get("base", ""),
+              len(data.get("seeds", [])) or 1, {}, tuple(Arm(a, {}) for a in data.get("arms", [])), (Rule("compare", metrics[0], "min"),),
+              Scan(scan["key"], scan["values"], scan["key"].split(".")[-1]) if scan else None, tuple(metrics))
+    verdict = data.get("verdict")
+    session = LabSession(lab, data.get("seeds", []), [], data.get("extra", {}), data.get("skipped", {}), folder, data.get("results", []),
+                         Verdict(verdict["outcome"], verdict.get("lines", []), verdict.get("noise", "")) if verdict else None,
+                         bool(data.get("stopped")), data.get("seconds", 0.0))
+    session.planned = data.get("runs_planned", len(session.results))
+    return session
+
+
+def lab_folders(runs_dir: Path | str, name: str | None = None) -> list[Path]:
+    """The lab folders under ``runs_dir`` (of the lab ``name``), newest ``lab.json`` first."""
+    found = [p.parent for p in Path(runs_dir).glob(f"lab-{name + '-' if name else ''}*/{LAB_JSON}")]
+    return sorted(found, key=lambda p: (p / LAB_JSON).stat().st_mtime, reverse=True)
 
 
 def _read(folder: Path) -> dict[str, Any]:
@@ -174,7 +207,7 @@ def table_text(session: LabSession) -> str:
     """One row per arm (and scanned value): the verdict's metric and the lab's columns, mean ±
     standard deviation over the seeds, and how many runs diverged."""
     lab = session.lab
-    metrics = list(dict.fromkeys([lab.rule.metric, *lab.columns]))
+    metrics = lab.metrics
     header = ["arm", *([lab.scan.label] if lab.scan else []), *metrics, "diverged"]
     rows = []
     for arm in lab.arms:
@@ -188,7 +221,8 @@ def table_text(session: LabSession) -> str:
                 cells.append(_cell(stat))
             cells.append(f"{sum(r['status'] == 'diverged' for r in chosen)}/{len(chosen)}")
             rows.append(cells)
-    return table(header, rows, right=set(range(1, len(header))))
+    skipped = "".join(f"\n{arm}: skipped here: {why}" for arm, why in session.skipped.items())
+    return table(header, rows, right=set(range(1, len(header)))) + skipped
 
 
 def _cell(stat: Stat) -> str:

@@ -29,6 +29,12 @@ rule that turns the measured results into a verdict::
     better = ["dropout"]             # what the lesson expects: arms better than the reference,
     worse = []                       # worse, or (without a reference) `best`, the arm expected to win
 
+A lab with several claims gives ``[[verdict]]`` tables instead, each judged on its own, and
+each may name the ``arms`` it is about. ``rule = "paired"`` compares two measurements of the
+same runs instead of two arms: ``metric`` is the reference, ``against`` the others, and
+``better``/``worse``/``same``/``differ`` name metrics of ``against`` (``differ``: the lesson
+expects a difference without saying which way).
+
 Labs are found, first match wins, in ``./labs``, the user's lab folder
 (``~/.config/tui-trainer/labs``) and the labs bundled beside the presets.
 """
@@ -48,9 +54,9 @@ from ..errors import UserError
 from .measure import goal_of, metric_name_problem
 
 BUNDLED_LABS = BUNDLED_DIR / "labs"
-RULES = ("compare", "highest")
+RULES = ("compare", "highest", "paired")
 TOP_KEYS = {"question", "lesson", "base", "seeds", "seconds", "columns", "set", "arm", "scan", "verdict"}
-VERDICT_KEYS = {"rule", "metric", "goal", "reference", "better", "worse", "same", "best", "target", "min_effect"}
+VERDICT_KEYS = {"rule", "metric", "goal", "reference", "better", "worse", "same", "differ", "best", "target", "min_effect", "arms", "against"}
 
 
 class LabError(UserError):
@@ -79,9 +85,16 @@ class Rule:
     better: tuple[str, ...] = ()
     worse: tuple[str, ...] = ()
     same: tuple[str, ...] = ()
+    differ: tuple[str, ...] = ()  # better or worse: the lesson expects a difference, not which way
     best: str | None = None
     target: float | None = None  # highest: the value the metric must reach
     min_effect: float = 0.02  # a difference smaller than this share of the values is no difference
+    arms: tuple[str, ...] = ()  # the arms it judges (empty: all)
+    against: tuple[str, ...] = ()  # paired: the metrics compared with ``metric`` on the same runs
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return (self.metric, *self.against)
 
 
 @dataclass(frozen=True)
@@ -94,10 +107,20 @@ class Lab:
     seeds: int
     settings: dict[str, Any]
     arms: tuple[Arm, ...]
-    rule: Rule
+    rules: tuple[Rule, ...]
     scan: Scan | None = None
     columns: tuple[str, ...] = ()
     seconds: float | None = None
+
+    @property
+    def rule(self) -> Rule:
+        """The first verdict's rule: its metric heads the table."""
+        return self.rules[0]
+
+    @property
+    def metrics(self) -> list[str]:
+        """Every metric the verdicts and the table need, in order."""
+        return list(dict.fromkeys([m for r in self.rules for m in r.metrics] + list(self.columns)))
 
     def config(self, arm: Arm, value: Any = None, seed: int | None = None, extra: dict[str, Any] | None = None) -> Config:
         """The config of one run: the base preset, the lab's settings, the arm's, the scanned value."""
@@ -191,11 +214,12 @@ def load_lab(name_or_path: str | Path, check_configs: bool = True) -> Lab:
         problems.append("columns: a list of metric names")
         columns = []
     problems += [p for c in columns if (p := metric_name_problem(str(c)))]
-    rule = _rule(raw.get("verdict"), names, scan, problems)
+    verdicts = raw.get("verdict")
+    rules = tuple(_rule(v, names, scan, problems) for v in (verdicts if isinstance(verdicts, list) and verdicts else [verdicts]))
     if problems:
         raise LabError(f"{where}: " + "; ".join(problems))
     lab = Lab(path.stem, path, raw["question"].strip(), " ".join(raw["lesson"].split()), raw["base"], seeds, dict(settings),
-              tuple(arms), rule, scan, tuple(map(str, columns)), raw.get("seconds"))
+              tuple(arms), rules, scan, tuple(map(str, columns)), raw.get("seconds"))
     if check_configs:
         try:
             for arm in arms:
@@ -219,17 +243,24 @@ def _rule(raw: Any, names: list[str], scan: Scan | None, problems: list[str]) ->
     goal = raw.get("goal") or goal_of(metric)
     if goal not in ("min", "max"):
         problems.append(f"verdict.goal: {goal!r}; choose min or max")
-    listed = {k: tuple(raw.get(k, ())) for k in ("better", "worse", "same")}
-    for arm in [*(a for v in listed.values() for a in v), *filter(None, [raw.get("reference"), raw.get("best")])]:
+    listed = {k: tuple(raw.get(k, ())) for k in ("better", "worse", "same", "differ")}
+    against, subset = tuple(map(str, raw.get("against", ()))), tuple(raw.get("arms", ()))
+    problems += [f"verdict.against: {p}" for m in against if (p := metric_name_problem(m))]
+    if rule == "paired":
+        if not against:
+            problems.append("verdict.rule = \"paired\" compares metric with the metrics in against = [...]; give at least one")
+        problems += [f"verdict: {m!r} is not in against ({', '.join(against)})" for v in listed.values() for m in v if m not in against]
+    named = [*subset, *filter(None, [raw.get("reference"), raw.get("best")]), *([] if rule == "paired" else [a for v in listed.values() for a in v])]
+    for arm in named:
         if arm not in names:
             problems.append(f"verdict: no arm named {arm!r} (arms: {', '.join(names)})")
     if rule == "highest" and (scan is None or not isinstance(raw.get("target"), (int, float))
                               or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in scan.values)):
         problems.append("verdict.rule = \"highest\" needs a [scan] of numbers and a numeric target")
     if rule == "compare" and raw.get("reference") is None and any(listed.values()):
-        problems.append("verdict: better, worse and same are relative to a reference arm; set reference")
-    return Rule(rule, metric, goal, raw.get("reference"), listed["better"], listed["worse"], listed["same"], raw.get("best"),
-                raw.get("target"), float(raw.get("min_effect", 0.02)))
+        problems.append("verdict: better, worse, same and differ are relative to a reference arm; set reference")
+    return Rule(rule, metric, goal, raw.get("reference"), listed["better"], listed["worse"], listed["same"], listed["differ"],
+                raw.get("best"), raw.get("target"), float(raw.get("min_effect", 0.02)), subset, against)
 
 
 __all__ = ["Arm", "Lab", "LabError", "Rule", "Scan", "find_lab", "lab_paths", "load_lab"]

@@ -25,6 +25,7 @@ HEADLINES = {
     "unclear": "No clear difference here",
     "mixed": "In part",
     "measured": "Measured",
+    "skipped": "Not measured here",
 }
 
 
@@ -89,7 +90,7 @@ def clear(a: Stat, b: Stat, min_effect: float, log: bool = False) -> bool:
 
 @dataclass
 class Verdict:
-    outcome: str  # holds, contradicted, unclear, mixed, or measured (the lab expects nothing)
+    outcome: str  # holds, contradicted, unclear, mixed, measured (the lab expects nothing) or skipped (its arms cannot run here)
     lines: list[str] = field(default_factory=list)
     noise: str = ""  # how the noise was judged
 
@@ -134,8 +135,7 @@ def _outcome(judged: list[str]) -> str:
     return "mixed"
 
 
-def compare(lab: Lab, results: list[dict[str, Any]]) -> Verdict:
-    rule = lab.rule
+def compare(lab: Lab, rule: Rule, results: list[dict[str, Any]]) -> Verdict:
     stats = stats_by_arm(results, rule.metric)
     arms = [a.name for a in lab.arms if a.name in stats]
     what = describe(rule.metric)
@@ -173,26 +173,74 @@ def _against_reference(rule: Rule, stats: dict[str, Stat], arms: list[str], what
             continue
         s = stats[arm]
         relation = ("better" if better(s.mean, ref.mean, rule.goal) else "worse") if clear(s, ref, rule.min_effect, rule.metric in LOG_SCALE) else "same"
-        expected = next((k for k in ("better", "worse", "same") if arm in getattr(rule, k)), None)
+        expected = _expected(rule, arm)
         phrase = {"better": f"better than {rule.reference}", "worse": f"worse than {rule.reference}",
                   "same": f"no clear difference from {rule.reference}"}[relation]
+        if expected == "differ" and relation != "same":  # the lesson says nothing of which way is better
+            phrase = f"{'higher' if s.mean > ref.mean else 'lower'} than {rule.reference}"
         line = f"{arm}: {s.text()}, {phrase}"
         if math.isfinite(s.mean) and math.isfinite(ref.mean):
             line += f" (Δ {s.mean - ref.mean:+.3g})"
         if expected is not None:
-            fate = "held" if relation == expected else ("unclear" if relation == "same" else "against")
-            judged.append(fate)
-            line += {"held": ", as the lesson expects", "unclear": f"; the lesson expects {expected}",
-                     "against": f"; the lesson expects {expected}"}[fate]
+            judged.append(_fate(expected, relation))
+            line += _expectation(judged[-1], expected)
         lines.append(line)
     return Verdict(_outcome(judged), lines, _noise_note([stats[a] for a in arms], rule.min_effect, rule.metric))
 
 
-def highest(lab: Lab, results: list[dict[str, Any]]) -> Verdict:
+def paired(lab: Lab, rule: Rule, results: list[dict[str, Any]]) -> Verdict:
+    """Two measurements of the same runs (eval mode against train mode): for each metric of
+    ``against``, its difference from ``metric`` run by run. Clear when the mean difference is
+    more than ``min_effect`` of the values and more than twice its standard error (a paired
+    test: what the seeds share cancels out)."""
+    ref = Stat(_values(results, rule.metric))
+    lines, judged = [f"{rule.metric} {ref.text()}"], []
+    for metric in rule.against:
+        pairs = [(r["metrics"][rule.metric], r["metrics"][metric]) for r in results
+                 if all(isinstance((r.get("metrics") or {}).get(k), (int, float)) and math.isfinite(r["metrics"][k]) for k in (rule.metric, metric))]
+        diff = Stat([b - a for a, b in pairs])
+        size = max([abs(v) for p in pairs for v in p] + [1e-12])
+        is_clear = bool(pairs) and abs(diff.mean) > rule.min_effect * size and (
+            diff.sd is None and diff.n == 1 or diff.sd is not None and abs(diff.mean) > 2 * diff.sd / math.sqrt(diff.n))
+        relation = ("better" if better(diff.mean, 0.0, rule.goal) else "worse") if is_clear else "same"
+        line = (f"{metric} {Stat([b for _, b in pairs]).text()}: {'higher' if diff.mean > 0 else 'lower'} by {num(abs(diff.mean))}"
+                f"{f' ± {num(diff.sd)}' if diff.sd is not None else ''} on the same runs, "
+                + {"better": "better", "worse": "worse", "same": "no clear difference"}[relation])
+        expected = _expected(rule, metric)
+        if expected is not None:
+            judged.append(_fate(expected, relation))
+            line += _expectation(judged[-1], expected)
+        lines.append(line)
+    noise = f"clear: the mean of the run-by-run differences is above {rule.min_effect:.0%} of the values and twice its standard error"
+    return Verdict(_outcome(judged), lines, noise)
+
+
+def _values(results: list[dict[str, Any]], metric: str) -> list[float]:
+    return [v for r in results if isinstance(v := (r.get("metrics") or {}).get(metric), (int, float)) and not math.isnan(v)]
+
+
+def _expected(rule: Rule, name: str) -> str | None:
+    """What the lesson expects of the arm (or metric) ``name``: better, worse, same or differ."""
+    return next((k for k in ("better", "worse", "same", "differ") if name in getattr(rule, k)), None)
+
+
+def _fate(expected: str, relation: str) -> str:
+    """An expectation against what was measured: held, against, or unclear (inside the noise)."""
+    if relation == expected or (expected == "differ" and relation != "same"):
+        return "held"
+    return "unclear" if relation == "same" else "against"
+
+
+def _expectation(fate: str, expected: str) -> str:
+    wanted = {"better": "better", "worse": "worse", "same": "no difference", "differ": "a difference"}[expected]
+    return ", as the lesson expects" if fate == "held" else f"; the lesson expects {wanted}"
+
+
+def highest(lab: Lab, rule: Rule, results: list[dict[str, Any]]) -> Verdict:
     """Per arm, the highest scanned value at which a run reaches the target without diverging,
     on each seed; an arm is clearly higher than another when its lowest seed's value is above
     the other's highest seed's."""
-    rule, scan = lab.rule, lab.scan
+    scan = lab.scan
     order = sorted(scan.values)
     op = ">=" if rule.goal == "max" else "<="
     reached: dict[str, dict[int, int]] = {}  # arm -> seed -> index of the highest value reached (-1: none)
@@ -231,5 +279,31 @@ def highest(lab: Lab, results: list[dict[str, Any]]) -> Verdict:
     return Verdict(_outcome(judged), lines, noise)
 
 
-def judge(lab: Lab, results: list[dict[str, Any]]) -> Verdict:
-    return highest(lab, results) if lab.rule.rule == "highest" else compare(lab, results)
+RULES = {"compare": compare, "highest": highest, "paired": paired}
+
+
+def judge(lab: Lab, results: list[dict[str, Any]], skipped: dict[str, str] | None = None) -> Verdict:
+    """The lab's verdict: its one rule's, or with several, each under its own heading and the
+    outcome of them all. ``skipped``: arms that could not run here, with the reason; a verdict
+    about them says it was not measured."""
+    parts = []
+    for rule in lab.rules:
+        chosen = [r for r in results if not rule.arms or r["arm"] in rule.arms]
+        scope = rule.arms or [a.name for a in lab.arms]
+        missing = [a for a in scope if a in (skipped or {})]
+        if missing and (len(scope) - len(missing) < (1 if rule.rule == "paired" else 2) or rule.reference in missing):
+            parts.append(Verdict("skipped", [f"{a}: {(skipped or {})[a]}" for a in missing]))
+            continue
+        parts.append(RULES[rule.rule](lab, rule, chosen))
+        parts[-1].lines += [f"not measured here: {a}: {(skipped or {})[a]}" for a in missing]
+    if len(parts) == 1:
+        return parts[0]
+    outcomes = [p.outcome for p in parts if p.outcome not in ("measured", "skipped")]
+    outcome = (outcomes[0] if len(set(outcomes)) == 1 else "mixed") if outcomes else parts[0].outcome
+    lines = []
+    for rule, part in zip(lab.rules, parts):
+        about = f" ({', '.join(rule.arms)})" if rule.arms else ""
+        lines += [f"{rule.metric}{about}: {part.headline[0].lower() + part.headline[1:]}",
+                  *(f"  {line}" for line in part.lines)]
+    noise = "; ".join(dict.fromkeys(p.noise for p in parts if p.noise))
+    return Verdict(outcome, lines, noise)

@@ -1,4 +1,4 @@
-"""A small CNN: conv blocks (conv, [BatchNorm], ReLU, [pool]), [a hidden FC layer, ReLU], [Dropout], a classifier.
+"""A small CNN: conv blocks (conv, [BatchNorm], ReLU, [pool]), [a hidden FC layer, [BatchNorm], ReLU], [Dropout], [BatchNorm], a classifier.
 
 Conv1d or Conv2d is chosen from the data's shape: (C, L) gives 1-D, (C, H, W) gives 2-D.
 The first conv takes the data's channels and the first linear layer its flattened size,
@@ -63,11 +63,19 @@ class CNN(nn.Module):
         self.features = nn.Sequential(*blocks)
         with torch.no_grad():
             flat = self.features(torch.zeros(1, *spec.input_shape)).numel()
+        if m.head_norm != "none" and not m.fc_hidden:
+            raise ModelShapeError(f"model.cnn.head_norm = {m.head_norm!r} normalises the hidden fully connected layer, and this model has none: "
+                                  "set model.cnn.fc_hidden above 0, or head_norm = \"none\"")
         head: list[nn.Module] = [nn.Flatten()]
         if m.fc_hidden:
-            head += [nn.Linear(flat, m.fc_hidden), nn.ReLU(inplace=True)]
+            # head_norm: BatchNorm before the dropout, or after it (where it learns statistics that eval mode never sees)
+            head += [nn.Linear(flat, m.fc_hidden, bias=m.head_norm != "before_dropout"),
+                     *([nn.BatchNorm1d(m.fc_hidden, momentum=tricks.batchnorm.momentum)] if m.head_norm == "before_dropout" else []),
+                     nn.ReLU(inplace=True)]
         if tricks.dropout.enabled:
             head.append(nn.Dropout(tricks.dropout.p))
+        if m.head_norm == "after_dropout":
+            head.append(nn.BatchNorm1d(m.fc_hidden, momentum=tricks.batchnorm.momentum))
         head.append(nn.Linear(m.fc_hidden or flat, spec.num_classes))
         self.head = nn.Sequential(*head)
 

@@ -319,9 +319,10 @@ def epochs_csv(curves: Curves) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["epoch", "train_loss", "val_loss", "val_accuracy", "lr", "seconds", "samples_per_second",
-                     "best_epoch", "patience_wait"])
+                     "best_epoch", "patience_wait", "weight_norm"])
     for e in curves.epochs:
         es = curves.patience.get(e.epoch)
         writer.writerow([e.epoch, repr(e.train_loss), repr(e.val_loss), repr(e.val_accuracy), repr(e.lr), f"{e.seconds:.3f}",
-                         f"{e.samples_per_second:.1f}", es.best_epoch if es else "", es.wait if es else ""])
+                         f"{e.samples_per_second:.1f}", es.best_epoch if es else "", es.wait if es else "",
+                         "" if e.weight_norm is None else repr(e.weight_norm)])
     return out.getvalue()

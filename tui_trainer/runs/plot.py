@@ -153,25 +153,49 @@ def _markers(run: RunInfo, c, color: str, ax_loss, ax_val, ax_lr, ax_g) -> None:
         twin.set_ylabel("share of steps clipped (bars)", fontsize=8)
 
 
-def plot_runs(runs: list[RunInfo], out: Path | str) -> Path:
+def _weight_norms(ax, runs: list[RunInfo], curves: list, groups: list[list[int]], colors: dict[int, str]) -> None:
+    """Each run's line in its curves' colour; the seeds of one setting share it and one label."""
+    for group in groups:
+        for i in group:
+            points = [(e.epoch, e.weight_norm) for e in curves[i].epochs if e.weight_norm is not None]
+            label = (runs[i].preset if len(group) > 1 else runs[i].id) if i == group[0] else None
+            if points:
+                ax.plot(*zip(*points), color=colors[i], marker="o", markersize=3, linewidth=1.2, label=label)
+    ax.set_title("the weights' L2 norm (per epoch: every parameter of two dimensions or more)", fontsize=10)
+    ax.set_xlabel("epoch")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+
+
+def plot_runs(runs: list[RunInfo], out: Path | str, weights: bool = False) -> Path:
+    """``weights``: a row more, the weights' norm per epoch (weight decay at work)."""
     plt = _pyplot(out, "runs plot")
     curves = [read_curves(run) for run in runs]
     forecasts = [(run, run.summary["forecast"]) for run in runs if (run.summary or {}).get("forecast")]
-    if forecasts:  # a third row, the width of the figure: the test period, actual against predicted
-        fig = plt.figure(figsize=(12, 10.5))
-        grid = fig.add_gridspec(3, 2)
+    extra = [row for row, wanted in (("forecast", forecasts), ("weights", weights)) if wanted]
+    if extra:  # rows the width of the figure: the test period, actual against predicted; the weights' norm
+        fig = plt.figure(figsize=(12, 7.5 + 3 * len(extra)))
+        grid = fig.add_gridspec(2 + len(extra), 2)
         ax_loss, ax_val = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
         ax_lr, ax_g = fig.add_subplot(grid[1, 0], sharex=ax_loss), fig.add_subplot(grid[1, 1], sharex=ax_val)
-        _forecast(fig.add_subplot(grid[2, :]), forecasts)
+        for row, name in enumerate(extra, start=2):
+            if name == "forecast":
+                _forecast(fig.add_subplot(grid[row, :]), forecasts)
+            else:
+                ax_w = fig.add_subplot(grid[row, :])
     else:
         fig, axes = plt.subplots(2, 2, figsize=(12, 7.5), sharex=True)
         (ax_loss, ax_val), (ax_lr, ax_g) = axes
     groups = seed_groups(runs)
     singles = [i for g in groups if len(g) == 1 for i in g]
+    colors = {i: f"C{singles.index(i) % 10}" for i in singles}
+    colors.update({i: f"C{(len(singles) + n) % 10}" for n, g in enumerate(g for g in groups if len(g) > 1) for i in g})
+    if weights:
+        _weight_norms(ax_w, runs, curves, groups, colors)
     for n, group in enumerate(g for g in groups if len(g) > 1):  # the same settings over seeds: a mean line and a min-max band
-        _band(ax_loss, ax_val, ax_lr, ax_g, [runs[i] for i in group], [curves[i] for i in group], f"C{(len(singles) + n) % 10}")
+        _band(ax_loss, ax_val, ax_lr, ax_g, [runs[i] for i in group], [curves[i] for i in group], colors[group[0]])
     for i, run, c in ((i, runs[i], curves[i]) for i in singles):
-        color = f"C{singles.index(i) % 10}"
+        color = colors[i]
         spe = c.steps_per_epoch or 1
         x = [s / spe for s in c.steps]
         loss = _finite(c.loss)

@@ -68,6 +68,7 @@ class TrainerApp(JobControl, App):
         Binding("f", "settings", "Settings"),
         Binding("r", "runs", "Runs"),
         Binding("d", "data", "Data"),
+        Binding("b", "labs", "Labs"),
         Binding("g", "sample", "Sample text", show=False),
         Binding("l", "lr_find", "LR finder", show=False),
         Binding("minus", "steer('lr_times', 0.5)", "LR ×0.5", show=False),  # steering the run that trains
@@ -89,6 +90,7 @@ class TrainerApp(JobControl, App):
         self.session: TrainingSession | None = None  # the last training run
         self.torch_info: dict[str, Any] | None = None
         self.runs_screen = None
+        self.labs_screen = None
         self.settings_hidden = False  # by the user (f); a narrow screen also hides them while training
 
     # -- layout -------------------------------------------------------------------------
@@ -267,6 +269,14 @@ class TrainerApp(JobControl, App):
         if self.runs_screen is None:
             self.runs_screen = RunsScreen(self.runs_dir)
         self.push_screen(self.runs_screen)
+
+    def action_labs(self) -> None:
+        """The Labs view: the lesson's questions, run as experiments with their curves and verdict."""
+        from .screens.labs import LabsScreen
+
+        if self.labs_screen is None:
+            self.labs_screen = LabsScreen(self.runs_dir)
+        self.push_screen(self.labs_screen)
 
     def action_data(self) -> None:  # the Data view: the current settings' dataset, with sample images
         from .screens.data import DataScreen

@@ -10,8 +10,8 @@ import asyncio
 from textual.css.query import NoMatches
 from textual.widgets import Button, ListView
 
-from .messages import AblateRequested, AblationUpdated, JobFinished, ResumeRequested, RunsChanged, StopRequested
-from .session import AblationSession, Job, TrainingSession
+from .messages import AblateRequested, AblationUpdated, JobFinished, LabRequested, LabUpdated, ResumeRequested, RunsChanged, StopRequested
+from .session import AblationSession, Job, LabJob, TrainingSession
 from .widgets.settings_panel import SettingsPanel
 
 
@@ -31,7 +31,8 @@ class JobControl:
 
     def _refuse_if_busy(self) -> bool:
         if self.busy:
-            what = "an ablation is running (Runs view, r)" if isinstance(self.job, AblationSession) else "a run is already going"
+            what = ("an ablation is running (Runs view, r)" if isinstance(self.job, AblationSession) else
+                    "a lab is running (Labs view, b)" if isinstance(self.job, LabJob) else "a run is already going")
             self.notify(f"{what}: stop it first (x)", severity="warning")
         return self.busy
 
@@ -85,6 +86,9 @@ class JobControl:
         if isinstance(self.job, AblationSession):
             self.job.stop("ablation stopped from the app")
             self.post_message(AblationUpdated(self.job))
+        elif isinstance(self.job, LabJob):
+            self.job.stop("lab stopped from the app")
+            self.post_message(LabUpdated(self.job))
         else:
             self.job.stop("stopped from the app")
             self.monitor.write_log("stopping after the current step…")
@@ -129,6 +133,14 @@ class JobControl:
         if self.runs_screen is not None:
             self.runs_screen.post_message(AblationUpdated(message.job))
 
+    def on_lab_requested(self, message: LabRequested) -> None:  # enter in the Labs view
+        if not self._refuse_if_busy():
+            self._begin(LabJob(message.name, message.seeds, self.runs_dir))
+
+    def on_lab_updated(self, message: LabUpdated) -> None:
+        if self.labs_screen is not None:
+            self.labs_screen.post_message(LabUpdated(message.job))
+
     async def action_quit(self) -> None:
         if self.busy:
             self.job.stop("the app was closed")
@@ -164,10 +176,12 @@ class JobControl:
         job = message.job
         self.drain()
         if job.failure:
-            what = "ablation" if isinstance(job, AblationSession) else "run"
+            what = "ablation" if isinstance(job, AblationSession) else "lab" if isinstance(job, LabJob) else "run"
             self.monitor.write_log(f"[red]the {what} failed:[/] {job.failure}")
         if isinstance(job, AblationSession):
             self.post_message(AblationUpdated(job))
+        if isinstance(job, LabJob):
+            self.post_message(LabUpdated(job))
         if job is self.job:
             self._lock(False)
             self.monitor.paused = False

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from .session import AblationSession, Job
+    from .session import AblationSession, Job, LabJob
 
 
 @dataclass
@@ -56,3 +56,20 @@ class RunsChanged(Message):
     """A run folder was created or finished: lists of runs should be read again."""
 
     bubble: ClassVar[bool] = False
+
+
+@dataclass
+class LabRequested(Message):
+    """The Labs screen asks to run the lab ``name`` on ``seeds`` seeds (None: the lab's own)."""
+
+    name: str
+    seeds: int | None
+
+
+@dataclass
+class LabUpdated(Message):
+    """A lab was planned, or one of its runs ended, or it ended; posted from its worker thread,
+    and by the app on to the Labs screen."""
+
+    bubble: ClassVar[bool] = False
+    job: "LabJob"

@@ -4,7 +4,7 @@ A :class:`TrainingSession` owns a run started from the app: its event queue, its
 :class:`~tui_trainer.engine.Control`, its worker thread and its end. The training thread
 never touches the UI: the engine's events go into a deque that the app drains at 10 Hz
 (posting one message per step cut throughput by more than half and froze the screen).
-An :class:`AblationSession` owns an ablation the same way. When a job ends, its thread posts
+An :class:`AblationSession` owns an ablation the same way, and a :class:`LabJob` a lab. When a job ends, its thread posts
 :class:`~.messages.JobFinished`; what went wrong reaches the user by one path:
 :attr:`Job.failure`, shown once by the app.
 """
@@ -23,7 +23,7 @@ from ..config import Config
 from ..engine.control import Control
 from ..engine.events import Event, RunEnded
 from ..errors import UserError
-from .messages import AblationUpdated, JobFinished
+from .messages import AblationUpdated, JobFinished, LabUpdated
 
 
 class Job:
@@ -185,3 +185,33 @@ class AblationSession(Job):
         self._post(AblationUpdated(self))
         ablate.run(self.ablation, self.runs_dir, ablate.local_trainer(self._next_control),
                    lambda *_: self._post(AblationUpdated(self)), should_stop=self.stop_requested.is_set)
+
+
+class LabJob(Job):
+    """A lab run from the Labs view: its runs in worker processes, one per core, each ending
+    with :class:`~.messages.LabUpdated`; the screen draws their curves from their folders."""
+
+    name = "lab"
+
+    def __init__(self, lab: str, seeds: int | None, runs_dir: Path) -> None:
+        super().__init__(runs_dir)
+        self.lab, self.seeds = lab, seeds
+        self.control = Control()
+        self.session = None  # the lab's plan (labs.runner.LabSession), with results filling in
+        self.folder: Path | None = None
+
+    def stop(self, reason: str) -> None:
+        self.control.stop(reason)
+
+    def work(self) -> None:
+        from ..labs import load_lab
+        from ..labs.runner import cores, folder_for, plan, run
+        from ..trials import ProcessTrials
+
+        lab = load_lab(self.lab)
+        jobs = min(cores(), lab.run_count(self.seeds))
+        self.session = plan(lab, self.seeds, jobs=jobs)
+        self.folder = folder_for(self.runs_dir, self.session)
+        self._post(LabUpdated(self))
+        run(self.session, self.runs_dir, ProcessTrials(jobs, self.control, quiet=True), lambda *_: self._post(LabUpdated(self)),
+            should_stop=lambda: self.control.stop_requested)

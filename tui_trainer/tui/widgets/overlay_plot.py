@@ -60,6 +60,7 @@ class OverlayPlot(Widget):
         self._cache: dict[tuple[str, str], list[tuple[float, float]]] = {}
         self.log_scale: dict[str, bool] = {key: log for key, _, log in METRICS}  # per curve: o switches the shown one
         self.smooth = False  # e: an EMA over the training loss (never over the LR)
+        self.empty = "select runs with space to overlay their curves"  # what shows with no runs
 
     def set_runs(self, runs: list[RunInfo]) -> None:
         self.runs = runs
@@ -91,7 +92,7 @@ class OverlayPlot(Widget):
         text = Text(f"{title}{' (log)' if log else ''}{f' (EMA {EMA})' if smooth else ''}  m: curve  o: log"
                     f"{'  e: smooth' if key == 'loss' else ''}\n", style="bold")
         if not self.runs:
-            text.append("select runs with space to overlay their curves", style="dim")
+            text.append(self.empty, style="dim")
             return text
         gutter = 9
         entries = self._entries(key, smooth)  # (legend, its series, their styles): a run, or runs over seeds as a band
