@@ -156,6 +156,10 @@ def test_lab_commands_report_mistakes_in_one_line(tmp_path):
     assert result.exit_code == 2 and "no such lab file" in result.output
     listed = CliRunner().invoke(app, ["lab", "list"])
     assert listed.exit_code == 0 and "Why does BatchNorm allow higher learning rates?" in listed.output
+    shown = CliRunner().invoke(app, ["lab", "show", "batchnorm-lr", "--runs-dir", str(tmp_path)])
+    assert shown.exit_code == 2 and "no lab folder of 'batchnorm-lr' in" in shown.output and "Traceback" not in shown.output
+    shown = CliRunner().invoke(app, ["lab", "show", str(tmp_path), "--runs-dir", str(tmp_path)])
+    assert shown.exit_code == 2 and "not a lab folder" in shown.output
 
 
 def test_paired_verdicts_cancel_what_the_seeds_share(tmp_path):

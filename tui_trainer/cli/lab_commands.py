@@ -41,7 +41,7 @@ def lab_list() -> None:
         typer.echo("no labs found")
         return
     typer.echo(table(["lab", "question", "runs", "time"], rows, right={2, 3}))
-    typer.echo("\ntui-trainer lab run NAME   (--seeds N, --jobs N, --set KEY=VALUE)")
+    typer.echo("\ntui-trainer lab run NAME   (--seeds N, --jobs N, --set KEY=VALUE); lab show NAME: its last result; in the app: b")
 
 
 @lab_app.command("run")

@@ -58,7 +58,6 @@ class LabSession:
     verdict: Verdict | None = None
     stopped: bool = False
     seconds: float = 0.0
-
     planned: int | None = None  # a session read back from lab.json has no runs to plan, only their count
 
     @property
@@ -87,14 +86,15 @@ def cores() -> int:
 
 def plan(lab: Lab, seeds: int | None = None, extra: dict[str, Any] | None = None, jobs: int = 1) -> LabSession:
     """Every run of the lab: each arm, at each scanned value, on each seed. With ``jobs`` > 1
-    each run gets its share of the cores (``train.threads``) unless ``extra`` sets it."""
+    each run gets its share of the cores (``train.threads``) unless ``extra`` sets it. An arm
+    that cannot train here (fp16 without a GPU) is left out, with the reason in ``skipped``."""
+    from ..engine.precision import why_not_here
+
     extra = dict(extra or {})
     if jobs > 1 and "train.threads" not in extra:
         extra["train.threads"] = max(1, cores() // jobs)
     first = lab.config(lab.arms[0], lab.scan.values[0] if lab.scan else None, extra=extra).train.seed
     seed_list = [first + i for i in range(seeds or lab.seeds)]
-    from ..engine.precision import why_not_here
-
     skipped = {arm.name: why.split(";")[0] for arm in lab.arms
                if (why := why_not_here(lab.config(arm, lab.scan.values[0] if lab.scan else None, extra=extra)))}
     runs = []
