@@ -137,6 +137,7 @@ def _silence() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 def _start_resource_tracker() -> None:

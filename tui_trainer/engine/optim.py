@@ -65,8 +65,7 @@ def apply_sgd_decoupled_decay(setup: OptimizerSetup) -> None:
 def weight_norm(params: list[nn.Parameter]) -> float:
     """The L2 norm of the weights: every parameter of two dimensions or more (what weight decay
     shrinks by default), fetched in one transfer."""
-    weights = [p.detach() for p in params if p.ndim >= 2]
-    return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(weights)))) if weights else 0.0
+    return float(nn.utils.get_total_norm([p.detach() for p in params if p.ndim >= 2]))
 
 
 class Clipper:

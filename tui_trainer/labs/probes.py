@@ -57,22 +57,16 @@ def probe(run_dir: Path | str, names: list[str]) -> dict[str, float | None]:
     model.eval()
     test, pipeline, device = trainer.data.test, trainer.data.pipeline(), trainer.device
     classes = trainer.data.spec.task == "classification"
-    x_all = pipeline.prepare(test.x.to(device)) if hasattr(test, "x") else None
+    if not classes or not hasattr(test, "x"):
+        return {name: None for name in names}
+    x, y = pipeline.prepare(test.x.to(device)), test.y.to(device)
+    ratios = _bn_ratios(model, x) if any(name.startswith("bn_") for name in names) else None  # one pass for both BatchNorm probes
     out: dict[str, float | None] = {}
     with torch.no_grad():
         for name in names:
-            fn = _PROBE_FUNCTIONS[name]
             torch.manual_seed(SEED)
-            out[name] = fn(model, x_all, test.y.to(device) if hasattr(test, "y") else None) if (classes and x_all is not None) else None
+            out[name] = _PROBE_FUNCTIONS[name](model, x, y, ratios)
     return out
-
-
-def _passes(model: Any, x: Any, train: bool) -> tuple[Any, Any]:
-    import torch
-
-    net = copy.deepcopy(model).train(train)
-    x = x[:SPREAD_SAMPLES]
-    return torch.softmax(net(x), 1), torch.softmax(net(x), 1)
 
 
 def _accuracy(model: Any, x: Any, y: Any, train: bool) -> float:
@@ -82,11 +76,15 @@ def _accuracy(model: Any, x: Any, y: Any, train: bool) -> float:
 
 
 def _spread(model: Any, x: Any, train: bool) -> float:
-    a, b = _passes(model, x, train)
-    return float((a - b).abs().sum(1).mean())
+    import torch
+
+    net, x = copy.deepcopy(model).train(train), x[:SPREAD_SAMPLES]
+    return float((torch.softmax(net(x), 1) - torch.softmax(net(x), 1)).abs().sum(1).mean())
 
 
 def _bn_ratios(model: Any, x: Any) -> list[float] | None:
+    """Per unit of the model's last BatchNorm: its running variance over its inputs' variance in eval mode."""
+    import torch
     from torch import nn
 
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -95,7 +93,8 @@ def _bn_ratios(model: Any, x: Any) -> list[float] | None:
     bn, seen = norms[-1], []
     hook = bn.register_forward_pre_hook(lambda _m, args: seen.append(args[0].detach()))
     try:
-        model(x)
+        with torch.no_grad():
+            model(x)
     finally:
         hook.remove()
     inputs = seen[0].transpose(0, 1).reshape(bn.num_features, -1)  # units × (samples, positions)
@@ -104,21 +103,11 @@ def _bn_ratios(model: Any, x: Any) -> list[float] | None:
     return (bn.running_var[keep] / eval_var[keep]).tolist()
 
 
-def _ratio(model: Any, x: Any, _y: Any) -> float | None:
-    ratios = _bn_ratios(model, x)
-    return sum(ratios) / len(ratios) if ratios else None
-
-
-def _shift(model: Any, x: Any, _y: Any) -> float | None:
-    ratios = _bn_ratios(model, x)
-    return sum(abs(math.log(r)) for r in ratios) / len(ratios) if ratios else None
-
-
-_PROBE_FUNCTIONS: dict[str, Callable[[Any, Any, Any], float | None]] = {
-    "eval_mode_test_accuracy": lambda m, x, y: _accuracy(m, x, y, False),
-    "train_mode_test_accuracy": lambda m, x, y: _accuracy(m, x, y, True),
-    "eval_mode_spread": lambda m, x, y: _spread(m, x, False),
-    "train_mode_spread": lambda m, x, y: _spread(m, x, True),
-    "bn_variance_ratio": _ratio,
-    "bn_variance_shift": _shift,
+_PROBE_FUNCTIONS: dict[str, Callable[[Any, Any, Any, list[float] | None], float | None]] = {
+    "eval_mode_test_accuracy": lambda m, x, y, r: _accuracy(m, x, y, False),
+    "train_mode_test_accuracy": lambda m, x, y, r: _accuracy(m, x, y, True),
+    "eval_mode_spread": lambda m, x, y, r: _spread(m, x, False),
+    "train_mode_spread": lambda m, x, y, r: _spread(m, x, True),
+    "bn_variance_ratio": lambda m, x, y, r: sum(r) / len(r) if r else None,
+    "bn_variance_shift": lambda m, x, y, r: sum(abs(math.log(v)) for v in r) / len(r) if r else None,
 }

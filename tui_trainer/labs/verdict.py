@@ -286,16 +286,16 @@ def judge(lab: Lab, results: list[dict[str, Any]], skipped: dict[str, str] | Non
     """The lab's verdict: its one rule's, or with several, each under its own heading and the
     outcome of them all. ``skipped``: arms that could not run here, with the reason; a verdict
     about them says it was not measured."""
-    parts = []
+    skipped, parts = skipped or {}, []
     for rule in lab.rules:
         chosen = [r for r in results if not rule.arms or r["arm"] in rule.arms]
         scope = rule.arms or [a.name for a in lab.arms]
-        missing = [a for a in scope if a in (skipped or {})]
+        missing = [a for a in scope if a in skipped]
         if missing and (len(scope) - len(missing) < (1 if rule.rule == "paired" else 2) or rule.reference in missing):
-            parts.append(Verdict("skipped", [f"{a}: {(skipped or {})[a]}" for a in missing]))
+            parts.append(Verdict("skipped", [f"{a}: {skipped[a]}" for a in missing]))
             continue
         parts.append(RULES[rule.rule](lab, rule, chosen))
-        parts[-1].lines += [f"not measured here: {a}: {(skipped or {})[a]}" for a in missing]
+        parts[-1].lines += [f"not measured here: {a}: {skipped[a]}" for a in missing]
     if len(parts) == 1:
         return parts[0]
     outcomes = [p.outcome for p in parts if p.outcome not in ("measured", "skipped")]

@@ -197,8 +197,7 @@ class LabJob(Job):
         super().__init__(runs_dir)
         self.lab, self.seeds = lab, seeds
         self.control = Control()
-        self.session = None  # the lab's plan (labs.runner.LabSession), with results filling in
-        self.folder: Path | None = None
+        self.session = None  # the lab's plan (labs.runner.LabSession), with results and its folder filling in
 
     def stop(self, reason: str) -> None:
         self.control.stop(reason)
@@ -211,7 +210,7 @@ class LabJob(Job):
         lab = load_lab(self.lab)
         jobs = min(cores(), lab.run_count(self.seeds))
         self.session = plan(lab, self.seeds, jobs=jobs)
-        self.folder = folder_for(self.runs_dir, self.session)
+        self.session.folder = folder_for(self.runs_dir, self.session)  # the screen draws its runs from the start
         self._post(LabUpdated(self))
         run(self.session, self.runs_dir, ProcessTrials(jobs, self.control, quiet=True), lambda *_: self._post(LabUpdated(self)),
             should_stop=lambda: self.control.stop_requested)

@@ -87,7 +87,7 @@ class LabsScreen(Screen):
             seconds = estimate(lab)
             table.add_row(name, lab.question, str(lab.run_count()), f"~{duration(seconds)}" if seconds else "?", key=name)
         self.query_one(OverlayPlot).empty = "not run yet: enter runs it, and its runs' curves draw here as they train"
-        self.set_interval(1.0, self._refresh_curves)
+        self.set_interval(1.0, lambda: self.running and self._refresh_curves())  # a finished lab's runs do not move
         table.focus()
         self._describe()
 
@@ -204,8 +204,8 @@ class LabsScreen(Screen):
                      else "stopped: enter runs it again and resumes the stopped runs")
         else:
             state = "stopping after the current steps…" if job.control.stop_requested else "running: x stops it"
-        status.update(f"{lab.name}: {done}/{total} runs done, {state}. {job.folder or ''}")
-        self._show_runs(job.folder)
+        status.update(f"{lab.name}: {done}/{total} runs done, {state}. {session.folder or ''}")
+        self._show_runs(session.folder)
 
     def _show_runs(self, folder: Path | None) -> None:
         self.shown_folder = folder
@@ -222,9 +222,7 @@ class LabsScreen(Screen):
                     runs.append(load_run(path))
                 except Exception:  # noqa: BLE001 - a run folder being created: the next second reads it
                     continue
-        overlay = self.query_one(OverlayPlot)
-        if [r.path for r in runs] != [r.path for r in overlay.runs] or self.running:
-            overlay.set_runs(runs)
+        self.query_one(OverlayPlot).set_runs(runs)
 
 
 WRAP = 76  # prose is wrapped to the pane; tables are not, and scroll sideways
