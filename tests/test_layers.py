@@ -12,7 +12,7 @@ LAYERS = {
     "config": 1,
     "data": 2, "models": 2,
     "engine": 3,
-    "runs": 4, "display": 4,
+    "runs": 4, "display": 4, "launcher": 4,
     "ablate": 5, "sweep": 5, "trials": 5, "pruning": 5, "labs": 5,
     "tui": 6, "cli": 6, "__main__": 6,
 }

@@ -113,7 +113,7 @@ def test_nudge_reaches_a_headless_run_through_its_folder(tmp_path):
     [event] = [e for e in events if e["event"] == "intervention"]
     assert event["changes"] == {"lr_scale": 0.5, "patience": 20} and event["source"] == "nudge"
     ended = nudge("--lr-scale", "2")
-    assert ended.returncode == 2 and "is not training (it ended: stopped)" in ended.stderr
+    assert ended.returncode == 2 and "is not training (it is stopped)" in ended.stderr
 
 
 def test_epochs_count_their_clipped_steps_and_the_plot_marks_what_happened(small_data, tmp_path):

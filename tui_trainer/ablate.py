@@ -22,7 +22,7 @@ from .config.schema import TRICK_NAMES
 from .display import headline
 from .errors import UserError
 from .runs.catalog import table
-from .runs.folder import RunFolder, _slug, unique_dir
+from .runs.folder import _slug, unique_dir
 from .trials import RayTrials
 
 METRICS = ("best_val_loss", "test_accuracy", "best_epoch", "wall_seconds")
@@ -126,17 +126,12 @@ def save(ablation: Ablation) -> None:
 
 def local_trainer(control: Callable[[], Any]) -> Callable[[Config, Path], dict[str, Any]]:
     """``train(config, folder)`` for :func:`run`: trains in this process, every variant on the
-    same data tensors, each run in its own folder; ``control()`` gives each run's Control."""
-    from .engine import Trainer
-
-    cache: dict[str, Any] = {}
+    same data tensors (the launcher's cache), each run in its own folder; ``control()`` gives
+    each run's Control."""
+    from .launcher import launch
 
     def train(config: Config, folder: Path) -> dict[str, Any]:
-        trainer = Trainer(config, data=cache.get("data"))
-        trainer.prepare()
-        cache["data"] = trainer.data
-        trainer.attach(RunFolder.create(folder, config.name))
-        return trainer.run(control()).summary
+        return launch(config, control(), runs_dir=folder).summary
 
     return train
 

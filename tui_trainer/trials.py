@@ -32,7 +32,6 @@ from .errors import UserError
 STOP = "STOP"
 FINISHED = ("completed", "early_stopped", "diverged", "pruned")  # a sweep run again leaves these as they are
 PRUNE = "PRUNE"
-_DATA: dict[str, Any] = {}  # data loaded in this process, by data settings (a Ray worker keeps it between tasks)
 
 
 def stop_file(folder: Path) -> Path:
@@ -59,9 +58,12 @@ def finished_summary(path: Path) -> dict[str, Any] | None:
 def resumable(path: Path) -> bool:
     """A trial folder left by a stopped or killed run, with a checkpoint to go on from. One
     without (it died before its first checkpoint) is cleared, to train from the start."""
+    from .runs.lock import check_free
+
     path = Path(path)
     if not path.exists():
         return False
+    check_free(path)  # another process trains it now (the same sweep started twice): leave it be
     if (path / "last.pt").exists():
         return True
     shutil.rmtree(path)
@@ -92,26 +94,15 @@ def watch_stop(folder: Path, control, trial: Path | None = None, poll: Callable[
 def train_in_folder(config: Config, path: Path, control, sinks: tuple = ()) -> tuple[dict[str, Any], str]:
     """Train ``config`` in the run folder ``path``; return its summary and how: "skipped" (it
     had finished), "resumed" (from its ``last.pt``) or "trained". Data is loaded once per
-    process and data setting."""
-    from .engine import Trainer
-    from .runs import RunFolder
-    from .runs.resume import load_resume
+    process and data setting (the launcher's cache)."""
+    from .launcher import launch
 
     path = Path(path)
     if (finished := finished_summary(path)) is not None:
         return finished, "skipped"
-    key = json.dumps(config_to_dict(config)["data"], sort_keys=True)
-    resume = resumable(path)
-    if resume:
-        saved, last, best = load_resume(path)
-        trainer = Trainer(saved, data=_DATA.get(key), resume=(last, best), sinks=sinks)
-    else:
-        path.mkdir(parents=True)
-        trainer = Trainer(config, data=_DATA.get(key), sinks=sinks)
-    trainer.prepare()
-    _DATA[key] = trainer.data
-    trainer.attach(RunFolder(path))
-    return trainer.run(control).summary, "resumed" if resume else "trained"
+    if resumable(path):
+        return launch(resume=path, control=control, sinks=sinks).summary, "resumed"
+    return launch(config, control, folder=path, sinks=sinks).summary, "trained"
 
 
 def _train_task(config: dict, path: str, folder: str) -> tuple[dict[str, Any], str]:

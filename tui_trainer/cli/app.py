@@ -129,26 +129,21 @@ def train(
         given += [o if isinstance(o, str) else o[2] for o in overrides]
         fail(f"--resume continues a run with the config in its folder; drop {', '.join(given)} "
              "(to change settings, start a new run)")
-    if threads is not None:
-        overrides.append(("train.threads", threads, f"--threads {threads}"))
-    resumed = None
+    from ..engine.distributed import Distributed, ProcessLost
+    from ..launcher import Launcher
+
+    dist = Distributed.from_env()  # under torchrun: this process's rank; process 0 alone speaks
     try:
         if resume is not None:
-            from ..config import replace
-            from ..runs.resume import load_resume
-
-            config, last, best = load_resume(resume)
-            resumed = (last, best)
-            if threads is not None:
-                config = replace(config, {"train.threads": threads})
+            launcher = Launcher(resume=resume, threads=threads, runs_dir=runs_dir, distributed=dist)
         else:
-            config, _ = load_preset(preset or DEFAULT_PRESET, overrides)
+            threads_given = [("train.threads", threads, f"--threads {threads}")] if threads is not None else []
+            config, _ = load_preset(preset or DEFAULT_PRESET, [*overrides, *threads_given])
+            launcher = Launcher(config, runs_dir=runs_dir, distributed=dist)
+        config = launcher.resolve()
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     as_json = json_ if json_ is not None else not sys.stdout.isatty()
-    from ..engine.distributed import Distributed, ProcessLost
-
-    dist = Distributed.from_env()  # under torchrun: this process's rank; process 0 alone speaks
     if nproc is not None and nproc > 1 and not dist.enabled:
         from .launch import launch, worker_args
 
@@ -158,9 +153,7 @@ def train(
         raise typer.Exit(launch(nproc, worker_args(ctx)))
     say = fail if dist.is_main else quiet_exit  # process 0 prints what every process would
 
-    from ..engine import Control, Trainer
-    from ..runs import RunFolder
-    from ..runs.nudge import Inbox
+    from ..engine import Control
     from .data_progress import DataProgress
     from .launch import RUN_DIR_FILE
     from .reporter import JsonReporter, NoReporter, ProgressReporter
@@ -170,36 +163,36 @@ def train(
     board = None
     reporter = (JsonReporter() if as_json else ProgressReporter()) if dist.is_main else NoReporter()
     loading = DataProgress(enabled=dist.is_main)
+    launcher.sinks.append(reporter)
+    launcher.progress = loading
     try:
         if tensorboard is not None:
             from ..runs.tensorboard import require_tensorboard
 
             require_tensorboard()
-        trainer = Trainer(config, sinks=[reporter], resume=resumed, progress=loading, distributed=dist)
         try:
-            trainer.prepare()  # refuses tricks that cannot apply here before creating anything
+            launcher.prepare()  # refuses tricks that cannot apply here before creating anything
         finally:
             loading.close()
-        if dist.is_main:
-            trainer.attach(RunFolder(resume) if resume is not None else RunFolder.create(runs_dir, config.name))
+        path = launcher.attach()
+        if path is not None:
             if tensorboard is not None:
                 from ..runs.tensorboard import TensorBoardSink
 
-                board = TensorBoardSink(tensorboard / trainer.run_folder.path.name)
-                trainer.sinks.append(board)
+                board = TensorBoardSink(tensorboard / path.name)
+                launcher.trainer.sinks.append(board)
             if os.environ.get(RUN_DIR_FILE):  # tell train --nproc where the run is
-                Path(os.environ[RUN_DIR_FILE]).write_text(str(trainer.run_folder.path))
-        inbox = Inbox(trainer.run_folder.path, control).start() if dist.is_main and not dist.enabled else None  # tui-trainer nudge
+                Path(os.environ[RUN_DIR_FILE]).write_text(str(path))
         with stop_on_signals(control) as received:
-            result = trainer.run(control)
-        if inbox is not None:
-            inbox.stop(result.status)
+            result = launcher.run(control)
     except UserError as exc:
+        launcher.close()
         reporter.close()
         if isinstance(exc, ProcessLost):  # whichever process saw it
             fail(f"process {dist.rank}: {exc}", exc.exit_code)
         say(str(exc), exc.exit_code)
     except KeyboardInterrupt:  # before training started, or a second Ctrl-C
+        launcher.close()
         reporter.close()
         loading.close()
         say("interrupted", 130)

@@ -159,8 +159,8 @@ def nudge(
         info = resolve_run(run, runs_dir)
     except UserError as exc:
         fail(str(exc), exc.exit_code)
-    if info.summary.get("status"):
-        fail(f"{info.id} is not training (it ended: {info.summary['status']}); nudge reaches a run while it trains")
+    if info.status != "running":
+        fail(f"{info.id} is not training (it is {info.status}); nudge reaches a run while it trains")
     answer = wait_reply(send(info.path, changes), wait)
     if answer is None:
         fail(f"no answer from {info.id} in {wait:g} s: is it training? (its process may be gone; a run on several processes "

@@ -104,7 +104,7 @@ def run_summary(trainer: "Trainer", state: RunState, outcome: Outcome, test: dic
         "threads": trainer.threads,
         "tricks": trainer.config.tricks_on(),
         "run_dir": str(trainer.run_folder.path) if trainer.run_folder is not None else None,
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
         "headline": f"test_{trainer.task.headline}", "headline_mode": trainer.task.headline_mode,
         "test_metrics": {k: v for k, v in test.items() if k != "test_loss"} if finite else {},
     }

@@ -22,6 +22,7 @@ from ..display import baseline_lines, best_metrics, confusion_lines, duration, f
 from ..engine.events import EarlyStoppingState, EpochEnded, Intervention, RunStarted, StepsSkipped, StepStats
 from ..errors import UserError
 from .folder import CONFIG, METRICS, SUMMARY, read_events
+from .lock import LOCK, holder
 
 #: A run without a summary whose metrics changed this recently is taken to be running.
 RUNNING_SECONDS = 60.0
@@ -43,13 +44,22 @@ class RunInfo:
         return self.path.name
 
     @property
+    def writer(self) -> dict[str, Any] | None:
+        """The process training this run now (its ``writer.lock``), or None."""
+        return holder(self.path)
+
+    @property
     def status(self) -> str:
+        if self.writer is not None:
+            return "running"  # also a resumed run, whose folder still holds the summary of its stop
         if self.summary.get("status"):
             return self.summary["status"]
-        metrics = self.path / METRICS
+        if (self.path / LOCK).exists():
+            return "interrupted"  # its writer is gone and wrote no summary: killed
+        metrics = self.path / METRICS  # a run from before the lock, or one that never got it (a process of torchrun)
         if metrics.exists() and time.time() - metrics.stat().st_mtime < RUNNING_SECONDS:
             return "running"
-        return "interrupted"  # killed: no summary was written
+        return "interrupted"
 
     @property
     def preset(self) -> str:

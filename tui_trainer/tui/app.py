@@ -1,19 +1,20 @@
-"""The Textual app: pick a preset, switch the tricks, train in a background thread, watch it live.
+"""The Textual app: pick a preset, switch the tricks, train in a worker process, watch it live.
 
-The app owns the background jobs (:mod:`.session`; its actions on them are in :mod:`.jobs`):
-one training run or one ablation at a time. A 10 Hz timer drains the run's events into the :class:`~.widgets.monitor.Monitor`;
-pause, resume and stop go through the job's thread-safe Control. The Runs screen asks for an
-ablation or a stop with messages and is told of progress the same way. torch is imported in
-a background thread after the first paint.
+The app never trains in its own process, and never imports torch: just after the first paint it
+starts its worker (:mod:`tui_trainer.worker`), which imports torch while the user looks at the
+settings, describes them (the model's size, the device) and runs the jobs the app sends it
+(:mod:`.session`; the app's actions on them are in :mod:`.jobs`): one run, ablation, lab or LR
+range test at a time. A 10 Hz timer drains the run's events into the
+:class:`~.widgets.monitor.Monitor`; pause, stop and steering are messages to the worker. The
+Runs screen asks for an ablation or a stop with messages and is told of progress the same way.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-from textual import events, work
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -29,21 +30,13 @@ from ..config.presets import (
 )
 from .explain import EXPLAIN, TITLES
 from .jobs import JobControl
+from .messages import WorkerSaid
 from .session import Job, TrainingSession
 from .widgets.info_panel import InfoPanel
 from .widgets.monitor import Monitor
 from .widgets.settings_panel import SettingsPanel, group_of, key_of
 
 DRAIN_SECONDS = 0.1
-#: Torch threads for runs started from the app when the preset says 0 (choose). The UI
-#: thread needs a core too: measured on 2 cores (bench/tui.py), one torch thread kept the
-#: keys answering and lost less throughput than two.
-APP_THREADS = 1
-#: The UI thread and the training thread share the GIL. With CPython's default 5 ms switch
-#: interval the training thread, each time it returns from a torch kernel, can wait up to
-#: 5 ms for the UI thread to let go: measured, the CNN ran at about half its headless speed
-#: beside a 10 Hz UI. bench/tui.py, CNN, 1 thread: 0.1 ms kept 0.945 of headless, 1 ms 0.901.
-SWITCH_INTERVAL = 0.0001
 #: Below this many columns the settings step aside while a run trains, for the curves.
 NARROW = 100
 
@@ -82,13 +75,18 @@ class TrainerApp(JobControl, App):
     ]
 
     def __init__(self, preset: str | None = None, runs_dir: Path | str = "runs", threads: int | None = None):
+        """``threads``: torch threads for every run started here (default: the preset's
+        ``train.threads``, where 0 means one per core, as ``tui-trainer train``)."""
         super().__init__()
         self.config, self.preset_path = load_preset(preset or DEFAULT_PRESET)
         self.runs_dir = Path(runs_dir)
         self.threads = threads
-        self.job: Job | None = None  # the training run or ablation in progress, or the last one
+        self.job: Job | None = None  # the job in the worker (a run, ablation, lab, LR range test), or the last one
         self.session: TrainingSession | None = None  # the last training run
-        self.torch_info: dict[str, Any] | None = None
+        self.worker = None  # the worker process (worker.client.WorkerClient), started after the first paint
+        self.torch_info: dict[str, Any] | None = None  # from the worker: torch's version, the device; set once it described the settings
+        self._described = 0  # the token of the latest description asked of the worker
+        self.quitting = False
         self.runs_screen = None
         self.labs_screen = None
         self.settings_hidden = False  # by the user (f); a narrow screen also hides them while training
@@ -104,7 +102,7 @@ class TrainerApp(JobControl, App):
                 with VerticalScroll(id="explain-box"):
                     yield Static(id="explain")
             with Vertical(id="right"):
-                yield InfoPanel("loading torch…", id="info")
+                yield InfoPanel("starting the worker…", id="info")
                 with Horizontal(id="buttons"):
                     yield Button("Start", id="start", variant="success", compact=True)
                     yield Button("Pause", id="pause", compact=True, disabled=True)
@@ -114,19 +112,18 @@ class TrainerApp(JobControl, App):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH_INTERVAL)
         self._fill_presets()
         self._explain("train")
         self.set_interval(DRAIN_SECONDS, self.drain)
 
     def on_settings_panel_ready(self, _message: SettingsPanel.Ready) -> None:
-        """The settings are all there: now import torch, in the background. Importing it holds
-        the GIL for about 2 s; started earlier, it slowed the first screen down."""
-        self.load_torch()
+        """The settings are all there: now start the worker, which imports torch (about 2.7 s)
+        in its own process while the user reads them."""
+        self.start_worker()
 
     def on_unmount(self) -> None:
-        sys.setswitchinterval(self._switch_interval)
+        if self.worker is not None:
+            self.worker.close()  # an idle worker ends; a run not left training stops, resumable
 
     def _fill_presets(self) -> None:
         view = self.query_one("#presets", ListView)
@@ -146,47 +143,57 @@ class TrainerApp(JobControl, App):
         hidden = self.settings_hidden or (narrow and self.training)
         self.query_one("#left").display = not hidden
 
-    # -- torch, loaded after the first paint ---------------------------------------------------
+    # -- the worker process ---------------------------------------------------------------
 
-    @work(thread=True, exit_on_error=False, group="torch")
-    def load_torch(self) -> None:
-        import torch
+    def start_worker(self) -> None:
+        from ..worker.client import WorkerClient
 
-        from ..engine.precision import resolve_device
+        self.worker = WorkerClient(self._from_worker).start()
 
-        info = {"device": str(resolve_device("auto")), "cuda": torch.cuda.is_available(), "torch": torch.__version__}
-        self.call_from_thread(self._torch_ready, info)
+    def _from_worker(self, message: tuple) -> None:
+        """A message from the worker, on the client's reader thread: a job's own go to the job."""
+        kind = message[0]
+        if kind in ("ready", "described"):
+            self.post_message(WorkerSaid(message))
+            return
+        job = self.job
+        if kind == "gone":
+            if job is not None and job.running:
+                job.gone(message[1], message[2])
+            self.post_message(WorkerSaid(message))
+        elif job is not None and job.running:
+            job.receive(kind, message[1:])
 
-    def _torch_ready(self, info: dict[str, Any]) -> None:
-        self.torch_info = info
-        self._check_availability()
-        self._update_info()
+    def on_worker_said(self, said: WorkerSaid) -> None:
+        kind, args = said.message[0], said.message[1:]
+        if kind == "ready":
+            self._update_info()
+        elif kind == "described" and args[0] == self._described:
+            self._show_description(args[1])
+        elif kind == "gone" and not self.quitting:
+            self.monitor.write_log("[yellow]the worker process ended; starting a new one[/]")
+            self.start_worker()
 
-    def _check_availability(self) -> None:
-        """Disable the mixed-precision switch where it cannot work, with the reason."""
-        from ..engine.precision import why_not_here
-
+    def _show_description(self, described: dict[str, Any]) -> None:
+        self.query_one(InfoPanel).update(described["text"])
         settings = self.query_one(SettingsPanel)
-        try:
-            why = why_not_here(replace(settings.config, {"tricks.mixed_precision.enabled": True}))
-        except ConfigError:
-            why = None
-        reason = None if why is None else "unavailable: " + why.split(": ", 1)[-1].split(":")[0].split(";")[0]
-        settings.set_unavailable("mixed_precision", reason)
+        settings.set_unavailable("mixed_precision", described.get("mixed_precision"))
+        if self.torch_info is None:
+            self.torch_info = dict(self.worker.info or {})
 
     def _update_info(self) -> None:
+        """Ask the worker to describe the current settings (the answer replaces the info panel)."""
         config = self.query_one(SettingsPanel).config
-        self.query_one(InfoPanel).show(config, self._threads(config), self.torch_info is not None)
-
-    def _threads(self, config: Config) -> int:
-        if self.threads:
-            return self.threads
-        return config.train.threads or APP_THREADS
+        if self.worker is None or self.worker.info is None:
+            self.query_one(InfoPanel).update(f"[b]{config.name}[/]  starting the worker (torch loads there)…")
+            return
+        self._described += 1
+        self.worker.send("describe", config, self.threads, self._described)
 
     # -- settings ----------------------------------------------------------------------
 
     def on_settings_panel_changed(self, message: SettingsPanel.Changed) -> None:
-        if self.torch_info is not None:
+        if not message.errors:
             self._update_info()
         self.query_one("#start", Button).disabled = self.busy or bool(message.errors)
 
@@ -201,9 +208,7 @@ class TrainerApp(JobControl, App):
             return
         self.config, self.preset_path = config, entry.path
         self.query_one(SettingsPanel).load(config)
-        if self.torch_info is not None:
-            self._check_availability()
-            self._update_info()
+        self._update_info()
         self.monitor.write_log(f"preset {entry.name} loaded from {entry.path}")
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
@@ -231,7 +236,7 @@ class TrainerApp(JobControl, App):
             self.notify(f"cannot {what}: {problems}", severity="error")
             return None
         config = settings.config
-        return config if config.train.threads else replace(config, {"train.threads": self._threads(config)})
+        return config if self.threads is None else replace(config, {"train.threads": self.threads})
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
-"""The app's jobs: start, pause, stop or sample a training run, start an ablation, the 10 Hz
-drain of a run's events into the live view, and the end of a job. :class:`JobControl` is a part
-of :class:`~.app.TrainerApp` (its actions and message handlers), kept here so that the app's
-module stays about layout, settings and screens."""
+"""The app's jobs: start, pause, stop, steer or sample a training run, start an ablation, a lab
+or the LR range test, the 10 Hz drain of a run's events into the live view, the end of a job,
+and quitting while one runs. Every job runs in the app's worker process (:mod:`tui_trainer.worker`).
+:class:`JobControl` is a part of :class:`~.app.TrainerApp` (its actions and message handlers),
+kept here so that the app's module stays about layout, settings and screens."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from textual.css.query import NoMatches
 from textual.widgets import Button, ListView
 
 from .messages import AblateRequested, AblationUpdated, JobFinished, LabRequested, LabUpdated, ResumeRequested, RunsChanged, StopRequested
-from .session import AblationSession, Job, LabJob, TrainingSession
+from .session import AblationSession, Job, LabJob, LRFindJob, TrainingSession
 from .widgets.settings_panel import SettingsPanel
 
 
@@ -31,9 +32,7 @@ class JobControl:
 
     def _refuse_if_busy(self) -> bool:
         if self.busy:
-            what = ("an ablation is running (Runs view, r)" if isinstance(self.job, AblationSession) else
-                    "a lab is running (Labs view, b)" if isinstance(self.job, LabJob) else "a run is already going")
-            self.notify(f"{what}: stop it first (x)", severity="warning")
+            self.notify(f"{self.job.busy}: stop it first (x)", severity="warning")
         return self.busy
 
     def action_start(self) -> None:
@@ -62,9 +61,11 @@ class JobControl:
         self.monitor.write_log(f"resuming {message.path.name} from its last.pt")
 
     def _begin(self, job: Job) -> None:
+        if self.worker is None:
+            self.start_worker()  # a key pressed before the first paint's worker was started
         self.job = job
         self._lock(True)
-        job.start(self)
+        job.start(self, self.worker)
         self._place_settings()
 
     def action_pause(self) -> None:
@@ -83,14 +84,9 @@ class JobControl:
     def action_stop(self) -> None:
         if not self.busy:
             return
-        if isinstance(self.job, AblationSession):
-            self.job.stop("ablation stopped from the app")
-            self.post_message(AblationUpdated(self.job))
-        elif isinstance(self.job, LabJob):
-            self.job.stop("lab stopped from the app")
-            self.post_message(LabUpdated(self.job))
-        else:
-            self.job.stop("stopped from the app")
+        self.job.stop(f"{self.job.what} stopped from the app")
+        self.job.announce()
+        if self.training:
             self.monitor.write_log("stopping after the current step…")
 
     def action_steer(self, knob: str, value) -> None:  # -, +, c, [, ]: change the run that trains, at its next step
@@ -98,11 +94,11 @@ class JobControl:
             self.notify("nothing is training: these keys steer a run while it trains", severity="warning")
             return
 
-        def reply(status: str, detail: str, step: int) -> None:  # from the training thread
+        def reply(status: str, detail: str, step: int) -> None:  # on the worker client's reader thread
             if status != "applied":
                 self.call_from_thread(self.notify, f"refused: {detail}", severity="warning")
 
-        self.job.control.steer({knob: value}, "app", reply)
+        self.job.steer({knob: value}, reply)
 
     def action_lr_find(self) -> None:  # l: the LR range test on the current settings, in its own screen
         if self._refuse_if_busy():
@@ -110,11 +106,15 @@ class JobControl:
         config = self._settings_ok("run the LR finder")
         if config is None:
             return
-        from .screens.lr_find import LRFindScreen
+        from .screens.lr_find import STEPS, LRFindScreen
 
-        self.push_screen(LRFindScreen(config), self._apply_lr)
+        job = LRFindJob(config, STEPS)
+        self._begin(job)
+        self.push_screen(LRFindScreen(job), self._apply_lr)
 
     def _apply_lr(self, lr: float | None) -> None:
+        if isinstance(self.job, LRFindJob) and self.job.running:
+            self.job.stop("the LR finder was closed")
         if lr is not None:
             self.query_one(SettingsPanel).set_value("train.lr", lr)
             self.notify(f"train.lr = {lr:g} (from the LR finder)")
@@ -141,14 +141,41 @@ class JobControl:
         if self.labs_screen is not None:
             self.labs_screen.post_message(LabUpdated(message.job))
 
-    async def action_quit(self) -> None:
-        if self.busy:
-            self.job.stop("the app was closed")
+    def action_quit(self) -> None:
+        """Quit; while a job runs, ask first: stop it (Enter), leave a run training (l), or stay (Escape)."""
+        if not self.busy:
+            self._leave()
+            return
+        from .screens.quit import QuitScreen
+
+        self.push_screen(QuitScreen(self.job.what, getattr(self.job, "run_dir", None), self.job.can_leave), self._quit_answered)
+
+    async def _quit_answered(self, answer: str | None) -> None:
+        job = self.job
+        if answer is None or job is None:
+            return
+        if not job.running:
+            self._leave()
+        elif answer == "leave":
+            job.detach()
+            self.monitor.write_log("leaving the run training…")
+            await asyncio.to_thread(job.detached.wait, 10)
+            where = job.run_dir or "its run folder"
+            self._leave(f"{where} keeps training in process {self.worker.pid}: `tui-trainer watch latest` follows it, and the app "
+                        "shows it in its Runs view (r), where x stops it")
+        else:
+            job.stop("the app was closed")
             self.monitor.write_log("stopping before quitting…")
-            await asyncio.to_thread(self.job.finished.wait, 30)  # the current run writes last.pt and its summary
-        self.exit()
+            await asyncio.to_thread(job.finished.wait, 60)  # the current run writes last.pt and its summary
+            self._leave()
+
+    def _leave(self, message: str | None = None) -> None:
+        self.quitting = True
+        self.exit(message=message)
 
     def _lock(self, locked: bool) -> None:
+        if isinstance(self.job, LRFindJob):
+            return  # its own screen, over the settings
         self.query_one(SettingsPanel).disabled = locked
         self.query_one("#presets", ListView).disabled = locked
         self.query_one("#start", Button).disabled = locked or bool(self.query_one(SettingsPanel).errors)
@@ -176,12 +203,8 @@ class JobControl:
         job = message.job
         self.drain()
         if job.failure:
-            what = "ablation" if isinstance(job, AblationSession) else "lab" if isinstance(job, LabJob) else "run"
-            self.monitor.write_log(f"[red]the {what} failed:[/] {job.failure}")
-        if isinstance(job, AblationSession):
-            self.post_message(AblationUpdated(job))
-        if isinstance(job, LabJob):
-            self.post_message(LabUpdated(job))
+            self.monitor.write_log(f"[red]the {job.what} failed:[/] {job.failure}")
+        job.announce()
         if job is self.job:
             self._lock(False)
             self.monitor.paused = False

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class JobFinished(Message):
-    """A training run or an ablation ended (in any way); posted from its worker thread."""
+    """A job (a run, an ablation, a lab, the LR range test) ended in any way; posted from the worker client's reader thread."""
 
     bubble: ClassVar[bool] = False
 
@@ -73,3 +73,12 @@ class LabUpdated(Message):
 
     bubble: ClassVar[bool] = False
     job: "LabJob"
+
+
+@dataclass
+class WorkerSaid(Message):
+    """The worker process said something about itself (``ready``, ``described``) or ended
+    (``gone``); posted from the client's reader thread. A job's own messages go to the job."""
+
+    bubble: ClassVar[bool] = False
+    message: tuple

@@ -1,69 +1,94 @@
-"""The bridge between the app and training: one object owns each background job.
+"""The app's jobs: each is what the app knows of a job its worker process runs.
 
-A :class:`TrainingSession` owns a run started from the app: its event queue, its
-:class:`~tui_trainer.engine.Control`, its worker thread and its end. The training thread
-never touches the UI: the engine's events go into a deque that the app drains at 10 Hz
-(posting one message per step cut throughput by more than half and froze the screen).
-An :class:`AblationSession` owns an ablation the same way, and a :class:`LabJob` a lab. When a job ends, its thread posts
-:class:`~.messages.JobFinished`; what went wrong reaches the user by one path:
-:attr:`Job.failure`, shown once by the app.
+A job is sent to the worker (:mod:`tui_trainer.worker`) when it starts; the worker's messages
+about it arrive on the client's reader thread and land here (:meth:`Job.receive`): a run's
+events go into a deque that the app drains at 10 Hz (posting one message per step would flood
+the screen), an ablation's or a lab's plan replaces the one kept, and the end sets
+:attr:`Job.finished` and posts :class:`~.messages.JobFinished`. What went wrong reaches the
+user by one path: :attr:`Job.failure`, shown once by the app. The controls (pause, stop,
+steering, a sample) are messages to the worker, which hands them to the run's Control.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from textual.app import App
-from textual.worker import Worker
 
 from ..config import Config
-from ..engine.control import Control
-from ..engine.events import Event, RunEnded
-from ..errors import UserError
+from ..engine.events import Event, RunEnded, RunStarted
+from ..worker.client import WorkerClient, how_it_ended
+from ..worker.protocol import Job as JobSpec
 from .messages import AblationUpdated, JobFinished, LabUpdated
 
 
 class Job:
-    """A background job of the app: started once, stopped on request, finished once."""
+    """A job of the app in its worker: started once, stopped on request, finished once."""
 
     name = "job"
+    what = "job"  # in the app's messages: "the run failed", "stop the ablation"
+    busy = "a job is running"  # why another cannot start now
+    can_leave = False  # quitting may leave it training (a run), or only stop it
 
     def __init__(self, runs_dir: Path) -> None:
         self.runs_dir = Path(runs_dir)
         self.finished = threading.Event()
-        self.error: str | None = None  # an exception the job ended with
-        self.worker: Worker | None = None
+        self.stop_requested = threading.Event()
+        self.error: str | None = None  # why the job failed (a refusal, a crash, the worker's death)
+        self.worker: WorkerClient | None = None
         self._app: App | None = None
 
-    def start(self, app: App) -> None:
-        self._app = app
-        self.worker = app.run_worker(self._run, thread=True, exit_on_error=False, group=self.name, name=self.name)
+    def spec(self) -> JobSpec:  # pragma: no cover - each job says what it runs
+        raise NotImplementedError
+
+    def start(self, app: App, worker: WorkerClient) -> None:
+        self._app, self.worker = app, worker
+        if not worker.send("job", self.spec()):
+            self.gone(None, "")
 
     @property
     def running(self) -> bool:
         return self.worker is not None and not self.finished.is_set()
 
-    def stop(self, reason: str) -> None:  # pragma: no cover - subclasses stop their runs
-        raise NotImplementedError
+    def stop(self, reason: str) -> None:
+        self.stop_requested.set()
+        if self.worker is not None:
+            self.worker.send("stop", reason)
 
-    def _run(self) -> None:
-        try:
-            self.work()
-        except Exception as exc:  # a bug or a user error: kept, shown once by the app
-            self.error = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-        finally:
-            self.finished.set()
-            self._post(JobFinished(self))
+    # -- the worker's messages, on the client's reader thread -------------------------------
+
+    def receive(self, kind: str, args: tuple) -> None:
+        if kind == "finished":
+            self.end(args[0])
+        elif kind == "update":
+            self.update(args[0])
+
+    def update(self, plan: Any) -> None:
+        pass
+
+    def announce(self) -> None:
+        """Tell the screen that shows this job that it changed (an ablation's table, a lab's)."""
+
+    def end(self, outcome: dict[str, Any]) -> None:
+        self.error = outcome.get("error")
+        self._finish()
+
+    def gone(self, returncode: int | None, last_line: str) -> None:
+        """The worker died with this job in it."""
+        self.error = f"its worker process ended: {how_it_ended(returncode)}" + (f" ({last_line})" if last_line else "")
+        self._finish()
+
+    def _finish(self) -> None:
+        self.finished.set()
+        self._post(JobFinished(self))
 
     def _post(self, message: Any) -> None:
         if self._app is not None:
             self._app.post_message(message)
-
-    def work(self) -> None:  # pragma: no cover - subclasses train
-        raise NotImplementedError
 
     @property
     def failure(self) -> str | None:
@@ -72,25 +97,67 @@ class Job:
 
 
 class TrainingSession(Job):
+    """A run (or the resume of a run folder) in the worker; its events are drained by the app."""
+
     name = "train"
+    what = "run"
+    busy = "a run is already going"
+    can_leave = True
 
     def __init__(self, config: Config, runs_dir: Path, resume: Path | None = None) -> None:
         """``resume``: a run folder to go on with (its own config, from its ``last.pt``)."""
         super().__init__(runs_dir)
         self.config = config
         self.resume = resume
-        self.control = Control()
         self.events: deque[Event] = deque()
         self.ended: RunEnded | None = None
         self.summary: dict[str, Any] | None = None
         self.run_dir: str | None = None
         self.loading: tuple[str, int, int | None] | None = None  # the latest download or decoding step
         self._loading_taken: tuple[str, int, int | None] | None = None
-        self.can_sample = False  # a language model, known once the trainer is prepared
+        self.can_sample = False  # a language model, known once the run is prepared
+        self.paused = False
+        self.detached = threading.Event()  # left training, with nobody listening
+        self._replies: dict[int, Callable[[str, str, int], None]] = {}
+        self._tokens = itertools.count(1)
 
-    def progress(self, label: str, done: int, total: int | None) -> None:
-        """The data's loading, on the training thread; the UI's drain shows the latest."""
-        self.loading = (label, done, total)
+    def spec(self) -> JobSpec:
+        return JobSpec("train", self.config, self.runs_dir, self.resume)
+
+    def receive(self, kind: str, args: tuple) -> None:
+        if kind == "events":
+            for event in args[0]:
+                if isinstance(event, RunEnded):
+                    self.ended = event
+                elif isinstance(event, RunStarted):
+                    self.run_dir = event.run_dir
+            self.events.extend(args[0])
+        elif kind == "loading":
+            self.loading = tuple(args)
+        elif kind == "prepared":
+            self.can_sample = args[0]["can_sample"]
+        elif kind == "steered":
+            token, status, detail, step = args
+            reply = self._replies.pop(token, None)
+            if reply is not None:
+                reply(status, detail, step)
+        elif kind == "detached":
+            self.run_dir = args[0] or self.run_dir
+            self.detached.set()
+        else:
+            super().receive(kind, args)
+
+    def end(self, outcome: dict[str, Any]) -> None:
+        self.summary = outcome.get("summary")
+        self.run_dir = outcome.get("run_dir") or self.run_dir
+        super().end(outcome)
+
+    def gone(self, returncode: int | None, last_line: str) -> None:
+        if self.run_dir is None:
+            return super().gone(returncode, last_line)
+        self.error = (f"the worker process training {self.run_dir} ended: {how_it_ended(returncode)}; its folder keeps "
+                      "its last checkpoint: u in the Runs view resumes it")
+        self._finish()
 
     def take_loading(self) -> tuple[str, int, int | None] | None:
         """The latest loading step if the UI has not had it yet (on the UI thread)."""
@@ -100,117 +167,121 @@ class TrainingSession(Job):
         self._loading_taken = loading
         return loading
 
-    def sink(self, event: Event) -> None:
-        """The engine's sink, on the training thread: queue the event for the UI."""
-        if isinstance(event, RunEnded):
-            self.ended = event
-        self.events.append(event)
-
     def drain(self) -> list[Event]:
-        """The events queued since the last drain (on the UI thread)."""
+        """The events received since the last drain (on the UI thread)."""
         batch = []
         while self.events:
             batch.append(self.events.popleft())
         return batch
 
-    def work(self) -> None:
-        from ..engine.trainer import Trainer
-        from ..runs import RunFolder
-
-        resumed = None
-        if self.resume is not None:
-            from ..runs.resume import load_resume
-
-            self.config, last, best = load_resume(self.resume)
-            resumed = (last, best)
-        trainer = Trainer(self.config, sinks=[self.sink], progress=self.progress, resume=resumed)
-        trainer.prepare()  # refuses what cannot run here before a folder is made
-        self.can_sample = trainer.samples_text
-        if self.control.stop_requested:  # stopped while preparing
-            return
-        trainer.attach(RunFolder(self.resume) if self.resume is not None else RunFolder.create(self.runs_dir, self.config.name))
-        result = trainer.run(self.control)
-        self.summary, self.run_dir = result.summary, result.run_dir
-
     @property
     def failure(self) -> str | None:
-        return self.error if self.ended is None else None  # a run's own end event says why it failed
-
-    def stop(self, reason: str) -> None:
-        self.control.stop(reason)
+        if self.ended is not None and self.error is None:
+            return None  # a run's own end event says how it ended
+        return self.error
 
     def request_sample(self) -> str:
         """Ask the run for a text sample at its next step; what to tell the user."""
         if not self.can_sample:
             return "g samples text from a language model; this run is not one (data.dataset = \"text\" is)"
-        self.control.request_sample()
+        self.worker.send("sample")
         return "sampling text from the current weights…"
 
     def pause(self) -> bool:
         """Pause or resume; True when now paused."""
-        if self.control.paused:
-            self.control.resume()
-        else:
-            self.control.pause()
-        return self.control.paused
+        self.paused = not self.paused
+        self.worker.send("pause" if self.paused else "resume")
+        return self.paused
+
+    def steer(self, changes: dict[str, Any], reply: Callable[[str, str, int], None]) -> None:
+        """Change settings at the run's next step; ``reply(status, detail, step)`` hears the answer (reader thread)."""
+        token = next(self._tokens)
+        self._replies[token] = reply
+        self.worker.send("steer", changes, token)
+
+    def detach(self) -> None:
+        """Leave the run training when the app closes: its folder is then its only record."""
+        self.worker.send("detach")
 
 
 class AblationSession(Job):
     name = "ablate"
+    what = "ablation"
+    busy = "an ablation is running (Runs view, r)"
 
     def __init__(self, config: Config, seeds: int, runs_dir: Path) -> None:
         super().__init__(runs_dir)
         self.config = config
         self.seeds = seeds
         self.ablation = None  # the plan, with results filling in
-        self.stop_requested = threading.Event()
-        self._run_control: Control | None = None  # the Control of the ablation's current run
 
-    def stop(self, reason: str) -> None:
-        self.stop_requested.set()
-        if self._run_control is not None:
-            self._run_control.stop(reason)
+    def spec(self) -> JobSpec:
+        return JobSpec("ablate", self.config, self.runs_dir, seeds=self.seeds)
 
-    def _next_control(self) -> Control:
-        self._run_control = Control()
-        if self.stop_requested.is_set():
-            self._run_control.stop("ablation stopped")
-        return self._run_control
+    def update(self, plan: Any) -> None:
+        self.ablation = plan
+        self.announce()
 
-    def work(self) -> None:
-        from .. import ablate
-        from ..engine.precision import why_not_here
-
-        self.ablation = ablate.plan(self.config, None, self.seeds, why_not_here)
+    def announce(self) -> None:
         self._post(AblationUpdated(self))
-        ablate.run(self.ablation, self.runs_dir, ablate.local_trainer(self._next_control),
-                   lambda *_: self._post(AblationUpdated(self)), should_stop=self.stop_requested.is_set)
+
+    def end(self, outcome: dict[str, Any]) -> None:
+        self.ablation = outcome.get("plan") or self.ablation
+        super().end(outcome)
 
 
 class LabJob(Job):
-    """A lab run from the Labs view: its runs in worker processes, one per core, each ending
-    with :class:`~.messages.LabUpdated`; the screen draws their curves from their folders."""
+    """A lab run from the Labs view: its runs in processes of the worker, one per core, each
+    ending with :class:`~.messages.LabUpdated`; the screen draws their curves from their folders."""
 
     name = "lab"
+    what = "lab"
+    busy = "a lab is running (Labs view, b)"
 
     def __init__(self, lab: str, seeds: int | None, runs_dir: Path) -> None:
         super().__init__(runs_dir)
         self.lab, self.seeds = lab, seeds
-        self.control = Control()
         self.session = None  # the lab's plan (labs.runner.LabSession), with results and its folder filling in
 
-    def stop(self, reason: str) -> None:
-        self.control.stop(reason)
+    def spec(self) -> JobSpec:
+        return JobSpec("lab", runs_dir=self.runs_dir, seeds=self.seeds, lab=self.lab)
 
-    def work(self) -> None:
-        from ..labs import load_lab
-        from ..labs.runner import cores, folder_for, plan, run
-        from ..trials import ProcessTrials
+    def update(self, plan: Any) -> None:
+        self.session = plan
+        self.announce()
 
-        lab = load_lab(self.lab)
-        jobs = min(cores(), lab.run_count(self.seeds))
-        self.session = plan(lab, self.seeds, jobs=jobs)
-        self.session.folder = folder_for(self.runs_dir, self.session)  # the screen draws its runs from the start
+    def announce(self) -> None:
         self._post(LabUpdated(self))
-        run(self.session, self.runs_dir, ProcessTrials(jobs, self.control, quiet=True), lambda *_: self._post(LabUpdated(self)),
-            should_stop=lambda: self.control.stop_requested)
+
+    def end(self, outcome: dict[str, Any]) -> None:
+        self.session = outcome.get("plan") or self.session
+        super().end(outcome)
+
+
+class LRFindJob(Job):
+    """The LR range test of the current settings; its points arrive as the sweep goes."""
+
+    name = "lr_find"
+    what = "LR range test"
+    busy = "the LR finder is running"
+
+    def __init__(self, config: Config, steps: int) -> None:
+        super().__init__(Path("."))
+        self.config, self.steps = config, steps
+        self.points: list[tuple[float, float]] = []  # (lr, smoothed loss)
+        self.result = None
+
+    def spec(self) -> JobSpec:
+        return JobSpec("lr_find", self.config, steps=self.steps)
+
+    def receive(self, kind: str, args: tuple) -> None:
+        if kind == "lr_point":
+            self.points.append((args[1], args[2]))
+        elif kind == "loading":
+            pass
+        else:
+            super().receive(kind, args)
+
+    def end(self, outcome: dict[str, Any]) -> None:
+        self.result = outcome.get("result")
+        super().end(outcome)

@@ -203,7 +203,7 @@ class LabsScreen(Screen):
             state = (f"failed: {job.failure}" if job.failure else "complete" if session.complete
                      else "stopped: enter runs it again and resumes the stopped runs")
         else:
-            state = "stopping after the current steps…" if job.control.stop_requested else "running: x stops it"
+            state = "stopping after the current steps…" if job.stop_requested.is_set() else "running: x stops it"
         status.update(f"{lab.name}: {done}/{total} runs done, {state}. {session.folder or ''}")
         self._show_runs(session.folder)
 

@@ -8,14 +8,12 @@ import math
 from typing import Any
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
-from ...config import Config
 from ..braille import braille_plot
 
 STEPS = 100
@@ -74,9 +72,11 @@ class LRFindScreen(ModalScreen[float | None]):
     #lr-text { height: auto; }
     """
 
-    def __init__(self, config: Config):
+    def __init__(self, job: Any):
+        """``job``: the app's :class:`~..session.LRFindJob`, which the worker process runs."""
         super().__init__()
-        self.config = config
+        self.job = job
+        self.config = job.config
         self.result = None
         self.failure = ""
 
@@ -91,29 +91,20 @@ class LRFindScreen(ModalScreen[float | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sweep()
+        self._timer = self.set_interval(0.2, self.poll)
 
-    @work(thread=True, exit_on_error=False)
-    def sweep(self) -> None:
-        from ...engine import Trainer
-        from ...engine.lr_find import lr_find
-        from ...errors import UserError
-
-        curve = self.query_one(LRCurve)
-
-        def progress(step: int, lr: float, smooth: float) -> None:
-            curve.points.append((lr, smooth))
-            if step % 5 == 0:
-                self.app.call_from_thread(curve.refresh)
-
-        try:
-            trainer = Trainer(self.config)
-            trainer.prepare()
-            self.app.call_from_thread(self.query_one("#lr-text", Static).update, "sweeping…")
-            self.result = lr_find(trainer, 1e-7, 10.0, STEPS, progress)
-        except UserError as exc:
-            self.failure = str(exc)
-        self.app.call_from_thread(self._show)
+    def poll(self) -> None:
+        """The points the worker sent so far; the suggestions once the sweep ended."""
+        job, curve = self.job, self.query_one(LRCurve)
+        if len(job.points) != len(curve.points):
+            if not curve.points:
+                self.query_one("#lr-text", Static).update("sweeping…")
+            curve.points = list(job.points)
+            curve.refresh()
+        if job.finished.is_set():
+            self._timer.stop()
+            self.result, self.failure = job.result, job.failure or ""
+            self._show()
 
     def _show(self) -> None:
         text = self.query_one("#lr-text", Static)
