@@ -103,26 +103,34 @@ def test_stop_from_another_thread_ends_the_run_and_writes_a_checkpoint(small_dat
     thread.start()
     assert seen.wait(60)
     control.stop()
-    stopped_at = time.monotonic()
-    thread.join(10)
-    assert not thread.is_alive() and time.monotonic() - stopped_at < 2
+    thread.join(120)  # a stop saves last.pt and scores the test split first; how fast is bench/'s business
+    assert not thread.is_alive()
     summary = read_summary(folder.path)
     assert summary["status"] == "stopped" and summary["epochs_run"] >= 1
     assert (folder.path / "last.pt").exists()
 
 
 def test_pause_holds_the_loop_and_resume_continues(small_data):
-    config = make_config({"train.epochs": 2, "train.batch_size": 16, "model.cnn.channels": [8]})
+    config = make_config({"train.epochs": 2, "train.batch_size": 16, "model.cnn.channels": [8], "train.stats_every": 1})
     control = Control()
     steps = []
-    trainer = Trainer(config, data=small_data, sinks=[lambda e: isinstance(e, StepStats) and steps.append(len(e.losses))])
-    control.pause()
+
+    def sink(event):
+        if isinstance(event, StepStats):
+            steps.append(len(event.losses))
+            if sum(steps) == 5:
+                control.pause()  # on the training thread: the loop pauses before step 6
+
+    trainer = Trainer(config, data=small_data, sinks=[sink])
     thread = threading.Thread(target=lambda: trainer.run(control))
     thread.start()
-    time.sleep(0.5)
-    assert sum(steps) == 0 and thread.is_alive()
+    assert control.held.wait(60)  # the loop waits in the pause: it provably began
+    assert sum(steps) == 5 and thread.is_alive()
+    time.sleep(0.2)
+    assert sum(steps) == 5 and control.held.is_set()
     control.resume()
     thread.join(60)
+    assert not thread.is_alive() and not control.held.is_set()
     assert sum(steps) == 2 * 32
 
 

@@ -12,6 +12,7 @@ class Control:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self.held = threading.Event()  # set while the loop waits in a pause: the pause has provably begun
         self.reason = ""
         self.status = "stopped"  # how a stopped run ends: "stopped" (resumable), or "pruned" by a sweep's scheduler
         self._sample = threading.Event()
@@ -66,7 +67,10 @@ class Control:
         return not self._running.is_set()
 
     def wait_while_paused(self) -> float:
-        """Block while paused; return the seconds waited."""
+        """Block while paused (with :attr:`held` set); return the seconds waited."""
         start = time.perf_counter()
-        self._running.wait()
+        if not self._running.is_set():
+            self.held.set()
+            self._running.wait()
+            self.held.clear()
         return time.perf_counter() - start

@@ -120,6 +120,11 @@ def scan_runs(runs_dir: Path | str) -> list[RunInfo]:
     return [load_run(path) for path in run_paths(runs_dir)]
 
 
+def training_now(runs_dir: Path | str) -> list[tuple[Path, dict[str, Any]]]:
+    """The runs under ``runs_dir`` that a process trains now, with who (see :func:`~.lock.holder`)."""
+    return [(path, info) for path in run_paths(runs_dir) if (info := holder(path)) is not None]
+
+
 def run_ids(runs_dir: Path | str) -> list[str]:
     """The ids of the runs under ``runs_dir``, without reading them (for shell completion)."""
     return [path.name for path in run_paths(runs_dir)]

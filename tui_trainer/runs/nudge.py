@@ -4,6 +4,10 @@
 waits for its answer, ``<the same name>.reply.json``. The training process polls the folder
 4 times a second in a thread (:class:`Inbox`), hands each request to the run's Control, and
 the loop applies or refuses it at its next step boundary and answers.
+
+A request ``{"control": "stop" | "pause" | "resume" | "sample"}`` (:func:`send_control`) acts on
+the run itself rather than its settings, and is answered at once: the app's keys reach a run
+that another process trains (one left training by an earlier app) this way.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from ..atomic import atomic_write_text
 
 NUDGES = "nudges"
+CONTROLS = ("stop", "pause", "resume", "sample")
 
 
 def send(run_dir: Path, changes: dict[str, Any]) -> Path:
@@ -26,6 +31,13 @@ def send(run_dir: Path, changes: dict[str, Any]) -> Path:
     path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.json"
     atomic_write_text(path, json.dumps(changes) + "\n")
     return path
+
+
+def send_control(run_dir: Path, action: str, reason: str = "") -> Path:
+    """Ask the run in ``run_dir`` to stop (saving ``last.pt``), pause, resume, or sample text."""
+    if action not in CONTROLS:
+        raise ValueError(f"unknown control {action!r}")
+    return send(run_dir, {"control": action, "reason": reason})
 
 
 def reply_path(request: Path) -> Path:
@@ -85,7 +97,26 @@ class Inbox:
                 if not isinstance(changes, dict):
                     self._answer(path, "refused", "a request is a JSON object of settings", -1)
                     continue
+                if "control" in changes:
+                    self._control(path, changes)
+                    continue
                 self.control.steer(changes, "nudge", lambda status, detail, step, path=path: self._answer(path, status, detail, step))
+
+    def _control(self, path: Path, request: dict[str, Any]) -> None:
+        action, control = request.get("control"), self.control
+        if action == "stop":
+            control.stop(request.get("reason") or "stopped through its folder")
+        elif action == "pause":
+            control.pause()
+        elif action == "resume":
+            control.resume()
+        elif action == "sample":
+            control.request_sample()
+        else:
+            self._answer(path, "refused", f"unknown control {action!r}; one of {', '.join(CONTROLS)}", -1)
+            return
+        self._answer(path, "applied", {"stop": "stopping at the next step", "pause": "paused", "resume": "resumed",
+                                       "sample": "a sample at the next step"}[action], -1)
 
     @staticmethod
     def _answer(path: Path, status: str, detail: str, step: int) -> None:

@@ -120,6 +120,16 @@ class TrainerApp(JobControl, App):
         """The settings are all there: now start the worker, which imports torch (about 2.7 s)
         in its own process while the user reads them."""
         self.start_worker()
+        self._tell_runs_training()
+
+    def _tell_runs_training(self) -> None:
+        """Say which runs train without an app (left by an earlier one), and how to reach them."""
+        from ..runs.catalog import training_now
+
+        for path, info in training_now(self.runs_dir):
+            if info.get("detached"):
+                self.monitor.write_log(f"[b]{path.name}[/] is training without an app (process {info.get('pid')}): in the "
+                                       "Runs view (r), w follows it here and x stops it")
 
     def on_unmount(self) -> None:
         if self.worker is not None:
@@ -158,9 +168,10 @@ class TrainerApp(JobControl, App):
             return
         job = self.job
         if kind == "gone":
-            if job is not None and job.running:
+            told = job is not None and job.running and job.worker is not None  # the job says it failed, and why
+            if told:
                 job.gone(message[1], message[2])
-            self.post_message(WorkerSaid(message))
+            self.post_message(WorkerSaid((*message, told)))
         elif job is not None and job.running:
             job.receive(kind, message[1:])
 
@@ -171,7 +182,11 @@ class TrainerApp(JobControl, App):
         elif kind == "described" and args[0] == self._described:
             self._show_description(args[1])
         elif kind == "gone" and not self.quitting:
-            self.monitor.write_log("[yellow]the worker process ended; starting a new one[/]")
+            returncode, _, told = args
+            if not told:
+                from ..worker.client import how_it_ended
+
+                self.monitor.write_log(f"[yellow]the worker process ended ({how_it_ended(returncode)}); starting a new one[/]")
             self.start_worker()
 
     def _show_description(self, described: dict[str, Any]) -> None:

@@ -11,7 +11,17 @@ import asyncio
 from textual.css.query import NoMatches
 from textual.widgets import Button, ListView
 
-from .messages import AblateRequested, AblationUpdated, JobFinished, LabRequested, LabUpdated, ResumeRequested, RunsChanged, StopRequested
+from .messages import (
+    AblateRequested,
+    AblationUpdated,
+    FollowRequested,
+    JobFinished,
+    LabRequested,
+    LabUpdated,
+    ResumeRequested,
+    RunsChanged,
+    StopRequested,
+)
 from .session import AblationSession, Job, LabJob, LRFindJob, TrainingSession
 from .widgets.settings_panel import SettingsPanel
 
@@ -23,12 +33,13 @@ class JobControl:
 
     @property
     def busy(self) -> bool:
-        """A training run or an ablation is in progress."""
+        """A job is in progress: a run, an ablation, a lab, the LR range test, or a followed run."""
         return self.job is not None and self.job.running
 
     @property
     def training(self) -> bool:
-        return self.busy and isinstance(self.job, TrainingSession)
+        """The job in progress is the run the main view shows (the app's own, or a followed one)."""
+        return self.busy and self.job is self.session
 
     def _refuse_if_busy(self) -> bool:
         if self.busy:
@@ -61,7 +72,7 @@ class JobControl:
         self.monitor.write_log(f"resuming {message.path.name} from its last.pt")
 
     def _begin(self, job: Job) -> None:
-        if self.worker is None:
+        if self.worker is None and job.owned:
             self.start_worker()  # a key pressed before the first paint's worker was started
         self.job = job
         self._lock(True)
@@ -84,7 +95,7 @@ class JobControl:
     def action_stop(self) -> None:
         if not self.busy:
             return
-        self.job.stop(f"{self.job.what} stopped from the app")
+        self.job.stop("stopped from the app" if self.training else f"{self.job.what} stopped from the app")
         self.job.announce()
         if self.training:
             self.monitor.write_log("stopping after the current step…")
@@ -119,8 +130,14 @@ class JobControl:
             self.query_one(SettingsPanel).set_value("train.lr", lr)
             self.notify(f"train.lr = {lr:g} (from the LR finder)")
 
-    def on_stop_requested(self, _message: StopRequested) -> None:
-        self.action_stop()
+    def on_stop_requested(self, message: StopRequested) -> None:
+        if self.busy or message.path is None:
+            self.action_stop()
+            return
+        from ..runs.nudge import send_control
+
+        send_control(message.path, "stop", "stopped from the app's Runs view")
+        self.notify(f"asked {message.path.name} to stop: it saves last.pt at its next step")
 
     def on_ablate_requested(self, message: AblateRequested) -> None:
         if self._refuse_if_busy():
@@ -143,8 +160,8 @@ class JobControl:
 
     def action_quit(self) -> None:
         """Quit; while a job runs, ask first: stop it (Enter), leave a run training (l), or stay (Escape)."""
-        if not self.busy:
-            self._leave()
+        if not self.busy or not self.job.owned:
+            self._leave()  # a followed run goes on training, as it did before the app came
             return
         from .screens.quit import QuitScreen
 
@@ -179,25 +196,40 @@ class JobControl:
         self.query_one(SettingsPanel).disabled = locked
         self.query_one("#presets", ListView).disabled = locked
         self.query_one("#start", Button).disabled = locked or bool(self.query_one(SettingsPanel).errors)
-        self.query_one("#pause", Button).disabled = not (locked and isinstance(self.job, TrainingSession))
+        self.query_one("#pause", Button).disabled = not (locked and self.job is self.session)
         self.query_one("#stop", Button).disabled = not locked
         self.query_one("#pause", Button).label = "Pause"
 
     # -- the 10 Hz drain, and the end of a job ---------------------------------------------------
 
     def drain(self) -> None:
+        """The 10 Hz tick: the shown run's new events (or its data's loading) into the live view."""
         session = self.session
-        loading = session.take_loading() if session is not None and not session.events else None
-        if session is None or not (session.events or loading):
+        if session is None:
+            return
+        loading, events = session.take_loading(), session.drain()
+        if not (loading or events):
             return
         try:
             monitor = self.monitor
         except NoMatches:  # the app is closing: its widgets are gone
             return
-        if loading:
-            monitor.show_loading(*loading)
+        if events:
+            monitor.feed(events)
         else:
-            monitor.feed(session.drain())
+            monitor.show_loading(*loading)
+
+    def on_follow_requested(self, message: FollowRequested) -> None:  # w in the Runs view
+        if self._refuse_if_busy():
+            return
+        from .follow import FollowedRun
+
+        if self.screen is not self.screen_stack[0]:
+            self.pop_screen()  # back to the live view
+        self.session = FollowedRun(message.path)
+        self._begin(self.session)
+        self.monitor.write_log(f"following {message.path.name}, trained by another process: p, x, g and the steering keys "
+                               "reach it through its folder; q leaves it training")
 
     def on_job_finished(self, message: JobFinished) -> None:
         job = message.job

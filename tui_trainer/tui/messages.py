@@ -40,6 +40,13 @@ class ResumeRequested(Message):
 
 
 @dataclass
+class FollowRequested(Message):
+    """The Runs screen asks to follow the run in ``path``, which another process trains, in the main view."""
+
+    path: Path
+
+
+@dataclass
 class AblateRequested(Message):
     """The Runs screen asks to ablate the current settings on ``seeds`` seeds."""
 
@@ -48,7 +55,10 @@ class AblateRequested(Message):
 
 @dataclass
 class StopRequested(Message):
-    """Stop what is running: the ablation, or the training run."""
+    """Stop what is running: the app's own job; when it has none, the run in ``path`` that
+    another process trains (through its folder)."""
+
+    path: Path | None = None
 
 
 @dataclass

@@ -33,6 +33,7 @@ class Job:
     what = "job"  # in the app's messages: "the run failed", "stop the ablation"
     busy = "a job is running"  # why another cannot start now
     can_leave = False  # quitting may leave it training (a run), or only stop it
+    owned = True  # the app's own (its worker runs it), not a run another process trains
 
     def __init__(self, runs_dir: Path) -> None:
         self.runs_dir = Path(runs_dir)
@@ -116,7 +117,8 @@ class TrainingSession(Job):
         self.loading: tuple[str, int, int | None] | None = None  # the latest download or decoding step
         self._loading_taken: tuple[str, int, int | None] | None = None
         self.can_sample = False  # a language model, known once the run is prepared
-        self.paused = False
+        self.paused = False  # asked to pause
+        self.held = False  # the run waits in the pause (the worker said so)
         self.detached = threading.Event()  # left training, with nobody listening
         self._replies: dict[int, Callable[[str, str, int], None]] = {}
         self._tokens = itertools.count(1)
@@ -141,6 +143,8 @@ class TrainingSession(Job):
             reply = self._replies.pop(token, None)
             if reply is not None:
                 reply(status, detail, step)
+        elif kind == "held":
+            self.held = args[0]
         elif kind == "detached":
             self.run_dir = args[0] or self.run_dir
             self.detached.set()
@@ -161,6 +165,8 @@ class TrainingSession(Job):
 
     def take_loading(self) -> tuple[str, int, int | None] | None:
         """The latest loading step if the UI has not had it yet (on the UI thread)."""
+        if self.events:
+            return None  # the run has started: its events say the rest
         loading = self.loading
         if loading == self._loading_taken:
             return None
@@ -190,6 +196,7 @@ class TrainingSession(Job):
     def pause(self) -> bool:
         """Pause or resume; True when now paused."""
         self.paused = not self.paused
+        self.held = self.held and self.paused
         self.worker.send("pause" if self.paused else "resume")
         return self.paused
 

@@ -115,7 +115,10 @@ class Worker:
                 break
             kind, args = message[0], message[1:]
             control = self.control
-            if kind in ("job", "describe"):
+            if kind == "job":  # a stop that follows it, even before it starts, is its own
+                self.stop_requested, self.stop_reason = False, ""
+                self.requests.put(message)
+            elif kind == "describe":
                 self.requests.put(message)
             elif kind == "stop":
                 self.stop(args[0])
@@ -125,6 +128,7 @@ class Worker:
                 continue  # a key pressed as the job ended
             elif kind == "pause":
                 control.pause()
+                threading.Thread(target=self._tell_held, args=(control,), name="held", daemon=True).start()
             elif kind == "resume":
                 control.resume()
             elif kind == "sample":
@@ -135,6 +139,12 @@ class Worker:
         if not self.detached:  # the app closed or died without leaving the run training: stop it, resumable
             self.stop("the app closed")
         self.requests.put(None)
+
+    def _tell_held(self, control: Control) -> None:
+        """Say ``("held", paused)`` once the loop waits in the pause (or the pause was taken back)."""
+        while control.paused and not control.held.wait(0.1):
+            pass
+        self.send("held", control.held.is_set())
 
     def detach(self) -> None:
         """Leave the job training with nobody listening; the process ends with it."""
@@ -169,7 +179,7 @@ class Worker:
             if self.detached:
                 return  # a job sent as the app left: nobody would see it
             job = message[1]
-            self.busy, self.stop_requested, self.stop_reason = True, False, ""
+            self.busy = True
             try:
                 outcome = run_job(job, self)
             except UserError as exc:

@@ -28,8 +28,12 @@ from ... import sweep as sweeps
 from ...display import duration, fmt, headline_cell
 from ...runs.catalog import SHORT, RunInfo, scan_runs
 from ...trials import FINISHED, request_stop
-from ..messages import AblateRequested, AblationUpdated, ResumeRequested, RunsChanged, StopRequested
+from ..messages import AblateRequested, AblationUpdated, FollowRequested, ResumeRequested, RunsChanged, StopRequested
 from ..widgets.overlay_plot import OverlayPlot
+
+
+#: How often the list is read again while one of its runs trains.
+RUNNING_SECONDS = 2.0
 
 
 class RunsScreen(Screen):
@@ -44,6 +48,7 @@ class RunsScreen(Screen):
         Binding("f5", "reload", "Reload"),
         Binding("slash", "filter", "Filter", show=False),
         Binding("u", "resume", "Resume", show=False),
+        Binding("w", "follow", "Follow live", show=False),
     ]
     CSS = """
     #runs-left { width: 1fr; }
@@ -98,7 +103,13 @@ class RunsScreen(Screen):
         self.action_reload()
         self._show_sweep()
         self.set_interval(1.0, self._show_sweep)
+        self.set_interval(RUNNING_SECONDS, self._reload_running)
         table.focus()
+
+    def _reload_running(self) -> None:
+        """Read the list again while a run in it trains: its status, scores and curve move."""
+        if any(run.status == "running" for run in self.runs):
+            self.action_reload()
 
     def on_screen_resume(self) -> None:
         self.action_reload()
@@ -134,11 +145,28 @@ class RunsScreen(Screen):
         if event.input.id == "runs-filter":
             self.query_one("#runs-table", DataTable).focus()
 
-    def action_resume(self) -> None:
+    def _cursor_run(self) -> RunInfo | None:
         table = self.query_one("#runs-table", DataTable)
         if not self.runs or table.cursor_row is None or table.cursor_row >= len(self.runs):
+            return None
+        return self.runs[table.cursor_row]
+
+    def action_follow(self) -> None:
+        run = self._cursor_run()
+        if run is None:
             return
-        run = self.runs[table.cursor_row]
+        if run.status != "running":
+            self.notify(f"{run.id} is {run.status}: w follows a run while it trains", severity="warning")
+            return
+        self.post_message(FollowRequested(run.path))
+
+    def action_resume(self) -> None:
+        run = self._cursor_run()
+        if run is None:
+            return
+        if run.status == "running":
+            self.notify(f"{run.id} is training now (w follows it, x stops it)", severity="warning")
+            return
         if run.status not in ("stopped", "failed", "pruned", "interrupted"):
             self.notify(f"{run.id} is {run.status}: only a stopped, failed, pruned or killed run can be resumed", severity="warning")
             return
@@ -197,7 +225,8 @@ class RunsScreen(Screen):
             request_stop(self.sweep.folder)
             self.notify(f"asked the sweep in {self.sweep.folder.name} to stop: its trials save at a step and stay resumable")
             return
-        self.post_message(StopRequested())
+        run = self._cursor_run()
+        self.post_message(StopRequested(run.path if run is not None and run.status == "running" else None))
 
     # -- a sweep another process runs: read from its folder --------------------------------
 
