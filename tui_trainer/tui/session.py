@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any, Callable
@@ -120,6 +121,7 @@ class TrainingSession(Job):
         self.paused = False  # asked to pause
         self.held = False  # the run waits in the pause (the worker said so)
         self.detached = threading.Event()  # left training, with nobody listening
+        self.lags: deque[float] = deque(maxlen=10_000)  # seconds each batch of events took to arrive (bench/tui.py)
         self._replies: dict[int, Callable[[str, str, int], None]] = {}
         self._tokens = itertools.count(1)
 
@@ -128,6 +130,7 @@ class TrainingSession(Job):
 
     def receive(self, kind: str, args: tuple) -> None:
         if kind == "events":
+            self.lags.append(time.time() - args[1])  # from the first event's emission to its arrival here
             for event in args[0]:
                 if isinstance(event, RunEnded):
                     self.ended = event

@@ -14,8 +14,8 @@ What travels (tuples, pickled; the first item names the message):
   the job in progress: ``("pause",)``, ``("resume",)``, ``("stop", reason)``,
   ``("steer", changes, token)``, ``("sample",)``, ``("detach",)``;
 - worker → app: ``("ready", info)``, ``("described", token, info)``, ``("loading", label, done,
-  total)``, ``("prepared", facts)``, ``("events", [Event, ...])`` (batched, within 20 ms of
-  being emitted), ``("steered", token, status, detail, step)``, ``("held", paused)`` (the loop waits in a pause), ``("update", plan)``,
+  total)``, ``("prepared", facts)``, ``("events", [Event, ...], emitted)`` (batched, within 20 ms of
+  being emitted; ``emitted`` is when the first of them was, by ``time.time()``), ``("steered", token, status, detail, step)``, ``("held", paused)`` (the loop waits in a pause), ``("update", plan)``,
   ``("lr_point", step, lr, smoothed)``, ``("finished", outcome)`` and ``("detached", run_dir)``.
 
 Leaving and faults: ``detach`` leaves the run training with nobody listening (the run folder

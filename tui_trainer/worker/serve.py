@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -33,7 +34,8 @@ class Outbox:
 
     def __init__(self, conn: Connection):
         self.conn = conn
-        self.events: list[Any] = []
+        self.events: deque[Any] = deque()  # appended on the training thread, emptied here: both atomic
+        self.first_at = 0.0  # when the oldest event waiting was emitted (time.time(): the app compares it with its clock)
         self.muted = False  # detached: nobody listens, the run folder is the record
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -41,6 +43,8 @@ class Outbox:
 
     def event(self, event: Any) -> None:
         if not self.muted:
+            if not self.events:
+                self.first_at = time.time()
             self.events.append(event)
             self._wake.set()
 
@@ -59,8 +63,10 @@ class Outbox:
 
     def _flush(self) -> None:
         if self.events:
-            batch, self.events = self.events, []
-            self._send(("events", batch))
+            first_at, batch = self.first_at, []
+            while self.events:
+                batch.append(self.events.popleft())
+            self._send(("events", batch, first_at))
 
     def _loop(self) -> None:
         while True:
