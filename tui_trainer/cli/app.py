@@ -61,7 +61,7 @@ def root(
 def tui(
     preset: Optional[str] = typer.Argument(None, help="Preset name or path to open (default cnn-mnist1d).", autocompletion=complete_preset),
     runs_dir: Path = runs_dir_option("Where run folders are created."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: 1 beside the UI, or the preset's train.threads)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch in every run the app starts (default: the preset's train.threads; 0 = one per core, as train)."),
 ) -> None:
     """Open the app: pick a preset, switch the tricks, train and watch it live."""
     open_app(preset, runs_dir, threads)

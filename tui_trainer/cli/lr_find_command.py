@@ -32,17 +32,16 @@ def lr_find(
         config, path = load_preset(preset, train_overrides(set_, threads=threads))
     except ConfigError as exc:
         fail(str(exc))
-    from ..engine import Trainer
     from ..engine.lr_find import check_range
     from ..engine.lr_find import lr_find as run_lr_find
+    from ..launcher import Launcher
     from .data_progress import DataProgress
 
     loading = DataProgress()
     try:
         check_range(start, end, steps)
-        trainer = Trainer(config, progress=loading)
         try:
-            trainer.prepare()
+            trainer = Launcher(config, progress=loading).prepare()  # as a run would be, without its folder
         finally:
             loading.close()
         result = run_lr_find(trainer, start, end, steps)
