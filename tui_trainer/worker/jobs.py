@@ -38,6 +38,7 @@ def train(job: Job, host: Any) -> dict[str, Any]:
         if control.stop_requested:  # stopped while the data loaded
             return {"summary": None, "run_dir": None, "stopped_early": True}
         launcher.attach()
+        host.attached(launcher)  # left training while the data loaded: its lock says so now
         result = launcher.run(control)
     finally:
         launcher.close()

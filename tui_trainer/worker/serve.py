@@ -83,6 +83,7 @@ class Worker:
         self.outbox = Outbox(conn)
         self.requests: queue.Queue = queue.Queue()  # jobs and descriptions, for the main thread; None ends it
         self.control: Control | None = None  # the run that trains now (the app's keys reach it)
+        self.fresh: Control | None = None  # the next job's first Control, made as the job arrives: keys pressed before it starts count
         self.stop_requested = False  # the job as a whole (an ablation between its runs)
         self.stop_reason = ""
         self.launcher = None  # the launcher of the run in progress (its lock is noted on detach)
@@ -102,7 +103,7 @@ class Worker:
 
     def new_run_control(self) -> Control:
         """The Control of the job's next run; stopped at once when the job was asked to stop."""
-        self.control = Control()
+        self.control, self.fresh = self.fresh or Control(), None
         if self.stop_requested:
             self.control.stop(self.stop_reason)
         return self.control
@@ -121,8 +122,9 @@ class Worker:
                 break
             kind, args = message[0], message[1:]
             control = self.control
-            if kind == "job":  # a stop that follows it, even before it starts, is its own
+            if kind == "job":  # what follows it, even before it starts, is its own
                 self.stop_requested, self.stop_reason = False, ""
+                self.control = self.fresh = Control()
                 self.requests.put(message)
             elif kind == "describe":
                 self.requests.put(message)
@@ -152,14 +154,21 @@ class Worker:
             pass
         self.send("held", control.held.is_set())
 
+    def attached(self, launcher: Any) -> None:
+        """The run has its folder (and its lock): say there whether it was left training."""
+        self.launcher = launcher
+        if self.detached and launcher.lock is not None:
+            launcher.lock.note(detached=True)
+
     def detach(self) -> None:
         """Leave the job training with nobody listening; the process ends with it."""
-        path = self.launcher.path if self.launcher is not None else None
-        if self.launcher is not None and self.launcher.lock is not None:
-            self.launcher.lock.note(detached=True)
+        self.detached = True  # first: a run attaching its folder now notes it itself (attached())
+        launcher = self.launcher
+        path = launcher.path if launcher is not None else None
+        if launcher is not None and launcher.lock is not None:
+            launcher.lock.note(detached=True)
         if self.control is not None:
             self.control.resume()  # a run left paused would wait for nobody
-        self.detached = True
         self.send("detached", str(path) if path else None)
         self.outbox.muted = True
 

@@ -175,8 +175,14 @@ class RunsScreen(Screen):
     def action_filter(self) -> None:
         self.query_one("#runs-filter", Input).focus()
 
-    def _row(self, run: RunInfo) -> list[str]:
-        mark = "●" if str(run.path) in self.selected else " "
+    def _mark(self, run: RunInfo) -> Text | str:
+        """● selected (its curve is overlaid), ▶ training now (w follows it), or nothing."""
+        if str(run.path) in self.selected:
+            return "●"
+        return Text("▶", style="bold green") if run.status == "running" else " "
+
+    def _row(self, run: RunInfo) -> list:
+        mark = self._mark(run)
         return [mark, run.id, run.preset, " ".join(SHORT.get(t, t) for t in run.tricks) or "-", run.status,
                 fmt(run.summary.get("best_val_loss")), headline_cell(run.summary), duration(run.summary.get("wall_seconds"))]
 
@@ -186,7 +192,7 @@ class RunsScreen(Screen):
             return
         key = str(self.runs[table.cursor_row].path)
         self.selected.symmetric_difference_update({key})
-        table.update_cell(key, table.ordered_columns[0].key, "●" if key in self.selected else " ")
+        table.update_cell(key, table.ordered_columns[0].key, self._mark(self.runs[table.cursor_row]))
         self._overlay()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
