@@ -94,12 +94,14 @@ def test_a_dead_app_stops_its_run_within_seconds_and_leaves_it_resumable(tmp_pat
     wait_until(lambda: not alive(facts["worker_pid"]), timeout=10)  # no orphan training on
 
 
-def test_a_run_left_training_completes_and_a_new_app_follows_steers_and_stops_it(tmp_path):
+def leave_a_run_training(tmp_path, epochs: int) -> tuple[Path, int]:
+    """Start a run of ``epochs`` in an app, quit it with q and l; the run's folder and its worker's pid."""
+
     async def leave():
         app = make_app(tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
             await settings_ready(pilot)
-            await start_training(app, pilot, 300)
+            await start_training(app, pilot, epochs)
             app.set_focus(None)
             await pilot.press("q")
             await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen))
@@ -107,7 +109,11 @@ def test_a_run_left_training_completes_and_a_new_app_follows_steers_and_stops_it
             await wait_for(pilot, lambda: app.quitting)
             return Path(app.session.run_dir), app.worker.pid
 
-    run, pid = asyncio.run(leave())
+    return asyncio.run(leave())
+
+
+def test_a_run_left_training_completes_and_a_new_app_follows_steers_and_stops_it(tmp_path):
+    run, pid = leave_a_run_training(tmp_path, 300)
     time.sleep(1.0)
     info = holder(run)
     assert info is not None and info["pid"] == pid and info["detached"]  # training on, with no app
@@ -140,18 +146,7 @@ def test_a_run_left_training_completes_and_a_new_app_follows_steers_and_stops_it
 
 
 def test_a_short_run_left_training_ends_with_its_summary(tmp_path):
-    async def leave():
-        app = make_app(tmp_path)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await settings_ready(pilot)
-            await start_training(app, pilot, 4)
-            app.action_quit()
-            await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen))
-            await pilot.press("l")
-            await wait_for(pilot, lambda: app.quitting)
-            return Path(app.session.run_dir)
-
-    run = asyncio.run(leave())
+    run, _ = leave_a_run_training(tmp_path, 4)
     wait_until(lambda: summary_status(run) is not None and holder(run) is None)
     assert summary_status(run) in ("completed", "early_stopped") and (run / "best.pt").exists()
 

@@ -121,11 +121,11 @@ class JobControl:
 
         job = LRFindJob(config, STEPS)
         self._begin(job)
-        self.push_screen(LRFindScreen(job), self._apply_lr)
+        self.push_screen(LRFindScreen(job), lambda lr: self._apply_lr(job, lr))
 
-    def _apply_lr(self, lr: float | None) -> None:
-        if isinstance(self.job, LRFindJob) and self.job.running:
-            self.job.stop("the LR finder was closed")
+    def _apply_lr(self, job: LRFindJob, lr: float | None) -> None:
+        if job.running:
+            job.stop("the LR finder was closed")
         if lr is not None:
             self.query_one(SettingsPanel).set_value("train.lr", lr)
             self.notify(f"train.lr = {lr:g} (from the LR finder)")
@@ -191,8 +191,8 @@ class JobControl:
         self.exit(message=message)
 
     def _lock(self, locked: bool) -> None:
-        if isinstance(self.job, LRFindJob):
-            return  # its own screen, over the settings
+        if not self.job.locks_settings:
+            return  # the LR finder: its own screen, over the settings
         self.query_one(SettingsPanel).disabled = locked
         self.query_one("#presets", ListView).disabled = locked
         self.query_one("#start", Button).disabled = locked or bool(self.query_one(SettingsPanel).errors)

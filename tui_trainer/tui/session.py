@@ -35,6 +35,7 @@ class Job:
     busy = "a job is running"  # why another cannot start now
     can_leave = False  # quitting may leave it training (a run), or only stop it
     owned = True  # the app's own (its worker runs it), not a run another process trains
+    locks_settings = True  # the settings cannot change while it runs
 
     def __init__(self, runs_dir: Path) -> None:
         self.runs_dir = Path(runs_dir)
@@ -274,6 +275,7 @@ class LRFindJob(Job):
     name = "lr_find"
     what = "LR range test"
     busy = "the LR finder is running"
+    locks_settings = False  # its screen covers them, and closing it stops the sweep
 
     def __init__(self, config: Config, steps: int) -> None:
         super().__init__(Path("."))
