@@ -17,6 +17,7 @@ from typing import Any
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Label, ListItem, ListView, Static
 
@@ -176,7 +177,12 @@ class TrainerApp(JobControl, App):
             job.receive(kind, message[1:])
 
     def on_worker_said(self, said: WorkerSaid) -> None:
-        kind, args = said.message[0], said.message[1:]
+        try:
+            self._worker_said(said.message[0], said.message[1:])
+        except NoMatches:  # the app is closing: its widgets are gone
+            pass
+
+    def _worker_said(self, kind: str, args: tuple) -> None:
         if kind == "ready":
             self._update_info()
         elif kind == "described" and args[0] == self._described:
