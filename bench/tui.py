@@ -7,8 +7,9 @@ its own, exactly as a user starts it) and a run started in the app (Textual head
 run (from half a second after its first step to its last step) a key event is posted every
 200 ms and the time until the app handles it is recorded, with the CPU time the app's own process
 used (this process: it never imports torch), its redraws per second, and how long each batch of
-events took from its emission in the worker to its arrival in the app. Prints, per thread setting, the median samples/s ratio app/headless, the key latency
-median and p95, the app's CPU share of one core, the event lag, and the app's peak memory.
+events took from its emission in the worker to its arrival in the app. Prints, per thread
+setting, the median samples/s ratio app/headless, the key latency median and p95, the app's CPU
+share of one core, the event lag, and the app's peak memory.
 
     python bench/tui.py                                  # cnn-mnist1d, threads default,1,2, 3 pairs each
     python bench/tui.py lstm-mnist1d --epochs 2 --threads 1 --repeats 5
@@ -61,10 +62,15 @@ def settings(preset: str, epochs: int, threads: int | None) -> list[str]:
     return args + (["--threads", str(threads)] if threads is not None else [])
 
 
+def train_process(args: list[str], runs_dir: Path) -> str:
+    """The JSON lines `tui-trainer train ARGS --json` prints, run as a process of its own."""
+    command = [sys.executable, "-m", "tui_trainer", "train", *args, "--json", "--runs-dir", str(runs_dir)]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
 def headless(preset: str, epochs: int, threads: int | None, runs_dir: Path) -> float:
     """samples/s of `tui-trainer train` in a process of its own."""
-    out = subprocess.run([sys.executable, "-m", "tui_trainer", "train", *settings(preset, epochs, threads), "--json", "--runs-dir",
-                          str(runs_dir)], capture_output=True, text=True, check=True).stdout
+    out = train_process(settings(preset, epochs, threads), runs_dir)
     ended = [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"run_ended"' in line]
     return ended[-1]["summary"]["train_samples_per_second"]
 
@@ -86,7 +92,7 @@ async def in_app(preset: str, epochs: int, threads: int | None, runs_dir: Path) 
         await asyncio.sleep(0.5)  # past the start (the settings restyled as they lock): the steady state from here
         total = monitor.started.epochs * monitor.started.steps_per_epoch
         redraws0, t0, cpu0 = monitor.redraws, time.perf_counter(), time.process_time()
-        while app.training and monitor.steps_done < total:  # until the last step: not the test split and the unlocking after it
+        while app.training and monitor.steps_done < total:  # to the last step: not the test split or the unlocking
             app.key_seen.clear()
             sent = time.perf_counter()
             app.post_message(events.Key(PROBE_KEY, None))
@@ -104,7 +110,8 @@ async def in_app(preset: str, epochs: int, threads: int | None, runs_dir: Path) 
         session = app.session
         rate = session.summary["train_samples_per_second"]
         lags = list(session.lags)
-    return {"rate": rate, "latencies": latencies, "redraws_per_second": redraws / seconds, "cpu_share": cpu / seconds, "lags": lags}
+    return {"rate": rate, "latencies": latencies, "redraws_per_second": redraws / seconds, "cpu_share": cpu / seconds,
+            "lags": lags}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -117,14 +124,14 @@ def main() -> None:
     parser.add_argument("preset", nargs="?", default="cnn-mnist1d")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=str, default="default,1,2", help="comma-separated: default (the preset's, as train) or a number")
+    parser.add_argument("--threads", type=str, default="default,1,2",
+                        help="comma-separated: default (the preset's, as train) or a number")
     args = parser.parse_args()
     settings_list = [None if t == "default" else int(t) for t in args.threads.split(",")]
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         runs = Path(tmp)
-        subprocess.run([sys.executable, "-m", "tui_trainer", "train", *settings(args.preset, 1, 1), "--json", "--runs-dir", str(runs)],
-                       capture_output=True, check=True)  # the data cache, once, outside the timings
+        train_process(settings(args.preset, 1, 1), runs)  # the data cache, once, outside the timings
         for threads in settings_list:
             label = "default" if threads is None else str(threads)
             ratios, latencies, redraws, shares, lags = [], [], [], [], []
@@ -140,18 +147,21 @@ def main() -> None:
                 redraws.append(a["redraws_per_second"])
                 shares.append(a["cpu_share"])
                 lags.extend(a["lags"])
-                print(f"threads {label} pair {rep + 1}: headless {h:,.0f} samples/s, app {a['rate']:,.0f} samples/s, ratio {ratios[-1]:.3f}, "
-                      f"app CPU {a['cpu_share']:.1%} of a core, {a['redraws_per_second']:.1f} redraws/s", flush=True)
+                print(f"threads {label} pair {rep + 1}: headless {h:,.0f} samples/s, app {a['rate']:,.0f} samples/s, "
+                      f"ratio {ratios[-1]:.3f}, app CPU {a['cpu_share']:.1%} of a core, "
+                      f"{a['redraws_per_second']:.1f} redraws/s", flush=True)
             ms = [x * 1000 for x in latencies]
             lag_ms = [x * 1000 for x in lags]
             lines.append(
                 f"{args.preset} threads {label}: app/headless samples/s {statistics.median(ratios):.3f} "
-                f"(pairs {min(ratios):.3f}-{max(ratios):.3f}), key latency median {statistics.median(ms):.1f} ms p95 {pct(ms, 0.95):.1f} ms "
-                f"({len(ms)} keys), app CPU {statistics.median(shares):.1%} of a core at {statistics.median(redraws):.1f} redraws/s, "
+                f"(pairs {min(ratios):.3f}-{max(ratios):.3f}), key latency median {statistics.median(ms):.1f} ms "
+                f"p95 {pct(ms, 0.95):.1f} ms ({len(ms)} keys), app CPU {statistics.median(shares):.1%} of a core "
+                f"at {statistics.median(redraws):.1f} redraws/s, "
                 f"event lag median {statistics.median(lag_ms):.0f} ms p95 {pct(lag_ms, 0.95):.0f} ms"
             )
-    print(f"the app's process: peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, torch imported: "
-          f"{'torch' in sys.modules}; {os.cpu_count()} cores")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    torch_in = "torch" in sys.modules
+    print(f"the app's process: peak RSS {peak:.0f} MB, torch imported: {torch_in}; {os.cpu_count()} cores")
     for line in lines:
         print(line)
 

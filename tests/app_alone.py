@@ -22,8 +22,9 @@ async def main(runs_dir: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settings_ready(pilot)
         await start_training(app, pilot, 500)
-        print(json.dumps({"run_dir": app.session.run_dir, "worker_pid": app.worker.pid, "torch_imported": "torch" in sys.modules,
-                          "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)
+        facts = {"run_dir": app.session.run_dir, "worker_pid": app.worker.pid, "torch_imported": "torch" in sys.modules,
+                 "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+        print(json.dumps(facts), flush=True)
         await asyncio.sleep(3600)
 
 

@@ -64,18 +64,20 @@ def test_a_killed_worker_is_one_line_naming_the_folder_and_the_run_resumes(tmp_p
             await pilot.pause(0.2)
             run = Path(app.session.run_dir)
             said = [line for line in log_lines(app) if "worker process" in line]
-            assert len(said) == 1 and str(run) in said[0] and "killed by SIGKILL" in said[0] and "u in the Runs view resumes it" in said[0]
+            assert len(said) == 1 and str(run) in said[0] and "killed by SIGKILL" in said[0]
+            assert "u in the Runs view resumes it" in said[0]
             assert not app.busy
             await wait_for(pilot, lambda: app.worker.pid != dead and app.worker.info is not None)  # a new worker, ready
             assert load_run(run).status == "interrupted"
-            config, last, _ = load_resume(run)  # what u in the Runs view goes on from (tests/test_tui_runs.py resumes one)
+            config, last, _ = load_resume(run)  # what u in the Runs view goes on from (test_tui_runs.py resumes one)
             assert last["epoch"] >= 1 and config.train.epochs == 300
 
     asyncio.run(main())
 
 
 def test_a_dead_app_stops_its_run_within_seconds_and_leaves_it_resumable(tmp_path):
-    proc = subprocess.Popen([sys.executable, str(HERE / "app_alone.py"), str(tmp_path / "runs")], stdout=subprocess.PIPE, text=True)
+    app_alone = [sys.executable, str(HERE / "app_alone.py"), str(tmp_path / "runs")]
+    proc = subprocess.Popen(app_alone, stdout=subprocess.PIPE, text=True)
     try:
         facts = json.loads(proc.stdout.readline())
     finally:
@@ -173,7 +175,8 @@ def test_train_refuses_to_resume_a_folder_another_process_trains(tmp_path):
     runs = tmp_path / "runs"
     env = {**os.environ, "TUI_TRAINER_RUNS": str(runs)}
     cli = [sys.executable, "-m", "tui_trainer"]
-    first = subprocess.Popen([*cli, "train", "--epochs", "300", "--threads", "1", "--json"], stdout=subprocess.PIPE, text=True, env=env)
+    long_run = [*cli, "train", "--epochs", "300", "--threads", "1", "--json"]
+    first = subprocess.Popen(long_run, stdout=subprocess.PIPE, text=True, env=env)
     try:
         run = None
         for line in first.stdout:
@@ -181,8 +184,10 @@ def test_train_refuses_to_resume_a_folder_another_process_trains(tmp_path):
             if event.get("event") == "run_started":
                 run = Path(event["run_dir"])
                 break
-        second = subprocess.run([*cli, "train", "--resume", str(run)], capture_output=True, text=True, env=env, timeout=120)
-        assert second.returncode == 2 and "is being trained by process" in second.stderr and "Traceback" not in second.stderr
+        second = subprocess.run([*cli, "train", "--resume", str(run)], capture_output=True, text=True, env=env,
+                                timeout=120)
+        assert second.returncode == 2 and "is being trained by process" in second.stderr
+        assert "Traceback" not in second.stderr
         assert holder(run)["pid"] == first.pid
     finally:
         first.send_signal(signal.SIGINT)

@@ -51,7 +51,8 @@ def test_runs_list_reads_running_and_killed_from_the_lock(tmp_path):
     from tui_trainer.config import save_config
 
     save_config(make_config(), run / "config.toml")
-    (run / "summary.json").write_text(json.dumps({"status": "stopped"}))  # a resumed run keeps its old summary while it trains
+    # a resumed run keeps the summary of its stop while it trains again
+    (run / "summary.json").write_text(json.dumps({"status": "stopped"}))
     with WriterLock(run):
         assert load_run(run).status == "running"
     assert load_run(run).status == "stopped"

@@ -71,10 +71,10 @@ class Launcher:
     ``threads`` overrides ``train.threads`` (a resume keeps everything else); ``sinks`` see every
     event after the run folder; ``progress`` hears the data's download and decoding."""
 
-    def __init__(self, config: Config | None = None, *, resume: Path | str | None = None, folder: Path | str | None = None,
-                 runs_dir: Path | str = "runs", threads: int | None = None, sinks: Iterable[Callable] = (),
-                 progress: Progress = no_progress, cache: DataCache | None = SHARED, distributed: "Distributed | None" = None,
-                 inbox: bool = True):
+    def __init__(self, config: Config | None = None, *, resume: Path | str | None = None,
+                 folder: Path | str | None = None, runs_dir: Path | str = "runs", threads: int | None = None,
+                 sinks: Iterable[Callable] = (), progress: Progress = no_progress,
+                 cache: DataCache | None = SHARED, distributed: "Distributed | None" = None):
         if (config is None) == (resume is None):
             raise ValueError("give a config, or a run folder to resume")
         self.config = config
@@ -86,7 +86,6 @@ class Launcher:
         self.progress = progress
         self.cache = cache
         self.distributed = distributed
-        self.inbox_wanted = inbox
         self.checkpoints: tuple[dict[str, Any], dict[str, Any] | None] | None = None
         self.trainer: "Trainer | None" = None
         self.lock: WriterLock | None = None
@@ -99,7 +98,8 @@ class Launcher:
     @property
     def path(self) -> Path | None:
         """The run folder, once attached."""
-        return self.trainer.run_folder.path if self.trainer is not None and self.trainer.run_folder is not None else None
+        folder = self.trainer.run_folder if self.trainer is not None else None
+        return folder.path if folder is not None else None
 
     def resolve(self) -> Config:
         """The config the run trains: the given one, or the resumed folder's own (its checkpoints loaded)."""
@@ -153,8 +153,8 @@ class Launcher:
         """Train in the attached folder (attaching it first if need be) until the run ends."""
         control = control or Control()
         path = self.attach()
-        if path is not None and self.inbox_wanted and not (self.distributed is not None and self.distributed.enabled):
-            self.inbox = Inbox(path, control).start()  # tui-trainer nudge, and the app's Runs view
+        if path is not None and not (self.distributed is not None and self.distributed.enabled):
+            self.inbox = Inbox(path, control).start()  # tui-trainer nudge, and the app following it
         status = "failed"
         try:
             result = self.trainer.run(control)

@@ -57,11 +57,15 @@ def root(
         open_app(None, os.environ.get("TUI_TRAINER_RUNS", "runs"), None)
 
 
+TUI_THREADS_HELP = ("CPU threads for torch in every run the app starts (default: the preset's train.threads; "
+                    "0 = one per core, as train).")
+
+
 @app.command()
 def tui(
     preset: Optional[str] = typer.Argument(None, help="Preset name or path to open (default cnn-mnist1d).", autocompletion=complete_preset),
     runs_dir: Path = runs_dir_option("Where run folders are created."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch in every run the app starts (default: the preset's train.threads; 0 = one per core, as train)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help=TUI_THREADS_HELP),
 ) -> None:
     """Open the app: pick a preset, switch the tricks, train and watch it live."""
     open_app(preset, runs_dir, threads)

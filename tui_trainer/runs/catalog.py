@@ -8,6 +8,7 @@ and seed, and its runs are listed too.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import time
@@ -43,14 +44,10 @@ class RunInfo:
     def id(self) -> str:
         return self.path.name
 
-    @property
-    def writer(self) -> dict[str, Any] | None:
-        """The process training this run now (its ``writer.lock``), or None."""
-        return holder(self.path)
-
-    @property
+    @functools.cached_property
     def status(self) -> str:
-        if self.writer is not None:
+        """How the run stands, read once (a list read again sees it anew)."""
+        if holder(self.path) is not None:  # a process trains it now
             return "running"  # also a resumed run, whose folder still holds the summary of its stop
         if self.summary.get("status"):
             return self.summary["status"]

@@ -66,13 +66,18 @@ def holder(run_dir: Path | str) -> dict[str, Any] | None:
 
 
 def describe(info: dict[str, Any]) -> str:
-    where = f"process {info.get('pid')}" + (f" on {info['host']}" if info.get("host") and info["host"] != socket.gethostname() else "")
-    return where + (f" since {time.strftime('%H:%M:%S', time.localtime(info['since']))}" if info.get("since") else "")
+    where = f"process {info.get('pid')}"
+    if info.get("host") and info["host"] != socket.gethostname():
+        where += f" on {info['host']}"
+    if info.get("since"):
+        where += f" since {time.strftime('%H:%M:%S', time.localtime(info['since']))}"
+    return where
 
 
 def busy_message(run_dir: Path, info: dict[str, Any]) -> str:
-    return (f"{run_dir} is being trained by {describe(info)}; stop it first (x where it shows live: the app that started it, "
-            "or the app's Runs view; Ctrl-C where it runs headless), or follow it with tui-trainer watch")
+    return (f"{run_dir} is being trained by {describe(info)}; stop it first (x where it shows live: the app "
+            "that started it, or the app's Runs view; Ctrl-C where it runs headless), or follow it with "
+            "tui-trainer watch")
 
 
 def check_free(run_dir: Path | str) -> None:

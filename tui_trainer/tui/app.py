@@ -85,7 +85,8 @@ class TrainerApp(JobControl, App):
         self.job: Job | None = None  # the job in the worker (a run, ablation, lab, LR range test), or the last one
         self.session: TrainingSession | None = None  # the last training run
         self.worker = None  # the worker process (worker.client.WorkerClient), started after the first paint
-        self.torch_info: dict[str, Any] | None = None  # from the worker: torch's version, the device; set once it described the settings
+        # from the worker: torch's version and the device, set once it has described the settings
+        self.torch_info: dict[str, Any] | None = None
         self._described = 0  # the token of the latest description asked of the worker
         self.quitting = False
         self.runs_screen = None
@@ -129,8 +130,8 @@ class TrainerApp(JobControl, App):
 
         for path, info in training_now(self.runs_dir):
             if info.get("detached"):
-                self.monitor.write_log(f"[b]{path.name}[/] is training without an app (process {info.get('pid')}): in the "
-                                       "Runs view (r), w follows it here and x stops it")
+                self.monitor.write_log(f"[b]{path.name}[/] is training without an app (process {info.get('pid')}): "
+                                       "in the Runs view (r), w follows it here and x stops it")
 
     def on_unmount(self) -> None:
         if self.worker is not None:
@@ -192,7 +193,8 @@ class TrainerApp(JobControl, App):
             if not told:
                 from ..worker.client import how_it_ended
 
-                self.monitor.write_log(f"[yellow]the worker process ended ({how_it_ended(returncode)}); starting a new one[/]")
+                ended = how_it_ended(returncode)
+                self.monitor.write_log(f"[yellow]the worker process ended ({ended}); starting a new one[/]")
             self.start_worker()
 
     def _show_description(self, described: dict[str, Any]) -> None:

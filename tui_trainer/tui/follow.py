@@ -27,9 +27,8 @@ WRITER_SECONDS = 1.0
 
 
 class FollowedRun(Job):
-    name = "follow"
     what = "followed run"
-    busy = "a run is followed in the main view"
+    refusal = "a run is followed in the main view"
     owned = False  # quitting leaves it as it is: another process trains it
 
     def __init__(self, run_dir: Path) -> None:
@@ -78,10 +77,6 @@ class FollowedRun(Job):
                                   "its folder keeps its last checkpoint: u in the Runs view resumes it")
                 self._finish()
         return events
-
-    @property
-    def failure(self) -> str | None:
-        return self.error
 
     def stop(self, reason: str) -> None:
         self.stop_requested.set()

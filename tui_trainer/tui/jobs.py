@@ -43,7 +43,7 @@ class JobControl:
 
     def _refuse_if_busy(self) -> bool:
         if self.busy:
-            self.notify(f"{self.job.busy}: stop it first (x)", severity="warning")
+            self.notify(f"{self.job.refusal}: stop it first (x)", severity="warning")
         return self.busy
 
     def action_start(self) -> None:
@@ -165,7 +165,8 @@ class JobControl:
             return
         from .screens.quit import QuitScreen
 
-        self.push_screen(QuitScreen(self.job.what, getattr(self.job, "run_dir", None), self.job.can_leave), self._quit_answered)
+        question = QuitScreen(self.job.what, getattr(self.job, "run_dir", None), self.job.can_leave)
+        self.push_screen(question, self._quit_answered)
 
     async def _quit_answered(self, answer: str | None) -> None:
         job = self.job
@@ -178,8 +179,8 @@ class JobControl:
             self.monitor.write_log("leaving the run training…")
             await asyncio.to_thread(job.detached.wait, 10)
             where = job.run_dir or "its run folder"
-            self._leave(f"{where} keeps training in process {self.worker.pid}: `tui-trainer watch latest` follows it, and the app "
-                        "shows it in its Runs view (r), where x stops it")
+            self._leave(f"{where} keeps training in process {self.worker.pid}: `tui-trainer watch latest` follows "
+                        "it, and the app shows it in its Runs view (r), where x stops it")
         else:
             job.stop("the app was closed")
             self.monitor.write_log("stopping before quitting…")
@@ -228,8 +229,8 @@ class JobControl:
             self.pop_screen()  # back to the live view
         self.session = FollowedRun(message.path)
         self._begin(self.session)
-        self.monitor.write_log(f"following {message.path.name}, trained by another process: p, x, g and the steering keys "
-                               "reach it through its folder; q leaves it training")
+        self.monitor.write_log(f"following {message.path.name}, trained by another process: p, x, g and the "
+                               "steering keys reach it through its folder; q leaves it training")
 
     def on_job_finished(self, message: JobFinished) -> None:
         job = message.job

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class JobFinished(Message):
-    """A job (a run, an ablation, a lab, the LR range test) ended in any way; posted from the worker client's reader thread."""
+    """A job (a run, an ablation, a lab, the LR range test) ended in any way; posted from the
+    worker client's reader thread."""
 
     bubble: ClassVar[bool] = False
 

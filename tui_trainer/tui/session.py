@@ -30,9 +30,8 @@ from .messages import AblationUpdated, JobFinished, LabUpdated
 class Job:
     """A job of the app in its worker: started once, stopped on request, finished once."""
 
-    name = "job"
     what = "job"  # in the app's messages: "the run failed", "stop the ablation"
-    busy = "a job is running"  # why another cannot start now
+    refusal = "a job is running"  # why another cannot start now
     can_leave = False  # quitting may leave it training (a run), or only stop it
     owned = True  # the app's own (its worker runs it), not a run another process trains
     locks_settings = True  # the settings cannot change while it runs
@@ -102,9 +101,8 @@ class Job:
 class TrainingSession(Job):
     """A run (or the resume of a run folder) in the worker; its events are drained by the app."""
 
-    name = "train"
     what = "run"
-    busy = "a run is already going"
+    refusal = "a run is already going"
     can_leave = True
 
     def __init__(self, config: Config, runs_dir: Path, resume: Path | None = None) -> None:
@@ -216,9 +214,8 @@ class TrainingSession(Job):
 
 
 class AblationSession(Job):
-    name = "ablate"
     what = "ablation"
-    busy = "an ablation is running (Runs view, r)"
+    refusal = "an ablation is running (Runs view, r)"
 
     def __init__(self, config: Config, seeds: int, runs_dir: Path) -> None:
         super().__init__(runs_dir)
@@ -245,9 +242,8 @@ class LabJob(Job):
     """A lab run from the Labs view: its runs in processes of the worker, one per core, each
     ending with :class:`~.messages.LabUpdated`; the screen draws their curves from their folders."""
 
-    name = "lab"
     what = "lab"
-    busy = "a lab is running (Labs view, b)"
+    refusal = "a lab is running (Labs view, b)"
 
     def __init__(self, lab: str, seeds: int | None, runs_dir: Path) -> None:
         super().__init__(runs_dir)
@@ -272,9 +268,8 @@ class LabJob(Job):
 class LRFindJob(Job):
     """The LR range test of the current settings; its points arrive as the sweep goes."""
 
-    name = "lr_find"
     what = "LR range test"
-    busy = "the LR finder is running"
+    refusal = "the LR finder is running"
     locks_settings = False  # its screen covers them, and closing it stops the sweep
 
     def __init__(self, config: Config, steps: int) -> None:

@@ -15,7 +15,9 @@ What travels (tuples, pickled; the first item names the message):
   ``("steer", changes, token)``, ``("sample",)``, ``("detach",)``;
 - worker → app: ``("ready", info)``, ``("described", token, info)``, ``("loading", label, done,
   total)``, ``("prepared", facts)``, ``("events", [Event, ...], emitted)`` (batched, within 20 ms of
-  being emitted; ``emitted`` is when the first of them was, by ``time.time()``), ``("steered", token, status, detail, step)``, ``("held", paused)`` (the loop waits in a pause), ``("update", plan)``,
+  being emitted; ``emitted`` is when the first of them was, by ``time.time()``),
+  ``("steered", token, status, detail, step)``, ``("held", paused)`` (the loop waits in a
+  pause), ``("update", plan)``,
   ``("lr_point", step, lr, smoothed)``, ``("finished", outcome)`` and ``("detached", run_dir)``.
 
 Leaving and faults: ``detach`` leaves the run training with nobody listening (the run folder

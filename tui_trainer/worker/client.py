@@ -48,18 +48,15 @@ class WorkerClient:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None else None
 
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None and not self._closing
-
     def start(self) -> "WorkerClient":
         ours, theirs = socket.socketpair()
         self.log = tempfile.TemporaryFile(prefix="tui-trainer-worker-")
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)}
+        path = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)
+        fd = theirs.fileno()
         try:
-            self.proc = subprocess.Popen([sys.executable, "-m", "tui_trainer.worker", str(theirs.fileno())], pass_fds=(theirs.fileno(),),
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log, env=env,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen([sys.executable, "-m", "tui_trainer.worker", str(fd)], pass_fds=(fd,),
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log,
+                                         env={**os.environ, "PYTHONPATH": path}, start_new_session=True)
         finally:
             theirs.close()
         self._sock = ours  # shut down by close(), which wakes the reader and tells the worker

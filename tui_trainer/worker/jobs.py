@@ -34,9 +34,9 @@ def train(job: Job, host: Any) -> dict[str, Any]:
     host.launcher = launcher
     try:
         trainer = launcher.prepare()  # refuses what cannot run here before a folder is made
-        host.send("prepared", {"can_sample": trainer.samples_text, "parameters": sum(p.numel() for p in trainer.model.parameters())})
-        if control.stop_requested:  # stopped while the data loaded
-            return {"summary": None, "run_dir": None, "stopped_early": True}
+        host.send("prepared", {"can_sample": trainer.samples_text})
+        if control.stop_requested:  # stopped while the data loaded: no folder was made
+            return {"summary": None, "run_dir": None}
         launcher.attach()
         host.attached(launcher)  # left training while the data loaded: its lock says so now
         result = launcher.run(control)
@@ -91,4 +91,4 @@ def lr_find(job: Job, host: Any) -> dict[str, Any]:
     try:
         return {"result": sweep(trainer, 1e-7, 10.0, job.steps, progress)}
     except Stopped:
-        return {"summary": None, "stopped_early": True}
+        return {"result": None}

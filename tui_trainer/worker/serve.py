@@ -35,7 +35,7 @@ class Outbox:
     def __init__(self, conn: Connection):
         self.conn = conn
         self.events: deque[Any] = deque()  # appended on the training thread, emptied here: both atomic
-        self.first_at = 0.0  # when the oldest event waiting was emitted (time.time(): the app compares it with its clock)
+        self.first_at = 0.0  # when the oldest waiting event was emitted (time.time(), for the app's clock)
         self.muted = False  # detached: nobody listens, the run folder is the record
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -83,12 +83,12 @@ class Worker:
         self.outbox = Outbox(conn)
         self.requests: queue.Queue = queue.Queue()  # jobs and descriptions, for the main thread; None ends it
         self.control: Control | None = None  # the run that trains now (the app's keys reach it)
-        self.fresh: Control | None = None  # the next job's first Control, made as the job arrives: keys pressed before it starts count
+        # the next job's first Control, made as the job arrives: keys pressed before it starts count
+        self.fresh: Control | None = None
         self.stop_requested = False  # the job as a whole (an ablation between its runs)
         self.stop_reason = ""
         self.launcher = None  # the launcher of the run in progress (its lock is noted on detach)
         self.detached = False
-        self.busy = False
 
     # -- the app's end --------------------------------------------------------------------
 
@@ -143,7 +143,7 @@ class Worker:
                 control.request_sample()
             elif kind == "steer":
                 changes, token = args
-                control.steer(changes, "app", lambda status, detail, step, token=token: self.send("steered", token, status, detail, step))
+                control.steer(changes, "app", lambda *answer, token=token: self.send("steered", token, *answer))
         if not self.detached:  # the app closed or died without leaving the run training: stop it, resumable
             self.stop("the app closed")
         self.requests.put(None)
@@ -189,12 +189,12 @@ class Worker:
                 try:
                     self.send("described", token, describe(config, threads))
                 except Exception as exc:  # noqa: BLE001 - shown beside the settings, never fatal
-                    self.send("described", token, {"text": f"[red]{type(exc).__name__}: {exc}[/]", "mixed_precision": None})
+                    shown = {"text": f"[red]{type(exc).__name__}: {exc}[/]", "mixed_precision": None}
+                    self.send("described", token, shown)
                 continue
             if self.detached:
                 return  # a job sent as the app left: nobody would see it
             job = message[1]
-            self.busy = True
             try:
                 outcome = run_job(job, self)
             except UserError as exc:
@@ -202,7 +202,7 @@ class Worker:
             except Exception as exc:  # noqa: BLE001 - a bug: one line to the app, the traceback to the log
                 traceback.print_exc()
                 outcome = {"error": f"{type(exc).__name__}: {exc}"}
-            self.control, self.busy = None, False
+            self.control = None
             self.send("finished", outcome)
             if self.detached:
                 return  # the run that was left training has ended

@@ -34,9 +34,9 @@ class QuitScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         where = f" in {self.run_dir}" if self.run_dir else ""
         if self.can_leave:
-            text = (f"A {self.what} is training{where}.\n[b]Enter[/] stops it (it saves last.pt; u in the Runs view resumes it) "
-                    "and quits; [b]l[/] leaves it training without the app (tui-trainer watch follows it, and the app "
-                    "shows it in its Runs view); [b]Escape[/] stays.")
+            text = (f"A {self.what} is training{where}.\n[b]Enter[/] stops it (it saves last.pt; u in the Runs "
+                    "view resumes it) and quits; [b]l[/] leaves it training without the app (tui-trainer watch "
+                    "follows it, and the app shows it in its Runs view); [b]Escape[/] stays.")
         else:
             text = f"The {self.what} is running.\n[b]Enter[/] stops it and quits; [b]Escape[/] stays."
         with Vertical(id="quit-box"):

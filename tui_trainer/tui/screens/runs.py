@@ -187,12 +187,13 @@ class RunsScreen(Screen):
                 fmt(run.summary.get("best_val_loss")), headline_cell(run.summary), duration(run.summary.get("wall_seconds"))]
 
     def action_toggle(self) -> None:
-        table = self.query_one("#runs-table", DataTable)
-        if not self.runs or table.cursor_row is None or table.cursor_row >= len(self.runs):
+        run = self._cursor_run()
+        if run is None:
             return
-        key = str(self.runs[table.cursor_row].path)
+        key = str(run.path)
         self.selected.symmetric_difference_update({key})
-        table.update_cell(key, table.ordered_columns[0].key, self._mark(self.runs[table.cursor_row]))
+        table = self.query_one("#runs-table", DataTable)
+        table.update_cell(key, table.ordered_columns[0].key, self._mark(run))
         self._overlay()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
