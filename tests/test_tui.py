@@ -72,12 +72,12 @@ def test_start_feeds_the_curves_and_stop_ends_the_run_with_a_checkpoint(tmp_path
 def test_pause_and_resume(tmp_path):
     async def scenario(app, pilot):
         monitor = app.query_one(Monitor)
-        await start_training(app, pilot, 3)
+        await start_training(app, pilot, 10)  # long enough not to end before the pause lands
         app.action_pause()
         await wait_for(pilot, lambda: app.session.held)  # the worker says its loop waits in the pause
         await pilot.pause(0.2)  # the events sent before it are drawn
         held = monitor.steps_done
-        assert 0 < held < 3 * monitor.started.steps_per_epoch and "paused" in monitor.status_parts()[0]
+        assert 0 < held < 10 * monitor.started.steps_per_epoch and "paused" in monitor.status_parts()[0]
         await pilot.pause(0.5)
         assert monitor.steps_done == held and app.training
         app.action_pause()
@@ -183,11 +183,12 @@ def test_a_small_terminal_gives_the_curves_the_room_while_a_run_trains(tmp_path)
         left, live = app.query_one("#left"), app.query_one(LiveView)
         assert left.display and app.screen.has_class("-narrow")
         before = live.size.width
-        app.query_one(SettingsPanel).set_value("train.epochs", 2)
+        app.query_one(SettingsPanel).set_value("train.epochs", 200)  # still training when looked at: a worker is fast
         app.action_start()
         await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
         await pilot.pause(0.2)
-        assert not left.display and live.size.width > 2 * before  # the settings stepped aside
+        assert app.training and not left.display and live.size.width > 2 * before  # the settings stepped aside
+        app.action_stop()
         await wait_for(pilot, app.session.finished.is_set)
         await wait_for(pilot, lambda: left.display)  # and came back when the run ended
         await pilot.press("f")  # hidden by hand, at any size
