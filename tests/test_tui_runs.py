@@ -45,7 +45,9 @@ def test_runs_view_overlays_selected_runs_and_runs_an_ablation(tmp_path, small_d
         assert "training loss" in str(plot.render())
         screen.query_one("#ablate-seeds").value = "1"
         screen.action_ablate()
-        await wait_for(pilot, lambda: screen.ablation is not None and not app.busy, timeout=180)
+        status = screen.query_one("#ablation-status")
+        # the screen has drawn the finished ablation (its last results arrive just before the end)
+        await wait_for(pilot, lambda: not app.busy and "runs in" in str(status.render()), timeout=180)
         plan = screen.ablation
         rows = screen.query_one("#ablation-table").row_count
         assert rows == len(plan.variants) >= 7 and sum(len(v) for v in plan.results.values()) == len(plan.variants)

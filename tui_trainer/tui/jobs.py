@@ -235,8 +235,12 @@ class JobControl:
     def on_job_finished(self, message: JobFinished) -> None:
         job = message.job
         self.drain()
+        try:
+            monitor = self.monitor
+        except NoMatches:  # the app is closing: its widgets are gone
+            return
         if job.failure:
-            self.monitor.write_log(f"[red]the {job.what} failed:[/] {job.failure}")
+            monitor.write_log(f"[red]the {job.what} failed:[/] {job.failure}")
         job.announce()
         if job is self.job:
             self._lock(False)
