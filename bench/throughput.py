@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tui_trainer.config.presets import load_preset  # noqa: E402
 from tui_trainer.data import load_data  # noqa: E402
 from tui_trainer.engine.precision import choose_threads, resolve_device, resolve_precision  # noqa: E402
-from tui_trainer.engine.state import steps_per_epoch  # noqa: E402
+from tui_trainer.engine.setup import steps_per_epoch  # noqa: E402
 from tui_trainer.engine.trainer import Trainer  # noqa: E402
 from tui_trainer.models import build_model  # noqa: E402
 from tui_trainer.runs import RunFolder  # noqa: E402

@@ -15,7 +15,7 @@ from tui_trainer.engine.events import (
     event_from_dict,
     event_to_dict,
 )
-from tui_trainer.engine.state import steps_per_epoch
+from tui_trainer.engine.setup import steps_per_epoch
 from tui_trainer.engine.trainer import Trainer
 from tui_trainer.runs import RunFolder, read_events, read_summary
 

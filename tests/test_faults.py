@@ -79,7 +79,7 @@ def test_grad_scaler_skips_are_events_not_divergence(small_data):
     trainer.prepare()
     # fp16 needs a GPU; a GradScaler on the CPU takes the same path: the poisoned batches
     # give inf/NaN gradients, which the scaler skips (lowering its scale) as fp16 overflows
-    trainer.scaler = torch.amp.GradScaler("cpu")
+    trainer.parts.scaler = torch.amp.GradScaler("cpu")
     result = trainer.run()
     assert result.status == "completed"
     skips = [e for e in result.events if isinstance(e, StepsSkipped)]
@@ -119,7 +119,7 @@ def test_skip_policy_with_a_grad_scaler_closes_each_skipped_step(small_data):
     config = make_config({"train.epochs": 2, "train.on_nonfinite": "skip", "tricks.early_stopping.enabled": False})
     trainer = Trainer(config, data=poisoned(small_data), keep_events=True)
     trainer.prepare()
-    trainer.scaler = torch.amp.GradScaler("cpu")
+    trainer.parts.scaler = torch.amp.GradScaler("cpu")
     result = trainer.run()
     assert result.status == "completed"
     causes = {e.cause for e in result.events if isinstance(e, StepsSkipped)}

@@ -50,6 +50,7 @@ def _fetched(losses, norms, scales=None):
 def _policy(overrides, scaler=None, model=None):
     config = make_config(overrides)
     counts = {"nonfinite": 0, "grad_scaler": 0}
+    scaler = scaler or torch.amp.GradScaler("cpu", enabled=False)  # the loop's scaler without fp16
     return NonFinitePolicy(config.train, model or nn.Linear(2, 2), scaler, counts), counts
 
 

@@ -46,7 +46,7 @@ def test_a_sweep_on_a_real_model_suggests_a_sane_lr_and_leaves_the_run_as_it_wou
     trainer.prepare()
     weights = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     rng = torch.get_rng_state()
-    result = lr_find(trainer, 1e-6, 10.0, 60)
+    result = lr_find(trainer.setup, trainer.parts, 1e-6, 10.0, 60)
     assert all(torch.equal(v, trainer.model.state_dict()[k]) for k, v in weights.items())
     assert torch.equal(rng, torch.get_rng_state())
     assert 1e-5 <= result.valley <= 1e-1 and 1e-5 <= result.steepest <= 1e-1  # Adam on this CNN trains at 3e-3

@@ -78,7 +78,7 @@ def test_an_lstm_forecasts_in_the_datas_units(tmp_path):
                           "model.lstm.num_layers": 1, "train.epochs": 3, "train.batch_size": 32, "tricks.batchnorm.enabled": False})
     trainer = Trainer(config)
     summary = trainer.run().summary
-    assert config.tricks.early_stopping.monitor == "auto" and trainer.early.monitor == "val_mae"  # the task's own metric
+    assert config.tricks.early_stopping.monitor == "auto" and trainer.parts.early.monitor == "val_mae"  # the task's own metric
     assert summary["headline"] == "test_mae" and summary["headline_mode"] == "min"
     metrics = summary["test_metrics"]
     assert set(metrics) == {"test_mae", "test_rmse", "test_mase", "test_mae_h1", "test_mae_h3"}

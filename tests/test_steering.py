@@ -13,7 +13,7 @@ import pytest
 from helpers import make_config
 
 from tui_trainer.engine import Control
-from tui_trainer.engine.events import Intervention, StepStats
+from tui_trainer.engine.events import EpochEnded, Intervention, StepStats
 
 BASE = {"train.epochs": 4, "train.batch_size": 32, "train.stats_every": 1, "tricks.early_stopping.enabled": False}
 
@@ -47,6 +47,13 @@ def test_an_lr_scale_takes_effect_at_the_next_step_and_is_logged(small_data):
     before, after = lrs(reference.events), lrs(steered.events)
     assert after[:20] == before[:20]
     assert after[20:] == pytest.approx([lr * 0.5 for lr in before[20:]], rel=1e-12)  # the schedule runs on, scaled
+    # the epoch lines show the LR as the steps use it, as the curve and the status line do
+    ends = [(e.epoch, e.lr) for e in reference.events if isinstance(e, EpochEnded)]
+    steered_ends = [e.lr for e in steered.events if isinstance(e, EpochEnded)]
+    per_epoch = len(before) // len(ends)
+    assert len(ends) == len(steered_ends) == 4 and per_epoch < 20 < 4 * per_epoch
+    for (epoch, lr), steered_lr in zip(ends, steered_ends):
+        assert steered_lr == pytest.approx(lr * (0.5 if epoch * per_epoch > 20 else 1.0), rel=1e-12), epoch
 
 
 def test_a_request_that_makes_no_sense_is_refused_with_the_reason_and_changes_nothing(small_data):

@@ -56,7 +56,7 @@ def test_a_tiny_corpus_trains_an_lstm_language_model(corpus):
     auto = Trainer(make_config({"data.dataset": "text", "data.path": str(corpus), "data.seq_len": 16, "model.kind": "lstm",
                                 "train.batch_size": 16}))
     auto.prepare()
-    assert auto.early.monitor == "val_bits_per_char" and auto.early.mode == "min"  # monitor "auto": the task's own metric
+    assert auto.parts.early.monitor == "val_bits_per_char" and auto.parts.early.mode == "min"  # monitor "auto": the task's own metric
     bpc = summary["test_metrics"]["test_bits_per_char"]
     assert bpc == pytest.approx(summary["test_loss"] / math.log(2))
     assert summary["test_metrics"]["test_perplexity"] == pytest.approx(math.exp(summary["test_loss"]))

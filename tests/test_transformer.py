@@ -122,7 +122,7 @@ def test_language_models_train_with_mixed_precision_on_cuda(tmp_path, dtype, kin
     trainer = Trainer(config, keep_events=True)
     result = trainer.run()
     assert result.summary["precision"] == dtype and result.status == "completed" and result.summary["device"].startswith("cuda")
-    assert (trainer.scaler is not None) == (dtype == "fp16")
+    assert trainer.parts.scaler.is_enabled() == (dtype == "fp16")
     skipped = {step for e in result.events if isinstance(e, StepsSkipped) and e.cause == "grad_scaler" for step in e.steps}
     norms = [n for e in result.events if isinstance(e, StepStats) for i, n in enumerate(e.grad_norms, e.first_step + 1) if i not in skipped]
     assert all(math.isfinite(n) for n in norms) and max(norms) < 1e3  # unscaled before they are measured (fp16: but for the steps the

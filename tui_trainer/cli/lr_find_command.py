@@ -44,7 +44,7 @@ def lr_find(
             trainer = Launcher(config, progress=loading).prepare()  # as a run would be, without its folder
         finally:
             loading.close()
-        result = run_lr_find(trainer, start, end, steps)
+        result = run_lr_find(trainer.setup, trainer.parts, start, end, steps)
         if out is not None:
             from ..runs.plot import plot_lr_find
 

@@ -39,7 +39,7 @@ from torch import nn
 
 from ..config.schema import DistributedConfig
 from ..errors import UserError
-from .state import Outcome
+from .outcome import Outcome
 
 
 class ProcessLost(UserError):

@@ -31,7 +31,7 @@ from ..errors import UserError
 from .optim import apply_sgd_decoupled_decay, build_optimizer, make_clipper
 
 if TYPE_CHECKING:
-    from .trainer import Trainer
+    from .parts import Parts, Setup
 
 DIVERGE = 4.0  # stop once the smoothed loss passes this many times its minimum
 
@@ -59,21 +59,20 @@ def check_range(start: float, end: float, steps: int) -> None:
         raise UserError(f"--steps {steps}: at least 5 steps are needed to read a curve")
 
 
-def lr_find(trainer: "Trainer", start: float = 1e-7, end: float = 10.0, steps: int = 100,
+def lr_find(setup: Setup, parts: Parts, start: float = 1e-7, end: float = 10.0, steps: int = 100,
             progress: Callable[[int, float, float], None] | None = None) -> LRFind:
-    """Run the range test on ``trainer``'s model and data (``prepare()`` is called); the model,
-    the optimizer and every RNG are as they were afterwards."""
+    """Run the range test on a copy of a prepared run's model, with its data; the run's model,
+    optimizer and every RNG are as they were afterwards."""
     check_range(start, end, steps)
-    trainer.prepare()
-    cfg = trainer.config
+    cfg = setup.config
     rng = torch.get_rng_state()
-    model = copy.deepcopy(trainer.model)
+    model = copy.deepcopy(parts.model)
     model.train()
-    setup = build_optimizer(model, cfg)
-    optimizer, clip = setup.optimizer, make_clipper(setup.params, cfg)
-    scaler = torch.amp.GradScaler(trainer.device.type) if trainer.precision.use_scaler else None
-    shuffle = torch.Generator(device=trainer.device).manual_seed(cfg.train.seed + 7_919)  # not the run's generator
-    device, precision, task, bs = trainer.device, trainer.precision, trainer.task, cfg.train.batch_size
+    optim = build_optimizer(model, cfg)
+    optimizer, clip = optim.optimizer, make_clipper(optim.params, cfg)
+    scaler = torch.amp.GradScaler(setup.device.type, enabled=setup.precision.use_scaler)
+    shuffle = torch.Generator(device=setup.device).manual_seed(cfg.train.seed + 7_919)  # not the run's generator
+    device, precision, task, inputs, bs = setup.device, setup.precision, parts.task, parts.inputs, cfg.train.batch_size
     result = LRFind()
     ratio = (end / start) ** (1 / (steps - 1))
     beta = max(0.8, 1 - 10 / steps)
@@ -82,29 +81,23 @@ def lr_find(trainer: "Trainer", start: float = 1e-7, end: float = 10.0, steps: i
     try:
         step = 0
         while step < steps and not result.stopped:
-            train = trainer.data.train.for_epoch(shuffle)
+            train = setup.data.train.for_epoch(shuffle)
             perm = torch.randperm(len(train), device=device, generator=shuffle)
-            augment = trainer.inputs.draw(len(train), shuffle, device)
-            for b, (xb, yb) in enumerate(train.batches(bs, perm, 0, trainer.steps_per_epoch)):
+            augment = inputs.draw(len(train), shuffle, device)
+            for b, (xb, yb) in enumerate(train.batches(bs, perm, 0, setup.steps_per_epoch)):
                 lr = start * ratio**step
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                xb = trainer.inputs.prepare(xb, augment, b * bs)
+                xb = inputs.prepare(xb, augment, b * bs)
                 with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):
                     loss = task.loss(model(xb), yb)
                 optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.unscale_(optimizer)
-                else:
-                    loss.backward()
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
                 clip()
-                apply_sgd_decoupled_decay(setup)
-                if scaler is not None:
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    optimizer.step()
+                apply_sgd_decoupled_decay(optim)
+                scaler.step(optimizer)
+                scaler.update()
                 value = loss.item()  # one sync a step: the sweep decides after each
                 step += 1
                 avg = beta * avg + (1 - beta) * value

@@ -21,7 +21,7 @@ from torch import nn
 
 from ..config.schema import TrainConfig
 from .events import StepsSkipped
-from .state import Outcome
+from .outcome import Outcome
 from .stats import Fetched
 
 DIVERGED_HINT = "try a lower train.lr, gradient clipping (--grad-clip) or a warm-up (tricks.lr_schedule.warmup_epochs)"
@@ -44,10 +44,10 @@ class Review:
 
 
 class NonFinitePolicy:
-    def __init__(self, train: TrainConfig, model: nn.Module, scaler: torch.amp.GradScaler | None, counts: dict[str, int]):
+    def __init__(self, train: TrainConfig, model: nn.Module, scaler: torch.amp.GradScaler, counts: dict[str, int]):
         self.skip_steps = train.on_nonfinite == "skip"
         self.max_skipped = train.max_skipped_steps
-        self.scaler = scaler
+        self.scaler = scaler if scaler.is_enabled() else None  # fp16: its skips are counted, not a divergence
         self.counts = counts  # skipped steps by cause, for the whole run
         self.buffers = list(model.buffers()) if self.skip_steps else []
         self.kept = [b.clone() for b in self.buffers]

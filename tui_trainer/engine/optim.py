@@ -27,6 +27,16 @@ class OptimizerSetup:
     #: Decoupled decay for SGD, which torch lacks: parameters to shrink and the coefficient.
     sgd_decoupled: tuple[list[nn.Parameter], float] | None = None
 
+    def __post_init__(self) -> None:
+        self.decayed = [g for g in self.optimizer.param_groups if g["weight_decay"] > 0]  # the groups weight_decay sets
+
+    def set_weight_decay(self, value: float) -> None:
+        """A new coefficient for the decayed parameters (steering a live run)."""
+        if self.sgd_decoupled is not None:  # SGD's decoupled decay is applied by the loop, not the optimizer
+            self.sgd_decoupled = (self.sgd_decoupled[0], value)
+        for group in self.decayed:
+            group["weight_decay"] = value
+
 
 def build_optimizer(model: nn.Module, config: Config) -> OptimizerSetup:
     train, wd = config.train, config.tricks.weight_decay
@@ -75,6 +85,12 @@ class Clipper:
 
     def __init__(self, params: list[nn.Parameter], enabled: bool, mode: str, threshold: float):
         self.params, self.enabled, self.mode, self.threshold = params, enabled, mode, threshold
+
+    def set(self, value: str | float) -> None:
+        """``"off"``, or clip at this threshold (steering a live run)."""
+        self.enabled = value != "off"
+        if value != "off":
+            self.threshold = float(value)
 
     def __call__(self) -> torch.Tensor:
         if self.enabled and self.mode == "norm":

@@ -1,7 +1,7 @@
 """The loop's state in one home: where the run is, what it has counted, its best weights.
 
-``last.pt`` holds it (with the model, optimizer, schedule, scaler and early-stopping
-states, see :func:`last_checkpoint`); :func:`restore` is where a resumed run picks up.
+``last.pt`` holds it with the state of every part (:meth:`~.parts.Parts.stateful`) and the
+steered settings (see :func:`last_checkpoint`); :func:`restore` is where a resumed run picks up.
 """
 
 from __future__ import annotations
@@ -15,22 +15,10 @@ import torch
 from .events import Intervention
 
 if TYPE_CHECKING:
-    from .trainer import Trainer
-
-
-def steps_per_epoch(n: int, batch_size: int) -> int:
-    """Full batches plus the last partial one, unless it would hold a single sample
-    (BatchNorm cannot normalise a batch of one); that sample is reshuffled next epoch."""
-    full, rest = divmod(n, batch_size)
-    return max(1, full + (1 if rest >= 2 else 0))
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How a run ends: ``completed``, ``early_stopped``, ``stopped``, ``diverged`` (or ``failed``)."""
-
-    status: str
-    reason: str
+    from .distributed import Distributed
+    from .parts import Parts
+    from .steering import Steering
+    from .store import RunStore
 
 
 @dataclass
@@ -104,49 +92,41 @@ class RunState:
         return self.wall_before + time.perf_counter() - self.started
 
 
-def restore(trainer: "Trainer", last: dict[str, Any], best: dict[str, Any] | None) -> RunState:
-    """The model, optimizer, schedule, scaler, early stopping and counters of ``last.pt``, with
+def restore(parts: Parts, steer: Steering, folder: RunStore | None, dist: Distributed, last: dict[str, Any],
+            best: dict[str, Any] | None) -> RunState:
+    """Every part's state, the steered settings and the counters of ``last.pt``, with
     ``metrics.jsonl`` cut back to that checkpoint."""
-    trainer.model.load_state_dict(last["model"])
-    trainer.optimizer.load_state_dict(last["optimizer"])
-    trainer.schedule.load_state_dict(last["schedule"])
-    if trainer.scaler is not None and last.get("scaler"):
-        trainer.scaler.load_state_dict(last["scaler"])
-    trainer.early.load_state_dict(last["early_stopping"])
-    trainer.shuffle.set_state(last["rng"]["shuffle"])
+    parts.load_state_dict(last)
+    parts.shuffle.set_state(last["rng"]["shuffle"])
     if "steering" in last:  # settings changed while it trained, as they were at the checkpoint
-        trainer.steer.load_state_dict(last["steering"])
-    if trainer.run_folder is not None and "metrics_bytes" in last:
-        trainer.steer.replay = [e for e in trainer.run_folder.events_after(last["metrics_bytes"]) if isinstance(e, Intervention)]
-        trainer.run_folder.truncate_metrics(last["metrics_bytes"])  # drop events after the checkpoint (interventions replay)
+        steer.load_state_dict(last["steering"])
+    if folder is not None and "metrics_bytes" in last:
+        steer.replay = [e for e in folder.events_after(last["metrics_bytes"]) if isinstance(e, Intervention)]
+        folder.truncate_metrics(last["metrics_bytes"])  # drop events after the checkpoint (interventions replay)
     state = RunState.from_checkpoint(last, best)
-    if trainer.dist.enabled:  # each process's own share of the epoch's losses
-        state.epoch_losses = [float(v) for v in last["ranks"][trainer.dist.rank]["epoch_losses"]]
+    if dist.enabled:  # each process's own share of the epoch's losses
+        state.epoch_losses = [float(v) for v in last["ranks"][dist.rank]["epoch_losses"]]
     return state
 
 
-def last_checkpoint(trainer: "Trainer", state: RunState, mid_epoch: bool) -> dict[str, Any] | None:
+def last_checkpoint(parts: Parts, steer: Steering, folder: RunStore | None, dist: Distributed, state: RunState,
+                    mid_epoch: bool) -> dict[str, Any] | None:
     """``last.pt``: at the end of ``state.epochs_run`` epochs, or (``mid_epoch``, a stop)
     ``state.step_in_epoch`` steps into the next, with the shuffling generator at that epoch's
     start so a resume replays its order. With ``metrics_bytes``, a resume drops the events
     written after this point. Several processes: every one takes part (each one's dropout RNG
     and share of the epoch's losses travel to process 0); None where no run folder is attached."""
-    dist = trainer.dist
     ranks = dist.gather({"rng": torch.get_rng_state(), "epoch_losses": torch.tensor(
         state.epoch_losses if mid_epoch and state.step_in_epoch else [], dtype=torch.float64)}) if dist.enabled else None
-    if trainer.run_folder is None:
+    if folder is None:
         return None
     checkpoint = {
-        "model": trainer.model.state_dict(),  # the plain module's: no DDP prefixes, a single process loads it
-        "optimizer": trainer.optimizer.state_dict(),
-        "schedule": trainer.schedule.state_dict(),
-        "scaler": trainer.scaler.state_dict() if trainer.scaler is not None else None,
-        "early_stopping": trainer.early.state_dict(),
+        **parts.state_dict(),  # the model's is the plain module's: no DDP prefixes, a single process loads it
         **state.checkpoint(mid_epoch),
-        "rng": {"torch": torch.get_rng_state(), "shuffle": state.shuffle_state if mid_epoch else trainer.shuffle.get_state()},
-        "metrics_bytes": trainer.run_folder.metrics_offset(),
+        "rng": {"torch": torch.get_rng_state(), "shuffle": state.shuffle_state if mid_epoch else parts.shuffle.get_state()},
+        "metrics_bytes": folder.metrics_offset(),
         "world_size": dist.world_size,
-        "steering": trainer.steer.state_dict(),
+        "steering": steer.state_dict(),
     }
     if ranks is not None:
         checkpoint["ranks"] = ranks

@@ -30,8 +30,9 @@ class Fetched:
 
 
 class StepStatsBuffer:
-    def __init__(self, size: int, device: torch.device):
+    def __init__(self, size: int, device: torch.device, scaler: torch.amp.GradScaler | None = None):
         self.rows = torch.zeros(size, 3, device=device)  # loss, pre-clip norm, fp16 scale
+        self.scaler = scaler if scaler is not None and scaler.is_enabled() else None
         self.size = size
         self.pending = 0
         self.lrs: list[float] = []
@@ -55,6 +56,11 @@ class StepStatsBuffer:
         self.pending += 1
         self.samples += samples
         return row
+
+    def record_scale(self, row: torch.Tensor) -> None:
+        """fp16: the GradScaler's scale after the step (no sync); a drop marks a step it skipped."""
+        if self.scaler is not None:
+            row[2] = self.scaler._scale
 
     def due(self) -> bool:
         return self.pending == self.size or time.perf_counter() - self.last_fetch >= FLUSH_SECONDS

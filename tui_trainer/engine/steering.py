@@ -30,17 +30,21 @@ from torch import nn
 from .events import Intervention
 
 if TYPE_CHECKING:
-    from .trainer import Trainer
+    from ..config import Config
+    from .parts import Parts
 
 _UNSCALED = nullcontext()  # reusable: the steps of an unsteered run
 KNOBS = ("lr_scale", "lr_times", "clip", "dropout", "weight_decay", "patience", "patience_by")
 
 
 class Steering:
-    def __init__(self, trainer: "Trainer"):
-        self.trainer = trainer
+    """The run's steerable settings: the LR multiplier is its own; the others belong to the
+    parts (the clipper, the model's dropout layers, the optimizer, early stopping), and a
+    change goes through them."""
+
+    def __init__(self, parts: Parts, config: Config):
+        self.parts, self.config = parts, config
         self.lr_scale = 1.0
-        self.decayed = [g for g in trainer.optimizer.param_groups if g["weight_decay"] > 0]  # the groups weight_decay sets
         self.replay: list[Intervention] = []  # from the run's record after its checkpoint (a resume), oldest first
 
     def due(self, step: int) -> list[Intervention]:
@@ -54,7 +58,7 @@ class Steering:
 
     def resolve(self, changes: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
         """The absolute changes a request asks for, or None and why it makes no sense."""
-        t = self.trainer
+        p = self.parts
         unknown = [k for k in changes if k not in KNOBS]
         if unknown:
             return None, f"unknown setting {', '.join(unknown)}; these can change while a run trains: {', '.join(KNOBS)}"
@@ -66,9 +70,9 @@ class Steering:
                 out["lr_scale"] = float(value) * (self.lr_scale if key == "lr_times" else 1.0)
             elif key == "clip":
                 if value == "toggle":
-                    out["clip"] = "off" if t.clip.enabled else t.clip.threshold
+                    out["clip"] = "off" if p.clip.enabled else p.clip.threshold
                 elif value in ("off", "on"):
-                    out["clip"] = value if value == "off" else t.config.tricks.grad_clip.threshold
+                    out["clip"] = value if value == "off" else self.config.tricks.grad_clip.threshold
                 elif isinstance(value, (int, float)) and value > 0 and math.isfinite(value):
                     out["clip"] = float(value)
                 else:
@@ -80,42 +84,36 @@ class Steering:
                     return None, f"dropout {value}: p must be in [0, 1)"
                 out["dropout"] = float(value)
             elif key == "weight_decay":
-                if not t.config.tricks.weight_decay.enabled:
+                if not self.config.tricks.weight_decay.enabled:
                     return None, "weight decay is off in this run (tricks.weight_decay); there is no coefficient to change"
                 if not isinstance(value, (int, float)) or not 0 <= value <= 1:
                     return None, f"weight_decay {value}: must be in [0, 1]"
                 out["weight_decay"] = float(value)
             elif key in ("patience", "patience_by"):
-                if not t.early.enabled:
+                if not p.early.enabled:
                     return None, "early stopping is off in this run; there is no patience to change"
                 if not isinstance(value, int) or isinstance(value, bool) or (key == "patience" and value < 1):
                     return None, f"{key} {value}: must be a whole number of epochs, at least 1"
-                out["patience"] = max(1, t.early.patience + value) if key == "patience_by" else value
+                out["patience"] = max(1, p.early.patience + value) if key == "patience_by" else value
         if not out:
             return None, "nothing to change"
         return out, ""
 
     def apply(self, changes: dict[str, Any]) -> None:
-        """Set the (resolved) values."""
-        t = self.trainer
+        """Set the (resolved) values, each through the part that owns it."""
+        p = self.parts
         for key, value in changes.items():
             if key == "lr_scale":
                 self.lr_scale = value
             elif key == "clip":
-                t.clip.enabled = value != "off"
-                if value != "off":
-                    t.clip.threshold = value
+                p.clip.set(value)
             elif key == "dropout":
                 for module in self._dropouts():
                     module.p = value
             elif key == "weight_decay":
-                setup = t.optimizer_setup
-                if setup.sgd_decoupled is not None:  # SGD's decoupled decay is applied by the loop, not the optimizer
-                    setup.sgd_decoupled = (setup.sgd_decoupled[0], value)
-                for group in self.decayed:
-                    group["weight_decay"] = value
+                p.optim.set_weight_decay(value)
             elif key == "patience":
-                t.early.patience = value
+                p.early.patience = value
 
     def at_boundary(self, control, step: int, epoch: int) -> list[Intervention]:
         """Apply what is due before step ``step + 1``: the replayed interventions, then the
@@ -134,7 +132,7 @@ class Steering:
         return events
 
     def _dropouts(self) -> list[nn.Dropout]:
-        return [m for m in self.trainer.model.modules() if isinstance(m, nn.Dropout)]
+        return [m for m in self.parts.model.modules() if isinstance(m, nn.Dropout)]
 
     def scaled(self, optimizer):
         """The optimizer steps at ``lr × lr_scale``; the schedule's own LRs are put back after
@@ -155,19 +153,20 @@ class Steering:
     # -- checkpoints ---------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        t = self.trainer
+        """The steerable settings as they are now (the parts' own states hold the rest)."""
+        p = self.parts
         dropouts = self._dropouts()
-        return {"lr_scale": self.lr_scale, "clip_enabled": t.clip.enabled, "clip_threshold": t.clip.threshold,
-                "dropout": dropouts[0].p if dropouts else None, "patience": t.early.patience,
-                "sgd_decay": t.optimizer_setup.sgd_decoupled[1] if t.optimizer_setup.sgd_decoupled is not None else None}
+        return {"lr_scale": self.lr_scale, "clip_enabled": p.clip.enabled, "clip_threshold": p.clip.threshold,
+                "dropout": dropouts[0].p if dropouts else None, "patience": p.early.patience,
+                "sgd_decay": p.optim.sgd_decoupled[1] if p.optim.sgd_decoupled is not None else None}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        t = self.trainer
+        p = self.parts
         self.lr_scale = state["lr_scale"]
-        t.clip.enabled, t.clip.threshold = state["clip_enabled"], state["clip_threshold"]
+        p.clip.enabled, p.clip.threshold = state["clip_enabled"], state["clip_threshold"]
         for module in self._dropouts():
             if state["dropout"] is not None:
                 module.p = state["dropout"]
-        t.early.patience = state["patience"]
-        if state["sgd_decay"] is not None and t.optimizer_setup.sgd_decoupled is not None:
-            t.optimizer_setup.sgd_decoupled = (t.optimizer_setup.sgd_decoupled[0], state["sgd_decay"])
+        p.early.patience = state["patience"]
+        if state["sgd_decay"] is not None and p.optim.sgd_decoupled is not None:
+            p.optim.sgd_decoupled = (p.optim.sgd_decoupled[0], state["sgd_decay"])

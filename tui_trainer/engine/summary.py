@@ -5,54 +5,57 @@ the task's headline metric, its speed and set-up, and (classification) the test 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 
 from ..models import count_parameters, describe, model_notes
 from .events import RunEnded, RunStarted
 from .health import not_learning
+from .outcome import Outcome
 from .schedule import milestones
-from .state import Outcome, RunState
+from .state import RunState
 from .task import flip_note
 
 if TYPE_CHECKING:
-    from .trainer import Trainer
+    from ..config import Config
+    from .events import Event
+    from .parts import Parts, Setup
+    from .store import RunStore
 
 
-def run_started(trainer: "Trainer", state: RunState) -> RunStarted:
-    cfg, tricks, data = trainer.config, trainer.config.tricks, trainer.data
+def run_started(setup: Setup, parts: Parts, state: RunState, run_dir: str | None) -> RunStarted:
+    cfg, tricks, data = setup.config, setup.config.tricks, setup.data
     return RunStarted(
-        preset=cfg.name, run_dir=str(trainer.run_folder.path) if trainer.run_folder is not None else None,
-        device=str(trainer.device), precision=trainer.precision.name, threads=trainer.threads,
-        parameters=count_parameters(trainer.model), model=describe(trainer.model),
+        preset=cfg.name, run_dir=run_dir,
+        device=str(setup.device), precision=setup.precision.name, threads=setup.threads,
+        parameters=count_parameters(parts.model), model=describe(parts.model),
         train_size=len(data.train), val_size=len(data.val), test_size=len(data.test),
-        batch_size=cfg.train.batch_size, steps_per_epoch=trainer.steps_per_epoch, epochs=cfg.train.epochs,
+        batch_size=cfg.train.batch_size, steps_per_epoch=setup.steps_per_epoch, epochs=cfg.train.epochs,
         start_epoch=state.epochs_run, tricks=cfg.tricks_on(),
         clip_threshold=tricks.grad_clip.threshold if tricks.grad_clip.enabled else None,
         patience=tricks.early_stopping.patience if tricks.early_stopping.enabled else None,
         start_step=state.global_step, dataset=data.spec.name, input_shape=list(data.spec.input_shape),
         data_mode=data.mode, data_detail=data.mode_detail,
-        notes=[*data.notes, *filter(None, [flip_note(data, cfg)]), *model_notes(cfg), *distributed_notes(trainer)],
-        tokens_per_sample=trainer.tokens_per_sample, baselines=data.baselines, processes=trainer.dist.world_size,
+        notes=[*data.notes, *filter(None, [flip_note(data, cfg)]), *model_notes(cfg), *distributed_notes(setup)],
+        tokens_per_sample=setup.tokens_per_sample, baselines=data.baselines, processes=setup.dist.world_size,
         clip_mode=tricks.grad_clip.mode, schedule=tricks.lr_schedule.kind if tricks.lr_schedule.enabled else "",
-        lr_marks=[list(m) for m in milestones(tricks.lr_schedule, cfg.train.epochs, trainer.steps_per_epoch)],
+        lr_marks=[list(m) for m in milestones(tricks.lr_schedule, cfg.train.epochs, setup.steps_per_epoch)],
     )
 
 
-def record_failure(trainer: "Trainer", exc: BaseException) -> None:
+def record_failure(config: Config, folder: RunStore | None, emit: Callable[[Event], None], exc: BaseException) -> None:
     """A run ended by an exception still leaves a summary (``stopped`` for a KeyboardInterrupt,
     ``failed`` otherwise) and a RunEnded event, where they can be written; the exception is the
     one to report, so errors here are swallowed."""
     interrupted = isinstance(exc, KeyboardInterrupt)
     status = "stopped" if interrupted else "failed"
     reason = "interrupted (KeyboardInterrupt)" if interrupted else f"{type(exc).__name__}: {exc}"
-    folder = trainer.run_folder
-    summary = {"preset": trainer.config.name, "status": status, "reason": reason, "run_dir": str(folder.path) if folder is not None else None}
+    summary = {"preset": config.name, "status": status, "reason": reason, "run_dir": str(folder.path) if folder is not None else None}
     try:
         if folder is not None:
             folder.write_summary(summary)
-        trainer.emit(RunEnded(status=status, reason=reason, summary=summary))
+        emit(RunEnded(status=status, reason=reason, summary=summary))
     except Exception:
         pass
     finally:
@@ -63,12 +66,12 @@ def record_failure(trainer: "Trainer", exc: BaseException) -> None:
                 pass
 
 
-def distributed_notes(trainer: "Trainer") -> list[str]:
+def distributed_notes(setup: Setup) -> list[str]:
     """How a run over several processes shares its work, said at its start."""
-    dist, cfg = trainer.dist, trainer.config
+    dist, cfg = setup.dist, setup.config
     if not dist.enabled:
         return []
-    bs, n = cfg.train.batch_size, len(trainer.data.train)
+    bs, n = cfg.train.batch_size, len(setup.data.train)
     notes = [f"{dist.world_size} processes ({dist.backend}): global batch {bs} = {dist.world_size} × {dist.local_batch(bs)}; "
              "the step losses shown are process 0's share, epoch losses and validation cover every process"]
     if n % bs:
@@ -79,17 +82,18 @@ def distributed_notes(trainer: "Trainer") -> list[str]:
     return notes
 
 
-def run_summary(trainer: "Trainer", state: RunState, outcome: Outcome, test: dict[str, float], restored: bool,
-                confusion: torch.Tensor | None) -> dict[str, Any]:
+def run_summary(setup: Setup, parts: Parts, state: RunState, outcome: Outcome, test: dict[str, float], restored: bool,
+                confusion: torch.Tensor | None, run_dir: str | None) -> dict[str, Any]:
     finite = math.isfinite(test["test_loss"])
+    data = setup.data
     summary = {
-        "preset": trainer.config.name,
+        "preset": setup.config.name,
         "status": outcome.status,
         "reason": outcome.reason,
         "epochs_run": state.epochs_run,
         "steps": state.global_step,
         "skipped_steps": dict(state.skipped),
-        "best_epoch": trainer.early.best_epoch or None,
+        "best_epoch": parts.early.best_epoch or None,
         "best_val_loss": state.best_metrics.get("val_loss"),
         "best_val_accuracy": state.best_metrics.get("val_accuracy"),
         "best_val_metrics": {k: v for k, v in state.best_metrics.items() if k != "val_loss"},
@@ -98,22 +102,22 @@ def run_summary(trainer: "Trainer", state: RunState, outcome: Outcome, test: dic
         "test_accuracy": test.get("test_accuracy") if finite else None,
         "wall_seconds": state.wall_seconds(),
         "train_samples_per_second": state.samples / state.train_seconds if state.train_seconds > 0 else 0.0,
-        "train_tokens_per_second": state.samples * trainer.tokens_per_sample / state.train_seconds if state.train_seconds > 0 else 0.0,
-        "device": str(trainer.device),
-        "precision": trainer.precision.name,
-        "threads": trainer.threads,
-        "tricks": trainer.config.tricks_on(),
-        "run_dir": str(trainer.run_folder.path) if trainer.run_folder is not None else None,
+        "train_tokens_per_second": state.samples * setup.tokens_per_sample / state.train_seconds if state.train_seconds > 0 else 0.0,
+        "device": str(setup.device),
+        "precision": setup.precision.name,
+        "threads": setup.threads,
+        "tricks": setup.config.tricks_on(),
+        "run_dir": run_dir,
         "torch": str(torch.__version__),
-        "headline": f"test_{trainer.task.headline}", "headline_mode": trainer.task.headline_mode,
+        "headline": f"test_{parts.task.headline}", "headline_mode": parts.task.headline_mode,
         "test_metrics": {k: v for k, v in test.items() if k != "test_loss"} if finite else {},
     }
-    if trainer.data.baselines:
-        summary["baselines"] = trainer.data.baselines
-    if trainer.dist.enabled:
-        summary["processes"] = trainer.dist.world_size
-    if warnings := not_learning(trainer.task.name, summary, trainer.data):
+    if data.baselines:
+        summary["baselines"] = data.baselines
+    if setup.dist.enabled:
+        summary["processes"] = setup.dist.world_size
+    if warnings := not_learning(parts.task.name, summary, data):
         summary["warnings"] = warnings
     if confusion is not None and finite:  # rows: true class, columns: predicted
-        summary["confusion"] = {"classes": list(trainer.data.spec.classes), "counts": confusion.tolist()}
+        summary["confusion"] = {"classes": list(data.spec.classes), "counts": confusion.tolist()}
     return summary

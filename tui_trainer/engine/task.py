@@ -8,7 +8,7 @@ modelling) is a class here and one line in :data:`TASKS`, with no ``if`` in the 
 from __future__ import annotations
 
 import math
-from typing import Callable, Protocol
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -22,7 +22,9 @@ from .precision import Precision, SetupError
 EVAL_BATCH = 1024
 
 
-class Task(Protocol):
+class Task:
+    """What every task says of itself; the three below fill it in."""
+
     name: str
     #: Validation metrics besides the loss, as named in events and summaries without the
     #: ``val_`` / ``test_`` prefix.
@@ -36,13 +38,39 @@ class Task(Protocol):
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The mean training loss of a batch."""
+        raise NotImplementedError
 
     def sums(self, output: torch.Tensor, target: torch.Tensor) -> list[torch.Tensor]:
         """Per-batch sums on the device: the summed loss, then one sum per metric (or per name
         in the task's ``sum_names``, when it has a ``finish`` that turns their means into metrics)."""
+        raise NotImplementedError
+
+    @property
+    def sum_names(self) -> tuple[str, ...]:
+        """What :meth:`sums` returns, in order."""
+        return ("loss", *self.metrics)
+
+    def finish(self, means: dict[str, float]) -> dict[str, float]:
+        """The metrics from the means of the sums (bits/char, RMSE, the data's units)."""
+        return means
+
+    def check(self, data: Datasets, config: Config) -> None:
+        """Raise a :class:`SetupError` where this data cannot train with these settings."""
+
+    def tokens_per_sample(self, data: Datasets) -> int:
+        """Tokens in a sample, for tokens/s (0: not a sequence of tokens)."""
+        return 0
+
+    def confusion(self, data: Datasets, device: torch.device) -> torch.Tensor | None:
+        """An empty confusion matrix (true class × predicted class) for the test score, or None."""
+        return None
+
+    def report(self, model: nn.Module, data: Datasets, precision: Precision, device: torch.device) -> dict:
+        """What the summary says besides the metrics (a forecast's values)."""
+        return {}
 
 
-class Classification:
+class Classification(Task):
     """Cross-entropy; with ``tricks.label_smoothing`` the training loss aims at 1 - ε for the
     true class. Validation and test losses stay plain cross-entropy, so runs with and without
     smoothing compare on the same scale."""
@@ -61,8 +89,12 @@ class Classification:
     def sums(self, output: torch.Tensor, target: torch.Tensor) -> list[torch.Tensor]:
         return [F.cross_entropy(output.float(), target, reduction="sum"), (output.argmax(1) == target).sum()]
 
+    def confusion(self, data: Datasets, device: torch.device) -> torch.Tensor:
+        k = data.spec.num_classes
+        return torch.zeros(k, k, dtype=torch.long, device=device)
 
-class LanguageModelling:
+
+class LanguageModelling(Task):
     """Next-character prediction: cross-entropy over every position of every sequence. Reported
     per character: the loss in nats, ``bits_per_char`` (the loss over ln 2) and ``perplexity``
     (e to the loss), both derived from the mean loss."""
@@ -85,13 +117,22 @@ class LanguageModelling:
 
     sum_names = ("loss",)
 
+    def check(self, data: Datasets, config: Config) -> None:
+        if len(data.train) < config.train.batch_size:
+            raise SetupError(f"data.path: {data.spec.source} gives {len(data.train):,} training sequences of {config.data.seq_len} "
+                             f"characters, fewer than one batch (train.batch_size = {config.train.batch_size}): give more text, or "
+                             "lower data.seq_len or train.batch_size")
+
+    def tokens_per_sample(self, data: Datasets) -> int:
+        return data.spec.input_shape[-1]
+
     def finish(self, means: dict[str, float]) -> dict[str, float]:
         """Bits per character and perplexity are functions of the mean loss, not sums over samples."""
         loss = means["loss"]
         return {"loss": loss, "bits_per_char": loss / math.log(2), "perplexity": math.exp(min(loss, 700.0))}
 
 
-class Regression:
+class Regression(Task):
     """Forecasting values: MSE or MAE (``train.loss``) on the model's targets, which the data
     scaled (see :mod:`tui_trainer.data.series`). The metrics are in the data's own units:
     ``mae``, ``rmse``, ``mase`` (MAE over the in-sample seasonal-naive MAE of the training
@@ -202,7 +243,7 @@ def evaluate(model: nn.Module, split: Split | StreamedSplit, task: Task, precisi
     was_training = model.training
     model.eval()
     totals: list[torch.Tensor] = []
-    names = getattr(task, "sum_names", ("loss", *task.metrics))
+    names = task.sum_names
     lo, hi = part or (0, len(split))
     order = torch.arange(lo, hi, device=device) if part is not None else None
     for x, y in split.batches(EVAL_BATCH, order, 0, eval_steps(hi - lo, EVAL_BATCH)):
@@ -227,6 +268,5 @@ def evaluate(model: nn.Module, split: Split | StreamedSplit, task: Task, precisi
             reduce(confusion)
     values = values.tolist()
     means = {name: value / len(split) for name, value in zip(names, values)}
-    if hasattr(task, "finish"):  # metrics that are functions of the means (bits/char, RMSE, units)
-        means = task.finish(means)
+    means = task.finish(means)  # metrics that are functions of the means (bits/char, RMSE, units)
     return {f"{prefix}_{name}": value for name, value in means.items()}

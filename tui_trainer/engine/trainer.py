@@ -21,12 +21,10 @@ import torch
 from torch import nn
 
 from ..config import Config, config_to_dict
-from ..data import Datasets, load_data
+from ..data import Datasets
 from ..data.spec import Progress, no_progress
-from ..models import build_model
 from .control import Control
 from .distributed import Distributed, translate
-from .early_stopping import EarlyStopping
 from .events import (
     CheckpointSaved,
     EarlyStoppingState,
@@ -38,18 +36,18 @@ from .events import (
     StepStats,
 )
 from .generate import generate_text
-from .memory import tune_allocator
 from .nonfinite import DIVERGED_HINT, NonFinitePolicy, finite_state
-from .optim import apply_sgd_decoupled_decay, build_optimizer, clipped, make_clipper, weight_norm
-from .precision import SetupError, choose_threads, resolve_device, resolve_precision
-from .schedule import LRSchedule
-from .state import Outcome, RunState, last_checkpoint, restore, steps_per_epoch
+from .optim import apply_sgd_decoupled_decay, clipped, weight_norm
+from .outcome import Outcome
+from .parts import build_parts
+from .setup import resolve_setup
+from .state import RunState, last_checkpoint, restore
 from .stats import StepStatsBuffer
 from .steering import Steering
 from .store import RunStore
 from .summary import record_failure, run_started, run_summary
 from .system import SystemSampler
-from .task import evaluate, input_pipeline, task_for
+from .task import evaluate
 
 Sink = Callable[[Event], None]
 
@@ -88,7 +86,7 @@ class Trainer:
         self.run_folder: RunStore | None = None
         if run_folder is not None:
             self.attach(run_folder)
-        self.data = data
+        self._data = data  # given, or loaded by prepare()
         self.progress = progress  # downloads and decoding while the data loads
         self.allow_emulated_bf16 = allow_emulated_bf16
         self.keep_events = keep_events
@@ -109,50 +107,30 @@ class Trainer:
     # -- set-up -------------------------------------------------------------------
 
     def prepare(self) -> None:
+        """Resolve where the run trains (:class:`~.setup.Setup`) and build its parts once."""
         if self.prepared:
             return
-        cfg = self.config
-        tune_allocator()
-        dist = self.dist
-        self.device = dist.device(resolve_device(cfg.train.device))
-        self.precision = resolve_precision(cfg, self.device, self.allow_emulated_bf16)
-        self.threads = choose_threads(dist.threads(cfg.train.threads))
-        torch.set_num_threads(self.threads)
-        torch.set_flush_denormal(cfg.train.flush_denormal and self.device.type == "cpu")  # this (the training) thread
-        torch.manual_seed(cfg.train.seed)
-        if self.data is None:
-            self.data = load_data(cfg.data, self.device, self.progress)
-        elif self.data.train.device != self.device:
-            self.data = self.data.to(self.device)
-        self.task = task_for(self.data.spec.task, cfg, self.data.targets)
-        if self.task.name == "language_modelling" and len(self.data.train) < cfg.train.batch_size:
-            raise SetupError(f"data.path: {self.data.spec.source} gives {len(self.data.train):,} training sequences of {cfg.data.seq_len} "
-                             f"characters, fewer than one batch (train.batch_size = {cfg.train.batch_size}): give more text, or lower "
-                             "data.seq_len or train.batch_size")
-        self.inputs = input_pipeline(self.data, cfg)  # augment, and images to normalised floats, per batch on the device
-        if self.resume is not None and self.resume[0].get("world_size", 1) != dist.world_size:
-            n = self.resume[0].get("world_size", 1)
-            raise SetupError(f"--resume: this run trained on {n} process{'es' if n > 1 else ''}; resume it on as many "
-                             f"({'--nproc ' + str(n) if n > 1 else 'without --nproc or torchrun'}), so it goes on exactly")
-        n = len(self.data.train)
-        self.steps_per_epoch = dist.check_batch(cfg.train.batch_size, n) if dist.enabled else steps_per_epoch(n, cfg.train.batch_size)
-        self.epoch_samples = self.steps_per_epoch * cfg.train.batch_size if dist.enabled else n
-        dist.start(self.device, cfg.distributed)
-        self.model = build_model(self.data.spec, cfg).to(self.device)  # the plain module: checkpoints, evaluation, samples
-        self.optimizer_setup = build_optimizer(self.model, cfg)  # the optimizer, its parameters, SGD's decoupled decay
-        self.optimizer = self.optimizer_setup.optimizer
-        self.net = dist.wrap(self.model, self.device, cfg.distributed.sync_batchnorm)  # what the steps run: DDP under torchrun
-        dist.seed_dropout(cfg.train.seed)
-        self.clip = make_clipper(self.optimizer_setup.params, cfg)  # after DDP's all-reduce: the global gradient
-        self.steer = Steering(self)  # settings changed while it trains: the app's keys, tui-trainer nudge
-        self.schedule = LRSchedule(self.optimizer, cfg.tricks.lr_schedule, cfg.train.lr, cfg.train.epochs, self.steps_per_epoch)
-        self.early = EarlyStopping(cfg.tricks.early_stopping, self.task.monitor)  # monitor "auto": the task's own metric
-        self.scaler = torch.amp.GradScaler(self.device.type) if self.precision.use_scaler else None
-        self.shuffle = torch.Generator(device=self.device).manual_seed(cfg.train.seed)
-        self.tokens_per_sample = self.data.spec.input_shape[-1] if self.task.name == "language_modelling" else 0
-        self.samples_text = self.tokens_per_sample > 0 and hasattr(self.model, "step") and dist.is_main  # live samples of a language model
+        self.setup = resolve_setup(self.config, self.dist, self._data, self.progress, self.allow_emulated_bf16,
+                                   self.resume[0] if self.resume is not None else None)
+        self._data = self.setup.data
+        self.parts = build_parts(self.setup)
+        self.steer = Steering(self.parts, self.config)  # settings changed while it trains: the app's keys, tui-trainer nudge
+        self.setup.tokens_per_sample = self.parts.task.tokens_per_sample(self.setup.data)
+        # live samples of a language model
+        self.samples_text = self.setup.tokens_per_sample > 0 and hasattr(self.model, "step") and self.dist.is_main
+        self.system: SystemSampler | None = None  # system load, sampled off the training thread while it runs
         self.sampled_at = -math.inf
         self.prepared = True
+
+    @property
+    def model(self) -> nn.Module:
+        """The model being trained (the plain module, not its DDP wrapper)."""
+        return self.parts.model
+
+    @property
+    def data(self) -> Datasets | None:
+        """The data: as given, or as loaded by :meth:`prepare`."""
+        return self._data
 
     def emit(self, event: Event) -> None:
         if self.keep_events:
@@ -169,10 +147,10 @@ class Trainer:
         try:
             result = self._run(control or Control())
         except BaseException as exc:
-            if getattr(self, "system", None) is not None:
+            if self.system is not None:
                 self.system.stop()
             lost = translate(exc) if self.dist.enabled else exc  # another process is gone: say so, in one line
-            record_failure(self, lost)
+            record_failure(self.config, self.run_folder, self.emit, lost)
             self.dist.close(wait=False)
             if lost is not exc:
                 raise lost from None
@@ -181,22 +159,23 @@ class Trainer:
         return result
 
     def _run(self, control: Control) -> RunResult:
-        cfg = self.config
+        cfg, setup, parts = self.config, self.setup, self.parts
         state = self._initial_state()
         if self.run_folder is not None:
             self.run_folder.write_config(cfg)
-        self.emit(run_started(self, state))
-        stats = StepStatsBuffer(cfg.train.stats_every, self.device)
-        guard = NonFinitePolicy(cfg.train, self.model, self.scaler, state.skipped)
+        self.emit(run_started(setup, parts, state, self.run_dir))
+        stats = StepStatsBuffer(cfg.train.stats_every, setup.device, parts.scaler)
+        guard = NonFinitePolicy(cfg.train, parts.model, parts.scaler, state.skipped)
         if self.dist.enabled:  # the gradient norm is global, the loss is each process's own: skip on the norm alone, all alike
             guard.checked = slice(1, 2)
         state.started = time.perf_counter()
-        self.system = SystemSampler(self.device).start() if self.dist.is_main else None  # system load, off this thread
+        self.system = SystemSampler(setup.device).start() if self.dist.is_main else None  # system load, off this thread
         if self.resume is None:
             self._save_last(state, mid_epoch=False)  # so a kill -9 in the first epoch can resume
-        self.model.train()
+        parts.model.train()
         if self.resume is not None:  # dropout continues where it was (each process's own)
-            torch.set_rng_state(self.resume[0]["ranks"][self.dist.rank]["rng"] if self.dist.enabled else self.resume[0]["rng"]["torch"])
+            last = self.resume[0]
+            torch.set_rng_state(last["ranks"][self.dist.rank]["rng"] if self.dist.enabled else last["rng"]["torch"])
         outcome = None
         decide = self.dist.decide  # every process does what process 0 decided
         for epoch in range(state.epochs_run, cfg.train.epochs):
@@ -208,17 +187,18 @@ class Trainer:
     def _train_epoch(self, epoch: int, state: RunState, stats: StepStatsBuffer, guard: NonFinitePolicy,
                      control: Control) -> Outcome | None:
         """One epoch's steps; returns why the run ends in it (diverged, stopped) or None."""
-        model, optimizer, schedule, scaler, clip, task = self.net, self.optimizer, self.schedule, self.scaler, self.clip, self.task
-        device, precision, train, bs, dist = self.device, self.precision, self.data.train, self.config.train.batch_size, self.dist
+        p, setup = self.parts, self.setup
+        model, optimizer, schedule, scaler, clip, task, inputs = p.net, p.optim.optimizer, p.schedule, p.scaler, p.clip, p.task, p.inputs
+        device, precision, bs, dist, steer, shuffle = setup.device, setup.precision, self.config.train.batch_size, self.dist, self.steer, p.shuffle
         group = optimizer.param_groups[0]
-        first = state.begin_epoch(epoch, self.shuffle.get_state())  # a stop mid-epoch replays this epoch's order
+        first = state.begin_epoch(epoch, shuffle.get_state())  # a stop mid-epoch replays this epoch's order
         stats.start_epoch(state.epoch_started)
-        train = train.for_epoch(self.shuffle)  # text: the block cut at a new offset (data.random_offsets)
-        perm = torch.randperm(len(train), device=device, generator=self.shuffle)
-        augment = self.inputs.draw(len(train), self.shuffle, device)  # augment: the epoch's crops and flips
-        order, local, offset = dist.shard(perm, self.steps_per_epoch, bs), dist.local_batch(bs), dist.rank * dist.local_batch(bs)
+        train = setup.data.train.for_epoch(shuffle)  # text: the block cut at a new offset (data.random_offsets)
+        perm = torch.randperm(len(train), device=device, generator=shuffle)
+        augment = inputs.draw(len(train), shuffle, device)  # augment: the epoch's crops and flips
+        steps, local, offset = setup.steps_per_epoch, dist.local_batch(bs), dist.rank * dist.local_batch(bs)
         outcome, agreed = None, False
-        for b, (xb, yb) in enumerate(train.batches(local, order, first, self.steps_per_epoch), first):
+        for b, (xb, yb) in enumerate(train.batches(local, dist.shard(perm, steps, bs), first, steps), first):
             if dist.enabled:  # every process stops at the same step, when any one wants to (a signal, a divergence)
                 if agreed := dist.should_stop(control.stop_requested or outcome is not None):
                     break
@@ -228,36 +208,29 @@ class Trainer:
                 state.epoch_paused += waited
                 if control.stop_requested:
                     break
-            if control.changes_waiting or self.steer.replay:  # steering, at this step boundary
-                for event in self.steer.at_boundary(control, state.global_step + stats.pending, epoch):
+            if control.changes_waiting or steer.replay:  # steering, at this step boundary
+                for event in steer.at_boundary(control, state.global_step + stats.pending, epoch):
                     self.emit(event)
             if self.samples_text and control.take_sample_request():  # the app's g: a sample from the weights of this moment
                 spent = self._sample(state, state.global_step + stats.pending, "request")
                 stats.exclude(spent)
                 state.epoch_paused += spent
-            xb = self.inputs.prepare(xb, augment, b * bs + offset)
+            xb = inputs.prepare(xb, augment, b * bs + offset)
             guard.before_step()  # on_nonfinite = skip: keep BatchNorm's running statistics
             with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):  # mixed_precision
                 loss = task.loss(model(xb), yb)
             optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:  # mixed_precision, fp16
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)  # clip and measure the true gradients
-            else:
-                loss.backward()
+            scaler.scale(loss).backward()  # mixed_precision, fp16: the loss scaled (else as it is)
+            scaler.unscale_(optimizer)  # clip and measure the true gradients
             norm = clip()  # grad_clip: the pre-clip norm is measured, clipping on or off
-            row = stats.record(loss, norm, group["lr"] * self.steer.lr_scale, len(yb) * dist.world_size)
+            row = stats.record(loss, norm, group["lr"] * steer.lr_scale, len(yb) * dist.world_size)
             if not guard.skip(row, state.global_step + stats.pending):  # on_nonfinite = skip: one sync a step
-                with self.steer.scaled(optimizer):  # an LR multiplier set while it trains
-                    apply_sgd_decoupled_decay(self.optimizer_setup)  # weight_decay: decoupled, for SGD (AdamW does it itself)
-                    if scaler is not None:
-                        scaler.step(optimizer)
-                        scaler.update()
-                    else:
-                        optimizer.step()
+                with steer.scaled(optimizer):  # an LR multiplier set while it trains
+                    apply_sgd_decoupled_decay(p.optim)  # weight_decay: decoupled, for SGD (AdamW does it itself)
+                    scaler.step(optimizer)  # fp16: skipped where the gradients overflowed
+                    scaler.update()
                 schedule.after_batch()  # lr_schedule: warm-up and the per-batch schedules
-            if scaler is not None:
-                row[2] = scaler._scale  # a drop in the scale marks a step the scaler skipped
+            stats.record_scale(row)  # fp16: a drop in the scale marks a step the scaler skipped
             state.step_in_epoch += 1
             if stats.due():  # always fetched (the buffer must empty), even with an outcome waiting for agreement
                 outcome = self._report(state, stats, guard) or outcome
@@ -281,7 +254,7 @@ class Trainer:
         first = state.global_step
         state.global_step += len(fetched.losses)
         state.samples += fetched.samples
-        state.epoch_steps, cut = state.epoch_steps + len(fetched.losses), clipped(self.clip, fetched.grad_norms)  # for the markers
+        state.epoch_steps, cut = state.epoch_steps + len(fetched.losses), clipped(self.parts.clip, fetched.grad_norms)  # the markers
         state.epoch_clipped = None if cut is None else (state.epoch_clipped or 0) + cut
         review = guard.review(fetched, first, state.epoch)
         state.epoch_losses.extend(loss for i, loss in enumerate(fetched.losses) if first + i + 1 not in review.skipped)
@@ -293,27 +266,12 @@ class Trainer:
 
     def _end_epoch(self, state: RunState) -> Outcome | None:
         """Validation, the per-epoch schedule, early stopping, ``best.pt`` and ``last.pt``."""
-        cfg, early = self.config, self.early
+        cfg, parts, early = self.config, self.parts, self.parts.early
         state.epochs_run = state.epoch + 1
-        metrics = self._evaluate(self.data.val, "val")
-        self.schedule.after_epoch(metrics)  # lr_schedule: per-epoch schedules, plateau on its monitor
+        metrics = self._evaluate(self.setup.data.val, "val")
+        parts.schedule.after_epoch(metrics)  # lr_schedule: per-epoch schedules, plateau on its monitor
         improved = early.update(state.epochs_run, metrics)  # early_stopping
-        seconds = state.epoch_train_seconds
-        losses = self.dist.all_sum(torch.tensor([sum(state.epoch_losses), len(state.epoch_losses)], dtype=torch.float64)).tolist()
-        self.emit(
-            EpochEnded(
-                epoch=state.epochs_run,
-                train_loss=losses[0] / max(1, losses[1]),  # over every process's steps
-                val_loss=metrics["val_loss"],
-                val_accuracy=metrics.get("val_accuracy"),
-                metrics={k: v for k, v in metrics.items() if k != "val_loss"},
-                lr=self.optimizer.param_groups[0]["lr"],
-                seconds=time.perf_counter() - state.epoch_started - state.epoch_paused,
-                samples_per_second=self.epoch_samples / seconds if seconds > 0 else 0.0,
-                tokens_per_second=self.epoch_samples * self.tokens_per_sample / seconds if seconds > 0 else 0.0,
-                clipped_steps=state.epoch_clipped, steps=state.epoch_steps, weight_norm=weight_norm(self.optimizer_setup.params),
-            )
-        )
+        self.emit(self._epoch_ended(state, metrics))
         self.emit(EarlyStoppingState(epoch=state.epochs_run, enabled=early.enabled, monitor=early.monitor, value=metrics[early.monitor],
                                      best_value=early.best, best_epoch=early.best_epoch, wait=early.wait, patience=early.patience,
                                      improved=improved))
@@ -321,9 +279,10 @@ class Trainer:
             return Outcome("diverged", f"validation loss is {metrics['val_loss']} after epoch {state.epochs_run}; {DIVERGED_HINT}")
         if cfg.sample.every_epoch and (time.perf_counter() - self.sampled_at >= cfg.sample.min_seconds or state.epochs_run == cfg.train.epochs):
             self._sample(state, state.global_step, "epoch")
-        if improved and finite_state(self.model):  # best.pt never holds non-finite weights
+        judged = parts.judged
+        if improved and finite_state(judged):  # best.pt never holds non-finite weights
             state.best_metrics = metrics
-            state.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            state.best_state = {k: v.detach().clone() for k, v in judged.state_dict().items()}
             self._save("best", state.epochs_run, {"model": state.best_state, "epoch": state.epochs_run, "metrics": metrics})
         if state.epochs_run % cfg.train.checkpoint_every == 0 and state.epochs_run < cfg.train.epochs:
             self._save_last(state, mid_epoch=False)
@@ -332,9 +291,24 @@ class Trainer:
                                             f"(best {early.best:.4g} at epoch {early.best_epoch})")
         return None
 
+    def _epoch_ended(self, state: RunState, metrics: dict[str, float]) -> EpochEnded:
+        """The epoch's line: its losses over every process's steps, the LR it ended at (steered: as the steps used it)."""
+        setup, seconds = self.setup, state.epoch_train_seconds
+        losses = self.dist.all_sum(torch.tensor([sum(state.epoch_losses), len(state.epoch_losses)], dtype=torch.float64)).tolist()
+        return EpochEnded(
+            epoch=state.epochs_run, train_loss=losses[0] / max(1, losses[1]),
+            val_loss=metrics["val_loss"], val_accuracy=metrics.get("val_accuracy"),
+            metrics={k: v for k, v in metrics.items() if k != "val_loss"},
+            lr=self.parts.optim.optimizer.param_groups[0]["lr"] * self.steer.lr_scale,
+            seconds=time.perf_counter() - state.epoch_started - state.epoch_paused,
+            samples_per_second=setup.epoch_samples / seconds if seconds > 0 else 0.0,
+            tokens_per_second=setup.epoch_samples * setup.tokens_per_sample / seconds if seconds > 0 else 0.0,
+            clipped_steps=state.epoch_clipped, steps=state.epoch_steps, weight_norm=weight_norm(self.parts.optim.params),
+        )
+
     def _finish(self, state: RunState, outcome: Outcome) -> RunResult:
         """``last.pt``, the best weights back (early_stopping.restore_best), the test score, the summary."""
-        cfg = self.config
+        cfg, setup, parts = self.config, self.setup, self.parts
         if outcome.status in ("stopped", "pruned"):  # mid-epoch: at the epoch's start, to replay its order
             self._save_last(state, mid_epoch=True)
         elif outcome.status != "diverged":  # a diverged run keeps its last finite checkpoint
@@ -342,17 +316,16 @@ class Trainer:
         restored = False
         es = cfg.tricks.early_stopping
         if es.enabled and es.restore_best and state.best_state is not None:
-            self.model.load_state_dict(state.best_state)
+            parts.judged.load_state_dict(state.best_state)
             restored = True
-        k = self.data.spec.num_classes if self.task.name == "classification" else 0
-        confusion = torch.zeros(k, k, dtype=torch.long, device=self.device) if k else None
-        test = self._evaluate(self.data.test, "test", confusion)
-        summary = run_summary(self, state, outcome, test, restored, confusion)
+        confusion = parts.task.confusion(setup.data, setup.device)
+        test = self._evaluate(setup.data.test, "test", confusion)
+        summary = run_summary(setup, parts, state, outcome, test, restored, confusion, self.run_dir)
         if self.system is not None:
             self.system.stop()
             summary["peak_memory"] = self.system.peaks()
-        if hasattr(self.task, "report") and math.isfinite(test["test_loss"]) and self.dist.is_main:  # regression: the test period's forecasts
-            summary.update(self.task.report(self.model, self.data, self.precision, self.device))
+        if math.isfinite(test["test_loss"]) and self.dist.is_main:  # regression: the test period's forecasts
+            summary.update(parts.task.report(parts.judged, setup.data, setup.precision, setup.device))
         for message in summary.get("warnings", []):  # a run that learnt nothing says so
             self.emit(RunWarning(message))
         if self.run_folder is not None:
@@ -361,18 +334,25 @@ class Trainer:
         self.emit(RunEnded(status=outcome.status, reason=outcome.reason, summary=summary))
         if self.run_folder is not None:
             self.run_folder.close()
-        return RunResult(outcome.status, summary, self.model, summary["run_dir"], self.events)
+        return RunResult(outcome.status, summary, parts.judged, summary["run_dir"], self.events)
 
     # -- helpers --------------------------------------------------------------------
 
+    @property
+    def run_dir(self) -> str | None:
+        return str(self.run_folder.path) if self.run_folder is not None else None
+
     def _evaluate(self, split, prefix: str, confusion: torch.Tensor | None = None) -> dict[str, float]:
         """Metrics over ``split``; with several processes each scores its share and the sums are all-reduced."""
-        self.dist.sync_buffers(self.model)  # local BatchNorm statistics: process 0's
-        return evaluate(self.model, split, self.task, self.precision, self.device, prefix, self.inputs, confusion,
+        setup, parts, judged = self.setup, self.parts, self.parts.judged
+        self.dist.sync_buffers(judged)  # local BatchNorm statistics: process 0's
+        return evaluate(judged, split, parts.task, setup.precision, setup.device, prefix, parts.inputs, confusion,
                         self.dist.eval_part(len(split)), self.dist.all_sum)
 
     def _initial_state(self) -> RunState:
-        return RunState() if self.resume is None else restore(self, *self.resume)
+        if self.resume is None:
+            return RunState()
+        return restore(self.parts, self.steer, self.run_folder, self.dist, *self.resume)
 
     def _sample(self, state: RunState, step: int, trigger: str) -> float:
         """Emit text from the current weights (a language model); the seconds it took."""
@@ -380,7 +360,7 @@ class Trainer:
             return 0.0
         s, start = self.config.sample, time.perf_counter()
         seed = self.config.train.seed * 1_000_003 + step  # the same run draws the same samples
-        text = generate_text(self.model, self.data.spec.classes, s.prompt, s.length, s.temperature, s.top_k, seed)
+        text = generate_text(self.model, self.setup.data.spec.classes, s.prompt, s.length, s.temperature, s.top_k, seed)
         self.sampled_at = time.perf_counter()
         seconds = self.sampled_at - start
         self.emit(SampleText(state.epochs_run, step, text, s.prompt, s.temperature, s.top_k, seed, seconds, trigger))
@@ -394,6 +374,6 @@ class Trainer:
         self.emit(CheckpointSaved(epoch, kind, str(path)))
 
     def _save_last(self, state: RunState, mid_epoch: bool) -> None:
-        checkpoint = last_checkpoint(self, state, mid_epoch)  # every process takes part (their RNG states)
+        checkpoint = last_checkpoint(self.parts, self.steer, self.run_folder, self.dist, state, mid_epoch)  # every process takes part
         if checkpoint is not None:
             self._save("last", state.epochs_run, checkpoint)

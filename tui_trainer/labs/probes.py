@@ -55,7 +55,7 @@ def probe(run_dir: Path | str, names: list[str]) -> dict[str, float | None]:
     model = trainer.model
     model.load_state_dict(load_checkpoint(best)["model"])
     model.eval()
-    test, pipeline, device = trainer.data.test, trainer.data.pipeline(), trainer.device
+    test, pipeline, device = trainer.data.test, trainer.data.pipeline(), trainer.setup.device
     classes = trainer.data.spec.task == "classification"
     if not classes or not hasattr(test, "x"):
         return {name: None for name in names}

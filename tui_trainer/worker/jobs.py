@@ -89,6 +89,6 @@ def lr_find(job: Job, host: Any) -> dict[str, Any]:
             raise Stopped()
 
     try:
-        return {"result": sweep(trainer, 1e-7, 10.0, job.steps, progress)}
+        return {"result": sweep(trainer.setup, trainer.parts, 1e-7, 10.0, job.steps, progress)}
     except Stopped:
         return {"result": None}

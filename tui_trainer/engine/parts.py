@@ -1,0 +1,80 @@
+"""A run's parts, built once by :func:`build_parts` before the first step.
+
+:class:`Parts` is what trains (where and how is the :class:`~.setup.Setup`). Each part with state owns it, and saves and restores it through
+``state_dict()`` / ``load_state_dict()``; ``last.pt`` is the loop over :meth:`Parts.stateful`.
+The step uses the parts directly (the loop's lines in :mod:`.trainer`); steering a live run
+changes a setting through the part that owns it (:mod:`.steering`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..data import InputPipeline
+from ..models import build_model
+from .early_stopping import EarlyStopping
+from .optim import Clipper, OptimizerSetup, build_optimizer, make_clipper
+from .schedule import LRSchedule
+from .setup import Setup
+from .task import Task, input_pipeline, task_for
+
+
+@dataclass
+class Parts:
+    """What trains, each part owning its state."""
+
+    task: Task  # the loss and metrics; which metric early stopping watches
+    inputs: InputPipeline  # augment, and images to normalised floats, per batch on the device
+    model: nn.Module  # the plain module: checkpoints, evaluation, samples
+    net: nn.Module  # what the steps run: DDP under torchrun
+    optim: OptimizerSetup  # the optimizer, its parameters, SGD's decoupled decay
+    clip: Clipper  # after DDP's all-reduce: the global gradient
+    schedule: LRSchedule
+    early: EarlyStopping  # monitor "auto": the task's own metric
+    scaler: torch.amp.GradScaler  # fp16 mixed precision; a pass-through when disabled
+    shuffle: torch.Generator  # the order of the batches
+
+    @property
+    def judged(self) -> nn.Module:
+        """The weights validation, early stopping, ``best.pt`` and the test score use."""
+        return self.model
+
+    def stateful(self) -> dict[str, Any]:
+        """The parts with state, by their key in ``last.pt``."""
+        return {"model": self.model, "optimizer": self.optim.optimizer, "schedule": self.schedule, "scaler": self.scaler,
+                "early_stopping": self.early}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {key: part.state_dict() for key, part in self.stateful().items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key, part in self.stateful().items():
+            if state.get(key):  # a disabled scaler saves nothing
+                part.load_state_dict(state[key])
+
+
+def build_parts(setup: Setup) -> Parts:
+    """The parts, in the order that keeps a seed's run the same: the model's initial weights
+    come from the global RNG seeded before the data loaded."""
+    cfg, dist, device, data = setup.config, setup.dist, setup.device, setup.data
+    task = task_for(data.spec.task, cfg, data.targets)
+    task.check(data, cfg)
+    inputs = input_pipeline(data, cfg)
+    dist.start(device, cfg.distributed)
+    model = build_model(data.spec, cfg).to(device)
+    optim = build_optimizer(model, cfg)
+    net = dist.wrap(model, device, cfg.distributed.sync_batchnorm)
+    dist.seed_dropout(cfg.train.seed)
+    return Parts(
+        task=task, inputs=inputs, model=model, net=net, optim=optim,
+        clip=make_clipper(optim.params, cfg),
+        schedule=LRSchedule(optim.optimizer, cfg.tricks.lr_schedule, cfg.train.lr, cfg.train.epochs, setup.steps_per_epoch),
+        early=EarlyStopping(cfg.tricks.early_stopping, task.monitor),
+        scaler=torch.amp.GradScaler(device.type, enabled=setup.precision.use_scaler),
+        shuffle=torch.Generator(device=device).manual_seed(cfg.train.seed),
+    )
+
