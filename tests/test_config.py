@@ -166,12 +166,8 @@ def test_only_the_chosen_model_family_is_shown_and_a_typo_points_into_it(tmp_pat
 
 
 def test_the_registries_name_what_the_schema_allows():
-    from tui_trainer.config.schema import (
-        DATASETS,
-        MODEL_KINDS,
-        ModelConfig,
-        variant_tables,
-    )
+    from tui_trainer.config.fields import variant_tables
+    from tui_trainer.config.schema import DATASETS, MODEL_KINDS, ModelConfig
     from tui_trainer.data import DATASETS as DATA_MODULES
     from tui_trainer.models import MODELS
 

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from .atomic import atomic_write_text
 from .config import Config, replace
-from .config.schema import TRICK_NAMES
+from .config.tricks import TRICK_NAMES
 from .display import headline
 from .errors import UserError
 from .runs.catalog import table

@@ -13,6 +13,7 @@ import typer
 from .. import __version__
 from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
+from ..config.tricks import TRICKS
 from ..errors import UserError
 from . import open_app
 from .common import complete_preset, complete_run, fail, quiet_exit, ray_option, ray_trials, runs_dir_option, train_overrides
@@ -24,6 +25,7 @@ from .presets_commands import presets_app
 from .runs_commands import nudge as nudge_command
 from .runs_commands import runs_app
 from .sweep_command import sweep as sweep_command
+from .switches import switch_overrides, trick_switches
 
 app = typer.Typer(
     help="A PyTorch trainer that lives in the terminal. With no command it opens the app on the default preset; "
@@ -71,47 +73,13 @@ def tui(
     open_app(preset, runs_dir, threads)
 
 
-TRICK_FLAGS = {  # trick -> what its --X/--no-X switch says in --help
-    "batchnorm": "Switch BatchNorm on or off.",
-    "dropout": "Switch Dropout on or off.",
-    "lr_schedule": "Switch the LR schedule on or off (off = constant LR).",
-    "grad_clip": "Switch gradient clipping on or off.",
-    "weight_decay": "Switch weight decay on or off.",
-    "early_stopping": "Switch early stopping on or off.",
-    "mixed_precision": "Switch mixed precision (autocast) on or off.",
-    "augment": "Switch augmentation (random crop with padding, horizontal flip; images only) on or off.",
-    "label_smoothing": "Switch label smoothing of the cross-entropy on or off.",
-}
-
-
-def _switch(trick: str) -> bool | None:
-    flag = trick.replace("_", "-")
-    return typer.Option(None, f"--{flag}/--no-{flag}", help=TRICK_FLAGS[trick], show_default=False)
-
-
-def _trick_switches(**switches: Optional[bool]) -> list[tuple[str, bool, str]]:
-    return [
-        (f"tricks.{name}.enabled", value, f"--{'' if value else 'no-'}{name.replace('_', '-')}")
-        for name, value in switches.items()
-        if value is not None
-    ]
-
-
 @app.command()
+@trick_switches(after="set_")  # --batchnorm/--no-batchnorm and the rest, one per trick
 def train(
     ctx: typer.Context,
     preset: Optional[str] = typer.Argument(None, help="Preset name (see `presets list`) or path to a .toml file (default cnn-mnist1d).",
                                            show_default=False, autocompletion=complete_preset),
     set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Override any setting, e.g. --set train.lr=0.01 --set tricks.lr_schedule.kind=step. Repeatable."),
-    batchnorm: Optional[bool] = _switch("batchnorm"),
-    dropout: Optional[bool] = _switch("dropout"),
-    lr_schedule: Optional[bool] = _switch("lr_schedule"),
-    grad_clip: Optional[bool] = _switch("grad_clip"),
-    weight_decay: Optional[bool] = _switch("weight_decay"),
-    early_stopping: Optional[bool] = _switch("early_stopping"),
-    mixed_precision: Optional[bool] = _switch("mixed_precision"),
-    augment: Optional[bool] = _switch("augment"),
-    label_smoothing: Optional[bool] = _switch("label_smoothing"),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Maximum epochs (train.epochs)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of initialisation, shuffling and dropout (train.seed)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Base learning rate (train.lr)."),
@@ -122,12 +90,10 @@ def train(
     resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR", help="Continue a stopped or killed run from its last.pt, in its own folder, with its own config (only --threads, --json, --nproc and --tensorboard may be given with it)."),
     tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR", help="Also write the run as TensorBoard scalars, live, in DIR/<run folder name> (needs tensorboard)."),
     nproc: Optional[int] = typer.Option(None, "--nproc", min=1, metavar="N", help="Train on N processes of this machine with DistributedDataParallel (as torchrun --nproc-per-node N; gloo on the CPU, nccl on GPUs); the batch size is the global batch."),
+    **switches: Optional[bool],
 ) -> None:
     """Train a preset headless, with a live progress bar (or JSON lines), and leave a run folder."""
-    switches = _trick_switches(batchnorm=batchnorm, dropout=dropout, lr_schedule=lr_schedule, grad_clip=grad_clip,
-                               weight_decay=weight_decay, early_stopping=early_stopping, mixed_precision=mixed_precision,
-                               augment=augment, label_smoothing=label_smoothing)
-    overrides = train_overrides([*set_, *switches], epochs=epochs, seed=seed, lr=lr, device=device)
+    overrides = train_overrides([*set_, *switch_overrides(switches)], epochs=epochs, seed=seed, lr=lr, device=device)
     if resume is not None and (preset is not None or overrides):
         given = [preset] if preset is not None else []
         given += [o if isinstance(o, str) else o[2] for o in overrides]
@@ -228,7 +194,8 @@ def watch(
 @app.command()
 def ablate(
     preset: str = typer.Argument(DEFAULT_PRESET, help="Preset name or path.", autocompletion=complete_preset),
-    tricks: Optional[str] = typer.Option(None, "--tricks", help="Comma-separated tricks to switch, e.g. batchnorm,dropout (default: every trick that applies)."),
+    tricks: Optional[str] = typer.Option(None, "--tricks", help=f"Comma-separated tricks to switch, of {', '.join(TRICKS)} "
+                                                                "(default: every trick that applies)."),
     seeds: int = typer.Option(3, "--seeds", help="Seeds per variant (train.seed, train.seed+1, ...); differences are paired by seed."),
     set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Override a setting of the preset for every variant. Repeatable."),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Maximum epochs (train.epochs)."),

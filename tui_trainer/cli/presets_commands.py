@@ -8,6 +8,7 @@ import typer
 
 from ..config import ConfigError, dumps_config, load_config
 from ..config.presets import list_presets, load_preset
+from ..config.tricks import TRICKS
 from .common import complete_preset, fail
 
 presets_app = typer.Typer(help="List, show and validate presets.", no_args_is_help=True)
@@ -48,7 +49,19 @@ def presets_show(name: str = typer.Argument(..., help="Preset name or path.", au
     except ConfigError as exc:
         fail(str(exc))
     typer.echo(f"# {path}")
-    typer.echo(dumps_config(config), nl=False)
+    typer.echo(with_trick_notes(dumps_config(config)), nl=False)
+
+
+def with_trick_notes(toml: str) -> str:
+    """A comment above each trick's table: its title, what it does and its switch on `train`."""
+    lines = []
+    for line in toml.splitlines(keepends=True):
+        name = line.strip()[len("[tricks."):-1] if line.startswith("[tricks.") else ""
+        if name in TRICKS:
+            trick = TRICKS[name]
+            lines.append(f"# {trick.title}: {trick.help} (train --{trick.flag}/--no-{trick.flag})\n")
+        lines.append(line)
+    return "".join(lines)
 
 
 @presets_app.command("validate")

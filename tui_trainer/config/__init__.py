@@ -9,11 +9,13 @@ from .loader import (
     replace,
     save_config,
 )
-from .schema import TRICK_NAMES, Config, monitor_mode
+from .schema import Config
+from .tricks import TRICK_NAMES, TRICKS, monitor_mode
 
 __all__ = [
     "Config",
     "ConfigError",
+    "TRICKS",
     "TRICK_NAMES",
     "config_from_dict",
     "config_to_dict",

@@ -25,7 +25,8 @@ import tomli_w
 
 from ..atomic import atomic_write_text
 from ..errors import UserError
-from .schema import SEQUENCE_DATASETS, Config, field_types, variant_key, variant_tables
+from .fields import field_types, variant_key, variant_tables
+from .schema import SEQUENCE_DATASETS, Config
 
 
 class ConfigError(UserError):

@@ -12,7 +12,11 @@ import dataclasses
 import typing
 
 from .loader import toml_value
-from .schema import Config, field_types
+from .fields import field_types
+from .schema import Config
+from .tricks import TRICKS
+
+TRICK_PATHS = {f"tricks.{name}": trick for name, trick in TRICKS.items()}
 
 
 def _type(kind) -> str:
@@ -41,16 +45,20 @@ def _table(cls, prefix: str, out: list[str], note: str = "") -> None:
     for f in dataclasses.fields(cls):
         kind = hints[f.name]
         if dataclasses.is_dataclass(kind):
-            nested.append((kind, f"{prefix}.{f.name}" if prefix else f.name, f.metadata.get("help", "")))
+            path = f"{prefix}.{f.name}" if prefix else f.name
+            nested.append((kind, path, f.metadata.get("help", "") if path not in TRICK_PATHS else ""))
             continue
         rows.append(
             f"| `{f.name}` | {_type(kind)} | `{toml_value(getattr(instance, f.name))}` | {_constraints(f.metadata)} | {f.metadata['help']} |"
         )
     if rows:
-        out.append(f"### `[{prefix}]`" if prefix else "### top level")
+        trick = TRICK_PATHS.get(prefix)
+        out.append(f"### `[{prefix}]`" + (f": {trick.title}" if trick else "") if prefix else "### top level")
         out.append("")
         if note:
             out += [f"Applies when {note}", ""]
+        if trick:
+            out += [f"Switch: `train --{trick.flag}/--no-{trick.flag}`, or its checkbox in the app. {trick.explain}", ""]
         out.append("| key | type | default | allowed | meaning |")
         out.append("| --- | --- | --- | --- | --- |")
         out.extend(rows)

@@ -1,55 +1,16 @@
 """The preset schema: frozen dataclasses, free of torch.
 
-Each field carries its documentation and its constraints in ``metadata``:
-
-- ``help``: one line for docs, ``--help`` and the UI;
-- ``min`` / ``max``: inclusive bounds; ``gt``: an exclusive lower bound;
-- ``choices``: the allowed strings;
-- ``variants``: on a choice field, whose choices name sibling tables of which only the
-  chosen one applies (``model.kind`` and ``[model.cnn]`` / ``[model.lstm]``).
-
-``loader.py`` walks these fields to validate a TOML document, so the schema is
-declared once, here.
+Each field carries its documentation and its constraints in ``metadata`` (see
+:mod:`.fields`); the tricks, one unit each, are declared in :mod:`.tricks`. ``loader.py``
+walks these fields to validate a TOML document, so the schema is declared once, here.
 """
 
 from __future__ import annotations
 
-import functools
-import typing
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
 
-
-def _f(default: Any, help: str, **constraints: Any) -> Any:
-    if isinstance(default, (list, tuple)):
-        value = tuple(default)
-        return field(default_factory=lambda: value, metadata={"help": help, **constraints})
-    return field(default=default, metadata={"help": help, **constraints})
-
-
-def _table(cls: type, help: str) -> Any:
-    return field(default_factory=cls, metadata={"help": help})
-
-
-@functools.cache
-def field_types(cls: type) -> dict[str, Any]:
-    """The declared type of each field of a schema class, resolved once (``typing.get_type_hints``
-    evaluates the annotations anew at every call, which the settings panel does per keystroke)."""
-    return typing.get_type_hints(cls)
-
-
-def variant_key(cls: type) -> str | None:
-    """The field of ``cls`` whose value picks one of its sub-tables (``model.kind``), or None.
-    Its choices are the names of those sub-tables."""
-    for f in fields(cls):
-        if f.metadata.get("variants"):
-            return f.name
-    return None
-
-
-def variant_tables(cls: type) -> tuple[str, ...]:
-    key = variant_key(cls)
-    return tuple(next(f for f in fields(cls) if f.name == key).metadata["choices"]) if key else ()
+from .fields import _f, _table
+from .tricks import TRICK_NAMES, TricksConfig
 
 
 DATASETS = ("mnist1d", "digits", "mnist", "fashion_mnist", "cifar10", "image_folder", "npz", "text", "series")
@@ -63,14 +24,6 @@ NORM_PLACES = ("pre", "post")
 HEAD_NORMS = ("none", "before_dropout", "after_dropout")
 OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-SCHEDULE_KINDS = ("step", "exponential", "cosine", "cosine_epoch", "onecycle", "plateau", "noam")
-#: Schedules stepped after every batch; the others step once per epoch.
-PER_BATCH_SCHEDULES = ("cosine", "onecycle", "noam")
-CLIP_MODES = ("norm", "value")
-DECAY_MODES = ("decoupled", "coupled")
-MONITORS = ("val_loss", "val_accuracy", "val_bits_per_char", "val_mae", "val_rmse", "val_mase")
-MONITOR_MODES = ("auto", "min", "max")
-PRECISION_DTYPES = ("auto", "bf16", "fp16")
 NONFINITE_POLICIES = ("stop", "skip")
 BACKENDS = ("auto", "gloo", "nccl")
 
@@ -180,110 +133,6 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
-class BatchNormConfig:
-    enabled: bool = _f(True, "BatchNorm after every conv (CNN); per-time-step feature norm between LSTM layers (LSTM)")
-    momentum: float = _f(0.1, "running-statistics momentum", gt=0.0, max=1.0)
-
-
-@dataclass(frozen=True)
-class DropoutConfig:
-    enabled: bool = _f(True, "Dropout after hidden FC layers (CNN); between LSTM layers and on its output (LSTM)")
-    p: float = _f(0.2, "probability of zeroing a unit", min=0.0, max=0.95)
-
-
-@dataclass(frozen=True)
-class LRScheduleConfig:
-    enabled: bool = _f(True, "off = constant learning rate")
-    kind: str = _f("cosine", "step, exponential, cosine_epoch (per epoch); cosine, onecycle, noam (per batch); plateau (per epoch, on the "
-                             "monitored metric)",
-                   choices=SCHEDULE_KINDS)
-    warmup_epochs: float = _f(0.0, "linear warm-up length in epochs, applied per batch (not with onecycle); noam: its warm-up", min=0.0)
-    warmup_steps: int = _f(0, "warm-up length in optimizer steps instead of epochs (0 = use warmup_epochs)", min=0)
-    warmup_start_factor: float = _f(0.1, "warm-up starts at lr * this factor", gt=0.0, max=1.0)
-    step_size: int = _f(10, "step: epochs between decays", min=1)
-    gamma: float = _f(0.5, "step, exponential: decay factor", gt=0.0, max=1.0)
-    min_lr: float = _f(0.0, "cosine, cosine_epoch: final LR (eta_min); plateau: floor", min=0.0)
-    pct_start: float = _f(0.3, "onecycle: fraction of steps spent rising", gt=0.0, max=1.0)
-    div_factor: float = _f(25.0, "onecycle: initial LR = lr / div_factor", gt=0.0)
-    final_div_factor: float = _f(1e4, "onecycle: final LR = initial / final_div_factor", gt=0.0)
-    factor: float = _f(0.5, "plateau: LR multiplier on a plateau", gt=0.0, max=1.0)
-    patience: int = _f(3, "plateau: epochs without improvement before reducing", min=0)
-    monitor: str = _f("val_loss", "plateau: metric to watch", choices=MONITORS)
-
-
-@dataclass(frozen=True)
-class GradClipConfig:
-    enabled: bool = _f(True, "clip gradients (the pre-clip norm is measured either way)")
-    mode: str = _f("norm", "norm: rescale by global L2 norm; value: clamp each element", choices=CLIP_MODES)
-    threshold: float = _f(1.0, "max global norm (norm) or max absolute value (value)", gt=0.0)
-
-
-@dataclass(frozen=True)
-class WeightDecayConfig:
-    enabled: bool = _f(True, "decay weights towards zero")
-    value: float = _f(1e-2, "decay coefficient", min=0.0, max=1.0)
-    mode: str = _f("decoupled", "decoupled: p -= lr*value*p (AdamW-style); coupled: L2 term added to the gradient", choices=DECAY_MODES)
-    exclude_bias_and_norm: bool = _f(True, "leave biases and normalisation weights undecayed")
-
-
-@dataclass(frozen=True)
-class EarlyStoppingConfig:
-    enabled: bool = _f(True, "stop when the monitored metric stops improving")
-    monitor: str = _f("auto", "metric to watch (auto: the task's own: val_loss for classes, val_bits_per_char for text, val_mae for a "
-                              "series)", choices=("auto", *MONITORS))
-    mode: str = _f("auto", "min or max (auto: min for losses, max for accuracy)", choices=MONITOR_MODES)
-    patience: int = _f(8, "epochs without improvement before stopping", min=1)
-    min_delta: float = _f(0.0, "smallest change that counts as an improvement", min=0.0)
-    restore_best: bool = _f(True, "end with the best weights (also when the last epoch is reached)")
-
-
-@dataclass(frozen=True)
-class MixedPrecisionConfig:
-    enabled: bool = _f(False, "autocast the forward pass to 16-bit floats")
-    dtype: str = _f("auto", "auto: bf16 where supported, else fp16 with a GradScaler", choices=PRECISION_DTYPES)
-    grad_scaler: bool = _f(True, "fp16: scale the loss so that small gradients do not underflow to zero (false only to see what it prevents)")
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    enabled: bool = _f(False, "images: random crop with padding and horizontal flip, drawn per sample on the device for the whole batch")
-    crop_padding: int = _f(4, "pad each side by this many pixels, then crop back to the image size at a random offset (0 = no crop)", min=0, max=64)
-    flip: bool = _f(True, "mirror half of the images left to right (not applied to digits, where a mirror image is another symbol)")
-
-
-@dataclass(frozen=True)
-class LabelSmoothingConfig:
-    enabled: bool = _f(False, "classification: aim at 1 - epsilon for the true class, the rest spread evenly over all classes")
-    epsilon: float = _f(0.1, "the share of the target moved off the true class", gt=0.0, max=0.5)
-
-
-@dataclass(frozen=True)
-class TricksConfig:
-    batchnorm: BatchNormConfig = field(default_factory=BatchNormConfig)
-    dropout: DropoutConfig = field(default_factory=DropoutConfig)
-    lr_schedule: LRScheduleConfig = field(default_factory=LRScheduleConfig)
-    grad_clip: GradClipConfig = field(default_factory=GradClipConfig)
-    weight_decay: WeightDecayConfig = field(default_factory=WeightDecayConfig)
-    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
-    mixed_precision: MixedPrecisionConfig = field(default_factory=MixedPrecisionConfig)
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    label_smoothing: LabelSmoothingConfig = field(default_factory=LabelSmoothingConfig)
-
-
-TRICK_NAMES = (
-    "batchnorm",
-    "dropout",
-    "lr_schedule",
-    "grad_clip",
-    "weight_decay",
-    "early_stopping",
-    "mixed_precision",
-    "augment",
-    "label_smoothing",
-)
-
-
-@dataclass(frozen=True)
 class SampleConfig:
     """Text from the current weights while a language model trains (``g`` in the app), and the
     defaults of ``tui-trainer generate``."""
@@ -323,9 +172,3 @@ class Config:
     def tricks_on(self) -> list[str]:
         return [name for name in TRICK_NAMES if getattr(self.tricks, name).enabled]
 
-
-def monitor_mode(monitor: str, mode: str) -> str:
-    """Resolve ``auto``: losses are minimised, accuracies maximised."""
-    if mode != "auto":
-        return mode
-    return "max" if monitor.endswith("accuracy") else "min"

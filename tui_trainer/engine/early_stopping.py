@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..config.schema import EarlyStoppingConfig, monitor_mode
+from ..config.tricks import EarlyStoppingConfig, monitor_mode
 
 
 class EarlyStopping:

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch.optim import lr_scheduler
 
-from ..config.schema import PER_BATCH_SCHEDULES, LRScheduleConfig, monitor_mode
+from ..config.tricks import PER_BATCH_SCHEDULES, LRScheduleConfig, monitor_mode
 
 # Under fp16 the GradScaler skips the optimizer step of an overflowing batch and the
 # schedule still advances, as in PyTorch's AMP recipe; torch warns about exactly that.

@@ -19,6 +19,7 @@ from typing import Any, Iterable
 from ..config import ConfigError, config_from_dict, config_to_dict, load_config
 from ..config.loader import toml_value
 from ..config.schema import Config
+from ..config.tricks import TRICKS
 from ..display import baseline_lines, best_metrics, confusion_lines, duration, fmt, headline_cell, metrics_text, peak_text, summary_rate
 from ..engine.events import EarlyStoppingState, EpochEnded, Intervention, RunStarted, StepsSkipped, StepStats
 from ..errors import UserError
@@ -160,8 +161,7 @@ def table(header: list[str], rows: Iterable[list[str]], right: set[int] = frozen
     return "\n".join(lines)
 
 
-SHORT = {"batchnorm": "BN", "dropout": "DO", "lr_schedule": "LR", "grad_clip": "GC", "weight_decay": "WD",
-         "early_stopping": "ES", "mixed_precision": "MP"}
+SHORT = {name: trick.code for name, trick in TRICKS.items()}
 LEGEND = "tricks: " + ", ".join(f"{v} {k}" for k, v in SHORT.items())
 
 

@@ -22,7 +22,9 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from ...config import Config, ConfigError, config_from_dict, config_to_dict
-from ...config.schema import DATASETS, TRICK_NAMES, ModelConfig, field_types, variant_tables
+from ...config.fields import field_types, variant_tables
+from ...config.schema import DATASETS, ModelConfig
+from ...config.tricks import TRICKS
 from ..explain import TITLES
 
 TRAIN_FIELDS = ("epochs", "lr", "batch_size", "seed")
@@ -31,18 +33,6 @@ DATA_FIELDS = ("dataset", "path", "seq_len", "random_offsets", "column", "date_c
 #: model.kind, then each family's settings (only the chosen family's rows are shown).
 MODEL_FIELDS = ("kind", *(f"{family}.{f.name}" for family in variant_tables(ModelConfig)
                           for f in dataclasses.fields(field_types(ModelConfig)[family])))
-TRICK_FIELDS = {
-    "batchnorm": (),
-    "dropout": ("p",),
-    "lr_schedule": ("kind", "warmup_epochs", "warmup_steps", "warmup_start_factor", "step_size", "gamma", "min_lr",
-                    "pct_start", "div_factor", "final_div_factor", "factor", "patience", "monitor"),
-    "grad_clip": ("mode", "threshold"),
-    "weight_decay": ("value", "mode", "exclude_bias_and_norm"),
-    "early_stopping": ("monitor", "mode", "patience", "min_delta", "restore_best"),
-    "mixed_precision": ("dtype",),
-    "augment": ("crop_padding", "flip"),
-    "label_smoothing": ("epsilon",),
-}
 #: The schedule parameters that matter for each kind (warm-up applies to all but one-cycle).
 SCHEDULE_FIELDS = {
     "step": {"step_size", "gamma"},
@@ -157,14 +147,13 @@ class SettingsPanel(VerticalScroll):
                     yield Label(TITLES[name], classes="group-title")
                     for field_name in fields:
                         yield self._row(f"{name}.{field_name}")
-            for trick in TRICK_NAMES:
-                with Vertical(classes="group", id=f"group-{trick}"):
-                    key = f"tricks.{trick}.enabled"
-                    yield Checkbox(TITLES[trick], _get(self.config, key), id=widget_id(key), compact=True,
-                                   tooltip=_field(key)[1].metadata["help"])
-                    yield Static("", classes="reason", id=f"reason-{trick}")
-                    for name in TRICK_FIELDS[trick]:
-                        yield self._row(f"tricks.{trick}.{name}")
+            for trick in TRICKS.values():
+                with Vertical(classes="group", id=f"group-{trick.name}"):
+                    key = f"tricks.{trick.name}.enabled"
+                    yield Checkbox(trick.title, _get(self.config, key), id=widget_id(key), compact=True, tooltip=trick.help)
+                    yield Static("", classes="reason", id=f"reason-{trick.name}")
+                    for name in trick.panel:
+                        yield self._row(f"tricks.{trick.name}.{name}")
         yield Static("", id="settings-errors")
 
     def _row(self, key: str) -> Horizontal:
@@ -322,7 +311,7 @@ class SettingsPanel(VerticalScroll):
                 row.display = self.config.data.dataset in datasets
         kind = self.config.tricks.lr_schedule.kind
         wanted = SCHEDULE_FIELDS[kind] | (WARMUP_FIELDS if kind not in ("onecycle", "noam") else set())
-        for name in TRICK_FIELDS["lr_schedule"][1:]:
+        for name in TRICKS["lr_schedule"].panel[1:]:
             for row in self.query(f"#row-{widget_id(f'tricks.lr_schedule.{name}')}"):
                 row.display = name in wanted
 
