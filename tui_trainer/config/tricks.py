@@ -1,7 +1,7 @@
 """The tricks, each one unit: its settings (a frozen dataclass with an ``enabled`` switch) and,
 on its field of :class:`TricksConfig`, what every interface needs to show it: a title, a short
 code, the help of its ``--X/--no-X`` switch, why it exists, and which settings the app's panel
-shows. :data:`TRICKS` holds them as :class:`Trick`; the CLI's switches, the app's checkboxes and
+shows. :data:`TRICKS` holds them as :class:`Trick`; the CLI"s switches, the app"s checkboxes and
 explanations, ``runs list``'s codes, ``ablate --tricks`` and the docs reference are made from it.
 
 What a trick does lives where it acts: its line(s) in the training loop, or the model or
@@ -115,94 +115,94 @@ def _trick(cls: type, title: str, code: str, *, switch: str, explain: str, panel
 @dataclass(frozen=True)
 class TricksConfig:
     batchnorm: BatchNormConfig = _trick(
-        BatchNormConfig, 'BatchNorm', 'BN', panel=(),
-        switch='Switch BatchNorm on or off.',
+        BatchNormConfig, "BatchNorm", "BN", panel=(),
+        switch="Switch BatchNorm on or off.",
         explain=(
             "Normalises each channel (CNN) or each time step's features (LSTM) over the batch, then rescales them "
-            'with learned weights. It lets larger learning rates train stably and early epochs move faster. '
-            'Watch: loss falls sooner; validation can be noisier with small batches, since eval uses running '
-            'averages.'
+            "with learned weights. It lets larger learning rates train stably and early epochs move faster. "
+            "Watch: loss falls sooner; validation can be noisier with small batches, since eval uses running "
+            "averages."
         ),
     )
     dropout: DropoutConfig = _trick(
-        DropoutConfig, 'Dropout', 'DO',
-        switch='Switch Dropout on or off.',
+        DropoutConfig, "Dropout", "DO",
+        switch="Switch Dropout on or off.",
         explain=(
-            'Zeroes a random fraction p of units while training (never in eval) and scales the rest, so the '
-            'network cannot lean on single units. It fights overfitting. In an LSTM it sits between layers and on '
+            "Zeroes a random fraction p of units while training (never in eval) and scales the rest, so the "
+            "network cannot lean on single units. It fights overfitting. In an LSTM it sits between layers and on "
             "the output (and, for text, on the embeddings). PyTorch's own nn.LSTM(dropout=0.3), as the lesson "
-            'writes it, acts only between stacked layers: on one layer it does nothing (PyTorch warns). This '
-            'switch never is a no-op: one layer still gets dropout on its input and output. Watch: training loss '
-            'sits higher and noisier, while the gap to validation loss shrinks.'
+            "writes it, acts only between stacked layers: on one layer it does nothing (PyTorch warns). This "
+            "switch never is a no-op: one layer still gets dropout on its input and output. Watch: training loss "
+            "sits higher and noisier, while the gap to validation loss shrinks."
         ),
     )
     lr_schedule: LRScheduleConfig = _trick(
-        LRScheduleConfig, 'LR schedule', 'LR',
-        switch='Switch the LR schedule on or off (off = constant LR).',
+        LRScheduleConfig, "LR schedule", "LR",
+        switch="Switch the LR schedule on or off (off = constant LR).",
         explain=(
-            'Changes the learning rate over the run: decay lets the model settle into a minimum after fast early '
-            'progress; warm-up starts small so early, large gradients do not wreck the weights. Step and '
-            'exponential move per epoch, cosine and one-cycle per batch, plateau when validation stalls; noam '
-            'rises for its warm-up, then falls as 1/sqrt(step), as Transformers were first trained. Watch the LR '
-            'curve and the loss bend with it.'
+            "Changes the learning rate over the run: decay lets the model settle into a minimum after fast early "
+            "progress; warm-up starts small so early, large gradients do not wreck the weights. Step and "
+            "exponential move per epoch, cosine and one-cycle per batch, plateau when validation stalls; noam "
+            "rises for its warm-up, then falls as 1/sqrt(step), as Transformers were first trained. Watch the LR "
+            "curve and the loss bend with it."
         ),
     )
     grad_clip: GradClipConfig = _trick(
-        GradClipConfig, 'Gradient clipping', 'GC',
-        switch='Switch gradient clipping on or off.',
+        GradClipConfig, "Gradient clipping", "GC",
+        switch="Switch gradient clipping on or off.",
         explain=(
-            'Caps the gradient before the step: by the global norm (rescales the whole gradient) or by value '
-            '(clamps each element). It keeps one bad batch from throwing the weights far away, above all in '
-            'LSTMs. Watch the |g| curve against the threshold: clipping acts on every step above it.'
+            "Caps the gradient before the step: by the global norm (rescales the whole gradient) or by value "
+            "(clamps each element). It keeps one bad batch from throwing the weights far away, above all in "
+            "LSTMs. Watch the |g| curve against the threshold: clipping acts on every step above it."
         ),
     )
     weight_decay: WeightDecayConfig = _trick(
-        WeightDecayConfig, 'Weight decay', 'WD',
-        switch='Switch weight decay on or off.',
+        WeightDecayConfig, "Weight decay", "WD",
+        switch="Switch weight decay on or off.",
         explain=(
-            'Pulls weights towards zero each step, a preference for small weights that often generalises better. '
-            'Decoupled (AdamW) shrinks weights directly; coupled adds an L2 term to the gradient, which Adam then '
-            'rescales, weakening it. Biases and norm weights are left alone. Watch: validation loss, over long '
-            'runs.'
+            "Pulls weights towards zero each step, a preference for small weights that often generalises better. "
+            "Decoupled (AdamW) shrinks weights directly; coupled adds an L2 term to the gradient, which Adam then "
+            "rescales, weakening it. Biases and norm weights are left alone. Watch: validation loss, over long "
+            "runs."
         ),
     )
     early_stopping: EarlyStoppingConfig = _trick(
-        EarlyStoppingConfig, 'Early stopping', 'ES',
-        switch='Switch early stopping on or off.',
+        EarlyStoppingConfig, "Early stopping", "ES",
+        switch="Switch early stopping on or off.",
         explain=(
-            'Ends the run when the monitored validation metric has not improved by min_delta for `patience` '
+            "Ends the run when the monitored validation metric has not improved by min_delta for `patience` "
             "epochs, and can restore the best epoch's weights. It saves time and keeps the weights from before "
-            'overfitting set in. Watch the patience counter climb after the best epoch.'
+            "overfitting set in. Watch the patience counter climb after the best epoch."
         ),
     )
     mixed_precision: MixedPrecisionConfig = _trick(
-        MixedPrecisionConfig, 'Mixed precision', 'MP', panel=("dtype",),
-        switch='Switch mixed precision (autocast) on or off.',
+        MixedPrecisionConfig, "Mixed precision", "MP", panel=("dtype",),
+        switch="Switch mixed precision (autocast) on or off.",
         explain=(
-            'Runs the forward pass in 16-bit floats with autocast: bf16 where supported, else fp16 with a '
-            'GradScaler that keeps small gradients from vanishing. On GPUs it is faster and uses less memory for '
+            "Runs the forward pass in 16-bit floats with autocast: bf16 where supported, else fp16 with a "
+            "GradScaler that keeps small gradients from vanishing. On GPUs it is faster and uses less memory for "
             "about the same accuracy. Watch samples/s; the loss should look like fp32's."
         ),
     )
     augment: AugmentConfig = _trick(
-        AugmentConfig, 'Augmentation', 'AU',
-        switch='Switch augmentation (random crop with padding, horizontal flip; images only) on or off.',
+        AugmentConfig, "Augmentation", "AU",
+        switch="Switch augmentation (random crop with padding, horizontal flip; images only) on or off.",
         explain=(
-            'Shows the model a slightly different picture each epoch: shifted by up to crop_padding pixels (pad, '
-            'then crop back at a random place) and, for half the images, mirrored left to right. The model cannot '
-            'memorise exact pixels, so it overfits later. Flips are left out for digits, where a mirror image is '
-            'another symbol. Images only. Watch: training loss sits higher, validation loss keeps falling for '
-            'longer.'
+            "Shows the model a slightly different picture each epoch: shifted by up to crop_padding pixels (pad, "
+            "then crop back at a random place) and, for half the images, mirrored left to right. The model cannot "
+            "memorise exact pixels, so it overfits later. Flips are left out for digits, where a mirror image is "
+            "another symbol. Images only. Watch: training loss sits higher, validation loss keeps falling for "
+            "longer."
         ),
     )
     label_smoothing: LabelSmoothingConfig = _trick(
-        LabelSmoothingConfig, 'Label smoothing', 'LS',
-        switch='Switch label smoothing of the cross-entropy on or off.',
+        LabelSmoothingConfig, "Label smoothing", "LS",
+        switch="Switch label smoothing of the cross-entropy on or off.",
         explain=(
-            'Trains towards 1 - epsilon for the true class instead of a hard 1, spreading epsilon over all '
-            'classes, so the model stops pushing its logits ever further apart and is less over-confident. The '
-            'training loss cannot reach 0 any more; validation and test losses are plain cross-entropy, so runs '
-            'compare. Watch: validation loss, and test accuracy.'
+            "Trains towards 1 - epsilon for the true class instead of a hard 1, spreading epsilon over all "
+            "classes, so the model stops pushing its logits ever further apart and is less over-confident. The "
+            "training loss cannot reach 0 any more; validation and test losses are plain cross-entropy, so runs "
+            "compare. Watch: validation loss, and test accuracy."
         ),
     )
 
