@@ -6,7 +6,8 @@ half-batch gradients, summed in another order than one process sums it, so resul
 the last bits of float32 (the first steps' gradient norms agree to 1e-6). Adam at its peak LR
 with clipping amplifies such differences over a few dozen steps, so the final metrics agree
 within a tolerance (0.03 in loss and accuracy), while a bug in the sharding, the averaging or
-SyncBatchNorm shows from the first step. A resume of the same two-process run is exact.
+SyncBatchNorm shows from the first step. A resume of the same two-process run is exact. The runs keep a
+moving average of the weights (--ema), which every process computes from the same all-reduced weights.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-ARGS = ["cnn-mnist1d", "--epochs", "4", "--no-dropout", "--set", "train.batch_size=120", "--threads", "1", "--json"]
+ARGS = ["cnn-mnist1d", "--epochs", "4", "--no-dropout", "--ema", "--set", "train.batch_size=120", "--threads", "1", "--json"]
 
 
 def cli(*args, timeout=240, **kwargs):

@@ -42,10 +42,11 @@ def run(config, folder, data, stop_after=None, resume=None):
     "overrides",
     [
         {},  # cosine with warm-up, dropout, BatchNorm, clipping, decoupled decay, early stopping
-        {"tricks.lr_schedule.kind": "onecycle", "tricks.lr_schedule.warmup_epochs": 0.0, "train.optimizer": "sgd", "tricks.weight_decay.mode": "coupled"},
+        {"tricks.lr_schedule.kind": "onecycle", "tricks.lr_schedule.warmup_epochs": 0.0, "train.optimizer": "sgd", "tricks.weight_decay.mode": "coupled",
+         "tricks.ema.enabled": True},
         {"tricks.lr_schedule.kind": "plateau", "tricks.lr_schedule.patience": 0, "tricks.early_stopping.patience": 2},
     ],
-    ids=["cosine", "onecycle-sgd", "plateau-early-stop"],
+    ids=["cosine", "onecycle-sgd-ema", "plateau-early-stop"],
 )
 def test_a_run_stopped_anywhere_and_resumed_ends_identical(tmp_path, small_data, overrides):
     config = make_config({"train.epochs": 5, "train.batch_size": 64, "train.stats_every": 1,

@@ -104,6 +104,16 @@ class LabelSmoothingConfig:
     epsilon: float = _f(0.1, "the share of the target moved off the true class", gt=0.0, max=0.5)
 
 
+@dataclass(frozen=True)
+class EmaConfig:
+    enabled: bool = _f(False, "validate, early-stop, keep (best.pt) and test an exponential moving average of the weights, updated "
+                              "after every step")
+    decay: float = _f(0.999, "the average keeps this share of itself at each step: it remembers about 1 / (1 - decay) steps",
+                      gt=0.0, max=0.99999)
+    warmup: bool = _f(True, "the n-th update uses min(decay, (1 + n) / (10 + n)), so the first steps' weights fade fast (false: "
+                            "decay from the first step, which a run of fewer than about 1 / (1 - decay) steps cannot outlive)")
+
+
 def _trick(cls: type, title: str, code: str, *, switch: str, explain: str, panel: tuple[str, ...] | None = None) -> Any:
     """A trick's field of :class:`TricksConfig`. ``panel``: the settings the app shows under its
     checkbox (default: all of them)."""
@@ -203,6 +213,17 @@ class TricksConfig:
             "classes, so the model stops pushing its logits ever further apart and is less over-confident. The "
             "training loss cannot reach 0 any more; validation and test losses are plain cross-entropy, so runs "
             "compare. Watch: validation loss, and test accuracy."
+        ),
+    )
+    ema: EmaConfig = _trick(
+        EmaConfig, "Weight averaging (EMA)", "EM",
+        switch="Switch the moving average of the weights (EMA) on or off.",
+        explain=(
+            "Keeps an exponential moving average of the weights beside the weights the optimizer moves, and "
+            "validates, early-stops, saves best.pt and tests the average. The last steps' noise, from the batches "
+            "and a high learning rate, averages out, much as a lower LR at the end would, without slowing "
+            "training. The optimizer never sees the average. Watch: validation loss, smoother and often lower "
+            "late in a run; early on the average lags behind the weights (the warm-up shortens that)."
         ),
     )
 

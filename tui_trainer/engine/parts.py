@@ -13,7 +13,9 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from ..config.tricks import EmaConfig
 from ..data import InputPipeline
 from ..models import build_model
 from .early_stopping import EarlyStopping
@@ -36,17 +38,20 @@ class Parts:
     schedule: LRSchedule
     early: EarlyStopping  # monitor "auto": the task's own metric
     scaler: torch.amp.GradScaler  # fp16 mixed precision; a pass-through when disabled
+    ema: Ema | None  # tricks.ema: the average of the weights, updated after each step
     shuffle: torch.Generator  # the order of the batches
 
     @property
     def judged(self) -> nn.Module:
-        """The weights validation, early stopping, ``best.pt`` and the test score use."""
-        return self.model
+        """The weights validation, early stopping, ``best.pt`` and the test score use: the
+        average (``tricks.ema``) when it is on, else the model's own."""
+        return self.ema.module if self.ema is not None else self.model
 
     def stateful(self) -> dict[str, Any]:
         """The parts with state, by their key in ``last.pt``."""
-        return {"model": self.model, "optimizer": self.optim.optimizer, "schedule": self.schedule, "scaler": self.scaler,
-                "early_stopping": self.early}
+        parts = {"model": self.model, "optimizer": self.optim.optimizer, "schedule": self.schedule, "scaler": self.scaler,
+                 "early_stopping": self.early, "ema": self.ema}
+        return {key: part for key, part in parts.items() if part is not None}
 
     def state_dict(self) -> dict[str, Any]:
         return {key: part.state_dict() for key, part in self.stateful().items()}
@@ -67,6 +72,7 @@ def build_parts(setup: Setup) -> Parts:
     dist.start(device, cfg.distributed)
     model = build_model(data.spec, cfg).to(device)
     optim = build_optimizer(model, cfg)
+    ema = Ema(model, cfg.tricks.ema) if cfg.tricks.ema.enabled else None  # a copy with plain BatchNorm: before DDP's wrap
     net = dist.wrap(model, device, cfg.distributed.sync_batchnorm)
     dist.seed_dropout(cfg.train.seed)
     return Parts(
@@ -75,6 +81,38 @@ def build_parts(setup: Setup) -> Parts:
         schedule=LRSchedule(optim.optimizer, cfg.tricks.lr_schedule, cfg.train.lr, cfg.train.epochs, setup.steps_per_epoch),
         early=EarlyStopping(cfg.tricks.early_stopping, task.monitor),
         scaler=torch.amp.GradScaler(device.type, enabled=setup.precision.use_scaler),
+        ema=ema,
         shuffle=torch.Generator(device=device).manual_seed(cfg.train.seed),
     )
 
+
+
+class Ema(AveragedModel):
+    """``tricks.ema``: ``average ← decay × average + (1 - decay) × weights`` after each step, with
+    torch's :class:`~torch.optim.swa_utils.AveragedModel` and ``get_ema_multi_avg_fn``.
+    BatchNorm's running statistics are averaged too (``use_buffers``), as timm's ``ModelEmaV3``
+    does, so the average's statistics match its weights. With ``warmup`` the n-th update uses
+    ``min(decay, (1 + n) / (10 + n))`` (TensorFlow's ``ExponentialMovingAverage(num_updates=)``);
+    the count is kept on the host (a copy of ``n_averaged``), so no step waits for the device.
+
+    Under torchrun each process averages the same all-reduced weights, so the averages agree; their
+    BatchNorm statistics are process 0's at evaluation, as the model's are."""
+
+    def __init__(self, model: nn.Module, config: EmaConfig):
+        super().__init__(model, multi_avg_fn=self._average, use_buffers=True)
+        self.decay, self.warmup = config.decay, config.warmup
+        self.fixed = get_ema_multi_avg_fn(config.decay)
+        self.updates = 0  # = n_averaged
+
+    def _average(self, averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates)) if self.warmup else self.decay
+        (self.fixed if decay == self.decay else get_ema_multi_avg_fn(decay))(averaged, current, n)
+
+    def update_parameters(self, model: nn.Module) -> None:
+        super().update_parameters(model)  # the first call copies the weights
+        self.updates += 1
+
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True, assign: bool = False) -> Any:
+        result = super().load_state_dict(state, strict, assign)
+        self.updates = int(self.n_averaged)
+        return result

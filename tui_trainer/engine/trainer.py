@@ -190,6 +190,7 @@ class Trainer:
         p, setup = self.parts, self.setup
         model, optimizer, schedule, scaler, clip, task, inputs = p.net, p.optim.optimizer, p.schedule, p.scaler, p.clip, p.task, p.inputs
         device, precision, bs, dist, steer, shuffle = setup.device, setup.precision, self.config.train.batch_size, self.dist, self.steer, p.shuffle
+        ema = p.ema
         group = optimizer.param_groups[0]
         first = state.begin_epoch(epoch, shuffle.get_state())  # a stop mid-epoch replays this epoch's order
         stats.start_epoch(state.epoch_started)
@@ -230,6 +231,8 @@ class Trainer:
                     scaler.step(optimizer)  # fp16: skipped where the gradients overflowed
                     scaler.update()
                 schedule.after_batch()  # lr_schedule: warm-up and the per-batch schedules
+                if ema is not None:
+                    ema.update_parameters(p.model)  # ema: the average that validation, best.pt and the test use
             stats.record_scale(row)  # fp16: a drop in the scale marks a step the scaler skipped
             state.step_in_epoch += 1
             if stats.due():  # always fetched (the buffer must empty), even with an outcome waiting for agreement
