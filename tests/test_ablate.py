@@ -7,7 +7,7 @@ import sys
 import pytest
 from helpers import make_config
 
-from tui_trainer import ablate
+from tui_trainer.experiments import ablate
 from tui_trainer.errors import UserError
 
 

@@ -14,11 +14,11 @@ from tui_trainer.config import replace
 from tui_trainer.config.presets import load_preset
 from tui_trainer.engine import Control, Trainer
 from tui_trainer.engine.precision import resolve_precision
-from tui_trainer.labs import load_lab
-from tui_trainer.labs.runner import plan, run
+from tui_trainer.experiments.labs import load_lab
+from tui_trainer.experiments.labs.runner import plan, run
 from tui_trainer.models import build_model
 from tui_trainer.models.cnn import ModelShapeError
-from tui_trainer.trials import ProcessTrials
+from tui_trainer.experiments.trials import ProcessTrials
 
 ORDER_LAB = """
 question = "Which order?"
@@ -104,4 +104,4 @@ def test_fp16_without_a_grad_scaler_is_a_setting_and_cpu_only_arms_are_skipped_w
     session = plan(load_lab("mixed-precision"))
     assert set(session.skipped) == {"fp16 + GradScaler", "fp16, no scaler"}
     assert all("fp16 autocast is for GPUs" in why for why in session.skipped.values())
-    assert {r.arm for r in session.runs} <= {"fp32", "bf16"}
+    assert {r.fields["arm"] for r in session.runs} <= {"fp32", "bf16"}

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tui_trainer.cli.app import app
-from tui_trainer.labs import LabError, lab_paths, load_lab
-from tui_trainer.labs.verdict import Stat, clear, judge
+from tui_trainer.experiments.labs import LabError, lab_paths, load_lab
+from tui_trainer.experiments.labs.verdict import Stat, clear, judge
 
 LAB = """
 question = "Does dropout help here?"

@@ -161,7 +161,7 @@ def test_a_bad_ray_address_is_one_line(tmp_path):
 
 
 def test_asha_prunes_the_trial_that_falls_behind_at_a_rung(tmp_path):
-    from tui_trainer.pruning import AshaPruner
+    from tui_trainer.experiments.pruning import AshaPruner
 
     pruner = AshaPruner(epochs=9, grace=1, reduction=3)
     losses = {"a": 1.0, "b": 0.5, "c": 2.0, "d": 0.2}  # epoch 1's val loss, reached in this order

@@ -9,7 +9,7 @@ import json
 import pytest
 from helpers import make_config
 
-from tui_trainer import sweep as sweeps
+from tui_trainer.experiments import sweep as sweeps
 from tui_trainer.errors import UserError
 
 BASE = {"data.dataset": "series", "data.window": 12, "data.horizon": 3, "data.transform": "difference", "data.val_periods": 60,

@@ -209,7 +209,7 @@ def ablate(
         config, _ = load_preset(preset, train_overrides(set_, epochs=epochs, threads=threads))
     except ConfigError as exc:
         fail(str(exc))
-    from .. import ablate as ablation
+    from ..experiments import ablate as ablation
     from ..display import duration, fmt, headline
     from ..engine import Control
     from ..engine.precision import why_not_here

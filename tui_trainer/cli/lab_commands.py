@@ -15,7 +15,7 @@ lab_app = typer.Typer(help="Labs: the lesson's questions answered by small exper
 
 
 def _complete_lab(incomplete: str) -> list[str]:
-    from ..labs import lab_paths
+    from ..experiments.labs import lab_paths
 
     return [name for name in lab_paths() if name.startswith(incomplete)]
 
@@ -24,8 +24,8 @@ def _complete_lab(incomplete: str) -> list[str]:
 def lab_list() -> None:
     """The labs: name, question, runs (arms × values × seeds) and the time it took here."""
     from ..display import duration
-    from ..labs import LabError, lab_paths, load_lab
-    from ..labs.runner import estimate
+    from ..experiments.labs import LabError, lab_paths, load_lab
+    from ..experiments.labs.runner import estimate
     from ..runs.catalog import table
 
     rows = []
@@ -60,10 +60,10 @@ def lab_run(
     from ..config.loader import parse_override
     from ..display import duration
     from ..engine import Control
-    from ..labs import LabError, load_lab
-    from ..labs.runner import cores, estimate, plan, run, shown
-    from ..labs.verdict import num
-    from ..trials import ProcessTrials
+    from ..experiments.labs import LabError, load_lab
+    from ..experiments.labs.runner import cores, estimate, plan, run, shown
+    from ..experiments.labs.verdict import num
+    from ..experiments.trials import ProcessTrials
     from .signals import exit_code, stop_on_signals
 
     try:
@@ -89,7 +89,8 @@ def lab_run(
         count[0] += 1
         status = summary.get("status", "?")
         numbers = "  ".join(f"{k} {num(v)}" for k, v in metrics.items() if k != "wall_seconds") if status != "stopped" else "(resumes next time)"
-        typer.echo(f"[{count[0]}/{total}] {lab_run.arm}{'' if lab_run.value is None else f' {lab.scan.label}={shown(lab_run.value)}'} "
+        arm, value = lab_run.fields["arm"], lab_run.fields["value"]
+        typer.echo(f"[{count[0]}/{total}] {arm}{'' if value is None else f' {lab.scan.label}={shown(value)}'} "
                    f"seed {lab_run.seed}: {status}{' (resumed)' if how == 'resumed' else ''}  {numbers}")
 
     try:
@@ -111,8 +112,8 @@ def lab_show(
     runs_dir: Path = runs_dir_option("Where the lab folders are."),
 ) -> None:
     """A lab run before: its question, the table, the verdict and the lesson, from its lab.json."""
-    from ..labs import LabError
-    from ..labs.runner import lab_folders, read_session
+    from ..experiments.labs import LabError
+    from ..experiments.labs.runner import lab_folders, read_session
 
     path = Path(lab) if lab is not None else None
     if path is None or not path.is_dir():
@@ -133,7 +134,7 @@ def lab_show(
 
 def _print_end(session) -> None:
     from ..display import duration
-    from ..labs.runner import table_text
+    from ..experiments.labs.runner import table_text
 
     typer.echo("")
     typer.echo(table_text(session) if session.results else "no run has finished yet")

@@ -35,10 +35,10 @@ def sweep(
         config, _ = load_preset(preset, train_overrides(set_, epochs=epochs, threads=threads))
     except ConfigError as exc:
         fail(str(exc))
-    from .. import sweep as sweeps
+    from ..experiments import sweep as sweeps
     from ..display import duration, fmt, headline
     from ..engine import Control
-    from ..pruning import SCHEDULERS, AshaPruner
+    from ..experiments.pruning import SCHEDULERS, AshaPruner
     from .signals import exit_code, stop_on_signals
 
     if scheduler is not None and scheduler not in SCHEDULERS:

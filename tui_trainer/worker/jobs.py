@@ -48,7 +48,7 @@ def train(job: Job, host: Any) -> dict[str, Any]:
 
 def ablate(job: Job, host: Any) -> dict[str, Any]:
     """The preset, then once per trick with that trick switched, run after run in this process."""
-    from .. import ablate as ablation
+    from ..experiments import ablate as ablation
     from ..engine.precision import why_not_here
 
     plan = ablation.plan(job.config, None, job.seeds or 1, why_not_here)
@@ -60,9 +60,9 @@ def ablate(job: Job, host: Any) -> dict[str, Any]:
 
 def lab(job: Job, host: Any) -> dict[str, Any]:
     """A lab: its runs in worker processes of this one, one per core; each result sent as it ends."""
-    from ..labs import load_lab
-    from ..labs.runner import cores, folder_for, plan, run
-    from ..trials import ProcessTrials
+    from ..experiments.labs import load_lab
+    from ..experiments.labs.runner import cores, folder_for, plan, run
+    from ..experiments.trials import ProcessTrials
 
     spec = load_lab(job.lab)
     jobs = min(cores(), spec.run_count(job.seeds))

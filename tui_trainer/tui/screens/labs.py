@@ -71,8 +71,8 @@ class LabsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        from ...labs import LabError, lab_paths, load_lab
-        from ...labs.runner import estimate
+        from ...experiments.labs import LabError, lab_paths, load_lab
+        from ...experiments.labs.runner import estimate
 
         table = self.query_one("#labs-table", DataTable)
         table.add_columns("lab", "question", "runs", "time")
@@ -119,7 +119,7 @@ class LabsScreen(Screen):
         if isinstance(lab, str):
             text.update(Text(f"{name}: {lab}", style="red"))
             return
-        from ...labs.runner import lab_folders, read_session
+        from ...experiments.labs.runner import lab_folders, read_session
 
         out = Text(no_wrap=True)
         out.append(f"{lab.question}\n\n", style="bold")
@@ -231,7 +231,7 @@ WRAP = 76  # prose is wrapped to the pane; tables are not, and scroll sideways
 def plan_text(lab: Any, seeds: int | None) -> str:
     """What the lab will run: its base preset and shared settings, each arm, the scan, the
     seeds, the count of runs and the time it took here."""
-    from ...labs.runner import estimate
+    from ...experiments.labs.runner import estimate
 
     def settings(values: dict[str, Any]) -> str:
         return ", ".join(f"{k} = {v}" for k, v in values.items()) or "the base settings"
@@ -251,7 +251,7 @@ def plan_text(lab: Any, seeds: int | None) -> str:
 
 def result_text(session: Any) -> Text:
     """The table of a lab's results and, once complete, its verdict."""
-    from ...labs.runner import table_text
+    from ...experiments.labs.runner import table_text
 
     out = Text(table_text(session) + "\n\n")
     if session.verdict is not None:

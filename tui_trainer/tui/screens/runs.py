@@ -23,11 +23,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
-from ... import ablate
-from ... import sweep as sweeps
+from ...experiments import ablate
+from ...experiments import sweep as sweeps
 from ...display import duration, fmt, headline_cell
 from ...runs.catalog import SHORT, RunInfo, scan_runs
-from ...trials import FINISHED, request_stop
+from ...experiments.trials import FINISHED, request_stop
 from ..messages import AblateRequested, AblationUpdated, FollowRequested, ResumeRequested, RunsChanged, StopRequested
 from ..widgets.overlay_plot import OverlayPlot
 

@@ -7,12 +7,11 @@ stopped ones, and a finished lab prints its verdict again at once. ``lab.json`` 
 seed, status and measured metrics, and at the end the verdict.
 
 The runs train in worker processes, as many as the cores allow, each keeping its data in
-memory between runs (:class:`~tui_trainer.trials.ProcessTrials`), or on Ray.
+memory between runs (:class:`~tui_trainer.experiments.trials.ProcessTrials`), or on Ray.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -21,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..atomic import atomic_write_text
-from ..config import Config, replace
-from ..runs.catalog import table
-from ..runs.folder import _slug
+from ...config import replace
+from ...runs.catalog import table
+from ...runs.folder import _slug
+from ..plan import PlannedRun, save_index
+from ..plan import folder_for as plan_folder
 from ..trials import FINISHED
 from .measure import measure
 from .spec import Arm, Lab, LabError, Rule, Scan
@@ -34,23 +34,10 @@ LAB_JSON = "lab.json"
 
 
 @dataclass
-class LabRun:
-    arm: str
-    value: Any  # the scanned setting's value, None without a scan
-    seed: int
-    config: Config
-    name: str  # its folder's name inside the lab folder
-
-    @property
-    def key(self) -> str:
-        return f"{self.arm}{'' if self.value is None else f' {shown(self.value)}'} seed={self.seed}"
-
-
-@dataclass
 class LabSession:
     lab: Lab
     seeds: list[int]
-    runs: list[LabRun]
+    runs: list[PlannedRun]  # fields: the arm, and the scanned setting's value (None without a scan)
     extra: dict[str, Any] = field(default_factory=dict)  # settings for every run, from the command line
     skipped: dict[str, str] = field(default_factory=dict)  # arms that cannot train here (no GPU for fp16, ...) and why
     folder: Path | None = None
@@ -88,7 +75,7 @@ def plan(lab: Lab, seeds: int | None = None, extra: dict[str, Any] | None = None
     """Every run of the lab: each arm, at each scanned value, on each seed. With ``jobs`` > 1
     each run gets its share of the cores (``train.threads``) unless ``extra`` sets it. An arm
     that cannot train here (fp16 without a GPU) is left out, with the reason in ``skipped``."""
-    from ..engine.precision import why_not_here
+    from ...engine.precision import why_not_here
 
     extra = dict(extra or {})
     if jobs > 1 and "train.threads" not in extra:
@@ -105,14 +92,14 @@ def plan(lab: Lab, seeds: int | None = None, extra: dict[str, Any] | None = None
                 name = _slug(f"{arm.name}{label}")
                 config = replace(lab.config(arm, value, seed, extra), {"name": f"{lab.name}.{name}"})  # the seeds of an arm share it
                 name = f"{name}-s{seed}"
-                runs.append(LabRun(arm.name, value, seed, config, name))
+                label = arm.name if value is None else f"{arm.name} {shown(value)}"
+                runs.append(PlannedRun(label, seed, config, name, {"arm": arm.name, "value": value}))
     return LabSession(lab, seed_list, runs, extra, skipped)
 
 
 def folder_for(runs_dir: Path | str, session: LabSession) -> Path:
-    what = json.dumps({"lab": session.lab.path.read_text(encoding="utf-8"), "seeds": session.seeds,
-                       "extra": {k: v for k, v in session.extra.items() if k != "train.threads"}}, sort_keys=True, default=str)
-    return Path(runs_dir) / f"lab-{session.lab.name}-{hashlib.sha1(what.encode()).hexdigest()[:8]}"
+    return plan_folder(runs_dir, "lab", session.lab.name, {"lab": session.lab.path.read_text(encoding="utf-8"), "seeds": session.seeds,
+                                                          "extra": {k: v for k, v in session.extra.items() if k != "train.threads"}})
 
 
 def names(lab: Lab) -> list[str]:
@@ -120,7 +107,7 @@ def names(lab: Lab) -> list[str]:
 
 
 def run(session: LabSession, runs_dir: Path | str, trials: Any,
-        on_result: Callable[[LabSession, LabRun, dict[str, Any], dict[str, Any], str], None] | None = None,
+        on_result: Callable[[LabSession, PlannedRun, dict[str, Any], dict[str, Any], str], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False) -> LabSession:
     """Train every run not complete yet with ``trials`` (a ProcessTrials or RayTrials), measuring
     each as it ends; then the verdict, when every run is done."""
@@ -140,7 +127,7 @@ def run(session: LabSession, runs_dir: Path | str, trials: Any,
         path = folder / lab_run.name
         metrics = measure(path, names(session.lab)) if (path / "summary.json").exists() else {}
         if summary.get("status") in FINISHED:  # a stopped run is not a result: the same command again resumes it
-            session.results.append({"key": key, "arm": lab_run.arm, "value": lab_run.value, "seed": lab_run.seed,
+            session.results.append({"key": key, **lab_run.fields, "seed": lab_run.seed,
                                     "name": lab_run.name, "status": summary.get("status"), "metrics": metrics})
         session.seconds = previous.get("seconds", 0.0) + time.monotonic() - started
         save(session)
@@ -199,8 +186,7 @@ def _read(folder: Path) -> dict[str, Any]:
 
 
 def save(session: LabSession) -> None:
-    if session.folder is not None:
-        atomic_write_text(session.folder / LAB_JSON, json.dumps(session.to_json(), indent=2, default=str) + "\n")
+    save_index(session.folder, LAB_JSON, session.to_json())
 
 
 def table_text(session: LabSession) -> str:

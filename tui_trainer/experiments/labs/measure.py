@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from ..runs.catalog import Curves, read_curves
-from ..runs.folder import read_summary
+from ...runs.catalog import Curves, read_curves
+from ...runs.folder import read_summary
 from .probes import PROBES, probe
 
 

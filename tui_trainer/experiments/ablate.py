@@ -9,20 +9,19 @@ with its spread (the sample standard deviation over seeds). All runs go into one
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .atomic import atomic_write_text
-from .config import Config, replace
-from .config.tricks import TRICK_NAMES
-from .display import headline
-from .errors import UserError
-from .runs.catalog import table
-from .runs.folder import _slug, unique_dir
+from ..config import Config, replace
+from ..config.tricks import TRICK_NAMES
+from ..display import headline
+from ..errors import UserError
+from ..runs.catalog import table
+from ..runs.folder import _slug, unique_dir
+from .plan import save_index
 from .trials import RayTrials
 
 METRICS = ("best_val_loss", "test_accuracy", "best_epoch", "wall_seconds")
@@ -88,7 +87,7 @@ def run(ablation: Ablation, runs_dir: Path | str, train: Callable[[Config, Path]
         should_stop: Callable[[], bool] = lambda: False) -> Ablation:
     """Train every variant on every seed (seed by seed, so a stopped ablation still has
     complete comparisons). ``train(config, folder)`` trains one run and returns its summary;
-    or ``train`` is a :class:`~tui_trainer.trials.RayTrials`, which trains them all at once,
+    or ``train`` is a :class:`~tui_trainer.experiments.trials.RayTrials`, which trains them all at once,
     each in ``<folder>/<its name>``."""
     folder = unique_dir(runs_dir, f"ablate-{ablation.preset}", "the ablation folder")
     ablation.folder = folder
@@ -120,15 +119,14 @@ def run(ablation: Ablation, runs_dir: Path | str, train: Callable[[Config, Path]
 
 
 def save(ablation: Ablation) -> None:
-    if ablation.folder is not None:
-        atomic_write_text(ablation.folder / "ablation.json", json.dumps(ablation.to_json(), indent=2, default=str) + "\n")
+    save_index(ablation.folder, "ablation.json", ablation.to_json())
 
 
 def local_trainer(control: Callable[[], Any]) -> Callable[[Config, Path], dict[str, Any]]:
     """``train(config, folder)`` for :func:`run`: trains in this process, every variant on the
     same data tensors (the launcher's cache), each run in its own folder; ``control()`` gives
     each run's Control."""
-    from .launcher import launch
+    from ..launcher import launch
 
     def train(config: Config, folder: Path) -> dict[str, Any]:
         return launch(config, control(), runs_dir=folder).summary

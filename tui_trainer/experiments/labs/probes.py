@@ -41,9 +41,9 @@ def probe(run_dir: Path | str, names: list[str]) -> dict[str, float | None]:
     no ``best.pt``, no BatchNorm, or a task without classes)."""
     import torch
 
-    from ..config.loader import load_config
-    from ..engine import Trainer
-    from ..engine.checkpoint import load_checkpoint
+    from ...config.loader import load_config
+    from ...engine import Trainer
+    from ...engine.checkpoint import load_checkpoint
 
     run_dir = Path(run_dir)
     best = run_dir / "best.pt"

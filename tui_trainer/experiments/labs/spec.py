@@ -47,10 +47,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, ConfigError, replace
-from ..config.loader import read_toml
-from ..config.presets import BUNDLED_DIR, load_preset, user_preset_dir
-from ..errors import UserError
+from ...config import Config, ConfigError, replace
+from ...config.loader import read_toml
+from ...config.presets import BUNDLED_DIR, load_preset, user_preset_dir
+from ...errors import UserError
 from .measure import goal_of, metric_name_problem
 
 BUNDLED_LABS = BUNDLED_DIR / "labs"

@@ -11,7 +11,6 @@ points by the task's headline test metric, mean ± standard deviation over the s
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -22,13 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .atomic import atomic_write_text
-from .config import Config, ConfigError, config_to_dict, replace
-from .config.loader import parse_override
-from .display import headline
-from .errors import UserError
-from .runs.catalog import table
-from .runs.folder import _slug
+from ..config import Config, ConfigError, config_to_dict, replace
+from ..config.loader import parse_override
+from ..display import headline
+from ..errors import UserError
+from ..runs.catalog import table
+from .plan import PlannedRun, save_index
+from .plan import folder_for as plan_folder
 from .trials import FINISHED, PRUNE, RayTrials, clear_stop, finished_summary, resumable, stop_file, train_in_folder, watch_stop
 
 if TYPE_CHECKING:
@@ -38,23 +37,11 @@ KEPT = ("status", "best_val_loss", "best_epoch", "wall_seconds", "run_dir", "hea
 
 
 @dataclass
-class Trial:
-    point: str  # the grid point, e.g. "train.lr=0.001 tricks.dropout.p=0.3"
-    seed: int
-    config: Config
-    name: str  # its folder's name inside the sweep folder
-
-    @property
-    def key(self) -> str:
-        return f"{self.point} seed={self.seed}"
-
-
-@dataclass
 class Sweep:
     preset: str
     grid: dict[str, list[Any]]
     seeds: list[int]
-    trials: list[Trial]
+    trials: list[PlannedRun]  # label: the grid point, e.g. "train.lr=0.001 tricks.dropout.p=0.3"
     folder: Path | None = None
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # trial key -> what its summary said
     running: dict[str, Any] | None = None  # while a process trains it: its pid and host (the app's Runs view reads it)
@@ -62,7 +49,7 @@ class Sweep:
 
     def to_json(self) -> dict[str, Any]:
         return {"preset": self.preset, "grid": self.grid, "seeds": self.seeds, "running": self.running,
-                "trials": [{"point": t.point, "seed": t.seed, "name": t.name} for t in self.trials], "results": self.results}
+                "trials": [{"point": t.label, "seed": t.seed, "name": t.name} for t in self.trials], "results": self.results}
 
     @property
     def in_progress(self) -> bool:
@@ -81,7 +68,7 @@ class Sweep:
 def load(folder: Path) -> Sweep:
     """A sweep as its ``sweep.json`` describes it (no configs: for tables and the app)."""
     data = json.loads((Path(folder) / "sweep.json").read_text(encoding="utf-8"))
-    trials = [Trial(t["point"], t["seed"], None, t["name"]) for t in data.get("trials", [])]
+    trials = [PlannedRun(t["point"], t["seed"], None, t["name"]) for t in data.get("trials", [])]
     return Sweep(data["preset"], data["grid"], data["seeds"], trials, Path(folder), data.get("results") or {}, data.get("running"))
 
 
@@ -140,27 +127,26 @@ def plan(config: Config, grid: dict[str, list[Any]], seeds: int) -> Sweep:
             raise UserError(f"--grid: {exc}") from None
         point = " ".join(f"{k}={v}" for k, v in settings.items())
         for seed in seed_list:
-            trials.append(Trial(point, seed, replace(point_config, {"train.seed": seed, "name": f"{config.name}.p{index}.s{seed}"}),
-                                f"p{index:03d}-s{seed}"))
+            trials.append(PlannedRun(point, seed, replace(point_config, {"train.seed": seed, "name": f"{config.name}.p{index}.s{seed}"}),
+                                     f"p{index:03d}-s{seed}"))
     return Sweep(config.name, grid, seed_list, trials)
 
 
 def folder_for(runs_dir: Path | str, sweep: Sweep, base: Config) -> Path:
     """``<runs>/sweep-<preset>-<digest>``: the digest of the preset's settings, the grid and the
     seeds, so the same sweep finds its folder again and a different one gets its own."""
-    text = json.dumps({"config": config_to_dict(base), "grid": sweep.grid, "seeds": sweep.seeds}, sort_keys=True, default=str)
-    return Path(runs_dir) / f"sweep-{_slug(sweep.preset)}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    return plan_folder(runs_dir, "sweep", sweep.preset, {"config": config_to_dict(base), "grid": sweep.grid, "seeds": sweep.seeds})
 
 
-def run(sweep: Sweep, base: Config, runs_dir: Path | str, train: Callable[[Trial, Path, bool], dict[str, Any]] | RayTrials,
-        on_result: Callable[[Sweep, Trial, dict[str, Any] | None, str], None] | None = None,
+def run(sweep: Sweep, base: Config, runs_dir: Path | str, train: Callable[[PlannedRun, Path, bool], dict[str, Any]] | RayTrials,
+        on_result: Callable[[Sweep, PlannedRun, dict[str, Any] | None, str], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False, pruner: AshaPruner | None = None) -> Sweep:
     """Train the trials not yet complete. ``train(trial, folder, resume)`` trains one trial in
     ``folder`` (resuming it when ``resume``) and returns its summary; or ``train`` is a
-    :class:`~tui_trainer.trials.RayTrials`, which trains them at once. ``on_result(sweep, trial,
+    :class:`~tui_trainer.experiments.trials.RayTrials`, which trains them at once. ``on_result(sweep, trial,
     summary, how)``: ``how`` is "trained", "resumed" or "skipped" (already complete). A ``STOP``
     file in the sweep folder (``x`` in the app) stops the sweep as ``should_stop`` does. ``pruner``
-    (``--scheduler asha``) stops trials that fall behind (see :mod:`tui_trainer.pruning`)."""
+    (``--scheduler asha``) stops trials that fall behind (see :mod:`tui_trainer.experiments.pruning`)."""
     folder = folder_for(runs_dir, sweep, base)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -183,8 +169,8 @@ def run(sweep: Sweep, base: Config, runs_dir: Path | str, train: Callable[[Trial
 def _train_all(sweep: Sweep, folder: Path, train, on_result, should_stop, pruner) -> None:
     """:func:`run`'s work: record what is done already, then train the rest, here or on Ray."""
 
-    def record(trial: Trial, summary: dict[str, Any], how: str) -> None:
-        sweep.results[trial.key] = {"point": trial.point, "seed": trial.seed, **{k: summary.get(k) for k in KEPT},
+    def record(trial: PlannedRun, summary: dict[str, Any], how: str) -> None:
+        sweep.results[trial.key] = {"point": trial.label, "seed": trial.seed, **{k: summary.get(k) for k in KEPT},
                                     "test_score": headline(summary)[1]}
         save(sweep)
         if on_result is not None:
@@ -230,17 +216,16 @@ def _read_results(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 def save(sweep: Sweep) -> None:
-    if sweep.folder is not None:
-        atomic_write_text(sweep.folder / "sweep.json", json.dumps(sweep.to_json(), indent=2, default=str) + "\n")
+    save_index(sweep.folder, "sweep.json", sweep.to_json())
 
 
 def local_trainer(control: Callable[[], Any], sinks: tuple = (), pruner: AshaPruner | None = None
-                  ) -> Callable[[Trial, Path, bool], dict[str, Any]]:
+                  ) -> Callable[[PlannedRun, Path, bool], dict[str, Any]]:
     """``train(trial, folder, resume)`` for :func:`run`: in this process, on data loaded once
     per data setting; ``control()`` gives each trial's Control; ``sinks`` see every event;
     ``pruner`` reads the trials' progress while they train."""
 
-    def train(trial: Trial, folder: Path, resume: bool) -> dict[str, Any]:
+    def train(trial: PlannedRun, folder: Path, resume: bool) -> dict[str, Any]:
         control_ = control()
         end_watch = watch_stop(folder.parent, control_, folder, pruner.poll if pruner else None)  # STOP (the app's x), PRUNE
         try:
@@ -259,10 +244,10 @@ def rows(sweep: Sweep) -> tuple[list[list[str]], str]:
     pruned by ASHA are counted, not scored: they stopped before the budget the others had)."""
     points: dict[str, list[dict[str, Any]]] = {}
     for trial in sweep.trials:
-        points.setdefault(trial.point, [])
+        points.setdefault(trial.label, [])
         result = sweep.results.get(trial.key)
         if result and result.get("status") in FINISHED:
-            points[trial.point].append(result)
+            points[trial.label].append(result)
     mode = next((r.get("headline_mode") for rs in points.values() for r in rs if r.get("headline_mode")), "max")
     label = next((r.get("headline") for rs in points.values() for r in rs if r.get("headline")), "test_accuracy")
 

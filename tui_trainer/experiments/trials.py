@@ -26,8 +26,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import Config, config_from_dict, config_to_dict, replace
-from .errors import UserError
+from ..config import Config, config_from_dict, config_to_dict, replace
+from ..errors import UserError
 
 STOP = "STOP"
 FINISHED = ("completed", "early_stopped", "diverged", "pruned")  # a sweep run again leaves these as they are
@@ -58,7 +58,7 @@ def finished_summary(path: Path) -> dict[str, Any] | None:
 def resumable(path: Path) -> bool:
     """A trial folder left by a stopped or killed run, with a checkpoint to go on from. One
     without (it died before its first checkpoint) is cleared, to train from the start."""
-    from .runs.lock import check_free
+    from ..runs.lock import check_free
 
     path = Path(path)
     if not path.exists():
@@ -95,7 +95,7 @@ def train_in_folder(config: Config, path: Path, control, sinks: tuple = ()) -> t
     """Train ``config`` in the run folder ``path``; return its summary and how: "skipped" (it
     had finished), "resumed" (from its ``last.pt``) or "trained". Data is loaded once per
     process and data setting (the launcher's cache)."""
-    from .launcher import launch
+    from ..launcher import launch
 
     path = Path(path)
     if (finished := finished_summary(path)) is not None:
@@ -107,7 +107,7 @@ def train_in_folder(config: Config, path: Path, control, sinks: tuple = ()) -> t
 
 def _train_task(config: dict, path: str, folder: str) -> tuple[dict[str, Any], str]:
     """A Ray task: one trial, stopped by the sweep's ``STOP`` file."""
-    from .engine import Control
+    from ..engine import Control
 
     control = Control()
     end_watch = watch_stop(Path(folder), control, Path(path))
@@ -174,7 +174,7 @@ class ProcessTrials:
             clear_stop(folder)
 
     def _here(self, jobs, folder: Path, on_done, should_stop) -> None:
-        from .engine import Control
+        from ..engine import Control
 
         for key, config, path in jobs:
             if should_stop():
