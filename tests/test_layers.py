@@ -59,3 +59,51 @@ def test_imports_point_down_the_layers(path):
 def test_no_module_outgrows_a_reader():
     long = {str(p.relative_to(PACKAGE)): n for p in MODULES if (n := len(p.read_text().splitlines())) > 400}
     assert not long, long
+
+
+def module_imports() -> dict[str, set[str]]:
+    """Each module of the package (dotted, from the package) and the package modules it imports
+    anywhere in it: at the top, in a function, or under TYPE_CHECKING."""
+    names = {(".".join(p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__").removesuffix("__init__"): p
+             for p in PACKAGE.rglob("*.py")}
+    graph = {}
+    for name, path in names.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        package = [p for p in package if p]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package[: len(package) - (node.level - 1)]
+                    target = ".".join([*base, *(node.module.split(".") if node.module else [])])
+                elif node.module and node.module.startswith("tui_trainer"):
+                    target = node.module.removeprefix("tui_trainer").lstrip(".")
+                else:
+                    continue
+                for alias in node.names:
+                    joined = f"{target}.{alias.name}" if target else alias.name
+                    found.add(joined if joined in names else target)
+            elif isinstance(node, ast.Import):
+                found.update(a.name.removeprefix("tui_trainer.") for a in node.names if a.name.startswith("tui_trainer."))
+        graph[name] = {m for m in found if m in names and m != name}
+    return graph
+
+
+def test_no_import_circle():
+    graph = module_imports()
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    circles = []
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for other in sorted(graph[module]):
+            if state.get(other) == 1:
+                circles.append(" -> ".join([*path[path.index(other):], other]))
+            elif other not in state:
+                visit(other, [*path, other])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert len(graph) > 100 and not circles, circles

@@ -7,6 +7,7 @@ import os
 import sys
 
 from ..errors import UserError
+from .open_app import open_app
 
 #: Set by the shell when it asks for completions (then argv is bare too).
 COMPLETE_VAR = "_TUI_TRAINER_COMPLETE"
@@ -38,20 +39,6 @@ def optional_values(args: list[str]) -> list[str]:
         if out[i] in OPTIONAL_VALUES and (i + 1 == len(out) or out[i + 1].startswith("-")):
             out.insert(i + 1, OPTIONAL_VALUES[out[i]])
     return out
-
-
-def open_app(preset: str | None, runs_dir, threads: int | None) -> None:
-    """Open the app; a user mistake (an unknown preset) is one ``error:`` line and exit 2.
-
-    Plain ``tui-trainer`` comes here straight from :func:`main`: typer's first parse
-    imports pydantic (about 75 ms on 2 cores), a seventh of the first screen's budget."""
-    from ..tui import TrainerApp
-
-    try:
-        TrainerApp(preset, runs_dir, threads).run()
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
 
 
 __all__ = ["main", "open_app"]

@@ -15,12 +15,12 @@ from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..config.tricks import TRICKS
 from ..errors import UserError
-from . import open_app
 from .common import complete_preset, complete_run, fail, quiet_exit, ray_option, ray_trials, runs_dir_option, train_overrides
 from .data_commands import data as data_command
 from .generate_command import generate as generate_command
 from .lab_commands import lab_app
 from .lr_find_command import lr_find as lr_find_command
+from .open_app import open_app
 from .presets_commands import presets_app
 from .runs_commands import nudge as nudge_command
 from .runs_commands import runs_app

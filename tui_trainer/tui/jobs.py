@@ -11,18 +11,8 @@ import asyncio
 from textual.css.query import NoMatches
 from textual.widgets import Button, ListView
 
-from .messages import (
-    AblateRequested,
-    AblationUpdated,
-    FollowRequested,
-    JobFinished,
-    LabRequested,
-    LabUpdated,
-    ResumeRequested,
-    RunsChanged,
-    StopRequested,
-)
-from .session import AblationSession, Job, LabJob, LRFindJob, TrainingSession
+from .messages import AblateRequested, FollowRequested, LabRequested, ResumeRequested, RunsChanged, StopRequested
+from .session import AblationSession, AblationUpdated, Job, JobFinished, LabJob, LabUpdated, LRFindJob, TrainingSession
 from .widgets.settings_panel import SettingsPanel
 
 

@@ -1,37 +1,16 @@
 """The messages the app, its screens and its background jobs exchange. Plain dataclasses:
 a screen asks the app for something by posting one, and the app tells a screen what
-changed by posting one to it; neither calls into the other."""
+changed by posting one to it; neither calls into the other. The messages a job posts
+about itself (:class:`~.session.JobFinished` and the updates of an ablation and a lab) are
+declared with the jobs, in :mod:`.session`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual.message import Message
-
-if TYPE_CHECKING:
-    from .session import AblationSession, Job, LabJob
-
-
-@dataclass
-class JobFinished(Message):
-    """A job (a run, an ablation, a lab, the LR range test) ended in any way; posted from the
-    worker client's reader thread."""
-
-    bubble: ClassVar[bool] = False
-
-    job: "Job"
-
-
-@dataclass
-class AblationUpdated(Message):
-    """An ablation was planned, or one of its runs ended; posted from its worker thread,
-    and by the app on to the Runs screen (it does not bubble back)."""
-
-    bubble: ClassVar[bool] = False
-    job: "AblationSession"
-
 
 @dataclass
 class ResumeRequested(Message):
@@ -75,15 +54,6 @@ class LabRequested(Message):
 
     name: str
     seeds: int | None
-
-
-@dataclass
-class LabUpdated(Message):
-    """A lab was planned, or one of its runs ended, or it ended; posted from its worker thread,
-    and by the app on to the Labs screen."""
-
-    bubble: ClassVar[bool] = False
-    job: "LabJob"
 
 
 @dataclass

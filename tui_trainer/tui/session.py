@@ -15,16 +15,47 @@ import itertools
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from textual.app import App
+from textual.message import Message
 
 from ..config import Config
 from ..engine.events import Event, RunEnded, RunStarted
 from ..worker.client import WorkerClient, how_it_ended
 from ..worker.protocol import Job as JobSpec
-from .messages import AblationUpdated, JobFinished, LabUpdated
+
+
+# -- what a job tells the app and its screens (posted from the worker client's reader thread) --
+
+@dataclass
+class JobFinished(Message):
+    """A job (a run, an ablation, a lab, the LR range test) ended in any way; posted from the
+    worker client's reader thread."""
+
+    bubble: ClassVar[bool] = False
+
+    job: Job
+
+
+@dataclass
+class AblationUpdated(Message):
+    """An ablation was planned, or one of its runs ended; posted from its worker thread,
+    and by the app on to the Runs screen (it does not bubble back)."""
+
+    bubble: ClassVar[bool] = False
+    job: AblationSession
+
+
+@dataclass
+class LabUpdated(Message):
+    """A lab was planned, or one of its runs ended, or it ended; posted from its worker thread,
+    and by the app on to the Labs screen."""
+
+    bubble: ClassVar[bool] = False
+    job: LabJob
 
 
 class Job:

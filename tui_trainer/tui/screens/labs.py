@@ -23,7 +23,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from ...display import duration
-from ..messages import LabRequested, LabUpdated, StopRequested
+from ..messages import LabRequested, StopRequested
+from ..session import LabUpdated
 from ..widgets.overlay_plot import OverlayPlot
 
 

@@ -28,7 +28,8 @@ from ...experiments import sweep as sweeps
 from ...display import duration, fmt, headline_cell
 from ...runs.catalog import SHORT, RunInfo, scan_runs
 from ...experiments.trials import FINISHED, request_stop
-from ..messages import AblateRequested, AblationUpdated, FollowRequested, ResumeRequested, RunsChanged, StopRequested
+from ..messages import AblateRequested, FollowRequested, ResumeRequested, RunsChanged, StopRequested
+from ..session import AblationUpdated
 from ..widgets.overlay_plot import OverlayPlot
 
 
