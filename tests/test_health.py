@@ -7,6 +7,7 @@ import math
 from helpers import make_config
 
 from tui_trainer.engine.health import label_stats, not_learning
+from tui_trainer.engine.task import Classification, LanguageModelling
 
 
 def test_label_statistics_are_the_entropy_and_the_majority_share():
@@ -20,16 +21,16 @@ def test_label_statistics_are_the_entropy_and_the_majority_share():
 
 def test_chance_accuracy_or_a_loss_at_the_labels_entropy_is_a_warning_and_learning_is_not(small_data):
     stuck = {"status": "completed", "best_val_loss": 2.31, "best_val_accuracy": 0.11}
-    [warning] = not_learning("classification", stuck, small_data)
+    [warning] = not_learning(Classification(), stuck, small_data)
     assert "the model did not learn" in warning and "chance level" in warning and "entropy of the labels" in warning
     assert "lr-find" in warning
-    assert not_learning("classification", {"status": "completed", "best_val_loss": 0.4, "best_val_accuracy": 0.88}, small_data) == []
-    assert not_learning("classification", {**stuck, "status": "diverged"}, small_data) == []  # it says so already
+    assert not_learning(Classification(), {"status": "completed", "best_val_loss": 0.4, "best_val_accuracy": 0.88}, small_data) == []
+    assert not_learning(Classification(), {**stuck, "status": "diverged"}, small_data) == []  # it says so already
     text = {"status": "completed", "best_val_loss": 3.0, "best_val_metrics": {"val_bits_per_char": 4.7},
             "baselines": {"unigram": {"val_bits_per_char": 4.6}}}
-    assert "no better than the unigram baseline" in not_learning("language_modelling", text, small_data)[0]
+    assert "no better than the unigram baseline" in not_learning(LanguageModelling(), text, small_data)[0]
     text["best_val_metrics"]["val_bits_per_char"] = 2.1
-    assert not_learning("language_modelling", text, small_data) == []
+    assert not_learning(LanguageModelling(), text, small_data) == []
 
 
 def test_adam_at_lr_10_completes_with_a_warning_in_its_summary_and_events(small_data, tmp_path):

@@ -30,31 +30,41 @@ def label_stats(y: torch.Tensor, classes: int) -> tuple[float, float]:
     return float(-(nonzero * nonzero.log()).sum()), float(p.max())
 
 
-def not_learning(task: str, summary: dict[str, Any], data) -> list[str]:
-    """Warnings for a run that learnt nothing (empty for one that did, or that diverged or stopped)."""
+def not_learning(task: Any, summary: dict[str, Any], data) -> list[str]:
+    """Warnings for a run that learnt nothing (empty for one that did, or that diverged or
+    stopped), as its task (:class:`~.task.Task`) judges it."""
     if summary.get("status") not in ("completed", "early_stopped"):
         return []
+    return task.not_learning(summary, data)
+
+
+def classifier_not_learning(summary: dict[str, Any], data) -> list[str]:
+    """Chance accuracy, or a loss at the entropy of the labels."""
     loss = summary.get("best_val_loss")
-    if task == "classification" and loss is not None:
-        entropy, _ = label_stats(data.train.y, data.spec.num_classes)
-        _, chance = label_stats(data.val.y, data.spec.num_classes)
-        acc, n = summary.get("best_val_accuracy"), len(data.val)
-        at_chance = acc is not None and acc <= chance + 3 * math.sqrt(chance * (1 - chance) / max(1, n))
-        pinned = loss >= PINNED * entropy
-        if not (at_chance or pinned):
-            return []
-        said = []
-        if at_chance:
-            said.append(f"its best validation accuracy {acc:.3f} is chance level (the most common class is {chance:.3f} of the labels)")
-        if pinned:
-            said.append(f"its best validation loss {loss:.3f} never got below 90 % of the entropy of the labels ({entropy:.3f}, "
-                        f"what their frequencies alone score; ln {data.spec.num_classes} = {math.log(data.spec.num_classes):.3f} "
-                        "for even classes)")
-        return [f"the model did not learn: {' and '.join(said)}; {HINT}"]
-    if task == "language_modelling":
-        bits = (summary.get("best_val_metrics") or {}).get("val_bits_per_char")
-        unigram = ((summary.get("baselines") or {}).get("unigram") or {}).get("val_bits_per_char")
-        if bits is not None and unigram is not None and bits >= unigram:
-            return [f"the model did not learn: its best validation {bits:.3f} bits/char is no better than the unigram baseline "
-                    f"({unigram:.3f}: the character frequencies alone); {HINT}"]
+    if loss is None:
+        return []
+    entropy, _ = label_stats(data.train.y, data.spec.num_classes)
+    _, chance = label_stats(data.val.y, data.spec.num_classes)
+    acc, n = summary.get("best_val_accuracy"), len(data.val)
+    at_chance = acc is not None and acc <= chance + 3 * math.sqrt(chance * (1 - chance) / max(1, n))
+    pinned = loss >= PINNED * entropy
+    if not (at_chance or pinned):
+        return []
+    said = []
+    if at_chance:
+        said.append(f"its best validation accuracy {acc:.3f} is chance level (the most common class is {chance:.3f} of the labels)")
+    if pinned:
+        said.append(f"its best validation loss {loss:.3f} never got below 90 % of the entropy of the labels ({entropy:.3f}, "
+                    f"what their frequencies alone score; ln {data.spec.num_classes} = {math.log(data.spec.num_classes):.3f} "
+                    "for even classes)")
+    return [f"the model did not learn: {' and '.join(said)}; {HINT}"]
+
+
+def language_model_not_learning(summary: dict[str, Any]) -> list[str]:
+    """Bits per character no better than the unigram baseline."""
+    bits = (summary.get("best_val_metrics") or {}).get("val_bits_per_char")
+    unigram = ((summary.get("baselines") or {}).get("unigram") or {}).get("val_bits_per_char")
+    if bits is not None and unigram is not None and bits >= unigram:
+        return [f"the model did not learn: its best validation {bits:.3f} bits/char is no better than the unigram baseline "
+                f"({unigram:.3f}: the character frequencies alone); {HINT}"]
     return []

@@ -52,7 +52,7 @@ class NonFinitePolicy:
         self.buffers = list(model.buffers()) if self.skip_steps else []
         self.kept = [b.clone() for b in self.buffers]
         self.skipped_steps: list[int] = []  # skipped since the last review
-        self.last_scale = float(scaler.get_scale()) if scaler is not None else None
+        self.last_scale = float(self.scaler.get_scale()) if self.scaler is not None else None
         self.checked = slice(0, 2)  # the row's loss and norm; the norm alone under DDP (the loss is each process's own)
 
     def before_step(self) -> None:

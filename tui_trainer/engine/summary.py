@@ -116,7 +116,7 @@ def run_summary(setup: Setup, parts: Parts, state: RunState, outcome: Outcome, t
         summary["baselines"] = data.baselines
     if setup.dist.enabled:
         summary["processes"] = setup.dist.world_size
-    if warnings := not_learning(parts.task.name, summary, data):
+    if warnings := not_learning(parts.task, summary, data):
         summary["warnings"] = warnings
     if confusion is not None and finite:  # rows: true class, columns: predicted
         summary["confusion"] = {"classes": list(data.spec.classes), "counts": confusion.tolist()}

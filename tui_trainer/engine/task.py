@@ -17,6 +17,7 @@ from torch import nn
 from ..config import Config
 from ..data import Datasets, InputPipeline, Split, StreamedSplit
 from ..data.splits import eval_steps
+from .health import classifier_not_learning, language_model_not_learning
 from .precision import Precision, SetupError
 
 EVAL_BATCH = 1024
@@ -69,6 +70,10 @@ class Task:
         """What the summary says besides the metrics (a forecast's values)."""
         return {}
 
+    def not_learning(self, summary: dict, data: Datasets) -> list[str]:
+        """Warnings when a finished run's scores are those of a model that learnt nothing."""
+        return []
+
 
 class Classification(Task):
     """Cross-entropy; with ``tricks.label_smoothing`` the training loss aims at 1 - ε for the
@@ -92,6 +97,9 @@ class Classification(Task):
     def confusion(self, data: Datasets, device: torch.device) -> torch.Tensor:
         k = data.spec.num_classes
         return torch.zeros(k, k, dtype=torch.long, device=device)
+
+    def not_learning(self, summary: dict, data: Datasets) -> list[str]:
+        return classifier_not_learning(summary, data)
 
 
 class LanguageModelling(Task):
@@ -125,6 +133,9 @@ class LanguageModelling(Task):
 
     def tokens_per_sample(self, data: Datasets) -> int:
         return data.spec.input_shape[-1]
+
+    def not_learning(self, summary: dict, data: Datasets) -> list[str]:
+        return language_model_not_learning(summary)
 
     def finish(self, means: dict[str, float]) -> dict[str, float]:
         """Bits per character and perplexity are functions of the mean loss, not sums over samples."""

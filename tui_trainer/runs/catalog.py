@@ -21,7 +21,7 @@ from ..config.loader import toml_value
 from ..config.schema import Config
 from ..config.tricks import TRICKS
 from ..display import baseline_lines, best_metrics, confusion_lines, duration, fmt, headline_cell, metrics_text, peak_text, summary_rate
-from ..engine.events import EarlyStoppingState, EpochEnded, Intervention, RunStarted, StepsSkipped, StepStats
+from ..engine.events import EarlyStoppingState, EpochEnded, Intervention, RunStarted, StepsSkipped, StepStats, dispatch
 from ..errors import UserError
 from .folder import CONFIG, METRICS, SUMMARY, read_events
 from .lock import LOCK, holder
@@ -276,6 +276,32 @@ class Curves:
     skips: list[int] = field(default_factory=list)  # steps skipped (non-finite, or by the GradScaler)
     lr_marks: list[tuple[int, str]] = field(default_factory=list)  # the schedule's planned turns (RunStarted.lr_marks)
 
+    # fed by dispatch(), event by event; checkpoints, warnings and the end add nothing to a curve
+
+    def show_run_started(self, event: RunStarted) -> None:
+        self.steps_per_epoch = event.steps_per_epoch
+        self.lr_marks = [(int(step), str(text)) for step, text in event.lr_marks]
+
+    def show_step_stats(self, event: StepStats) -> None:
+        for i, (loss, norm, lr) in enumerate(zip(event.losses, event.grad_norms, event.lrs)):
+            self.steps.append(event.first_step + i + 1)
+            self.step_epoch.append(event.epoch + 1)
+            self.loss.append(loss)
+            self.grad_norm.append(norm)
+            self.lr.append(lr)
+
+    def show_epoch_ended(self, event: EpochEnded) -> None:
+        self.epochs.append(event)
+
+    def show_early_stopping(self, event: EarlyStoppingState) -> None:
+        self.patience[event.epoch] = event
+
+    def show_intervention(self, event: Intervention) -> None:
+        self.interventions.append(event)
+
+    def show_steps_skipped(self, event: StepsSkipped) -> None:
+        self.skips.extend(event.steps)
+
 
 def seed_groups(runs: list[RunInfo]) -> list[list[int]]:
     """Indexes of ``runs`` grouped by their settings apart from the seed (and the name), in order."""
@@ -296,25 +322,8 @@ def read_curves(run: RunInfo | Path) -> Curves:
     if not (path / METRICS).exists():
         raise RunNotFound(f"{path}: no {METRICS} (the run never started)")
     curves = Curves()
-    for event in read_events(path):  # checkpoints, warnings and the end add nothing to a curve
-        if isinstance(event, RunStarted):
-            curves.steps_per_epoch = event.steps_per_epoch
-            curves.lr_marks = [(int(step), str(text)) for step, text in event.lr_marks]
-        elif isinstance(event, StepStats):
-            for i, (loss, norm, lr) in enumerate(zip(event.losses, event.grad_norms, event.lrs)):
-                curves.steps.append(event.first_step + i + 1)
-                curves.step_epoch.append(event.epoch + 1)
-                curves.loss.append(loss)
-                curves.grad_norm.append(norm)
-                curves.lr.append(lr)
-        elif isinstance(event, EpochEnded):
-            curves.epochs.append(event)
-        elif isinstance(event, EarlyStoppingState):
-            curves.patience[event.epoch] = event
-        elif isinstance(event, Intervention):
-            curves.interventions.append(event)
-        elif isinstance(event, StepsSkipped):
-            curves.skips.extend(event.steps)
+    for event in read_events(path):
+        dispatch(curves, event)
     return curves
 
 

@@ -16,7 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine.events import CheckpointSaved, EarlyStoppingState, EpochEnded, Intervention, RunStarted, StepsSkipped, StepStats
+from ..engine.events import (
+    CheckpointSaved,
+    EarlyStoppingState,
+    EpochEnded,
+    Intervention,
+    RunStarted,
+    StepsSkipped,
+    StepStats,
+    dispatch,
+)
 
 #: kind -> (glyph, the legend's word, its short word). A later kind wins a column shared with an earlier one.
 GLYPHS = {
@@ -45,7 +54,11 @@ class Mark:
 
 
 class Markers:
+    """What the curves mark, fed event by event (:func:`~tui_trainer.engine.events.dispatch` calls
+    its ``show_<kind>`` methods)."""
+
     def __init__(self) -> None:
+        self.fresh = False  # the RunStarted being fed begins the curves anew
         self.clear()
 
     def clear(self) -> None:
@@ -67,43 +80,54 @@ class Markers:
     def note(self, event: Any, fresh: bool = False) -> None:
         """Record what ``event`` marks. ``fresh``: a RunStarted that begins the curves anew
         (not a resume in the same ``metrics.jsonl``)."""
-        if isinstance(event, RunStarted):
-            if fresh:
-                self.clear()
-                self.origin = event.start_step
-            self.done = event.start_step
-            self._new_epoch(event.start_step)
-            self.threshold = event.clip_threshold if event.clip_mode == "norm" else None
-            self.saves = event.run_dir is not None
-            self.plateau = event.schedule == "plateau"
-            planned = {m.step for m in self.marks if m.kind == "lr"}
-            self.marks += [Mark(int(step), "lr", str(text)) for step, text in event.lr_marks if int(step) not in planned]
-        elif isinstance(event, StepStats):
-            self.done = event.first_step + len(event.losses)
-            self.epoch_steps += len(event.losses)
-            if self.threshold is not None:
-                self.epoch_clipped += sum(1 for n in event.grad_norms if n > self.threshold)
-        elif isinstance(event, EpochEnded):
-            share = event.clipped_steps / event.steps if event.clipped_steps is not None and event.steps else None
-            self.spans.append((self.done - (event.steps or self.epoch_steps), self.done, share))
-            if self.plateau and self.last_lr and event.lr < self.last_lr * 0.999:
-                self.marks.append(Mark(self.done, "lr", f"LR ×{event.lr / self.last_lr:.2g}"))
-            self.last_lr = event.lr
-            self._new_epoch(self.done)
-        elif isinstance(event, EarlyStoppingState) and event.improved:
+        self.fresh = fresh
+        dispatch(self, event)
+
+    def show_run_started(self, event: RunStarted) -> None:
+        if self.fresh:
+            self.clear()
+            self.origin = event.start_step
+        self.done = event.start_step
+        self._new_epoch(event.start_step)
+        self.threshold = event.clip_threshold if event.clip_mode == "norm" else None
+        self.saves = event.run_dir is not None
+        self.plateau = event.schedule == "plateau"
+        planned = {m.step for m in self.marks if m.kind == "lr"}
+        self.marks += [Mark(int(step), "lr", str(text)) for step, text in event.lr_marks if int(step) not in planned]
+
+    def show_step_stats(self, event: StepStats) -> None:
+        self.done = event.first_step + len(event.losses)
+        self.epoch_steps += len(event.losses)
+        if self.threshold is not None:
+            self.epoch_clipped += sum(1 for n in event.grad_norms if n > self.threshold)
+
+    def show_epoch_ended(self, event: EpochEnded) -> None:
+        share = event.clipped_steps / event.steps if event.clipped_steps is not None and event.steps else None
+        self.spans.append((self.done - (event.steps or self.epoch_steps), self.done, share))
+        if self.plateau and self.last_lr and event.lr < self.last_lr * 0.999:
+            self.marks.append(Mark(self.done, "lr", f"LR ×{event.lr / self.last_lr:.2g}"))
+        self.last_lr = event.lr
+        self._new_epoch(self.done)
+
+    def show_early_stopping(self, event: EarlyStoppingState) -> None:
+        if event.improved:
             self.marks.append(Mark(self.done, "best", f"best epoch {event.epoch}"))
-        elif isinstance(event, CheckpointSaved) and event.kind == "last":
+
+    def show_checkpoint_saved(self, event: CheckpointSaved) -> None:
+        if event.kind == "last":
             self.marks.append(Mark(self.done, "saved", "last.pt"))
-        elif isinstance(event, StepsSkipped):
-            seen = {m.step for m in self.marks if m.kind == "skipped"}
-            self.marks += [Mark(s, "skipped", event.cause) for s in event.steps if s not in seen]
-        elif isinstance(event, Intervention):
-            self.marks.append(Mark(event.step, "intervention", event.describe()))
-            clip = event.changes.get("clip")
-            if clip == "off":
-                self.threshold = None
-            elif clip is not None:
-                self.threshold = float(clip)
+
+    def show_steps_skipped(self, event: StepsSkipped) -> None:
+        seen = {m.step for m in self.marks if m.kind == "skipped"}
+        self.marks += [Mark(s, "skipped", event.cause) for s in event.steps if s not in seen]
+
+    def show_intervention(self, event: Intervention) -> None:
+        self.marks.append(Mark(event.step, "intervention", event.describe()))
+        clip = event.changes.get("clip")
+        if clip == "off":
+            self.threshold = None
+        elif clip is not None:
+            self.threshold = float(clip)
 
     # -- laying out ----------------------------------------------------------------------------
 
