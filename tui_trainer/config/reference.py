@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 
-from .loader import toml_value
+from .writer import toml_value
 from .fields import field_types
 from .schema import Config
 from .tricks import TRICKS

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..config import ConfigError, config_from_dict, config_to_dict, load_config
-from ..config.loader import toml_value
+from ..config.writer import toml_value
 from ..config.schema import Config
 from ..config.tricks import TRICKS
 from ..display import baseline_lines, best_metrics, confusion_lines, duration, fmt, headline_cell, metrics_text, peak_text, summary_rate
