@@ -19,21 +19,8 @@ from ..display import (
     status_colour,
     summary_rate,
 )
-from ..engine.events import (
-    EarlyStoppingState,
-    EpochEnded,
-    Event,
-    Intervention,
-    RunEnded,
-    RunStarted,
-    RunWarning,
-    SampleText,
-    StepsSkipped,
-    StepStats,
-    SystemStats,
-    dispatch,
-    event_to_dict,
-)
+from ..engine.events import (EarlyStoppingState, EpochEnded, Event, Intervention, RunEnded, RunStarted, RunWarning, SampleText,
+                             StepsSkipped, StepStats, SystemStats, dispatch, event_to_dict)
 
 
 class NoReporter:
