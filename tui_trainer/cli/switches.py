@@ -8,7 +8,7 @@ from typing import Callable, Optional, TypeVar
 
 import typer
 
-from ..config.tricks import TRICKS
+from ..config.tricks import TRICKS, Trick
 
 Command = TypeVar("Command", bound=Callable)
 
@@ -22,12 +22,15 @@ def trick_switches(after: str) -> Callable[[Command], Command]:
         params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
         at = [p.name for p in params].index(after) + 1
         added = [inspect.Parameter(trick.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Optional[bool],
-                                   default=typer.Option(None, f"--{trick.flag}/--no-{trick.flag}", help=trick.switch, show_default=False))
-                 for trick in TRICKS.values()]
+                                   default=_switch(trick)) for trick in TRICKS.values()]
         command.__signature__ = signature.replace(parameters=[*params[:at], *added, *params[at:]])  # what typer reads
         return command
 
     return decorate
+
+
+def _switch(trick: Trick) -> typer.models.OptionInfo:
+    return typer.Option(None, f"--{trick.flag}/--no-{trick.flag}", help=trick.switch, show_default=False)
 
 
 def switch_overrides(switches: dict[str, Optional[bool]]) -> list[tuple[str, bool, str]]:

@@ -39,7 +39,7 @@ def toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a TOML basic string escapes as JSON does (non-ASCII is allowed as is)
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string escapes as JSON does (non-ASCII as is)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return repr(value)

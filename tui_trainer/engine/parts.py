@@ -1,6 +1,7 @@
 """A run's parts, built once by :func:`build_parts` before the first step.
 
-:class:`Parts` is what trains (where and how is the :class:`~.setup.Setup`). Each part with state owns it, and saves and restores it through
+:class:`Parts` is what trains (where and how is the :class:`~.setup.Setup`). Each part with
+state owns it, and saves and restores it through
 ``state_dict()`` / ``load_state_dict()``; ``last.pt`` is the loop over :meth:`Parts.stateful`.
 The step uses the parts directly (the loop's lines in :mod:`.trainer`); steering a live run
 changes a setting through the part that owns it (:mod:`.steering`).
@@ -49,8 +50,8 @@ class Parts:
 
     def stateful(self) -> dict[str, Any]:
         """The parts with state, by their key in ``last.pt``."""
-        parts = {"model": self.model, "optimizer": self.optim.optimizer, "schedule": self.schedule, "scaler": self.scaler,
-                 "early_stopping": self.early, "ema": self.ema}
+        parts = {"model": self.model, "optimizer": self.optim.optimizer, "schedule": self.schedule,
+                 "scaler": self.scaler, "early_stopping": self.early, "ema": self.ema}
         return {key: part for key, part in parts.items() if part is not None}
 
     def state_dict(self) -> dict[str, Any]:
@@ -72,13 +73,14 @@ def build_parts(setup: Setup) -> Parts:
     dist.start(device, cfg.distributed)
     model = build_model(data.spec, cfg).to(device)
     optim = build_optimizer(model, cfg)
-    ema = Ema(model, cfg.tricks.ema) if cfg.tricks.ema.enabled else None  # a copy with plain BatchNorm: before DDP's wrap
+    ema = Ema(model, cfg.tricks.ema) if cfg.tricks.ema.enabled else None  # before DDP's wrap: plain BatchNorm
     net = dist.wrap(model, device, cfg.distributed.sync_batchnorm)
     dist.seed_dropout(cfg.train.seed)
     return Parts(
         task=task, inputs=inputs, model=model, net=net, optim=optim,
         clip=make_clipper(optim.params, cfg),
-        schedule=LRSchedule(optim.optimizer, cfg.tricks.lr_schedule, cfg.train.lr, cfg.train.epochs, setup.steps_per_epoch),
+        schedule=LRSchedule(optim.optimizer, cfg.tricks.lr_schedule, cfg.train.lr, cfg.train.epochs,
+                            setup.steps_per_epoch),
         early=EarlyStopping(cfg.tricks.early_stopping, task.monitor),
         scaler=torch.amp.GradScaler(device.type, enabled=setup.precision.use_scaler),
         ema=ema,

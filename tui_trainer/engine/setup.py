@@ -42,8 +42,8 @@ class Setup:
     tokens_per_sample: int = 0  # a language model's: for tokens/s
 
 
-def resolve_setup(config: Config, dist: Distributed, data: Datasets | None, progress: Progress, allow_emulated_bf16: bool,
-                  resume: dict[str, Any] | None) -> Setup:
+def resolve_setup(config: Config, dist: Distributed, data: Datasets | None, progress: Progress,
+                  allow_emulated_bf16: bool, resume: dict[str, Any] | None) -> Setup:
     """Choose the device, precision and threads, seed the global RNG, and load the data (or move
     the data given to the device). ``resume``: the ``last.pt`` a run continues from."""
     cfg = config

@@ -1,17 +1,20 @@
-"""What a run says of itself at its start (:func:`run_started`: model, data, tricks, baselines)
-and in ``summary.json`` at its end (:func:`run_summary`: how it ended, its best and test scores,
-the task's headline metric, its speed and set-up, and (classification) the test confusion matrix)."""
+"""What a run says of itself at its start (:func:`run_started`: model, data, tricks, baselines),
+at each epoch's end (:func:`epoch_ended`), and in ``summary.json`` at its end (:func:`run_summary`:
+how it ended, its best and test scores, the task's headline metric, its speed and set-up, and
+(classification) the test confusion matrix)."""
 
 from __future__ import annotations
 
 import math
+import time
 from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 
 from ..models import count_parameters, describe, model_notes
-from .events import RunEnded, RunStarted
+from .events import EpochEnded, RunEnded, RunStarted
 from .health import not_learning
+from .optim import weight_norm
 from .outcome import Outcome
 from .schedule import milestones
 from .state import RunState
@@ -41,6 +44,24 @@ def run_started(setup: Setup, parts: Parts, state: RunState, run_dir: str | None
         tokens_per_sample=setup.tokens_per_sample, baselines=data.baselines, processes=setup.dist.world_size,
         clip_mode=tricks.grad_clip.mode, schedule=tricks.lr_schedule.kind if tricks.lr_schedule.enabled else "",
         lr_marks=[list(m) for m in milestones(tricks.lr_schedule, cfg.train.epochs, setup.steps_per_epoch)],
+    )
+
+
+def epoch_ended(setup: Setup, parts: Parts, state: RunState, metrics: dict[str, float], lr_scale: float) -> EpochEnded:
+    """The epoch's line: its losses over every process's steps, the LR it ended at (steered: as the
+    steps used it, ``lr_scale`` included)."""
+    seconds = state.epoch_train_seconds
+    mine = torch.tensor([sum(state.epoch_losses), len(state.epoch_losses)], dtype=torch.float64)
+    losses = setup.dist.all_sum(mine).tolist()
+    return EpochEnded(
+        epoch=state.epochs_run, train_loss=losses[0] / max(1, losses[1]),
+        val_loss=metrics["val_loss"], val_accuracy=metrics.get("val_accuracy"),
+        metrics={k: v for k, v in metrics.items() if k != "val_loss"},
+        lr=parts.optim.optimizer.param_groups[0]["lr"] * lr_scale,
+        seconds=time.perf_counter() - state.epoch_started - state.epoch_paused,
+        samples_per_second=setup.epoch_samples / seconds if seconds > 0 else 0.0,
+        tokens_per_second=setup.epoch_samples * setup.tokens_per_sample / seconds if seconds > 0 else 0.0,
+        clipped_steps=state.epoch_clipped, steps=state.epoch_steps, weight_norm=weight_norm(parts.optim.params),
     )
 
 

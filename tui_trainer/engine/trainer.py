@@ -28,7 +28,6 @@ from .distributed import Distributed, translate
 from .events import (
     CheckpointSaved,
     EarlyStoppingState,
-    EpochEnded,
     Event,
     RunEnded,
     RunWarning,
@@ -37,7 +36,7 @@ from .events import (
 )
 from .generate import generate_text
 from .nonfinite import DIVERGED_HINT, NonFinitePolicy, finite_state
-from .optim import apply_sgd_decoupled_decay, clipped, weight_norm
+from .optim import apply_sgd_decoupled_decay, clipped
 from .outcome import Outcome
 from .parts import build_parts
 from .setup import resolve_setup
@@ -45,7 +44,7 @@ from .state import RunState, last_checkpoint, restore
 from .stats import StepStatsBuffer
 from .steering import Steering
 from .store import RunStore
-from .summary import record_failure, run_started, run_summary
+from .summary import epoch_ended, record_failure, run_started, run_summary
 from .system import SystemSampler
 from .task import evaluate
 
@@ -114,7 +113,7 @@ class Trainer:
                                    self.resume[0] if self.resume is not None else None)
         self._data = self.setup.data
         self.parts = build_parts(self.setup)
-        self.steer = Steering(self.parts, self.config)  # settings changed while it trains: the app's keys, tui-trainer nudge
+        self.steer = Steering(self.parts, self.config)  # changed while it trains: the app's keys, tui-trainer nudge
         self.setup.tokens_per_sample = self.parts.task.tokens_per_sample(self.setup.data)
         # live samples of a language model
         self.samples_text = self.setup.tokens_per_sample > 0 and hasattr(self.model, "step") and self.dist.is_main
@@ -166,7 +165,7 @@ class Trainer:
         self.emit(run_started(setup, parts, state, self.run_dir))
         stats = StepStatsBuffer(cfg.train.stats_every, setup.device, parts.scaler)
         guard = NonFinitePolicy(cfg.train, parts.model, parts.scaler, state.skipped)
-        if self.dist.enabled:  # the gradient norm is global, the loss is each process's own: skip on the norm alone, all alike
+        if self.dist.enabled:  # the norm is global, the loss each process's own: skip on the norm alone, all alike
             guard.checked = slice(1, 2)
         state.started = time.perf_counter()
         self.system = SystemSampler(setup.device).start() if self.dist.is_main else None  # system load, off this thread
@@ -188,9 +187,9 @@ class Trainer:
                      control: Control) -> Outcome | None:
         """One epoch's steps; returns why the run ends in it (diverged, stopped) or None."""
         p, setup = self.parts, self.setup
-        model, optimizer, schedule, scaler, clip, task, inputs = p.net, p.optim.optimizer, p.schedule, p.scaler, p.clip, p.task, p.inputs
-        device, precision, bs, dist, steer, shuffle = setup.device, setup.precision, self.config.train.batch_size, self.dist, self.steer, p.shuffle
-        ema = p.ema
+        model, optimizer, schedule, scaler, clip, task = p.net, p.optim.optimizer, p.schedule, p.scaler, p.clip, p.task
+        inputs, shuffle, ema, steer, dist = p.inputs, p.shuffle, p.ema, self.steer, self.dist
+        device, precision, bs = setup.device, setup.precision, self.config.train.batch_size
         group = optimizer.param_groups[0]
         first = state.begin_epoch(epoch, shuffle.get_state())  # a stop mid-epoch replays this epoch's order
         stats.start_epoch(state.epoch_started)
@@ -212,7 +211,7 @@ class Trainer:
             if control.changes_waiting or steer.replay:  # steering, at this step boundary
                 for event in steer.at_boundary(control, state.global_step + stats.pending, epoch):
                     self.emit(event)
-            if self.samples_text and control.take_sample_request():  # the app's g: a sample from the weights of this moment
+            if self.samples_text and control.take_sample_request():  # the app's g: a sample of the weights of now
                 spent = self._sample(state, state.global_step + stats.pending, "request")
                 stats.exclude(spent)
                 state.epoch_paused += spent
@@ -257,7 +256,8 @@ class Trainer:
         first = state.global_step
         state.global_step += len(fetched.losses)
         state.samples += fetched.samples
-        state.epoch_steps, cut = state.epoch_steps + len(fetched.losses), clipped(self.parts.clip, fetched.grad_norms)  # the markers
+        state.epoch_steps += len(fetched.losses)
+        cut = clipped(self.parts.clip, fetched.grad_norms)  # for the markers
         state.epoch_clipped = None if cut is None else (state.epoch_clipped or 0) + cut
         review = guard.review(fetched, first, state.epoch)
         state.epoch_losses.extend(loss for i, loss in enumerate(fetched.losses) if first + i + 1 not in review.skipped)
@@ -274,40 +274,28 @@ class Trainer:
         metrics = self._evaluate(self.setup.data.val, "val")
         parts.schedule.after_epoch(metrics)  # lr_schedule: per-epoch schedules, plateau on its monitor
         improved = early.update(state.epochs_run, metrics)  # early_stopping
-        self.emit(self._epoch_ended(state, metrics))
-        self.emit(EarlyStoppingState(epoch=state.epochs_run, enabled=early.enabled, monitor=early.monitor, value=metrics[early.monitor],
-                                     best_value=early.best, best_epoch=early.best_epoch, wait=early.wait, patience=early.patience,
-                                     improved=improved))
+        self.emit(epoch_ended(self.setup, self.parts, state, metrics, self.steer.lr_scale))
+        self.emit(EarlyStoppingState(epoch=state.epochs_run, enabled=early.enabled, monitor=early.monitor,
+                                     value=metrics[early.monitor], best_value=early.best, best_epoch=early.best_epoch,
+                                     wait=early.wait, patience=early.patience, improved=improved))
         if not math.isfinite(metrics["val_loss"]):
-            return Outcome("diverged", f"validation loss is {metrics['val_loss']} after epoch {state.epochs_run}; {DIVERGED_HINT}")
-        if cfg.sample.every_epoch and (time.perf_counter() - self.sampled_at >= cfg.sample.min_seconds or state.epochs_run == cfg.train.epochs):
+            return Outcome("diverged", f"validation loss is {metrics['val_loss']} after epoch {state.epochs_run}; "
+                                       f"{DIVERGED_HINT}")
+        due = time.perf_counter() - self.sampled_at >= cfg.sample.min_seconds or state.epochs_run == cfg.train.epochs
+        if cfg.sample.every_epoch and due:
             self._sample(state, state.global_step, "epoch")
         judged = parts.judged
         if improved and finite_state(judged):  # best.pt never holds non-finite weights
             state.best_metrics = metrics
             state.best_state = {k: v.detach().clone() for k, v in judged.state_dict().items()}
-            self._save("best", state.epochs_run, {"model": state.best_state, "epoch": state.epochs_run, "metrics": metrics})
+            best = {"model": state.best_state, "epoch": state.epochs_run, "metrics": metrics}
+            self._save("best", state.epochs_run, best)
         if state.epochs_run % cfg.train.checkpoint_every == 0 and state.epochs_run < cfg.train.epochs:
             self._save_last(state, mid_epoch=False)
         if early.should_stop:
             return Outcome("early_stopped", f"{early.monitor} did not improve for {early.patience} epochs "
                                             f"(best {early.best:.4g} at epoch {early.best_epoch})")
         return None
-
-    def _epoch_ended(self, state: RunState, metrics: dict[str, float]) -> EpochEnded:
-        """The epoch's line: its losses over every process's steps, the LR it ended at (steered: as the steps used it)."""
-        setup, seconds = self.setup, state.epoch_train_seconds
-        losses = self.dist.all_sum(torch.tensor([sum(state.epoch_losses), len(state.epoch_losses)], dtype=torch.float64)).tolist()
-        return EpochEnded(
-            epoch=state.epochs_run, train_loss=losses[0] / max(1, losses[1]),
-            val_loss=metrics["val_loss"], val_accuracy=metrics.get("val_accuracy"),
-            metrics={k: v for k, v in metrics.items() if k != "val_loss"},
-            lr=self.parts.optim.optimizer.param_groups[0]["lr"] * self.steer.lr_scale,
-            seconds=time.perf_counter() - state.epoch_started - state.epoch_paused,
-            samples_per_second=setup.epoch_samples / seconds if seconds > 0 else 0.0,
-            tokens_per_second=setup.epoch_samples * setup.tokens_per_sample / seconds if seconds > 0 else 0.0,
-            clipped_steps=state.epoch_clipped, steps=state.epoch_steps, weight_norm=weight_norm(self.parts.optim.params),
-        )
 
     def _finish(self, state: RunState, outcome: Outcome) -> RunResult:
         """``last.pt``, the best weights back (early_stopping.restore_best), the test score, the summary."""
@@ -377,6 +365,7 @@ class Trainer:
         self.emit(CheckpointSaved(epoch, kind, str(path)))
 
     def _save_last(self, state: RunState, mid_epoch: bool) -> None:
-        checkpoint = last_checkpoint(self.parts, self.steer, self.run_folder, self.dist, state, mid_epoch)  # every process takes part
+        # every process takes part (their RNG states)
+        checkpoint = last_checkpoint(self.parts, self.steer, self.run_folder, self.dist, state, mid_epoch)
         if checkpoint is not None:
             self._save("last", state.epochs_run, checkpoint)
