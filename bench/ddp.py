@@ -25,8 +25,8 @@ from pathlib import Path
 
 
 def train(preset: str, epochs: int, nproc: int, device: str, runs: Path, extra: list[str]) -> float:
-    args = [sys.executable, "-m", "tui_trainer", "train", preset, "--epochs", str(epochs), "--threads", "1", "--device", device,
-            "--no-early-stopping", "--json", "--runs-dir", str(runs), *extra]
+    args = [sys.executable, "-m", "tui_trainer", "train", preset, "--epochs", str(epochs), "--threads", "1",
+            "--device", device, "--no-early-stopping", "--json", "--runs-dir", str(runs), *extra]
     if nproc > 1:
         args += ["--nproc", str(nproc)]
     before = set(runs.iterdir()) if runs.exists() else set()
@@ -47,7 +47,8 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     a = parser.parse_args()
     extra = [x for o in a.overrides for x in ("--set", o)]
-    print(f"{os.cpu_count()} cores; {a.nproc} processes against 1, one thread each, {a.epochs} epochs, {a.rounds} rounds")
+    print(f"{os.cpu_count()} cores; {a.nproc} processes against 1, one thread each, "
+          f"{a.epochs} epochs, {a.rounds} rounds")
     with tempfile.TemporaryDirectory() as tmp:
         for preset in a.presets:
             ones, manys, effs = [], [], []
@@ -57,11 +58,12 @@ def main() -> None:
                 ones.append(got[1])
                 manys.append(got[a.nproc])
                 effs.append(got[a.nproc] / (a.nproc * got[1]))
-                print(f"  {preset} round {r + 1}: 1 process {got[1]:,.0f}/s, {a.nproc} processes {got[a.nproc]:,.0f}/s, "
-                      f"efficiency {effs[-1]:.3f}", flush=True)
-            print(f"{preset}: 1 process {statistics.median(ones):,.0f} samples/s, {a.nproc} processes {statistics.median(manys):,.0f} "
-                  f"samples/s, speed-up {statistics.median(manys) / statistics.median(ones):.2f}x, "
-                  f"scaling efficiency {statistics.median(effs):.3f} (median of {a.rounds} rounds)")
+                print(f"  {preset} round {r + 1}: 1 process {got[1]:,.0f}/s, {a.nproc} "
+                      f"processes {got[a.nproc]:,.0f}/s, efficiency {effs[-1]:.3f}", flush=True)
+            print(f"{preset}: 1 process {statistics.median(ones):,.0f} samples/s, {a.nproc} processes "
+                  f"{statistics.median(manys):,.0f} samples/s, speed-up "
+                  f"{statistics.median(manys) / statistics.median(ones):.2f}x, scaling efficiency "
+                  f"{statistics.median(effs):.3f} (median of {a.rounds} rounds)")
 
 
 if __name__ == "__main__":

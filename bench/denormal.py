@@ -28,7 +28,9 @@ from tui_trainer.engine.trainer import Trainer  # noqa: E402
 CASES = {
     "cnn-mnist1d": ("cnn-mnist1d", []),
     "lstm-mnist1d": ("lstm-mnist1d", []),
-    "saturated lstm (sgd, lr 10, no clip, no BN)": ("lstm-mnist1d", ["train.optimizer=sgd", "train.lr=10", "tricks.grad_clip.enabled=false",
+    "saturated lstm (sgd, lr 10, no clip, no BN)": ("lstm-mnist1d",
+                                                    ["train.optimizer=sgd", "train.lr=10",
+                                                     "tricks.grad_clip.enabled=false",
                                                                       "tricks.batchnorm.enabled=false"]),
     "lstm-co2": ("lstm-co2", []),
 }
@@ -50,7 +52,9 @@ def main() -> None:
     a = parser.parse_args()
     torch.set_num_threads(1)
     for name, (preset, sets) in CASES.items():
-        config, _ = load_preset(preset, [*sets, f"train.epochs={a.epochs}", "train.threads=1", "tricks.early_stopping.enabled=false"])
+        config, _ = load_preset(preset,
+                                [*sets, f"train.epochs={a.epochs}", "train.threads=1",
+                                 "tricks.early_stopping.enabled=false"])
         data = load_data(config.data)
         speed = {True: [], False: []}
         same = True
@@ -62,7 +66,8 @@ def main() -> None:
             same = same and all(got[True].get(k) == got[False].get(k) for k in KEYS)
         on, off = statistics.median(speed[True]), statistics.median(speed[False])
         print(f"{name}: flush on {on:,.0f} samples/s, off {off:,.0f} samples/s, {on / off:.2f}x; "
-              f"results {'identical' if same else 'DIFFERENT'} (median of {a.rounds} rounds, {a.epochs} epoch(s))", flush=True)
+              f"results {'identical' if same else 'DIFFERENT'} (median of {a.rounds} rounds, {a.epochs} epoch(s))",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ RUNS = {
     "cnn-mnist1d+tricks": ["--set", "tricks.label_smoothing.enabled=true", "--set", "tricks.grad_clip.mode=value",
                            "--set", "tricks.weight_decay.mode=coupled", "--set", "tricks.lr_schedule.kind=onecycle",
                            "--set", "tricks.lr_schedule.warmup_epochs=0"],
-    "cnn-mnist1d+sgd": ["--set", "train.optimizer=sgd", "--set", "train.lr=0.05", "--set", "tricks.early_stopping.patience=1"],
+    "cnn-mnist1d+sgd": ["--set", "train.optimizer=sgd", "--set", "train.lr=0.05", "--set",
+                        "tricks.early_stopping.patience=1"],
 }
 FINAL = ("status", "epochs_run", "steps", "best_epoch", "best_val_loss", "test_loss", "test_metrics", "weights")
 
@@ -34,8 +35,9 @@ def record(name: str, extra: list[str], epochs: int) -> dict:
     """The run's per-step and per-epoch numbers and its final ones."""
     preset = name.split("+")[0]
     with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run([sys.executable, "-m", "tui_trainer", "train", preset, "--epochs", str(epochs), "--threads", "1",
-                               "--set", "train.stats_every=1", "--json", *extra, "--runs-dir", tmp], capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-m", "tui_trainer", "train", preset, "--epochs", str(epochs),
+                               "--threads", "1", "--set", "train.stats_every=1", "--json", *extra, "--runs-dir", tmp],
+                              capture_output=True, text=True)
         if done.returncode != 0:
             sys.exit(f"{name}: train failed:\n{done.stderr[-2000:]}")
         [run_dir] = Path(tmp).iterdir()
@@ -45,7 +47,8 @@ def record(name: str, extra: list[str], epochs: int) -> dict:
             if event["event"] == "step_stats":
                 steps.extend(zip(event["losses"], event["grad_norms"], event["lrs"]))
             elif event["event"] == "epoch_ended":
-                epochs_seen.append({k: event[k] for k in ("epoch", "train_loss", "val_loss", "metrics", "lr", "weight_norm")})
+                epochs_seen.append({k: event[k] for k in ("epoch", "train_loss", "val_loss", "metrics", "lr",
+                                                          "weight_norm")})
         summary = json.loads((run_dir / "summary.json").read_text())
         return {"steps": steps, "epochs": epochs_seen, "final": {k: summary.get(k) for k in FINAL}}
 
@@ -79,12 +82,14 @@ def main() -> None:
     if opts.save:
         opts.save.write_text(json.dumps(numbers))
     for name, run in numbers.items():
-        print(f"{name}: {len(run['steps'])} steps, test loss {run['final']['test_loss']!r}, weights {run['final']['weights']}")
+        print(f"{name}: {len(run['steps'])} steps, test loss {run['final']['test_loss']!r}, "
+              f"weights {run['final']['weights']}")
     if opts.against:
         saved = json.loads(opts.against.read_text())
         failed = False
         for name, run in numbers.items():
-            diff = differences(saved[name], json.loads(json.dumps(run))) if name in saved else ["not in the saved numbers"]
+            diff = differences(saved[name],
+                               json.loads(json.dumps(run))) if name in saved else ["not in the saved numbers"]
             print(f"{name}: " + ("bit-identical" if not diff else "DIFFERS\n  " + "\n  ".join(diff)))
             failed |= bool(diff)
         sys.exit(1 if failed else 0)

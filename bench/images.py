@@ -102,16 +102,19 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--set", action="append", default=[], dest="overrides")
-    parser.add_argument("--compare", metavar="PRESET", help="also time PRESET's engine runs against the lesson's, alternating")
+    parser.add_argument("--compare", metavar="PRESET", help="also time PRESET's engine runs "
+                                                            "against the lesson's, alternating")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         rng = np.random.default_rng(0)
         path = Path(tmp) / "cifar-shaped.npz"
-        np.savez(path, x=rng.integers(0, 256, (args.train_size, 3, 32, 32), dtype=np.uint8), y=rng.integers(0, 10, args.train_size),
+        np.savez(path, x=rng.integers(0, 256, (args.train_size, 3, 32, 32), dtype=np.uint8),
+                 y=rng.integers(0, 10, args.train_size),
                  x_test=rng.integers(0, 256, (10_000, 3, 32, 32), dtype=np.uint8), y_test=rng.integers(0, 10, 10_000))
-        overrides = [("data.dataset", "npz", "--set"), ("data.path", str(path), "--set"), ("train.device", args.device, "--device"),
-                     ("train.threads", args.threads, "--threads"), ("train.epochs", args.epochs, "--epochs"),
-                     ("tricks.mixed_precision.enabled", False, "--set"), *args.overrides]
+        overrides = [("data.dataset", "npz", "--set"), ("data.path", str(path), "--set"),
+                     ("train.device", args.device, "--device"), ("train.threads", args.threads, "--threads"),
+                     ("train.epochs", args.epochs, "--epochs"), ("tricks.mixed_precision.enabled", False, "--set"),
+                     *args.overrides]
         config, _ = load_preset("cifar10-optimized-cnn", overrides)
         device = resolve_device(config.train.device)
         precision = resolve_precision(config, device)
@@ -121,7 +124,8 @@ def main() -> None:
         print(f"data: {len(data.train):,}/{len(data.val):,}/{len(data.test):,} images {data.mode_detail}; "
               f"process peak RSS after loading {peak:,.0f} MB", flush=True)
         samples = len(data.train) * config.train.epochs
-        runs = {"engine": lambda: engine_run(config, data, Path(tmp)), "plain": lambda: plain_loop(config, data, device, precision)}
+        runs = {"engine": lambda: engine_run(config, data, Path(tmp)),
+                "plain": lambda: plain_loop(config, data, device, precision)}
         ratios = alternate(runs, args.repeats, samples, "samples/s")
         print(f"device {device}, precision {precision.name}, threads {torch.get_num_threads()}, "
               f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
@@ -132,12 +136,13 @@ def main() -> None:
             engine_run(other, other_data, Path(tmp))  # warm-up
             times = []
             for rep in range(args.repeats):
-                pair = {"lesson": lambda: runs["engine"](), args.compare: lambda: engine_run(other, other_data, Path(tmp))}
+                pair = {"lesson": lambda: runs["engine"](),
+                        args.compare: lambda: engine_run(other, other_data, Path(tmp))}
                 times.append({label: pair[label]() for label in (list(pair) if rep % 2 == 0 else list(pair)[::-1])})
             theirs = statistics.median(t[args.compare] for t in times) / other.train.epochs
             ours = statistics.median(t["lesson"] for t in times) / config.train.epochs
-            print(f"{args.compare}: {len(other_data.train) / theirs:,.0f} samples/s, an epoch takes {theirs / ours:.2f}x the lesson's "
-                  f"OptimizedCNN's ({theirs:.1f} s against {ours:.1f} s)")
+            print(f"{args.compare}: {len(other_data.train) / theirs:,.0f} samples/s, an epoch takes "
+                  f"{theirs / ours:.2f}x the lesson's OptimizedCNN's ({theirs:.1f} s against {ours:.1f} s)")
 
 
 if __name__ == "__main__":

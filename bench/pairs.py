@@ -18,7 +18,8 @@ def engine_run(config, data, runs_dir: Path) -> float:
     return time.perf_counter() - start
 
 
-def alternate(runs: dict[str, Callable[[], float]], repeats: int, amount: float, unit: str, prefix: str = "") -> list[float]:
+def alternate(runs: dict[str, Callable[[], float]], repeats: int, amount: float, unit: str,
+              prefix: str = "") -> list[float]:
     """Time ``runs["engine"]`` and ``runs["plain"]`` in pairs, alternating which goes first, after
     one unmeasured warm-up of each; print each pair's ``amount / seconds`` in ``unit`` and return
     the plain/engine time ratios (above 1: the engine is faster)."""
@@ -28,6 +29,6 @@ def alternate(runs: dict[str, Callable[[], float]], repeats: int, amount: float,
         order = ["engine", "plain"] if rep % 2 == 0 else ["plain", "engine"]
         times = {label: runs[label]() for label in order}
         ratios.append(times["plain"] / times["engine"])
-        print(f"{prefix}pair {rep + 1}: engine {amount / times['engine']:,.0f} {unit}, plain {amount / times['plain']:,.0f} {unit}, "
-              f"ratio {ratios[-1]:.3f}", flush=True)
+        print(f"{prefix}pair {rep + 1}: engine {amount / times['engine']:,.0f} {unit}, plain "
+              f"{amount / times['plain']:,.0f} {unit}, ratio {ratios[-1]:.3f}", flush=True)
     return ratios

@@ -22,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-FINAL = ("status", "epochs_run", "steps", "best_epoch", "best_val_loss", "best_val_accuracy", "test_loss", "test_accuracy", "weights")
+FINAL = ("status", "epochs_run", "steps", "best_epoch", "best_val_loss", "best_val_accuracy", "test_loss",
+         "test_accuracy", "weights")
 
 
 def train(args, runs_dir, preset):
@@ -73,16 +74,19 @@ def main() -> None:
             if proc.returncode == 0 or finished:  # it finished before the signal arrived (or took effect)
                 same = final(run_dir) == reference
                 identical += same
-                print(f"trial {trial}: {sig.name:7} after step {at:3}: finished before the signal; {'identical' if same else 'DIFFERENT'}")
+                print(f"trial {trial}: {sig.name:7} after step {at:3}: finished before the signal; "
+                      f"{'identical' if same else 'DIFFERENT'}")
                 continue
-            resumed = subprocess.run([sys.executable, "-m", "tui_trainer", "train", "--resume", str(run_dir), "--threads", "1", "--json"],
+            resumed = subprocess.run([sys.executable, "-m", "tui_trainer", "train", "--resume", str(run_dir),
+                                      "--threads", "1", "--json"],
                                      capture_output=True, text=True)
             if resumed.returncode != 0:
                 print(f"trial {trial}: {sig.name} after step {at}: resume failed: {resumed.stderr.strip()}")
                 continue
             same = final(run_dir) == reference
             identical += same
-            print(f"trial {trial}: {sig.name:7} after step {at:3} (exit {proc.returncode}): {'identical' if same else 'DIFFERENT ' + str(final(run_dir))}", flush=True)
+            print(f"trial {trial}: {sig.name:7} after step {at:3} (exit {proc.returncode}): "
+                  f"{'identical' if same else 'DIFFERENT ' + str(final(run_dir))}", flush=True)
         print(f"{identical}/{opts.trials} resumed runs ended identical to the uninterrupted run")
 
 

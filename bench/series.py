@@ -32,7 +32,8 @@ def main() -> None:
     parser.add_argument("--transforms", nargs="+", default=list(SERIES_TRANSFORMS), choices=SERIES_TRANSFORMS)
     parser.add_argument("--horizons", nargs="+", type=int, default=[1, 12])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="another override of the preset")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="another override of the preset")
     args = parser.parse_args()
     torch.set_num_threads(1)
     base, _ = load_preset(args.preset, args.set)

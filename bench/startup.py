@@ -32,7 +32,8 @@ def first_seen(command: str, size: tuple[int, int], cwd: Path, timeout: float = 
     socket = f"bench-{uuid.uuid4().hex[:8]}"
     tmux = ["tmux", "-L", socket]
     start = time.perf_counter()
-    subprocess.run([*tmux, "new-session", "-d", "-x", str(size[0]), "-y", str(size[1]), f"{command}; sleep 60"], cwd=cwd, check=True)
+    subprocess.run([*tmux, "new-session", "-d", "-x", str(size[0]), "-y", str(size[1]), f"{command}; sleep 60"],
+                   cwd=cwd, check=True)
     seen: dict[str, float] = {}
     try:
         while len(seen) < len(MARKS) and time.perf_counter() - start < timeout:

@@ -53,7 +53,8 @@ def main() -> None:
             mine.append(got[True] / got[False])
         ratios += mine
         print(f"{preset}: sampled/unsampled samples/s {statistics.median(mine):.3f} (median of {a.repeats} pairs, "
-              f"quartiles {statistics.quantiles(mine, n=4)[0]:.3f}-{statistics.quantiles(mine, n=4)[2]:.3f})", flush=True)
+              f"quartiles {statistics.quantiles(mine, n=4)[0]:.3f}-{statistics.quantiles(mine, n=4)[2]:.3f})",
+              flush=True)
     print(f"median ratio with system sampling every {a.interval:g} s: {statistics.median(ratios):.3f}")
 
 

@@ -48,7 +48,8 @@ def plain_loop(config, data, device, precision) -> float:
     model = build_model(data.spec, config).to(device)
     decay = [p for p in model.parameters() if p.ndim >= 2]
     rest = [p for p in model.parameters() if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": config.tricks.weight_decay.value}, {"params": rest, "weight_decay": 0.0}],
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": config.tricks.weight_decay.value},
+                             {"params": rest, "weight_decay": 0.0}],
                             lr=t.lr, betas=(t.momentum, 0.999), foreach=True)
     x_train, y_train = data.train.x, data.train.y
     n, bs = len(y_train), t.batch_size
@@ -98,24 +99,28 @@ def _evaluate(model, x, y, precision, device, vocab) -> float:
 
 
 def compare(preset: str, args, corpus: Path, tmp: Path) -> None:
-    overrides = [("data.path", str(corpus), "--set"), ("train.device", args.device, "--device"), ("train.threads", args.threads, "--threads"),
-                 ("train.epochs", args.epochs, "--epochs"), ("tricks.mixed_precision.enabled", False, "--set"),
-                 ("tricks.early_stopping.enabled", False, "--set"), ("sample.every_epoch", False, "--set"), *args.overrides]
+    overrides = [("data.path", str(corpus), "--set"), ("train.device", args.device, "--device"),
+                 ("train.threads", args.threads, "--threads"), ("train.epochs", args.epochs, "--epochs"),
+                 ("tricks.mixed_precision.enabled", False, "--set"), ("tricks.early_stopping.enabled", False, "--set"),
+                 ("sample.every_epoch", False, "--set"), *args.overrides]
     config, _ = load_preset(preset, overrides)
     device = resolve_device(config.train.device)
     precision = resolve_precision(config, device)
     torch.set_num_threads(choose_threads(config.train.threads))
     data = load_data(config.data, device)
     tokens = len(data.train) * data.spec.input_shape[0] * config.train.epochs
-    runs = {"engine": lambda: engine_run(config, data, tmp), "plain": lambda: plain_loop(config, data, device, precision)}
+    runs = {"engine": lambda: engine_run(config, data, tmp),
+            "plain": lambda: plain_loop(config, data, device, precision)}
     ratios = alternate(runs, args.repeats, tokens, "tokens/s", f"{preset} ")
     model = build_model(data.spec, config).to(device)
     started = time.perf_counter()
-    generate_text(model, data.spec.classes, config.sample.prompt, config.sample.length, config.sample.temperature, config.sample.top_k, 0)
+    generate_text(model, data.spec.classes, config.sample.prompt, config.sample.length, config.sample.temperature,
+                  config.sample.top_k, 0)
     sample = time.perf_counter() - started
     epoch = engine_run(config, data, tmp) / config.train.epochs  # seconds, with its validation
-    print(f"{preset}: device {device}, precision {precision.name}, threads {torch.get_num_threads()}; one live sample of "
-          f"{config.sample.length} characters takes {sample:.2f} s ({100 * sample / epoch:.1f} % of an epoch of this corpus)")
+    print(f"{preset}: device {device}, precision {precision.name}, threads "
+          f"{torch.get_num_threads()}; one live sample of {config.sample.length} characters takes {sample:.2f} s "
+          f"({100 * sample / epoch:.1f} % of an epoch of this corpus)")
     print(f"{preset}: median engine/plain tokens/s ratio: {statistics.median(ratios):.3f}", flush=True)
 
 

@@ -38,7 +38,8 @@ from tui_trainer.engine.trainer import Trainer  # noqa: E402
 from tui_trainer.models import build_model  # noqa: E402
 from tui_trainer.runs import RunFolder  # noqa: E402
 
-SUPPORTED = "plain loop supports: adam, cosine schedule (with warm-up) or none, clipping by norm or none, decoupled decay"
+SUPPORTED = ("plain loop supports: adam, cosine schedule (with warm-up) or none, clipping by norm or none, "
+             "decoupled decay")
 
 
 def plain_loop(config, data, device, precision) -> float:
@@ -147,16 +148,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("presets", nargs="*", default=["cnn-mnist1d", "lstm-mnist1d"])
     parser.add_argument("--repeats", type=int, default=16, help="engine/plain pairs per preset")
-    parser.add_argument("--epochs", type=str, default="cnn-mnist1d=2,lstm-mnist1d=1", help="epochs per run, PRESET=N,...")
+    parser.add_argument("--epochs", type=str, default="cnn-mnist1d=2,lstm-mnist1d=1",
+                        help="epochs per run, PRESET=N,...")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads for both loops (1 is steadiest on a shared machine)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for both loops (1 is "
+                                                               "steadiest on a shared machine)")
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     args = parser.parse_args()
     epochs = dict(item.split("=") for item in args.epochs.split(",") if item)
     all_ratios = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.presets:
-            overrides = [("train.device", args.device, "--device"), ("train.threads", args.threads, "--threads"), *args.overrides]
+            overrides = [("train.device", args.device, "--device"), ("train.threads", args.threads, "--threads"),
+                         *args.overrides]
             if name in epochs:
                 overrides.append(("train.epochs", int(epochs[name]), "--epochs"))
             config, _ = load_preset(name, overrides)
@@ -168,7 +172,8 @@ def main() -> None:
             engine_run(config, data, Path(tmp))  # warm-up, not measured
             plain_loop(config, data, device, precision)
             ratios, cpu_ratios = [], []
-            runs = {"engine": lambda: engine_run(config, data, Path(tmp)), "plain": lambda: plain_loop(config, data, device, precision)}
+            runs = {"engine": lambda: engine_run(config, data, Path(tmp)),
+                    "plain": lambda: plain_loop(config, data, device, precision)}
             for rep in range(args.repeats):
                 order = ["engine", "plain"] if rep % 2 == 0 else ["plain", "engine"]
                 times = {label: timed(runs[label]) for label in order}
@@ -178,14 +183,15 @@ def main() -> None:
                 cpu_ratios.append(cpu_ratio)
                 print(
                     f"{name} pair {rep + 1}: engine {samples / times['engine'][0]:,.0f} samples/s, "
-                    f"plain {samples / times['plain'][0]:,.0f} samples/s, ratio {ratio:.3f} (by CPU time {cpu_ratio:.3f})",
+                    f"plain {samples / times['plain'][0]:,.0f} samples/s, ratio {ratio:.3f} "
+                    f"(by CPU time {cpu_ratio:.3f})",
                     flush=True,
                 )
             q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratios[0],) * 3
             print(f"{name}: median engine/plain ratio {statistics.median(ratios):.3f} (quartiles {q1:.3f}-{q3:.3f}) "
                   f"(by CPU time {statistics.median(cpu_ratios):.3f}) "
-                  f"({config.train.epochs} epochs, device {device}, precision {precision.name}, threads {torch.get_num_threads()}, "
-                  f"tricks {','.join(config.tricks_on())})", flush=True)
+                  f"({config.train.epochs} epochs, device {device}, precision {precision.name}, "
+                  f"threads {torch.get_num_threads()}, tricks {','.join(config.tricks_on())})", flush=True)
             all_ratios.extend(ratios)
     print(f"median engine/plain samples/s ratio: {statistics.median(all_ratios):.3f}")
 

@@ -42,21 +42,26 @@ def main() -> None:
     warm = base.tricks.lr_schedule.warmup_steps
     data = load_data(base.data)
     results: dict[tuple[str, int], list[float]] = {}
-    print(f"{args.preset}: lr {base.train.lr}, {base.train.epochs} epochs, warm-up {warm} steps or none, seeds {args.seeds}", flush=True)
+    print(f"{args.preset}: lr {base.train.lr}, {base.train.epochs} epochs, warm-up {warm} "
+          f"steps or none, seeds {args.seeds}", flush=True)
     for norm in ("pre", "post"):
         for steps in (warm, 0):
             values, diverged, started = [], 0, time.perf_counter()
             for seed in args.seeds:
-                config = replace(base, {"model.transformer.norm": norm, "tricks.lr_schedule.warmup_steps": steps, "train.seed": seed})
+                config = replace(base,
+                                 {"model.transformer.norm": norm, "tricks.lr_schedule.warmup_steps": steps,
+                                  "train.seed": seed})
                 summary = Trainer(config, data=data).run().summary
                 best = (summary.get("best_val_metrics") or {}).get("val_bits_per_char")
                 diverged += summary["status"] == "diverged" or best is None
                 values.append(best if best is not None else math.nan)
             results[(norm, steps)] = values
             finite = [v for v in values if math.isfinite(v)]
-            spread = f"{statistics.mean(finite):.3f} ± {statistics.stdev(finite) if len(finite) > 1 else 0:.3f}" if finite else "-"
+            sd = statistics.stdev(finite) if len(finite) > 1 else 0
+            spread = f"{statistics.mean(finite):.3f} ± {sd:.3f}" if finite else "-"
             print(f"{norm}-LN, warm-up {steps:>4} steps: " + " ".join(f"{v:.3f}" for v in values)
-                  + f"  mean {spread}  diverged {diverged}/{len(values)}  ({time.perf_counter() - started:.0f} s)", flush=True)
+                  + f"  mean {spread}  diverged {diverged}/{len(values)}  ({time.perf_counter() - started:.0f} s)",
+                  flush=True)
     for norm in ("pre", "post"):
         diffs = [a - b for a, b in zip(results[(norm, warm)], results[(norm, 0)])]
         print(f"{norm}-LN: with warm-up minus without, per seed: " + " ".join(f"{d:+.3f}" for d in diffs)

@@ -26,15 +26,17 @@ def synthetic_events(preset: str = "cnn-mnist1d", epochs: int = 6, done: int | N
     RunEnded, when None)."""
     import math
 
-    from tui_trainer.engine.events import CheckpointSaved, EarlyStoppingState, EpochEnded, Intervention, RunEnded, RunStarted, StepStats
+    from tui_trainer.engine.events import (CheckpointSaved, EarlyStoppingState, EpochEnded, Intervention, RunEnded,
+                                           RunStarted, StepStats)
 
     total = epochs * steps_per_epoch
     pace = (lr / 0.003) ** 0.5  # a higher LR learns faster here, and settles higher
     events = [RunStarted(preset=preset, run_dir=run_dir, device="cpu", precision="fp32", threads=1, parameters=73578,
-                         model=["features.0 Conv1d(1, 32, kernel_size=(5,))"], train_size=3600, val_size=400, test_size=1000,
-                         batch_size=128, steps_per_epoch=steps_per_epoch, epochs=epochs, start_epoch=0,
+                         model=["features.0 Conv1d(1, 32, kernel_size=(5,))"], train_size=3600, val_size=400,
+                         test_size=1000, batch_size=128, steps_per_epoch=steps_per_epoch, epochs=epochs, start_epoch=0,
                          tricks=["batchnorm", "dropout", "lr_schedule", "grad_clip", "weight_decay", "early_stopping"],
-                         clip_threshold=1.0, patience=3, schedule="cosine", lr_marks=[[steps_per_epoch, "warm-up ends"]])]
+                         clip_threshold=1.0, patience=3, schedule="cosine",
+                         lr_marks=[[steps_per_epoch, "warm-up ends"]])]
     best, best_epoch, wait = math.inf, 0, 0
 
     def lr_at(s):
@@ -58,15 +60,17 @@ def synthetic_events(preset: str = "cnn-mnist1d", epochs: int = 6, done: int | N
         improved = val < best
         best, best_epoch, wait = (val, epoch + 1, 0) if improved else (best, best_epoch, wait + 1)
         events.append(EpochEnded(epoch + 1, 2.3 * math.exp(-(epoch + 0.5) * steps_per_epoch / 40) + 0.05, val,
-                                 0.97 - 0.5 * math.exp(-epoch), lrs[-1], 0.3, 12000.0, clipped_steps=clipped, steps=steps_per_epoch))
+                                 0.97 - 0.5 * math.exp(-epoch), lrs[-1], 0.3, 12000.0, clipped_steps=clipped,
+                                 steps=steps_per_epoch))
         events.append(EarlyStoppingState(epoch + 1, True, "val_loss", val, best, best_epoch, wait, 3, improved))
         if run_dir is not None and epoch + 1 < epochs:
             events.append(CheckpointSaved(epoch + 1, "last", f"{run_dir}/last.pt"))
     if done is None:
-        summary = {"preset": preset, "status": "completed", "reason": f"reached the last epoch ({epochs})", "epochs_run": epochs,
-                   "steps": total, "best_epoch": best_epoch, "best_val_loss": best, "best_val_accuracy": 0.96, "weights": "best",
-                   "test_loss": best + 0.01, "test_accuracy": 0.955, "wall_seconds": 41.0, "train_samples_per_second": 12000.0,
-                   "device": "cpu", "precision": "fp32", "threads": 1, "tricks": events[0].tricks, "run_dir": run_dir,
+        summary = {"preset": preset, "status": "completed", "reason": f"reached the last epoch ({epochs})",
+                   "epochs_run": epochs, "steps": total, "best_epoch": best_epoch, "best_val_loss": best,
+                   "best_val_accuracy": 0.96, "weights": "best", "test_loss": best + 0.01, "test_accuracy": 0.955,
+                   "wall_seconds": 41.0, "train_samples_per_second": 12000.0, "device": "cpu", "precision": "fp32",
+                   "threads": 1, "tricks": events[0].tricks, "run_dir": run_dir,
                    "skipped_steps": {"nonfinite": 0, "grad_scaler": 0}}
         events.append(RunEnded("completed", summary["reason"], summary))
     return events

@@ -19,8 +19,10 @@ def test_plan_switches_one_trick_at_a_time():
     assert not off.tricks.batchnorm.enabled and off.tricks.dropout == config.tricks.dropout
     assert plan.variants[2].config.tricks.mixed_precision.enabled
     assert plan.seeds == [0, 1, 2]
-    refused = ablate.plan(config, ["mixed_precision"], 1, check=lambda c: "no bf16 here" if c.tricks.mixed_precision.enabled else None)
-    assert [v.name for v in refused.variants] == ["baseline"] and refused.not_run == [("mixed_precision", "no bf16 here")]
+    refused = ablate.plan(config, ["mixed_precision"], 1,
+                          check=lambda c: "no bf16 here" if c.tricks.mixed_precision.enabled else None)
+    assert [v.name for v in refused.variants] == ["baseline"]
+    assert refused.not_run == [("mixed_precision", "no bf16 here")]
     with pytest.raises(UserError, match="unknown trick"):
         ablate.plan(config, ["batchnrom"], 1)
 
@@ -29,10 +31,14 @@ def test_differences_are_paired_by_seed(tmp_path):
     config = make_config()
     plan = ablate.plan(config, ["dropout"], 2, check=lambda c: None)
     fake = {  # (variant, seed) -> summary
-        ("baseline", 0): {"best_val_loss": 0.5, "test_accuracy": 0.90, "best_epoch": 10, "wall_seconds": 10.0, "status": "completed"},
-        ("baseline", 1): {"best_val_loss": 0.7, "test_accuracy": 0.80, "best_epoch": 12, "wall_seconds": 12.0, "status": "completed"},
-        ("-dropout", 0): {"best_val_loss": 0.6, "test_accuracy": 0.88, "best_epoch": 8, "wall_seconds": 9.0, "status": "completed"},
-        ("-dropout", 1): {"best_val_loss": 0.9, "test_accuracy": 0.78, "best_epoch": 8, "wall_seconds": 11.0, "status": "diverged"},
+        ("baseline", 0): {"best_val_loss": 0.5, "test_accuracy": 0.90, "best_epoch": 10, "wall_seconds": 10.0,
+                          "status": "completed"},
+        ("baseline", 1): {"best_val_loss": 0.7, "test_accuracy": 0.80, "best_epoch": 12, "wall_seconds": 12.0,
+                          "status": "completed"},
+        ("-dropout", 0): {"best_val_loss": 0.6, "test_accuracy": 0.88, "best_epoch": 8, "wall_seconds": 9.0,
+                          "status": "completed"},
+        ("-dropout", 1): {"best_val_loss": 0.9, "test_accuracy": 0.78, "best_epoch": 8, "wall_seconds": 11.0,
+                          "status": "diverged"},
     }
     seen = []
 

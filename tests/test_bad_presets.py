@@ -48,9 +48,11 @@ def wrong_type_for(kind):
     if kind is bool:
         return st.one_of(st.integers(), st.text(min_size=1, max_size=5), st.lists(st.integers(), max_size=2))
     if kind is int:
-        return st.one_of(st.booleans(), st.text(min_size=1, max_size=5), st.floats(allow_nan=False).filter(lambda v: v != int(v) if abs(v) < 1e15 else True))
+        return st.one_of(st.booleans(), st.text(min_size=1, max_size=5),
+                         st.floats(allow_nan=False).filter(lambda v: v != int(v) if abs(v) < 1e15 else True))
     if kind is float:
-        return st.one_of(st.booleans(), st.text(min_size=1, max_size=5), st.lists(st.floats(allow_nan=False), max_size=2))
+        return st.one_of(st.booleans(), st.text(min_size=1, max_size=5),
+                         st.lists(st.floats(allow_nan=False), max_size=2))
     if kind is str:
         return st.one_of(st.integers(), st.booleans(), st.lists(st.text(max_size=3), max_size=2))
     return st.one_of(st.text(min_size=1, max_size=5), st.booleans())  # tuple[int, ...]
@@ -64,7 +66,8 @@ def wrong_types(draw):
 
 @st.composite
 def out_of_range(draw):
-    path, kind, meta = draw(st.sampled_from([leaf for leaf in LEAVES if {"min", "max", "gt"} & set(leaf[2]) and leaf[1] in (int, float)]))
+    bounded = [leaf for leaf in LEAVES if {"min", "max", "gt"} & set(leaf[2]) and leaf[1] in (int, float)]
+    path, kind, meta = draw(st.sampled_from(bounded))
     low = meta.get("min", meta.get("gt"))
     options = []
     if low is not None:

@@ -64,17 +64,20 @@ def test_switches_and_set_reach_the_resolved_config(tmp_path):
 
 
 def test_progress_mode_ends_with_a_summary(tmp_path):
-    proc = cli("train", "cnn-mnist1d", "--epochs", "1", "--threads", "1", "--set", "model.cnn.channels=[8]", "--no-json",
-               "--runs-dir", tmp_path / "runs", cwd=tmp_path)
+    proc = cli("train", "cnn-mnist1d", "--epochs", "1", "--threads", "1", "--set", "model.cnn.channels=[8]",
+               "--no-json", "--runs-dir", tmp_path / "runs", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    for fragment in ("epoch   1/1", "completed", "best epoch", "best val loss", "test accuracy", "samples/s", "run folder"):
+    for fragment in ("epoch   1/1", "completed", "best epoch", "best val loss", "test accuracy", "samples/s",
+                     "run folder"):
         assert fragment in proc.stdout, fragment
 
 
 def test_user_mistakes_give_one_message_and_exit_2(tmp_path):
-    _assert_user_error(cli("train", "cnn-mnist", cwd=tmp_path), "unknown preset 'cnn-mnist'", "did you mean 'cnn-mnist1d'")
+    _assert_user_error(cli("train", "cnn-mnist", cwd=tmp_path), "unknown preset 'cnn-mnist'",
+                       "did you mean 'cnn-mnist1d'")
     _assert_user_error(cli("train", "missing.toml", cwd=tmp_path), "missing.toml: no such file")
-    _assert_user_error(cli("train", "--set", "train.lrr=1", cwd=tmp_path), "--set train.lrr=1: train.lrr: unknown key", "did you mean 'lr'")
+    _assert_user_error(cli("train", "--set", "train.lrr=1", cwd=tmp_path), "--set train.lrr=1: train.lrr: unknown key",
+                       "did you mean 'lr'")
     _assert_user_error(cli("train", "--epochs", "0", cwd=tmp_path), "--epochs 0: train.epochs: must be at least 1")
     bad = tmp_path / "bad.toml"
     bad.write_text('[tricks.dropout]\np = "high"\n')
@@ -114,7 +117,8 @@ def test_presets_commands_work_outside_the_repository(tmp_path):
 
 
 def test_help_does_not_import_torch(tmp_path):
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "tui_trainer", "--help"], capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "tui_trainer", "--help"], capture_output=True,
+                          text=True, cwd=tmp_path)
     assert proc.returncode == 0 and "train" in proc.stdout
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
     assert "torch" not in imported and "typer" in imported
@@ -122,7 +126,8 @@ def test_help_does_not_import_torch(tmp_path):
 
 def test_sigint_stops_after_the_current_step_and_saves(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui_trainer", "train", "--epochs", "500", "--threads", "1", "--json", "--runs-dir", tmp_path / "runs"],
+        [sys.executable, "-m", "tui_trainer", "train", "--epochs", "500", "--threads", "1", "--json", "--runs-dir",
+         tmp_path / "runs"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     for line in proc.stdout:
@@ -163,6 +168,7 @@ def test_the_shell_completes_preset_names_and_run_ids(tmp_path):
     assert complete("train", "lstm") == ["lstm-co2", "lstm-mnist1d", "lstm-text"]
     assert set(complete("presets", "show", "")) >= {"cnn-mnist1d", "lstm-mnist1d"}
     assert complete("runs", "show", "20260102") == ["20260102-090000-beta"]
-    assert complete("runs", "show", "--runs-dir", str(runs), "2026") == ["20260101-120000-alpha", "20260102-090000-beta"]
+    assert complete("runs", "show", "--runs-dir", str(runs),
+                    "2026") == ["20260101-120000-alpha", "20260102-090000-beta"]
     assert complete("watch", "la") == ["latest"]
     assert "train" in complete("tr")

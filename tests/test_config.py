@@ -85,7 +85,8 @@ def test_missing_file():
 
 def test_overrides_go_through_the_same_validation():
     assert make_config({"train.lr": 0.3}).train.lr == 0.3
-    config = config_from_dict({}, "f.toml", ["train.lr=0.3", "tricks.lr_schedule.kind=step", "model.cnn.channels=[8, 16]"])
+    config = config_from_dict({}, "f.toml",
+                              ["train.lr=0.3", "tricks.lr_schedule.kind=step", "model.cnn.channels=[8, 16]"])
     assert config.train.lr == 0.3 and config.tricks.lr_schedule.kind == "step" and config.model.cnn.channels == (8, 16)
     with pytest.raises(ConfigError) as info:
         config_from_dict({}, "f.toml", ["tricks.dropout.p=2"])
@@ -143,7 +144,8 @@ def test_presets_with_the_old_flat_model_table_still_load(tmp_path):
     path.write_text(OLD_FLAT_MODEL)
     config = load_config(path)
     assert config.model.kind == "lstm"
-    assert (config.model.lstm.hidden_size, config.model.lstm.num_layers, config.model.lstm.bidirectional) == (24, 1, True)
+    assert (config.model.lstm.hidden_size, config.model.lstm.num_layers,
+            config.model.lstm.bidirectional) == (24, 1, True)
     assert config.model.cnn == make_config().model.cnn  # the table that does not apply keeps its defaults
     written = dumps_config(config)
     assert "[model.lstm]" in written and "[model.cnn]" not in written and "channels" not in written
@@ -182,7 +184,9 @@ def test_values_read_as_in_a_toml_file():
 
     for value in (True, "cosine", 'say "hi"', (32, 64), 0.003, 1e-05, 10000.0, 5):
         parsed = tomllib.loads(f"v = {toml_value(value)}")["v"]
-        assert parsed == (list(value) if isinstance(value, tuple) else value) and type(parsed) is type(list(value) if isinstance(value, tuple) else value)
+        expected = list(value) if isinstance(value, tuple) else value
+        assert parsed == expected
+        assert type(parsed) is type(expected)
     assert toml_value(None) == "-"
 
 

@@ -22,12 +22,13 @@ from pathlib import Path
 
 import pytest
 
-ARGS = ["cnn-mnist1d", "--epochs", "4", "--no-dropout", "--ema", "--set", "train.batch_size=120", "--threads", "1", "--json"]
+ARGS = ["cnn-mnist1d", "--epochs", "4", "--no-dropout", "--ema", "--set", "train.batch_size=120", "--threads", "1",
+        "--json"]
 
 
 def cli(*args, timeout=240, **kwargs):
-    return subprocess.run([sys.executable, "-m", "tui_trainer", *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                          env=os.environ.copy(), **kwargs)
+    return subprocess.run([sys.executable, "-m", "tui_trainer", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=os.environ.copy(), **kwargs)
 
 
 def events(run: Path) -> list[dict]:
@@ -57,7 +58,8 @@ def test_two_processes_train_as_one_process_does_on_the_same_global_batch(two_pr
     run, done = two_process_run
     started = next(e for e in events(run) if e["event"] == "run_started")
     assert started["processes"] == 2 and started["batch_size"] == 120
-    assert any("global batch 120 = 2 × 60" in n for n in started["notes"]) and "SyncBatchNorm" in " ".join(started["notes"])
+    assert any("global batch 120 = 2 × "
+               "60" in n for n in started["notes"]) and "SyncBatchNorm" in " ".join(started["notes"])
     assert "Traceback" not in done.stderr and "Warning" not in done.stderr, done.stderr
     single = cli("train", *ARGS, "--runs-dir", tmp_path / "runs")
     assert single.returncode == 0, single.stderr
@@ -83,7 +85,9 @@ def test_a_checkpoint_of_two_processes_loads_into_a_single_model(two_process_run
 
     run, _ = two_process_run
     last = load_checkpoint(run / "last.pt")
-    assert not any(k.startswith("module.") for k in last["model"]) and last["world_size"] == 2 and len(last["ranks"]) == 2
+    assert not any(k.startswith("module.") for k in last["model"])
+    assert last["world_size"] == 2
+    assert len(last["ranks"]) == 2
     config = load_config(run / "config.toml")
     model = build_model(dataset_spec(config.data), config)
     model.load_state_dict(load_checkpoint(run / "best.pt")["model"])  # strict: plain BatchNorm keys
@@ -112,7 +116,8 @@ def test_sigterm_to_the_launcher_stops_both_processes_at_one_step_and_resume_goe
     assert summary["status"] == "stopped" and summary["reason"] == "interrupted by SIGTERM"
     assert summary["epochs_run"] < 4
     lasts = [e for e in events(run) if e["event"] == "checkpoint_saved" and e["kind"] == "last"]
-    assert len(lasts) == 1 + summary["epochs_run"] + 1  # at the start, after each epoch, and once for the stop (process 0 alone)
+    # at the start, after each epoch, and once for the stop (process 0 alone)
+    assert len(lasts) == 1 + summary["epochs_run"] + 1
 
     wrong = cli("train", "--resume", run)  # one process cannot go on exactly
     assert wrong.returncode == 2 and "this run trained on 2 processes; resume it on as many (--nproc 2)" in wrong.stderr
@@ -126,7 +131,8 @@ def test_sigterm_to_the_launcher_stops_both_processes_at_one_step_and_resume_goe
 
 def test_a_process_that_dies_ends_the_run_with_one_message_and_leaves_it_resumable(tmp_path, mnist1d):
     runs = tmp_path / "runs"
-    args = [sys.executable, "-m", "tui_trainer", "train", ARGS[0], "--epochs", "30", *ARGS[3:], "--nproc", "2", "--runs-dir", str(runs)]
+    args = [sys.executable, "-m", "tui_trainer", "train", ARGS[0], "--epochs", "30", *ARGS[3:], "--nproc", "2",
+            "--runs-dir", str(runs)]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
     deadline, run = time.monotonic() + 120, None
     while time.monotonic() < deadline and run is None:
@@ -135,7 +141,8 @@ def test_a_process_that_dies_ends_the_run_with_one_message_and_leaves_it_resumab
             run = found[0].parent
         time.sleep(0.02)
     assert run is not None, "the run never finished an epoch"
-    victim = next(int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _is_rank_one_of(int(p.name), proc.pid))
+    victim = next(int(p.name) for p in Path("/proc").iterdir()
+                  if p.name.isdigit() and _is_rank_one_of(int(p.name), proc.pid))
     os.kill(victim, signal.SIGKILL)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 1 and "Traceback" not in err, err
@@ -170,9 +177,12 @@ def test_the_worker_command_line_repeats_train_without_nproc():
     from tui_trainer.cli.launch import worker_args
 
     train = get_command(app).commands["train"]
-    ctx = train.make_context("train", ["cnn-mnist1d", "--nproc", "2", "--no-dropout", "-s", "train.lr=0.01", "--set", "train.seed=3",
+    ctx = train.make_context("train",
+                             ["cnn-mnist1d", "--nproc", "2", "--no-dropout", "-s", "train.lr=0.01", "--set",
+                              "train.seed=3",
                                        "--epochs", "2", "--json"])
-    assert worker_args(ctx) == ["cnn-mnist1d", "--set", "train.lr=0.01", "--set", "train.seed=3", "--no-dropout", "--epochs", "2", "--json"]
+    assert worker_args(ctx) == ["cnn-mnist1d", "--set", "train.lr=0.01", "--set", "train.seed=3", "--no-dropout",
+                                "--epochs", "2", "--json"]
 
 
 def _sync_norm_worker(rank: int, port: int, x, out_dir: str) -> None:
@@ -189,8 +199,10 @@ def _sync_norm_worker(rank: int, port: int, x, out_dir: str) -> None:
         norm[0].bias.copy_(torch.tensor([0.0, -1.0, 3.0]))
     mine = x[rank * 4 : (rank + 1) * 4].clone().requires_grad_(True)
     y = norm(mine)
-    (y * torch.arange(y.numel(), dtype=y.dtype).view_as(y)).sum().backward()  # a loss that weighs each output differently
-    torch.save({"y": y.detach(), "grad": mine.grad, "mean": norm[0].running_mean, "var": norm[0].running_var}, f"{out_dir}/{rank}.pt")
+    # a loss that weighs each output differently
+    (y * torch.arange(y.numel(), dtype=y.dtype).view_as(y)).sum().backward()
+    torch.save({"y": y.detach(), "grad": mine.grad, "mean": norm[0].running_mean, "var": norm[0].running_var},
+               f"{out_dir}/{rank}.pt")
     dist.destroy_process_group()
 
 
@@ -215,7 +227,8 @@ def test_sync_batchnorm_on_the_cpu_normalises_and_differentiates_over_the_global
         norm.bias.copy_(torch.tensor([0.0, -1.0, 3.0]))
     whole = x.clone().requires_grad_(True)
     y = norm(whole)
-    weights = torch.cat([torch.arange(60, dtype=y.dtype).view(4, 3, 5)] * 2)  # each process weighs its own outputs 0..59
+    # each process weighs its own outputs 0..59
+    weights = torch.cat([torch.arange(60, dtype=y.dtype).view(4, 3, 5)] * 2)
     (y * weights).sum().backward()
     torch.testing.assert_close(torch.cat([p["y"] for p in parts]), y.detach(), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(torch.cat([p["grad"] for p in parts]), whole.grad, rtol=1e-4, atol=1e-4)
@@ -225,8 +238,8 @@ def test_sync_batchnorm_on_the_cpu_normalises_and_differentiates_over_the_global
 
 
 def test_a_divergence_seen_by_one_process_ends_the_run_on_every_process_at_once(tmp_path, mnist1d):
-    done = cli("train", "cnn-mnist1d", "--epochs", "3", "--lr", "10", "--no-grad-clip", "--no-batchnorm", "--set", "train.optimizer=sgd",
-               "--threads", "1", "--no-json", "--nproc", "2", "--runs-dir", tmp_path / "runs")
+    done = cli("train", "cnn-mnist1d", "--epochs", "3", "--lr", "10", "--no-grad-clip", "--no-batchnorm", "--set",
+               "train.optimizer=sgd", "--threads", "1", "--no-json", "--nproc", "2", "--runs-dir", tmp_path / "runs")
     assert done.returncode == 1 and "Traceback" not in done.stderr and "error:" not in done.stderr, done.stderr
     summary = json.loads((only_run(tmp_path / "runs") / "summary.json").read_text())
     assert summary["status"] == "diverged" and "non-finite loss or gradient" in summary["reason"]

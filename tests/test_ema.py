@@ -48,14 +48,16 @@ def test_the_average_follows_its_formula(warmup):
 
 
 def test_validation_best_pt_and_the_test_score_use_the_average(small_data, tmp_path):
-    config = make_config({"train.epochs": 3, "train.batch_size": 64, "tricks.ema.enabled": True, "tricks.ema.decay": 0.95,
-                          "tricks.early_stopping.enabled": False})
+    config = make_config({"train.epochs": 3, "train.batch_size": 64, "tricks.ema.enabled": True,
+                          "tricks.ema.decay": 0.95, "tricks.early_stopping.enabled": False})
     seen, best = [], {}
 
-    def sink(event):  # the weights at each epoch's end, the average and the model's own, scored as validation scores them
+    # the weights at each epoch's end, the average and the model's own, scored as validation scores them
+    def sink(event):
         parts, setup = trainer.parts, trainer.setup
         if isinstance(event, EpochEnded):
-            score = {name: evaluate(model, setup.data.val, parts.task, setup.precision, setup.device, "val", parts.inputs)["val_loss"]
+            score = {name: evaluate(model, setup.data.val, parts.task, setup.precision, setup.device, "val",
+                                    parts.inputs)["val_loss"]
                      for name, model in (("average", parts.ema.module), ("model", parts.model))}
             seen.append((event.val_loss, score))
         elif isinstance(event, CheckpointSaved) and event.kind == "best":
@@ -72,8 +74,8 @@ def test_validation_best_pt_and_the_test_score_use_the_average(small_data, tmp_p
     last = load_checkpoint(folder / "last.pt")
     assert int(last["ema"]["n_averaged"]) == result.summary["steps"] and "ema" in result.summary["tricks"]
     assert result.model is trainer.parts.ema.module  # the weights kept, and tested
-    test = evaluate(result.model, small_data.test, trainer.parts.task, trainer.setup.precision, trainer.setup.device, "test",
-                    trainer.parts.inputs)
+    test = evaluate(result.model, small_data.test, trainer.parts.task, trainer.setup.precision, trainer.setup.device,
+                    "test", trainer.parts.inputs)
     assert result.summary["test_loss"] == test["test_loss"]
 
 

@@ -28,11 +28,14 @@ def _metrics(result):
 
 @pytest.mark.parametrize("kind", ["cnn", "lstm"])
 def test_same_preset_and_seed_give_the_same_metrics(small_data, kind):
-    config = make_config({"train.epochs": 2, "model.kind": kind, "model.lstm.hidden_size": 16, "model.cnn.channels": [8, 8]})
+    config = make_config({"train.epochs": 2, "model.kind": kind, "model.lstm.hidden_size": 16,
+                          "model.cnn.channels": [8, 8]})
     a = Trainer(config, data=small_data, keep_events=True).run()
     b = Trainer(config, data=small_data, keep_events=True).run()
     assert _metrics(a) == _metrics(b)
-    c = Trainer(make_config({**{"train.epochs": 2, "model.kind": kind, "model.lstm.hidden_size": 16, "model.cnn.channels": [8, 8]}, "train.seed": 1}), data=small_data, keep_events=True).run()
+    c = Trainer(make_config({**{"train.epochs": 2, "model.kind": kind, "model.lstm.hidden_size": 16,
+                                "model.cnn.channels": [8, 8]}, "train.seed": 1}), data=small_data,
+                keep_events=True).run()
     assert _metrics(c) != _metrics(a)
 
 
@@ -67,8 +70,8 @@ def test_run_folder_holds_config_metrics_checkpoints_and_summary(small_data, tmp
 
     assert load_config(folder.path / "config.toml") == config
     summary = read_summary(folder.path)
-    for key in ("status", "epochs_run", "best_epoch", "best_val_loss", "best_val_accuracy", "test_loss", "test_accuracy",
-                "wall_seconds", "train_samples_per_second", "device", "precision"):
+    for key in ("status", "epochs_run", "best_epoch", "best_val_loss", "best_val_accuracy", "test_loss",
+                "test_accuracy", "wall_seconds", "train_samples_per_second", "device", "precision"):
         assert summary[key] is not None, key
     assert summary == json.loads(json.dumps(result.summary))
     events = list(read_events(folder.path))

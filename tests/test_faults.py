@@ -27,7 +27,8 @@ def poisoned(data, rows=(3, 300)):
 
 def test_skip_policy_skips_and_counts_non_finite_steps(small_data, tmp_path):
     config = make_config({"train.epochs": 3, "train.on_nonfinite": "skip", "tricks.early_stopping.enabled": False})
-    result = Trainer(config, data=poisoned(small_data), run_folder=RunFolder.create(tmp_path, "skip"), keep_events=True).run()
+    result = Trainer(config, data=poisoned(small_data), run_folder=RunFolder.create(tmp_path, "skip"),
+                     keep_events=True).run()
     assert result.status == "completed"
     skipped = [s for e in result.events if isinstance(e, StepsSkipped) for s in e.steps]
     assert 3 <= len(skipped) <= 6  # two poisoned samples, in at most two batches an epoch

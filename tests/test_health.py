@@ -24,7 +24,8 @@ def test_chance_accuracy_or_a_loss_at_the_labels_entropy_is_a_warning_and_learni
     [warning] = not_learning(Classification(), stuck, small_data)
     assert "the model did not learn" in warning and "chance level" in warning and "entropy of the labels" in warning
     assert "lr-find" in warning
-    assert not_learning(Classification(), {"status": "completed", "best_val_loss": 0.4, "best_val_accuracy": 0.88}, small_data) == []
+    assert not_learning(Classification(), {"status": "completed", "best_val_loss": 0.4, "best_val_accuracy": 0.88},
+                        small_data) == []
     assert not_learning(Classification(), {**stuck, "status": "diverged"}, small_data) == []  # it says so already
     text = {"status": "completed", "best_val_loss": 3.0, "best_val_metrics": {"val_bits_per_char": 4.7},
             "baselines": {"unigram": {"val_bits_per_char": 4.6}}}
@@ -79,13 +80,15 @@ def test_system_load_is_sampled_off_the_training_thread_and_the_peak_memory_kept
     sample = sampler.sample(150.0, 2.0)
     assert sample.cpu_percent == 150.0 and sample.rss_mb > 10 and sample.gpu_mb is None
     assert sampler.peaks()["rss_mb"] >= sample.rss_mb and "gpu_mb" not in sampler.peaks()
-    assert load_text(98.4, 412.0) == "CPU 98%  RAM 412 MB" and load_text(100, 2048, 87, 3174.4) == "CPU 100%  RAM 2.0 GB  GPU 87% 3.1 GB"
+    assert load_text(98.4, 412.0) == "CPU 98%  RAM 412 MB"
+    assert load_text(100, 2048, 87, 3174.4) == "CPU 100%  RAM 2.0 GB  GPU 87% 3.1 GB"
     assert peak_text({"rss_mb": 733.0, "gpu_mb": 1536.0}) == "RAM 733 MB, GPU 1.5 GB"
 
     monkeypatch.setattr(system, "INTERVAL", 0.02)
     threads = []
     original = system.SystemSampler._loop
-    monkeypatch.setattr(system.SystemSampler, "_loop", lambda self: (threads.append(threading.current_thread()), original(self)))
+    monkeypatch.setattr(system.SystemSampler, "_loop",
+                        lambda self: (threads.append(threading.current_thread()), original(self)))
     config = make_config({"train.epochs": 3, "train.batch_size": 16, "train.stats_every": 4})
     result = Trainer(config, data=small_data, run_folder=RunFolder.create(tmp_path, "load"), keep_events=True).run()
     loads = [e for e in result.events if isinstance(e, SystemStats)]

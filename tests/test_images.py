@@ -37,8 +37,8 @@ def cifar_batches(n: int = 20) -> dict[str, bytes]:
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         rows = RNG.integers(0, 256, (n, 3072), dtype=np.uint8)
         files[name] = pickle.dumps({"batch_label": name, "data": rows, "labels": [int(i % 10) for i in range(n)]})
-    files["batches.meta"] = pickle.dumps({"label_names": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
-                                                          "horse", "ship", "truck"], "num_vis": 3072})
+    files["batches.meta"] = pickle.dumps({"label_names": ["airplane", "automobile", "bird", "cat", "deer", "dog",
+                                                          "frog", "horse", "ship", "truck"], "num_vis": 3072})
     return files
 
 
@@ -111,7 +111,8 @@ def test_cifar10_download_with_progress_and_offline_message(cache, no_batch_chec
 
     monkeypatch.setattr(tvd.CIFAR10, "url", source.as_uri())
     seen = []
-    data = load_data(DataConfig(dataset="cifar10"), progress=lambda label, done, total: seen.append((label, done, total)))
+    data = load_data(DataConfig(dataset="cifar10"), progress=lambda label, done,
+                     total: seen.append((label, done, total)))
     assert len(data.test) == 20 and target.exists()
     assert ("downloading cifar-10-python.tar.gz", len(archive), len(archive)) in seen
 
@@ -238,8 +239,8 @@ def test_npz_mistakes_get_one_line(cache, tmp_path):
     np.savez(tmp_path / "pickled.npz", x=np.array([{"a": 1}] * 4, dtype=object), y=np.arange(4))
     np.savez(tmp_path / "no_y.npz", x=np.zeros((4, 8, 8)))
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    for name, match in (("pickled.npz", "cannot be read"), ("no_y.npz", "has no array y"), ("junk.npz", "not a readable .npz"),
-                        ("missing.npz", "does not exist")):
+    for name, match in (("pickled.npz", "cannot be read"), ("no_y.npz", "has no array y"),
+                        ("junk.npz", "not a readable .npz"), ("missing.npz", "does not exist")):
         with pytest.raises(DatasetError, match=match):
             load_data(DataConfig(dataset="npz", path=str(tmp_path / name)))
 
@@ -252,9 +253,12 @@ def test_digits_ship_with_the_package_and_normalise_with_training_statistics():
     assert len(data.train) + len(data.val) + len(data.test) == 1797 and data.spec.input_shape == (1, 8, 8)
     mean, std = data.stats
     train = data.train.x.double()
-    assert mean.item() == pytest.approx(train.mean().item(), rel=1e-5) and std.item() == pytest.approx(train.std().item(), rel=1e-3)
+    assert mean.item() == pytest.approx(train.mean().item(),
+                                        rel=1e-5) and std.item() == pytest.approx(train.std().item(), rel=1e-3)
     batch = data.pipeline().prepare(data.train.x)
-    assert batch.dtype == torch.float32 and abs(batch.mean().item()) < 1e-4 and batch.std().item() == pytest.approx(1, rel=1e-3)
+    assert batch.dtype == torch.float32
+    assert abs(batch.mean().item()) < 1e-4
+    assert batch.std().item() == pytest.approx(1, rel=1e-3)
 
 
 def test_augmentation_crops_and_flips_the_whole_batch_on_the_device():
@@ -266,7 +270,8 @@ def test_augmentation_crops_and_flips_the_whole_batch_on_the_device():
     out = pipe.prepare(x, centre)
     assert torch.equal(out[0], x[0]) and torch.equal(out[1], x[1].flip(2))
     shifted = pipe.prepare(x, (torch.tensor([0, 4]), torch.tensor([1, 2]), torch.tensor([False, False])))
-    assert torch.equal(shifted[0, :, 2:, 1:], x[0, :, :2, :4]) and shifted[0, :, :2].eq(0).all()  # down 2, right 1, zero padding
+    # down 2, right 1, zero padding
+    assert torch.equal(shifted[0, :, 2:, 1:], x[0, :, :2, :4]) and shifted[0, :, :2].eq(0).all()
     assert torch.equal(shifted[1, :, :2], x[1, :, 2:]) and shifted[1, :, 2:].eq(0).all()
     drawn = pipe.draw(7, torch.Generator().manual_seed(0), torch.device("cpu"))
     assert drawn[0].shape == (7,) and int(drawn[0].max()) <= 4
@@ -281,8 +286,9 @@ def test_a_streamed_dataset_trains_exactly_like_a_resident_one(cache, pictures):
     def run(budget):
         config = make_config({"data.dataset": "image_folder", "data.path": str(pictures), "data.image_size": 8,
                               "data.val_fraction": 0.2, "data.test_fraction": 0.2, "data.memory_budget_mb": budget,
-                              "train.epochs": 2, "train.batch_size": 4, "model.cnn.channels": [4], "model.cnn.kernel_size": 3,
-                              "model.cnn.fc_hidden": 8, "tricks.augment.enabled": True, "tricks.augment.crop_padding": 1})
+                              "train.epochs": 2, "train.batch_size": 4, "model.cnn.channels": [4],
+                              "model.cnn.kernel_size": 3, "model.cnn.fc_hidden": 8, "tricks.augment.enabled": True,
+                              "tricks.augment.crop_padding": 1})
         trainer = Trainer(config, keep_events=True)
         return trainer, trainer.run()
 

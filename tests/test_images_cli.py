@@ -14,7 +14,8 @@ from tests.test_cli import _assert_user_error, cli
 
 
 def test_digits_train_end_to_end_and_runs_show_the_confusion_matrix(tmp_path):
-    proc = cli("train", "digits-optimized-cnn", "--epochs", "6", "--json", "--runs-dir", tmp_path / "runs", cwd=tmp_path)
+    proc = cli("train", "digits-optimized-cnn", "--epochs", "6", "--json", "--runs-dir", tmp_path / "runs",
+               cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     started = events[0]
@@ -32,10 +33,12 @@ def test_digits_train_end_to_end_and_runs_show_the_confusion_matrix(tmp_path):
     (["--set", "data.dataset=cifar"], ["data.dataset: unknown choice 'cifar'", "did you mean 'cifar10'"]),
     (["--set", "data.dataset=image_folder"], ["data.path", "needs a path"]),
     (["--set", "data.dataset=image_folder", "--set", "data.path=NOWHERE"], ["NOWHERE does not exist"]),
-    (["--set", "model.cnn.channels=[8,8,8,8,8]"], ["5 max-pools by 2 halve digits's 1×8×8 samples to nothing; at most 3 fit"]),
+    (["--set", "model.cnn.channels=[8,8,8,8,8]"], ["5 max-pools by 2 halve digits's 1×8×8 "
+                                                   "samples to nothing; at most 3 fit"]),
     (["--set", "model.kind=lstm"], ['model.kind = "lstm" reads sequences', 'use model.kind = "cnn"']),
     (["--preset", "cifar10-optimized-cnn", "--no-mixed-precision"],
-     ["model.cnn.input_shape: this model is built for 3×32×32 samples", "digits has 1×8×8", "model.cnn.input_shape = []"]),
+     ["model.cnn.input_shape: this model is built for 3×32×32 samples", "digits has 1×8×8",
+      "model.cnn.input_shape = []"]),
 ])
 def test_image_mistakes_get_one_line_exit_2_and_no_run_folder(tmp_path, args, fragments):
     preset = args[1] if args[:1] == ["--preset"] else "digits-cnn"
@@ -51,9 +54,10 @@ def test_augment_on_a_sequence_dataset_is_refused_with_the_key(tmp_path):
 
 
 def test_offline_cifar10_says_which_file_to_put_where(tmp_path):
-    proc = cli("train", "cifar10-optimized-cnn", "--set", "data.download=false", "--runs-dir", tmp_path / "runs", cwd=tmp_path,
-               env={"TUI_TRAINER_CACHE": str(tmp_path / "cache")})
-    _assert_user_error(proc, "cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", str(tmp_path / "cache" / "torchvision"))
+    proc = cli("train", "cifar10-optimized-cnn", "--set", "data.download=false", "--runs-dir", tmp_path / "runs",
+               cwd=tmp_path, env={"TUI_TRAINER_CACHE": str(tmp_path / "cache")})
+    _assert_user_error(proc, "cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a",
+                       str(tmp_path / "cache" / "torchvision"))
     assert not (tmp_path / "runs").exists()
 
 
@@ -73,8 +77,10 @@ def test_label_smoothing_changes_the_training_loss_only():
     from tui_trainer.engine.task import task_for
 
     output, target = torch.randn(8, 10), torch.randint(0, 10, (8,))
-    task = task_for("classification", make_config({"tricks.label_smoothing.enabled": True, "tricks.label_smoothing.epsilon": 0.2}))
-    assert task.loss(output, target).item() == pytest.approx(F.cross_entropy(output, target, label_smoothing=0.2).item())
+    task = task_for("classification",
+                    make_config({"tricks.label_smoothing.enabled": True, "tricks.label_smoothing.epsilon": 0.2}))
+    assert task.loss(output,
+                     target).item() == pytest.approx(F.cross_entropy(output, target, label_smoothing=0.2).item())
     assert task.sums(output, target)[0].item() == pytest.approx(F.cross_entropy(output, target, reduction="sum").item())
 
 
@@ -98,7 +104,8 @@ def test_the_app_shows_the_data_view_and_the_confusion_matrix(tmp_path):
         await wait_for(pilot, lambda: app.session is not None and app.session.finished.is_set(), timeout=120)
         await pilot.pause(0.3)
         lines = app.query_one(TailLog).plain_lines
-        assert any(line.startswith("data image_folder 3×8×8") and "by 2 DataLoader workers" in line for line in lines)  # beside the UI
+        # beside the UI
+        assert any(line.startswith("data image_folder 3×8×8") and "by 2 DataLoader workers" in line for line in lines)
         assert any("confusion on the test set" in line for line in lines)
         assert app.session.take_loading() is None  # the Data view decoded the pictures: the run found them cached
     preset = tmp_path / "quick-pictures.toml"
@@ -107,9 +114,11 @@ def test_the_app_shows_the_data_view_and_the_confusion_matrix(tmp_path):
     for name, color in (("red", (200, 20, 20)), ("blue", (20, 20, 200))):
         (tmp_path / "pictures" / name).mkdir(parents=True)
         for i in range(12):
-            Image.new("RGB", (10, 10), tuple(min(255, c + 3 * i) for c in color)).save(tmp_path / "pictures" / name / f"{i}.png")
-    preset.write_text(f'name = "quick-pictures"\n[data]\ndataset = "image_folder"\npath = "{tmp_path / "pictures"}"\nimage_size = 8\n'
-                      'memory_budget_mb = 0.001\n[model.cnn]\nchannels = [8]\nkernel_size = 3\nfc_hidden = 16\n[train]\nepochs = 2\n'
+            Image.new("RGB", (10, 10),
+                      tuple(min(255, c + 3 * i) for c in color)).save(tmp_path / "pictures" / name / f"{i}.png")
+    preset.write_text('name = "quick-pictures"\n[data]\ndataset = "image_folder"\npath = '
+                      f'"{tmp_path / "pictures"}"\nimage_size = 8\nmemory_budget_mb = 0.001\n[model.cnn]\nchannels = '
+                      '[8]\nkernel_size = 3\nfc_hidden = 16\n[train]\nepochs = 2\n'
                       "batch_size = 8\n")
     in_app(tmp_path, scenario, (120, 40), preset=str(preset))
 

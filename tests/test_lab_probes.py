@@ -57,12 +57,16 @@ def test_probes_measure_dropout_in_both_modes_and_the_variance_shift(tmp_path, m
     for m in by_arm.values():
         assert m["eval_mode_spread"] == 0.0  # eval mode: the same input, the same output
         assert m["train_mode_spread"] > 0.05  # train mode: dropout draws other units on each pass
-        assert m["eval_mode_test_accuracy"] == pytest.approx(m["test_accuracy"], abs=1e-9)  # the probe scores what the run kept
+        # the probe scores what the run kept
+        assert m["eval_mode_test_accuracy"] == pytest.approx(m["test_accuracy"], abs=1e-9)
     assert 0.7 < by_arm["bn first"]["bn_variance_ratio"] < 1.3
-    assert by_arm["dropout first"]["bn_variance_ratio"] > 1.5  # learnt on units scaled by 1/(1 - p): about twice the variance
+    # learnt on units scaled by 1/(1 - p): about twice the variance
+    assert by_arm["dropout first"]["bn_variance_ratio"] > 1.5
     assert session.verdict.outcome == "holds", session.verdict.text()
     shown = CliRunner().invoke(app, ["lab", "show", "order", "--runs-dir", str(tmp_path / "runs")])
-    assert shown.exit_code == 0 and "bn_variance_shift: the lesson holds here" in shown.output and "dropout first" in shown.output
+    assert shown.exit_code == 0
+    assert "bn_variance_shift: the lesson holds here" in shown.output
+    assert "dropout first" in shown.output
 
 
 def test_head_norm_puts_batchnorm_before_or_after_the_dropout(mnist1d):
@@ -78,12 +82,14 @@ def test_head_norm_puts_batchnorm_before_or_after_the_dropout(mnist1d):
 
 def test_sgd_l2_and_decoupled_decay_are_one_update_and_the_weight_norm_is_recorded(small_data):
     base, _ = load_preset("cnn-mnist1d")
-    settings = {"train.epochs": 1, "train.optimizer": "sgd", "train.lr": 0.05, "train.momentum": 0.0, "train.threads": 1,
-                "model.cnn.channels": [8], "model.cnn.fc_hidden": 16, "tricks.early_stopping.enabled": False,
-                "tricks.weight_decay.value": 0.05, "tricks.lr_schedule.enabled": False, "tricks.dropout.enabled": False}
+    settings = {"train.epochs": 1, "train.optimizer": "sgd", "train.lr": 0.05, "train.momentum": 0.0,
+                "train.threads": 1, "model.cnn.channels": [8], "model.cnn.fc_hidden": 16,
+                "tricks.early_stopping.enabled": False, "tricks.weight_decay.value": 0.05,
+                "tricks.lr_schedule.enabled": False, "tricks.dropout.enabled": False}
     models, norms = [], []
     for mode in ("coupled", "decoupled"):
-        result = Trainer(replace(base, {**settings, "tricks.weight_decay.mode": mode}), data=small_data, keep_events=True).run()
+        result = Trainer(replace(base, {**settings, "tricks.weight_decay.mode": mode}), data=small_data,
+                         keep_events=True).run()
         models.append(result.model)
         norms.append([e.weight_norm for e in result.events if type(e).__name__ == "EpochEnded"][-1])
     weights = [p for p in models[0].parameters() if p.ndim >= 2]

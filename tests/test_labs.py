@@ -32,7 +32,8 @@ set = {{ "tricks.dropout.enabled" = true }}
 """
 
 
-def write_lab(tmp_path, verdict='metric = "best_val_loss"\nreference = "plain"\nbetter = ["dropout"]', extra="", name="toy"):
+def write_lab(tmp_path, verdict='metric = "best_val_loss"\nreference = "plain"\nbetter = ["dropout"]', extra="",
+              name="toy"):
     path = tmp_path / f"{name}.toml"
     path.write_text(textwrap.dedent(LAB).format(verdict=verdict, extra=extra))
     return path
@@ -85,8 +86,10 @@ def test_noise_decides_what_counts_as_a_difference():
     assert clear(Stat([0.30]), Stat([0.40]), 0.02)  # one seed: no noise measured, the verdict says so
     assert clear(Stat([2.0, 3.0]), Stat([math.inf, math.inf]), 0.02)  # never reached, against reached on every seed
     assert not clear(Stat([2.0, math.inf]), Stat([3.0, 3.0]), 0.02)  # reached on one seed only: overlapping
-    exploded, steady = Stat([70.0, 4150.0]), Stat([2.09, 2.43])  # losses of runs whose gradients exploded, and clipped ones
-    assert not clear(exploded, steady, 0.02) and clear(exploded, steady, 0.02, log=True)  # orders of magnitude: a log scale
+    # losses of runs whose gradients exploded, and clipped ones
+    exploded, steady = Stat([70.0, 4150.0]), Stat([2.09, 2.43])
+    # orders of magnitude: a log scale
+    assert not clear(exploded, steady, 0.02) and clear(exploded, steady, 0.02, log=True)
 
 
 def test_compare_against_a_reference_holds_goes_against_or_cannot_tell(tmp_path):
@@ -95,7 +98,9 @@ def test_compare_against_a_reference_holds_goes_against_or_cannot_tell(tmp_path)
     assert held.outcome == "holds" and held.headline == "The lesson holds here"
     assert "dropout: 0.405 ± 0.00707 (2 seeds), better than plain (Δ -0.105), as the lesson expects" in held.text()
     against = judge(lab, results({"plain": [0.40, 0.41], "dropout": [0.50, 0.52]}))
-    assert against.outcome == "contradicted" and "worse than plain" in against.text() and "the lesson expects better" in against.text()
+    assert against.outcome == "contradicted"
+    assert "worse than plain" in against.text()
+    assert "the lesson expects better" in against.text()
     noise = judge(lab, results({"plain": [0.40, 0.50], "dropout": [0.44, 0.45]}))
     assert noise.outcome == "unclear" and noise.text().startswith("No clear difference here.")
     assert "no clear difference from plain" in noise.text() and "twice the standard error" in noise.text()
@@ -106,21 +111,27 @@ def test_compare_without_a_reference_ranks_the_arms(tmp_path):
     verdict = judge(lab, results({"plain": [0.90, 0.91], "dropout": [0.95, 0.96]}, "test_accuracy"))
     assert verdict.outcome == "holds" and "best first: dropout 0.955" in verdict.text()
     verdict = judge(lab, results({"plain": [0.95, 0.96], "dropout": [0.90, 0.91]}, "test_accuracy"))
-    assert verdict.outcome == "contradicted" and "the lesson expects dropout to be best: here it is clearly behind plain" in verdict.text()
+    assert verdict.outcome == "contradicted"
+    assert "the lesson expects dropout to be best: here it is clearly behind plain" in verdict.text()
     verdict = judge(lab, results({"plain": [0.95], "dropout": [0.951]}, "test_accuracy"))
     assert verdict.outcome == "unclear" and "one seed" in verdict.text()
 
 
 def test_highest_finds_the_highest_value_reached_on_every_seed(tmp_path):
     scan = "[scan]\nkey = \"train.lr\"\nvalues = [0.01, 0.1, 1.0]"
-    lab = load_lab(write_lab(tmp_path, 'rule = "highest"\nmetric = "best_val_accuracy"\ntarget = 0.8\nbest = "dropout"', scan))
+    lab = load_lab(write_lab(tmp_path,
+                             'rule = "highest"\nmetric = "best_val_accuracy"\ntarget = 0.8\nbest = "dropout"', scan))
     made = results({("dropout", 0.01): [0.9, 0.9], ("dropout", 0.1): [0.85, 0.82], ("dropout", 1.0): [0.5, None],
-                    ("plain", 0.01): [0.9, 0.88], ("plain", 0.1): [0.6, 0.81], ("plain", 1.0): [None, None]}, "best_val_accuracy")
+                    ("plain", 0.01): [0.9, 0.88], ("plain", 0.1): [0.6, 0.81], ("plain", 1.0): [None, None]},
+                   "best_val_accuracy")
     verdict = judge(lab, made)
     assert verdict.outcome == "unclear"  # plain reached 0.8 at lr 0.1 on one seed: the arms overlap
-    assert "dropout: best_val_accuracy >= 0.8 up to lr = 0.1 (each seed: 0.1, 0.1); diverged from lr = 1" in verdict.lines
-    assert "plain: best_val_accuracy >= 0.8 up to lr = 0.1 (each seed: 0.01, 0.1); diverged from lr = 1" in verdict.lines
-    made = [r if not (r["arm"] == "plain" and r["value"] == 0.1) else {**r, "metrics": {"best_val_accuracy": 0.5}} for r in made]
+    assert ("dropout: best_val_accuracy >= 0.8 up to lr = 0.1 (each seed: 0.1, 0.1); diverged from lr = 1"
+            in verdict.lines)
+    assert ("plain: best_val_accuracy >= 0.8 up to lr = 0.1 (each seed: 0.01, 0.1); diverged from lr = 1"
+            in verdict.lines)
+    made = [r if not (r["arm"] == "plain" and r["value"] == 0.1) else {**r, "metrics": {"best_val_accuracy": 0.5}}
+            for r in made]
     assert judge(lab, made).outcome == "holds"
 
 
@@ -157,26 +168,30 @@ def test_lab_commands_report_mistakes_in_one_line(tmp_path):
     listed = CliRunner().invoke(app, ["lab", "list"])
     assert listed.exit_code == 0 and "Why does BatchNorm allow higher learning rates?" in listed.output
     shown = CliRunner().invoke(app, ["lab", "show", "batchnorm-lr", "--runs-dir", str(tmp_path)])
-    assert shown.exit_code == 2 and "no lab folder of 'batchnorm-lr' in" in shown.output and "Traceback" not in shown.output
+    assert shown.exit_code == 2
+    assert "no lab folder of 'batchnorm-lr' in" in shown.output
+    assert "Traceback" not in shown.output
     shown = CliRunner().invoke(app, ["lab", "show", str(tmp_path), "--runs-dir", str(tmp_path)])
     assert shown.exit_code == 2 and "not a lab folder" in shown.output
 
 
 def test_paired_verdicts_cancel_what_the_seeds_share(tmp_path):
-    lab = load_lab(write_lab(tmp_path, 'rule = "paired"\nmetric = "eval_mode_test_accuracy"\nagainst = ["train_mode_test_accuracy"]\n'
-                                       'worse = ["train_mode_test_accuracy"]'))
+    lab = load_lab(write_lab(tmp_path, 'rule = "paired"\nmetric = "eval_mode_test_accuracy"\nagainst = '
+                                       '["train_mode_test_accuracy"]\nworse = ["train_mode_test_accuracy"]'))
     made = [{"arm": "dropout", "seed": s, "status": "completed",
              "metrics": {"eval_mode_test_accuracy": e, "train_mode_test_accuracy": t}}
             for s, (e, t) in enumerate([(0.70, 0.66), (0.72, 0.65), (0.76, 0.72)])]
     assert not clear(Stat([0.70, 0.72, 0.76]), Stat([0.66, 0.65, 0.72]), 0.02)  # as two arms: inside the seeds' spread
     verdict = judge(lab, made)  # run by run, every seed loses 0.04 to 0.07
     assert verdict.outcome == "holds", verdict.text()
-    assert "train_mode_test_accuracy 0.677 ± 0.0379 (3 seeds): lower by 0.05 ± 0.0173 on the same runs, worse, as the lesson expects" in verdict.lines
+    assert ("train_mode_test_accuracy 0.677 ± 0.0379 (3 seeds): lower by 0.05 ± 0.0173 on the same runs, worse, "
+            "as the lesson expects" in verdict.lines)
 
 
 def test_several_verdicts_each_on_their_arms_and_arms_that_cannot_run_here(tmp_path):
     verdicts = ('[[verdict]]\nmetric = "final_weight_norm"\nreference = "plain"\ndiffer = ["dropout"]\n'
-                '[[verdict]]\nmetric = "best_val_loss"\narms = ["plain", "dropout"]\nreference = "plain"\nsame = ["dropout"]\n')
+                '[[verdict]]\nmetric = "best_val_loss"\narms = ["plain", "dropout"]\nreference = '
+                '"plain"\nsame = ["dropout"]\n')
     path = tmp_path / "toy.toml"
     path.write_text(textwrap.dedent(LAB).format(verdict="", extra="").replace("[verdict]\n", verdicts))
     lab = load_lab(path)
@@ -189,4 +204,6 @@ def test_several_verdicts_each_on_their_arms_and_arms_that_cannot_run_here(tmp_p
     assert "  dropout: 16.6 ± 0.0707 (2 seeds), higher than plain (Δ +9.85), as the lesson expects" in verdict.lines
     assert "best_val_loss (plain, dropout): the lesson holds here" in verdict.lines
     skipped = judge(lab, [r for r in made if r["arm"] == "plain"], {"dropout": "no GPU here"})
-    assert skipped.outcome == "skipped" and skipped.headline == "Not measured here" and "  dropout: no GPU here" in skipped.lines
+    assert skipped.outcome == "skipped"
+    assert skipped.headline == "Not measured here"
+    assert "  dropout: no GPU here" in skipped.lines

@@ -56,6 +56,17 @@ def test_imports_point_down_the_layers(path):
     assert not upward, f"{path.relative_to(PACKAGE)} ({source}) imports {upward} from a higher layer"
 
 
+WIDTH = 120  # pyproject's ruff line-length
+
+
+def test_no_line_is_wider_than_a_reader_reads():
+    root = PACKAGE.parent
+    files = [p for folder in ("tui_trainer", "tests", "bench") for p in sorted((root / folder).rglob("*.py"))]
+    wide = [f"{p.relative_to(root)}:{i}" for p in files for i, line in enumerate(p.read_text().splitlines(), 1)
+            if len(line) > WIDTH]
+    assert not wide, wide
+
+
 def test_no_module_outgrows_a_reader():
     long = {str(p.relative_to(PACKAGE)): n for p in MODULES if (n := len(p.read_text().splitlines())) > 400}
     assert not long, long
@@ -64,7 +75,7 @@ def test_no_module_outgrows_a_reader():
 def module_imports() -> dict[str, set[str]]:
     """Each module of the package (dotted, from the package) and the package modules it imports
     anywhere in it: at the top, in a function, or under TYPE_CHECKING."""
-    names = {(".".join(p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__").removesuffix("__init__"): p
+    names = {".".join(p.relative_to(PACKAGE).with_suffix("").parts).removesuffix("__init__").removesuffix("."): p
              for p in PACKAGE.rglob("*.py")}
     graph = {}
     for name, path in names.items():
@@ -84,7 +95,8 @@ def module_imports() -> dict[str, set[str]]:
                     joined = f"{target}.{alias.name}" if target else alias.name
                     found.add(joined if joined in names else target)
             elif isinstance(node, ast.Import):
-                found.update(a.name.removeprefix("tui_trainer.") for a in node.names if a.name.startswith("tui_trainer."))
+                found.update(a.name.removeprefix("tui_trainer.") for a in node.names
+                             if a.name.startswith("tui_trainer."))
         graph[name] = {m for m in found if m in names and m != name}
     return graph
 

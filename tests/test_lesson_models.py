@@ -53,8 +53,10 @@ def test_the_lesson_recipe_is_in_the_presets():
     for name in ("cifar10-simple-cnn", "cifar10-optimized-cnn", "digits-optimized-cnn"):
         c = load_preset(name)
         assert (c.train.optimizer, c.train.lr, c.train.epochs) == ("adam", 0.01, 50)
-        assert (c.tricks.weight_decay.mode, c.tricks.weight_decay.value, c.tricks.weight_decay.exclude_bias_and_norm) == ("coupled", 1e-4, False)
-        assert (c.tricks.lr_schedule.kind, c.tricks.lr_schedule.min_lr, c.tricks.lr_schedule.warmup_epochs) == ("cosine_epoch", 1e-5, 0.0)
+        assert (c.tricks.weight_decay.mode, c.tricks.weight_decay.value,
+                c.tricks.weight_decay.exclude_bias_and_norm) == ("coupled", 1e-4, False)
+        assert (c.tricks.lr_schedule.kind, c.tricks.lr_schedule.min_lr,
+                c.tricks.lr_schedule.warmup_epochs) == ("cosine_epoch", 1e-5, 0.0)
         assert (c.tricks.grad_clip.mode, c.tricks.grad_clip.threshold) == ("norm", 1.0)
         assert (c.tricks.early_stopping.patience, c.tricks.early_stopping.restore_best) == (5, True)
 

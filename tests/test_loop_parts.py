@@ -96,7 +96,8 @@ def test_run_state_round_trips_through_a_checkpoint():
     state.step_in_epoch, state.epoch_losses = 5, [0.5, 0.25]
     saved = state.checkpoint(mid_epoch=True)
     assert saved["epoch"] == 2 and saved["step_in_epoch"] == 5
-    back = RunState.from_checkpoint({**saved, "model": {}}, {"model": {"w": torch.ones(1)}, "epoch": 2, "metrics": {"val_loss": 0.5}})
+    back = RunState.from_checkpoint({**saved, "model": {}},
+                                    {"model": {"w": torch.ones(1)}, "epoch": 2, "metrics": {"val_loss": 0.5}})
     assert (back.epochs_run, back.global_step, back.samples, back.skipped["nonfinite"]) == (2, 37, 4000, 2)
     assert back.begin_epoch(2, torch.tensor([1], dtype=torch.uint8)) == 5 and back.epoch_losses == [0.5, 0.25]
     assert back.best_metrics == {"val_loss": 0.5} and back.begin_epoch(3, torch.tensor([1], dtype=torch.uint8)) == 0
@@ -118,7 +119,8 @@ def test_classification_evaluates_loss_and_accuracy_in_one_transfer():
 
 
 def test_a_monitor_the_task_does_not_have_is_refused():
-    assert task_for("classification", make_config({"tricks.early_stopping.monitor": "val_accuracy"})).name == "classification"
+    assert task_for("classification",
+                    make_config({"tricks.early_stopping.monitor": "val_accuracy"})).name == "classification"
 
     class NoAccuracy:
         name, metrics = "regression", ()
@@ -140,13 +142,15 @@ def test_epoch_events_carry_the_tasks_metrics_and_old_ones_still_read():
     from tui_trainer.display import epoch_line
     from tui_trainer.engine.events import EpochEnded, event_from_dict, event_to_dict
 
-    event = EpochEnded(3, 0.41, 0.39, 0.88, 3e-3, 0.4, 10_512.0, metrics={"val_accuracy": 0.88, "val_other": float("nan")})
+    event = EpochEnded(3, 0.41, 0.39, 0.88, 3e-3, 0.4, 10_512.0,
+                       metrics={"val_accuracy": 0.88, "val_other": float("nan")})
     back = event_from_dict(json.loads(json.dumps(event_to_dict(event))))
     assert back.metrics["val_accuracy"] == 0.88 and math.isnan(back.metrics["val_other"])
     assert "acc 0.8800  other nan" in epoch_line(back, 30)
     old = {"event": "epoch_ended", "epoch": 3, "train_loss": 0.41, "val_loss": 0.39, "val_accuracy": 0.8825, "lr": 3e-3,
            "seconds": 0.4, "samples_per_second": 10512.0}  # written before epochs carried their metrics
-    assert epoch_line(event_from_dict(old), 30) == "epoch   3/30  train 0.4100  val 0.3900  acc 0.8825  lr 3.00e-03  10,512/s  0.4s"
+    assert epoch_line(event_from_dict(old),
+                      30) == "epoch   3/30  train 0.4100  val 0.3900  acc 0.8825  lr 3.00e-03  10,512/s  0.4s"
 
 
 def test_the_summary_names_the_tasks_headline_metric(small_data):

@@ -17,13 +17,15 @@ from tui_trainer.engine.lr_find import LRFind, suggest
 def test_the_suggestions_on_a_curve_whose_steepest_point_is_known():
     """A loss that falls like a tanh in log10(lr), centred on 1e-3, bottoms out at 1e-1 and then blows up."""
     lrs = [10 ** (-6 + 7 * i / 99) for i in range(100)]
-    losses = [2 - math.tanh(2 * (math.log10(lr) + 3)) if lr <= 0.1 else 1.0 + 30 * (math.log10(lr) + 1) ** 2 for lr in lrs]
+    losses = [2 - math.tanh(2 * (math.log10(lr) + 3)) if lr <= 0.1 else 1.0 + 30 * (math.log10(lr) + 1) ** 2
+              for lr in lrs]
     result = LRFind(lrs=lrs, losses=losses, smoothed=losses)
     suggest(result)
     step = 10 ** (7 / 99)  # one grid step
     assert 1e-3 / step <= result.steepest <= 1e-3 * step
     assert "falls fastest" in result.how["steepest"]
-    # the longest falling stretch runs from the first point to the bottom near 1e-1; halfway along it, in steps (fastai's
+    # the longest falling stretch runs from the first point to the bottom near 1e-1; halfway along it, in steps
+    # (fastai's
     # rule, with its off-by-one), lands near the geometric middle of 1e-6 and 1e-1: below the steepest point
     assert 1e-4 <= result.valley <= 10 ** -3.2 and "halfway" in result.how["valley"]
 
@@ -65,8 +67,8 @@ def test_lr_find_command_writes_the_plot_and_applies_the_valley_keeping_the_pres
     preset.write_text('name = "mine"\n# my notes\n[train]\nepochs = 3\nlr = 0.5  # too high?\nthreads = 1\n')
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "tui_trainer", "lr-find", *map(str, args)], capture_output=True, text=True,
-                              timeout=300, env=os.environ.copy(), cwd=tmp_path)
+        return subprocess.run([sys.executable, "-m", "tui_trainer", "lr-find", *map(str, args)], capture_output=True,
+                              text=True, timeout=300, env=os.environ.copy(), cwd=tmp_path)
 
     done = run(preset, "--steps", "30", "-o", tmp_path / "lr.png", "--apply")
     assert done.returncode == 0, done.stderr
@@ -78,7 +80,8 @@ def test_lr_find_command_writes_the_plot_and_applies_the_valley_keeping_the_pres
     bundled = run("cnn-mnist1d", "--steps", "20", "--threads", "1", "--apply")
     assert bundled.returncode == 0, bundled.stderr
     copy = user_preset_dir() / "cnn-mnist1d.toml"
-    assert f"written to {copy}" in bundled.stdout and copy.exists()  # a user copy, which now comes before the bundled one
+    # a user copy, which now comes before the bundled one
+    assert f"written to {copy}" in bundled.stdout and copy.exists()
     copy.unlink()
     bad = run("cnn-mnist1d", "--start", "1", "--end", "0.1")
     assert bad.returncode == 2 and "the sweep needs 0 < start < end" in bad.stderr and "Traceback" not in bad.stderr

@@ -17,9 +17,9 @@ from tui_trainer.tui.markers import Markers
 
 
 def started(start_step=0, **kw):
-    base = dict(preset="p", run_dir="runs/x", device="cpu", precision="fp32", threads=1, parameters=1, model=[], train_size=1,
-                val_size=1, test_size=1, batch_size=1, steps_per_epoch=20, epochs=4, start_epoch=start_step // 20, tricks=[],
-                clip_threshold=1.0, patience=None, start_step=start_step)
+    base = dict(preset="p", run_dir="runs/x", device="cpu", precision="fp32", threads=1, parameters=1, model=[],
+                train_size=1, val_size=1, test_size=1, batch_size=1, steps_per_epoch=20, epochs=4,
+                start_epoch=start_step // 20, tricks=[], clip_threshold=1.0, patience=None, start_step=start_step)
     return RunStarted(**{**base, **kw})
 
 
@@ -27,7 +27,8 @@ def epoch(markers, number, norms, improved, clipped=None, lr=0.1):
     """Feed one 20-step epoch (in two batches of stats) and its end."""
     first = (number - 1) * 20
     for part in (norms[:10], norms[10:]):
-        markers.note(StepStats(number - 1, first, first % 20 + len(part), [1.0] * len(part), part, [lr] * len(part), 1.0))
+        markers.note(StepStats(number - 1, first, first % 20 + len(part), [1.0] * len(part), part, [lr] * len(part),
+                               1.0))
         first += len(part)
     markers.note(EpochEnded(number, 1.0, 1.0, None, lr, 1.0, 1.0, clipped_steps=clipped, steps=20))
     markers.note(EarlyStoppingState(number, False, "val_loss", 1.0, 1.0, number, 0, 3, improved))
@@ -78,7 +79,8 @@ def test_value_clipping_shades_nothing_and_a_run_without_clipping_has_no_clip_le
     m.note(started(clip_mode="value", run_dir=None), fresh=True)
     epoch(m, 1, [5.0] * 20, improved=True)
     assert m.label() == "markers"
-    assert "".join(c for c, _ in m.row(20)) == " " * 19 + "★"  # no shading: by value, |g| tells nothing of what was cut
+    # no shading: by value, |g| tells nothing of what was cut
+    assert "".join(c for c, _ in m.row(20)) == " " * 19 + "★"
     assert [kind for _, kind, _ in m.legend()] == ["best", "intervention", "skipped"]
 
 

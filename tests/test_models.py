@@ -42,7 +42,8 @@ def test_cnn_builds_conv2d_from_a_2d_shape():
 @pytest.mark.parametrize("kind", ["cnn", "lstm"])
 def test_dropout_is_active_in_train_mode_and_not_in_eval(kind):
     torch.manual_seed(0)
-    config = make_config({"model.kind": kind, "model.lstm.hidden_size": 16, "tricks.dropout.p": 0.5, "tricks.batchnorm.enabled": False})
+    config = make_config({"model.kind": kind, "model.lstm.hidden_size": 16, "tricks.dropout.p": 0.5,
+                          "tricks.batchnorm.enabled": False})
     model = build_model(SPEC, config)
     x = torch.randn(8, 1, 40)
     model.train()
@@ -62,7 +63,8 @@ def test_dropout_off_means_no_dropout_module(kind):
 
 
 def test_single_layer_lstm_gets_output_dropout_not_a_silent_no_op():
-    config = make_config({"model.kind": "lstm", "model.lstm.num_layers": 1, "model.lstm.hidden_size": 16, "tricks.dropout.p": 0.5})
+    config = make_config({"model.kind": "lstm", "model.lstm.num_layers": 1, "model.lstm.hidden_size": 16,
+                          "tricks.dropout.p": 0.5})
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # PyTorch warns when dropout= is ignored
         model = build_model(SPEC, config)
@@ -74,7 +76,8 @@ def test_single_layer_lstm_gets_output_dropout_not_a_silent_no_op():
 
 
 def test_lstm_sizes_follow_the_preset():
-    config = make_config({"model.kind": "lstm", "model.lstm.hidden_size": 24, "model.lstm.num_layers": 3, "model.lstm.bidirectional": True})
+    config = make_config({"model.kind": "lstm", "model.lstm.hidden_size": 24, "model.lstm.num_layers": 3,
+                          "model.lstm.bidirectional": True})
     model = build_model(SPEC, config)
     assert len(model.lstms) == 3 and model.lstms[1].input_size == 48
     assert model(torch.randn(5, 1, 40)).shape == (5, 10)

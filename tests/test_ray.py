@@ -23,13 +23,13 @@ LONG = ["sweep", "cnn-mnist1d", "--grid", "train.lr=0.001,0.003", "--seeds", "1"
 
 
 def cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "tui_trainer", *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                          env=os.environ.copy())
+    return subprocess.run([sys.executable, "-m", "tui_trainer", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=os.environ.copy())
 
 
 def start(*args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tui_trainer", *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=os.environ.copy())
+    return subprocess.Popen([sys.executable, "-m", "tui_trainer", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=os.environ.copy())
 
 
 def results(runs: Path) -> dict:
@@ -71,7 +71,8 @@ def test_a_worker_killed_mid_trial_is_retried_and_its_trial_resumes_from_last_pt
                                                and all(_checkpointed_an_epoch(m) for m in saved)):
         time.sleep(0.2)  # both trials train, each with a last.pt after an epoch: whichever is killed goes on from there
     workers = [int(p.name) for p in Path("/proc").iterdir()
-               if p.name.isdigit() and _cmdline(p).startswith("ray::_train_task") and _descends_from(int(p.name), proc.pid)]
+               if p.name.isdigit() and _cmdline(p).startswith("ray::_train_task")
+               and _descends_from(int(p.name), proc.pid)]
     assert workers, "no Ray worker is training"
     os.kill(workers[0], signal.SIGKILL)
     out, err = proc.communicate(timeout=300)
@@ -79,9 +80,11 @@ def test_a_worker_killed_mid_trial_is_retried_and_its_trial_resumes_from_last_pt
     assert "(resumed)" in out
     done = results(runs)
     assert len(done) == 2 and all(r["status"] == "completed" for r in done.values())
-    starts = [json.loads(line)["start_step"] for m in runs.glob("sweep-*/p*/metrics.jsonl") for line in m.read_text().splitlines()
+    starts = [json.loads(line)["start_step"] for m in runs.glob("sweep-*/p*/metrics.jsonl")
+              for line in m.read_text().splitlines()
               if '"run_started"' in line]
-    assert len(starts) == 3 and sum(s > 0 for s in starts) == 1  # one trial went on from its checkpoint, not from the start
+    # one trial went on from its checkpoint, not from the start
+    assert len(starts) == 3 and sum(s > 0 for s in starts) == 1
 
 
 def _checkpointed_an_epoch(metrics: Path) -> bool:
@@ -150,14 +153,19 @@ def test_an_ablation_on_ray_gives_the_local_table(tmp_path):
             assert a[variant][seed]["test_score"] == b[variant][seed]["test_score"]
             assert a[variant][seed]["best_val_loss"] == b[variant][seed]["best_val_loss"]
     assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == [
-        "cnn-mnist1d.baseline.s0", "cnn-mnist1d.baseline.s1", "cnn-mnist1d.no-batchnorm.s0", "cnn-mnist1d.no-batchnorm.s1"]
+        "cnn-mnist1d.baseline.s0", "cnn-mnist1d.baseline.s1",
+        "cnn-mnist1d.no-batchnorm.s0", "cnn-mnist1d.no-batchnorm.s1"]
 
 
 def test_a_bad_ray_address_is_one_line(tmp_path):
     bad = cli(*SWEEP, "--ray", "cnn-mnist1d", "--runs-dir", tmp_path / "runs")
-    assert bad.returncode == 2 and "--ray cnn-mnist1d: not a Ray address" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2
+    assert "--ray cnn-mnist1d: not a Ray address" in bad.stderr
+    assert "Traceback" not in bad.stderr
     gone = cli(*SWEEP, "--ray", "127.0.0.1:1", "--runs-dir", tmp_path / "runs", timeout=60)
-    assert gone.returncode == 2 and "--ray 127.0.0.1:1: nothing answers there" in gone.stderr and "Traceback" not in gone.stderr
+    assert gone.returncode == 2
+    assert "--ray 127.0.0.1:1: nothing answers there" in gone.stderr
+    assert "Traceback" not in gone.stderr
 
 
 def test_asha_prunes_the_trial_that_falls_behind_at_a_rung(tmp_path):
@@ -175,7 +183,8 @@ def test_asha_prunes_the_trial_that_falls_behind_at_a_rung(tmp_path):
         pruner.poll()
     # c is below the best third of a, b (cutoff between 1.0 and 0.5); d is the best so far
     assert sorted(p.parent.name for p in tmp_path.glob("*/PRUNE")) == ["c"]
-    assert (tmp_path / "c" / "PRUNE").read_text().startswith("pruned by ASHA after epoch 1: val_loss 2 is not among the best 1/3")
+    assert (tmp_path / "c" / "PRUNE").read_text().startswith("pruned by ASHA after epoch 1: "
+                                                             "val_loss 2 is not among the best 1/3")
 
 
 def test_a_sweep_with_asha_ends_the_hopeless_trial_as_pruned_and_leaves_it_on_a_second_run(tmp_path):

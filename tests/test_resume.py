@@ -20,7 +20,8 @@ from tui_trainer.engine.trainer import Trainer
 from tui_trainer.runs import RunFolder, read_events
 from tui_trainer.runs.resume import load_resume
 
-FINAL = ("status", "epochs_run", "steps", "best_epoch", "best_val_loss", "best_val_accuracy", "test_loss", "test_accuracy", "weights")
+FINAL = ("status", "epochs_run", "steps", "best_epoch", "best_val_loss", "best_val_accuracy", "test_loss",
+         "test_accuracy", "weights")
 
 
 def final(summary):
@@ -31,7 +32,8 @@ def run(config, folder, data, stop_after=None, resume=None):
     control = Control()
 
     def stopper(event):
-        if stop_after is not None and isinstance(event, StepStats) and event.first_step + len(event.losses) >= stop_after:
+        if stop_after is not None and isinstance(event,
+                                                 StepStats) and event.first_step + len(event.losses) >= stop_after:
             control.stop("test stop")
 
     trainer = Trainer(config, run_folder=folder, data=data, sinks=[stopper], resume=resume)
@@ -42,8 +44,8 @@ def run(config, folder, data, stop_after=None, resume=None):
     "overrides",
     [
         {},  # cosine with warm-up, dropout, BatchNorm, clipping, decoupled decay, early stopping
-        {"tricks.lr_schedule.kind": "onecycle", "tricks.lr_schedule.warmup_epochs": 0.0, "train.optimizer": "sgd", "tricks.weight_decay.mode": "coupled",
-         "tricks.ema.enabled": True},
+        {"tricks.lr_schedule.kind": "onecycle", "tricks.lr_schedule.warmup_epochs": 0.0, "train.optimizer": "sgd",
+         "tricks.weight_decay.mode": "coupled", "tricks.ema.enabled": True},
         {"tricks.lr_schedule.kind": "plateau", "tricks.lr_schedule.patience": 0, "tricks.early_stopping.patience": 2},
     ],
     ids=["cosine", "onecycle-sgd-ema", "plateau-early-stop"],
@@ -64,7 +66,8 @@ def test_a_run_stopped_anywhere_and_resumed_ends_identical(tmp_path, small_data,
         resumed = run(config2, RunFolder(folder.path), small_data, resume=(last, best))
         assert final(resumed.summary) == reference, f"stopped after step {stop_after}"
         # metrics.jsonl reads as one run: every step once, in order
-        steps = [s for e in read_events(folder.path) if isinstance(e, StepStats) for s in range(e.first_step, e.first_step + len(e.losses))]
+        steps = [s for e in read_events(folder.path) if isinstance(e, StepStats)
+                 for s in range(e.first_step, e.first_step + len(e.losses))]
         assert steps == list(range(reference["steps"]))
 
 
@@ -185,9 +188,10 @@ def test_augmented_images_resume_identically_resident_or_streamed(tmp_path, budg
     """The epoch's crops and flips are drawn at its start, so a stop mid-epoch replays them."""
     from tui_trainer.data import load_data
 
-    config = make_config({"data.dataset": "digits", "data.memory_budget_mb": budget, "train.epochs": 3, "train.batch_size": 128,
-                          "train.stats_every": 1, "model.cnn.channels": [8], "model.cnn.kernel_size": 3, "model.cnn.fc_hidden": 16,
-                          "tricks.augment.enabled": True, "tricks.augment.crop_padding": 2, "tricks.label_smoothing.enabled": True})
+    config = make_config({"data.dataset": "digits", "data.memory_budget_mb": budget, "train.epochs": 3,
+                          "train.batch_size": 128, "train.stats_every": 1, "model.cnn.channels": [8],
+                          "model.cnn.kernel_size": 3, "model.cnn.fc_hidden": 16, "tricks.augment.enabled": True,
+                          "tricks.augment.crop_padding": 2, "tricks.label_smoothing.enabled": True})
     data = load_data(config.data)
     reference = final(run(config, RunFolder.create(tmp_path, "full"), data).summary)
     for stop_after in (4, 14):  # 11 steps an epoch: mid-epoch in the first and the second
@@ -199,8 +203,9 @@ def test_augmented_images_resume_identically_resident_or_streamed(tmp_path, budg
 
 @pytest.mark.parametrize("model", [
     {"model.kind": "lstm", "model.lstm.hidden_size": 16, "model.lstm.num_layers": 2, "model.lstm.embedding_dim": 8},
-    {"model.kind": "transformer", "model.transformer.d_model": 16, "model.transformer.num_layers": 2, "model.transformer.num_heads": 2,
-     "tricks.batchnorm.enabled": False, "tricks.lr_schedule.kind": "noam", "tricks.lr_schedule.warmup_steps": 3},
+    {"model.kind": "transformer", "model.transformer.d_model": 16, "model.transformer.num_layers": 2,
+     "model.transformer.num_heads": 2, "tricks.batchnorm.enabled": False, "tricks.lr_schedule.kind": "noam",
+     "tricks.lr_schedule.warmup_steps": 3},
 ], ids=["lstm", "transformer"])
 def test_a_language_model_resumes_identically(tmp_path, model):
     from tui_trainer.data import load_data
@@ -220,9 +225,10 @@ def test_a_language_model_resumes_identically(tmp_path, model):
 def test_a_forecaster_resumes_identically(tmp_path):
     from tui_trainer.data import load_data
 
-    config = make_config({"data.dataset": "series", "data.window": 12, "data.horizon": 3, "data.transform": "difference",
-                          "data.val_periods": 60, "data.test_periods": 120, "model.kind": "lstm", "model.lstm.hidden_size": 8,
-                          "model.lstm.num_layers": 1, "tricks.batchnorm.enabled": False, "tricks.early_stopping.monitor": "val_mae",
+    config = make_config({"data.dataset": "series", "data.window": 12, "data.horizon": 3,
+                          "data.transform": "difference", "data.val_periods": 60, "data.test_periods": 120,
+                          "model.kind": "lstm", "model.lstm.hidden_size": 8, "model.lstm.num_layers": 1,
+                          "tricks.batchnorm.enabled": False, "tricks.early_stopping.monitor": "val_mae",
                           "train.epochs": 3, "train.batch_size": 64, "train.stats_every": 1})
     data = load_data(config.data)
     reference = run(config, RunFolder.create(tmp_path, "full"), data).summary

@@ -114,7 +114,8 @@ def test_runs_plot_draws_runs_of_the_same_settings_over_seeds_as_one_band(tmp_pa
 
     paths = []
     for name, overrides in (("s0", {"train.seed": 0}), ("s1", {"train.seed": 1}), ("other", {"train.lr": 0.01})):
-        result = Trainer(make_config({"train.epochs": 2, **overrides}), data=small_data, run_folder=RunFolder.create(tmp_path, name)).run()
+        result = Trainer(make_config({"train.epochs": 2, **overrides}), data=small_data,
+                         run_folder=RunFolder.create(tmp_path, name)).run()
         paths.append(result.run_dir)
     runs = [load_run(p) for p in paths]
     assert seed_groups(runs) == [[0, 1], [2]]  # the seed (and the name) alone differ between the first two

@@ -19,7 +19,8 @@ SPE = 4
 
 def run_lrs(small_data, started=None, **schedule):
     """The LR of every step; ``started``: a list that gets the run's RunStarted."""
-    overrides = {"train.epochs": EPOCHS, "train.batch_size": BATCH, "train.lr": LR, "tricks.early_stopping.enabled": False}
+    overrides = {"train.epochs": EPOCHS, "train.batch_size": BATCH, "train.lr": LR,
+                 "tricks.early_stopping.enabled": False}
     overrides.update({f"tricks.lr_schedule.{k}": v for k, v in schedule.items()})
     trainer = Trainer(make_config(overrides), data=small_data, keep_events=True)
     result = trainer.run()
@@ -72,7 +73,8 @@ def test_cosine_is_per_batch(small_data):
 def test_onecycle_is_per_batch(small_data):
     lrs, _ = run_lrs(small_data, kind="onecycle", pct_start=0.25, div_factor=10.0, final_div_factor=100.0)
     expected = torch_lrs(
-        lambda o: lr_scheduler.OneCycleLR(o, LR, total_steps=EPOCHS * SPE, pct_start=0.25, div_factor=10.0, final_div_factor=100.0),
+        lambda o: lr_scheduler.OneCycleLR(o, LR, total_steps=EPOCHS * SPE, pct_start=0.25, div_factor=10.0,
+                                          final_div_factor=100.0),
         per_batch=True,
     )
     assert lrs == pytest.approx(expected, rel=1e-9)
@@ -81,7 +83,8 @@ def test_onecycle_is_per_batch(small_data):
 
 def test_plateau_is_fed_the_validation_loss(small_data):
     lrs, val = run_lrs(small_data, kind="plateau", patience=0, factor=0.5)
-    expected = torch_lrs(lambda o: lr_scheduler.ReduceLROnPlateau(o, "min", factor=0.5, patience=0), per_batch=False, metrics=val)
+    expected = torch_lrs(lambda o: lr_scheduler.ReduceLROnPlateau(o, "min", factor=0.5, patience=0), per_batch=False,
+                         metrics=val)
     assert lrs == pytest.approx(expected, rel=1e-12)
 
 
@@ -92,13 +95,15 @@ def _warm(i, warmup, start):
 def test_cosine_with_warmup_matches_closed_form(small_data):
     lrs, _ = run_lrs(small_data, kind="cosine", warmup_epochs=1.5, warmup_start_factor=0.1)
     w, total = 6, EPOCHS * SPE  # 1.5 epochs of 4 steps
-    expected = [LR * _warm(i, w, 0.1) if i < w else LR * (1 + math.cos(math.pi * (i - w) / (total - w))) / 2 for i in range(total)]
+    expected = [LR * _warm(i, w, 0.1) if i < w else LR * (1 + math.cos(math.pi * (i - w) / (total - w))) / 2
+                for i in range(total)]
     assert lrs == pytest.approx(expected, rel=1e-9, abs=1e-15)
 
 
 def test_step_with_warmup_chains_per_batch_warmup_and_per_epoch_decay(small_data):
     started = []
-    lrs, _ = run_lrs(small_data, started, kind="step", step_size=1, gamma=0.5, warmup_epochs=2.0, warmup_start_factor=0.2)
+    lrs, _ = run_lrs(small_data, started, kind="step", step_size=1, gamma=0.5, warmup_epochs=2.0,
+                     warmup_start_factor=0.2)
     w = 8
     # the turns the marker row and runs plot show: the warm-up's end, and each epoch's drop
     assert started[0].lr_marks == [[4, "LR ×0.5"], [8, "LR ×0.5"], [8, "warm-up ends"], [12, "LR ×0.5"]]
@@ -131,5 +136,6 @@ def test_noam_rises_over_its_warm_up_then_falls_as_one_over_sqrt_step(small_data
 def test_warmup_steps_count_optimizer_steps(small_data):
     lrs, _ = run_lrs(small_data, kind="cosine", warmup_steps=6, warmup_epochs=3.0, warmup_start_factor=0.1)
     w, total = 6, EPOCHS * SPE  # warmup_steps wins over warmup_epochs
-    expected = [LR * _warm(i, w, 0.1) if i < w else LR * (1 + math.cos(math.pi * (i - w) / (total - w))) / 2 for i in range(total)]
+    expected = [LR * _warm(i, w, 0.1) if i < w else LR * (1 + math.cos(math.pi * (i - w) / (total - w))) / 2
+                for i in range(total)]
     assert lrs == pytest.approx(expected, rel=1e-9, abs=1e-15)

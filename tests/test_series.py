@@ -34,7 +34,8 @@ def test_the_split_never_leaks_the_future(tmp_path, transform):
     future no model could guess. Nothing of them may reach training: inputs, targets or the scaling."""
     values = [i + 0.5 * (i % 3) for i in range(100)] + [1000.0] * 20 + [2000.0] * 20
     path = write_csv(tmp_path / "s.csv", values)
-    config = DataConfig(dataset="series", path=str(path), window=6, horizon=3, val_periods=20, test_periods=20, transform=transform)
+    config = DataConfig(dataset="series", path=str(path), window=6, horizon=3, val_periods=20, test_periods=20,
+                        transform=transform)
     s = series_module.read_series(config)
     data = series_module.prepare(s, config)
     train_x, train_y, origins = data["train"]
@@ -46,7 +47,9 @@ def test_the_split_never_leaks_the_future(tmp_path, transform):
     assert (val_origins + 1).min() >= 100 and (val_origins + 3).max() < 120  # validation predicts its own period only
     assert (test_origins + 1).min() >= 120 and (test_origins + 3).max() < 140
     loaded = load_data(config)
-    assert len(loaded.train) == len(origins) and len(loaded.val) == len(val_origins) and len(loaded.test) == len(test_origins)
+    assert len(loaded.train) == len(origins)
+    assert len(loaded.val) == len(val_origins)
+    assert len(loaded.test) == len(test_origins)
     assert loaded.spec.task == "regression" and loaded.train.y.dtype.is_floating_point and loaded.train.y.shape[1] == 3
 
 
@@ -65,7 +68,8 @@ def test_the_baselines_match_hand_worked_numbers():
 def test_the_default_series_states_the_baselines_the_issue_measured():
     config = DataConfig(dataset="series", val_periods=60, test_periods=120, horizon=1)
     data = load_data(config)
-    assert data.baselines["naive"]["test_mae"] == pytest.approx(1.13, abs=0.01)  # 1.125 here; the issue rounded its own loop to 1.13
+    # 1.125 here; the issue rounded its own loop to 1.13
+    assert data.baselines["naive"]["test_mae"] == pytest.approx(1.13, abs=0.01)
     assert data.baselines["seasonal_naive"]["test_mae"] == pytest.approx(1.53, abs=0.005)
     assert any("test 1992-01 to 2001-12" in note for note in data.notes)
 
@@ -73,12 +77,14 @@ def test_the_default_series_states_the_baselines_the_issue_measured():
 def test_an_lstm_forecasts_in_the_datas_units(tmp_path):
     from tui_trainer.engine import Trainer
 
-    config = make_config({"data.dataset": "series", "data.horizon": 3, "data.window": 12, "data.transform": "last_value",
-                          "data.val_periods": 60, "data.test_periods": 120, "model.kind": "lstm", "model.lstm.hidden_size": 16,
-                          "model.lstm.num_layers": 1, "train.epochs": 3, "train.batch_size": 32, "tricks.batchnorm.enabled": False})
+    config = make_config({"data.dataset": "series", "data.horizon": 3, "data.window": 12,
+                          "data.transform": "last_value", "data.val_periods": 60, "data.test_periods": 120,
+                          "model.kind": "lstm", "model.lstm.hidden_size": 16, "model.lstm.num_layers": 1,
+                          "train.epochs": 3, "train.batch_size": 32, "tricks.batchnorm.enabled": False})
     trainer = Trainer(config)
     summary = trainer.run().summary
-    assert config.tricks.early_stopping.monitor == "auto" and trainer.parts.early.monitor == "val_mae"  # the task's own metric
+    # the task's own metric
+    assert config.tricks.early_stopping.monitor == "auto" and trainer.parts.early.monitor == "val_mae"
     assert summary["headline"] == "test_mae" and summary["headline_mode"] == "min"
     metrics = summary["test_metrics"]
     assert set(metrics) == {"test_mae", "test_rmse", "test_mase", "test_mae_h1", "test_mae_h3"}
@@ -87,7 +93,8 @@ def test_an_lstm_forecasts_in_the_datas_units(tmp_path):
     first = forecast["predicted"]["1"]
     predicted = np.array(first["values"])
     truth = actual[first["start"] : first["start"] + len(predicted)]
-    assert np.abs(predicted - truth).mean() == pytest.approx(metrics["test_mae_h1"], rel=1e-4)  # ppm, as the metric says
+    # ppm, as the metric says
+    assert np.abs(predicted - truth).mean() == pytest.approx(metrics["test_mae_h1"], rel=1e-4)
     assert metrics["test_rmse"] >= metrics["test_mae"] and metrics["test_mase"] == pytest.approx(
         metrics["test_mae"] / trainer.data.targets["mase_scale"])
     assert set(summary["baselines"]) == {"naive", "seasonal_naive"}
@@ -105,7 +112,8 @@ def test_an_lstm_forecasts_in_the_datas_units(tmp_path):
 def test_unusable_csv_files_get_one_line(tmp_path, content, match):
     path = tmp_path / "s.csv"
     path.write_text(content)
-    config = DataConfig(dataset="series", path=str(path), column="value", date_column="month" if "month" in content else "")
+    config = DataConfig(dataset="series", path=str(path), column="value",
+                        date_column="month" if "month" in content else "")
     if match is None:
         assert len(series_module.read_series(config).values) == 103
         return
@@ -136,7 +144,8 @@ def test_runs_plot_draws_the_forecast_of_a_series_run(tmp_path):
     from tests.test_cli import cli
 
     runs = tmp_path / "runs"
-    proc = cli("train", "lstm-co2", "--epochs", "2", "--set", "model.lstm.hidden_size=8", "--json", "--runs-dir", runs, cwd=tmp_path)
+    proc = cli("train", "lstm-co2", "--epochs", "2", "--set", "model.lstm.hidden_size=8", "--json", "--runs-dir", runs,
+               cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     show = cli("runs", "show", "latest", "--runs-dir", runs, cwd=tmp_path)
     assert "test MAE 12 steps ahead: the model" in show.stdout and "seasonal_naive" in show.stdout
@@ -145,4 +154,5 @@ def test_runs_plot_draws_the_forecast_of_a_series_run(tmp_path):
     assert plot.returncode == 0, plot.stderr
     data = out.read_bytes()
     width, height = struct.unpack(">II", data[16:24])
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and (width, height) == (1200, 1050)  # the curves, and a row for the forecast
+    # the curves, and a row for the forecast
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and (width, height) == (1200, 1050)

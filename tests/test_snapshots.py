@@ -61,7 +61,8 @@ def test_main_screen_during_a_run(snap_compare, tmp_path, size):
 def test_runs_view_with_two_runs_overlaid(snap_compare, tmp_path, size):
     runs = tmp_path / "runs"
     write_run(runs, "20260101-120000-alpha", make_config({"name": "alpha"}), synthetic_events("alpha"))
-    write_run(runs, "20260101-120500-beta", make_config({"name": "beta", "train.lr": 0.01}), synthetic_events("beta", lr=0.01, epochs=5))
+    write_run(runs, "20260101-120500-beta", make_config({"name": "beta", "train.lr": 0.01}),
+              synthetic_events("beta", lr=0.01, epochs=5))
 
     async def run_before(pilot):
         await settled(pilot)

@@ -41,7 +41,8 @@ def test_an_lr_scale_takes_effect_at_the_next_step_and_is_logged(small_data):
 
     reference = Trainer(make_config(BASE), data=small_data, keep_events=True).run()
     control = Control()
-    steered = Trainer(make_config(BASE), data=small_data, keep_events=True, sinks=[at_steps(control, {20: {"lr_times": 0.5}})]).run(control)
+    steered = Trainer(make_config(BASE), data=small_data, keep_events=True,
+                      sinks=[at_steps(control, {20: {"lr_times": 0.5}})]).run(control)
     [event] = [e for e in steered.events if isinstance(e, Intervention)]
     assert (event.step, event.changes, event.source) == (20, {"lr_scale": 0.5}, "test")
     before, after = lrs(reference.events), lrs(steered.events)
@@ -72,7 +73,7 @@ def test_a_request_that_makes_no_sense_is_refused_with_the_reason_and_changes_no
     assert result.summary["test_loss"] == reference["test_loss"]
 
 
-def test_a_resume_replays_the_interventions_after_its_checkpoint_and_ends_exactly_as_the_unbroken_run(small_data, tmp_path):
+def test_a_resume_replays_the_interventions_after_its_checkpoint_and_ends_as_the_unbroken_run(small_data, tmp_path):
     from tui_trainer.engine.trainer import Trainer
     from tui_trainer.runs import RunFolder
     from tui_trainer.runs.resume import load_resume
@@ -84,10 +85,13 @@ def test_a_resume_replays_the_interventions_after_its_checkpoint_and_ends_exactl
     control = Control()
     broken = RunFolder.create(tmp_path, "broken")
     with pytest.raises(RuntimeError, match="killed mid-run"):  # after both interventions; its last.pt is from step 32
-        Trainer(make_config(BASE), data=small_data, run_folder=broken, sinks=[at_steps(control, plan, crash_at=45)]).run(control)
+        Trainer(make_config(BASE), data=small_data, run_folder=broken,
+                sinks=[at_steps(control, plan, crash_at=45)]).run(control)
     config, last, best = load_resume(broken.path)
-    assert last["global_step"] == 32 and last["steering"]["lr_scale"] == 0.5  # the first is in the checkpoint, the second replays
-    resumed = Trainer(config, data=small_data, run_folder=RunFolder(broken.path), resume=(last, best), keep_events=True).run()
+    # the first is in the checkpoint, the second replays
+    assert last["global_step"] == 32 and last["steering"]["lr_scale"] == 0.5
+    resumed = Trainer(config, data=small_data, run_folder=RunFolder(broken.path), resume=(last, best),
+                      keep_events=True).run()
     [replayed] = [e for e in resumed.events if isinstance(e, Intervention)]
     assert (replayed.step, replayed.changes, replayed.source) == (40, {"clip": 0.25, "dropout": 0.05}, "replay")
     for key in ("best_val_loss", "test_loss", "test_accuracy", "steps"):
@@ -97,8 +101,9 @@ def test_a_resume_replays_the_interventions_after_its_checkpoint_and_ends_exactl
 @pytest.mark.usefixtures("mnist1d")
 def test_nudge_reaches_a_headless_run_through_its_folder(tmp_path):
     runs = tmp_path / "runs"
-    proc = subprocess.Popen([sys.executable, "-m", "tui_trainer", "train", "cnn-mnist1d", "--epochs", "40", "--threads", "1", "--json",
-                             "--runs-dir", str(runs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    proc = subprocess.Popen([sys.executable, "-m", "tui_trainer", "train", "cnn-mnist1d", "--epochs", "40",
+                             "--threads", "1", "--json", "--runs-dir", str(runs)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=os.environ.copy())
 
     def nudge(*args):
         return subprocess.run([sys.executable, "-m", "tui_trainer", "nudge", "latest", "--runs-dir", str(runs), *args],
@@ -131,12 +136,16 @@ def test_epochs_count_their_clipped_steps_and_the_plot_marks_what_happened(small
     from tui_trainer.runs.catalog import load_run, read_curves
     from tui_trainer.runs.plot import plot_runs
 
-    tight = Trainer(make_config({**BASE, "train.epochs": 2, "tricks.grad_clip.threshold": 1e-6}), data=small_data, keep_events=True).run()
-    assert [(e.clipped_steps, e.steps) for e in tight.events if isinstance(e, EpochEnded)] == [(16, 16), (16, 16)]  # every step cut
-    off = Trainer(make_config({**BASE, "train.epochs": 1, "tricks.grad_clip.enabled": False}), data=small_data, keep_events=True).run()
+    tight = Trainer(make_config({**BASE, "train.epochs": 2, "tricks.grad_clip.threshold": 1e-6}), data=small_data,
+                    keep_events=True).run()
+    # every step cut
+    assert [(e.clipped_steps, e.steps) for e in tight.events if isinstance(e, EpochEnded)] == [(16, 16), (16, 16)]
+    off = Trainer(make_config({**BASE, "train.epochs": 1, "tricks.grad_clip.enabled": False}), data=small_data,
+                  keep_events=True).run()
     assert [e.clipped_steps for e in off.events if isinstance(e, EpochEnded)] == [None]  # nothing to tell
     control = Control()
-    run = Trainer(make_config({**BASE, "train.epochs": 2}), data=small_data, run_folder=RunFolder.create(tmp_path, "marked"),
+    run = Trainer(make_config({**BASE, "train.epochs": 2}), data=small_data,
+                  run_folder=RunFolder.create(tmp_path, "marked"),
                   sinks=[at_steps(control, {10: {"lr_times": 0.5}})]).run(control)
     curves = read_curves(load_run(run.run_dir))
     assert [(e.step, e.changes) for e in curves.interventions] == [(10, {"lr_scale": 0.5})]

@@ -12,10 +12,10 @@ from helpers import make_config
 from tui_trainer.experiments import sweep as sweeps
 from tui_trainer.errors import UserError
 
-BASE = {"data.dataset": "series", "data.window": 12, "data.horizon": 3, "data.transform": "difference", "data.val_periods": 60,
-        "data.test_periods": 120, "model.kind": "lstm", "model.lstm.hidden_size": 8, "model.lstm.num_layers": 1,
-        "tricks.batchnorm.enabled": False, "train.epochs": 3, "train.batch_size": 64, "train.threads": 1, "train.stats_every": 1,
-        "name": "co2"}
+BASE = {"data.dataset": "series", "data.window": 12, "data.horizon": 3, "data.transform": "difference",
+        "data.val_periods": 60, "data.test_periods": 120, "model.kind": "lstm", "model.lstm.hidden_size": 8,
+        "model.lstm.num_layers": 1, "tricks.batchnorm.enabled": False, "train.epochs": 3, "train.batch_size": 64,
+        "train.threads": 1, "train.stats_every": 1, "name": "co2"}
 
 
 def test_the_grid_is_parsed_and_checked():
@@ -64,10 +64,12 @@ def test_a_sweep_runs_resumes_a_stopped_trial_and_skips_what_is_complete(tmp_pat
     assert seen == [("train.lr=0.001 seed=0", "skipped"), ("train.lr=0.001 seed=1", "resumed"),
                     ("train.lr=0.01 seed=0", "trained"), ("train.lr=0.01 seed=1", "trained")]
     for key, result in reference.results.items():  # the resumed trial ends exactly where an unbroken one does
-        assert again.results[key]["status"] == result["status"] and again.results[key]["test_score"] == result["test_score"]
+        assert again.results[key]["status"] == result["status"]
+        assert again.results[key]["test_score"] == result["test_score"]
     assert len(scan_runs(runs)) == 4  # ordinary run folders, which runs list, compare and plot read
     body, metric = sweeps.rows(again)
-    means = {p: sum(r["test_score"] for r in again.results.values() if r["point"] == p) / 2 for p in ("train.lr=0.001", "train.lr=0.01")}
+    means = {p: sum(r["test_score"] for r in again.results.values() if r["point"] == p) / 2
+             for p in ("train.lr=0.001", "train.lr=0.01")}
     assert metric == "mae" and [row[0] for row in body] == sorted(means, key=means.get)  # lowest MAE first
     assert all(row[3] == "2/2" for row in body)
 
@@ -79,11 +81,15 @@ def test_the_sweep_command_prints_the_table_and_refuses_a_bad_grid_with_one_line
             "--set", "model.lstm.hidden_size=8", "--runs-dir", tmp_path / "runs")
     proc = cli(*args, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "2 grid points x 1 seeds = 2 trials" in proc.stdout and "test mae" in proc.stdout and "runs in " in proc.stdout
+    assert "2 grid points x 1 seeds = 2 trials" in proc.stdout
+    assert "test mae" in proc.stdout
+    assert "runs in " in proc.stdout
     again = cli(*args, cwd=tmp_path)
     assert again.stdout.count("complete already, skipped") == 2
     bad = cli("sweep", "lstm-co2", "--grid", "train.lr=0", "--runs-dir", tmp_path / "runs", cwd=tmp_path)
-    assert bad.returncode == 2 and "--grid: train.lr=0: train.lr: must be greater than 0.0" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2
+    assert "--grid: train.lr=0: train.lr: must be greater than 0.0" in bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
 def test_ctrl_c_stops_the_sweep_at_a_step_and_the_same_command_resumes_it(tmp_path):
@@ -93,9 +99,11 @@ def test_ctrl_c_stops_the_sweep_at_a_step_and_the_same_command_resumes_it(tmp_pa
     import sys
     import time
 
-    args = [sys.executable, "-m", "tui_trainer", "sweep", "lstm-co2", "--grid", "train.lr=0.003,0.01", "--seeds", "1", "--threads", "1",
-            "--set", "train.stats_every=1", "--set", "model.lstm.hidden_size=16", "--set", "train.batch_size=8", "--epochs", "20", "--runs-dir", str(tmp_path / "runs")]
-    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    args = [sys.executable, "-m", "tui_trainer", "sweep", "lstm-co2", "--grid", "train.lr=0.003,0.01", "--seeds", "1",
+            "--threads", "1", "--set", "train.stats_every=1", "--set", "model.lstm.hidden_size=16", "--set",
+            "train.batch_size=8", "--epochs", "20", "--runs-dir", str(tmp_path / "runs")]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=os.environ.copy())
     deadline = time.monotonic() + 120
     metrics = None
     while time.monotonic() < deadline:  # the first trial has finished an epoch

@@ -23,8 +23,8 @@ def scalars(log_dir) -> dict[str, list[tuple[int, float]]]:
 @pytest.mark.usefixtures("mnist1d")
 def test_a_run_live_and_exported_gives_the_same_tensorboard_scalars(tmp_path):
     runs, board = tmp_path / "runs", tmp_path / "tb"
-    done = subprocess.run([sys.executable, "-m", "tui_trainer", "train", "cnn-mnist1d", "--epochs", "2", "--threads", "1", "--json",
-                           "--runs-dir", str(runs), "--tensorboard", str(board / "live")],
+    done = subprocess.run([sys.executable, "-m", "tui_trainer", "train", "cnn-mnist1d", "--epochs", "2", "--threads",
+                           "1", "--json", "--runs-dir", str(runs), "--tensorboard", str(board / "live")],
                           capture_output=True, text=True, timeout=300, env=os.environ.copy())
     assert done.returncode == 0, done.stderr
     [run] = list(runs.iterdir())
@@ -39,7 +39,8 @@ def test_a_run_live_and_exported_gives_the_same_tensorboard_scalars(tmp_path):
     summary = json.loads((run / "summary.json").read_text())
     assert live["test/accuracy"][0][1] == pytest.approx(summary["test_accuracy"], rel=1e-6)
 
-    exported = subprocess.run([sys.executable, "-m", "tui_trainer", "runs", "export", str(run), "--tensorboard", str(board / "export")],
+    exported = subprocess.run([sys.executable, "-m", "tui_trainer", "runs", "export", str(run), "--tensorboard",
+                               str(board / "export")],
                               capture_output=True, text=True, timeout=120, env=os.environ.copy())
     assert exported.returncode == 0 and "as TensorBoard scalars" in exported.stdout, exported.stderr
     again = scalars(next((board / "export").iterdir()))

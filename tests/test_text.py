@@ -49,14 +49,16 @@ def test_a_tiny_corpus_trains_an_lstm_language_model(corpus):
 
     config = make_config({"data.dataset": "text", "data.path": str(corpus), "data.seq_len": 16, "model.kind": "lstm",
                           "model.lstm.hidden_size": 32, "model.lstm.num_layers": 1, "model.lstm.embedding_dim": 16,
-                          "train.epochs": 6, "train.batch_size": 16, "train.lr": 0.01, "tricks.early_stopping.monitor": "val_bits_per_char"})
+                          "train.epochs": 6, "train.batch_size": 16, "train.lr": 0.01,
+                          "tricks.early_stopping.monitor": "val_bits_per_char"})
     trainer = Trainer(config, keep_events=True)
     summary = trainer.run().summary
     assert summary["headline"] == "test_bits_per_char" and summary["headline_mode"] == "min"
-    auto = Trainer(make_config({"data.dataset": "text", "data.path": str(corpus), "data.seq_len": 16, "model.kind": "lstm",
-                                "train.batch_size": 16}))
+    auto = Trainer(make_config({"data.dataset": "text", "data.path": str(corpus), "data.seq_len": 16,
+                                "model.kind": "lstm", "train.batch_size": 16}))
     auto.prepare()
-    assert auto.parts.early.monitor == "val_bits_per_char" and auto.parts.early.mode == "min"  # monitor "auto": the task's own metric
+    # monitor "auto": the task's own metric
+    assert auto.parts.early.monitor == "val_bits_per_char" and auto.parts.early.mode == "min"
     bpc = summary["test_metrics"]["test_bits_per_char"]
     assert bpc == pytest.approx(summary["test_loss"] / math.log(2))
     assert summary["test_metrics"]["test_perplexity"] == pytest.approx(math.exp(summary["test_loss"]))
@@ -122,13 +124,15 @@ def test_generate_draws_from_the_vocabulary_and_repeats_with_its_seed(tmp_path, 
     from tests.test_cli import cli
 
     runs = tmp_path / "runs"
-    proc = cli("train", "lstm-mnist1d", "--set", "data.dataset=text", "--set", f"data.path={corpus}", "--set", "data.seq_len=16",
-               "--set", "model.lstm.hidden_size=32", "--set", "model.lstm.num_layers=1", "--set", "model.lstm.embedding_dim=16",
-               "--set", "train.batch_size=16", "--set", "tricks.lr_schedule.warmup_epochs=0", "--epochs", "4", "--lr", "0.01",
-               "--json", "--runs-dir", runs, cwd=tmp_path)
+    proc = cli("train", "lstm-mnist1d", "--set", "data.dataset=text", "--set", f"data.path={corpus}", "--set",
+               "data.seq_len=16", "--set", "model.lstm.hidden_size=32", "--set", "model.lstm.num_layers=1", "--set",
+               "model.lstm.embedding_dim=16", "--set", "train.batch_size=16", "--set",
+               "tricks.lr_schedule.warmup_epochs=0", "--epochs", "4", "--lr", "0.01", "--json", "--runs-dir", runs,
+               cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "validation baselines: unigram" in proc.stdout.splitlines()[0]
-    args = ("generate", "latest", "--prompt", "the ", "--length", "120", "--seed", "3", "--top-k", "5", "--runs-dir", runs)
+    args = ("generate", "latest", "--prompt", "the ", "--length", "120", "--seed", "3", "--top-k", "5", "--runs-dir",
+            runs)
     first, again = cli(*args, cwd=tmp_path), cli(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     text = first.stdout.rstrip("\n")
@@ -158,8 +162,8 @@ def test_live_samples_after_each_epoch_and_when_asked(corpus):
             asked.append(event.first_step)
             control.request_sample()
 
-    trainer = Trainer(tiny_lm(corpus, **{"train.epochs": 3, "train.stats_every": 4, "sample.prompt": "the "}), sinks=[ask_once],
-                      keep_events=True)
+    trainer = Trainer(tiny_lm(corpus, **{"train.epochs": 3, "train.stats_every": 4, "sample.prompt": "the "}),
+                      sinks=[ask_once], keep_events=True)
     summary = trainer.run(control).summary
     samples = [e for e in trainer.events if isinstance(e, SampleText)]
     assert [s.trigger for s in samples] == ["request", "epoch", "epoch", "epoch"]
@@ -214,7 +218,8 @@ def test_the_lessons_optimized_rnn_preset_builds_the_lessons_model():
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 self.lstm = nn.LSTM(embed_dim, hidden_dim, batch_first=True, dropout=0.3)
-            self.warned = any("dropout option adds dropout after all but last recurrent layer" in str(w.message) for w in caught)
+            self.warned = any("dropout option adds dropout "
+                              "after all but last recurrent layer" in str(w.message) for w in caught)
             self.dropout = nn.Dropout(0.5)
             self.fc = nn.Linear(hidden_dim, vocab_size)
 
@@ -238,7 +243,8 @@ def test_the_lessons_optimized_rnn_preset_builds_the_lessons_model():
         a = ours(x)
         torch.manual_seed(1)
         assert torch.allclose(a, lesson(x), atol=1e-5)
-    assert any("inner_dropout = 0.3 does nothing with one layer" in note and "p = 0.5" in note for note in model_notes(config))
+    assert any("inner_dropout = "
+               "0.3 does nothing with one layer" in note and "p = 0.5" in note for note in model_notes(config))
 
 
 def test_each_epoch_cuts_the_training_block_at_a_new_offset(corpus):
@@ -256,7 +262,8 @@ def test_each_epoch_cuts_the_training_block_at_a_new_offset(corpus):
         epoch = train.for_epoch(generator)
         assert len(epoch) == len(train)  # every offset leaves the same number of sequences, so the same steps
         found = [o for o in range(16) if torch.equal(epoch.x.flatten(), train.ids[o : o + span])]
-        assert found and torch.equal(epoch.y.flatten(), train.ids[found[0] + 1 : found[0] + 1 + span])  # the next characters
+        # the next characters
+        assert found and torch.equal(epoch.y.flatten(), train.ids[found[0] + 1 : found[0] + 1 + span])
         assert found[0] + 1 + span <= len(train.ids)  # never past the training block
         offsets.append(found[0])
     assert len(set(offsets)) > 2  # new places from epoch to epoch
@@ -276,7 +283,9 @@ def test_short_epochs_sample_at_most_every_min_seconds_and_always_at_the_end(cor
 def test_a_text_shorter_than_one_batch_is_refused_before_a_folder_is_made(tmp_path, corpus):
     from tests.test_cli import cli
 
-    proc = cli("train", "lstm-text", "--set", f"data.path={corpus}", "--set", "data.seq_len=16", "--set", "train.batch_size=512",
-               "--runs-dir", tmp_path / "runs", cwd=tmp_path)
+    proc = cli("train", "lstm-text", "--set", f"data.path={corpus}", "--set", "data.seq_len=16", "--set",
+               "train.batch_size=512", "--runs-dir", tmp_path / "runs", cwd=tmp_path)
     assert proc.returncode == 2 and "fewer than one batch (train.batch_size = 512)" in proc.stderr, proc.stderr
-    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "runs").exists()
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()

@@ -15,8 +15,9 @@ SPEC = DataSpec("text", (12,), 20, task="language_modelling")
 
 
 def transformer(**more):
-    return make_config({"data.dataset": "text", "data.seq_len": 12, "model.kind": "transformer", "model.transformer.d_model": 16,
-                        "model.transformer.num_layers": 2, "model.transformer.num_heads": 4, "tricks.batchnorm.enabled": False, **more})
+    return make_config({"data.dataset": "text", "data.seq_len": 12, "model.kind": "transformer",
+                        "model.transformer.d_model": 16, "model.transformer.num_layers": 2,
+                        "model.transformer.num_heads": 4, "tricks.batchnorm.enabled": False, **more})
 
 
 def test_attention_is_causal():
@@ -89,9 +90,10 @@ def test_a_tiny_corpus_trains_a_transformer_that_writes_from_its_vocabulary(tmp_
     corpus = tmp_path / "corpus.txt"
     text = "the cat sat on the mat. " * 200  # a period of 24: sequences of 20 start at different places of it
     corpus.write_text(text)
-    config = transformer(**{"data.path": str(corpus), "data.seq_len": 20, "model.transformer.d_model": 32, "train.epochs": 12,
-                            "train.batch_size": 16, "train.lr": 3e-3, "tricks.lr_schedule.kind": "noam",
-                            "tricks.lr_schedule.warmup_steps": 20, "sample.length": 50, "sample.prompt": "the "})
+    config = transformer(**{"data.path": str(corpus), "data.seq_len": 20, "model.transformer.d_model": 32,
+                            "train.epochs": 12, "train.batch_size": 16, "train.lr": 3e-3,
+                            "tricks.lr_schedule.kind": "noam", "tricks.lr_schedule.warmup_steps": 20,
+                            "sample.length": 50, "sample.prompt": "the "})
     trainer = Trainer(config, keep_events=True)
     summary = trainer.run().summary
     assert summary["test_metrics"]["test_bits_per_char"] < 1.0  # a repeated sentence is learnt
@@ -117,15 +119,22 @@ def test_language_models_train_with_mixed_precision_on_cuda(tmp_path, dtype, kin
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("the cat sat on the mat. " * 200)
     model = {"model.kind": "lstm", "model.lstm.hidden_size": 32, "model.lstm.num_layers": 2} if kind == "lstm" else {}
-    config = transformer(**{"data.path": str(corpus), "data.seq_len": 20, "train.epochs": 3, "train.batch_size": 16, "train.device": "cuda",
-                            "tricks.mixed_precision.enabled": True, "tricks.mixed_precision.dtype": dtype, "sample.length": 40, "sample.min_seconds": 0, **model})
+    config = transformer(**{"data.path": str(corpus), "data.seq_len": 20, "train.epochs": 3, "train.batch_size": 16,
+                            "train.device": "cuda", "tricks.mixed_precision.enabled": True,
+                            "tricks.mixed_precision.dtype": dtype, "sample.length": 40, "sample.min_seconds": 0,
+                            **model})
     trainer = Trainer(config, keep_events=True)
     result = trainer.run()
-    assert result.summary["precision"] == dtype and result.status == "completed" and result.summary["device"].startswith("cuda")
+    assert result.summary["precision"] == dtype
+    assert result.status == "completed"
+    assert result.summary["device"].startswith("cuda")
     assert trainer.parts.scaler.is_enabled() == (dtype == "fp16")
-    skipped = {step for e in result.events if isinstance(e, StepsSkipped) and e.cause == "grad_scaler" for step in e.steps}
-    norms = [n for e in result.events if isinstance(e, StepStats) for i, n in enumerate(e.grad_norms, e.first_step + 1) if i not in skipped]
-    assert all(math.isfinite(n) for n in norms) and max(norms) < 1e3  # unscaled before they are measured (fp16: but for the steps the
+    skipped = {step for e in result.events if isinstance(e,
+                                                         StepsSkipped) and e.cause == "grad_scaler" for step in e.steps}
+    norms = [n for e in result.events if isinstance(e, StepStats) for i,
+             n in enumerate(e.grad_norms, e.first_step + 1) if i not in skipped]
+    # unscaled before they are measured (fp16: but for the steps the
+    assert all(math.isfinite(n) for n in norms) and max(norms) < 1e3
     # GradScaler skipped, whose gradients overflowed at its scale; it lowers the scale and the run goes on)
     samples = [e for e in result.events if isinstance(e, SampleText)]
     assert len(samples) == 3 and all(set(s.text) <= set("the cat sat on the mat. ") for s in samples)

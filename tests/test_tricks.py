@@ -61,7 +61,8 @@ def test_clip_off_still_measures_and_leaves_gradients_alone():
 
 
 def test_engine_reports_pre_clip_norms(small_data):
-    config = make_config({"train.epochs": 1, "tricks.grad_clip.threshold": 0.01, "tricks.early_stopping.enabled": False})
+    config = make_config({"train.epochs": 1, "tricks.grad_clip.threshold": 0.01,
+                          "tricks.early_stopping.enabled": False})
     result = Trainer(config, data=small_data, keep_events=True).run()
     norms = [n for e in result.events if isinstance(e, StepStats) for n in e.grad_norms]
     assert len(norms) == 4 and min(norms) > 0.01  # the threshold, had it been post-clip
@@ -76,7 +77,8 @@ def test_biases_and_norm_weights_are_excluded_from_decay():
     decayed = {id(p) for g in groups if g["weight_decay"] > 0 for p in g["params"]}
     for name, p in model.named_parameters():
         assert (id(p) in decayed) == (p.ndim >= 2), name
-    groups = build_optimizer(model, make_config({"tricks.weight_decay.exclude_bias_and_norm": False})).optimizer.param_groups
+    groups = build_optimizer(model,
+                             make_config({"tricks.weight_decay.exclude_bias_and_norm": False})).optimizer.param_groups
     assert all(g["weight_decay"] > 0 for g in groups)
 
 
@@ -87,7 +89,8 @@ def test_decay_off_means_zero_decay_everywhere():
 
 
 def _one_step_with_zero_gradient(overrides):
-    config = make_config({"tricks.batchnorm.enabled": False, "train.lr": 0.01, "tricks.weight_decay.value": 0.1, **overrides})
+    config = make_config({"tricks.batchnorm.enabled": False, "train.lr": 0.01, "tricks.weight_decay.value": 0.1,
+                          **overrides})
     torch.manual_seed(0)
     model = build_model(SPEC, config)
     setup = build_optimizer(model, config)
@@ -103,7 +106,8 @@ def _one_step_with_zero_gradient(overrides):
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_decoupled_decay_shrinks_weights_by_lr_times_value(optimizer):
-    before, after = _one_step_with_zero_gradient({"train.optimizer": optimizer, "tricks.weight_decay.mode": "decoupled"})
+    before, after = _one_step_with_zero_gradient({"train.optimizer": optimizer,
+                                                  "tricks.weight_decay.mode": "decoupled"})
     w = "head.1.weight"
     assert torch.allclose(after[w], before[w] * (1 - 0.01 * 0.1), rtol=0, atol=1e-7)
     assert torch.equal(after["head.1.bias"], before["head.1.bias"])  # biases excluded
@@ -125,7 +129,8 @@ def test_coupled_decay_goes_through_adams_normalisation():
 
 
 def test_early_stopping_counts_patience_and_respects_min_delta():
-    es = EarlyStopping(make_config({"tricks.early_stopping.patience": 3, "tricks.early_stopping.min_delta": 0.05}).tricks.early_stopping)
+    es = EarlyStopping(make_config({"tricks.early_stopping.patience": 3,
+                                    "tricks.early_stopping.min_delta": 0.05}).tricks.early_stopping)
     history = [1.0, 0.9, 0.88, 0.87, 0.95]  # 0.88 and 0.87 are within min_delta of 0.9
     flags = [es.update(i + 1, {"val_loss": v, "val_accuracy": 0.0}) for i, v in enumerate(history)]
     assert flags == [True, True, False, False, False]
@@ -133,7 +138,8 @@ def test_early_stopping_counts_patience_and_respects_min_delta():
 
 
 def test_early_stopping_maximises_accuracy_and_ignores_nan():
-    cfg = make_config({"tricks.early_stopping.monitor": "val_accuracy", "tricks.early_stopping.patience": 1}).tricks.early_stopping
+    cfg = make_config({"tricks.early_stopping.monitor": "val_accuracy",
+                       "tricks.early_stopping.patience": 1}).tricks.early_stopping
     es = EarlyStopping(cfg)
     assert es.mode == "max"
     assert es.update(1, {"val_accuracy": 0.5, "val_loss": 1.0})
@@ -149,7 +155,8 @@ def test_engine_stops_after_patience_and_restores_the_best_weights(small_data, t
     from tui_trainer.runs import RunFolder
 
     # min_delta so large that nothing after epoch 1 counts as an improvement
-    config = make_config({"train.epochs": 10, "tricks.early_stopping.patience": 2, "tricks.early_stopping.min_delta": 100.0})
+    config = make_config({"train.epochs": 10, "tricks.early_stopping.patience": 2,
+                          "tricks.early_stopping.min_delta": 100.0})
     folder = RunFolder.create(tmp_path, "es")
     result = Trainer(config, data=small_data, run_folder=folder).run()
     assert result.status == "early_stopped"
@@ -165,7 +172,8 @@ def test_engine_stops_after_patience_and_restores_the_best_weights(small_data, t
 def test_restore_best_also_when_the_last_epoch_is_reached(small_data, tmp_path):
     from tui_trainer.runs import RunFolder
 
-    config = make_config({"train.epochs": 3, "tricks.early_stopping.patience": 10, "tricks.early_stopping.min_delta": 100.0})
+    config = make_config({"train.epochs": 3, "tricks.early_stopping.patience": 10,
+                          "tricks.early_stopping.min_delta": 100.0})
     folder = RunFolder.create(tmp_path, "es")
     result = Trainer(config, data=small_data, run_folder=folder).run()
     assert result.status == "completed" and result.summary["weights"] == "best"
@@ -174,7 +182,8 @@ def test_restore_best_also_when_the_last_epoch_is_reached(small_data, tmp_path):
 
 
 def test_without_restore_the_last_weights_are_kept(small_data):
-    config = make_config({"train.epochs": 3, "tricks.early_stopping.restore_best": False, "tricks.early_stopping.min_delta": 100.0})
+    config = make_config({"train.epochs": 3, "tricks.early_stopping.restore_best": False,
+                          "tricks.early_stopping.min_delta": 100.0})
     assert Trainer(config, data=small_data).run().summary["weights"] == "last"
 
 
@@ -215,13 +224,17 @@ def test_mixed_precision_on_cuda(small_data, dtype, kind):
     if dtype == "bf16" and not torch.cuda.is_bf16_supported():
         pytest.skip("this GPU has no bf16")
     config = make_config(
-        {"train.epochs": 2, "model.kind": kind, "train.device": "cuda", "tricks.mixed_precision.enabled": True, "tricks.mixed_precision.dtype": dtype}
+        {"train.epochs": 2, "model.kind": kind, "train.device": "cuda", "tricks.mixed_precision.enabled": True,
+         "tricks.mixed_precision.dtype": dtype}
     )
     trainer = Trainer(config, data=small_data, keep_events=True)
     result = trainer.run()
     assert result.summary["precision"] == dtype and result.status == "completed"
     assert trainer.parts.scaler.is_enabled() == (dtype == "fp16")
-    skipped = {step for e in result.events if isinstance(e, StepsSkipped) and e.cause == "grad_scaler" for step in e.steps}
-    norms = [n for e in result.events if isinstance(e, StepStats) for i, n in enumerate(e.grad_norms, e.first_step + 1) if i not in skipped]
-    assert all(math.isfinite(n) for n in norms) and max(norms) < 1e3  # unscaled before they are measured (fp16: but for the steps the
+    skipped = {step for e in result.events if isinstance(e,
+                                                         StepsSkipped) and e.cause == "grad_scaler" for step in e.steps}
+    norms = [n for e in result.events if isinstance(e, StepStats) for i,
+             n in enumerate(e.grad_norms, e.first_step + 1) if i not in skipped]
+    # unscaled before they are measured (fp16: but for the steps the
+    assert all(math.isfinite(n) for n in norms) and max(norms) < 1e3
     # GradScaler skipped, whose gradients overflowed at its scale; it lowers the scale and the run goes on)

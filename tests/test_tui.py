@@ -33,7 +33,8 @@ def test_toggles_and_inputs_change_the_config_a_run_uses(tmp_path):
         await pilot.pause()
         app.set_focus(None)
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.session is not None and app.session.finished.is_set() and app.session.summary is not None)
+        await wait_for(pilot, lambda: app.session is not None and app.session.finished.is_set()
+                       and app.session.summary is not None)
         used = load_config(Path(app.session.run_dir) / "config.toml")
         assert not used.tricks.batchnorm.enabled and used.tricks.dropout.p == 0.35
         assert used.tricks.lr_schedule.kind == "step" and used.train.epochs == 1
@@ -228,7 +229,8 @@ def test_the_model_group_shows_only_the_chosen_family(tmp_path):
         await wait_for(pilot, lambda: settings.config.model.lstm.hidden_size == 32)
         widget(app, "model.kind").value = "cnn"
         widget(app, "model.cnn.channels").value = "16, 32"
-        await wait_for(pilot, lambda: settings.config.model.cnn.channels == (16, 32) and settings.config.model.kind == "cnn")
+        await wait_for(pilot,
+                       lambda: settings.config.model.cnn.channels == (16, 32) and settings.config.model.kind == "cnn")
         widget(app, "model.cnn.channels").value = "16, x"
         await wait_for(pilot, lambda: "model.cnn.channels" in settings.errors)
         assert "expected integers separated by commas" in settings.errors["model.cnn.channels"]
@@ -261,9 +263,9 @@ def test_g_samples_text_from_a_language_model_while_it_trains(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("the cat sat on the mat. " * 400)
     preset = tmp_path / "tiny-text.toml"
-    preset.write_text(f'name = "tiny-text"\n[data]\ndataset = "text"\npath = "{corpus}"\nseq_len = 16\n[model]\nkind = "lstm"\n'
-                      '[model.lstm]\nhidden_size = 32\nnum_layers = 1\nembedding_dim = 16\n[train]\nepochs = 40\nbatch_size = 8\n'
-                      '[sample]\nlength = 60\nevery_epoch = false\n')
+    preset.write_text(f'name = "tiny-text"\n[data]\ndataset = "text"\npath = "{corpus}"\nseq_len '
+                      '= 16\n[model]\nkind = "lstm"\n[model.lstm]\nhidden_size = 32\nnum_layers = 1\nembedding_dim = '
+                      '16\n[train]\nepochs = 40\nbatch_size = 8\n[sample]\nlength = 60\nevery_epoch = false\n')
 
     async def scenario(app, pilot):
         from tui_trainer.tui.widgets.sample_panel import SamplePanel
@@ -289,7 +291,8 @@ def test_g_on_a_classifier_says_what_it_is_for(tmp_path):
         app.action_start()
         await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
         await pilot.press("g")
-        await wait_for(pilot, lambda: "g samples text from a language model" in "\n".join(app.query_one(TailLog).plain_lines))
+        await wait_for(pilot,
+                       lambda: "g samples text from a language model" in "\n".join(app.query_one(TailLog).plain_lines))
         app.action_stop()
         await wait_for(pilot, app.session.finished.is_set)
 
@@ -328,7 +331,8 @@ def test_keys_steer_the_run_that_trains(tmp_path):
         await start_training(app, pilot, 20)
         app.set_focus(None)  # keys go to the app, not to a settings field
         await pilot.press("minus", "c", "right_square_bracket")
-        await wait_for(pilot, lambda: any("patience 9" in line for line in app.query_one(TailLog).plain_lines), timeout=60)
+        await wait_for(pilot, lambda: any("patience 9" in line for line in app.query_one(TailLog).plain_lines),
+                       timeout=60)
         app.action_stop()
         await wait_for(pilot, app.session.finished.is_set)
         events = [json.loads(line) for line in (Path(app.session.run_dir) / "metrics.jsonl").read_text().splitlines()]

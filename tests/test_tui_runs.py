@@ -68,11 +68,13 @@ def test_the_runs_view_shows_a_running_sweep_filling_in_and_x_stops_it(tmp_path)
     import sys
 
 
-    args = [sys.executable, "-m", "tui_trainer", "sweep", "lstm-co2", "--grid", "train.lr=0.01,0.003", "--seeds", "1", "--threads", "1",
-            "--set", "model.lstm.hidden_size=8", "--set", "tricks.early_stopping.enabled=false", "--runs-dir", str(tmp_path / "runs")]
+    args = [sys.executable, "-m", "tui_trainer", "sweep", "lstm-co2", "--grid", "train.lr=0.01,0.003", "--seeds", "1",
+            "--threads", "1", "--set", "model.lstm.hidden_size=8", "--set", "tricks.early_stopping.enabled=false",
+            "--runs-dir", str(tmp_path / "runs")]
     first = subprocess.run([*args, "--epochs", "2"], capture_output=True, text=True, timeout=300, env=os.environ.copy())
     assert first.returncode == 0, first.stderr  # a finished sweep, then a longer one to stop
-    proc = subprocess.Popen([*args, "--epochs", "2000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    proc = subprocess.Popen([*args, "--epochs", "2000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=os.environ.copy())
 
     async def scenario(app, pilot):
         await pilot.press("r")
@@ -84,7 +86,8 @@ def test_the_runs_view_shows_a_running_sweep_filling_in_and_x_stops_it(tmp_path)
         await wait_for(pilot, lambda: "running: x stops it" in str(status.render()))
         await pilot.press("x")
         await wait_for(pilot, lambda: proc.poll() is not None, timeout=120)
-        await wait_for(pilot, lambda: "stopped: `tui-trainer sweep` again resumes it" in str(status.render()), timeout=30)
+        await wait_for(pilot, lambda: "stopped: `tui-trainer sweep` again resumes it" in str(status.render()),
+                       timeout=30)
 
     try:
         in_app(tmp_path, scenario, (120, 40))
@@ -92,17 +95,21 @@ def test_the_runs_view_shows_a_running_sweep_filling_in_and_x_stops_it(tmp_path)
     finally:
         proc.kill()
     assert proc.returncode == 1 and "stopped: run the same command again to resume" in out, err
-    folders = [p.parent for p in (tmp_path / "runs").glob("sweep-*-*/p000-s0")]  # the finished short sweep, and the stopped one
+    # the finished short sweep, and the stopped one
+    folders = [p.parent for p in (tmp_path / "runs").glob("sweep-*-*/p000-s0")]
     folder = max(folders, key=lambda f: (f / "sweep.json").stat().st_mtime)
     results = json.loads((folder / "sweep.json").read_text())
     assert results["running"] is None and not (folder / "STOP").exists()
     stopped = json.loads((folder / "p000-s0" / "summary.json").read_text())
-    assert stopped["status"] == "stopped" and stopped["reason"] == "the sweep was asked to stop" and (folder / "p000-s0" / "last.pt").exists()
+    assert stopped["status"] == "stopped"
+    assert stopped["reason"] == "the sweep was asked to stop"
+    assert (folder / "p000-s0" / "last.pt").exists()
 
 
 def test_the_runs_view_filters_runs_by_words(tmp_path, small_data):
 
-    train_runs(tmp_path / "runs", small_data, {"alpha": {"train.epochs": 1}, "beta": {"train.epochs": 1, "tricks.dropout.enabled": False}})
+    train_runs(tmp_path / "runs", small_data,
+               {"alpha": {"train.epochs": 1}, "beta": {"train.epochs": 1, "tricks.dropout.enabled": False}})
 
     async def scenario(app, pilot):
         await pilot.press("r")
@@ -136,7 +143,8 @@ def test_a_run_stopped_in_the_app_resumes_from_the_runs_view(tmp_path):
         await wait_for(pilot, lambda: not isinstance(app.screen, RunsScreen) and app.session.resume == run)
         await wait_for(pilot, app.session.finished.is_set, timeout=120)
         assert app.session.summary["status"] in ("completed", "early_stopped") and Path(app.session.run_dir) == run
-        started = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if '"run_started"' in line]
+        started = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()
+                   if '"run_started"' in line]
         assert len(started) == 2 and started[1]["start_step"] > 0  # it went on from its last.pt, in its own folder
 
     in_app(tmp_path, scenario, (120, 40))

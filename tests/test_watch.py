@@ -82,11 +82,13 @@ def test_watch_shows_a_text_runs_samples_and_a_forecast_runs_plot(tmp_path):
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("the cat sat on the mat. " * 200)
-    text = {"data.dataset": "text", "data.path": str(corpus), "data.seq_len": 16, "model.kind": "lstm", "model.lstm.hidden_size": 16,
-            "model.lstm.num_layers": 1, "model.lstm.embedding_dim": 8, "train.epochs": 2, "train.batch_size": 32, "sample.length": 30}
-    series = {"data.dataset": "series", "data.window": 12, "data.horizon": 3, "data.transform": "last_value", "data.val_periods": 60,
-              "data.test_periods": 120, "model.kind": "lstm", "model.lstm.hidden_size": 8, "model.lstm.num_layers": 1,
-              "tricks.batchnorm.enabled": False, "train.epochs": 2, "tricks.early_stopping.monitor": "val_mae"}
+    text = {"data.dataset": "text", "data.path": str(corpus), "data.seq_len": 16, "model.kind": "lstm",
+            "model.lstm.hidden_size": 16, "model.lstm.num_layers": 1, "model.lstm.embedding_dim": 8, "train.epochs": 2,
+            "train.batch_size": 32, "sample.length": 30}
+    series = {"data.dataset": "series", "data.window": 12, "data.horizon": 3, "data.transform": "last_value",
+              "data.val_periods": 60, "data.test_periods": 120, "model.kind": "lstm", "model.lstm.hidden_size": 8,
+              "model.lstm.num_layers": 1, "tricks.batchnorm.enabled": False, "train.epochs": 2,
+              "tricks.early_stopping.monitor": "val_mae"}
     runs = {}
     for name, overrides in (("text", text), ("series", series)):
         folder = RunFolder.create(tmp_path / "runs", name)

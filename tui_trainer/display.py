@@ -18,10 +18,11 @@ def status_colour(status: str) -> str:
 
 
 #: How a task's metrics are labelled in lines of text (others go by their own name).
-METRIC_LABELS = {"accuracy": "acc", "bits_per_char": "bpc", "perplexity": "ppl", "mae": "mae", "rmse": "rmse", "mase": "mase"}
+METRIC_LABELS = {"accuracy": "acc", "bits_per_char": "bpc", "perplexity": "ppl", "mae": "mae", "rmse": "rmse",
+                 "mase": "mase"}
 #: ... and in tables and summaries.
-METRIC_NAMES = {"accuracy": "accuracy", "bits_per_char": "bits/char", "perplexity": "perplexity", "mae": "MAE", "rmse": "RMSE",
-                "mase": "MASE"}
+METRIC_NAMES = {"accuracy": "accuracy", "bits_per_char": "bits/char", "perplexity": "perplexity", "mae": "MAE",
+                "rmse": "RMSE", "mase": "MASE"}
 
 
 def headline(summary: dict[str, Any], short: bool = False) -> tuple[str, Any]:
@@ -118,7 +119,8 @@ def baseline_lines(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
-def load_text(cpu_percent: float | None, rss_mb: float | None, gpu_percent: float | None = None, gpu_mb: float | None = None) -> str:
+def load_text(cpu_percent: float | None, rss_mb: float | None, gpu_percent: float | None = None,
+              gpu_mb: float | None = None) -> str:
     """``CPU 98%  RAM 412 MB  GPU 87% 3.1 GB``: a system-load sample (or peaks) in a few words."""
     parts = []
     if cpu_percent is not None:
@@ -126,7 +128,8 @@ def load_text(cpu_percent: float | None, rss_mb: float | None, gpu_percent: floa
     if rss_mb is not None:
         parts.append(f"RAM {megabytes(rss_mb)}")
     if gpu_percent is not None or gpu_mb is not None:
-        parts.append("GPU" + (f" {gpu_percent:.0f}%" if gpu_percent is not None else "") + (f" {megabytes(gpu_mb)}" if gpu_mb is not None else ""))
+        percent = f" {gpu_percent:.0f}%" if gpu_percent is not None else ""
+        parts.append("GPU" + percent + (f" {megabytes(gpu_mb)}" if gpu_mb is not None else ""))
     return "  ".join(parts)
 
 
@@ -168,7 +171,8 @@ def confusion_lines(confusion: dict[str, Any], name_width: int = 10, max_classes
     head = f"confusion on the test set: rows true, columns predicted; {right:,} of {total:,} right"
     if k > max_classes:
         pairs = sorted(((counts[i][j], i, j) for i in range(k) for j in range(k) if i != j), reverse=True)[:10]
-        return [head, "most confused (true -> predicted):", *(f"  {classes[i]} -> {classes[j]}: {n:,}" for n, i, j in pairs if n)]
+        return [head, "most confused (true -> predicted):",
+                *(f"  {classes[i]} -> {classes[j]}: {n:,}" for n, i, j in pairs if n)]
     cell = max(3, len(f"{max((max(row) for row in counts), default=0):,}"))
     named = classes != [str(i) for i in range(k)]  # names beside the indices, unless they are the indices
     label = min(name_width, max((len(c) for c in classes), default=1)) if named else 0
@@ -201,18 +205,22 @@ def data_lines(datasets: Any, width: int = 80) -> list[Any]:
 
     spec = datasets.spec
     if spec.task == "language_modelling":
-        what = f"sequences of {spec.input_shape[-1]} characters, a vocabulary of {spec.num_classes} symbols (with the unknown one)"
+        what = (f"sequences of {spec.input_shape[-1]} characters, a vocabulary of {spec.num_classes} symbols "
+                "(with the unknown one)")
     elif spec.task == "regression":
-        what = f"windows of {spec.input_shape[-1]} values ({spec.input_shape[0]} channel{'s' if spec.input_shape[0] > 1 else ''}) predict the next {spec.num_classes}"
+        channels = spec.input_shape[0]
+        what = (f"windows of {spec.input_shape[-1]} values ({channels} channel{'s' if channels > 1 else ''}) predict "
+                f"the next {spec.num_classes}")
     else:
         what = f"samples of {spec.shape_text}, {spec.num_classes} classes"
     lines = [Text.from_markup(f"[b]{spec.name}[/]  {escape(spec.source)}"),
-             Text(f"{what}; {len(datasets.train):,} train / {len(datasets.val):,} validation / {len(datasets.test):,} test; "
-                  f"{datasets.mode_detail}")]
+             Text(f"{what}; {len(datasets.train):,} train / {len(datasets.val):,} validation / "
+                  f"{len(datasets.test):,} test; {datasets.mode_detail}")]
     if datasets.stats is not None:
         mean, std = datasets.stats
-        lines.append(Text(f"normalised per channel with the training split's mean {', '.join(f'{v:.1f}' for v in mean.tolist())} "
-                          f"and std {', '.join(f'{v:.1f}' for v in std.tolist())} (of 255)"))
+        lines.append(Text("normalised per channel with the training split's mean "
+                          f"{', '.join(f'{v:.1f}' for v in mean.tolist())} and std "
+                          f"{', '.join(f'{v:.1f}' for v in std.tolist())} (of 255)"))
     if spec.no_flip:
         lines.append(Text(f"augment: no horizontal flips here ({spec.no_flip})"))
     lines += [Text(f"note: {note}", style="yellow") for note in datasets.notes]
@@ -225,7 +233,8 @@ def data_lines(datasets: Any, width: int = 80) -> list[Any]:
     elif spec.task == "regression" and datasets.targets.get("values"):
         t = datasets.targets
         lines += [Text(f"{t.get('column', 'the series')}, {t['dates'][0]} to {t['dates'][-1]} "
-                       f"({min(t['values']):.4g} to {max(t['values']):.4g}):", style="dim"), Text(sparkline(t["values"], max(10, width)))]
+                       f"({min(t['values']):.4g} to {max(t['values']):.4g}):", style="dim"),
+                  Text(sparkline(t["values"], max(10, width)))]
     else:
         lines.append(Text(f"classes: {', '.join(spec.classes)} (1-D samples: no pictures to draw)"))
     return lines

@@ -15,7 +15,8 @@ from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..config.tricks import TRICKS
 from ..errors import UserError
-from .common import complete_preset, complete_run, fail, quiet_exit, ray_option, ray_trials, runs_dir_option, train_overrides
+from .common import (complete_preset, complete_run, fail, quiet_exit, ray_option, ray_trials, runs_dir_option,
+                     train_overrides)
 from .data_commands import data as data_command
 from .generate_command import generate as generate_command
 from .lab_commands import lab_app
@@ -52,7 +53,8 @@ def _version(value: bool) -> None:
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
-    version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
 ) -> None:
     """Open the app when no command is given."""
     if ctx.invoked_subcommand is None:
@@ -65,7 +67,8 @@ TUI_THREADS_HELP = ("CPU threads for torch in every run the app starts (default:
 
 @app.command()
 def tui(
-    preset: Optional[str] = typer.Argument(None, help="Preset name or path to open (default cnn-mnist1d).", autocompletion=complete_preset),
+    preset: Optional[str] = typer.Argument(None, help="Preset name or path to open (default cnn-mnist1d).",
+                                           autocompletion=complete_preset),
     runs_dir: Path = runs_dir_option("Where run folders are created."),
     threads: Optional[int] = typer.Option(None, "--threads", help=TUI_THREADS_HELP),
 ) -> None:
@@ -77,19 +80,34 @@ def tui(
 @trick_switches(after="set_")  # --batchnorm/--no-batchnorm and the rest, one per trick
 def train(
     ctx: typer.Context,
-    preset: Optional[str] = typer.Argument(None, help="Preset name (see `presets list`) or path to a .toml file (default cnn-mnist1d).",
+    preset: Optional[str] = typer.Argument(None, help="Preset name (see `presets list`) or path to a "
+                                                      ".toml file (default cnn-mnist1d).",
                                            show_default=False, autocompletion=complete_preset),
-    set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Override any setting, e.g. --set train.lr=0.01 --set tricks.lr_schedule.kind=step. Repeatable."),
+    set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
+                                   help="Override any setting, e.g. --set train.lr=0.01 --set "
+                                        "tricks.lr_schedule.kind=step. Repeatable."),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Maximum epochs (train.epochs)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of initialisation, shuffling and dropout (train.seed)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of initialisation, "
+                                                            "shuffling and dropout (train.seed)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Base learning rate (train.lr)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or mps (train.device)."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch; 0 = one per core (train.threads)."),
+    threads: Optional[int] = typer.Option(None, "--threads",
+                                          help="CPU threads for torch; 0 = one per core (train.threads)."),
     runs_dir: Path = runs_dir_option("Where run folders are created."),
-    json_: Optional[bool] = typer.Option(None, "--json/--no-json", help="One JSON object per event and line (default when stdout is not a terminal).", show_default=False),
-    resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR", help="Continue a stopped or killed run from its last.pt, in its own folder, with its own config (only --threads, --json, --nproc and --tensorboard may be given with it)."),
-    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR", help="Also write the run as TensorBoard scalars, live, in DIR/<run folder name> (needs tensorboard)."),
-    nproc: Optional[int] = typer.Option(None, "--nproc", min=1, metavar="N", help="Train on N processes of this machine with DistributedDataParallel (as torchrun --nproc-per-node N; gloo on the CPU, nccl on GPUs); the batch size is the global batch."),
+    json_: Optional[bool] = typer.Option(None, "--json/--no-json",
+                                         help="One JSON object per event and line (default "
+                                              "when stdout is not a terminal).", show_default=False),
+    resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR",
+                                          help="Continue a stopped or killed run from its last.pt, in its own folder, "
+                                               "with its own config (only --threads, --json, --nproc and "
+                                               "--tensorboard may be given with it)."),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR",
+                                               help="Also write the run as TensorBoard scalars, live, in DIR/<run "
+                                                    "folder name> (needs tensorboard)."),
+    nproc: Optional[int] = typer.Option(None, "--nproc", min=1, metavar="N",
+                                        help="Train on N processes of this machine with DistributedDataParallel (as "
+                                             "torchrun --nproc-per-node N; gloo on the CPU, nccl on GPUs); the "
+                                             "batch size is the global batch."),
     **switches: Optional[bool],
 ) -> None:
     """Train a preset headless, with a live progress bar (or JSON lines), and leave a run folder."""
@@ -118,8 +136,8 @@ def train(
         from .launch import launch, worker_args
 
         if config.train.batch_size % nproc:  # before any process starts
-            fail(f"train.batch_size: {config.train.batch_size} cannot be split evenly over {nproc} processes; choose a multiple "
-                 f"of {nproc} (it is the global batch)")
+            fail(f"train.batch_size: {config.train.batch_size} cannot be split evenly over {nproc} "
+                 f"processes; choose a multiple of {nproc} (it is the global batch)")
         raise typer.Exit(launch(nproc, worker_args(ctx)))
     say = fail if dist.is_main else quiet_exit  # process 0 prints what every process would
 
@@ -177,7 +195,8 @@ def train(
 
 @app.command()
 def watch(
-    run: str = typer.Argument(..., help="Run folder, id, a unique part of the id, or `latest`.", autocompletion=complete_run),
+    run: str = typer.Argument(..., help="Run folder, id, a unique part of the id, or `latest`.",
+                              autocompletion=complete_run),
     runs_dir: Path = runs_dir_option("The runs folder (to find RUN by id)."),
 ) -> None:
     """Follow a run another process is writing (or show a finished one) in the app, read-only."""
@@ -194,17 +213,23 @@ def watch(
 @app.command()
 def ablate(
     preset: str = typer.Argument(DEFAULT_PRESET, help="Preset name or path.", autocompletion=complete_preset),
-    tricks: Optional[str] = typer.Option(None, "--tricks", help=f"Comma-separated tricks to switch, of {', '.join(TRICKS)} "
+    tricks: Optional[str] = typer.Option(None, "--tricks", help="Comma-separated tricks to "
+                                                                f"switch, of {', '.join(TRICKS)} "
                                                                 "(default: every trick that applies)."),
-    seeds: int = typer.Option(3, "--seeds", help="Seeds per variant (train.seed, train.seed+1, ...); differences are paired by seed."),
-    set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Override a setting of the preset for every variant. Repeatable."),
+    seeds: int = typer.Option(3, "--seeds", help="Seeds per variant (train.seed, train.seed+1, ...); "
+                                                 "differences are paired by seed."),
+    set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
+                                   help="Override a setting of the preset for every variant. Repeatable."),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Maximum epochs (train.epochs)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (train.threads)."),
     runs_dir: Path = runs_dir_option("Where the ablation folder is created."),
     ray: Optional[str] = ray_option(),
-    max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", metavar="K", help="With --ray: at most K runs at once (default: as many as the CPUs allow)."),
+    max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", metavar="K",
+                                                 help="With --ray: at most K runs at once "
+                                                      "(default: as many as the CPUs allow)."),
 ) -> None:
-    """Train the preset, then once per trick with only that trick switched, on the same seeds; print what each trick changes."""
+    """Train the preset, then once per trick with only that trick switched, on the same seeds; print what each
+    trick changes."""
     try:
         config, _ = load_preset(preset, train_overrides(set_, epochs=epochs, threads=threads))
     except ConfigError as exc:
@@ -216,7 +241,8 @@ def ablate(
     from .signals import exit_code, stop_on_signals
 
     try:
-        plan = ablation.plan(config, [t.strip() for t in tricks.split(",") if t.strip()] if tricks else None, seeds, why_not_here)
+        plan = ablation.plan(config, [t.strip() for t in tricks.split(",") if t.strip()] if tricks else None, seeds,
+                             why_not_here)
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     total = len(plan.variants) * len(plan.seeds)

@@ -54,8 +54,9 @@ def runs_dir_option(help: str = RUNS_DIR_HELP) -> Path:
     return typer.Option(Path("runs"), "--runs-dir", help=help, envvar="TUI_TRAINER_RUNS")
 
 
-RAY_HELP = ("Run the trials as Ray tasks, at once: alone (or `local`) starts a local Ray instance, `auto` or HOST:PORT joins a "
-            "running cluster (its runs folder must be visible to every node). Needs the ray extra.")
+RAY_HELP = ("Run the trials as Ray tasks, at once: alone (or `local`) starts a local Ray "
+            "instance, `auto` or HOST:PORT joins a running cluster (its runs folder must be visible to "
+            "every node). Needs the ray extra.")
 
 
 def ray_option() -> str | None:
@@ -65,8 +66,8 @@ def ray_option() -> str | None:
 def ray_trials(address: str | None, max_concurrent: int | None):
     """The :class:`~tui_trainer.experiments.trials.RayTrials` for ``--ray ADDRESS``, after checking the address."""
     if address not in ("local", "auto") and ":" not in address:
-        fail(f"--ray {address}: not a Ray address (auto, HOST:PORT or ray://HOST:PORT); alone, --ray starts a local Ray: "
-             "put it after the preset, or write --ray local")
+        fail(f"--ray {address}: not a Ray address (auto, HOST:PORT or ray://HOST:PORT); "
+             "alone, --ray starts a local Ray: put it after the preset, or write --ray local")
     if max_concurrent is not None and max_concurrent < 1:
         fail("--max-concurrent must be at least 1")
     from ..errors import UserError

@@ -12,9 +12,10 @@ from .common import complete_preset, fail
 
 
 def data(
-    preset: Optional[str] = typer.Argument(None, help="Preset name or path (default cnn-mnist1d).", autocompletion=complete_preset,
-                                           show_default=False),
-    set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Override a setting, e.g. --set data.dataset=digits."),
+    preset: Optional[str] = typer.Argument(None, help="Preset name or path (default cnn-mnist1d).",
+                                           autocompletion=complete_preset, show_default=False),
+    set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
+                                   help="Override a setting, e.g. --set data.dataset=digits."),
     width: int = typer.Option(0, "--width", help="Columns for the sample images (default: the terminal's)."),
 ) -> None:
     """Load the preset's data (downloading or decoding it on first use) and show its splits and

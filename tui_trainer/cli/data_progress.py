@@ -35,11 +35,14 @@ class DataProgress:
 
     def _bar(self, label: str, done: int, total: int | None) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeRemainingColumn)
 
         if self.progress is None:
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn() if "download" in label
-                                     else MofNCompleteColumn(), TimeRemainingColumn(), console=Console(file=self.stream), transient=False)
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                     DownloadColumn() if "download" in label
+                                     else MofNCompleteColumn(), TimeRemainingColumn(),
+                                     console=Console(file=self.stream), transient=False)
             self.progress.start()
         if label not in self.tasks:
             self.tasks[label] = self.progress.add_task(label, total=total)

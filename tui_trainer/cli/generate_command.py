@@ -11,10 +11,12 @@ from .common import complete_run, fail, runs_dir_option
 
 
 def generate(
-    run: str = typer.Argument(..., help="Run folder, id, a unique part of the id, or `latest`.", autocompletion=complete_run),
+    run: str = typer.Argument(..., help="Run folder, id, a unique part of the id, or `latest`.",
+                              autocompletion=complete_run),
     prompt: str = typer.Option("", "--prompt", "-p", help="Text to start from (default: one random character)."),
     length: int = typer.Option(300, "--length", "-n", help="Characters to generate after the prompt."),
-    temperature: float = typer.Option(0.8, "--temperature", "-t", help="Below 1: safer, more repetitive; above 1: wilder."),
+    temperature: float = typer.Option(0.8, "--temperature", "-t",
+                                      help="Below 1: safer, more repetitive; above 1: wilder."),
     top_k: int = typer.Option(0, "--top-k", "-k", help="Draw only from the k likeliest characters (0: all)."),
     seed: int = typer.Option(0, "--seed", help="The same seed gives the same text."),
     runs_dir: Path = runs_dir_option("The runs folder (to find RUN by id)."),

@@ -10,7 +10,8 @@ import typer
 from ..errors import UserError
 from .common import fail, ray_option, ray_trials, runs_dir_option
 
-lab_app = typer.Typer(help="Labs: the lesson's questions answered by small experiments on real data, with a measured verdict.",
+lab_app = typer.Typer(help="Labs: the lesson's questions answered by small experiments on real "
+                           "data, with a measured verdict.",
                       no_args_is_help=True)
 
 
@@ -41,14 +42,17 @@ def lab_list() -> None:
         typer.echo("no labs found")
         return
     typer.echo(table(["lab", "question", "runs", "time"], rows, right={2, 3}))
-    typer.echo("\ntui-trainer lab run NAME   (--seeds N, --jobs N, --set KEY=VALUE); lab show NAME: its last result; in the app: b")
+    typer.echo("\ntui-trainer lab run NAME   (--seeds N, --jobs N, --set KEY=VALUE); lab show NAME: "
+               "its last result; in the app: b")
 
 
 @lab_app.command("run")
 def lab_run(
-    name: str = typer.Argument(..., help="A lab's name (tui-trainer lab list) or a lab file.", autocompletion=_complete_lab),
+    name: str = typer.Argument(..., help="A lab's name (tui-trainer lab list) or a lab file.",
+                               autocompletion=_complete_lab),
     seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="Seeds per arm (default: the lab's)."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Runs at once, each in its own process (default: one per core)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
+                                       help="Runs at once, each in its own process (default: one per core)."),
     set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="A setting for every run. Repeatable."),
     runs_dir: Path = runs_dir_option("Where the lab folder is created."),
     ray: Optional[str] = ray_option(),
@@ -88,7 +92,9 @@ def lab_run(
     def on_result(_session, lab_run, summary, metrics, how):
         count[0] += 1
         status = summary.get("status", "?")
-        numbers = "  ".join(f"{k} {num(v)}" for k, v in metrics.items() if k != "wall_seconds") if status != "stopped" else "(resumes next time)"
+        numbers = "  ".join(f"{k} {num(v)}" for k, v in metrics.items() if k != "wall_seconds")
+        if status == "stopped":
+            numbers = "(resumes next time)"
         arm, value = lab_run.fields["arm"], lab_run.fields["value"]
         typer.echo(f"[{count[0]}/{total}] {arm}{'' if value is None else f' {lab.scan.label}={shown(value)}'} "
                    f"seed {lab_run.seed}: {status}{' (resumed)' if how == 'resumed' else ''}  {numbers}")
@@ -107,7 +113,8 @@ def lab_run(
 
 @lab_app.command("show")
 def lab_show(
-    lab: Optional[str] = typer.Argument(None, help="A lab folder, or a lab's name (its newest folder); default: the newest lab folder.",
+    lab: Optional[str] = typer.Argument(None, help="A lab folder, or a lab's name (its newest folder); "
+                                                   "default: the newest lab folder.",
                                         autocompletion=_complete_lab),
     runs_dir: Path = runs_dir_option("Where the lab folders are."),
 ) -> None:
@@ -119,8 +126,8 @@ def lab_show(
     if path is None or not path.is_dir():
         folders = lab_folders(runs_dir, lab)
         if not folders:
-            fail(f"no lab folder {'of ' + repr(lab) + ' ' if lab else ''}in {runs_dir}: tui-trainer lab run NAME makes one "
-                 "(or give the folder itself)")
+            fail(f"no lab folder {'of ' + repr(lab) + ' ' if lab else ''}in {runs_dir}: "
+                 "tui-trainer lab run NAME makes one (or give the folder itself)")
         path = folders[0]
     try:
         session = read_session(path)
@@ -129,7 +136,8 @@ def lab_show(
     typer.echo(f"lab {session.lab.name}: {session.lab.question}")
     _print_end(session)
     if not session.complete:
-        typer.echo(f"{len(session.results)} of {session.planned} runs done: tui-trainer lab run {session.lab.name} finishes it")
+        typer.echo(f"{len(session.results)} of {session.planned} runs done: tui-trainer lab run "
+                   f"{session.lab.name} finishes it")
 
 
 def _print_end(session) -> None:
@@ -143,5 +151,6 @@ def _print_end(session) -> None:
         typer.echo(session.verdict.text())
         typer.echo(f"\nThe lesson: {session.lab.lesson}")
     weights = " --weights" if "final_weight_norm" in session.lab.metrics else ""
-    typer.echo(f"\n{session.folder} ({duration(session.seconds)}; tui-trainer runs plot {session.folder}{weights} -o lab.png draws its runs)")
+    typer.echo(f"\n{session.folder} ({duration(session.seconds)}; tui-trainer runs plot "
+               f"{session.folder}{weights} -o lab.png draws its runs)")
 

@@ -51,7 +51,8 @@ def launch(nproc: int, args: list[str]) -> int:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-    for name in list(logging.root.manager.loggerDict):  # the agent's warnings (signals, stopping workers): told below, in one line
+    # the agent's warnings (signals, stopping workers): told below, in one line
+    for name in list(logging.root.manager.loggerDict):
         if name.startswith("torch.distributed.elastic") or name.startswith("torch.distributed.launcher"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
 
@@ -59,8 +60,8 @@ def launch(nproc: int, args: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="tui-trainer-launch-") as tmp:
         run_dir_file = Path(tmp) / "run_dir"
         os.environ[RUN_DIR_FILE] = str(run_dir_file)
-        config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=str(uuid.uuid4()), rdzv_backend="c10d",
-                              rdzv_endpoint="localhost:0", max_restarts=0, monitor_interval=0.1)
+        config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=str(uuid.uuid4()),
+                              rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0, monitor_interval=0.1)
         try:
             elastic_launch(config, sys.executable)("-m", "tui_trainer", "train", *args)
             return 0
@@ -86,7 +87,8 @@ def _report(exc, nproc: int, run_dir: str | None) -> int:
     """One line for processes that ended badly; their own messages are above it. The exit code:
     the first process's own (2 for a user mistake, 130/143 for a stop), 1 for a crash."""
     failures = sorted(exc.failures.items())
-    causes = [(rank, f) for rank, f in failures if f.exitcode not in (-15, 143)] or failures  # the launcher stops the rest with SIGTERM
+    # the launcher stops the rest with SIGTERM
+    causes = [(rank, f) for rank, f in failures if f.exitcode not in (-15, 143)] or failures
     codes = [f.exitcode for _, f in causes]
     if all(code in (2, 130, 143) for code in codes):
         return codes[0]  # a mistake every process found (process 0 printed it), or a stop
@@ -98,7 +100,8 @@ def _report(exc, nproc: int, run_dir: str | None) -> int:
             parts.append(f"process {rank} (pid {failure.pid}) was killed by {signal.Signals(-failure.exitcode).name}")
         else:
             parts.append(f"process {rank} (pid {failure.pid}) exited with code {failure.exitcode}")
-    where = (f"; {run_dir} keeps its last checkpoint: resume with `tui-trainer train --resume {run_dir} --nproc {nproc}`"
+    where = (f"; {run_dir} keeps its last checkpoint: resume with `tui-trainer train "
+             f"--resume {run_dir} --nproc {nproc}`"
              if run_dir else "")
     click.echo(f"error: the run on {nproc} processes ended: {', '.join(parts)}{where}", err=True)
     return 1

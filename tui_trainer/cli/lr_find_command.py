@@ -18,12 +18,16 @@ from .common import complete_preset, fail, train_overrides
 def lr_find(
     preset: str = typer.Argument(DEFAULT_PRESET, help="Preset name or path.", autocompletion=complete_preset),
     start: float = typer.Option(1e-7, "--start", help="First learning rate of the sweep."),
-    end: float = typer.Option(10.0, "--end", help="Last learning rate (the sweep stops earlier once the loss blows up)."),
+    end: float = typer.Option(10.0, "--end",
+                              help="Last learning rate (the sweep stops earlier once the loss blows up)."),
     steps: int = typer.Option(100, "--steps", help="Steps of the sweep, the LR growing by the same factor each."),
-    set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Override a setting of the preset. Repeatable."),
+    set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
+                                   help="Override a setting of the preset. Repeatable."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (train.threads)."),
-    out: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the loss against the LR as a PNG here (needs matplotlib)."),
-    apply: bool = typer.Option(False, "--apply", help="Write the valley suggestion into the preset's train.lr (a bundled preset gets a user copy)."),
+    out: Optional[Path] = typer.Option(None, "--output", "-o",
+                                       help="Write the loss against the LR as a PNG here (needs matplotlib)."),
+    apply: bool = typer.Option(False, "--apply", help="Write the valley suggestion into the preset's train.lr (a "
+                                                      "bundled preset gets a user copy)."),
     as_json: bool = typer.Option(False, "--json", help="Print the curve and the suggestions as one JSON object."),
 ) -> None:
     """Sweep the learning rate exponentially on a copy of the model and suggest one: the steepest

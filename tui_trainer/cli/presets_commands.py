@@ -38,7 +38,8 @@ def presets_list() -> None:
         except DatasetError as exc:
             shape, size, state = "?", "?", str(exc)
         rows.append([entry.name, c.model.kind, c.data.dataset, shape, size, state, entry.origin, c.description])
-    typer.echo(table(["name", "model", "data", "shape", "samples", "data state", "origin", "description"], rows, underline=False))
+    typer.echo(table(["name", "model", "data", "shape", "samples", "data state", "origin", "description"], rows,
+                     underline=False))
 
 
 @presets_app.command("show")
@@ -65,7 +66,8 @@ def with_trick_notes(toml: str) -> str:
 
 
 @presets_app.command("validate")
-def presets_validate(files: List[str] = typer.Argument(..., help="Preset files or names.", autocompletion=complete_preset)) -> None:
+def presets_validate(files: List[str] = typer.Argument(..., help="Preset files or names.",
+                                                       autocompletion=complete_preset)) -> None:
     """Check presets; print every problem with its file and key path. Exit 2 if any is invalid."""
     bad = 0
     for name in files:

@@ -19,8 +19,8 @@ from ..display import (
     status_colour,
     summary_rate,
 )
-from ..engine.events import (EarlyStoppingState, EpochEnded, Event, Intervention, RunEnded, RunStarted, RunWarning, SampleText,
-                             StepsSkipped, StepStats, SystemStats, dispatch, event_to_dict)
+from ..engine.events import (EarlyStoppingState, EpochEnded, Event, Intervention, RunEnded, RunStarted, RunWarning,
+                             SampleText, StepsSkipped, StepStats, SystemStats, dispatch, event_to_dict)
 
 
 class NoReporter:
@@ -57,7 +57,8 @@ class ProgressReporter:
         self.console = console or Console(stderr=False)
         self.progress = None
         self.task = None
-        self.fields = {"epoch": "-", "loss": "-", "val": "-", "acc": "-", "lr": "-", "norm": "-", "rate": "-", "wait": ""}
+        self.fields = {"epoch": "-", "loss": "-", "val": "-", "acc": "-", "lr": "-", "norm": "-", "rate": "-",
+                       "wait": ""}
         self.epochs = 0
         self.tokens_per_sample = 0
 
@@ -78,7 +79,8 @@ class ProgressReporter:
         )
         if event.dataset:
             self.console.print(f"data: {event.dataset} {'×'.join(map(str, event.input_shape))}  "
-                               f"{event.train_size:,}/{event.val_size:,}/{event.test_size:,} (train/val/test)  {event.data_detail}",
+                               f"{event.train_size:,}/{event.val_size:,}/{event.test_size:,} "
+                               f"(train/val/test)  {event.data_detail}",
                                highlight=False)
         for note in event.notes:
             self.console.print(f"[yellow]note:[/] {note}", highlight=False)
@@ -101,10 +103,12 @@ class ProgressReporter:
             transient=False,
         )
         self.progress.start()
-        self.task = self.progress.add_task("train", total=event.epochs * event.steps_per_epoch, completed=event.start_step, **self.fields)
+        self.task = self.progress.add_task("train", total=event.epochs * event.steps_per_epoch,
+                                           completed=event.start_step, **self.fields)
         self.fields["epoch"] = f"{event.start_epoch + 1}/{event.epochs}"
         if event.start_step:
-            self.console.print(f"resumed after step {event.start_step} (epoch {event.start_epoch + 1})", highlight=False)
+            self.console.print(f"resumed after step {event.start_step} (epoch {event.start_epoch + 1})",
+                               highlight=False)
 
     def show_step_stats(self, event: StepStats) -> None:
         f = self.fields
@@ -129,8 +133,9 @@ class ProgressReporter:
     def show_sample(self, event: SampleText) -> None:
         from rich.text import Text
 
-        head = f"sample after {'epoch ' + str(event.epoch) if event.trigger == 'epoch' else 'step ' + str(event.step)} " \
-               f"(temperature {event.temperature:g}{f', top-k {event.top_k}' if event.top_k else ''}):"
+        when = f"epoch {event.epoch}" if event.trigger == "epoch" else f"step {event.step}"
+        top_k = f", top-k {event.top_k}" if event.top_k else ""
+        head = f"sample after {when} (temperature {event.temperature:g}{top_k}):"
         self.progress.console.print(Text(head, style="dim"))
         self.progress.console.print(Text(event.text.rstrip() + "\n", style="italic"))
 
@@ -138,7 +143,8 @@ class ProgressReporter:
         self.progress.console.print(f"[yellow]warning:[/] {event.message}")
 
     def show_intervention(self, event: Intervention) -> None:
-        self.progress.console.print(f"[magenta]step {event.step}:[/] {event.describe()} ({event.source})", highlight=False)
+        self.progress.console.print(f"[magenta]step {event.step}:[/] {event.describe()} ({event.source})",
+                                    highlight=False)
 
     def show_system(self, event: SystemStats) -> None:
         pass  # the bar has no room for it: the end of the run gives the peak memory

@@ -39,7 +39,8 @@ def runs_list(runs_dir: Path = runs_dir_option()) -> None:
 
 
 @runs_app.command("show")
-def runs_show(run: str = typer.Argument(..., help=RUN_HELP, autocompletion=complete_run), runs_dir: Path = runs_dir_option()) -> None:
+def runs_show(run: str = typer.Argument(..., help=RUN_HELP, autocompletion=complete_run),
+              runs_dir: Path = runs_dir_option()) -> None:
     """One run: its results, files and the settings that differ from the defaults."""
     from ..runs.catalog import show_text
 
@@ -48,7 +49,8 @@ def runs_show(run: str = typer.Argument(..., help=RUN_HELP, autocompletion=compl
 
 
 @runs_app.command("compare")
-def runs_compare(runs: List[str] = typer.Argument(..., help="Two or more runs (folder, id or unique part).", autocompletion=complete_run),
+def runs_compare(runs: List[str] = typer.Argument(..., help="Two or more runs (folder, id or unique part).",
+                                                  autocompletion=complete_run),
                  runs_dir: Path = runs_dir_option()) -> None:
     """The settings that differ between runs, and their results side by side."""
     from ..runs.catalog import compare_text
@@ -60,10 +62,12 @@ def runs_compare(runs: List[str] = typer.Argument(..., help="Two or more runs (f
 
 @runs_app.command("plot")
 def runs_plot(
-    runs: List[str] = typer.Argument(..., help="One or more runs (folder, id or unique part), or a lab, sweep or ablation folder "
-                                               "(all its runs).", autocompletion=complete_run),
+    runs: List[str] = typer.Argument(..., help="One or more runs (folder, id or unique part), or a "
+                                               "lab, sweep or ablation folder (all its runs).",
+                                     autocompletion=complete_run),
     output: Path = typer.Option(..., "--output", "-o", help="The PNG file to write."),
-    weights: bool = typer.Option(False, "--weights", help="A row more: the weights' L2 norm per epoch (weight decay at work)."),
+    weights: bool = typer.Option(False, "--weights", help="A row more: the weights' L2 norm per "
+                                                          "epoch (weight decay at work)."),
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """Loss, validation loss, LR and gradient-norm curves of the runs, overlaid, as a PNG; runs
@@ -88,8 +92,11 @@ def runs_plot(
 def runs_export(
     run: str = typer.Argument(..., help=RUN_HELP, autocompletion=complete_run),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="CSV file to write (default: standard output)."),
-    epochs: bool = typer.Option(False, "--epochs", help="One row per epoch (train/val loss, accuracy, LR, patience) instead of one per step."),
-    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR", help="Write the run as TensorBoard scalars in DIR/<run id> instead (needs tensorboard)."),
+    epochs: bool = typer.Option(False, "--epochs", help="One row per epoch (train/val loss, accuracy, LR, "
+                                                        "patience) instead of one per step."),
+    tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR",
+                                               help="Write the run as TensorBoard scalars in DIR/<run "
+                                                    "id> instead (needs tensorboard)."),
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """A run's metrics as CSV: per step (loss, gradient norm, LR) or per epoch; or as TensorBoard scalars."""
@@ -104,7 +111,8 @@ def runs_export(
             count = export_run(info.path, tensorboard / info.id)
         except (UserError, OSError) as exc:
             fail(str(exc), getattr(exc, "exit_code", 2))
-        typer.echo(f"wrote {count} events as TensorBoard scalars to {tensorboard / info.id} (tensorboard --logdir {tensorboard})")
+        typer.echo(f"wrote {count} events as TensorBoard scalars to {tensorboard / info.id} "
+                   f"(tensorboard --logdir {tensorboard})")
         return
     try:
         curves = read_curves(info)
@@ -123,11 +131,15 @@ def runs_export(
 
 def nudge(
     run: str = typer.Argument(..., help=RUN_HELP, autocompletion=complete_run),
-    lr_scale: Optional[float] = typer.Option(None, "--lr-scale", help="Multiply the schedule's LR by this from now on (1 = as scheduled)."),
-    clip: Optional[str] = typer.Option(None, "--clip", metavar="off|on|THRESHOLD", help="Switch gradient clipping off or on, or set its threshold."),
+    lr_scale: Optional[float] = typer.Option(None, "--lr-scale",
+                                             help="Multiply the schedule's LR by this from now on (1 = as scheduled)."),
+    clip: Optional[str] = typer.Option(None, "--clip", metavar="off|on|THRESHOLD",
+                                       help="Switch gradient clipping off or on, or set its threshold."),
     dropout: Optional[float] = typer.Option(None, "--dropout", metavar="P", help="Set p of every Dropout layer."),
-    weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="Set the weight decay coefficient (the trick must be on)."),
-    patience: Optional[int] = typer.Option(None, "--patience", help="Set early stopping's patience (the trick must be on)."),
+    weight_decay: Optional[float] = typer.Option(None, "--weight-decay",
+                                                 help="Set the weight decay coefficient (the trick must be on)."),
+    patience: Optional[int] = typer.Option(None, "--patience",
+                                           help="Set early stopping's patience (the trick must be on)."),
     wait: float = typer.Option(30.0, "--wait", help="Seconds to wait for the run's answer."),
     runs_dir: Path = runs_dir_option(),
 ) -> None:
@@ -148,11 +160,14 @@ def nudge(
             changes[key] = value
     if not changes:
         fail("nothing to change: give --lr-scale, --clip, --dropout, --weight-decay or --patience")
-    for bad, why in ((lr_scale is not None and not lr_scale > 0, f"--lr-scale {lr_scale}: must be above 0 (the LR would stop or flip)"),
+    for bad, why in ((lr_scale is not None and not lr_scale > 0,
+                      f"--lr-scale {lr_scale}: must be above 0 (the LR would stop or flip)"),
                      (dropout is not None and not 0 <= dropout < 1, f"--dropout {dropout}: p must be in [0, 1)"),
-                     (weight_decay is not None and not 0 <= weight_decay <= 1, f"--weight-decay {weight_decay}: must be in [0, 1]"),
+                     (weight_decay is not None and not 0 <= weight_decay <= 1,
+                      f"--weight-decay {weight_decay}: must be in [0, 1]"),
                      (patience is not None and patience < 1, f"--patience {patience}: must be at least 1"),
-                     (isinstance(changes.get("clip"), float) and not changes["clip"] > 0, f"--clip {clip}: a threshold must be above 0")):
+                     (isinstance(changes.get("clip"), float) and not changes["clip"] > 0,
+                      f"--clip {clip}: a threshold must be above 0")):
         if bad:
             fail(why)  # refused here, before the run is asked
     try:
@@ -163,8 +178,8 @@ def nudge(
         fail(f"{info.id} is not training (it is {info.status}); nudge reaches a run while it trains")
     answer = wait_reply(send(info.path, changes), wait)
     if answer is None:
-        fail(f"no answer from {info.id} in {wait:g} s: is it training? (its process may be gone; a run on several processes "
-             "does not take nudges)", 1)
+        fail(f"no answer from {info.id} in {wait:g} s: is it training? (its process may be "
+             "gone; a run on several processes does not take nudges)", 1)
     if answer["status"] != "applied":
         fail(f"refused: {answer['detail']}")
     typer.echo(f"{info.id}: {answer['detail']} from step {answer['step']}")

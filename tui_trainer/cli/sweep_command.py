@@ -15,17 +15,25 @@ from .common import complete_preset, fail, ray_option, ray_trials, runs_dir_opti
 
 def sweep(
     preset: str = typer.Argument(DEFAULT_PRESET, help="Preset name or path.", autocompletion=complete_preset),
-    grid: List[str] = typer.Option([], "--grid", "-g", metavar="KEY=V1,V2", help="A setting and its values to try. Repeatable: "
+    grid: List[str] = typer.Option([], "--grid", "-g", metavar="KEY=V1,V2",
+                                   help="A setting and its values to try. Repeatable: "
                                    "every combination is trained."),
     seeds: int = typer.Option(3, "--seeds", help="Seeds per grid point (train.seed, train.seed+1, ...)."),
-    set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="Override a setting for every trial. Repeatable."),
+    set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
+                                   help="Override a setting for every trial. Repeatable."),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Maximum epochs (train.epochs)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (train.threads)."),
     runs_dir: Path = runs_dir_option("Where the sweep folder is created."),
     ray: Optional[str] = ray_option(),
-    max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", metavar="K", help="With --ray: at most K trials at once (default: as many as the CPUs allow)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="asha", help="asha: stop trials whose val loss falls behind at epochs grace, grace×3, grace×9, ... (Ray Tune's ASHAScheduler; needs the ray extra)."),
-    grace_epochs: int = typer.Option(1, "--grace-epochs", help="With --scheduler asha: epochs every trial trains before it can be stopped."),
+    max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", metavar="K",
+                                                 help="With --ray: at most K trials at once "
+                                                      "(default: as many as the CPUs allow)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="asha",
+                                            help="asha: stop trials whose val loss falls behind at epochs grace, "
+                                                 "grace×3, grace×9, ... (Ray Tune's "
+                                                 "ASHAScheduler; needs the ray extra)."),
+    grace_epochs: int = typer.Option(1, "--grace-epochs", help="With --scheduler asha: epochs every trial "
+                                                               "trains before it can be stopped."),
 ) -> None:
     """Train every combination of the grid on every seed, one trial after another (or at once on
     Ray); print them best first by the task's headline test metric. The same command again skips
@@ -49,7 +57,8 @@ def sweep(
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     total = len(plan.trials)
-    typer.echo(f"sweep of {plan.preset}: {total // len(plan.seeds)} grid points x {len(plan.seeds)} seeds = {total} trials")
+    typer.echo(f"sweep of {plan.preset}: {total // len(plan.seeds)} grid points x "
+               f"{len(plan.seeds)} seeds = {total} trials")
     control = Control()
     done = [0]
 
@@ -59,13 +68,14 @@ def sweep(
             typer.echo(f"[{done[0]}/{total}] {trial.key}: complete already, skipped")
             return
         typer.echo(f"[{done[0]}/{total}] {trial.key}: {summary['status']}{' (resumed)' if how == 'resumed' else ''}  "
-                   f"{' '.join(map(fmt, headline(summary, short=True)))}  best val loss {fmt(summary.get('best_val_loss'))}  "
-                   f"{duration(summary.get('wall_seconds'))}")
+                   f"{' '.join(map(fmt, headline(summary, short=True)))}  best val loss "
+                   f"{fmt(summary.get('best_val_loss'))}  {duration(summary.get('wall_seconds'))}")
 
     try:
         with stop_on_signals(control) as received:
             train = ray_trials(ray, max_concurrent) if ray else sweeps.local_trainer(lambda: control, pruner=pruner)
-            sweeps.run(plan, config, runs_dir, train, on_result, should_stop=lambda: control.stop_requested, pruner=pruner)
+            sweeps.run(plan, config, runs_dir, train, on_result, should_stop=lambda: control.stop_requested,
+                       pruner=pruner)
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     typer.echo("")

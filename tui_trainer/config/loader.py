@@ -46,7 +46,8 @@ class _Problem:
 
 
 #: How a TOML value's type is named in messages; bool before int (a bool is an int in Python).
-_TYPE_NAMES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"), (dict, "table"))
+_TYPE_NAMES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"),
+               (dict, "table"))
 
 
 def _type_name(value: Any) -> str:
@@ -126,7 +127,8 @@ def _build(cls: type, data: Any, path: str, out: list[_Problem]) -> Any:
             items = data[name]
             empty_ok = f.metadata.get("empty_ok", False)
             if not isinstance(items, list) or not (items or empty_ok):
-                out.append(_Problem(sub, f"expected a{'n' if empty_ok else ' non-empty'} array, got {_type_name(items)} {items!r}"))
+                out.append(_Problem(sub, f"expected a{'n' if empty_ok else ' non-empty'} array, got "
+                                         f"{_type_name(items)} {items!r}"))
                 continue
             converted = [_scalar(item_kind, item, dict(f.metadata), f"{sub}[{i}]", out) for i, item in enumerate(items)]
             if all(c is not None for c in converted):
@@ -217,25 +219,31 @@ def _cross_checks(config: Config) -> list[_Problem]:
         key = "warmup_steps" if sched.warmup_steps > 0 else "warmup_epochs"
         out.append(_Problem(f"tricks.lr_schedule.{key}", f"one-cycle has its own warm-up (pct_start); set {key} = 0"))
     if sched.enabled and sched.kind == "noam" and sched.warmup_epochs == 0 and sched.warmup_steps == 0:
-        out.append(_Problem("tricks.lr_schedule.warmup_steps", "noam rises for its warm-up, then falls as 1/sqrt(step): give warmup_steps "
-                                                               "(e.g. 200) or warmup_epochs"))
+        out.append(_Problem("tricks.lr_schedule.warmup_steps", "noam rises for its warm-up, then falls as "
+                                                               "1/sqrt(step): give "
+                                                               "warmup_steps (e.g. 200) or warmup_epochs"))
     if config.model.kind == "transformer":
         t = config.model.transformer
         if config.tricks.batchnorm.enabled:
-            out.append(_Problem("tricks.batchnorm.enabled", "a Transformer normalises with LayerNorm, part of its architecture; BatchNorm "
-                                                            "would average over the batch and every position, so a causal model would "
-                                                            "see the characters it must predict: switch it off"))
+            out.append(_Problem("tricks.batchnorm.enabled", "a Transformer normalises with LayerNorm, part "
+                                                            "of its architecture; BatchNorm would average over the "
+                                                            "batch and every position, so a causal model would see "
+                                                            "the characters it must predict: switch it off"))
         if t.d_model % t.num_heads:
-            out.append(_Problem("model.transformer.num_heads", f"d_model ({t.d_model}) must divide by num_heads ({t.num_heads})"))
+            out.append(_Problem("model.transformer.num_heads", f"d_model ({t.d_model}) must "
+                                                               f"divide by num_heads ({t.num_heads})"))
         if t.context and t.context < config.data.seq_len:
-            out.append(_Problem("model.transformer.context", f"{t.context} positions are fewer than data.seq_len ({config.data.seq_len}): "
-                                                             "raise it, or set 0 to take data.seq_len"))
+            out.append(_Problem("model.transformer.context", f"{t.context} positions are fewer than "
+                                                             f"data.seq_len ({config.data.seq_len}): raise it, "
+                                                             "or set 0 to take data.seq_len"))
     if sched.enabled and sched.kind in ("cosine", "cosine_epoch") and sched.min_lr >= config.train.lr:
         out.append(_Problem("tricks.lr_schedule.min_lr", f"must be below train.lr ({config.train.lr})"))
     if config.tricks.augment.enabled and config.data.dataset in SEQUENCE_DATASETS:
-        out.append(_Problem("tricks.augment.enabled", f"random crops and flips are for images; {config.data.dataset} is 1-D sequences: switch it off"))
+        out.append(_Problem("tricks.augment.enabled", f"random crops and flips are for images; {config.data.dataset} "
+                                                      "is 1-D sequences: switch it off"))
     if config.data.dataset in ("image_folder", "npz") and not config.data.path:  # text has a default corpus
-        what = "a folder with one sub-folder of images per class" if config.data.dataset == "image_folder" else "a .npz file with x and y"
+        what = ("a folder with one sub-folder of images per class" if config.data.dataset == "image_folder"
+                else "a .npz file with x and y")
         out.append(_Problem("data.path", f"data.dataset = {config.data.dataset!r} needs a path: {what}"))
     return out
 

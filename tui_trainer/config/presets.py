@@ -114,6 +114,7 @@ def set_lr(path: Path, name: str, lr: float) -> Path:
     except ConfigError as exc:
         raise UserError(f"--apply: {target} would not load after setting train.lr ({exc}); set it by hand") from None
     if abs(written.train.lr - float(value)) > 1e-12 * max(1.0, float(value)):
-        raise UserError(f"--apply: {target} sets train.lr in a way this edit does not follow; set train.lr = {value} by hand")
+        raise UserError(f"--apply: {target} sets train.lr in a way this edit does not follow; "
+                        f"set train.lr = {value} by hand")
     atomic_write_text(target, text)
     return target

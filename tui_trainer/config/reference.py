@@ -49,7 +49,8 @@ def _table(cls, prefix: str, out: list[str], note: str = "") -> None:
             nested.append((kind, path, f.metadata.get("help", "") if path not in TRICK_PATHS else ""))
             continue
         rows.append(
-            f"| `{f.name}` | {_type(kind)} | `{toml_value(getattr(instance, f.name))}` | {_constraints(f.metadata)} | {f.metadata['help']} |"
+            f"| `{f.name}` | {_type(kind)} | `{toml_value(getattr(instance, f.name))}` | "
+            f"{_constraints(f.metadata)} | {f.metadata['help']} |"
         )
     if rows:
         trick = TRICK_PATHS.get(prefix)
@@ -58,7 +59,8 @@ def _table(cls, prefix: str, out: list[str], note: str = "") -> None:
         if note:
             out += [f"Applies when {note}", ""]
         if trick:
-            out += [f"Switch: `train --{trick.flag}/--no-{trick.flag}`, or its checkbox in the app. {trick.explain}", ""]
+            out += [f"Switch: `train --{trick.flag}/--no-{trick.flag}`, or its checkbox in the app. {trick.explain}",
+                    ""]
         out.append("| key | type | default | allowed | meaning |")
         out.append("| --- | --- | --- | --- | --- |")
         out.extend(rows)

@@ -41,10 +41,11 @@ class DropoutConfig:
 @dataclass(frozen=True)
 class LRScheduleConfig:
     enabled: bool = _f(True, "off = constant learning rate")
-    kind: str = _f("cosine", "step, exponential, cosine_epoch (per epoch); cosine, onecycle, noam (per batch); plateau (per epoch, on the "
-                             "monitored metric)",
+    kind: str = _f("cosine", "step, exponential, cosine_epoch (per epoch); cosine, onecycle, noam (per "
+                             "batch); plateau (per epoch, on the monitored metric)",
                    choices=SCHEDULE_KINDS)
-    warmup_epochs: float = _f(0.0, "linear warm-up length in epochs, applied per batch (not with onecycle); noam: its warm-up", min=0.0)
+    warmup_epochs: float = _f(0.0, "linear warm-up length in epochs, applied per batch (not "
+                                   "with onecycle); noam: its warm-up", min=0.0)
     warmup_steps: int = _f(0, "warm-up length in optimizer steps instead of epochs (0 = use warmup_epochs)", min=0)
     warmup_start_factor: float = _f(0.1, "warm-up starts at lr * this factor", gt=0.0, max=1.0)
     step_size: int = _f(10, "step: epochs between decays", min=1)
@@ -69,15 +70,16 @@ class GradClipConfig:
 class WeightDecayConfig:
     enabled: bool = _f(True, "decay weights towards zero")
     value: float = _f(1e-2, "decay coefficient", min=0.0, max=1.0)
-    mode: str = _f("decoupled", "decoupled: p -= lr*value*p (AdamW-style); coupled: L2 term added to the gradient", choices=DECAY_MODES)
+    mode: str = _f("decoupled", "decoupled: p -= lr*value*p (AdamW-style); coupled: L2 term added to the gradient",
+                   choices=DECAY_MODES)
     exclude_bias_and_norm: bool = _f(True, "leave biases and normalisation weights undecayed")
 
 
 @dataclass(frozen=True)
 class EarlyStoppingConfig:
     enabled: bool = _f(True, "stop when the monitored metric stops improving")
-    monitor: str = _f("auto", "metric to watch (auto: the task's own: val_loss for classes, val_bits_per_char for text, val_mae for a "
-                              "series)", choices=("auto", *MONITORS))
+    monitor: str = _f("auto", "metric to watch (auto: the task's own: val_loss for classes, "
+                              "val_bits_per_char for text, val_mae for a series)", choices=("auto", *MONITORS))
     mode: str = _f("auto", "min or max (auto: min for losses, max for accuracy)", choices=MONITOR_MODES)
     patience: int = _f(8, "epochs without improvement before stopping", min=1)
     min_delta: float = _f(0.0, "smallest change that counts as an improvement", min=0.0)
@@ -88,37 +90,45 @@ class EarlyStoppingConfig:
 class MixedPrecisionConfig:
     enabled: bool = _f(False, "autocast the forward pass to 16-bit floats")
     dtype: str = _f("auto", "auto: bf16 where supported, else fp16 with a GradScaler", choices=PRECISION_DTYPES)
-    grad_scaler: bool = _f(True, "fp16: scale the loss so that small gradients do not underflow to zero (false only to see what it prevents)")
+    grad_scaler: bool = _f(True, "fp16: scale the loss so that small gradients do not underflow to zero (false "
+                                 "only to see what it prevents)")
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    enabled: bool = _f(False, "images: random crop with padding and horizontal flip, drawn per sample on the device for the whole batch")
-    crop_padding: int = _f(4, "pad each side by this many pixels, then crop back to the image size at a random offset (0 = no crop)", min=0, max=64)
-    flip: bool = _f(True, "mirror half of the images left to right (not applied to digits, where a mirror image is another symbol)")
+    enabled: bool = _f(False, "images: random crop with padding and horizontal flip, drawn per sample on "
+                              "the device for the whole batch")
+    crop_padding: int = _f(4, "pad each side by this many pixels, then crop back to the image size at "
+                              "a random offset (0 = no crop)", min=0, max=64)
+    flip: bool = _f(True, "mirror half of the images left to right (not applied to digits, where a "
+                          "mirror image is another symbol)")
 
 
 @dataclass(frozen=True)
 class LabelSmoothingConfig:
-    enabled: bool = _f(False, "classification: aim at 1 - epsilon for the true class, the rest spread evenly over all classes")
+    enabled: bool = _f(False, "classification: aim at 1 - epsilon for the true class, the rest "
+                              "spread evenly over all classes")
     epsilon: float = _f(0.1, "the share of the target moved off the true class", gt=0.0, max=0.5)
 
 
 @dataclass(frozen=True)
 class EmaConfig:
-    enabled: bool = _f(False, "validate, early-stop, keep (best.pt) and test an exponential moving average of the weights, updated "
-                              "after every step")
-    decay: float = _f(0.999, "the average keeps this share of itself at each step: it remembers about 1 / (1 - decay) steps",
+    enabled: bool = _f(False, "validate, early-stop, keep (best.pt) and test an exponential moving "
+                              "average of the weights, updated after every step")
+    decay: float = _f(0.999, "the average keeps this share of itself at each step: it "
+                             "remembers about 1 / (1 - decay) steps",
                       gt=0.0, max=0.99999)
-    warmup: bool = _f(True, "the n-th update uses min(decay, (1 + n) / (10 + n)), so the first steps' weights fade fast (false: "
-                            "decay from the first step, which a run of fewer than about 1 / (1 - decay) steps cannot outlive)")
+    warmup: bool = _f(True, "the n-th update uses min(decay, (1 + n) / (10 + n)), so the first "
+                            "steps' weights fade fast (false: decay from the first step, which a run of fewer than "
+                            "about 1 / (1 - decay) steps cannot outlive)")
 
 
 def _trick(cls: type, title: str, code: str, *, switch: str, explain: str, panel: tuple[str, ...] | None = None) -> Any:
     """A trick's field of :class:`TricksConfig`. ``panel``: the settings the app shows under its
     checkbox (default: all of them)."""
     shown = tuple(f.name for f in fields(cls) if f.name != "enabled") if panel is None else panel
-    return field(default_factory=cls, metadata={"trick": {"title": title, "code": code, "switch": switch, "explain": explain,
+    return field(default_factory=cls,
+                 metadata={"trick": {"title": title, "code": code, "switch": switch, "explain": explain,
                                                           "panel": shown}})
 
 
@@ -251,7 +261,8 @@ def _tricks() -> dict[str, Trick]:
     for f in fields(TricksConfig):
         meta = f.metadata["trick"]
         enabled = next(g for g in fields(f.default_factory) if g.name == "enabled")
-        out[f.name] = Trick(f.name, meta["title"], meta["code"], meta["switch"], meta["explain"], meta["panel"], enabled.metadata["help"])
+        out[f.name] = Trick(f.name, meta["title"], meta["code"], meta["switch"], meta["explain"], meta["panel"],
+                            enabled.metadata["help"])
     return out
 
 

@@ -47,7 +47,9 @@ MB = 1 << 20
 
 
 def _size(n: int) -> str:
-    return f"{n / MB:,.0f} MB" if n >= 10 * MB else f"{n / MB:,.1f} MB" if n >= MB else f"{max(1, round(n / 1024)):,} KB"
+    if n >= MB:
+        return f"{n / MB:,.0f} MB" if n >= 10 * MB else f"{n / MB:,.1f} MB"
+    return f"{max(1, round(n / 1024)):,} KB"
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,8 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
         test_rows, pool = order[:n_test], order[n_test:]
     else:
         test_rows, pool = None, torch.arange(len(y))
-    if arrays.x_val is not None:  # a validation block of its own (contiguous text): nothing carved, nothing shuffled across
+    # a validation block of its own (contiguous text): nothing carved, nothing shuffled across
+    if arrays.x_val is not None:
         val_x, val_y = arrays.x_val, torch.from_numpy(np.array(arrays.y_val, dtype=label))
         train_rows, val_rows = pool, torch.arange(len(val_y))
     else:
@@ -173,8 +176,11 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
     if config.train_limit:
         train_rows = train_rows[: config.train_limit]
     if len(train_rows) < 2:
-        raise DatasetError(f"{config.dataset}: {len(y)} samples leave {len(train_rows)} for training; give it more data")
-    x_test, y_test = (arrays.x, y) if arrays.x_test is None else (arrays.x_test, torch.from_numpy(np.array(arrays.y_test, dtype=label)))
+        raise DatasetError(f"{config.dataset}: {len(y)} samples leave {len(train_rows)} "
+                           "for training; give it more data")
+    x_test, y_test = (arrays.x,
+                      y) if arrays.x_test is None else (arrays.x_test,
+                                                        torch.from_numpy(np.array(arrays.y_test, dtype=label)))
     test_rows = torch.arange(len(y_test)) if test_rows is None else test_rows
     images = arrays.x.ndim == 4
     spec = replace(spec, input_shape=tuple(arrays.x.shape[1:]), num_classes=n_classes, classes=tuple(classes),
@@ -186,18 +192,21 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
 
     def split(xs: np.ndarray, rows: torch.Tensor, ys: torch.Tensor) -> Split | StreamedSplit:
         if resident:
-            return Split(torch.from_numpy(np.ascontiguousarray(xs[rows.numpy()])).to(device), ys[rows].contiguous().to(device))
+            return Split(torch.from_numpy(np.ascontiguousarray(xs[rows.numpy()])).to(device),
+                         ys[rows].contiguous().to(device))
         return StreamedSplit(xs, rows.numpy(), ys[rows].contiguous(), device)
 
     splits = split(arrays.x, train_rows, y), split(val_x, val_rows, val_y), split(x_test, test_rows, y_test)
     if arrays.train_ids is not None and resident:  # text: the training block, cut anew each epoch
-        splits = (TextSplit(torch.from_numpy(arrays.train_ids).to(device), spec.input_shape[-1], len(train_rows), config.random_offsets),
+        splits = (TextSplit(torch.from_numpy(arrays.train_ids).to(device), spec.input_shape[-1], len(train_rows),
+                            config.random_offsets),
                   *splits[1:])
     if resident:
         mode, detail = "resident", f"held on {device} ({_size(total)} as {arrays.x.dtype})"
     else:
         workers = splits[0].workers
-        how = f"streamed from disk by {workers} DataLoader workers" if workers else "kept in host memory, sent a batch at a time"
+        how = (f"streamed from disk by {workers} DataLoader workers" if workers
+               else "kept in host memory, sent a batch at a time")
         mode, detail = "streamed", f"{how} ({_size(total)} is over the {_size(budget)} budget, data.memory_budget_mb)"
     return Datasets(spec, *splits, stats=stats, mode=mode, mode_detail=detail, notes=arrays.notes,
                     baselines=arrays.baselines, targets=arrays.targets)

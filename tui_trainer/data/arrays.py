@@ -91,8 +91,10 @@ def check_arrays(arrays: Arrays, where: str, task: str = "classification") -> Ar
     if x.ndim < 2 or y.ndim not in (1, 2) or x.shape[0] != y.shape[0]:
         raise DatasetError(f"{where}: x has shape {x.shape} and y {y.shape}; x needs one row per label in y")
     if arrays.x_test is not None:
-        if arrays.y_test is None or arrays.x_test.shape[0] != arrays.y_test.shape[0] or arrays.x_test.shape[1:] != x.shape[1:]:
-            raise DatasetError(f"{where}: x_test must have the shape of x per sample {x.shape[1:]} and one row per label in y_test")
+        x_test, y_test = arrays.x_test, arrays.y_test
+        if y_test is None or x_test.shape[0] != y_test.shape[0] or x_test.shape[1:] != x.shape[1:]:
+            raise DatasetError(f"{where}: x_test must have the shape of x per sample {x.shape[1:]} "
+                               "and one row per label in y_test")
     if task == "regression":
         return arrays
     if not np.issubdtype(y.dtype, np.integer):

@@ -31,8 +31,8 @@ def verify(path: Path, md5: str, dataset: str, url: str) -> None:
     found = md5_of(path)
     if found != md5:
         raise DatasetError(
-            f"{dataset}: {path} is damaged or not the expected file (MD5 {found}, expected {md5}; a truncated download?): "
-            f"delete it and run again, or replace it with {url}"
+            f"{dataset}: {path} is damaged or not the expected file (MD5 {found}, expected "
+            f"{md5}; a truncated download?): delete it and run again, or replace it with {url}"
         )
 
 

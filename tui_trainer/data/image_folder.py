@@ -29,13 +29,15 @@ FORMAT = 1  # bump when the decoding changes, so old caches are not reused
 
 def folder(config: DataConfig) -> Path:
     if not config.path:
-        raise DatasetError('data.path: set it to a folder with one sub-folder of images per class (data.dataset = "image_folder")')
+        raise DatasetError('data.path: set it to a folder with one sub-folder of images per class '
+                           '(data.dataset = "image_folder")')
     path = Path(config.path).expanduser()
     if not path.exists():
         raise DatasetError(f"data.path: {path} does not exist; give a folder with one sub-folder of images per class")
     if not path.is_dir():
         hint = ' (for a .npz file use data.dataset = "npz")' if path.suffix == ".npz" else ""
-        raise DatasetError(f"data.path: {path} is not a folder; image_folder wants one sub-folder of images per class{hint}")
+        raise DatasetError(f"data.path: {path} is not a folder; image_folder wants one "
+                           f"sub-folder of images per class{hint}")
     if not os.access(path, os.R_OK | os.X_OK):
         raise DatasetError(f"data.path: {path} cannot be read (permission denied)")
     return path
@@ -54,9 +56,11 @@ def scan(config: DataConfig) -> tuple[Path, list[str], list[tuple[str, int]]]:
             files += [(rel, len(classes)) for rel in found]
             classes.append(entry.name)
     if not files:
-        raise DatasetError(f"data.path: {root} has no images in sub-folders; put each class's images in a sub-folder named after the class")
+        raise DatasetError(f"data.path: {root} has no images in sub-folders; put each class's images in a "
+                           "sub-folder named after the class")
     if len(classes) == 1:
-        raise DatasetError(f"data.path: {root} has one class ({classes[0]}); a classifier needs at least two sub-folders of images")
+        raise DatasetError(f"data.path: {root} has one class ({classes[0]}); a classifier needs at "
+                           "least two sub-folders of images")
     return root, classes, files
 
 
@@ -66,8 +70,8 @@ def channels(config: DataConfig) -> int:
 
 def spec(config: DataConfig) -> DataSpec:
     root, classes, files = scan(config)
-    return DataSpec("image_folder", (channels(config), config.image_size, config.image_size), len(classes), train_size=len(files),
-                    images=True, classes=tuple(classes), source=f"your images in {root}")
+    return DataSpec("image_folder", (channels(config), config.image_size, config.image_size), len(classes),
+                    train_size=len(files), images=True, classes=tuple(classes), source=f"your images in {root}")
 
 
 def cache_key(root: Path, files: list[tuple[str, int]], config: DataConfig) -> str:
@@ -114,14 +118,16 @@ def _decode_all(root: Path, classes: list[str], files: list[tuple[str, int]], co
     try:
         import PIL  # noqa: F401  (comes with torchvision)
     except ImportError:
-        raise DatasetError("image_folder needs Pillow, which comes with torchvision; run the README's set-up (make run)") from None
+        raise DatasetError("image_folder needs Pillow, which comes with torchvision; run "
+                           "the README's set-up (make run)") from None
     size, mode, n = config.image_size, "RGB" if config.color == "rgb" else "L", len(files)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        x = np.lib.format.open_memmap(tmp / "all.npy", mode="w+", dtype=np.uint8, shape=(n, channels(config), size, size))
+        x = np.lib.format.open_memmap(tmp / "all.npy", mode="w+", dtype=np.uint8,
+                                      shape=(n, channels(config), size, size))
         ok = np.zeros(n, dtype=bool)
         skipped = []
 

@@ -40,7 +40,8 @@ GENERATOR_ARGS = {
 ARRAYS = ("x", "y", "x_test", "y_test")
 
 SPEC = DataSpec("mnist1d", (1, 40), 10, "classification", train_size=4000, test_size=1000,
-                classes=tuple(str(d) for d in range(10)), source="generated offline by the mnist1d package (Greydanus 2020)")
+                classes=tuple(str(d) for d in range(10)),
+                source="generated offline by the mnist1d package (Greydanus 2020)")
 
 
 def spec(config: DataConfig) -> DataSpec:
@@ -61,7 +62,8 @@ def generate(args: dict = GENERATOR_ARGS) -> dict[str, np.ndarray]:
         from mnist1d.data import make_dataset
         from mnist1d.utils import ObjectView
     except ImportError as exc:  # pragma: no cover - mnist1d is a dependency
-        raise DatasetError(f"the mnist1d package is missing ({exc}); run the README's set-up (make test or make run)") from None
+        raise DatasetError(f"the mnist1d package is missing ({exc}); run the README's "
+                           "set-up (make test or make run)") from None
     data = make_dataset(ObjectView(dict(args)))
     return {
         "x": data["x"].astype(np.float32),
@@ -77,7 +79,8 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         if missing:
             raise DatasetError(f"{path}: not an MNIST-1D cache (missing {', '.join(missing)}); delete it to regenerate")
         arrays = {name: npz[name] for name in ARRAYS}
-    if arrays["x"].ndim != 2 or arrays["x"].shape[0] != arrays["y"].shape[0] or arrays["x_test"].shape[0] != arrays["y_test"].shape[0]:
+    x, y, x_test, y_test = (arrays[name] for name in ("x", "y", "x_test", "y_test"))
+    if x.ndim != 2 or x.shape[0] != y.shape[0] or x_test.shape[0] != y_test.shape[0]:
         raise DatasetError(f"{path}: arrays have inconsistent shapes; delete it to regenerate")
     return arrays
 

@@ -22,7 +22,8 @@ def _path(config: DataConfig) -> Path:
         raise DatasetError('data.path: set it to a .npz file with arrays x and y (data.dataset = "npz")')
     path = Path(config.path).expanduser()
     if not path.is_file():
-        raise DatasetError(f"data.path: {path} {'is a folder' if path.is_dir() else 'does not exist'}; give a .npz file with arrays x and y")
+        raise DatasetError(f"data.path: {path} {'is a folder' if path.is_dir() else 'does not exist'}; give a "
+                           ".npz file with arrays x and y")
     return path
 
 
@@ -40,7 +41,8 @@ def _channels_first(x: np.ndarray, path: Path, name: str) -> np.ndarray:
         return x.transpose(0, 3, 1, 2)
     if x.ndim == 4 and x.shape[1] in (1, 3):
         return x
-    raise DatasetError(f"data.path: {path}: {name} has shape {x.shape}; give (N, L), (N, H, W), (N, H, W, C) or (N, C, H, W) with C of 1 or 3")
+    raise DatasetError(f"data.path: {path}: {name} has shape {x.shape}; give (N, L), (N, H, W), (N, H, W, C) or "
+                       "(N, C, H, W) with C of 1 or 3")
 
 
 def _pixels(x: np.ndarray, path: Path, name: str) -> np.ndarray:
@@ -56,7 +58,8 @@ def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
     with _open(path) as npz:
         missing = [name for name in ("x", "y") if name not in npz.files]
         if missing:
-            raise DatasetError(f"data.path: {path} has no array {' or '.join(missing)} (found: {', '.join(npz.files) or 'none'})")
+            raise DatasetError(f"data.path: {path} has no array {' or '.join(missing)} (found: "
+                               f"{', '.join(npz.files) or 'none'})")
         if ("x_test" in npz.files) != ("y_test" in npz.files):
             raise DatasetError(f"data.path: {path} has only one of x_test and y_test; give both or neither")
         try:
@@ -73,7 +76,8 @@ def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
     arrays.y = arrays.y.astype(np.int64)
     if arrays.y_test is not None:
         arrays.y_test = arrays.y_test.astype(np.int64)
-    n_classes = int(max(arrays.y.max(), arrays.y_test.max() if arrays.y_test is not None and len(arrays.y_test) else 0)) + 1
+    n_classes = int(max(arrays.y.max(),
+                        arrays.y_test.max() if arrays.y_test is not None and len(arrays.y_test) else 0)) + 1
     arrays.classes = tuple(str(c) for c in range(n_classes))
     return arrays
 
@@ -88,8 +92,8 @@ def _shape(path: Path, name: str) -> tuple[int, ...]:
     except (KeyError, OSError, ValueError, zipfile.BadZipFile) as exc:
         raise DatasetError(f"data.path: {path} has no readable array {name} ({exc})") from None
     if dtype.hasobject:
-        raise DatasetError(f"data.path: {path}: {name} cannot be read: it holds Python objects, which only pickle can load "
-                           "(never done here); save plain number arrays")
+        raise DatasetError(f"data.path: {path}: {name} cannot be read: it holds Python "
+                           "objects, which only pickle can load (never done here); save plain number arrays")
     return tuple(shape)
 
 

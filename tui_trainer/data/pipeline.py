@@ -34,7 +34,8 @@ def channel_stats(x, rows=None, chunk: int = 4096) -> tuple[torch.Tensor, torch.
 
 
 class InputPipeline:
-    """``prepare(x)`` for evaluation; ``draw(n)`` at an epoch's start, then ``prepare(x, params, lo)`` for its batches."""
+    """``prepare(x)`` for evaluation; ``draw(n)`` at an epoch's start, then ``prepare(x, params, lo)`` for its
+    batches."""
 
     def __init__(self, mean: torch.Tensor | None, std: torch.Tensor | None, crop_padding: int = 0, flip: bool = False):
         self.mean = mean

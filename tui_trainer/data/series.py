@@ -71,8 +71,9 @@ def read_series(config: DataConfig) -> Series:
     for number, row in enumerate(rows[1:], start=2):  # row numbers as a spreadsheet shows them, the header is row 1
         cell = row[col].strip() if col < len(row) else ""
         if cell.lower() in MISSING:
-            raise DatasetError(f"{where}: row {number}, column {header[col]!r} is empty ({cell or 'no value'}): the series has a gap; "
-                               "fill or interpolate it (and say how) before training")
+            raise DatasetError(f"{where}: row {number}, column {header[col]!r} is empty "
+                               f"({cell or 'no value'}): the series has a gap; fill or interpolate it "
+                               "(and say how) before training")
         try:
             value = float(cell)
         except ValueError:
@@ -96,7 +97,8 @@ def _column(header: list[str], wanted: str, key: str, where: str, default_last: 
         index = int(wanted)
         if -len(header) <= index < len(header):
             return index % len(header)
-        raise DatasetError(f"{key}: column {index} is out of range; {where} has {len(header)} columns ({', '.join(header)})")
+        raise DatasetError(f"{key}: column {index} is out of range; {where} has {len(header)} "
+                           f"columns ({', '.join(header)})")
     from difflib import get_close_matches
 
     close = get_close_matches(wanted, header, n=1)
@@ -117,9 +119,10 @@ def _check_dates(dates: list[str], where: str, name: str) -> None:
         return
     for i in range(1, len(months)):
         if months[i] - months[i - 1] != 1:
-            raise DatasetError(f"{where}: column {name!r} jumps from {dates[i - 1]} (row {i + 1}) to {dates[i]} (row {i + 2}): "
-                               f"{'a gap in' if months[i] > months[i - 1] else 'a step back in'} the monthly series; resample or "
-                               "fill it so each month has one row")
+            raise DatasetError(f"{where}: column {name!r} jumps from {dates[i - 1]} (row {i + 1}) "
+                               f"to {dates[i]} (row {i + 2}): "
+                               f"{'a gap in' if months[i] > months[i - 1] else 'a step back in'} the monthly series; "
+                               "resample or fill it so each month has one row")
 
 
 def boundaries(n: int, config: DataConfig) -> tuple[int, int]:
@@ -135,7 +138,8 @@ def windows(n: int, config: DataConfig) -> dict[str, np.ndarray]:
     a, b = boundaries(n, config)
     w, h = config.window, config.horizon
     lead = w if config.transform in ("difference", "both") else w - 1  # differences need one value before the window
-    return {"train": np.arange(lead, a - h), "val": np.arange(max(lead, a - 1), b - h), "test": np.arange(max(lead, b - 1), n - h)}
+    return {"train": np.arange(lead, a - h), "val": np.arange(max(lead, a - 1), b - h),
+            "test": np.arange(max(lead, b - 1), n - h)}
 
 
 def _check(series: Series, config: DataConfig) -> None:
@@ -143,10 +147,11 @@ def _check(series: Series, config: DataConfig) -> None:
     a, b = boundaries(n, config)
     parts = windows(n, config)
     if a < 2 or min(len(t) for t in parts.values()) < 1:
-        raise DatasetError(f"{series.source}: {n} rows are too few for a window of {w} and a horizon of {h} in each of the "
-                           f"training ({max(a, 0)}), validation ({b - a}) and test ({n - b}) periods: the training period needs at least "
-                           f"{w + h + (config.transform in ('difference', 'both'))} rows and the others {h} each; shorten data.window "
-                           "or data.horizon, or give more rows")
+        raise DatasetError(f"{series.source}: {n} rows are too few for a window of {w} and a "
+                           f"horizon of {h} in each of the training ({max(a, 0)}), validation ({b - a}) and test "
+                           f"({n - b}) periods: the training period needs at least "
+                           f"{w + h + (config.transform in ('difference', 'both'))} rows and the others {h} each; "
+                           "shorten data.window or data.horizon, or give more rows")
 
 
 def prepare(series: Series, config: DataConfig) -> dict:
@@ -181,15 +186,16 @@ def naive_forecasts(v: np.ndarray, origins: np.ndarray, horizon: int, season: in
     repeats the value one season before each target (v[t + k - season·ceil(k / season)])."""
     k = np.arange(1, horizon + 1)
     back = k - season * np.ceil(k / season).astype(int)
-    return {"naive": np.repeat(v[origins][:, None], horizon, axis=1), "seasonal_naive": v[origins[:, None] + back[None, :]]}
+    return {"naive": np.repeat(v[origins][:, None], horizon, axis=1),
+            "seasonal_naive": v[origins[:, None] + back[None, :]]}
 
 
 def scores(predicted: np.ndarray, actual: np.ndarray, mase_scale: float, prefix: str) -> dict[str, float]:
     """MAE, RMSE and MASE over all horizon steps, and the MAE at the first and the last step."""
     err = predicted - actual
     mae = float(np.abs(err).mean())
-    out = {f"{prefix}_mae": mae, f"{prefix}_rmse": float(np.sqrt((err ** 2).mean())), f"{prefix}_mase": mae / mase_scale,
-           f"{prefix}_mae_h1": float(np.abs(err[:, 0]).mean())}
+    out = {f"{prefix}_mae": mae, f"{prefix}_rmse": float(np.sqrt((err ** 2).mean())),
+           f"{prefix}_mase": mae / mase_scale, f"{prefix}_mae_h1": float(np.abs(err[:, 0]).mean())}
     if err.shape[1] > 1:
         out[f"{prefix}_mae_h{err.shape[1]}"] = float(np.abs(err[:, -1]).mean())
     return out
@@ -207,8 +213,8 @@ def spec(config: DataConfig) -> DataSpec:
     parts = windows(len(series.values), config)
     channels = 2 if config.transform == "both" else 1
     return DataSpec("series", (channels, config.window), config.horizon, task="regression",
-                    train_size=len(parts["train"]) + len(parts["val"]), val_size=len(parts["val"]), test_size=len(parts["test"]),
-                    source=f"{series.source}, column {series.column!r}")
+                    train_size=len(parts["train"]) + len(parts["val"]), val_size=len(parts["val"]),
+                    test_size=len(parts["test"]), source=f"{series.source}, column {series.column!r}")
 
 
 def state(config: DataConfig) -> str:
@@ -230,10 +236,11 @@ def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
             baselines[name].update(scores(predicted, actual, scale, part))
     (x, y, _), (x_val, y_val, _), (x_test, y_test, test_origins) = data["train"], data["val"], data["test"]
     d = series.dates
-    note = (f"series {series.column!r}: {a} training values ({d[0]} to {d[a - 1]}), validation {d[a]} to {d[b - 1]}, test {d[b]} to "
-            f"{d[-1]}; {config.transform} transform; test MAE of the naive forecast {baselines['naive']['test_mae']:.3g}, "
-            f"seasonal naive (season {season}) {baselines['seasonal_naive']['test_mae']:.3g}")
+    note = (f"series {series.column!r}: {a} training values ({d[0]} to {d[a - 1]}), validation {d[a]} "
+            f"to {d[b - 1]}, test {d[b]} to {d[-1]}; {config.transform} transform; test MAE of the naive forecast "
+            f"{baselines['naive']['test_mae']:.3g}, seasonal naive (season {season}) "
+            f"{baselines['seasonal_naive']['test_mae']:.3g}")
     targets = {"scale": data["scale"], "mase_scale": scale, "horizon": h, "dates": d, "values": v.tolist(),
-               "test_origins": test_origins.tolist(), "offset": "mean" if config.transform == "level" else "last", "mean": data["mean"],
-               "column": series.column}
+               "test_origins": test_origins.tolist(), "offset": "mean" if config.transform == "level" else "last",
+               "mean": data["mean"], "column": series.column}
     return Arrays(x, y, x_test, y_test, x_val=x_val, y_val=y_val, notes=(note,), baselines=baselines, targets=targets)

@@ -44,9 +44,11 @@ class Split:
         """The samples of the next epoch: the same ones."""
         return self
 
-    def batches(self, batch_size: int, order: torch.Tensor | None = None, first: int = 0, steps: int | None = None) -> Iterator[Batch]:
+    def batches(self, batch_size: int, order: torch.Tensor | None = None, first: int = 0,
+                steps: int | None = None) -> Iterator[Batch]:
         """Batches ``first`` to ``steps`` (default: all, the last one partial) of the split, in ``order`` if given."""
-        xs, ys = (self.x[order], self.y[order]) if order is not None else (self.x, self.y)  # one gather; batches are views
+        # one gather; batches are views
+        xs, ys = (self.x[order], self.y[order]) if order is not None else (self.x, self.y)
         for b in range(first, eval_steps(len(self), batch_size) if steps is None else steps):
             yield xs[b * batch_size : (b + 1) * batch_size], ys[b * batch_size : (b + 1) * batch_size]
 
@@ -76,7 +78,8 @@ class TextSplit:
 
     def at(self, offset: int) -> Split:
         span = self.n * self.seq_len
-        return Split(self.ids[offset : offset + span].view(self.n, self.seq_len), self.ids[offset + 1 : offset + 1 + span].view(self.n, self.seq_len))
+        return Split(self.ids[offset : offset + span].view(self.n, self.seq_len),
+                     self.ids[offset + 1 : offset + 1 + span].view(self.n, self.seq_len))
 
     @property
     def x(self) -> torch.Tensor:
@@ -91,7 +94,8 @@ class TextSplit:
             return self.at(0)
         return self.at(int(torch.randint(0, self.seq_len, (1,), device=generator.device, generator=generator)))
 
-    def batches(self, batch_size: int, order: torch.Tensor | None = None, first: int = 0, steps: int | None = None) -> Iterator[Batch]:
+    def batches(self, batch_size: int, order: torch.Tensor | None = None, first: int = 0,
+                steps: int | None = None) -> Iterator[Batch]:
         return self.at(0).batches(batch_size, order, first, steps)
 
 
@@ -146,7 +150,8 @@ class StreamedSplit:
     def for_epoch(self, generator: torch.Generator) -> "StreamedSplit":
         return self
 
-    def batches(self, batch_size: int, order: torch.Tensor | None = None, first: int = 0, steps: int | None = None) -> Iterator[Batch]:
+    def batches(self, batch_size: int, order: torch.Tensor | None = None, first: int = 0,
+                steps: int | None = None) -> Iterator[Batch]:
         rows, labels = self.rows, self.y
         if order is not None:
             cpu = order.cpu()

@@ -114,14 +114,15 @@ def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
     if min(len(x), len(x_val), len(x_test)) < 1:
         need = config.seq_len * 20 + 1
         raise DatasetError(f"data.path: {source} has {len(text):,} characters, too few for sequences of data.seq_len = "
-                           f"{config.seq_len} in each of the train/validation/test blocks (90/5/5 %): give at least {need:,} "
-                           "characters or a shorter data.seq_len")
+                           f"{config.seq_len} in each of the train/validation/test blocks "
+                           f"(90/5/5 %): give at least {need:,} characters or a shorter data.seq_len")
     (uni, bi), (uni_test, bi_test) = (baselines(train_ids, ids, len(vocab)) for ids in (val_ids, test_ids))
-    note = (f"validation baselines: unigram {uni:.2f}, bigram {bi:.2f} bits/char (the training block's character and pair "
-            "counts, plus one); a model that learns anything beats the bigram")
+    note = (f"validation baselines: unigram {uni:.2f}, bigram {bi:.2f} bits/char (the "
+            "training block's character and pair counts, plus one); a model that learns anything beats the bigram")
     scores = {"unigram": {"val_bits_per_char": uni, "test_bits_per_char": uni_test},
               "bigram": {"val_bits_per_char": bi, "test_bits_per_char": bi_test}}
-    return Arrays(x, y, x_test, y_test, classes=vocab, x_val=x_val, y_val=y_val, notes=(note,), baselines=scores, train_ids=train_ids)
+    return Arrays(x, y, x_test, y_test, classes=vocab, x_val=x_val, y_val=y_val, notes=(note,), baselines=scores,
+                  train_ids=train_ids)
 
 
 def _ids(block: str, index: dict[str, int]) -> np.ndarray:

@@ -39,7 +39,8 @@ def _torchvision():
     try:
         import torchvision.datasets as datasets
     except ImportError as exc:
-        raise DatasetError(f"torchvision is missing or does not match torch ({exc}); run the README's set-up (make run)") from None
+        raise DatasetError(f"torchvision is missing or does not match torch ({exc}); run "
+                           "the README's set-up (make run)") from None
     return datasets
 
 
@@ -61,7 +62,8 @@ class VisionDataset:
             return "cached"
         if any(torchvision_root().glob(self._marker)):
             return "downloaded"
-        return f"downloads {self.download_mb} MB on first use" if config.download else "not downloaded, data.download is off"
+        return (f"downloads {self.download_mb} MB on first use" if config.download
+                else "not downloaded, data.download is off")
 
     @property
     def _marker(self) -> str:
@@ -82,7 +84,8 @@ class VisionDataset:
         try:
             train, test = cls(str(root), train=True, download=False), cls(str(root), train=False, download=False)
         except (RuntimeError, OSError, ValueError, EOFError) as exc:
-            raise DatasetError(f"{self.SPEC.name}: the files under {root} cannot be read ({exc}); delete them to download again") from None
+            raise DatasetError(f"{self.SPEC.name}: the files under {root} cannot be read ({exc}); "
+                               "delete them to download again") from None
         arrays = Arrays(_channels_first(train.data), np.asarray(train.targets, dtype=np.int64),
                         _channels_first(test.data), np.asarray(test.targets, dtype=np.int64), self.SPEC.classes)
         try:
@@ -106,7 +109,8 @@ def _ensure_cifar(cls, root: Path, name: str, download: bool, progress: Progress
     from torchvision.datasets.utils import check_integrity
 
     def complete() -> bool:
-        return all(check_integrity(str(root / cls.base_folder / f), md5) for f, md5 in cls.train_list + cls.test_list + [
+        return all(check_integrity(str(root / cls.base_folder / f), md5) for f,
+                   md5 in cls.train_list + cls.test_list + [
             (cls.meta["filename"], cls.meta["md5"])])
 
     if complete():
@@ -130,7 +134,8 @@ def _ensure_cifar(cls, root: Path, name: str, download: bool, progress: Progress
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if not complete():
-        raise DatasetError(f"{name}: {archive} does not hold the expected {cls.base_folder}/ files; delete it and run again")
+        raise DatasetError(f"{name}: {archive} does not hold the expected {cls.base_folder}/ "
+                           "files; delete it and run again")
 
 
 def _ensure_idx(cls, root: Path, name: str, download: bool, progress: Progress) -> None:
@@ -163,10 +168,12 @@ CIFAR10 = VisionDataset(
     "CIFAR10", 163)
 MNIST = VisionDataset(
     DataSpec("mnist", (1, 28, 28), 10, train_size=60_000, test_size=10_000, images=True, no_flip=DIGIT_FLIP,
-             classes=tuple(str(d) for d in range(10)), source="MNIST (LeCun et al. 1998), downloaded from torchvision's mirrors"),
+             classes=tuple(str(d) for d in range(10)), source="MNIST (LeCun et al. 1998), "
+                                                              "downloaded from torchvision's mirrors"),
     "MNIST", 11)
 FASHION_MNIST = VisionDataset(
     DataSpec("fashion_mnist", (1, 28, 28), 10, train_size=60_000, test_size=10_000, images=True,
-             classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+             classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                      "Ankle boot"),
              source="Fashion-MNIST (Xiao et al. 2017), downloaded from torchvision's mirror"),
     "FashionMNIST", 30)

@@ -36,7 +36,8 @@ def load_checkpoint(path: Path | str) -> dict[str, Any]:
             "(tui-trainer never writes those; loading it could run arbitrary code)"
         ) from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
-        raise CheckpointError(f"{path}: unreadable or corrupt checkpoint ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        raise CheckpointError(f"{path}: unreadable or corrupt checkpoint "
+                              f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     if not isinstance(state, dict) or "model" not in state:
         raise CheckpointError(f"{path}: not a tui-trainer checkpoint (no model state)")
     return state

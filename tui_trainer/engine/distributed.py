@@ -69,7 +69,8 @@ def translate(exc: BaseException) -> BaseException:
     any other error as it is."""
     import torch.distributed as dist
 
-    if isinstance(exc, RuntimeError) and (isinstance(exc, dist.DistError) or any(s in str(exc).lower() for s in LOST_SIGNS)):
+    if isinstance(exc,
+                  RuntimeError) and (isinstance(exc, dist.DistError) or any(s in str(exc).lower() for s in LOST_SIGNS)):
         return _lost(exc)
     return exc
 
@@ -88,7 +89,8 @@ class Distributed:
         world = int(env.get("WORLD_SIZE", "1") or 1)
         if world <= 1:
             return cls()
-        return cls(world, int(env.get("RANK", "0")), int(env.get("LOCAL_RANK", "0")), int(env.get("LOCAL_WORLD_SIZE", str(world))))
+        return cls(world, int(env.get("RANK", "0")), int(env.get("LOCAL_RANK", "0")),
+                   int(env.get("LOCAL_WORLD_SIZE", str(world))))
 
     @property
     def enabled(self) -> bool:

@@ -39,11 +39,13 @@ class RunStarted:
     data_detail: str = ""
     notes: list[str] = field(default_factory=list)  # skipped files, tricks that do not apply in part
     tokens_per_sample: int = 0  # language models: the characters each sample predicts (its speed is told in tokens/s)
-    baselines: dict[str, dict[str, float]] = field(default_factory=dict)  # simple predictors' scores, see Datasets.baselines
+    # simple predictors' scores, see Datasets.baselines
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)
     processes: int = 1  # > 1: one run over several processes (torchrun); batch_size is the global batch
     clip_mode: str = "norm"  # gradient clipping by "norm" (clip_threshold bounds |g|) or by "value"
     schedule: str = ""  # the LR schedule's kind, "" when off
-    lr_marks: list[list[Any]] = field(default_factory=list)  # [global step, what]: the schedule's planned turns, for the markers
+    # [global step, what]: the schedule's planned turns, for the markers
+    lr_marks: list[list[Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,13 @@ class EpochEnded:
     lr: float
     seconds: float
     samples_per_second: float
-    metrics: dict[str, float] = field(default_factory=dict)  # the task's validation metrics besides the loss: {"val_accuracy": 0.97}
+    # the task's validation metrics besides the loss: {"val_accuracy": 0.97}
+    metrics: dict[str, float] = field(default_factory=dict)
     tokens_per_second: float = 0.0  # language models: characters predicted per second of training
     clipped_steps: int | None = None  # the epoch's steps whose gradient norm clipping cut (norm clipping on; else None)
     steps: int = 0  # the epoch's steps (those of this session, after a resume mid-epoch)
-    weight_norm: float | None = None  # the L2 norm of the weights (every parameter of two dimensions or more) after the epoch
+    # the L2 norm of the weights (every parameter of two dimensions or more) after the epoch
+    weight_norm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,8 @@ class StepsSkipped:
     def describe(self) -> str:
         steps = ", ".join(map(str, self.steps[:5])) + (", ..." if len(self.steps) > 5 else "")
         if self.cause == "grad_scaler":
-            return f"fp16: the GradScaler skipped step {steps} (inf/NaN gradients; it lowers its scale), {self.total} so far"
+            return (f"fp16: the GradScaler skipped step {steps} (inf/NaN gradients; it lowers its scale), "
+                    f"{self.total} so far")
         return f"skipped step {steps}: non-finite loss or gradient (train.on_nonfinite = skip), {self.total} so far"
 
 
@@ -131,7 +136,8 @@ class Intervention:
                          for k, v in self.changes.items())
 
 
-KNOB_LABELS = {"lr_scale": "lr ×", "clip": "clip", "dropout": "dropout p", "weight_decay": "weight decay", "patience": "patience"}
+KNOB_LABELS = {"lr_scale": "lr ×", "clip": "clip", "dropout": "dropout p", "weight_decay": "weight decay",
+               "patience": "patience"}
 
 
 @dataclass(frozen=True)
@@ -173,8 +179,8 @@ class RunEnded:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-Event = Union[RunStarted, StepStats, EpochEnded, EarlyStoppingState, CheckpointSaved, StepsSkipped, SampleText, RunWarning, RunEnded,
-              SystemStats, Intervention]
+Event = Union[RunStarted, StepStats, EpochEnded, EarlyStoppingState, CheckpointSaved, StepsSkipped, SampleText,
+              RunWarning, RunEnded, SystemStats, Intervention]
 
 EVENT_KINDS: dict[str, type] = {
     "run_started": RunStarted,

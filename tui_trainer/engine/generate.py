@@ -15,8 +15,8 @@ class GenerationError(UserError):
 
 
 @torch.no_grad()
-def generate_text(model: nn.Module, vocabulary: tuple[str, ...], prompt: str = "", length: int = 300, temperature: float = 0.8,
-                  top_k: int = 0, seed: int = 0) -> str:
+def generate_text(model: nn.Module, vocabulary: tuple[str, ...], prompt: str = "", length: int = 300,
+                  temperature: float = 0.8, top_k: int = 0, seed: int = 0) -> str:
     """``prompt`` followed by ``length`` characters sampled from ``model`` (a language model with
     ``step``). Characters of the prompt outside the vocabulary are read as the unknown symbol
     (index 0), which is never written: it stands for characters the model has not seen."""

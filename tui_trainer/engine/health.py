@@ -52,11 +52,12 @@ def classifier_not_learning(summary: dict[str, Any], data) -> list[str]:
         return []
     said = []
     if at_chance:
-        said.append(f"its best validation accuracy {acc:.3f} is chance level (the most common class is {chance:.3f} of the labels)")
+        said.append(f"its best validation accuracy {acc:.3f} is chance level (the most common class "
+                    f"is {chance:.3f} of the labels)")
     if pinned:
-        said.append(f"its best validation loss {loss:.3f} never got below 90 % of the entropy of the labels ({entropy:.3f}, "
-                    f"what their frequencies alone score; ln {data.spec.num_classes} = {math.log(data.spec.num_classes):.3f} "
-                    "for even classes)")
+        said.append(f"its best validation loss {loss:.3f} never got below 90 % of the entropy "
+                    f"of the labels ({entropy:.3f}, what their frequencies alone score; ln {data.spec.num_classes} = "
+                    f"{math.log(data.spec.num_classes):.3f} for even classes)")
     return [f"the model did not learn: {' and '.join(said)}; {HINT}"]
 
 
@@ -65,6 +66,6 @@ def language_model_not_learning(summary: dict[str, Any]) -> list[str]:
     bits = (summary.get("best_val_metrics") or {}).get("val_bits_per_char")
     unigram = ((summary.get("baselines") or {}).get("unigram") or {}).get("val_bits_per_char")
     if bits is not None and unigram is not None and bits >= unigram:
-        return [f"the model did not learn: its best validation {bits:.3f} bits/char is no better than the unigram baseline "
-                f"({unigram:.3f}: the character frequencies alone); {HINT}"]
+        return [f"the model did not learn: its best validation {bits:.3f} bits/char is no "
+                f"better than the unigram baseline ({unigram:.3f}: the character frequencies alone); {HINT}"]
     return []

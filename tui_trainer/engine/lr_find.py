@@ -153,5 +153,5 @@ def suggest(result: LRFind) -> None:
     idx = finite[max(0, first + int(third) + int(third / 2))]
     result.valley = result.lrs[idx]
     result.how["valley"] = (f"the longest stretch over which the smoothed loss keeps falling runs from lr "
-                            f"{result.lrs[finite[max(first, 0)]]:.3g} to {result.lrs[finite[last]]:.3g}; halfway along it (fastai's "
-                            f"rule), lr {result.valley:.3g}")
+                            f"{result.lrs[finite[max(first, 0)]]:.3g} to "
+                            f"{result.lrs[finite[last]]:.3g}; halfway along it (fastai's rule), lr {result.valley:.3g}")

@@ -44,7 +44,8 @@ def build_optimizer(model: nn.Module, config: Config) -> OptimizerSetup:
     value = wd.value if wd.enabled else 0.0
     if value and wd.exclude_bias_and_norm:
         decay = [p for p in params if p.ndim >= 2]
-        groups = [{"params": decay, "weight_decay": value}, {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+        groups = [{"params": decay, "weight_decay": value},
+                  {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
     else:
         decay = params
         groups = [{"params": params, "weight_decay": value}]
@@ -58,7 +59,8 @@ def build_optimizer(model: nn.Module, config: Config) -> OptimizerSetup:
             for group in groups:
                 group["weight_decay"] = 0.0
             sgd_decoupled = (decay, value)
-        optimizer = torch.optim.SGD(groups, lr=train.lr, momentum=train.momentum, nesterov=train.nesterov and train.momentum > 0, foreach=True)
+        optimizer = torch.optim.SGD(groups, lr=train.lr, momentum=train.momentum,
+                                    nesterov=train.nesterov and train.momentum > 0, foreach=True)
     return OptimizerSetup(optimizer, params, sgd_decoupled)
 
 

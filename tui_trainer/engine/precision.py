@@ -26,9 +26,11 @@ def resolve_device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise SetupError("train.device: 'cuda' was asked for, but torch sees no CUDA GPU here; use --device cpu or auto")
+        raise SetupError("train.device: 'cuda' was asked for, but torch sees no CUDA GPU "
+                         "here; use --device cpu or auto")
     if name == "mps" and not torch.backends.mps.is_available():
-        raise SetupError("train.device: 'mps' was asked for, but this machine has no Apple GPU; use --device cpu or auto")
+        raise SetupError("train.device: 'mps' was asked for, but this machine has no Apple "
+                         "GPU; use --device cpu or auto")
     return torch.device(name)
 
 
@@ -79,11 +81,13 @@ def resolve_precision(config: Config, device: torch.device, allow_emulated_bf16:
         if mp.dtype == "fp16" or (mp.dtype == "auto" and not torch.cuda.is_bf16_supported()):
             return Precision("fp16", torch.float16, mp.grad_scaler)
         if not torch.cuda.is_bf16_supported():
-            raise SetupError(f"tricks.mixed_precision.dtype: this GPU has no bf16 support; use dtype = \"fp16\" or \"auto\", or {off}")
+            raise SetupError("tricks.mixed_precision.dtype: this GPU has no bf16 support; use dtype = "
+                             f"\"fp16\" or \"auto\", or {off}")
         return Precision("bf16", torch.bfloat16, False)
     if device.type == "cpu":
         if mp.dtype == "fp16":
-            raise SetupError(f"tricks.mixed_precision.dtype: fp16 autocast is for GPUs; on the CPU use dtype = \"bf16\", or {off}")
+            raise SetupError("tricks.mixed_precision.dtype: fp16 autocast is for GPUs; on the CPU "
+                             f"use dtype = \"bf16\", or {off}")
         if cpu_has_native_bf16() or allow_emulated_bf16:
             return Precision("bf16", torch.bfloat16, False)
         lstm = " and nn.LSTM fails inside oneDNN" if config.model.kind == "lstm" else ""

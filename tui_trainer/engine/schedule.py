@@ -34,7 +34,8 @@ warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step
 
 
 class LRSchedule:
-    def __init__(self, optimizer: torch.optim.Optimizer, config: LRScheduleConfig, lr: float, epochs: int, steps_per_epoch: int):
+    def __init__(self, optimizer: torch.optim.Optimizer, config: LRScheduleConfig, lr: float, epochs: int,
+                 steps_per_epoch: int):
         self.config = config
         self.enabled = config.enabled
         self.total_steps = epochs * steps_per_epoch
@@ -50,7 +51,8 @@ class LRSchedule:
         if kind not in ("onecycle", "noam"):
             self.warmup_steps = warmup
         if self.warmup_steps > 0:
-            self.warmup = lr_scheduler.LinearLR(optimizer, config.warmup_start_factor, 1.0, total_iters=self.warmup_steps)
+            self.warmup = lr_scheduler.LinearLR(optimizer, config.warmup_start_factor, 1.0,
+                                                total_iters=self.warmup_steps)
         self.per_batch = kind in PER_BATCH_SCHEDULES
         if kind == "step":
             self.main = lr_scheduler.StepLR(optimizer, config.step_size, config.gamma)
@@ -142,5 +144,6 @@ def milestones(config: LRScheduleConfig, epochs: int, steps_per_epoch: int) -> l
     elif warmup > 0:
         marks.append((warmup, "warm-up ends"))
     if config.kind == "step":
-        marks += [(e * steps_per_epoch, f"LR ×{config.gamma:g}") for e in range(config.step_size, epochs, config.step_size)]
+        marks += [(e * steps_per_epoch,
+                   f"LR ×{config.gamma:g}") for e in range(config.step_size, epochs, config.step_size)]
     return sorted(marks)

@@ -79,7 +79,8 @@ class RunState:
             "epoch": self.epochs_run,
             "step_in_epoch": self.step_in_epoch if mid_epoch else 0,
             "global_step": self.global_step,
-            "epoch_losses": torch.tensor(self.epoch_losses if mid_epoch and self.step_in_epoch else [], dtype=torch.float64),
+            "epoch_losses": torch.tensor(self.epoch_losses if mid_epoch and self.step_in_epoch else [],
+                                         dtype=torch.float64),
             "counters": {
                 "samples": self.samples,
                 "train_seconds": self.train_seconds,
@@ -116,14 +117,17 @@ def last_checkpoint(parts: Parts, steer: Steering, folder: RunStore | None, dist
     start so a resume replays its order. With ``metrics_bytes``, a resume drops the events
     written after this point. Several processes: every one takes part (each one's dropout RNG
     and share of the epoch's losses travel to process 0); None where no run folder is attached."""
-    ranks = dist.gather({"rng": torch.get_rng_state(), "epoch_losses": torch.tensor(
-        state.epoch_losses if mid_epoch and state.step_in_epoch else [], dtype=torch.float64)}) if dist.enabled else None
+    ranks = None
+    if dist.enabled:
+        losses = torch.tensor(state.epoch_losses if mid_epoch and state.step_in_epoch else [], dtype=torch.float64)
+        ranks = dist.gather({"rng": torch.get_rng_state(), "epoch_losses": losses})
     if folder is None:
         return None
     checkpoint = {
         **parts.state_dict(),  # the model's is the plain module's: no DDP prefixes, a single process loads it
         **state.checkpoint(mid_epoch),
-        "rng": {"torch": torch.get_rng_state(), "shuffle": state.shuffle_state if mid_epoch else parts.shuffle.get_state()},
+        "rng": {"torch": torch.get_rng_state(),
+                "shuffle": state.shuffle_state if mid_epoch else parts.shuffle.get_state()},
         "metrics_bytes": folder.metrics_offset(),
         "world_size": dist.world_size,
         "steering": steer.state_dict(),

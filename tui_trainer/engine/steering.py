@@ -61,7 +61,8 @@ class Steering:
         p = self.parts
         unknown = [k for k in changes if k not in KNOBS]
         if unknown:
-            return None, f"unknown setting {', '.join(unknown)}; these can change while a run trains: {', '.join(KNOBS)}"
+            return None, (f"unknown setting {', '.join(unknown)}; these can change while a run trains: "
+                          f"{', '.join(KNOBS)}")
         out: dict[str, Any] = {}
         for key, value in changes.items():
             if key in ("lr_scale", "lr_times"):
@@ -85,7 +86,8 @@ class Steering:
                 out["dropout"] = float(value)
             elif key == "weight_decay":
                 if not self.config.tricks.weight_decay.enabled:
-                    return None, "weight decay is off in this run (tricks.weight_decay); there is no coefficient to change"
+                    return None, ("weight decay is off in this run (tricks.weight_decay); there is no coefficient "
+                                  "to change")
                 if not isinstance(value, (int, float)) or not 0 <= value <= 1:
                     return None, f"weight_decay {value}: must be in [0, 1]"
                 out["weight_decay"] = float(value)

@@ -72,7 +72,8 @@ def record_failure(config: Config, folder: RunStore | None, emit: Callable[[Even
     interrupted = isinstance(exc, KeyboardInterrupt)
     status = "stopped" if interrupted else "failed"
     reason = "interrupted (KeyboardInterrupt)" if interrupted else f"{type(exc).__name__}: {exc}"
-    summary = {"preset": config.name, "status": status, "reason": reason, "run_dir": str(folder.path) if folder is not None else None}
+    summary = {"preset": config.name, "status": status, "reason": reason,
+               "run_dir": str(folder.path) if folder is not None else None}
     try:
         if folder is not None:
             folder.write_summary(summary)
@@ -93,13 +94,16 @@ def distributed_notes(setup: Setup) -> list[str]:
     if not dist.enabled:
         return []
     bs, n = cfg.train.batch_size, len(setup.data.train)
-    notes = [f"{dist.world_size} processes ({dist.backend}): global batch {bs} = {dist.world_size} × {dist.local_batch(bs)}; "
-             "the step losses shown are process 0's share, epoch losses and validation cover every process"]
+    notes = [f"{dist.world_size} processes ({dist.backend}): global batch {bs} = "
+             f"{dist.world_size} × {dist.local_batch(bs)}; the step losses shown are process 0's share, epoch losses "
+             "and validation cover every process"]
     if n % bs:
-        notes.append(f"full global batches only: {n % bs} of the {n:,} samples sit out each epoch (a new draw each epoch)")
+        notes.append(f"full global batches only: {n % bs} of the {n:,} samples sit out each "
+                     "epoch (a new draw each epoch)")
     if cfg.tricks.batchnorm.enabled and cfg.model.kind != "transformer":
         notes.append("BatchNorm over the global batch (SyncBatchNorm)" if cfg.distributed.sync_batchnorm
-                     else "BatchNorm on each process's own batch (distributed.sync_batchnorm = false); running statistics from process 0")
+                     else "BatchNorm on each process's own batch (distributed.sync_batchnorm = false); "
+                          "running statistics from process 0")
     return notes
 
 
@@ -107,6 +111,7 @@ def run_summary(setup: Setup, parts: Parts, state: RunState, outcome: Outcome, t
                 confusion: torch.Tensor | None, run_dir: str | None) -> dict[str, Any]:
     finite = math.isfinite(test["test_loss"])
     data = setup.data
+    rate = state.samples / state.train_seconds if state.train_seconds > 0 else 0.0
     summary = {
         "preset": setup.config.name,
         "status": outcome.status,
@@ -122,8 +127,8 @@ def run_summary(setup: Setup, parts: Parts, state: RunState, outcome: Outcome, t
         "test_loss": test["test_loss"] if finite else None,
         "test_accuracy": test.get("test_accuracy") if finite else None,
         "wall_seconds": state.wall_seconds(),
-        "train_samples_per_second": state.samples / state.train_seconds if state.train_seconds > 0 else 0.0,
-        "train_tokens_per_second": state.samples * setup.tokens_per_sample / state.train_seconds if state.train_seconds > 0 else 0.0,
+        "train_samples_per_second": rate,
+        "train_tokens_per_second": rate * setup.tokens_per_sample,
         "device": str(setup.device),
         "precision": setup.precision.name,
         "threads": setup.threads,

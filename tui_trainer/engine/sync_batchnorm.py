@@ -36,7 +36,8 @@ class _SyncNorm(torch.autograd.Function):
         parts = [torch.empty_like(local) for _ in range(dist.get_world_size(group))]
         dist.all_gather(parts, local, group=group)
         gathered = torch.stack(parts)
-        means, variances, counts = gathered[:, :channels], gathered[:, channels : 2 * channels], gathered[:, 2 * channels :]
+        means, variances = gathered[:, :channels], gathered[:, channels : 2 * channels]
+        counts = gathered[:, 2 * channels :]
         total = counts.sum()
         mean = (means * counts).sum(0) / total
         var = ((variances + (means - mean).square()) * counts).sum(0) / total
@@ -63,7 +64,8 @@ class _SyncNorm(torch.autograd.Function):
         sums = torch.cat([sum_dy, sum_dy_xhat])
         dist.all_reduce(sums, group=ctx.group)
         channels = sum_dy.numel()
-        mean_dy, mean_dy_xhat = (sums[:channels] / ctx.total).view(ctx.shape), (sums[channels:] / ctx.total).view(ctx.shape)
+        mean_dy = (sums[:channels] / ctx.total).view(ctx.shape)
+        mean_dy_xhat = (sums[channels:] / ctx.total).view(ctx.shape)
         scale = invstd.view(ctx.shape) * (weight.view(ctx.shape) if weight is not None else 1.0)
         grad_x = (dy - mean_dy - xhat * mean_dy_xhat) * scale
         return grad_x.to(ctx.dtype), grad_weight, grad_bias, None, None, None, None, None
@@ -98,11 +100,13 @@ def convert_sync_batchnorm(module: nn.Module, device: torch.device, group=None) 
     if device.type in GPU_DEVICES:
         return nn.SyncBatchNorm.convert_sync_batchnorm(module)
     if isinstance(module, nn.modules.batchnorm._BatchNorm) and not isinstance(module, SyncBatchNorm):
-        sync = SyncBatchNorm(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats, group=group)
+        sync = SyncBatchNorm(module.num_features, module.eps, module.momentum, module.affine,
+                             module.track_running_stats, group=group)
         if module.affine:
             sync.weight, sync.bias = module.weight, module.bias
         if module.track_running_stats:
-            sync.running_mean, sync.running_var, sync.num_batches_tracked = module.running_mean, module.running_var, module.num_batches_tracked
+            sync.running_mean, sync.running_var = module.running_mean, module.running_var
+            sync.num_batches_tracked = module.num_batches_tracked
         sync.training = module.training
         return sync
     for name, child in module.named_children():

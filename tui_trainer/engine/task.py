@@ -116,7 +116,8 @@ class LanguageModelling(Task):
         self.label_smoothing = label_smoothing
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1), label_smoothing=self.label_smoothing)
+        return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1),
+                               label_smoothing=self.label_smoothing)
 
     def sums(self, output: torch.Tensor, target: torch.Tensor) -> list[torch.Tensor]:
         """Each sequence's mean loss per character, summed: over the split, the mean per character."""
@@ -127,9 +128,9 @@ class LanguageModelling(Task):
 
     def check(self, data: Datasets, config: Config) -> None:
         if len(data.train) < config.train.batch_size:
-            raise SetupError(f"data.path: {data.spec.source} gives {len(data.train):,} training sequences of {config.data.seq_len} "
-                             f"characters, fewer than one batch (train.batch_size = {config.train.batch_size}): give more text, or "
-                             "lower data.seq_len or train.batch_size")
+            raise SetupError(f"data.path: {data.spec.source} gives {len(data.train):,} training "
+                             f"sequences of {config.data.seq_len} characters, fewer than one batch (train.batch_size "
+                             f"= {config.train.batch_size}): give more text, or lower data.seq_len or train.batch_size")
 
     def tokens_per_sample(self, data: Datasets) -> int:
         return data.spec.input_shape[-1]
@@ -170,8 +171,8 @@ class Regression(Task):
 
     def finish(self, means: dict[str, float]) -> dict[str, float]:
         mae = means["abs"] * self.scale
-        out = {"loss": means["loss"], "mae": mae, "rmse": math.sqrt(means["square"]) * self.scale, "mase": mae / self.mase_scale,
-               "mae_h1": means["first"] * self.scale}
+        out = {"loss": means["loss"], "mae": mae, "rmse": math.sqrt(means["square"]) * self.scale,
+               "mase": mae / self.mase_scale, "mae_h1": means["first"] * self.scale}
         if self.horizon > 1:
             out[f"mae_h{self.horizon}"] = means["last"] * self.scale
         return out
@@ -194,15 +195,19 @@ class Regression(Task):
         model.train(was_training)
         values, origins, h = t["values"], t["test_origins"], self.horizon
         predicted = torch.cat(outputs).cpu().double() * self.scale
-        offsets = torch.tensor([t["mean"] if t["offset"] == "mean" else values[o] for o in origins], dtype=torch.float64)
+        offsets = torch.tensor([t["mean"] if t["offset"] == "mean" else values[o] for o in origins],
+                               dtype=torch.float64)
         predicted += offsets[:, None]
         lo = max(0, origins[0] + 1 - 24)
         steps = {"1": 0, str(h): h - 1}
-        return {"forecast": {"column": t.get("column", ""), "horizon": h, "dates": t["dates"][lo:], "actual": values[lo:],
-                             "predicted": {k: {"start": origins[0] + 1 + i - lo, "values": predicted[:, i].tolist()} for k, i in steps.items()}}}
+        return {"forecast": {"column": t.get("column", ""), "horizon": h, "dates": t["dates"][lo:],
+                             "actual": values[lo:],
+                             "predicted": {k: {"start": origins[0] + 1 + i - lo,
+                                               "values": predicted[:, i].tolist()} for k, i in steps.items()}}}
 
 
-TASKS: dict[str, type] = {"classification": Classification, "language_modelling": LanguageModelling, "regression": Regression}
+TASKS: dict[str, type] = {"classification": Classification, "language_modelling": LanguageModelling,
+                          "regression": Regression}
 
 
 def task_for(name: str, config: Config, targets: dict | None = None) -> Task:
@@ -220,7 +225,8 @@ def task_for(name: str, config: Config, targets: dict | None = None) -> Task:
         watched.append(("tricks.lr_schedule.monitor", config.tricks.lr_schedule.monitor))
     for key, monitor in watched:
         if monitor != "auto" and monitor not in known:
-            raise SetupError(f"{key}: {config.data.dataset} is a {task.name} task without {monitor!r}; choose {' or '.join(known)}")
+            raise SetupError(f"{key}: {config.data.dataset} is a {task.name} task without "
+                             f"{monitor!r}; choose {' or '.join(known)}")
     return task
 
 
@@ -230,8 +236,8 @@ def input_pipeline(data: Datasets, config: Config) -> InputPipeline:
     if not augment.enabled:
         return data.pipeline()
     if len(data.spec.input_shape) != 3:
-        raise SetupError(f"tricks.augment: random crops and flips are for images; {config.data.dataset} has samples of shape "
-                         f"{data.spec.shape_text}; switch it off")
+        raise SetupError("tricks.augment: random crops and flips are for images; "
+                         f"{config.data.dataset} has samples of shape {data.spec.shape_text}; switch it off")
     return data.pipeline(augment.crop_padding, augment.flip and not data.spec.no_flip)
 
 
@@ -244,8 +250,9 @@ def flip_note(data: Datasets | None, config: Config) -> str:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, split: Split | StreamedSplit, task: Task, precision: Precision, device: torch.device, prefix: str,
-             inputs: InputPipeline | None = None, confusion: torch.Tensor | None = None, part: tuple[int, int] | None = None,
+def evaluate(model: nn.Module, split: Split | StreamedSplit, task: Task, precision: Precision, device: torch.device,
+             prefix: str, inputs: InputPipeline | None = None, confusion: torch.Tensor | None = None,
+             part: tuple[int, int] | None = None,
              reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, float]:
     """The mean loss and metrics over a split, in eval mode, fetched in one transfer:
     ``{prefix}_loss`` and ``{prefix}_<metric>``. ``confusion`` (classes × classes, on the

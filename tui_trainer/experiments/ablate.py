@@ -54,7 +54,8 @@ class Ablation:
         }
 
 
-def plan(config: Config, tricks: list[str] | None, seeds: int, check: Callable[[Config], str | None] | None = None) -> Ablation:
+def plan(config: Config, tricks: list[str] | None, seeds: int,
+         check: Callable[[Config], str | None] | None = None) -> Ablation:
     """The variants to train. ``check`` returns why a config cannot run here (or None)."""
     if seeds < 1:
         raise UserError("--seeds must be at least 1")
@@ -95,13 +96,17 @@ def run(ablation: Ablation, runs_dir: Path | str, train: Callable[[Config, Path]
     jobs = []
     for seed in ablation.seeds:
         for variant in ablation.variants:
-            label = "baseline" if variant.trick is None else f"{'no' if variant.name[0] == '-' else 'with'}-{variant.trick}"
-            jobs.append(((variant, seed), replace(variant.config, {"train.seed": seed, "name": f"{ablation.preset}.{label}.s{seed}"})))
+            label = "baseline"
+            if variant.trick is not None:
+                label = f"{'no' if variant.name[0] == '-' else 'with'}-{variant.trick}"
+            jobs.append(((variant, seed),
+                         replace(variant.config, {"train.seed": seed, "name": f"{ablation.preset}.{label}.s{seed}"})))
 
     def record(key: tuple[Variant, int], summary: dict[str, Any], _how: str = "trained") -> None:
         variant, seed = key
         label, score = headline(summary, short=True)
-        ablation.results.setdefault(variant.name, {})[seed] = {**{k: summary.get(k) for k in ("status", *METRICS, "run_dir")},
+        ablation.results.setdefault(variant.name,
+                                    {})[seed] = {**{k: summary.get(k) for k in ("status", *METRICS, "run_dir")},
                                                                "test_score": score, "test_label": label}
         save(ablation)
         if on_result is not None:
@@ -178,7 +183,8 @@ def rows(ablation: Ablation) -> list[list[str]]:
         return isinstance(x, (int, float)) and math.isfinite(x)
 
     for variant in ablation.variants:
-        runs = {seed: _scored(r) for seed, r in ablation.results.get(variant.name, {}).items() if r.get("status") in FINISHED}
+        runs = {seed: _scored(r) for seed,
+                r in ablation.results.get(variant.name, {}).items() if r.get("status") in FINISHED}
         if not runs:
             out.append([variant.name, *["…"] * len(COLUMNS), "…"])
             continue

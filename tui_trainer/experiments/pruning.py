@@ -34,7 +34,8 @@ class AshaPruner:
         try:
             from ray.tune.schedulers import ASHAScheduler
         except ImportError:
-            raise UserError("--scheduler asha uses Ray Tune's ASHA: pip install 'tui-trainer[ray]' (or pip install 'ray[tune]')") from None
+            raise UserError("--scheduler asha uses Ray Tune's ASHA: pip install "
+                            "'tui-trainer[ray]' (or pip install 'ray[tune]')") from None
         if grace < 1 or grace >= epochs:
             raise UserError(f"--grace-epochs {grace}: must be at least 1 and below the epochs ({epochs})")
         self.scheduler = ASHAScheduler(time_attr="epoch", metric=METRIC, mode="min", max_t=epochs, grace_period=grace,
@@ -69,8 +70,9 @@ class AshaPruner:
                 if event.get("event") == "run_ended":
                     self.done.add(path)
                 elif event.get("event") == "epoch_ended" and self._stops(path, event["epoch"], event["val_loss"]):
-                    (path / PRUNE).write_text(f"pruned by ASHA after epoch {event['epoch']}: {METRIC} {float(event['val_loss']):.4g} "
-                                              f"is not among the best 1/{self.reduction} of the trials that reached that epoch\n")
+                    (path / PRUNE).write_text(f"pruned by ASHA after epoch {event['epoch']}: {METRIC} "
+                                              f"{float(event['val_loss']):.4g} is not among the best "
+                                              f"1/{self.reduction} of the trials that reached that epoch\n")
                     self.done.add(path)
                     break
 
@@ -80,4 +82,5 @@ class AshaPruner:
         value = float(value)
         if value != value:  # NaN: the trial diverges; it stops itself
             return False
-        return self.scheduler.on_trial_result(None, _Trial(str(path)), {"epoch": epoch, METRIC: value}) == TrialScheduler.STOP
+        return self.scheduler.on_trial_result(None, _Trial(str(path)),
+                                              {"epoch": epoch, METRIC: value}) == TrialScheduler.STOP

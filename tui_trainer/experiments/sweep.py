@@ -28,7 +28,8 @@ from ..errors import UserError
 from ..runs.catalog import table
 from .plan import PlannedRun, save_index
 from .plan import folder_for as plan_folder
-from .trials import FINISHED, PRUNE, RayTrials, clear_stop, finished_summary, resumable, stop_file, train_in_folder, watch_stop
+from .trials import (FINISHED, PRUNE, RayTrials, clear_stop, finished_summary, resumable, stop_file, train_in_folder,
+                     watch_stop)
 
 if TYPE_CHECKING:
     from .pruning import AshaPruner
@@ -49,7 +50,8 @@ class Sweep:
 
     def to_json(self) -> dict[str, Any]:
         return {"preset": self.preset, "grid": self.grid, "seeds": self.seeds, "running": self.running,
-                "trials": [{"point": t.label, "seed": t.seed, "name": t.name} for t in self.trials], "results": self.results}
+                "trials": [{"point": t.label, "seed": t.seed, "name": t.name} for t in self.trials],
+                "results": self.results}
 
     @property
     def in_progress(self) -> bool:
@@ -69,7 +71,8 @@ def load(folder: Path) -> Sweep:
     """A sweep as its ``sweep.json`` describes it (no configs: for tables and the app)."""
     data = json.loads((Path(folder) / "sweep.json").read_text(encoding="utf-8"))
     trials = [PlannedRun(t["point"], t["seed"], None, t["name"]) for t in data.get("trials", [])]
-    return Sweep(data["preset"], data["grid"], data["seeds"], trials, Path(folder), data.get("results") or {}, data.get("running"))
+    return Sweep(data["preset"], data["grid"], data["seeds"], trials, Path(folder), data.get("results") or {},
+                 data.get("running"))
 
 
 def latest(runs_dir: Path | str) -> Path | None:
@@ -127,7 +130,9 @@ def plan(config: Config, grid: dict[str, list[Any]], seeds: int) -> Sweep:
             raise UserError(f"--grid: {exc}") from None
         point = " ".join(f"{k}={v}" for k, v in settings.items())
         for seed in seed_list:
-            trials.append(PlannedRun(point, seed, replace(point_config, {"train.seed": seed, "name": f"{config.name}.p{index}.s{seed}"}),
+            trials.append(PlannedRun(point, seed,
+                                     replace(point_config,
+                                             {"train.seed": seed, "name": f"{config.name}.p{index}.s{seed}"}),
                                      f"p{index:03d}-s{seed}"))
     return Sweep(config.name, grid, seed_list, trials)
 
@@ -135,10 +140,12 @@ def plan(config: Config, grid: dict[str, list[Any]], seeds: int) -> Sweep:
 def folder_for(runs_dir: Path | str, sweep: Sweep, base: Config) -> Path:
     """``<runs>/sweep-<preset>-<digest>``: the digest of the preset's settings, the grid and the
     seeds, so the same sweep finds its folder again and a different one gets its own."""
-    return plan_folder(runs_dir, "sweep", sweep.preset, {"config": config_to_dict(base), "grid": sweep.grid, "seeds": sweep.seeds})
+    return plan_folder(runs_dir, "sweep", sweep.preset,
+                       {"config": config_to_dict(base), "grid": sweep.grid, "seeds": sweep.seeds})
 
 
-def run(sweep: Sweep, base: Config, runs_dir: Path | str, train: Callable[[PlannedRun, Path, bool], dict[str, Any]] | RayTrials,
+def run(sweep: Sweep, base: Config, runs_dir: Path | str,
+        train: Callable[[PlannedRun, Path, bool], dict[str, Any]] | RayTrials,
         on_result: Callable[[Sweep, PlannedRun, dict[str, Any] | None, str], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False, pruner: AshaPruner | None = None) -> Sweep:
     """Train the trials not yet complete. ``train(trial, folder, resume)`` trains one trial in
@@ -151,7 +158,8 @@ def run(sweep: Sweep, base: Config, runs_dir: Path | str, train: Callable[[Plann
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"cannot create the sweep folder {folder}: {exc.strerror or exc}; choose another with --runs-dir") from None
+        raise UserError(f"cannot create the sweep folder {folder}: {exc.strerror or exc}; "
+                        "choose another with --runs-dir") from None
     sweep.folder = folder
     sweep.results = _read_results(folder)
     clear_stop(folder)
@@ -182,11 +190,13 @@ def _train_all(sweep: Sweep, folder: Path, train, on_result, should_stop, pruner
         if done and done.get("status") in FINISHED:
             if on_result is not None:
                 on_result(sweep, trial, None, "skipped")
-        elif (finished := finished_summary(folder / trial.name)) is not None:  # complete, but killed before sweep.json heard of it
+        # complete, but killed before sweep.json heard of it
+        elif (finished := finished_summary(folder / trial.name)) is not None:
             record(trial, finished, "skipped")
         else:
             todo.append(trial)
-            (folder / trial.name / PRUNE).unlink(missing_ok=True)  # a decision of a sweep that was stopped, not this one's
+            # a decision of a sweep that was stopped, not this one's
+            (folder / trial.name / PRUNE).unlink(missing_ok=True)
             if pruner is not None:
                 pruner.add(folder / trial.name)
     def stop() -> bool:
@@ -227,7 +237,8 @@ def local_trainer(control: Callable[[], Any], sinks: tuple = (), pruner: AshaPru
 
     def train(trial: PlannedRun, folder: Path, resume: bool) -> dict[str, Any]:
         control_ = control()
-        end_watch = watch_stop(folder.parent, control_, folder, pruner.poll if pruner else None)  # STOP (the app's x), PRUNE
+        # STOP (the app's x), PRUNE
+        end_watch = watch_stop(folder.parent, control_, folder, pruner.poll if pruner else None)
         try:
             return train_in_folder(trial.config, folder, control_, sinks)[0]
         finally:
@@ -274,16 +285,17 @@ def rows(sweep: Sweep) -> tuple[list[list[str]], str]:
     for point, results in sorted(points.items(), key=order):
         diverged = sum(r.get("status") == "diverged" for r in results)
         kept = scored(results)
-        out.append([point, cell(finite(r.get("test_score") for r in kept)), cell(finite(r.get("best_val_loss") for r in kept)),
-                    f"{len(results)}/{len(sweep.seeds)}", f"{diverged}", f"{len(results) - len(kept)}"])
+        out.append([point, cell(finite(r.get("test_score") for r in kept)),
+                    cell(finite(r.get("best_val_loss") for r in kept)), f"{len(results)}/{len(sweep.seeds)}",
+                    f"{diverged}", f"{len(results) - len(kept)}"])
     return out, label.removeprefix("test_")
 
 
 def table_text(sweep: Sweep) -> str:
     body, metric = rows(sweep)
     header = ["grid point", f"test {metric}", "best val loss", "seeds done", "diverged", "pruned"]
-    lines = [f"sweep of {sweep.preset} on seeds {', '.join(map(str, sweep.seeds))}: mean ± std over seeds, best first", "",
-             table(header, body, right={1, 2, 3, 4, 5})]
+    lines = [f"sweep of {sweep.preset} on seeds {', '.join(map(str, sweep.seeds))}: mean ± std over seeds, best first",
+             "", table(header, body, right={1, 2, 3, 4, 5})]
     if sweep.folder is not None:
         lines.append(f"runs in {sweep.folder}")
     return "\n".join(lines)

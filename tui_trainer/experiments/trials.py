@@ -70,7 +70,8 @@ def resumable(path: Path) -> bool:
     return False
 
 
-def watch_stop(folder: Path, control, trial: Path | None = None, poll: Callable[[], None] | None = None) -> Callable[[], None]:
+def watch_stop(folder: Path, control, trial: Path | None = None,
+               poll: Callable[[], None] | None = None) -> Callable[[], None]:
     """Stop ``control`` when ``STOP`` appears in ``folder``, or prune it when ``PRUNE`` appears in
     the ``trial``'s own folder (checked 5 times a second, off the training thread, which also
     calls ``poll``: a scheduler reading the trials' progress); returns the function that ends the watch."""
@@ -162,8 +163,9 @@ class ProcessTrials:
         whose screen is drawn on the terminal they would inherit)."""
         self.jobs, self.control, self.quiet = max(1, jobs), control, quiet
 
-    def map(self, jobs: list[tuple[Any, Config, Path]], folder: Path, on_done: Callable[[Any, dict[str, Any], str], None],
-            should_stop: Callable[[], bool], poll: Callable[[], None] | None = None) -> None:
+    def map(self, jobs: list[tuple[Any, Config, Path]], folder: Path,
+            on_done: Callable[[Any, dict[str, Any], str], None], should_stop: Callable[[], bool],
+            poll: Callable[[], None] | None = None) -> None:
         clear_stop(folder)
         try:
             if self.jobs == 1:
@@ -192,8 +194,10 @@ class ProcessTrials:
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
         _start_resource_tracker()
-        with ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_silence if self.quiet else None) as pool:
-            pending = {pool.submit(_train_task, config_to_dict(config), str(path), str(folder)): key for key, config, path in jobs}
+        with ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_silence if self.quiet else None) as pool:
+            pending = {pool.submit(_train_task, config_to_dict(config), str(path), str(folder)): key for key, config,
+                       path in jobs}
             stopping = False
             while pending:
                 if not stopping and should_stop():
@@ -240,7 +244,8 @@ class RayTrials:
                 ray.init(address=address or None, num_cpus=None if address else num_cpus, include_dashboard=False,
                          log_to_driver=False, logging_level=logging.ERROR, configure_logging=True)
             except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise UserError(f"--ray {address or ''}: cannot start or join Ray ({str(exc).splitlines()[0]})".replace("  ", " ")) from None
+                raise UserError(f"--ray {address or ''}: cannot start or join "
+                                f"Ray ({str(exc).splitlines()[0]})".replace("  ", " ")) from None
         self.max_concurrent = max_concurrent
         self.cpus = int(ray.cluster_resources().get("CPU", 1))
 
@@ -254,18 +259,20 @@ class RayTrials:
         try:
             look = self.ray.remote(num_cpus=0)(_read_probe)
             nodes = [n for n in self.ray.nodes() if n.get("Alive")]
-            refs = [look.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)).remote(str(probe))
-                    for n in nodes]
+            on = [NodeAffinitySchedulingStrategy(n["NodeID"], soft=False) for n in nodes]
+            refs = [look.options(scheduling_strategy=node).remote(str(probe)) for node in on]
             seen = self.ray.get(refs, timeout=120)
         finally:
             probe.unlink(missing_ok=True)
         blind = [host for text, host in seen if text != token]
         if blind:
-            raise UserError(f"--runs-dir: {Path(folder).resolve()} is not visible from {', '.join(sorted(set(blind)))}: on a cluster the "
-                            "runs folder must be on a filesystem every node mounts at the same path (NFS, a shared volume)")
+            raise UserError(f"--runs-dir: {Path(folder).resolve()} is not visible from "
+                            f"{', '.join(sorted(set(blind)))}: on a cluster the runs folder must be on a filesystem "
+                            "every node mounts at the same path (NFS, a shared volume)")
 
-    def map(self, jobs: list[tuple[Any, Config, Path]], folder: Path, on_done: Callable[[Any, dict[str, Any], str], None],
-            should_stop: Callable[[], bool], poll: Callable[[], None] | None = None) -> None:
+    def map(self, jobs: list[tuple[Any, Config, Path]], folder: Path,
+            on_done: Callable[[Any, dict[str, Any], str], None], should_stop: Callable[[], bool],
+            poll: Callable[[], None] | None = None) -> None:
         """Train every ``(key, config, path)`` job; ``on_done(key, summary, how)`` as each ends.
         When ``should_stop()`` turns true, ``STOP`` is written and the running trials save and stop.
         ``poll()`` is called 5 times a second (a scheduler reading the trials' progress)."""
@@ -308,8 +315,9 @@ def _reachable(address: str) -> None:
         with socket.create_connection((host or "127.0.0.1", int(port)), timeout=5):
             pass
     except (OSError, ValueError) as exc:
-        raise UserError(f"--ray {address}: nothing answers there ({exc.strerror or exc}); start the cluster's head with "
-                        "`ray start --head` and give its address (or --ray alone for a local Ray)") from None
+        raise UserError(f"--ray {address}: nothing answers there ({exc.strerror or exc}); "
+                        "start the cluster's head with `ray start --head` and give its address "
+                        "(or --ray alone for a local Ray)") from None
 
 
 def _read_probe(path: str) -> tuple[str | None, str]:

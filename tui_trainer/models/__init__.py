@@ -58,4 +58,5 @@ def layer_counts(model: nn.Module) -> str:
     return " ".join(f"{name}×{n}" for name, n in layers.items())
 
 
-__all__ = ["CNN", "LSTMClassifier", "LSTMLanguageModel", "MODELS", "TransformerLanguageModel", "build_model", "count_parameters", "model_notes", "describe", "layer_counts"]
+__all__ = ["CNN", "LSTMClassifier", "LSTMLanguageModel", "MODELS", "TransformerLanguageModel", "build_model",
+           "count_parameters", "model_notes", "describe", "layer_counts"]

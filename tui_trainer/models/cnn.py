@@ -1,4 +1,5 @@
-"""A small CNN: conv blocks (conv, [BatchNorm], ReLU, [pool]), [a hidden FC layer, [BatchNorm], ReLU], [Dropout], [BatchNorm], a classifier.
+"""A small CNN: conv blocks (conv, [BatchNorm], ReLU, [pool]), [a hidden FC layer, [BatchNorm], ReLU], [Dropout],
+[BatchNorm], a classifier.
 
 Conv1d or Conv2d is chosen from the data's shape: (C, L) gives 1-D, (C, H, W) gives 2-D.
 The first conv takes the data's channels and the first linear layer its flattened size,
@@ -28,27 +29,30 @@ class CNN(nn.Module):
     def __init__(self, spec: DataSpec, config: Config):
         super().__init__()
         if spec.task == "language_modelling":
-            raise ModelShapeError(f'model.kind = "cnn" classifies; {spec.name} is language modelling: use model.kind = "lstm"')
+            raise ModelShapeError(f'model.kind = "cnn" classifies; {spec.name} is language '
+                                  'modelling: use model.kind = "lstm"')
         spatial = len(spec.input_shape) - 1
         if spatial not in _LAYERS:
-            raise ModelShapeError(f"model.kind = \"cnn\" takes (C, L) sequences or (C, H, W) images; {spec.name} has samples "
-                                  f"of shape {spec.shape_text}")
+            raise ModelShapeError("model.kind = \"cnn\" takes (C, L) sequences or (C, H, W) "
+                                  f"images; {spec.name} has samples of shape {spec.shape_text}")
         conv, norm, pool = _LAYERS[spatial]
         m, tricks = config.model.cnn, config.tricks
         if m.input_shape and tuple(m.input_shape) != tuple(spec.input_shape):
             built = "×".join(map(str, m.input_shape))
             raise ModelShapeError(
-                f"model.cnn.input_shape: this model is built for {built} samples (its first conv takes {m.input_shape[0]} channels "
-                f"and its first linear layer that size pooled); {spec.name} has {spec.shape_text}: use a preset made for "
-                f"{spec.name}, or set model.cnn.input_shape = [] to build the same layers for the data")
+                f"model.cnn.input_shape: this model is built for {built} samples (its first conv "
+                f"takes {m.input_shape[0]} channels and its first linear layer that size pooled); {spec.name} has "
+                f"{spec.shape_text}: use a preset made for {spec.name}, or set model.cnn.input_shape = [] to "
+                "build the same layers for the data")
         use_bn = tricks.batchnorm.enabled
         pools = sum(1 for i in range(len(m.channels)) if m.pool_every and (i + 1) % m.pool_every == 0)
         size = min(spec.input_shape[1:])
         if size >> pools < 1:
             fit = max(0, size.bit_length() - 1)
             raise ModelShapeError(
-                f"model.cnn: {pools} max-pools by 2 halve {spec.name}'s {spec.shape_text} samples to nothing; at most {fit} fit: "
-                f"use fewer conv blocks (model.cnn.channels), pool less often (model.cnn.pool_every) or larger images (data.image_size)")
+                f"model.cnn: {pools} max-pools by 2 halve {spec.name}'s {spec.shape_text} samples "
+                f"to nothing; at most {fit} fit: use fewer conv blocks (model.cnn.channels), pool less often "
+                "(model.cnn.pool_every) or larger images (data.image_size)")
         blocks: list[nn.Module] = []
         c_in = spec.input_shape[0]
         for i, c_out in enumerate(m.channels):
@@ -64,13 +68,16 @@ class CNN(nn.Module):
         with torch.no_grad():
             flat = self.features(torch.zeros(1, *spec.input_shape)).numel()
         if m.head_norm != "none" and not m.fc_hidden:
-            raise ModelShapeError(f"model.cnn.head_norm = {m.head_norm!r} normalises the hidden fully connected layer, and this model has none: "
-                                  "set model.cnn.fc_hidden above 0, or head_norm = \"none\"")
+            raise ModelShapeError(f"model.cnn.head_norm = {m.head_norm!r} normalises the hidden fully connected "
+                                  "layer, and this model has none: set model.cnn.fc_hidden "
+                                  "above 0, or head_norm = \"none\"")
         head: list[nn.Module] = [nn.Flatten()]
         if m.fc_hidden:
-            # head_norm: BatchNorm before the dropout, or after it (where it learns statistics that eval mode never sees)
+            # head_norm: BatchNorm before the dropout, or after it (where it learns statistics that eval mode never
+            # sees)
             head += [nn.Linear(flat, m.fc_hidden, bias=m.head_norm != "before_dropout"),
-                     *([nn.BatchNorm1d(m.fc_hidden, momentum=tricks.batchnorm.momentum)] if m.head_norm == "before_dropout" else []),
+                     *([nn.BatchNorm1d(m.fc_hidden,
+                                       momentum=tricks.batchnorm.momentum)] if m.head_norm == "before_dropout" else []),
                      nn.ReLU(inplace=True)]
         if tricks.dropout.enabled:
             head.append(nn.Dropout(tricks.dropout.p))

@@ -22,15 +22,16 @@ class LSTMClassifier(nn.Module):
         if len(spec.input_shape) != 2:
             from .cnn import ModelShapeError
 
-            raise ModelShapeError(f"model.kind = \"lstm\" reads sequences of (features, steps); {spec.name} has images of "
-                                  f"{spec.shape_text}: use model.kind = \"cnn\"")
+            raise ModelShapeError("model.kind = \"lstm\" reads sequences of (features, "
+                                  f"steps); {spec.name} has images of {spec.shape_text}: use model.kind = \"cnn\"")
         m, tricks = config.model.lstm, config.tricks
         directions = 2 if m.bidirectional else 1
         width = m.hidden_size * directions
         self.hidden_size = m.hidden_size
         self.bidirectional = m.bidirectional
         self.lstms = nn.ModuleList(
-            nn.LSTM(spec.input_shape[0] if i == 0 else width, m.hidden_size, batch_first=True, bidirectional=m.bidirectional)
+            nn.LSTM(spec.input_shape[0] if i == 0 else width, m.hidden_size, batch_first=True,
+                    bidirectional=m.bidirectional)
             for i in range(m.num_layers)
         )
         self.norms = (
@@ -80,12 +81,14 @@ class LSTMLanguageModel(nn.Module):
         if m.bidirectional:
             from .cnn import ModelShapeError
 
-            raise ModelShapeError("model.lstm.bidirectional: a language model must not read the characters it predicts; "
-                                  "set it to false")
+            raise ModelShapeError("model.lstm.bidirectional: a language model must not "
+                                  "read the characters it predicts; set it to false")
         self.embedding = nn.Embedding(spec.num_classes, m.embedding_dim)
-        self.lstms = nn.ModuleList(nn.LSTM(m.embedding_dim if i == 0 else m.hidden_size, m.hidden_size, batch_first=True)
+        self.lstms = nn.ModuleList(nn.LSTM(m.embedding_dim if i == 0 else m.hidden_size, m.hidden_size,
+                                           batch_first=True)
                                    for i in range(m.num_layers))
-        self.norms = (nn.ModuleList(nn.BatchNorm1d(m.hidden_size, momentum=tricks.batchnorm.momentum) for _ in range(m.num_layers))
+        self.norms = (nn.ModuleList(nn.BatchNorm1d(m.hidden_size,
+                                                   momentum=tricks.batchnorm.momentum) for _ in range(m.num_layers))
                       if tricks.batchnorm.enabled else None)
         self.dropout = nn.Dropout(tricks.dropout.p) if tricks.dropout.enabled else None
         self.embedding_dropout = self.dropout if m.embedding_dropout else None
@@ -120,10 +123,12 @@ def notes(config: Config) -> list[str]:
     """What the user should know about how these LSTM settings act."""
     m, dropout = config.model.lstm, config.tricks.dropout
     if m.inner_dropout > 0 and m.num_layers == 1:
-        instead = (f"the dropout trick (p = {dropout.p}) {'on the embeddings and ' if m.embedding_dropout else ''}before the head "
-                   "is what regularises it") if dropout.enabled else "switch the dropout trick on to regularise it"
-        return [f"model.lstm.inner_dropout = {m.inner_dropout} does nothing with one layer: like PyTorch's nn.LSTM(dropout=...), "
-                f"which warns about it, it acts between stacked layers only; {instead}"]
+        instead = (f"the dropout trick (p = {dropout.p}) "
+                   f"{'on the embeddings and ' if m.embedding_dropout else ''}before "
+                   "the head is what regularises "
+                   "it") if dropout.enabled else "switch the dropout trick on to regularise it"
+        return [f"model.lstm.inner_dropout = {m.inner_dropout} does nothing with one layer: like "
+                f"PyTorch's nn.LSTM(dropout=...), which warns about it, it acts between stacked layers only; {instead}"]
     return []
 
 

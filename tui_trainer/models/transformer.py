@@ -39,7 +39,8 @@ class Block(nn.Module):
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
         b, t, d = x.shape
-        q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)  # 3 × (b, heads, t, d/heads)
+        # 3 × (b, heads, t, d/heads)
+        q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.p if self.training else 0.0, is_causal=True)
         return self.proj(out.transpose(1, 2).reshape(b, t, d))
 
@@ -57,8 +58,9 @@ class TransformerLanguageModel(nn.Module):
         if spec.task != "language_modelling":
             from .cnn import ModelShapeError
 
-            raise ModelShapeError(f"model.kind = \"transformer\" is a character language model for text; {spec.name} is a "
-                                  f"{spec.task.replace('_', ' ')} task: use model.kind = \"cnn\" or \"lstm\"")
+            raise ModelShapeError("model.kind = \"transformer\" is a character language "
+                                  f"model for text; {spec.name} is a {spec.task.replace('_', ' ')} task: use "
+                                  "model.kind = \"cnn\" or \"lstm\"")
         m, tricks = config.model.transformer, config.tricks
         p = tricks.dropout.p if tricks.dropout.enabled else 0.0
         self.context = m.context or spec.input_shape[-1]
@@ -66,7 +68,8 @@ class TransformerLanguageModel(nn.Module):
         self.tokens = nn.Embedding(spec.num_classes, m.d_model)
         self.positions = nn.Embedding(self.context, m.d_model)
         self.drop = nn.Dropout(p) if p > 0 else nn.Identity()
-        self.blocks = nn.ModuleList(Block(m.d_model, m.num_heads, m.ff_mult * m.d_model, p, self.pre_norm) for _ in range(m.num_layers))
+        self.blocks = nn.ModuleList(Block(m.d_model, m.num_heads, m.ff_mult * m.d_model, p,
+                                          self.pre_norm) for _ in range(m.num_layers))
         self.norm = nn.LayerNorm(m.d_model) if self.pre_norm else nn.Identity()
         self.head = nn.Linear(m.d_model, spec.num_classes)
         self.apply(_init)

@@ -20,7 +20,8 @@ from ..config import ConfigError, config_from_dict, config_to_dict, load_config
 from ..config.writer import toml_value
 from ..config.schema import Config
 from ..config.tricks import TRICKS
-from ..display import baseline_lines, best_metrics, confusion_lines, duration, fmt, headline_cell, metrics_text, peak_text, summary_rate
+from ..display import (baseline_lines, best_metrics, confusion_lines, duration, fmt, headline_cell, metrics_text,
+                       peak_text, summary_rate)
 from ..engine.events import EarlyStoppingState, EpochEnded, Intervention, RunStarted, StepsSkipped, StepStats, dispatch
 from ..errors import UserError
 from .folder import CONFIG, METRICS, SUMMARY, read_events
@@ -140,7 +141,8 @@ def resolve_run(ref: str | Path, runs_dir: Path | str) -> RunInfo:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise RunNotFound(f"no run matches {str(ref)!r} in {runs_dir}; `tui-trainer runs list --runs-dir {runs_dir}` shows them")
+        raise RunNotFound(f"no run matches {str(ref)!r} in {runs_dir}; `tui-trainer runs list "
+                          f"--runs-dir {runs_dir}` shows them")
     names = ", ".join(r.id for r in matches[:5]) + (", ..." if len(matches) > 5 else "")
     raise RunNotFound(f"{str(ref)!r} matches {len(matches)} runs ({names}); give more of the id")
 
@@ -167,8 +169,8 @@ LEGEND = "tricks: " + ", ".join(f"{v} {k}" for k, v in SHORT.items())
 
 def list_table(runs: list[RunInfo]) -> str:
     rows = [
-        [r.id, r.preset, " ".join(SHORT.get(t, t) for t in r.tricks) or "-", r.status, fmt(r.summary.get("best_val_loss")),
-         headline_cell(r.summary), duration(r.summary.get("wall_seconds"))]
+        [r.id, r.preset, " ".join(SHORT.get(t, t) for t in r.tricks) or "-", r.status,
+         fmt(r.summary.get("best_val_loss")), headline_cell(r.summary), duration(r.summary.get("wall_seconds"))]
         for r in runs
     ]
     text = table(["id", "preset", "tricks on", "status", "best val loss", "test", "time"], rows, right={4, 5, 6})
@@ -231,7 +233,8 @@ def show_text(run: RunInfo) -> str:
     lines += ["", f"files   {', '.join(files)}"]
     if run.config is not None:
         lines += ["", "settings that differ from the defaults:"]
-        defaults = flatten(config_to_dict(config_from_dict({"model": {"kind": run.config.model.kind}})))  # of the same model family
+        # of the same model family
+        defaults = flatten(config_to_dict(config_from_dict({"model": {"kind": run.config.model.kind}})))
         diffs = [[k, toml_value(v)] for k, v in flatten(config_to_dict(run.config)).items() if defaults.get(k) != v]
         lines.append(table(["key", "value"], diffs) if diffs else "  none")
     return "\n".join(lines)
@@ -343,7 +346,7 @@ def epochs_csv(curves: Curves) -> str:
                      "best_epoch", "patience_wait", "weight_norm"])
     for e in curves.epochs:
         es = curves.patience.get(e.epoch)
-        writer.writerow([e.epoch, repr(e.train_loss), repr(e.val_loss), repr(e.val_accuracy), repr(e.lr), f"{e.seconds:.3f}",
-                         f"{e.samples_per_second:.1f}", es.best_epoch if es else "", es.wait if es else "",
-                         "" if e.weight_norm is None else repr(e.weight_norm)])
+        writer.writerow([e.epoch, repr(e.train_loss), repr(e.val_loss), repr(e.val_accuracy), repr(e.lr),
+                         f"{e.seconds:.3f}", f"{e.samples_per_second:.1f}", es.best_epoch if es else "",
+                         es.wait if es else "", "" if e.weight_norm is None else repr(e.weight_norm)])
     return out.getvalue()

@@ -53,7 +53,8 @@ def unique_dir(parent: Path | str, name: str, what: str) -> Path:
             except FileExistsError:
                 continue
     except OSError as exc:
-        raise RunFolderError(f"cannot create {what} in {parent}: {exc.strerror or exc}; choose another with --runs-dir") from None
+        raise RunFolderError(f"cannot create {what} in {parent}: {exc.strerror or exc}; "
+                             "choose another with --runs-dir") from None
     raise RunFolderError(f"cannot find a free name for {what} in {parent}")
 
 

@@ -79,7 +79,8 @@ class Inbox:
         for name in list(self.seen):
             request = self.folder / name
             if not reply_path(request).exists() and request.exists() and name not in self.before:
-                self._answer(request, "refused", f"the run ended{f' ({status})' if status else ''} before its next step", -1)
+                self._answer(request, "refused",
+                             f"the run ended{f' ({status})' if status else ''} before its next step", -1)
 
     def _loop(self) -> None:
         while not self._done.wait(self.interval):
@@ -100,7 +101,8 @@ class Inbox:
                 if "control" in changes:
                     self._control(path, changes)
                     continue
-                self.control.steer(changes, "nudge", lambda status, detail, step, path=path: self._answer(path, status, detail, step))
+                self.control.steer(changes, "nudge", lambda status, detail, step,
+                                   path=path: self._answer(path, status, detail, step))
 
     def _control(self, path: Path, request: dict[str, Any]) -> None:
         action, control = request.get("control"), self.control

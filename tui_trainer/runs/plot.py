@@ -56,7 +56,8 @@ def _pyplot(out: Path | str, what: str):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise UserError(f"{what} needs matplotlib: pip install 'tui-trainer[plot]' (or pip install matplotlib)") from None
+        raise UserError(f"{what} needs matplotlib: pip install "
+                        "'tui-trainer[plot]' (or pip install matplotlib)") from None
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise UserError(f"{out}: the plot is written as PNG; give a file name ending in .png")
@@ -107,14 +108,16 @@ def _band(ax_loss, ax_val, ax_lr, ax_g, runs: list[RunInfo], curves: list, color
             return
         columns = [[s[k] for s in series] for k in range(n)]
         mean = [sum(c) / len(c) for c in columns]
-        ax.fill_between(xs[:n], [min(c) for c in columns], [max(c) for c in columns], color=color, alpha=0.2, linewidth=0)
+        ax.fill_between(xs[:n], [min(c) for c in columns], [max(c) for c in columns], color=color, alpha=0.2,
+                        linewidth=0)
         ax.plot(xs[:n], mean, color=color, **style)
 
     longest = max(curves, key=lambda c: len(c.steps))
     x = [s / spe for s in longest.steps]
     draw(ax_loss, x, [_smooth(_finite(c.loss), max(1, spe // 2)) for c in curves], linewidth=1.4, label=label)
     epochs = [e.epoch for e in max(curves, key=lambda c: len(c.epochs)).epochs]
-    draw(ax_val, epochs, [_finite([e.val_loss for e in c.epochs]) for c in curves], linewidth=1.4, marker="o", markersize=3, label=label)
+    draw(ax_val, epochs, [_finite([e.val_loss for e in c.epochs]) for c in curves], linewidth=1.4, marker="o",
+         markersize=3, label=label)
     ax_lr.plot(x[: len(curves[0].lr)], curves[0].lr[: len(x)], color=color, linewidth=1.2)
     draw(ax_g, x, [_finite(c.grad_norm) for c in curves], linewidth=0.8, alpha=0.9)
 
@@ -127,12 +130,13 @@ def _markers(run: RunInfo, c, color: str, ax_loss, ax_val, ax_lr, ax_g) -> None:
     best = (run.summary or {}).get("best_epoch")
     val = {e.epoch: e.val_loss for e in c.epochs}
     if best in val:
-        ax_val.plot([best], [val[best]], marker="*", markersize=13, color=color, markeredgecolor="black", linestyle="none")
+        ax_val.plot([best], [val[best]], marker="*", markersize=13, color=color, markeredgecolor="black",
+                    linestyle="none")
     for event in c.interventions:
         for ax in (ax_loss, ax_lr, ax_g):
             ax.axvline(event.step / spe, color=color, linestyle=":", linewidth=1.2)
-        ax_loss.annotate(event.describe(), (event.step / spe, 1), xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
-                         va="top", ha="right", color=color)
+        ax_loss.annotate(event.describe(), (event.step / spe, 1), xycoords=("data", "axes fraction"), rotation=90,
+                         fontsize=7, va="top", ha="right", color=color)
     if c.skips:
         at = {s: v for s, v in zip(c.steps, c.loss) if math.isfinite(v)}
         points = [(s / spe, at[s]) for s in c.skips if s in at]
@@ -143,8 +147,10 @@ def _markers(run: RunInfo, c, color: str, ax_loss, ax_val, ax_lr, ax_g) -> None:
         marks = milestones(run.config.tricks.lr_schedule, run.config.train.epochs, spe)
     for step, text in marks:
         if step <= (c.steps[-1] if c.steps else 0):
-            ax_lr.axvline(step / spe, color=color, linestyle="--" if "warm" in text or "peak" in text else "-.", linewidth=1, alpha=0.7)
-            ax_lr.annotate(text, (step / spe, 0.02), xycoords=("data", "axes fraction"), fontsize=7, color=color, rotation=90, ha="right")
+            ax_lr.axvline(step / spe, color=color, linestyle="--" if "warm" in text or "peak" in text else "-.",
+                          linewidth=1, alpha=0.7)
+            ax_lr.annotate(text, (step / spe, 0.02), xycoords=("data", "axes fraction"), fontsize=7, color=color,
+                           rotation=90, ha="right")
     shares = [(e.epoch, e.clipped_steps / e.steps) for e in c.epochs if e.clipped_steps is not None and e.steps]
     if shares:
         twin = ax_g.twinx()
@@ -192,7 +198,8 @@ def plot_runs(runs: list[RunInfo], out: Path | str, weights: bool = False) -> Pa
     colors.update({i: f"C{(len(singles) + n) % 10}" for n, g in enumerate(g for g in groups if len(g) > 1) for i in g})
     if weights:
         _weight_norms(ax_w, runs, curves, groups, colors)
-    for n, group in enumerate(g for g in groups if len(g) > 1):  # the same settings over seeds: a mean line and a min-max band
+    # the same settings over seeds: a mean line and a min-max band
+    for n, group in enumerate(g for g in groups if len(g) > 1):
         _band(ax_loss, ax_val, ax_lr, ax_g, [runs[i] for i in group], [curves[i] for i in group], colors[group[0]])
     for i, run, c in ((i, runs[i], curves[i]) for i in singles):
         color = colors[i]
@@ -201,16 +208,19 @@ def plot_runs(runs: list[RunInfo], out: Path | str, weights: bool = False) -> Pa
         loss = _finite(c.loss)
         ax_loss.plot(x, loss, color=color, alpha=0.25, linewidth=0.6)
         ax_loss.plot(x, _smooth(loss, max(1, spe // 2)), color=color, linewidth=1.4, label=run.id)
-        ax_val.plot([e.epoch for e in c.epochs], _finite([e.val_loss for e in c.epochs]), color=color, marker="o", markersize=3, linewidth=1.4, label=run.id)
+        ax_val.plot([e.epoch for e in c.epochs], _finite([e.val_loss for e in c.epochs]), color=color, marker="o",
+                    markersize=3, linewidth=1.4, label=run.id)
         ax_lr.plot(x, c.lr, color=color, linewidth=1.2)
         ax_g.plot(x, _finite(c.grad_norm), color=color, alpha=0.7, linewidth=0.7)
         clip = run.config.tricks.grad_clip if run.config else None
         if clip is not None and clip.enabled and clip.mode == "norm":
             ax_g.axhline(clip.threshold, color=color, linestyle="--", linewidth=1, alpha=0.8)
         _markers(run, c, color, ax_loss, ax_val, ax_lr, ax_g)
-    for ax, title, log in ((ax_loss, "training loss (per step, and its trend; dotted: interventions, x: skipped steps)", True),
+    for ax, title, log in ((ax_loss,
+                            "training loss (per step, and its trend; dotted: interventions, x: skipped steps)", True),
                            (ax_val, "validation loss (per epoch; star: the best epoch)", True),
-                           (ax_lr, "learning rate", False), (ax_g, "gradient norm before clipping (dashed: clip threshold)", True)):
+                           (ax_lr, "learning rate", False),
+                           (ax_g, "gradient norm before clipping (dashed: clip threshold)", True)):
         ax.set_title(title, fontsize=10)
         if log:
             ax.set_yscale("log")

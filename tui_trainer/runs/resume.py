@@ -36,7 +36,8 @@ def load_resume(run_dir: Path | str) -> tuple[Config, dict[str, Any], dict[str, 
                     if status == "diverged" else f"{status}: there is nothing left to train")
             raise CheckpointError(f"cannot resume {run}: the run {what}")
     if not (run / LAST).exists():
-        raise CheckpointError(f"cannot resume {run}: it has no {LAST} (it ended before its first checkpoint); start it again")
+        raise CheckpointError(f"cannot resume {run}: it has no {LAST} (it ended before its "
+                              "first checkpoint); start it again")
     last = load_checkpoint(run / LAST)
     if "optimizer" not in last or "rng" not in last:
         raise CheckpointError(f"{run / LAST}: not a resumable checkpoint (no optimizer or RNG state)")

@@ -37,7 +37,8 @@ def require_tensorboard() -> None:
     try:
         from torch.utils.tensorboard import SummaryWriter  # noqa: F401
     except ImportError:
-        raise UserError("--tensorboard needs TensorBoard: pip install 'tui-trainer[tensorboard]' (or pip install tensorboard)") from None
+        raise UserError("--tensorboard needs TensorBoard: pip install "
+                        "'tui-trainer[tensorboard]' (or pip install tensorboard)") from None
 
 
 def _writer(log_dir: Path | str) -> Any:

@@ -77,7 +77,8 @@ def columns(values: Sequence[float], width: int, reduce: Callable[[Sequence[floa
     return [values[c * n // width] for c in range(width)]
 
 
-def spark_rows(values: Sequence[float], rows: int, log: bool = False) -> tuple[list[str], float | None, float | None, bool]:
+def spark_rows(values: Sequence[float], rows: int,
+               log: bool = False) -> tuple[list[str], float | None, float | None, bool]:
     """Block-character rows (top first) for one value a column, scaled to the finite
     range, on a log scale when ``log`` and every finite value is positive; a non-finite
     value is drawn as ``!`` on every row. Returns (rows, low, high, log scale used)."""

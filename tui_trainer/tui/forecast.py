@@ -32,11 +32,13 @@ def forecast_text(forecast: dict[str, Any], width: int = 72, height: int = 8) ->
         side = f"{y1:.4g}" if row == 0 else f"{y0:.4g}" if row == height - 1 else ""
         text.append(side.rjust(gutter - 1)[: gutter - 1] + " ", style="dim")
         for bits, index in cells:
-            text.append(chr(0x2800 + bits) if bits else " ", style=COLOURS[index % len(COLOURS)] if index >= 0 else None)
+            text.append(chr(0x2800 + bits) if bits else " ",
+                        style=COLOURS[index % len(COLOURS)] if index >= 0 else None)
         text.append("\n")
     dates = forecast.get("dates") or []
     if dates:
-        text.append(" " * gutter + str(dates[0]).ljust(max(1, width - gutter - len(str(dates[-1])))) + str(dates[-1]) + "\n", style="dim")
+        first, last = str(dates[0]), str(dates[-1])
+        text.append(" " * gutter + first.ljust(max(1, width - gutter - len(last))) + last + "\n", style="dim")
     for i, name in enumerate(names):
         text.append("━━ ", style=COLOURS[i])
         text.append(name + "   ")

@@ -65,7 +65,8 @@ class Markers:
         self.origin = 0  # global steps done before the first step the curves show
         self.done = 0
         self.marks: list[Mark] = []
-        self.spans: list[tuple[int, int, float | None]] = []  # each ended epoch: (first step - 1, last step, clipped share)
+        # each ended epoch: (first step - 1, last step, clipped share)
+        self.spans: list[tuple[int, int, float | None]] = []
         self.threshold: float | None = None  # norm clipping's threshold, None when it does not clip by norm
         self.saves = False
         self.plateau = False

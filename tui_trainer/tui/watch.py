@@ -80,10 +80,12 @@ class WatchApp(App):
         elif not self.follower.path.exists():
             state = "waiting for metrics.jsonl"
         elif time.monotonic() - self.last_event > QUIET_SECONDS and not (self.run_dir / SUMMARY).exists():
-            state = f"no new events for {time.monotonic() - self.last_event:.0f} s: the run may have been killed (resume it with tui-trainer train --resume)"
+            state = (f"no new events for {time.monotonic() - self.last_event:.0f} s: the run may have been killed "
+                     "(resume it with tui-trainer train --resume)")
         else:
             state = "live"
-        self.query_one("#watch-info", Static).update(f"[b]{state}[/]  {self.run_dir}  (read-only; q quits)", layout=False)
+        self.query_one("#watch-info", Static).update(f"[b]{state}[/]  {self.run_dir}  (read-only; q quits)",
+                                                     layout=False)
 
 
 def watch_run(run_dir: Path | str) -> None:

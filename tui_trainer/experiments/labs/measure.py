@@ -71,8 +71,8 @@ def metric_name_problem(name: str) -> str | None:
             return None
         except ValueError:
             pass
-    return (f"unknown metric {name!r}: choose {', '.join([*METRICS, *PROBES])}, or epochs_to:<validation metric>>=<value> "
-            "(e.g. epochs_to:val_accuracy>=0.9)")
+    return (f"unknown metric {name!r}: choose {', '.join([*METRICS, *PROBES])}, or "
+            "epochs_to:<validation metric>>=<value> (e.g. epochs_to:val_accuracy>=0.9)")
 
 
 def goal_of(name: str) -> str:
@@ -94,7 +94,8 @@ def describe(name: str) -> str:
 
 def _epochs_to(curves: Curves, key: str, op: str, value: float) -> float:
     for e in curves.epochs:
-        got = e.val_loss if key == "val_loss" else (e.metrics or {}).get(key, e.val_accuracy if key == "val_accuracy" else None)
+        fallback = e.val_accuracy if key == "val_accuracy" else None
+        got = e.val_loss if key == "val_loss" else (e.metrics or {}).get(key, fallback)
         if got is not None and math.isfinite(got) and (got >= value if op == ">=" else got <= value):
             return float(e.epoch)
     return math.inf
@@ -108,6 +109,7 @@ def measure(run_dir: Path | str, names: list[str]) -> dict[str, float | None]:
     out: dict[str, float | None] = probe(run_dir, [n for n in names if n in PROBES])
     for name in (n for n in names if n not in PROBES):
         m = EPOCHS_TO.match(name)
-        value = _epochs_to(curves, m.group(1), m.group(2), float(m.group(3))) if m else METRICS[name][2](summary, curves)
+        value = _epochs_to(curves, m.group(1), m.group(2),
+                           float(m.group(3))) if m else METRICS[name][2](summary, curves)
         out[name] = None if value is None else float(value)
     return out

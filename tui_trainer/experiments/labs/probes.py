@@ -60,7 +60,8 @@ def probe(run_dir: Path | str, names: list[str]) -> dict[str, float | None]:
     if not classes or not hasattr(test, "x"):
         return {name: None for name in names}
     x, y = pipeline.prepare(test.x.to(device)), test.y.to(device)
-    ratios = _bn_ratios(model, x) if any(name.startswith("bn_") for name in names) else None  # one pass for both BatchNorm probes
+    # one pass for both BatchNorm probes
+    ratios = _bn_ratios(model, x) if any(name.startswith("bn_") for name in names) else None
     out: dict[str, float | None] = {}
     with torch.no_grad():
         for name in names:

@@ -54,10 +54,12 @@ class LabSession:
     def to_json(self) -> dict[str, Any]:
         lab = self.lab
         return {"lab": lab.name, "question": lab.question, "lesson": lab.lesson, "base": lab.base, "seeds": self.seeds,
-                "arms": [a.name for a in lab.arms], "scan": {"key": lab.scan.key, "values": lab.scan.values} if lab.scan else None,
-                "metric": lab.rule.metric, "metrics": lab.metrics, "columns": list(lab.columns), "extra": self.extra, "runs_planned": len(self.runs),
-                "skipped": self.skipped, "results": self.results, "verdict": self.verdict.to_json() if self.verdict else None,
-                "stopped": self.stopped, "seconds": round(self.seconds, 1)}
+                "arms": [a.name for a in lab.arms],
+                "scan": {"key": lab.scan.key, "values": lab.scan.values} if lab.scan else None,
+                "metric": lab.rule.metric, "metrics": lab.metrics, "columns": list(lab.columns), "extra": self.extra,
+                "runs_planned": len(self.runs), "skipped": self.skipped, "results": self.results,
+                "verdict": self.verdict.to_json() if self.verdict else None, "stopped": self.stopped,
+                "seconds": round(self.seconds, 1)}
 
 
 def shown(value: Any) -> str:
@@ -90,7 +92,8 @@ def plan(lab: Lab, seeds: int | None = None, extra: dict[str, Any] | None = None
             for value in (lab.scan.values if lab.scan else [None]):
                 label = "" if value is None else f"-{lab.scan.label}{shown(value)}"
                 name = _slug(f"{arm.name}{label}")
-                config = replace(lab.config(arm, value, seed, extra), {"name": f"{lab.name}.{name}"})  # the seeds of an arm share it
+                # the seeds of an arm share it
+                config = replace(lab.config(arm, value, seed, extra), {"name": f"{lab.name}.{name}"})
                 name = f"{name}-s{seed}"
                 label = arm.name if value is None else f"{arm.name} {shown(value)}"
                 runs.append(PlannedRun(label, seed, config, name, {"arm": arm.name, "value": value}))
@@ -98,8 +101,9 @@ def plan(lab: Lab, seeds: int | None = None, extra: dict[str, Any] | None = None
 
 
 def folder_for(runs_dir: Path | str, session: LabSession) -> Path:
-    return plan_folder(runs_dir, "lab", session.lab.name, {"lab": session.lab.path.read_text(encoding="utf-8"), "seeds": session.seeds,
-                                                          "extra": {k: v for k, v in session.extra.items() if k != "train.threads"}})
+    extra = {k: v for k, v in session.extra.items() if k != "train.threads"}  # not what the runs learn
+    return plan_folder(runs_dir, "lab", session.lab.name,
+                       {"lab": session.lab.path.read_text(encoding="utf-8"), "seeds": session.seeds, "extra": extra})
 
 
 def names(lab: Lab) -> list[str]:
@@ -158,16 +162,18 @@ def read_session(folder: Path | str) -> LabSession:
     folder = Path(folder)
     data = _read(folder)
     if not data.get("lab"):
-        raise LabError(f"{folder}: not a lab folder (no readable {LAB_JSON}); tui-trainer runs list shows the runs folder")
+        raise LabError(f"{folder}: not a lab folder (no readable {LAB_JSON}); tui-trainer "
+                       "runs list shows the runs folder")
     scan = data.get("scan")
     metrics = data.get("metrics") or [data["metric"], *data.get("columns", [])]
     lab = Lab(data["lab"], folder / LAB_JSON, data.get("question", ""), data.get("lesson", ""), data.get("base", ""),
-              len(data.get("seeds", [])) or 1, {}, tuple(Arm(a, {}) for a in data.get("arms", [])), (Rule("compare", metrics[0], "min"),),
+              len(data.get("seeds", [])) or 1, {}, tuple(Arm(a, {}) for a in data.get("arms", [])),
+              (Rule("compare", metrics[0], "min"),),
               Scan(scan["key"], scan["values"], scan["key"].split(".")[-1]) if scan else None, tuple(metrics))
     verdict = data.get("verdict")
-    session = LabSession(lab, data.get("seeds", []), [], data.get("extra", {}), data.get("skipped", {}), folder, data.get("results", []),
-                         Verdict(verdict["outcome"], verdict.get("lines", []), verdict.get("noise", "")) if verdict else None,
-                         bool(data.get("stopped")), data.get("seconds", 0.0))
+    judged = Verdict(verdict["outcome"], verdict.get("lines", []), verdict.get("noise", "")) if verdict else None
+    session = LabSession(lab, data.get("seeds", []), [], data.get("extra", {}), data.get("skipped", {}), folder,
+                         data.get("results", []), judged, bool(data.get("stopped")), data.get("seconds", 0.0))
     session.planned = data.get("runs_planned", len(session.results))
     return session
 

@@ -56,7 +56,8 @@ from .measure import goal_of, metric_name_problem
 BUNDLED_LABS = BUNDLED_DIR / "labs"
 RULES = ("compare", "highest", "paired")
 TOP_KEYS = {"question", "lesson", "base", "seeds", "seconds", "columns", "set", "arm", "scan", "verdict"}
-VERDICT_KEYS = {"rule", "metric", "goal", "reference", "better", "worse", "same", "differ", "best", "target", "min_effect", "arms", "against"}
+VERDICT_KEYS = {"rule", "metric", "goal", "reference", "better", "worse", "same", "differ", "best", "target",
+                "min_effect", "arms", "against"}
 
 
 class LabError(UserError):
@@ -122,7 +123,8 @@ class Lab:
         """Every metric the verdicts and the table need, in order."""
         return list(dict.fromkeys([m for r in self.rules for m in r.metrics] + list(self.columns)))
 
-    def config(self, arm: Arm, value: Any = None, seed: int | None = None, extra: dict[str, Any] | None = None) -> Config:
+    def config(self, arm: Arm, value: Any = None, seed: int | None = None,
+               extra: dict[str, Any] | None = None) -> Config:
         """The config of one run: the base preset, the lab's settings, the arm's, the scanned value."""
         base, _ = load_preset(self.base)
         overrides = {**self.settings, **(extra or {}), **arm.overrides}
@@ -190,7 +192,8 @@ def load_lab(name_or_path: str | Path, check_configs: bool = True) -> Lab:
         if not isinstance(a, dict) or not isinstance(a.get("name"), str) or not isinstance(a.get("set", {}), dict):
             problems.append(f"arm {i + 1}: needs name = \"...\" and set = {{ ... }}")
             continue
-        problems += [f"arm {a['name']!r}: unknown key {k!r} (an arm has name and set)" for k in a if k not in ("name", "set")]
+        problems += [f"arm {a['name']!r}: unknown key {k!r} (an arm has name and set)"
+                     for k in a if k not in ("name", "set")]
         arms.append(Arm(a["name"], dict(a.get("set", {}))))
     names = [a.name for a in arms]
     if len(set(names)) != len(names):
@@ -198,7 +201,8 @@ def load_lab(name_or_path: str | Path, check_configs: bool = True) -> Lab:
     scan = None
     if "scan" in raw:
         s = raw["scan"]
-        if not isinstance(s, dict) or not isinstance(s.get("key"), str) or not isinstance(s.get("values"), list) or not s["values"]:
+        if not isinstance(s, dict) or not isinstance(s.get("key"),
+                                                     str) or not isinstance(s.get("values"), list) or not s["values"]:
             problems.append("[scan]: needs key = \"section.setting\" and a non-empty values list")
         else:
             scan = Scan(s["key"], list(s["values"]), s["key"].split(".")[-1])
@@ -215,11 +219,12 @@ def load_lab(name_or_path: str | Path, check_configs: bool = True) -> Lab:
         columns = []
     problems += [p for c in columns if (p := metric_name_problem(str(c)))]
     verdicts = raw.get("verdict")
-    rules = tuple(_rule(v, names, scan, problems) for v in (verdicts if isinstance(verdicts, list) and verdicts else [verdicts]))
+    rules = tuple(_rule(v, names, scan,
+                        problems) for v in (verdicts if isinstance(verdicts, list) and verdicts else [verdicts]))
     if problems:
         raise LabError(f"{where}: " + "; ".join(problems))
-    lab = Lab(path.stem, path, raw["question"].strip(), " ".join(raw["lesson"].split()), raw["base"], seeds, dict(settings),
-              tuple(arms), rules, scan, tuple(map(str, columns)), raw.get("seconds"))
+    lab = Lab(path.stem, path, raw["question"].strip(), " ".join(raw["lesson"].split()), raw["base"], seeds,
+              dict(settings), tuple(arms), rules, scan, tuple(map(str, columns)), raw.get("seconds"))
     if check_configs:
         try:
             for arm in arms:
@@ -234,7 +239,8 @@ def _rule(raw: Any, names: list[str], scan: Scan | None, problems: list[str]) ->
     if not isinstance(raw, dict):
         problems.append("[verdict]: required, with rule and metric")
         return Rule("compare", "best_val_loss", "min")
-    problems += [f"verdict: unknown key {k!r} (known: {', '.join(sorted(VERDICT_KEYS))})" for k in raw if k not in VERDICT_KEYS]
+    known = ", ".join(sorted(VERDICT_KEYS))
+    problems += [f"verdict: unknown key {k!r} (known: {known})" for k in raw if k not in VERDICT_KEYS]
     rule, metric = raw.get("rule", "compare"), str(raw.get("metric", ""))
     if rule not in RULES:
         problems.append(f"verdict.rule: {rule!r}; choose {' or '.join(RULES)}")
@@ -248,9 +254,12 @@ def _rule(raw: Any, names: list[str], scan: Scan | None, problems: list[str]) ->
     problems += [f"verdict.against: {p}" for m in against if (p := metric_name_problem(m))]
     if rule == "paired":
         if not against:
-            problems.append("verdict.rule = \"paired\" compares metric with the metrics in against = [...]; give at least one")
-        problems += [f"verdict: {m!r} is not in against ({', '.join(against)})" for v in listed.values() for m in v if m not in against]
-    named = [*subset, *filter(None, [raw.get("reference"), raw.get("best")]), *([] if rule == "paired" else [a for v in listed.values() for a in v])]
+            problems.append("verdict.rule = \"paired\" compares metric with the metrics in "
+                            "against = [...]; give at least one")
+        problems += [f"verdict: {m!r} is not in against ({', '.join(against)})"
+                     for v in listed.values() for m in v if m not in against]
+    named = [*subset, *filter(None, [raw.get("reference"), raw.get("best")]),
+             *([] if rule == "paired" else [a for v in listed.values() for a in v])]
     for arm in named:
         if arm not in names:
             problems.append(f"verdict: no arm named {arm!r} (arms: {', '.join(names)})")
@@ -259,8 +268,9 @@ def _rule(raw: Any, names: list[str], scan: Scan | None, problems: list[str]) ->
         problems.append("verdict.rule = \"highest\" needs a [scan] of numbers and a numeric target")
     if rule == "compare" and raw.get("reference") is None and any(listed.values()):
         problems.append("verdict: better, worse, same and differ are relative to a reference arm; set reference")
-    return Rule(rule, metric, goal, raw.get("reference"), listed["better"], listed["worse"], listed["same"], listed["differ"],
-                raw.get("best"), raw.get("target"), float(raw.get("min_effect", 0.02)), subset, against)
+    return Rule(rule, metric, goal, raw.get("reference"), listed["better"], listed["worse"], listed["same"],
+                listed["differ"], raw.get("best"), raw.get("target"), float(raw.get("min_effect", 0.02)), subset,
+                against)
 
 
 __all__ = ["Arm", "Lab", "LabError", "Rule", "Scan", "find_lab", "lab_paths", "load_lab"]

@@ -57,6 +57,10 @@ class Stat:
         return f"{num(self.mean)} ({seeds})"
 
 
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
 def num(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
@@ -90,7 +94,8 @@ def clear(a: Stat, b: Stat, min_effect: float, log: bool = False) -> bool:
 
 @dataclass
 class Verdict:
-    outcome: str  # holds, contradicted, unclear, mixed, measured (the lab expects nothing) or skipped (its arms cannot run here)
+    # holds, contradicted, unclear, mixed, measured (the lab expects nothing) or skipped (its arms cannot run here)
+    outcome: str
     lines: list[str] = field(default_factory=list)
     noise: str = ""  # how the noise was judged
 
@@ -99,7 +104,8 @@ class Verdict:
         return HEADLINES[self.outcome]
 
     def text(self) -> str:
-        return "\n".join([f"{self.headline}.", *(f"  {line}" for line in self.lines), *([f"  ({self.noise})"] if self.noise else [])])
+        return "\n".join([f"{self.headline}.", *(f"  {line}" for line in self.lines),
+                          *([f"  ({self.noise})"] if self.noise else [])])
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "headline": self.headline}
@@ -119,7 +125,8 @@ def _noise_note(stats: list[Stat], min_effect: float, metric: str) -> str:
     if any(s.n < 2 for s in stats):
         return f"one seed: the spread between seeds is not measured; differences under {min_effect:.0%} count as none"
     scale = " (on a log scale)" if metric in LOG_SCALE else ""
-    return f"clear: means apart by more than {min_effect:.0%} and by more than twice the standard error of their difference{scale}"
+    return (f"clear: means apart by more than {min_effect:.0%} and by more than twice the standard error of their "
+            f"difference{scale}")
 
 
 def _outcome(judged: list[str]) -> str:
@@ -141,7 +148,8 @@ def compare(lab: Lab, rule: Rule, results: list[dict[str, Any]]) -> Verdict:
     what = describe(rule.metric)
     if rule.reference is not None:
         return _against_reference(rule, stats, arms, what)
-    ranked = sorted((a for a in arms if stats[a].values), key=lambda a: stats[a].mean if rule.goal == "min" else -stats[a].mean)
+    ranked = sorted((a for a in arms if stats[a].values),
+                    key=lambda a: stats[a].mean if rule.goal == "min" else -stats[a].mean)
     lines = [f"{what}, best first: " + "; ".join(f"{a} {stats[a].text()}" for a in ranked)]
     if len(ranked) < 2:
         return Verdict("unclear", lines + ["too few arms with results to compare"])
@@ -158,7 +166,8 @@ def compare(lab: Lab, rule: Rule, results: list[dict[str, Any]]) -> Verdict:
         else:
             beaten = clear(stats[top], stats[rule.best], rule.min_effect, log) if rule.best in stats else False
             judged.append("against" if beaten else "unclear")
-            lines.append(f"the lesson expects {rule.best} to be best: here it is {'clearly behind' if beaten else 'within the noise of'} {top}")
+            lines.append(f"the lesson expects {rule.best} to be best: here it is "
+                         f"{'clearly behind' if beaten else 'within the noise of'} {top}")
     elif not clear(stats[top], stats[second], rule.min_effect, log):
         judged.append("unclear")
     return Verdict(_outcome(judged), lines, _noise_note([stats[a] for a in ranked], rule.min_effect, rule.metric))
@@ -172,7 +181,9 @@ def _against_reference(rule: Rule, stats: dict[str, Stat], arms: list[str], what
         if arm == rule.reference:
             continue
         s = stats[arm]
-        relation = ("better" if better(s.mean, ref.mean, rule.goal) else "worse") if clear(s, ref, rule.min_effect, rule.metric in LOG_SCALE) else "same"
+        relation = "same"
+        if clear(s, ref, rule.min_effect, rule.metric in LOG_SCALE):
+            relation = "better" if better(s.mean, ref.mean, rule.goal) else "worse"
         expected = _expected(rule, arm)
         phrase = {"better": f"better than {rule.reference}", "worse": f"worse than {rule.reference}",
                   "same": f"no clear difference from {rule.reference}"}[relation]
@@ -197,26 +208,29 @@ def paired(lab: Lab, rule: Rule, results: list[dict[str, Any]]) -> Verdict:
     lines, judged = [f"{rule.metric} {ref.text()}"], []
     for metric in rule.against:
         pairs = [(r["metrics"][rule.metric], r["metrics"][metric]) for r in results
-                 if all(isinstance((r.get("metrics") or {}).get(k), (int, float)) and math.isfinite(r["metrics"][k]) for k in (rule.metric, metric))]
+                 if all(_finite((r.get("metrics") or {}).get(k)) for k in (rule.metric, metric))]
         diff = Stat([b - a for a, b in pairs])
         size = max([abs(v) for p in pairs for v in p] + [1e-12])
         is_clear = bool(pairs) and abs(diff.mean) > rule.min_effect * size and (
             diff.sd is None and diff.n == 1 or diff.sd is not None and abs(diff.mean) > 2 * diff.sd / math.sqrt(diff.n))
         relation = ("better" if better(diff.mean, 0.0, rule.goal) else "worse") if is_clear else "same"
-        line = (f"{metric} {Stat([b for _, b in pairs]).text()}: {'higher' if diff.mean > 0 else 'lower'} by {num(abs(diff.mean))}"
-                f"{f' ± {num(diff.sd)}' if diff.sd is not None else ''} on the same runs, "
+        line = (f"{metric} {Stat([b for _, b in pairs]).text()}: "
+                f"{'higher' if diff.mean > 0 else 'lower'} by "
+                f"{num(abs(diff.mean))}{f' ± {num(diff.sd)}' if diff.sd is not None else ''} on the same runs, "
                 + {"better": "better", "worse": "worse", "same": "no clear difference"}[relation])
         expected = _expected(rule, metric)
         if expected is not None:
             judged.append(_fate(expected, relation))
             line += _expectation(judged[-1], expected)
         lines.append(line)
-    noise = f"clear: the mean of the run-by-run differences is above {rule.min_effect:.0%} of the values and twice its standard error"
+    noise = (f"clear: the mean of the run-by-run differences is above {rule.min_effect:.0%} of the values and "
+             "twice its standard error")
     return Verdict(_outcome(judged), lines, noise)
 
 
 def _values(results: list[dict[str, Any]], metric: str) -> list[float]:
-    return [v for r in results if isinstance(v := (r.get("metrics") or {}).get(metric), (int, float)) and not math.isnan(v)]
+    values = [(r.get("metrics") or {}).get(metric) for r in results]
+    return [v for v in values if isinstance(v, (int, float)) and not math.isnan(v)]
 
 
 def _expected(rule: Rule, name: str) -> str | None:

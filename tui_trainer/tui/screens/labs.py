@@ -86,7 +86,8 @@ class LabsScreen(Screen):
                 continue
             self.labs.append((name, lab))
             seconds = estimate(lab)
-            table.add_row(name, lab.question, str(lab.run_count()), f"~{duration(seconds)}" if seconds else "?", key=name)
+            table.add_row(name, lab.question, str(lab.run_count()), f"~{duration(seconds)}" if seconds else "?",
+                          key=name)
         self.query_one(OverlayPlot).empty = "not run yet: enter runs it, and its runs' curves draw here as they train"
         self.set_interval(1.0, lambda: self.running and self._refresh_curves())  # a finished lab's runs do not move
         table.focus()
@@ -241,12 +242,15 @@ def plan_text(lab: Any, seeds: int | None) -> str:
     lines = [f"runs {lab.base} with {settings(lab.settings)}"]
     lines += [f"  {arm.name}: {settings(arm.overrides)}" for arm in lab.arms]
     if lab.scan is not None:
-        lines.append(f"  each at {lab.scan.key} = {', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in lab.scan.values)}")
+        lines.append(f"  each at {lab.scan.key} = "
+                     f"{', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in lab.scan.values)}")
     count = len(lab.arms) * (len(lab.scan.values) if lab.scan else 1) * seeds
     seconds = estimate(lab, seeds)
-    lines.append(f"{count} runs ({seeds} seed{'s' if seeds > 1 else ''} each){f', about {duration(seconds)} on 2 cores' if seconds else ''}")
+    lines.append(f"{count} runs ({seeds} seed{'s' if seeds > 1 else ''} "
+                 f"each){f', about {duration(seconds)} on 2 cores' if seconds else ''}")
     lines.append(f"judged on: {', '.join(dict.fromkeys(r.metric for r in lab.rules))}")
-    text = "\n".join(textwrap.fill(line, WRAP, subsequent_indent="    ") if len(line) > WRAP else line for line in lines)
+    text = "\n".join(textwrap.fill(line, WRAP,
+                                   subsequent_indent="    ") if len(line) > WRAP else line for line in lines)
     return text + "\n\n" + textwrap.fill(f"the lesson: {lab.lesson}", WRAP)
 
 
@@ -257,9 +261,11 @@ def result_text(session: Any) -> Text:
     out = Text(table_text(session) + "\n\n")
     if session.verdict is not None:
         verdict = session.verdict
-        style = {"holds": "bold green", "contradicted": "bold red", "unclear": "bold yellow"}.get(verdict.outcome, "bold")
+        style = {"holds": "bold green", "contradicted": "bold red",
+                 "unclear": "bold yellow"}.get(verdict.outcome, "bold")
         out.append(verdict.headline + ".\n", style=style)
-        out.append("\n".join(textwrap.fill(f"  {line}", WRAP, subsequent_indent="      ") for line in verdict.lines) + "\n")
+        out.append("\n".join(textwrap.fill(f"  {line}", WRAP,
+                                           subsequent_indent="      ") for line in verdict.lines) + "\n")
         if verdict.noise:
             out.append(textwrap.fill(f"  ({verdict.noise})", WRAP, subsequent_indent="   ") + "\n", style="dim")
         out.append("\n" + textwrap.fill(f"the lesson: {session.lab.lesson}", WRAP) + "\n")

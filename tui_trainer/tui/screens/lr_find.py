@@ -33,7 +33,8 @@ class LRCurve(Widget):
         width, height = self.size.width, self.size.height
         gutter = 8
         plot_h = max(1, height - 2)
-        series = [[(math.log10(lr) - math.log10(self.points[0][0]), y) for lr, y in self.points]] if self.points else [[]]
+        series = [[(math.log10(lr) - math.log10(self.points[0][0]), y) for lr,
+                   y in self.points]] if self.points else [[]]
         grid, ranges = braille_plot(series, max(2, width - gutter), plot_h, False)
         text = Text()
         if ranges is None:
@@ -84,8 +85,8 @@ class LRFindScreen(ModalScreen[float | None]):
         from textual.containers import Vertical
 
         with Vertical(id="lr-box"):
-            yield Static(f"[b]LR range test[/] of {self.config.name}: {STEPS} steps from 1e-7 to 10 on a copy of the model; "
-                         "the run is not touched", id="lr-title")
+            yield Static(f"[b]LR range test[/] of {self.config.name}: {STEPS} steps from 1e-7 "
+                         "to 10 on a copy of the model; the run is not touched", id="lr-title")
             yield LRCurve(id="lr-curve")
             yield Static("loading the data…", id="lr-text")
         yield Footer()

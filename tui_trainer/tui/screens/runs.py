@@ -78,7 +78,8 @@ class RunsScreen(Screen):
         yield Header()
         with Horizontal():
             with Vertical(id="runs-left"):
-                yield Input(placeholder="/ filter: words in the id, preset, tricks or status", id="runs-filter", compact=True)
+                yield Input(placeholder="/ filter: words in the id, preset, tricks or status", id="runs-filter",
+                            compact=True)
                 yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
                 with Horizontal(id="ablate-row"):
                     yield Label("a: ablate the current settings on")
@@ -122,7 +123,8 @@ class RunsScreen(Screen):
         table = self.query_one("#runs-table", DataTable)
         current = self.runs[table.cursor_row].path if self.runs and 0 <= table.cursor_row < len(self.runs) else None
         words = self.query_one("#runs-filter", Input).value.lower().split()
-        self.runs = [r for r in reversed(scan_runs(self.runs_dir)) if all(w in self._haystack(r) for w in words)]  # newest first
+        # newest first
+        self.runs = [r for r in reversed(scan_runs(self.runs_dir)) if all(w in self._haystack(r) for w in words)]
         table.clear()
         for run in self.runs:
             table.add_row(*self._row(run), key=str(run.path))
@@ -169,7 +171,8 @@ class RunsScreen(Screen):
             self.notify(f"{run.id} is training now (w follows it, x stops it)", severity="warning")
             return
         if run.status not in ("stopped", "failed", "pruned", "interrupted"):
-            self.notify(f"{run.id} is {run.status}: only a stopped, failed, pruned or killed run can be resumed", severity="warning")
+            self.notify(f"{run.id} is {run.status}: only a stopped, failed, pruned or killed run can be resumed",
+                        severity="warning")
             return
         self.post_message(ResumeRequested(run.path))
 
@@ -185,7 +188,8 @@ class RunsScreen(Screen):
     def _row(self, run: RunInfo) -> list:
         mark = self._mark(run)
         return [mark, run.id, run.preset, " ".join(SHORT.get(t, t) for t in run.tricks) or "-", run.status,
-                fmt(run.summary.get("best_val_loss")), headline_cell(run.summary), duration(run.summary.get("wall_seconds"))]
+                fmt(run.summary.get("best_val_loss")), headline_cell(run.summary),
+                duration(run.summary.get("wall_seconds"))]
 
     def action_toggle(self) -> None:
         run = self._cursor_run()
@@ -231,7 +235,8 @@ class RunsScreen(Screen):
     def action_stop(self) -> None:
         if self.sweep is not None and self.sweep.in_progress and self.sweep.folder is not None:
             request_stop(self.sweep.folder)
-            self.notify(f"asked the sweep in {self.sweep.folder.name} to stop: its trials save at a step and stay resumable")
+            self.notify(f"asked the sweep in {self.sweep.folder.name} to stop: its trials "
+                        "save at a step and stay resumable")
             return
         run = self._cursor_run()
         self.post_message(StopRequested(run.path if run is not None and run.status == "running" else None))
@@ -264,7 +269,8 @@ class RunsScreen(Screen):
         state = ("running: x stops it" if sweep.in_progress else "stopped: `tui-trainer sweep` again resumes it"
                  if done < len(sweep.trials) else "complete")
         self.query_one("#sweep-status", Static).update(
-            f"sweep of {sweep.preset}: {done}/{len(sweep.trials)} trials, {state}. Mean ± std over seeds, best first. {folder}")
+            f"sweep of {sweep.preset}: {done}/{len(sweep.trials)} trials, {state}. Mean ± std "
+            f"over seeds, best first. {folder}")
         if done:
             self.action_reload()
 

@@ -27,6 +27,8 @@ CURVE_ROWS = 2
 MARKER_ROWS = 2
 
 
+MARK_KINDS = ("clip", "saved", "lr", "best", "skipped", "intervention")  # the markers' kinds, each its style
+
 class Curve:
     def __init__(self, name: str, title: str, reduce: str, log: bool = False):
         self.name, self.title, self.log = name, title, log
@@ -54,7 +56,7 @@ class LiveView(Widget):
     LiveView > .liveview--mark-intervention { color: magenta; text-style: bold; }
     """
     COMPONENT_CLASSES = {"liveview--curve", "liveview--bad", "liveview--dim", "liveview--bar", "liveview--bar-back",
-                         *(f"liveview--mark-{kind}" for kind in ("clip", "saved", "lr", "best", "skipped", "intervention"))}
+                         *(f"liveview--mark-{kind}" for kind in MARK_KINDS)}
 
     STATUS_ROWS = 2
 
@@ -85,8 +87,8 @@ class LiveView(Widget):
     # -- building lines ---------------------------------------------------------------------
 
     def show(self, status: list[str], progress: float | None, progress_text: str, curves: Iterable[str] | None) -> None:
-        """Set the status (markup parts, most important first) and progress, and redraw the curves named in ``curves`` (``None``: only
-        their labels). Refreshes the lines that changed."""
+        """Set the status (markup parts, most important first) and progress, and redraw the curves named in
+        ``curves`` (``None``: only their labels). Refreshes the lines that changed."""
         self.status, self.progress, self.progress_text = status, progress, progress_text
         if self._width < 0:  # not drawn yet at this size: render_line builds everything
             self.refresh()
@@ -172,7 +174,8 @@ class LiveView(Widget):
             label = texts[r] if r < len(texts) else ""
             row = rows[r] if r < len(rows) else ""
             changed += self._set(top + r, (label, row, label_width),
-                                 lambda label=label, row=row, dim=r > 0: self._curve_strip(label, row, label_width, dim))
+                                 lambda label=label, row=row,
+                                 dim=r > 0: self._curve_strip(label, row, label_width, dim))
         return changed
 
     def _spark(self, curve: Curve, width: int) -> tuple[list[str], float | None, float | None, bool]:
@@ -197,7 +200,8 @@ class LiveView(Widget):
         label_width = self.label_width(self._width)
         label, cells = self.markers.label(), self.markers.row(max(0, self._width - label_width))
         legend = self.markers.legend(self._width)
-        return (self._set(top, ("markers", label, tuple(cells), label_width), lambda: self._marker_strip(label, cells, label_width))
+        return (self._set(top, ("markers", label, tuple(cells), label_width),
+                          lambda: self._marker_strip(label, cells, label_width))
                 + self._set(top + 1, ("legend", tuple(legend), self._width), lambda: self._legend_strip(legend)))
 
     def _marker_strip(self, label: str, cells: list[tuple[str, str]], label_width: int) -> Strip:
@@ -216,7 +220,8 @@ class LiveView(Widget):
         gap = " " * (2 if legend_width(legend, 2) <= self._width else 1)
         segments = []
         for i, (glyph, kind, word) in enumerate(legend):
-            segments += [Segment(glyph, self._style(f"liveview--mark-{kind}")), Segment(f" {word}" + (gap if i < len(legend) - 1 else ""), dim)]
+            segments += [Segment(glyph, self._style(f"liveview--mark-{kind}")),
+                         Segment(f" {word}" + (gap if i < len(legend) - 1 else ""), dim)]
         return Strip(segments).crop(0, self._width).adjust_cell_length(self._width, self._style())
 
     def _build_all(self, width: int) -> None:

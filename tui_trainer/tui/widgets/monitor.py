@@ -131,12 +131,14 @@ class Monitor(Vertical):
             self.steps_done = event.start_step
         self.started = event
         self.markers.note(event, fresh=not resumed)
-        self.curves["grad_norm"].marker = event.clip_threshold if event.clip_mode == "norm" else None  # by value: no bound on |g|
-        log.write(f"[b]started[/] {event.preset}: {event.parameters:,} parameters on {event.device} ({event.precision}), "
-                  f"tricks: {', '.join(event.tricks) or 'none'}")
+        # by value: no bound on |g|
+        self.curves["grad_norm"].marker = event.clip_threshold if event.clip_mode == "norm" else None
+        log.write(f"[b]started[/] {event.preset}: {event.parameters:,} parameters on "
+                  f"{event.device} ({event.precision}), tricks: {', '.join(event.tricks) or 'none'}")
         if event.dataset:
-            log.write(f"data {event.dataset} {'×'.join(map(str, event.input_shape))}, {event.train_size:,}/{event.val_size:,}/"
-                      f"{event.test_size:,} (train/val/test), {event.data_detail}")
+            log.write(f"data {event.dataset} {'×'.join(map(str, event.input_shape))}, "
+                      f"{event.train_size:,}/{event.val_size:,}/{event.test_size:,} "
+                      f"(train/val/test), {event.data_detail}")
         for note in event.notes:
             log.write(f"[yellow]note:[/] {escape(note)}")
         if event.run_dir:
@@ -200,7 +202,9 @@ class Monitor(Vertical):
 
     def show_loading(self, label: str, done: int, total: int | None) -> None:
         """A download or decoding before the run starts, on the progress bar."""
-        amount = f"{done / 2**20:,.1f}/{total / 2**20:,.1f} MB" if "download" in label and total else (f"{done:,}/{total:,}" if total else "")
+        amount = f"{done:,}/{total:,}" if total else ""
+        if "download" in label and total:
+            amount = f"{done / 2**20:,.1f}/{total / 2**20:,.1f} MB"
         self.live.show([f"[b]loading data[/]: {escape(label)} {amount}"], done / total if total else None,
                        f"{done / total:4.0%}" if total else "", None)
 
@@ -225,7 +229,8 @@ class Monitor(Vertical):
             "patience": "patience",
         }
         if es is not None:
-            labels["patience"] = f"wait {es.wait}/{es.patience} best {es.best_epoch}" if es.enabled else f"best ep {es.best_epoch}"
+            labels["patience"] = (f"wait {es.wait}/{es.patience} best {es.best_epoch}" if es.enabled
+                                  else f"best ep {es.best_epoch}")
         for name, text in labels.items():
             self.curves[name].label = text
         progress, progress_text = None, ""
@@ -252,9 +257,11 @@ class Monitor(Vertical):
             rate_text(rate, started.tokens_per_sample),
             f"ETA {duration(remaining)}" if remaining is not None and not self.ended else "",
             f"val {metrics_text(epoch_metrics(epoch), '.3f')}" if epoch else "",
-            f"{started.device} {started.precision}" + (f" × {started.processes} processes, global batch {started.batch_size}"
+            f"{started.device} {started.precision}" + (f" × {started.processes} processes, "
+                                                       f"global batch {started.batch_size}"
                                                        if started.processes > 1 else ""),
-            load_text(self.last_load.cpu_percent, self.last_load.rss_mb, self.last_load.gpu_percent, self.last_load.gpu_mb)
+            load_text(self.last_load.cpu_percent, self.last_load.rss_mb, self.last_load.gpu_percent,
+                      self.last_load.gpu_mb)
             if self.last_load is not None and not self.ended else "",
         ]
         return [p for p in parts if p]

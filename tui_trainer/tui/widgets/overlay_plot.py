@@ -100,7 +100,8 @@ class OverlayPlot(Widget):
         styles = [st for _, _, group in entries for st in group]
         legend_rows = min(len(entries), 4)
         plot_h = max(1, height - 3 - legend_rows)
-        grid, ranges = braille_plot(series, max(2, width - gutter), plot_h, log, "max" if key == "grad_norm" else "mean")
+        grid, ranges = braille_plot(series, max(2, width - gutter), plot_h, log,
+                                    "max" if key == "grad_norm" else "mean")
         if ranges is None:
             text.append("no finite values to draw", style="dim")
             return text
@@ -126,7 +127,8 @@ class OverlayPlot(Widget):
         out = []
         for n, group in enumerate(seed_groups(self.runs)):
             color = PALETTE[n % len(PALETTE)]
-            series = [ema(self._series(self.runs[i], key)) if smooth else self._series(self.runs[i], key) for i in group]
+            series = [ema(self._series(self.runs[i],
+                                       key)) if smooth else self._series(self.runs[i], key) for i in group]
             if len(group) == 1:
                 run = self.runs[group[0]]
                 out.append((f"{run.id} ({run.status})", series, [color]))
@@ -136,6 +138,6 @@ class OverlayPlot(Widget):
             xs = [series[0][k][0] for k in range(size)]
             mean = [(x, sum(c) / len(c)) for x, c in zip(xs, columns)]
             low, high = [(x, min(c)) for x, c in zip(xs, columns)], [(x, max(c)) for x, c in zip(xs, columns)]
-            out.append((f"{self.runs[group[0]].preset} × {len(group)} seeds: mean, dim: min and max", [mean, low, high],
-                        [color, f"dim {color}", f"dim {color}"]))
+            label = f"{self.runs[group[0]].preset} × {len(group)} seeds: mean, dim: min and max"
+            out.append((label, [mean, low, high], [color, f"dim {color}", f"dim {color}"]))
         return out

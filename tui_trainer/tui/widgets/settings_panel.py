@@ -28,8 +28,9 @@ from ...config.tricks import TRICKS
 from ..explain import TITLES
 
 TRAIN_FIELDS = ("epochs", "lr", "batch_size", "seed")
-DATA_FIELDS = ("dataset", "path", "seq_len", "random_offsets", "column", "date_column", "window", "horizon", "season", "transform",
-               "val_periods", "test_periods", "image_size", "color", "val_fraction", "test_fraction", "split_seed")
+DATA_FIELDS = ("dataset", "path", "seq_len", "random_offsets", "column", "date_column", "window", "horizon", "season",
+               "transform", "val_periods", "test_periods", "image_size", "color", "val_fraction", "test_fraction",
+               "split_seed")
 #: model.kind, then each family's settings (only the chosen family's rows are shown).
 MODEL_FIELDS = ("kind", *(f"{family}.{f.name}" for family in variant_tables(ModelConfig)
                           for f in dataclasses.fields(field_types(ModelConfig)[family])))
@@ -47,18 +48,23 @@ WARMUP_FIELDS = {"warmup_epochs", "warmup_steps", "warmup_start_factor"}
 #: The data settings that only some datasets read.
 SERIES = ("series",)
 DATA_ONLY_FOR = {"path": ("image_folder", "npz", "text", "series"), "seq_len": ("text",), "random_offsets": ("text",),
-                 "image_size": ("image_folder",), "color": ("image_folder",), "test_fraction": ("image_folder", "npz", "digits", "series"),
-                 **{key: SERIES for key in ("column", "date_column", "window", "horizon", "season", "transform", "val_periods", "test_periods")},
-                 "split_seed": tuple(d for d in DATASETS if d not in ("text", "series")),  # those two are split by position
+                 "image_size": ("image_folder",), "color": ("image_folder",),
+                 "test_fraction": ("image_folder", "npz", "digits", "series"),
+                 **{key: SERIES for key in ("column", "date_column", "window", "horizon", "season", "transform",
+                                            "val_periods", "test_periods")},
+                 # those two are split by position
+                 "split_seed": tuple(d for d in DATASETS if d not in ("text", "series")),
                  "val_fraction": tuple(d for d in DATASETS if d != "text")}
-LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_steps": "warm-up steps", "random_offsets": "random offsets",
-          "date_column": "date column", "val_periods": "val periods", "test_periods": "test periods", "warmup_start_factor": "warm-up from ×",
+LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_steps": "warm-up steps",
+          "random_offsets": "random offsets", "date_column": "date column", "val_periods": "val periods",
+          "test_periods": "test periods", "warmup_start_factor": "warm-up from ×",
           "exclude_bias_and_norm": "skip bias & norm", "restore_best": "restore best", "min_delta": "min delta",
           "step_size": "step size", "min_lr": "min lr", "pct_start": "pct start", "div_factor": "div factor",
           "final_div_factor": "final div", "batch_size": "batch size", "val_fraction": "val fraction",
-          "split_seed": "split seed", "kernel_size": "kernel size", "pool_every": "pool every", "fc_hidden": "fc hidden",
-          "hidden_size": "hidden size", "num_layers": "layers", "image_size": "image size", "test_fraction": "test fraction",
-          "conv_bias": "conv bias", "crop_padding": "crop padding", "input_shape": "built for", "seq_len": "seq len", "embedding_dim": "embedding"}
+          "split_seed": "split seed", "kernel_size": "kernel size", "pool_every": "pool every",
+          "fc_hidden": "fc hidden", "hidden_size": "hidden size", "num_layers": "layers", "image_size": "image size",
+          "test_fraction": "test fraction", "conv_bias": "conv bias", "crop_padding": "crop padding",
+          "input_shape": "built for", "seq_len": "seq len", "embedding_dim": "embedding"}
 
 
 def widget_id(key: str) -> str:
@@ -150,7 +156,8 @@ class SettingsPanel(VerticalScroll):
             for trick in TRICKS.values():
                 with Vertical(classes="group", id=f"group-{trick.name}"):
                     key = f"tricks.{trick.name}.enabled"
-                    yield Checkbox(trick.title, _get(self.config, key), id=widget_id(key), compact=True, tooltip=trick.help)
+                    yield Checkbox(trick.title, _get(self.config, key), id=widget_id(key), compact=True,
+                                   tooltip=trick.help)
                     yield Static("", classes="reason", id=f"reason-{trick.name}")
                     for name in trick.panel:
                         yield self._row(f"tricks.{trick.name}.{name}")
@@ -300,8 +307,8 @@ class SettingsPanel(VerticalScroll):
         self.query_one("#settings-errors", Static).update(text)
 
     def _show_relevant(self) -> None:
-        """Show the chosen model family's rows, the data settings the dataset reads and the chosen schedule's parameters only
-        (rows not mounted yet are shown right when their group mounts)."""
+        """Show the chosen model family's rows, the data settings the dataset reads and the chosen schedule's
+        parameters only (rows not mounted yet are shown right when their group mounts)."""
         family = self.config.model.kind
         for name in MODEL_FIELDS[1:]:
             for row in self.query(f"#row-{widget_id(f'model.{name}')}"):

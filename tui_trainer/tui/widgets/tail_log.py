@@ -102,7 +102,8 @@ class TailLog(Widget, can_focus=True):
         end = len(self._wrapped) - self.back
         start = max(0, end - (height - 1 if self.back else height))  # the last row says what is below
         if self.back and y == height - 1:
-            more = Text(f" {self.back} newer lines: End or scroll down ", style=self._base + self.get_component_rich_style("taillog--more", partial=True))
+            more = Text(f" {self.back} newer lines: End or scroll down ",
+                        style=self._base + self.get_component_rich_style("taillog--more", partial=True))
             return Strip(list(more.render(self.app.console))).adjust_cell_length(width, self._base)
         i = start + y
         if i < end:
