@@ -62,7 +62,7 @@ def test_offline_cifar10_says_which_file_to_put_where(tmp_path):
 
 
 def test_the_data_command_draws_one_picture_per_class(tmp_path):
-    proc = cli("data", "digits-cnn", "--width", "80", cwd=tmp_path)
+    proc = cli("data", "digits-cnn", "--width", "80", cwd=tmp_path, env={"FORCE_COLOR": "1"})  # as on a terminal
     assert proc.returncode == 0, proc.stderr
     assert "1,294 train / 144 validation / 359 test" in proc.stdout and "no horizontal flips" in proc.stdout
     assert proc.stdout.count("▀") == 10 * 16 * 8  # ten 16×16 pictures: 16 columns by 8 rows, two pixels a character

@@ -71,7 +71,7 @@ def test_export_csv_per_step_and_per_epoch(runs, tmp_path):
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == summary["steps"] and [int(r["step"]) for r in rows] == list(range(1, summary["steps"] + 1))
     target = tmp_path / "epochs.csv"
-    code, _ = invoke("runs", "export", a, "--epochs", "-o", target)
+    code, _ = invoke("runs", "export", a, "--per-epoch", "-o", target)
     epochs = list(csv.DictReader(target.open()))
     assert code == 0 and len(epochs) == 2
     assert min(float(e["val_loss"]) for e in epochs) == pytest.approx(summary["best_val_loss"])
@@ -83,8 +83,10 @@ def test_unknown_or_ambiguous_runs_are_clear_errors(runs, tmp_path):
     assert code == 2 and "no run matches" in out
     code, out = invoke("runs", "show", "-", "--runs-dir", runs_dir)
     assert code == 2 and "matches 3 runs" in out
-    code, out = invoke("runs", "list", "--runs-dir", tmp_path / "none")
-    assert code == 2 and "no such runs folder" in out
+    code, out = invoke("runs", "list", "--runs-dir", tmp_path / "none")  # nothing trained there yet: not a mistake
+    assert code == 0 and out.startswith(f"no runs in {tmp_path / 'none'} yet")
+    code, out = invoke("runs", "show", "latest", "--runs-dir", tmp_path / "none")
+    assert code == 2 and "no runs in" in out and "so none is 'latest'" in out and "runs list" not in out
     code, out = invoke("runs", "export", next(p for p in runs_dir.iterdir() if p.name.endswith("gamma")))
     assert code == 2 and "never started" in out
 

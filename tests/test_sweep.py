@@ -88,7 +88,7 @@ def test_the_sweep_command_prints_the_table_and_refuses_a_bad_grid_with_one_line
     assert again.stdout.count("complete already, skipped") == 2
     bad = cli("sweep", "lstm-co2", "--grid", "train.lr=0", "--runs-dir", tmp_path / "runs", cwd=tmp_path)
     assert bad.returncode == 2
-    assert "--grid: train.lr=0: train.lr: must be greater than 0.0" in bad.stderr
+    assert "--grid train.lr=0: train.lr: must be greater than 0.0" in bad.stderr
     assert "Traceback" not in bad.stderr
 
 

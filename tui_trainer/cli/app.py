@@ -15,8 +15,8 @@ from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..config.tricks import TRICKS
 from ..errors import UserError
-from .common import (complete_preset, complete_run, fail, quiet_exit, ray_option, ray_trials, runs_dir_option,
-                     train_overrides)
+from .common import (complete_preset, complete_run, epochs_option, fail, quiet_exit, ray_option, ray_trials,
+                     runs_dir_option, seeds_option, threads_option, train_overrides)
 from .data_commands import data as data_command
 from .generate_command import generate as generate_command
 from .lab_commands import lab_app
@@ -86,21 +86,21 @@ def train(
     set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
                                    help="Override any setting, e.g. --set train.lr=0.01 --set "
                                         "tricks.lr_schedule.kind=step. Repeatable."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Maximum epochs (train.epochs)."),
+    epochs: Optional[int] = epochs_option(),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of initialisation, "
                                                             "shuffling and dropout (train.seed)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Base learning rate (train.lr)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or mps (train.device)."),
-    threads: Optional[int] = typer.Option(None, "--threads",
-                                          help="CPU threads for torch; 0 = one per core (train.threads)."),
+    threads: Optional[int] = threads_option(),
     runs_dir: Path = runs_dir_option("Where run folders are created."),
     json_: Optional[bool] = typer.Option(None, "--json/--no-json",
                                          help="One JSON object per event and line (default "
                                               "when stdout is not a terminal).", show_default=False),
-    resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN_DIR",
-                                          help="Continue a stopped or killed run from its last.pt, in its own folder, "
-                                               "with its own config (only --threads, --json, --nproc and "
-                                               "--tensorboard may be given with it)."),
+    resume: Optional[str] = typer.Option(None, "--resume", metavar="RUN", autocompletion=complete_run,
+                                         help="Continue a stopped or killed run (its folder, id, a unique part of the "
+                                              "id, or latest) from its last.pt, in its own folder, with its own config "
+                                              "(only --threads, --json, --nproc and --tensorboard may be given with "
+                                              "it)."),
     tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR",
                                                help="Also write the run as TensorBoard scalars, live, in DIR/<run "
                                                     "folder name> (needs tensorboard)."),
@@ -123,7 +123,10 @@ def train(
     dist = Distributed.from_env()  # under torchrun: this process's rank; process 0 alone speaks
     try:
         if resume is not None:
-            launcher = Launcher(resume=resume, threads=threads, runs_dir=runs_dir, distributed=dist)
+            from ..runs.catalog import resolve_run
+
+            folder = resolve_run(resume, runs_dir).path  # a folder, an id, a unique part of one, or latest
+            launcher = Launcher(resume=folder, threads=threads, runs_dir=runs_dir, distributed=dist)
         else:
             threads_given = [("train.threads", threads, f"--threads {threads}")] if threads is not None else []
             config, _ = load_preset(preset or DEFAULT_PRESET, [*overrides, *threads_given])
@@ -216,12 +219,11 @@ def ablate(
     tricks: Optional[str] = typer.Option(None, "--tricks", help="Comma-separated tricks to "
                                                                 f"switch, of {', '.join(TRICKS)} "
                                                                 "(default: every trick that applies)."),
-    seeds: int = typer.Option(3, "--seeds", help="Seeds per variant (train.seed, train.seed+1, ...); "
-                                                 "differences are paired by seed."),
+    seeds: int = seeds_option(3, "variant; differences are paired by seed"),
     set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
                                    help="Override a setting of the preset for every variant. Repeatable."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Maximum epochs (train.epochs)."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (train.threads)."),
+    epochs: Optional[int] = epochs_option(),
+    threads: Optional[int] = threads_option(),
     runs_dir: Path = runs_dir_option("Where the ablation folder is created."),
     ray: Optional[str] = ray_option(),
     max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", metavar="K",

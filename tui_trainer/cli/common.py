@@ -4,8 +4,25 @@ and turning ``--set`` and the ``train.*`` shortcut options into overrides."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+
+
+def _switches_show_no_type() -> None:
+    """typer's help writes a switch's type after it (``--json/--no-json <bool>``, ``--help <bool>``), which
+    reads as if it took a value; a switch takes none, so its type column stays empty."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich
+
+
+_switches_show_no_type()
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -22,6 +39,28 @@ def quiet_exit(message: str, code: int = 2) -> None:
 
     time.sleep(1.0)
     raise typer.Exit(code)
+
+
+def epochs_option() -> Any:
+    """``--epochs N``, the same in every command that trains (checked as ``train.epochs`` is)."""
+    return typer.Option(None, "--epochs", "-e", help="Maximum epochs of each run (train.epochs).")
+
+
+def threads_option() -> Any:
+    """``--threads N``, the same in every command that trains (checked as ``train.threads`` is)."""
+    return typer.Option(None, "--threads", help="CPU threads for torch in each run; 0 = one per core (train.threads).")
+
+
+def _at_least_one(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        fail(f"--seeds {value}: must be at least 1")
+    return value
+
+
+def seeds_option(default: int | None, per: str) -> Any:
+    """``--seeds N``: how many seeds, checked as it is read, before anything loads."""
+    start = "default: the lab's" if default is None else "train.seed, train.seed+1, ..."
+    return typer.Option(default, "--seeds", callback=_at_least_one, help=f"Seeds per {per} ({start}).")
 
 
 def train_overrides(set_: list[str], **train: object) -> list:

@@ -36,5 +36,6 @@ def data(
         fail(str(exc), exc.exit_code)
     loading.close()
     console = Console(highlight=False)
-    for line in data_lines(datasets, width or console.width):
+    colour = console.is_terminal and console.color_system is not None  # piped: pictures in characters of ink
+    for line in data_lines(datasets, width or console.width, colour):
         console.print(line)

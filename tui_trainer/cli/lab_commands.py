@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import UserError
-from .common import fail, ray_option, ray_trials, runs_dir_option
+from .common import epochs_option, fail, ray_option, ray_trials, runs_dir_option, seeds_option, threads_option
 
 lab_app = typer.Typer(help="Labs: the lesson's questions answered by small experiments on real "
                            "data, with a measured verdict.",
@@ -42,7 +42,7 @@ def lab_list() -> None:
         typer.echo("no labs found")
         return
     typer.echo(table(["lab", "question", "runs", "time"], rows, right={2, 3}))
-    typer.echo("\ntui-trainer lab run NAME   (--seeds N, --jobs N, --set KEY=VALUE); lab show NAME: "
+    typer.echo("\ntui-trainer lab run NAME   (--seeds N, --epochs N, --jobs N, --set KEY=VALUE); lab show NAME: "
                "its last result; in the app: b")
 
 
@@ -50,7 +50,9 @@ def lab_list() -> None:
 def lab_run(
     name: str = typer.Argument(..., help="A lab's name (tui-trainer lab list) or a lab file.",
                                autocompletion=_complete_lab),
-    seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="Seeds per arm (default: the lab's)."),
+    seeds: Optional[int] = seeds_option(None, "arm"),
+    epochs: Optional[int] = epochs_option(),
+    threads: Optional[int] = threads_option(),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
                                        help="Runs at once, each in its own process (default: one per core)."),
     set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="A setting for every run. Repeatable."),
@@ -76,6 +78,7 @@ def lab_run(
         for item in set_:
             key, value = parse_override(item)
             extra[".".join(key)] = value
+        extra.update({f"train.{k}": v for k, v in (("epochs", epochs), ("threads", threads)) if v is not None})
         jobs = jobs or (1 if ray else min(cores(), lab.run_count(seeds)))
         session = plan(lab, seeds, extra, jobs if not ray else 1)
     except (LabError, ConfigError) as exc:

@@ -12,7 +12,7 @@ import typer
 from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..errors import UserError
-from .common import complete_preset, fail, train_overrides
+from .common import complete_preset, fail, threads_option, train_overrides
 
 
 def lr_find(
@@ -23,7 +23,7 @@ def lr_find(
     steps: int = typer.Option(100, "--steps", help="Steps of the sweep, the LR growing by the same factor each."),
     set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
                                    help="Override a setting of the preset. Repeatable."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (train.threads)."),
+    threads: Optional[int] = threads_option(),
     out: Optional[Path] = typer.Option(None, "--output", "-o",
                                        help="Write the loss against the LR as a PNG here (needs matplotlib)."),
     apply: bool = typer.Option(False, "--apply", help="Write the valley suggestion into the preset's train.lr (a "

@@ -29,11 +29,10 @@ def runs_list(runs_dir: Path = runs_dir_option()) -> None:
     """A table of the runs: id, preset, tricks on, status, best val loss, test accuracy, time."""
     from ..runs.catalog import list_table, scan_runs
 
-    if not runs_dir.is_dir():
-        fail(f"{runs_dir}: no such runs folder (give one with --runs-dir)")
-    runs = scan_runs(runs_dir)
-    if not runs:
-        typer.echo(f"no runs in {runs_dir}")
+    runs = scan_runs(runs_dir) if runs_dir.is_dir() else []
+    if not runs:  # not a mistake: nothing has trained here yet
+        typer.echo(f"no runs in {runs_dir} yet: `tui-trainer train digits-cnn --runs-dir {runs_dir}` makes one "
+                   "(or give another folder with --runs-dir)")
         return
     typer.echo(list_table(runs))
 
@@ -92,8 +91,8 @@ def runs_plot(
 def runs_export(
     run: str = typer.Argument(..., help=RUN_HELP, autocompletion=complete_run),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="CSV file to write (default: standard output)."),
-    epochs: bool = typer.Option(False, "--epochs", help="One row per epoch (train/val loss, accuracy, LR, "
-                                                        "patience) instead of one per step."),
+    per_epoch: bool = typer.Option(False, "--per-epoch", help="One row per epoch (train/val loss, accuracy, LR, "
+                                                              "patience) instead of one per step."),
     tensorboard: Optional[Path] = typer.Option(None, "--tensorboard", metavar="DIR",
                                                help="Write the run as TensorBoard scalars in DIR/<run "
                                                     "id> instead (needs tensorboard)."),
@@ -118,7 +117,7 @@ def runs_export(
         curves = read_curves(info)
     except UserError as exc:
         fail(str(exc), exc.exit_code)
-    text = epochs_csv(curves) if epochs else steps_csv(curves)
+    text = epochs_csv(curves) if per_epoch else steps_csv(curves)
     if output is None:
         typer.echo(text, nl=False)
         return

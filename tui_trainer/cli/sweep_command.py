@@ -10,7 +10,8 @@ import typer
 from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..errors import UserError
-from .common import complete_preset, fail, ray_option, ray_trials, runs_dir_option, train_overrides
+from .common import (complete_preset, epochs_option, fail, ray_option, ray_trials, runs_dir_option, seeds_option,
+                     threads_option, train_overrides)
 
 
 def sweep(
@@ -18,11 +19,11 @@ def sweep(
     grid: List[str] = typer.Option([], "--grid", "-g", metavar="KEY=V1,V2",
                                    help="A setting and its values to try. Repeatable: "
                                    "every combination is trained."),
-    seeds: int = typer.Option(3, "--seeds", help="Seeds per grid point (train.seed, train.seed+1, ...)."),
+    seeds: int = seeds_option(3, "grid point"),
     set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
                                    help="Override a setting for every trial. Repeatable."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Maximum epochs (train.epochs)."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (train.threads)."),
+    epochs: Optional[int] = epochs_option(),
+    threads: Optional[int] = threads_option(),
     runs_dir: Path = runs_dir_option("Where the sweep folder is created."),
     ray: Optional[str] = ray_option(),
     max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", metavar="K",

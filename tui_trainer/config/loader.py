@@ -22,7 +22,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from ..errors import UserError
 from .fields import field_types, variant_key, variant_tables
-from .schema import SEQUENCE_DATASETS, Config
+from .schema import DATA_READ_BY, SEQUENCE_DATASETS, Config, ModelConfig
 from .writer import config_to_dict
 
 
@@ -347,11 +347,29 @@ def config_from_dict(raw: dict, source: str = "<preset>", overrides=None) -> Con
 
     def attribute(path: str) -> str:
         for key, label in origin.items():
-            if path == key or path.startswith(key + ".") or path.startswith(key + "["):
-                return label
+            if path == key or path.startswith(key + ".") or path.startswith(key + "[") or key.startswith(path + "."):
+                return label  # the override's key, a part of it, or the table it made (an unknown one)
         return source
 
-    return _validate(merged, attribute)
+    config = _validate(merged, attribute)
+    # a data setting typed on the command line (--set, --grid) that this dataset ignores is a mistake to name;
+    # the app's panel keeps such edits when the dataset changes, and hides their rows
+    unread = [(label, key) for key, label in origin.items() if key.startswith("data.") and label.startswith("--")
+              and config.data.dataset not in DATA_READ_BY.get(key.removeprefix("data."), (config.data.dataset,))]
+    families = variant_tables(ModelConfig)
+    unread_model = [(label, key) for key, label in origin.items() if label.startswith("--")
+                    and key.split(".")[:1] == ["model"] and key.count(".") >= 2
+                    and key.split(".")[1] in families and key.split(".")[1] != config.model.kind]
+    if unread_model:
+        label, key = unread_model[0]
+        raise ConfigError([f"{label}: {key}: the model is {config.model.kind!r} (model.kind), which does not read "
+                           f"[model.{key.split('.')[1]}]; set model.kind too, or drop it"])
+    if unread:
+        label, key = unread[0]
+        readers = DATA_READ_BY[key.removeprefix("data.")]
+        raise ConfigError([f"{label}: {key}: {config.data.dataset} does not read it (only {', '.join(readers)} "
+                           f"{'does' if len(readers) == 1 else 'do'}); drop it, or choose one of those datasets"])
+    return config
 
 
 def load_config(path: Path | str, overrides=None) -> Config:
@@ -361,6 +379,7 @@ def load_config(path: Path | str, overrides=None) -> Config:
     return config_from_dict(raw, str(path), overrides)
 
 
-def replace(config: Config, overrides: dict[str, Any]) -> Config:
-    """A copy of ``config`` with dotted keys set, validated like ``--set``."""
+def replace(config: Config, overrides: dict[str, Any] | list) -> Config:
+    """A copy of ``config`` with dotted keys set, validated like ``--set`` (``overrides`` as
+    :func:`apply_overrides` takes them)."""
     return config_from_dict(config_to_dict(config), "<config>", overrides)

@@ -17,6 +17,16 @@ DATASETS = ("mnist1d", "digits", "mnist", "fashion_mnist", "cifar10", "image_fol
 COLORS = ("rgb", "grayscale")
 #: Datasets of 1-D sequences, where the image-only tricks cannot apply.
 SEQUENCE_DATASETS = ("mnist1d", "text", "series")
+#: The data settings that only some datasets read, and which (the others ignore them).
+DATA_READ_BY = {"path": ("image_folder", "npz", "text", "series"), "seq_len": ("text",), "random_offsets": ("text",),
+                "image_size": ("image_folder",), "color": ("image_folder",),
+                "test_fraction": ("image_folder", "npz", "digits", "series"),
+                "download": ("mnist", "fashion_mnist", "cifar10"),
+                **{key: ("series",) for key in ("column", "date_column", "window", "horizon", "season", "transform",
+                                                "val_periods", "test_periods")},
+                # text and series are split by position
+                "split_seed": tuple(d for d in DATASETS if d not in ("text", "series")),
+                "val_fraction": tuple(d for d in DATASETS if d != "text")}
 SERIES_TRANSFORMS = ("level", "difference", "last_value", "both")
 REGRESSION_LOSSES = ("mse", "mae")
 MODEL_KINDS = ("cnn", "lstm", "transformer")

@@ -125,9 +125,9 @@ def plan(config: Config, grid: dict[str, list[Any]], seeds: int) -> Sweep:
     for index, values in enumerate(itertools.product(*grid.values())):
         settings = dict(zip(grid, values))
         try:
-            point_config = replace(config, settings)
+            point_config = replace(config, [(k, v, f"--grid {k}={v}") for k, v in settings.items()])
         except ConfigError as exc:
-            raise UserError(f"--grid: {exc}") from None
+            raise UserError(str(exc)) from None
         point = " ".join(f"{k}={v}" for k, v in settings.items())
         for seed in seed_list:
             trials.append(PlannedRun(point, seed,

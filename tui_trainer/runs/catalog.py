@@ -140,6 +140,9 @@ def resolve_run(ref: str | Path, runs_dir: Path | str) -> RunInfo:
     matches = [r for r in runs if r.id == str(ref)] or [r for r in runs if str(ref) in r.id]
     if len(matches) == 1:
         return matches[0]
+    if not runs:
+        raise RunNotFound(f"no runs in {runs_dir} yet, so none is {str(ref)!r}: `tui-trainer train digits-cnn "
+                          f"--runs-dir {runs_dir}` makes one (or give the folder that has them with --runs-dir)")
     if not matches:
         raise RunNotFound(f"no run matches {str(ref)!r} in {runs_dir}; `tui-trainer runs list "
                           f"--runs-dir {runs_dir}` shows them")
@@ -173,7 +176,7 @@ def list_table(runs: list[RunInfo]) -> str:
          fmt(r.summary.get("best_val_loss")), headline_cell(r.summary), duration(r.summary.get("wall_seconds"))]
         for r in runs
     ]
-    text = table(["id", "preset", "tricks on", "status", "best val loss", "test", "time"], rows, right={4, 5, 6})
+    text = table(["id", "preset", "tricks on", "status", "best val loss", "test score", "time"], rows, right={4, 5, 6})
     return f"{text}\n\n{LEGEND}"
 
 
@@ -184,7 +187,7 @@ RESULTS = [
     ("best val loss", "best_val_loss", ".4f"),
     ("best val", "best_val_metrics", None),
     ("test loss", "test_loss", ".4f"),
-    ("test", "headline", None),
+    ("test score", "headline", None),
     ("weights", "weights", None),
     ("skipped steps", "skipped_steps", None),
     ("time", "wall_seconds", "time"),

@@ -95,7 +95,7 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#runs-table", DataTable)
-        table.add_columns("", "id", "preset", "tricks", "status", "best val", "test", "time")
+        table.add_columns("", "id", "preset", "tricks", "status", "best val", "test score", "time")
         ablation = self.query_one("#ablation-table", DataTable)
         ablation.add_columns("variant", *[h for h, _, _ in ablate.COLUMNS], "diverged")
         ablation.display = False  # shown once an ablation starts: the runs get the room until then

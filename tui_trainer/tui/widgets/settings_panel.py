@@ -23,7 +23,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from ...config import Config, ConfigError, config_from_dict, config_to_dict
 from ...config.fields import field_types, variant_tables
-from ...config.schema import DATASETS, ModelConfig
+from ...config.schema import DATA_READ_BY, ModelConfig
 from ...config.tricks import TRICKS
 from ..explain import TITLES
 
@@ -45,16 +45,6 @@ SCHEDULE_FIELDS = {
     "plateau": {"factor", "patience", "monitor", "min_lr"},
 }
 WARMUP_FIELDS = {"warmup_epochs", "warmup_steps", "warmup_start_factor"}
-#: The data settings that only some datasets read.
-SERIES = ("series",)
-DATA_ONLY_FOR = {"path": ("image_folder", "npz", "text", "series"), "seq_len": ("text",), "random_offsets": ("text",),
-                 "image_size": ("image_folder",), "color": ("image_folder",),
-                 "test_fraction": ("image_folder", "npz", "digits", "series"),
-                 **{key: SERIES for key in ("column", "date_column", "window", "horizon", "season", "transform",
-                                            "val_periods", "test_periods")},
-                 # those two are split by position
-                 "split_seed": tuple(d for d in DATASETS if d not in ("text", "series")),
-                 "val_fraction": tuple(d for d in DATASETS if d != "text")}
 LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_steps": "warm-up steps",
           "random_offsets": "random offsets", "date_column": "date column", "val_periods": "val periods",
           "test_periods": "test periods", "warmup_start_factor": "warm-up from ×",
@@ -313,7 +303,7 @@ class SettingsPanel(VerticalScroll):
         for name in MODEL_FIELDS[1:]:
             for row in self.query(f"#row-{widget_id(f'model.{name}')}"):
                 row.display = name.split(".")[0] == family
-        for name, datasets in DATA_ONLY_FOR.items():
+        for name, datasets in DATA_READ_BY.items():
             for row in self.query(f"#row-{widget_id(f'data.{name}')}"):
                 row.display = self.config.data.dataset in datasets
         kind = self.config.tricks.lr_schedule.kind

@@ -1,0 +1,107 @@
+"""One grammar for the CLI, and messages that name what to fix: the same option means the same
+thing in every command, every command that takes a run takes `latest`, switches show no type,
+a setting the chosen dataset or model does not read is refused, and listing presets needs no
+torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from tui_trainer.cli.app import app
+
+
+def invoke(*args):
+    result = CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})  # help on one line each
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["tui"], ["ablate"], ["sweep"], ["lab", "run"], ["runs", "export"],
+                                     ["runs", "list"], ["presets", "list"], ["lr-find"], ["watch"]])
+def test_no_switch_shows_a_type_as_if_it_took_a_value(command):
+    code, out = invoke(*command, "--help")
+    assert code == 0
+    assert "<bool>" not in out
+    assert "--help" in out
+
+
+@pytest.mark.parametrize("command", [["sweep", "digits-cnn", "--grid", "train.lr=0.1"], ["ablate", "digits-cnn"],
+                                     ["lab", "run", "overfitting"]])
+def test_seeds_is_checked_by_its_type_in_every_command(command):
+    code, out = invoke(*command, "--seeds", "0")
+    assert code == 2
+    assert out == "error: --seeds 0: must be at least 1\n"
+
+
+def test_the_commands_that_train_share_epochs_and_threads():
+    for command in (["train"], ["ablate"], ["sweep"], ["lab", "run"]):
+        code, out = invoke(*command, "--help")
+        assert code == 0
+        assert "Maximum epochs of each run (train.epochs)" in out, command
+        assert "--threads" in out, command
+
+
+def test_a_mistaken_setting_names_the_option_that_made_it():
+    code, out = invoke("train", "digits-cnn", "--set", "nosuch.key=1")
+    assert code == 2
+    assert out.startswith("error: --set nosuch.key=1: nosuch: unknown key")
+    code, out = invoke("train", "digits-cnn", "--set", "data.path=/nonexistent")  # digits reads no path
+    assert code == 2
+    assert out.startswith("error: --set data.path=/nonexistent: data.path: digits does not read it")
+    code, out = invoke("train", "digits-cnn", "--set", "model.lstm.hidden_size=8")  # a CNN reads no [model.lstm]
+    assert code == 2
+    assert "the model is 'cnn' (model.kind), which does not read [model.lstm]" in out
+
+
+def test_train_resume_takes_latest_as_every_command_that_takes_a_run(tmp_path):
+    from tui_trainer.config.presets import load_preset
+    from tui_trainer.engine import Control, Trainer
+    from tui_trainer.engine.events import StepStats
+    from tui_trainer.runs import RunFolder
+
+    config, _ = load_preset("digits-cnn", [("train.epochs", 2, "test"), ("train.threads", 1, "test")])
+    control = Control()
+
+    def stop(event):
+        if isinstance(event, StepStats):
+            control.stop("test stop")
+
+    stopped = Trainer(config, run_folder=RunFolder.create(tmp_path, config.name), sinks=[stop]).run(control)
+    assert stopped.status == "stopped"
+    code, out = invoke("train", "--resume", "latest", "--runs-dir", tmp_path, "--json")
+    assert code == 0, out
+    assert '"status":"completed"' in out.replace(" ", "")
+
+
+def test_data_piped_draws_its_pictures_in_characters_that_read_without_colour():
+    from tui_trainer.display import INK
+
+    code, out = invoke("data", "digits-cnn")  # CliRunner's output is not a terminal
+    assert code == 0
+    assert "▀" not in out
+    assert sum(out.count(ch) for ch in INK[1:]) > 100
+
+
+def test_listing_presets_does_not_import_torch():
+    code = ("import sys; from typer.testing import CliRunner; from tui_trainer.cli.app import app; "
+            "result = CliRunner().invoke(app, ['presets', 'list']); assert result.exit_code == 0, result.output; "
+            "assert 'digits-cnn' in result.output; print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_runs_list_names_every_trick_and_what_the_test_column_holds(tmp_path):
+    from tui_trainer.config.tricks import TRICKS
+    from tui_trainer.runs.catalog import LEGEND
+
+    assert all(f"{trick.code} {name}" in LEGEND for name, trick in TRICKS.items())
+    code, out = invoke("train", "digits-cnn", "--epochs", "1", "--threads", "1", "--runs-dir", tmp_path, "--json")
+    assert code == 0, out
+    code, out = invoke("runs", "list", "--runs-dir", tmp_path)
+    assert code == 0
+    assert "test score" in out.splitlines()[0]
+    assert " acc " in out.splitlines()[2]
