@@ -39,7 +39,7 @@ def presets_list() -> None:
             shape, size, state = "?", "?", str(exc)
         rows.append([entry.name, c.model.kind, c.data.dataset, shape, size, state, entry.origin, c.description])
     typer.echo(table(["name", "model", "data", "shape", "samples", "data state", "origin", "description"], rows,
-                     underline=False))
+                     right={4}))
 
 
 @presets_app.command("show")
