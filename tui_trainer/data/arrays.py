@@ -12,11 +12,12 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .spec import DatasetError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FILES = ("x", "y", "x_test", "y_test")
 
@@ -51,6 +52,8 @@ class Arrays:
 
 def write_cache(folder: Path, arrays: Arrays) -> None:
     """Write ``arrays`` as ``folder/{x,y,x_test,y_test}.npy`` and ``meta.json``, all or nothing."""
+    import numpy as np
+
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -70,6 +73,8 @@ def write_cache(folder: Path, arrays: Arrays) -> None:
 
 def read_cache(folder: Path) -> Arrays | None:
     """The cached arrays, memory-mapped, or None when there is no complete cache."""
+    import numpy as np
+
     if not (folder / "meta.json").exists():
         return None
     try:
@@ -87,6 +92,8 @@ def read_cache(folder: Path) -> Arrays | None:
 
 def check_arrays(arrays: Arrays, where: str, task: str = "classification") -> Arrays:
     """Shapes and labels that training can use, or one line naming what is wrong."""
+    import numpy as np
+
     x, y = arrays.x, arrays.y
     if x.ndim < 2 or y.ndim not in (1, 2) or x.shape[0] != y.shape[0]:
         raise DatasetError(f"{where}: x has shape {x.shape} and y {y.shape}; x needs one row per label in y")

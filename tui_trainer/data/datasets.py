@@ -14,10 +14,9 @@ import torch
 from ..config.schema import DataConfig
 from .arrays import check_arrays
 from .pipeline import InputPipeline, channel_stats
-from .spec import DatasetError, DataSpec, Progress, no_progress
 from .registry import _source, dataset_spec
+from .spec import DatasetError, DataSpec, Progress, no_progress
 from .splits import Split, StreamedSplit, TextSplit
-
 
 MB = 1 << 20
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-import numpy as np
-
 from ..config.schema import DataConfig
 from .arrays import Arrays
 from .spec import DataSpec, Progress
@@ -35,6 +33,8 @@ def state(config: DataConfig) -> str:
 
 
 def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
+    import numpy as np
+
     with gzip.open(FILE, "rt") as handle:
         table = np.loadtxt(handle, delimiter=",", dtype=np.int64)
     pixels = np.rint(table[:, :64] * (255 / 16)).astype(np.uint8).reshape(-1, 1, 8, 8)

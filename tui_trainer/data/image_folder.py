@@ -16,13 +16,15 @@ import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..config.schema import DataConfig
 from .arrays import Arrays, read_cache
 from .cache import cache_dir
 from .spec import DatasetError, DataSpec, Progress
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FORMAT = 1  # bump when the decoding changes, so old caches are not reused
 
@@ -92,6 +94,8 @@ def state(config: DataConfig) -> str:
 
 
 def _decode(path: Path, size: int, mode: str) -> np.ndarray:
+    import numpy as np
+
     from PIL import Image, ImageOps
 
     with Image.open(path) as image:
@@ -115,6 +119,8 @@ def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
 
 def _decode_all(root: Path, classes: list[str], files: list[tuple[str, int]], config: DataConfig, target: Path,
                 progress: Progress) -> None:
+    import numpy as np
+
     try:
         import PIL  # noqa: F401  (comes with torchvision)
     except ImportError:

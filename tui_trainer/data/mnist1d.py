@@ -11,14 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..atomic import atomic_write
 from ..config.schema import DataConfig
 from .arrays import Arrays
 from .cache import cache_dir
 from .spec import DatasetError, DataSpec, Progress
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: The generator's defaults (``mnist1d.data.get_dataset_args()``), without the download URL:
 #: 5,000 sequences of 40 steps, 4,000 for training and 1,000 for test.
@@ -58,6 +60,8 @@ def cache_path(args: dict = GENERATOR_ARGS) -> Path:
 
 
 def generate(args: dict = GENERATOR_ARGS) -> dict[str, np.ndarray]:
+    import numpy as np
+
     try:
         from mnist1d.data import make_dataset
         from mnist1d.utils import ObjectView
@@ -74,6 +78,8 @@ def generate(args: dict = GENERATOR_ARGS) -> dict[str, np.ndarray]:
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
+    import numpy as np
+
     with np.load(path, allow_pickle=False) as npz:
         missing = [name for name in ARRAYS if name not in npz.files]
         if missing:
@@ -93,6 +99,8 @@ def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
 
 def load(args: dict = GENERATOR_ARGS) -> dict[str, np.ndarray]:
     """The arrays from the cache, generating and caching them on first use."""
+    import numpy as np
+
     path = cache_path(args)
     if path.exists():
         try:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..config.schema import DataConfig
 from .arrays import Arrays, check_arrays
 from .spec import DatasetError, DataSpec, Progress
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _path(config: DataConfig) -> Path:
@@ -28,6 +30,8 @@ def _path(config: DataConfig) -> Path:
 
 
 def _open(path: Path):
+    import numpy as np
+
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
@@ -46,6 +50,8 @@ def _channels_first(x: np.ndarray, path: Path, name: str) -> np.ndarray:
 
 
 def _pixels(x: np.ndarray, path: Path, name: str) -> np.ndarray:
+    import numpy as np
+
     if x.dtype == np.uint8:
         return np.ascontiguousarray(x)
     if np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_:
@@ -54,6 +60,8 @@ def _pixels(x: np.ndarray, path: Path, name: str) -> np.ndarray:
 
 
 def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
+    import numpy as np
+
     path = _path(config)
     with _open(path) as npz:
         missing = [name for name in ("x", "y") if name not in npz.files]
@@ -84,6 +92,8 @@ def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
 
 def _shape(path: Path, name: str) -> tuple[int, ...]:
     """The shape of ``name`` in the npz file, from its header only (the arrays may be large)."""
+    import numpy as np
+
     try:
         with zipfile.ZipFile(path) as archive, archive.open(f"{name}.npy") as handle:
             version = np.lib.format.read_magic(handle)
@@ -99,6 +109,8 @@ def _shape(path: Path, name: str) -> tuple[int, ...]:
 
 def spec(config: DataConfig) -> DataSpec:
     """Shapes from the headers, classes from the labels: without reading the images."""
+    import numpy as np
+
     path = _path(config)
     with _open(path) as npz:
         if "y" not in npz.files:

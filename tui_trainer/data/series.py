@@ -30,13 +30,15 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..config.schema import DataConfig
 from .arrays import Arrays
 from .spec import DatasetError, DataSpec, Progress
 from .text import read_user_text
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FILE = Path(__file__).parent / "files" / "co2_monthly.csv"
 DEFAULT = "Mauna Loa CO2, monthly means 1958-03 to 2001-12 (NOAA/SIO, public domain; in the package)"
@@ -57,9 +59,10 @@ def _default(config: DataConfig) -> tuple[Path, str, str]:
     return FILE, config.column or "co2", config.date_column or "month"
 
 
-def read_series(config: DataConfig) -> Series:
+def read_series(config: DataConfig, as_array: bool = True) -> Series:
     """The column to forecast, checked: one line naming the file, the row and the column for
-    what cannot be used."""
+    what cannot be used. Its values as an array, or (``as_array=False``: the spec, which only
+    counts them) as a tuple, without importing numpy."""
     path, column, date_column = _default(config)
     where = f"data.path: {path}" if config.path else str(path)
     text = read_user_text(path, where, "a CSV file with a header row and one value per row")
@@ -84,7 +87,11 @@ def read_series(config: DataConfig) -> Series:
         dates.append(row[dcol].strip() if dcol is not None and dcol < len(row) else str(number))
     if dcol is not None:
         _check_dates(dates, where, header[dcol])
-    return Series(np.asarray(values, dtype=np.float64), dates, str(path) if config.path else DEFAULT, header[col])
+    if as_array:
+        import numpy as np
+
+        values = np.asarray(values, dtype=np.float64)
+    return Series(values if as_array else tuple(values), dates, str(path) if config.path else DEFAULT, header[col])
 
 
 def _column(header: list[str], wanted: str, key: str, where: str, default_last: bool = False) -> int:
@@ -132,20 +139,26 @@ def boundaries(n: int, config: DataConfig) -> tuple[int, int]:
     return n - test - val, n - test
 
 
-def windows(n: int, config: DataConfig) -> dict[str, np.ndarray]:
+def origin_ranges(n: int, config: DataConfig) -> dict[str, range]:
     """Forecast origins t (the index of a window's last input) of each part: training windows
     lie wholly in the training period; validation and test windows predict only their own period."""
     a, b = boundaries(n, config)
     w, h = config.window, config.horizon
     lead = w if config.transform in ("difference", "both") else w - 1  # differences need one value before the window
-    return {"train": np.arange(lead, a - h), "val": np.arange(max(lead, a - 1), b - h),
-            "test": np.arange(max(lead, b - 1), n - h)}
+    return {"train": range(lead, a - h), "val": range(max(lead, a - 1), b - h), "test": range(max(lead, b - 1), n - h)}
+
+
+def windows(n: int, config: DataConfig) -> dict[str, np.ndarray]:
+    """The forecast origins of each part (:func:`origin_ranges`) as arrays."""
+    import numpy as np
+
+    return {part: np.arange(r.start, r.stop) for part, r in origin_ranges(n, config).items()}
 
 
 def _check(series: Series, config: DataConfig) -> None:
     n, w, h = len(series.values), config.window, config.horizon
     a, b = boundaries(n, config)
-    parts = windows(n, config)
+    parts = origin_ranges(n, config)
     if a < 2 or min(len(t) for t in parts.values()) < 1:
         raise DatasetError(f"{series.source}: {n} rows are too few for a window of {w} and a "
                            f"horizon of {h} in each of the training ({max(a, 0)}), validation ({b - a}) and test "
@@ -157,6 +170,8 @@ def _check(series: Series, config: DataConfig) -> None:
 def prepare(series: Series, config: DataConfig) -> dict:
     """Inputs (N, channels, window) and targets (N, horizon) of each part, in the model's units,
     and the scale back to the data's."""
+    import numpy as np
+
     v = series.values
     a, _ = boundaries(len(v), config)
     train = v[:a]
@@ -184,6 +199,8 @@ def prepare(series: Series, config: DataConfig) -> dict:
 def naive_forecasts(v: np.ndarray, origins: np.ndarray, horizon: int, season: int) -> dict[str, np.ndarray]:
     """(N, horizon) forecasts from each origin t: ``naive`` repeats v[t]; ``seasonal_naive``
     repeats the value one season before each target (v[t + k - season·ceil(k / season)])."""
+    import numpy as np
+
     k = np.arange(1, horizon + 1)
     back = k - season * np.ceil(k / season).astype(int)
     return {"naive": np.repeat(v[origins][:, None], horizon, axis=1),
@@ -192,6 +209,8 @@ def naive_forecasts(v: np.ndarray, origins: np.ndarray, horizon: int, season: in
 
 def scores(predicted: np.ndarray, actual: np.ndarray, mase_scale: float, prefix: str) -> dict[str, float]:
     """MAE, RMSE and MASE over all horizon steps, and the MAE at the first and the last step."""
+    import numpy as np
+
     err = predicted - actual
     mae = float(np.abs(err).mean())
     out = {f"{prefix}_mae": mae, f"{prefix}_rmse": float(np.sqrt((err ** 2).mean())),
@@ -203,14 +222,16 @@ def scores(predicted: np.ndarray, actual: np.ndarray, mase_scale: float, prefix:
 
 def mase_scale(train: np.ndarray, season: int) -> float:
     """MASE's denominator: the in-sample MAE of the seasonal-naive one-step forecast over the training period."""
+    import numpy as np
+
     m = season if len(train) > season else 1
     return float(np.abs(train[m:] - train[:-m]).mean()) or 1.0
 
 
 def spec(config: DataConfig) -> DataSpec:
-    series = read_series(config)
+    series = read_series(config, as_array=False)
     _check(series, config)
-    parts = windows(len(series.values), config)
+    parts = origin_ranges(len(series.values), config)
     channels = 2 if config.transform == "both" else 1
     return DataSpec("series", (channels, config.window), config.horizon, task="regression",
                     train_size=len(parts["train"]) + len(parts["val"]), val_size=len(parts["val"]),
@@ -222,6 +243,8 @@ def state(config: DataConfig) -> str:
 
 
 def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
+    import numpy as np
+
     series = read_series(config)
     _check(series, config)
     data = prepare(series, config)

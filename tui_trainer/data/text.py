@@ -11,12 +11,14 @@ non-overlapping sequences of ``data.seq_len`` characters with the next character
 from __future__ import annotations
 
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..config.schema import DataConfig
 from .arrays import Arrays
 from .spec import DatasetError, DataSpec, Progress
+
+if TYPE_CHECKING:
+    import numpy as np
 
 UNKNOWN = "\ufffd"
 FRACTIONS = (0.9, 0.05, 0.05)
@@ -81,6 +83,8 @@ def sequences(ids: np.ndarray, seq_len: int, n: int | None = None) -> tuple[np.n
 def baselines(train: np.ndarray, held_out: np.ndarray, vocabulary_size: int) -> tuple[float, float]:
     """Bits per character of the held-out ids under the training block's unigram and bigram
     counts, each count plus one (so an unseen character or pair is possible, not infinite)."""
+    import numpy as np
+
     unigram = np.bincount(train, minlength=vocabulary_size) + 1.0
     uni_bits = float(-np.log2(unigram[held_out] / unigram.sum()).mean())
     pairs = np.ones((vocabulary_size, vocabulary_size))
@@ -126,4 +130,6 @@ def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
 
 
 def _ids(block: str, index: dict[str, int]) -> np.ndarray:
+    import numpy as np
+
     return np.fromiter((index.get(ch, 0) for ch in block), dtype=np.int64, count=len(block))

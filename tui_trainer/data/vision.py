@@ -19,14 +19,16 @@ import shutil
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..config.schema import DataConfig
 from .arrays import Arrays, read_cache, write_cache
 from .cache import cache_dir
 from .download import fetch, verify
 from .spec import DatasetError, DataSpec, Progress
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DIGIT_FLIP = "a mirrored digit is another symbol or none"
 
@@ -70,6 +72,8 @@ class VisionDataset:
         return "cifar-10-*" if self.cls == "CIFAR10" else f"{self.cls}/raw/*"
 
     def load_arrays(self, config: DataConfig, progress: Progress) -> Arrays:
+        import numpy as np
+
         cached = read_cache(self.arrays_dir)
         if cached is not None:
             return cached
@@ -96,6 +100,8 @@ class VisionDataset:
 
 
 def _channels_first(data) -> np.ndarray:
+    import numpy as np
+
     array = np.asarray(data, dtype=np.uint8)
     return array[:, None] if array.ndim == 3 else np.ascontiguousarray(array.transpose(0, 3, 1, 2))
 
