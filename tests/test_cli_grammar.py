@@ -106,3 +106,13 @@ def test_runs_list_names_every_trick_and_what_the_test_column_holds(tmp_path):
     assert code == 0
     assert "test score" in out.splitlines()[0]
     assert " acc " in out.splitlines()[2]
+
+
+def test_a_mistyped_option_or_value_is_one_line_naming_it():
+    code, out = invoke("train", "digits-cnn", "--epochs", "abc")
+    assert code == 2
+    assert out.startswith("error: Invalid value for '--epochs'")
+    assert len(out.strip().splitlines()) == 1
+    code, out = invoke("train", "--nosuch")
+    assert code == 2
+    assert out.startswith("error: No such option: --nosuch")

@@ -22,7 +22,23 @@ def _switches_show_no_type() -> None:
     TyperOption.display_type_rich = display_type_rich
 
 
+def _usage_errors_in_one_line() -> None:
+    """A mistyped option or value (``--epochs abc``, an unknown option) is one ``error:`` line on
+    stderr naming the option, as every other user mistake is, not typer's framed usage box."""
+    from typer import rich_utils
+
+    def one_line(error: Exception) -> None:
+        if error.__class__.__name__ == "NoArgsIsHelpError":  # the help was printed: nothing to add
+            return
+        ctx = getattr(error, "ctx", None)
+        hint = f" ({ctx.command_path} --help shows its options)" if ctx is not None else ""
+        typer.echo(f"error: {error.format_message()}{hint}", err=True)
+
+    rich_utils.rich_format_error = one_line
+
+
 _switches_show_no_type()
+_usage_errors_in_one_line()
 
 
 def fail(message: str, code: int = 2) -> None:

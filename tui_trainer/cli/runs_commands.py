@@ -26,7 +26,7 @@ def _resolve(refs: List[str], runs_dir: Path):
 
 @runs_app.command("list")
 def runs_list(runs_dir: Path = runs_dir_option()) -> None:
-    """A table of the runs: id, preset, tricks on, status, best val loss, test accuracy, time."""
+    """A table of the runs: id, preset, tricks on, status, best val loss, test score, time."""
     from ..runs.catalog import list_table, scan_runs
 
     runs = scan_runs(runs_dir) if runs_dir.is_dir() else []
