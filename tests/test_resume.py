@@ -32,8 +32,8 @@ def run(config, folder, data, stop_after=None, resume=None):
     control = Control()
 
     def stopper(event):
-        if stop_after is not None and isinstance(event,
-                                                 StepStats) and event.first_step + len(event.losses) >= stop_after:
+        done = event.first_step + len(event.losses) if isinstance(event, StepStats) else 0
+        if stop_after is not None and done >= stop_after:
             control.stop("test stop")
 
     trainer = Trainer(config, run_folder=folder, data=data, sinks=[stopper], resume=resume)

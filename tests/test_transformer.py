@@ -129,13 +129,14 @@ def test_language_models_train_with_mixed_precision_on_cuda(tmp_path, dtype, kin
     assert result.status == "completed"
     assert result.summary["device"].startswith("cuda")
     assert trainer.parts.scaler.is_enabled() == (dtype == "fp16")
-    skipped = {step for e in result.events if isinstance(e,
-                                                         StepsSkipped) and e.cause == "grad_scaler" for step in e.steps}
-    norms = [n for e in result.events if isinstance(e, StepStats) for i,
-             n in enumerate(e.grad_norms, e.first_step + 1) if i not in skipped]
-    # unscaled before they are measured (fp16: but for the steps the
-    assert all(math.isfinite(n) for n in norms) and max(norms) < 1e3
-    # GradScaler skipped, whose gradients overflowed at its scale; it lowers the scale and the run goes on)
+    skipped = {step for e in result.events if isinstance(e, StepsSkipped) and e.cause == "grad_scaler"
+               for step in e.steps}
+    norms = [n for e in result.events if isinstance(e, StepStats)
+             for i, n in enumerate(e.grad_norms, e.first_step + 1) if i not in skipped]
+    # unscaled before they are measured (fp16: but for the steps the GradScaler skipped, whose gradients
+    # overflowed at its scale; it lowers the scale and the run goes on)
+    assert all(math.isfinite(n) for n in norms)
+    assert max(norms) < 1e3
     samples = [e for e in result.events if isinstance(e, SampleText)]
     assert len(samples) == 3 and all(set(s.text) <= set("the cat sat on the mat. ") for s in samples)
     assert result.summary["test_metrics"]["test_bits_per_char"] < 3.0

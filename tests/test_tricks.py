@@ -231,10 +231,11 @@ def test_mixed_precision_on_cuda(small_data, dtype, kind):
     result = trainer.run()
     assert result.summary["precision"] == dtype and result.status == "completed"
     assert trainer.parts.scaler.is_enabled() == (dtype == "fp16")
-    skipped = {step for e in result.events if isinstance(e,
-                                                         StepsSkipped) and e.cause == "grad_scaler" for step in e.steps}
-    norms = [n for e in result.events if isinstance(e, StepStats) for i,
-             n in enumerate(e.grad_norms, e.first_step + 1) if i not in skipped]
-    # unscaled before they are measured (fp16: but for the steps the
-    assert all(math.isfinite(n) for n in norms) and max(norms) < 1e3
-    # GradScaler skipped, whose gradients overflowed at its scale; it lowers the scale and the run goes on)
+    skipped = {step for e in result.events if isinstance(e, StepsSkipped) and e.cause == "grad_scaler"
+               for step in e.steps}
+    norms = [n for e in result.events if isinstance(e, StepStats)
+             for i, n in enumerate(e.grad_norms, e.first_step + 1) if i not in skipped]
+    # unscaled before they are measured (fp16: but for the steps the GradScaler skipped, whose gradients
+    # overflowed at its scale; it lowers the scale and the run goes on)
+    assert all(math.isfinite(n) for n in norms)
+    assert max(norms) < 1e3

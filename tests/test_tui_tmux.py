@@ -27,8 +27,8 @@ def test_app_trains_in_tmux_and_quits(tmp_path):
     # pytest's readline sets COLUMNS and LINES: pass the environment explicitly without them
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env["TERM"] = "xterm-256color"
-    exports = " ".join(f"{k}={shlex_quote(v)}" for k,
-                       v in env.items() if k.startswith(("TUI_TRAINER", "XDG", "PATH", "HOME", "TERM")))
+    exports = " ".join(f"{k}={shlex_quote(v)}" for k, v in env.items()
+                       if k.startswith(("TUI_TRAINER", "XDG", "PATH", "HOME", "TERM")))
     command = (f"env -u COLUMNS -u LINES {exports} {sys.executable} -m tui_trainer tui {preset} "
                f"--runs-dir {tmp_path / 'runs'} --threads 1; echo APP-EXITED-$?; sleep 60")
     subprocess.run([*tmux, "new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", command], check=True, env=env,

@@ -115,9 +115,8 @@ def _ensure_cifar(cls, root: Path, name: str, download: bool, progress: Progress
     from torchvision.datasets.utils import check_integrity
 
     def complete() -> bool:
-        return all(check_integrity(str(root / cls.base_folder / f), md5) for f,
-                   md5 in cls.train_list + cls.test_list + [
-            (cls.meta["filename"], cls.meta["md5"])])
+        files = [*cls.train_list, *cls.test_list, (cls.meta["filename"], cls.meta["md5"])]
+        return all(check_integrity(str(root / cls.base_folder / f), md5) for f, md5 in files)
 
     if complete():
         return

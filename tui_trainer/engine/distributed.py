@@ -69,8 +69,8 @@ def translate(exc: BaseException) -> BaseException:
     any other error as it is."""
     import torch.distributed as dist
 
-    if isinstance(exc,
-                  RuntimeError) and (isinstance(exc, dist.DistError) or any(s in str(exc).lower() for s in LOST_SIGNS)):
+    lost = isinstance(exc, dist.DistError) or any(s in str(exc).lower() for s in LOST_SIGNS)
+    if isinstance(exc, RuntimeError) and lost:
         return _lost(exc)
     return exc
 

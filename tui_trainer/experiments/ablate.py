@@ -183,8 +183,8 @@ def rows(ablation: Ablation) -> list[list[str]]:
         return isinstance(x, (int, float)) and math.isfinite(x)
 
     for variant in ablation.variants:
-        runs = {seed: _scored(r) for seed,
-                r in ablation.results.get(variant.name, {}).items() if r.get("status") in FINISHED}
+        runs = {seed: _scored(r) for seed, r in ablation.results.get(variant.name, {}).items()
+                if r.get("status") in FINISHED}
         if not runs:
             out.append([variant.name, *["…"] * len(COLUMNS), "…"])
             continue

@@ -134,6 +134,8 @@ def resolve_run(ref: str | Path, runs_dir: Path | str) -> RunInfo:
     path = Path(ref)
     if path.is_dir():
         return load_run(path)
+    if len(path.parts) > 1:  # a path, not an id: nothing there
+        raise RunNotFound(f"{ref}: no such run folder")
     runs = scan_runs(runs_dir)
     if str(ref) == "latest" and runs:
         return max(runs, key=lambda r: r.id)

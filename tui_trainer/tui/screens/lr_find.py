@@ -33,8 +33,8 @@ class LRCurve(Widget):
         width, height = self.size.width, self.size.height
         gutter = 8
         plot_h = max(1, height - 2)
-        series = [[(math.log10(lr) - math.log10(self.points[0][0]), y) for lr,
-                   y in self.points]] if self.points else [[]]
+        start = math.log10(self.points[0][0]) if self.points else 0.0
+        series = [[(math.log10(lr) - start, y) for lr, y in self.points]]
         grid, ranges = braille_plot(series, max(2, width - gutter), plot_h, False)
         text = Text()
         if ranges is None:
