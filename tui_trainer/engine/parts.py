@@ -1,8 +1,8 @@
 """A run's parts, built once by :func:`build_parts` before the first step.
 
 :class:`Parts` is what trains (where and how is the :class:`~.setup.Setup`). Each part with
-state owns it, and saves and restores it through
-``state_dict()`` / ``load_state_dict()``; ``last.pt`` is the loop over :meth:`Parts.stateful`.
+state owns it, and saves and restores it through ``state_dict()`` / ``load_state_dict()``;
+``last.pt`` is the loop over :meth:`Parts.stateful`.
 The step uses the parts directly (the loop's lines in :mod:`.trainer`); steering a live run
 changes a setting through the part that owns it (:mod:`.steering`).
 """

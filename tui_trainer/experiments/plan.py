@@ -1,8 +1,10 @@
 """What every experiment shares: the planned run, the folder rule and the JSON index.
 
-A sweep, an ablation and a lab each plan :class:`PlannedRun` s (a config on a seed, with the
-name of its folder inside the experiment's folder) and keep their state in one JSON file in
-that folder, written whole by :func:`save_index` so a reader never sees half of it.
+A sweep and a lab plan :class:`PlannedRun` s (a config on a seed, with the name of its folder
+inside the experiment's folder) in a folder named by what defines them (:func:`folder_for`), so
+the same command again resumes them; an ablation, never resumed, plans its variants and gets a
+fresh folder each time. All three keep their state in one JSON file in their folder, written
+whole by :func:`save_index` so a reader never sees half of it.
 """
 
 from __future__ import annotations
