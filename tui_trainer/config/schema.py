@@ -30,6 +30,7 @@ DATA_READ_BY = {"path": ("image_folder", "npz", "text", "series"), "seq_len": ("
 SERIES_TRANSFORMS = ("level", "difference", "last_value", "both")
 REGRESSION_LOSSES = ("mse", "mae")
 MODEL_KINDS = ("cnn", "lstm", "transformer")
+RNN_CELLS = ("lstm", "gru", "rnn")
 NORM_PLACES = ("pre", "post")
 HEAD_NORMS = ("none", "before_dropout", "after_dropout")
 OPTIMIZERS = ("adam", "sgd")
@@ -101,6 +102,8 @@ class CNNConfig:
 
 @dataclass(frozen=True)
 class LSTMConfig:
+    cell: str = _f("lstm", "the recurrent cell: lstm (gated, with a memory cell), gru (gated, Cho et al. 2014) or rnn "
+                           "(a plain tanh RNN, whose gradients explode and vanish without gates)", choices=RNN_CELLS)
     hidden_size: int = _f(128, "hidden units per layer", min=1)
     num_layers: int = _f(2, "stacked layers", min=1, max=8)
     bidirectional: bool = _f(False, "read the sequence both ways (classification only: a "

@@ -1,6 +1,8 @@
-"""An LSTM classifier: stacked single-layer LSTMs, read at the last step, then a linear classifier.
+"""A recurrent classifier and language model: stacked single-layer LSTMs (or GRUs, or plain tanh
+RNNs: ``model.lstm.cell``), read at the last step, then a linear classifier.
 
-The layers are separate ``nn.LSTM`` modules so that the tricks can sit between them:
+The layers are separate ``nn.LSTM`` (``nn.GRU``, ``nn.RNN``) modules so that the tricks can sit
+between them:
 
 - batchnorm: ``BatchNorm1d`` over the features at every time step, after each layer;
 - dropout: between layers and on the output. With one layer there is only the output
@@ -14,6 +16,8 @@ from torch import nn
 
 from ..config.schema import Config
 from ..data import DataSpec
+
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}  # the RNN's nonlinearity: tanh
 
 
 class LSTMClassifier(nn.Module):
@@ -30,8 +34,8 @@ class LSTMClassifier(nn.Module):
         self.hidden_size = m.hidden_size
         self.bidirectional = m.bidirectional
         self.lstms = nn.ModuleList(
-            nn.LSTM(spec.input_shape[0] if i == 0 else width, m.hidden_size, batch_first=True,
-                    bidirectional=m.bidirectional)
+            CELLS[m.cell](spec.input_shape[0] if i == 0 else width, m.hidden_size, batch_first=True,
+                          bidirectional=m.bidirectional)
             for i in range(m.num_layers)
         )
         self.norms = (
@@ -84,8 +88,8 @@ class LSTMLanguageModel(nn.Module):
             raise ModelShapeError("model.lstm.bidirectional: a language model must not "
                                   "read the characters it predicts; set it to false")
         self.embedding = nn.Embedding(spec.num_classes, m.embedding_dim)
-        self.lstms = nn.ModuleList(nn.LSTM(m.embedding_dim if i == 0 else m.hidden_size, m.hidden_size,
-                                           batch_first=True)
+        self.lstms = nn.ModuleList(CELLS[m.cell](m.embedding_dim if i == 0 else m.hidden_size, m.hidden_size,
+                                                 batch_first=True)
                                    for i in range(m.num_layers))
         self.norms = (nn.ModuleList(nn.BatchNorm1d(m.hidden_size,
                                                    momentum=tricks.batchnorm.momentum) for _ in range(m.num_layers))
