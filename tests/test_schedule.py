@@ -58,6 +58,17 @@ def test_step_is_per_epoch(small_data):
     assert lrs[0] == lrs[SPE * 2 - 1] == LR and lrs[SPE * 2] == LR * 0.5
 
 
+def test_multistep_drops_at_its_fractions_of_the_run(small_data):
+    started = []
+    lrs, _ = run_lrs(small_data, started, kind="multistep", milestones=[0.5, 0.75], gamma=0.1)  # after epochs 2 and 3
+    expected = torch_lrs(lambda o: lr_scheduler.MultiStepLR(o, [2, 3], 0.1), per_batch=False)
+    assert lrs == pytest.approx(expected, rel=1e-12)
+    assert lrs[SPE * 2 - 1] == LR
+    assert lrs[SPE * 2] == pytest.approx(LR * 0.1)
+    assert lrs[SPE * 3] == pytest.approx(LR * 0.01)
+    assert [tuple(m) for m in started[0].lr_marks] == [(2 * SPE, "LR ×0.1"), (3 * SPE, "LR ×0.1")]  # the markers
+
+
 def test_exponential_is_per_epoch(small_data):
     lrs, _ = run_lrs(small_data, kind="exponential", gamma=0.7)
     assert lrs == pytest.approx(torch_lrs(lambda o: lr_scheduler.ExponentialLR(o, 0.7), per_batch=False), rel=1e-12)

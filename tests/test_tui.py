@@ -341,3 +341,12 @@ def test_keys_steer_the_run_that_trains(tmp_path):
             e["source"] == "app" for e in events if e["event"] == "intervention")
 
     in_app(tmp_path, scenario, (120, 40))
+
+
+def test_the_panel_reads_a_list_setting_as_its_items_type():
+    from tui_trainer.tui.widgets.settings_panel import _field, _parse
+
+    assert _parse(_field("tricks.lr_schedule.milestones")[0], "0.5, 0.75") == [0.5, 0.75]
+    assert _parse(_field("model.resnet.widths")[0], "[16, 32, 64]") == [16, 32, 64]
+    with pytest.raises(ValueError, match="expected numbers separated by commas"):
+        _parse(_field("tricks.lr_schedule.milestones")[0], "0.5, half")

@@ -129,9 +129,8 @@ def test_the_runs_view_filters_runs_by_words(tmp_path, small_data):
 def test_a_run_stopped_in_the_app_resumes_from_the_runs_view(tmp_path):
     import json
 
-
     async def scenario(app, pilot):
-        await start_training(app, pilot, 3, after_steps=40)
+        await start_training(app, pilot, 10, after_steps=40)  # long enough that the stop lands before the end
         app.action_stop()
         await wait_for(pilot, app.session.finished.is_set)
         run = Path(app.session.run_dir)

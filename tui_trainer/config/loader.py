@@ -236,6 +236,14 @@ def _cross_checks(config: Config) -> list[_Problem]:
             out.append(_Problem("model.transformer.context", f"{t.context} positions are fewer than "
                                                              f"data.seq_len ({config.data.seq_len}): raise it, "
                                                              "or set 0 to take data.seq_len"))
+    if config.model.kind == "resnet":
+        r = config.model.resnet
+        per = 2 * len(r.widths)
+        if (r.depth - 2) % per:
+            fits = ", ".join(str(per * n + 2) for n in range(1, 4))
+            stages = len(r.widths)
+            out.append(_Problem("model.resnet.depth", f"{r.depth} is not 2 × blocks × {stages} stages + 2: with "
+                                                      f"{stages} stages use {fits}, ..."))
     if sched.enabled and sched.kind in ("cosine", "cosine_epoch") and sched.min_lr >= config.train.lr:
         out.append(_Problem("tricks.lr_schedule.min_lr", f"must be below train.lr ({config.train.lr})"))
     if config.tricks.augment.enabled and config.data.dataset in SEQUENCE_DATASETS:

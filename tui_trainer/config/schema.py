@@ -29,7 +29,7 @@ DATA_READ_BY = {"path": ("image_folder", "npz", "text", "series"), "seq_len": ("
                 "val_fraction": tuple(d for d in DATASETS if d != "text")}
 SERIES_TRANSFORMS = ("level", "difference", "last_value", "both")
 REGRESSION_LOSSES = ("mse", "mae")
-MODEL_KINDS = ("cnn", "lstm", "transformer")
+MODEL_KINDS = ("cnn", "lstm", "resnet", "transformer")
 RNN_CELLS = ("lstm", "gru", "rnn")
 NORM_PLACES = ("pre", "post")
 HEAD_NORMS = ("none", "before_dropout", "after_dropout")
@@ -117,6 +117,18 @@ class LSTMConfig:
 
 
 @dataclass(frozen=True)
+class ResNetConfig:
+    depth: int = _f(20, "layers with weights: 2 × blocks per stage × stages + 2, so 6n + 2 for three stages "
+                        "(20, 32, 44, 56, 110)", min=4, max=1202)
+    widths: tuple[int, ...] = _f((16, 32, 64), "channels of each stage; every stage after the first halves the "
+                                               "length (or each side) and widens", min=1)
+    residual: bool = _f(True, "add each block's input to its output (false: the plain net of the same depth, "
+                              "He et al.'s comparison)")
+    zero_init_residual: bool = _f(False, "the last BatchNorm of each block starts at gamma = 0, so each block "
+                                         "starts as the identity (Goyal et al. 2017)")
+
+
+@dataclass(frozen=True)
 class TransformerConfig:
     d_model: int = _f(128, "width of the token and position embeddings and of every layer", min=8)
     num_layers: int = _f(4, "decoder blocks (attention, then a feed-forward layer)", min=1, max=48)
@@ -140,6 +152,9 @@ class ModelConfig:
     lstm: LSTMConfig = _table(LSTMConfig, "model.kind = \"lstm\": stacked LSTM layers, read at the last "
                                           "step, [Dropout], a classifier (text: an embedding, the "
                                           "layers, a head at every step)")
+    resnet: ResNetConfig = _table(ResNetConfig, "model.kind = \"resnet\": the CIFAR ResNets of He et al. 2016: a conv, "
+                                                "three stages of basic blocks with identity shortcuts, global average "
+                                                "pooling, a classifier (1-D or 2-D from the data)")
     transformer: TransformerConfig = _table(TransformerConfig, "model.kind = \"transformer\" (text): a "
                                                                "decoder-only character Transformer "
                                                               "with causal attention, learned positions and LayerNorm")

@@ -16,7 +16,7 @@ from typing import Any
 from .fields import _f
 
 
-SCHEDULE_KINDS = ("step", "exponential", "cosine", "cosine_epoch", "onecycle", "plateau", "noam")
+SCHEDULE_KINDS = ("step", "multistep", "exponential", "cosine", "cosine_epoch", "onecycle", "plateau", "noam")
 #: Schedules stepped after every batch; the others step once per epoch.
 PER_BATCH_SCHEDULES = ("cosine", "onecycle", "noam")
 CLIP_MODES = ("norm", "value")
@@ -41,7 +41,7 @@ class DropoutConfig:
 @dataclass(frozen=True)
 class LRScheduleConfig:
     enabled: bool = _f(True, "off = constant learning rate")
-    kind: str = _f("cosine", "step, exponential, cosine_epoch (per epoch); cosine, onecycle, noam (per "
+    kind: str = _f("cosine", "step, multistep, exponential, cosine_epoch (per epoch); cosine, onecycle, noam (per "
                              "batch); plateau (per epoch, on the monitored metric)",
                    choices=SCHEDULE_KINDS)
     warmup_epochs: float = _f(0.0, "linear warm-up length in epochs, applied per batch (not "
@@ -49,7 +49,10 @@ class LRScheduleConfig:
     warmup_steps: int = _f(0, "warm-up length in optimizer steps instead of epochs (0 = use warmup_epochs)", min=0)
     warmup_start_factor: float = _f(0.1, "warm-up starts at lr * this factor", gt=0.0, max=1.0)
     step_size: int = _f(10, "step: epochs between decays", min=1)
-    gamma: float = _f(0.5, "step, exponential: decay factor", gt=0.0, max=1.0)
+    milestones: tuple[float, ...] = _f((0.5, 0.75), "multistep: where the LR is multiplied by gamma, as fractions of "
+                                                    "the run's epochs (He et al.'s ResNets: at 50 % and 75 %)",
+                                       gt=0.0, max=1.0)
+    gamma: float = _f(0.5, "step, multistep, exponential: decay factor", gt=0.0, max=1.0)
     min_lr: float = _f(0.0, "cosine, cosine_epoch: final LR (eta_min); plateau: floor", min=0.0)
     pct_start: float = _f(0.3, "onecycle: fraction of steps spent rising", gt=0.0, max=1.0)
     div_factor: float = _f(25.0, "onecycle: initial LR = lr / div_factor", gt=0.0)
@@ -161,8 +164,9 @@ class TricksConfig:
         switch="Switch the LR schedule on or off (off = constant LR).",
         explain=(
             "Changes the learning rate over the run: decay lets the model settle into a minimum after fast early "
-            "progress; warm-up starts small so early, large gradients do not wreck the weights. Step and "
-            "exponential move per epoch, cosine and one-cycle per batch, plateau when validation stalls; noam "
+            "progress; warm-up starts small so early, large gradients do not wreck the weights. Step, multistep "
+            "(drops at set fractions of the run, as ResNets were trained) and exponential move per epoch, cosine "
+            "and one-cycle per batch, plateau when validation stalls; noam "
             "rises for its warm-up, then falls as 1/sqrt(step), as Transformers were first trained. Watch the LR "
             "curve and the loss bend with it."
         ),

@@ -56,6 +56,8 @@ class LRSchedule:
         self.per_batch = kind in PER_BATCH_SCHEDULES
         if kind == "step":
             self.main = lr_scheduler.StepLR(optimizer, config.step_size, config.gamma)
+        elif kind == "multistep":
+            self.main = lr_scheduler.MultiStepLR(optimizer, milestone_epochs(config, epochs), config.gamma)
         elif kind == "exponential":
             self.main = lr_scheduler.ExponentialLR(optimizer, config.gamma)
         elif kind == "cosine":
@@ -143,7 +145,15 @@ def milestones(config: LRScheduleConfig, epochs: int, steps_per_epoch: int) -> l
         marks.append((max(1, round(config.pct_start * total)), "LR peak"))
     elif warmup > 0:
         marks.append((warmup, "warm-up ends"))
+    drops = []
     if config.kind == "step":
-        marks += [(e * steps_per_epoch,
-                   f"LR ×{config.gamma:g}") for e in range(config.step_size, epochs, config.step_size)]
+        drops = list(range(config.step_size, epochs, config.step_size))
+    elif config.kind == "multistep":
+        drops = [e for e in milestone_epochs(config, epochs) if e < epochs]
+    marks += [(e * steps_per_epoch, f"LR ×{config.gamma:g}") for e in drops]
     return sorted(marks)
+
+
+def milestone_epochs(config: LRScheduleConfig, epochs: int) -> list[int]:
+    """multistep: the epochs after which the LR drops, from the run's fractions (at least epoch 1)."""
+    return sorted({max(1, round(f * epochs)) for f in config.milestones})

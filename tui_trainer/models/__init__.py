@@ -17,11 +17,13 @@ from ..config.schema import Config
 from ..data import DataSpec
 from .cnn import CNN
 from .lstm import LSTMClassifier, LSTMLanguageModel, lstm
+from .resnet import ResNet
 from .transformer import TransformerLanguageModel
 
 MODELS: dict[str, Callable[[DataSpec, Config], nn.Module]] = {
     "cnn": CNN,
     "lstm": lstm,
+    "resnet": ResNet,
     "transformer": TransformerLanguageModel,
 }
 
@@ -58,5 +60,5 @@ def layer_counts(model: nn.Module) -> str:
     return " ".join(f"{name}×{n}" for name, n in layers.items())
 
 
-__all__ = ["CNN", "LSTMClassifier", "LSTMLanguageModel", "MODELS", "TransformerLanguageModel", "build_model",
+__all__ = ["CNN", "LSTMClassifier", "LSTMLanguageModel", "MODELS", "ResNet", "TransformerLanguageModel", "build_model",
            "count_parameters", "model_notes", "describe", "layer_counts"]

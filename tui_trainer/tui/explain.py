@@ -28,8 +28,11 @@ EXPLAIN = {
     ),
     "model": (
         "The model family and its size. A CNN slides small filters along the input and pools, "
-        "so it sees local patterns wherever they occur; an LSTM reads the input one step at a "
-        "time and carries a memory, which suits sequences but trains slower. A Transformer (text) "
+        "so it sees local patterns wherever they occur; a ResNet stacks many such layers and adds "
+        "each block's input to its output, so even 110 layers still train (residual off: the plain "
+        "net that does not). The recurrent model reads the input one step at a time and carries a "
+        "memory: an LSTM or a GRU through gates, a plain RNN without them (its gradients explode or "
+        "vanish). A Transformer (text) "
         "lets every character attend to all the ones before it at once; pre-LN trains stably, "
         "post-LN (the original) wants a warm-up. Only the chosen "
         "family's settings are shown and saved. Watch the parameter count in the info panel."

@@ -37,6 +37,7 @@ MODEL_FIELDS = ("kind", *(f"{family}.{f.name}" for family in variant_tables(Mode
 #: The schedule parameters that matter for each kind (warm-up applies to all but one-cycle).
 SCHEDULE_FIELDS = {
     "step": {"step_size", "gamma"},
+    "multistep": {"milestones", "gamma"},
     "exponential": {"gamma"},
     "cosine": {"min_lr"},
     "cosine_epoch": {"min_lr"},
@@ -352,10 +353,11 @@ def _parse(kind: Any, text: str) -> Any:
             return float(text)
     except ValueError:
         raise ValueError(f"expected {'an integer' if kind is int else 'a number'}") from None
-    if typing.get_origin(kind) is tuple:  # "32, 64, 64" (or "[32, 64, 64]")
+    if typing.get_origin(kind) is tuple:  # "32, 64, 64" (or "[32, 64, 64]"); "0.5, 0.75"
+        item = typing.get_args(kind)[0]
         try:
             inner = text.strip().strip("[]").strip()
-            return [int(part) for part in inner.split(",")] if inner else []
+            return [item(part) for part in inner.split(",")] if inner else []
         except ValueError:
-            raise ValueError("expected integers separated by commas") from None
+            raise ValueError(f"expected {'integers' if item is int else 'numbers'} separated by commas") from None
     return text
