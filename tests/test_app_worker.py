@@ -120,7 +120,9 @@ def test_a_run_left_training_completes_and_a_new_app_follows_steers_and_stops_it
         app = make_app(tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
             await settings_ready(pilot)
-            assert any(run.name in line and "training without an app" in line for line in log_lines(app))
+            # said once the app has looked at its runs folder (just after its first screen)
+            await wait_for(pilot, lambda: any(run.name in line and "training without an app" in line
+                                              for line in log_lines(app)))
             await pilot.press("r")
             await wait_for(pilot, lambda: app.runs_screen is not None and app.runs_screen.runs)
             assert app.runs_screen.runs[0].status == "running"

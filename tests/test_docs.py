@@ -61,3 +61,12 @@ def test_the_readme_lists_every_trick_with_its_switch():
 
     for trick in TRICKS.values():
         assert f"| {trick.title} | `--{trick.flag}` |" in README, trick.name
+
+
+def test_every_file_a_docs_page_links_to_exists():
+    missing = []
+    for page in sorted((REPO / "docs").glob("*.md")):
+        for link in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            if not (page.parent / link).exists():
+                missing.append(f"{page.name}: {link}")
+    assert not missing, missing

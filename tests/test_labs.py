@@ -207,3 +207,16 @@ def test_several_verdicts_each_on_their_arms_and_arms_that_cannot_run_here(tmp_p
     assert skipped.outcome == "skipped"
     assert skipped.headline == "Not measured here"
     assert "  dropout: no GPU here" in skipped.lines
+
+
+def test_the_early_stopping_lab_reaches_a_verdict_on_a_toy_budget(tmp_path, mnist1d):
+    result = CliRunner().invoke(app, ["lab", "run", "early-stopping", "--seeds", "2", "--epochs", "12", "--jobs", "1",
+                                      "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    [folder] = [p for p in tmp_path.iterdir() if p.name.startswith("lab-early-stopping-")]
+    session = json.loads((folder / "lab.json").read_text())
+    assert len(session["results"]) == 4  # two arms on two seeds
+    assert session["verdict"]["outcome"] in ("holds", "contradicted", "unclear", "mixed")
+    by_arm = {r["arm"]: r for r in session["results"] if r["seed"] == session["seeds"][0]}
+    assert by_arm["no early stopping"]["metrics"]["epochs_run"] == 12  # the long run goes to its end
+    assert by_arm["early stopping"]["metrics"]["epochs_run"] <= 12
