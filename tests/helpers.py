@@ -91,3 +91,13 @@ def write_run(runs_dir, name: str, config, events) -> "Path":
             folder.write_summary(event.summary)
     folder.close()
     return path
+
+
+def norms_not_skipped(events) -> list[float]:
+    """The gradient norms of the steps the GradScaler took. fp16: a step whose gradients overflowed
+    at the scale is skipped (the scaler lowers its scale and the run goes on); its norm is inf."""
+    from tui_trainer.engine.events import StepsSkipped, StepStats
+
+    skipped = {step for e in events if isinstance(e, StepsSkipped) and e.cause == "grad_scaler" for step in e.steps}
+    return [n for e in events if isinstance(e, StepStats)
+            for i, n in enumerate(e.grad_norms, e.first_step + 1) if i not in skipped]

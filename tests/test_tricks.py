@@ -2,12 +2,12 @@ import math
 
 import pytest
 import torch
-from helpers import make_config
+from helpers import make_config, norms_not_skipped
 from torch import nn
 
 from tui_trainer.data import DataSpec
 from tui_trainer.engine.early_stopping import EarlyStopping
-from tui_trainer.engine.events import StepsSkipped, StepStats
+from tui_trainer.engine.events import StepStats
 from tui_trainer.engine.optim import build_optimizer, make_clipper
 from tui_trainer.engine.precision import (
     SetupError,
@@ -231,11 +231,6 @@ def test_mixed_precision_on_cuda(small_data, dtype, kind):
     result = trainer.run()
     assert result.summary["precision"] == dtype and result.status == "completed"
     assert trainer.parts.scaler.is_enabled() == (dtype == "fp16")
-    skipped = {step for e in result.events if isinstance(e, StepsSkipped) and e.cause == "grad_scaler"
-               for step in e.steps}
-    norms = [n for e in result.events if isinstance(e, StepStats)
-             for i, n in enumerate(e.grad_norms, e.first_step + 1) if i not in skipped]
-    # unscaled before they are measured (fp16: but for the steps the GradScaler skipped, whose gradients
-    # overflowed at its scale; it lowers the scale and the run goes on)
+    norms = norms_not_skipped(result.events)  # unscaled before they are measured
     assert all(math.isfinite(n) for n in norms)
     assert max(norms) < 1e3

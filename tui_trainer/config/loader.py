@@ -22,7 +22,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from ..errors import UserError
 from .fields import field_types, variant_key, variant_tables
-from .schema import DATA_READ_BY, SEQUENCE_DATASETS, Config, ModelConfig
+from .checks import Problem
+from .checks import cross_checks, unread_override
+from .schema import Config
 from .writer import config_to_dict
 
 
@@ -34,12 +36,6 @@ class ConfigError(UserError):
         self.problems = problems
         self.items = items or []
         super().__init__("\n".join(problems))
-
-
-@dataclasses.dataclass(frozen=True)
-class _Problem:
-    path: str
-    message: str
 
 
 # -- validation --------------------------------------------------------------
@@ -54,57 +50,57 @@ def _type_name(value: Any) -> str:
     return next((name for kind, name in _TYPE_NAMES if isinstance(value, kind)), type(value).__name__)
 
 
-def _check_range(value: float, meta: dict, path: str, out: list[_Problem]) -> bool:
+def _check_range(value: float, meta: dict, path: str, out: list[Problem]) -> bool:
     if "gt" in meta and not value > meta["gt"]:
-        out.append(_Problem(path, f"must be greater than {meta['gt']} (got {value!r})"))
+        out.append(Problem(path, f"must be greater than {meta['gt']} (got {value!r})"))
         return False
     if "min" in meta and value < meta["min"]:
-        out.append(_Problem(path, f"must be at least {meta['min']} (got {value!r})"))
+        out.append(Problem(path, f"must be at least {meta['min']} (got {value!r})"))
         return False
     if "max" in meta and value > meta["max"]:
-        out.append(_Problem(path, f"must be at most {meta['max']} (got {value!r})"))
+        out.append(Problem(path, f"must be at most {meta['max']} (got {value!r})"))
         return False
     return True
 
 
-def _scalar(kind: Any, value: Any, meta: dict, path: str, out: list[_Problem]) -> Any:
+def _scalar(kind: Any, value: Any, meta: dict, path: str, out: list[Problem]) -> Any:
     """Check one scalar value against its declared type; return the converted value or None."""
     if kind is bool:
         if not isinstance(value, bool):
-            out.append(_Problem(path, f"expected true or false, got {_type_name(value)} {value!r}"))
+            out.append(Problem(path, f"expected true or false, got {_type_name(value)} {value!r}"))
             return None
         return value
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            out.append(_Problem(path, f"expected an integer, got {_type_name(value)} {value!r}"))
+            out.append(Problem(path, f"expected an integer, got {_type_name(value)} {value!r}"))
             return None
         return value if _check_range(value, meta, path, out) else None
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            out.append(_Problem(path, f"expected a number, got {_type_name(value)} {value!r}"))
+            out.append(Problem(path, f"expected a number, got {_type_name(value)} {value!r}"))
             return None
         value = float(value)
         if value != value or value in (float("inf"), float("-inf")):
-            out.append(_Problem(path, f"expected a finite number, got {value!r}"))
+            out.append(Problem(path, f"expected a finite number, got {value!r}"))
             return None
         return value if _check_range(value, meta, path, out) else None
     if kind is str:
         if not isinstance(value, str):
-            out.append(_Problem(path, f"expected a string, got {_type_name(value)} {value!r}"))
+            out.append(Problem(path, f"expected a string, got {_type_name(value)} {value!r}"))
             return None
         choices = meta.get("choices")
         if choices and value not in choices:
             hint = difflib.get_close_matches(value, choices, n=1)
             extra = f"; did you mean {hint[0]!r}?" if hint else ""
-            out.append(_Problem(path, f"unknown choice {value!r}: expected one of {', '.join(choices)}{extra}"))
+            out.append(Problem(path, f"unknown choice {value!r}: expected one of {', '.join(choices)}{extra}"))
             return None
         return value
     raise TypeError(f"unsupported schema type {kind!r} at {path}")  # a bug in schema.py
 
 
-def _build(cls: type, data: Any, path: str, out: list[_Problem]) -> Any:
+def _build(cls: type, data: Any, path: str, out: list[Problem]) -> Any:
     if not isinstance(data, dict):
-        out.append(_Problem(path or "(top level)", f"expected a table, got {_type_name(data)} {data!r}"))
+        out.append(Problem(path or "(top level)", f"expected a table, got {_type_name(data)} {data!r}"))
         return cls()
     hints = field_types(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -113,7 +109,7 @@ def _build(cls: type, data: Any, path: str, out: list[_Problem]) -> Any:
         data = _lift_flat_keys(cls, data)
     for key in data:
         if key not in fields:
-            out.append(_Problem(_join(path, key), f"unknown key{_suggest(cls, key)}"))
+            out.append(Problem(_join(path, key), f"unknown key{_suggest(cls, key)}"))
     values: dict[str, Any] = {}
     for name, f in fields.items():
         if name not in data:
@@ -127,7 +123,7 @@ def _build(cls: type, data: Any, path: str, out: list[_Problem]) -> Any:
             items = data[name]
             empty_ok = f.metadata.get("empty_ok", False)
             if not isinstance(items, list) or not (items or empty_ok):
-                out.append(_Problem(sub, f"expected a{'n' if empty_ok else ' non-empty'} array, got "
+                out.append(Problem(sub, f"expected a{'n' if empty_ok else ' non-empty'} array, got "
                                          f"{_type_name(items)} {items!r}"))
                 continue
             converted = [_scalar(item_kind, item, dict(f.metadata), f"{sub}[{i}]", out) for i, item in enumerate(items)]
@@ -212,55 +208,11 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _cross_checks(config: Config) -> list[_Problem]:
-    out = []
-    sched = config.tricks.lr_schedule
-    if sched.enabled and sched.kind == "onecycle" and (sched.warmup_epochs > 0 or sched.warmup_steps > 0):
-        key = "warmup_steps" if sched.warmup_steps > 0 else "warmup_epochs"
-        out.append(_Problem(f"tricks.lr_schedule.{key}", f"one-cycle has its own warm-up (pct_start); set {key} = 0"))
-    if sched.enabled and sched.kind == "noam" and sched.warmup_epochs == 0 and sched.warmup_steps == 0:
-        out.append(_Problem("tricks.lr_schedule.warmup_steps", "noam rises for its warm-up, then falls as "
-                                                               "1/sqrt(step): give "
-                                                               "warmup_steps (e.g. 200) or warmup_epochs"))
-    if config.model.kind == "transformer":
-        t = config.model.transformer
-        if config.tricks.batchnorm.enabled:
-            out.append(_Problem("tricks.batchnorm.enabled", "a Transformer normalises with LayerNorm, part "
-                                                            "of its architecture; BatchNorm would average over the "
-                                                            "batch and every position, so a causal model would see "
-                                                            "the characters it must predict: switch it off"))
-        if t.d_model % t.num_heads:
-            out.append(_Problem("model.transformer.num_heads", f"d_model ({t.d_model}) must "
-                                                               f"divide by num_heads ({t.num_heads})"))
-        if t.context and t.context < config.data.seq_len:
-            out.append(_Problem("model.transformer.context", f"{t.context} positions are fewer than "
-                                                             f"data.seq_len ({config.data.seq_len}): raise it, "
-                                                             "or set 0 to take data.seq_len"))
-    if config.model.kind == "resnet":
-        r = config.model.resnet
-        per = 2 * len(r.widths)
-        if (r.depth - 2) % per:
-            fits = ", ".join(str(per * n + 2) for n in range(1, 4))
-            stages = len(r.widths)
-            out.append(_Problem("model.resnet.depth", f"{r.depth} is not 2 × blocks × {stages} stages + 2: with "
-                                                      f"{stages} stages use {fits}, ..."))
-    if sched.enabled and sched.kind in ("cosine", "cosine_epoch") and sched.min_lr >= config.train.lr:
-        out.append(_Problem("tricks.lr_schedule.min_lr", f"must be below train.lr ({config.train.lr})"))
-    if config.tricks.augment.enabled and config.data.dataset in SEQUENCE_DATASETS:
-        out.append(_Problem("tricks.augment.enabled", f"random crops and flips are for images; {config.data.dataset} "
-                                                      "is 1-D sequences: switch it off"))
-    if config.data.dataset in ("image_folder", "npz") and not config.data.path:  # text has a default corpus
-        what = ("a folder with one sub-folder of images per class" if config.data.dataset == "image_folder"
-                else "a .npz file with x and y")
-        out.append(_Problem("data.path", f"data.dataset = {config.data.dataset!r} needs a path: {what}"))
-    return out
-
-
 def _validate(raw: dict, attribute) -> Config:
-    problems: list[_Problem] = []
+    problems: list[Problem] = []
     config = _build(Config, raw, "", problems)
     if not problems:
-        problems = _cross_checks(config)
+        problems = cross_checks(config)
     if problems:
         items = [(attribute(p.path), p.path, p.message) for p in problems]
         raise ConfigError([f"{source}: {path}: {message}" for source, path, message in items], items)
@@ -360,23 +312,8 @@ def config_from_dict(raw: dict, source: str = "<preset>", overrides=None) -> Con
         return source
 
     config = _validate(merged, attribute)
-    # a data setting typed on the command line (--set, --grid) that this dataset ignores is a mistake to name;
-    # the app's panel keeps such edits when the dataset changes, and hides their rows
-    unread = [(label, key) for key, label in origin.items() if key.startswith("data.") and label.startswith("--")
-              and config.data.dataset not in DATA_READ_BY.get(key.removeprefix("data."), (config.data.dataset,))]
-    families = variant_tables(ModelConfig)
-    unread_model = [(label, key) for key, label in origin.items() if label.startswith("--")
-                    and key.split(".")[:1] == ["model"] and key.count(".") >= 2
-                    and key.split(".")[1] in families and key.split(".")[1] != config.model.kind]
-    if unread_model:
-        label, key = unread_model[0]
-        raise ConfigError([f"{label}: {key}: the model is {config.model.kind!r} (model.kind), which does not read "
-                           f"[model.{key.split('.')[1]}]; set model.kind too, or drop it"])
-    if unread:
-        label, key = unread[0]
-        readers = DATA_READ_BY[key.removeprefix("data.")]
-        raise ConfigError([f"{label}: {key}: {config.data.dataset} does not read it (only {', '.join(readers)} "
-                           f"{'does' if len(readers) == 1 else 'do'}); drop it, or choose one of those datasets"])
+    if problem := unread_override(config, origin):
+        raise ConfigError([problem])
     return config
 
 

@@ -1,0 +1,79 @@
+"""Rules across settings, which no single field can check: a schedule with its own warm-up, a
+Transformer without BatchNorm, a ResNet's depth, a dataset that needs a path; and a setting typed
+on the command line that the chosen dataset or model family does not read."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .fields import variant_tables
+from .schema import DATA_READ_BY, SEQUENCE_DATASETS, Config, ModelConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+
+def cross_checks(config: Config) -> list[Problem]:
+    out = []
+    sched = config.tricks.lr_schedule
+    if sched.enabled and sched.kind == "onecycle" and (sched.warmup_epochs > 0 or sched.warmup_steps > 0):
+        key = "warmup_steps" if sched.warmup_steps > 0 else "warmup_epochs"
+        out.append(Problem(f"tricks.lr_schedule.{key}", f"one-cycle has its own warm-up (pct_start); set {key} = 0"))
+    if sched.enabled and sched.kind == "noam" and sched.warmup_epochs == 0 and sched.warmup_steps == 0:
+        out.append(Problem("tricks.lr_schedule.warmup_steps", "noam rises for its warm-up, then falls as "
+                                                               "1/sqrt(step): give "
+                                                               "warmup_steps (e.g. 200) or warmup_epochs"))
+    if config.model.kind == "transformer":
+        t = config.model.transformer
+        if config.tricks.batchnorm.enabled:
+            out.append(Problem("tricks.batchnorm.enabled", "a Transformer normalises with LayerNorm, part "
+                                                            "of its architecture; BatchNorm would average over the "
+                                                            "batch and every position, so a causal model would see "
+                                                            "the characters it must predict: switch it off"))
+        if t.d_model % t.num_heads:
+            out.append(Problem("model.transformer.num_heads", f"d_model ({t.d_model}) must "
+                                                               f"divide by num_heads ({t.num_heads})"))
+        if t.context and t.context < config.data.seq_len:
+            out.append(Problem("model.transformer.context", f"{t.context} positions are fewer than "
+                                                             f"data.seq_len ({config.data.seq_len}): raise it, "
+                                                             "or set 0 to take data.seq_len"))
+    if config.model.kind == "resnet":
+        r = config.model.resnet
+        per = 2 * len(r.widths)
+        if (r.depth - 2) % per:
+            fits = ", ".join(str(per * n + 2) for n in range(1, 4))
+            stages = len(r.widths)
+            out.append(Problem("model.resnet.depth", f"{r.depth} is not 2 × blocks × {stages} stages + 2: with "
+                                                      f"{stages} stages use {fits}, ..."))
+    if sched.enabled and sched.kind in ("cosine", "cosine_epoch") and sched.min_lr >= config.train.lr:
+        out.append(Problem("tricks.lr_schedule.min_lr", f"must be below train.lr ({config.train.lr})"))
+    if config.tricks.augment.enabled and config.data.dataset in SEQUENCE_DATASETS:
+        out.append(Problem("tricks.augment.enabled", f"random crops and flips are for images; {config.data.dataset} "
+                                                      "is 1-D sequences: switch it off"))
+    if config.data.dataset in ("image_folder", "npz") and not config.data.path:  # text has a default corpus
+        what = ("a folder with one sub-folder of images per class" if config.data.dataset == "image_folder"
+                else "a .npz file with x and y")
+        out.append(Problem("data.path", f"data.dataset = {config.data.dataset!r} needs a path: {what}"))
+    return out
+
+
+def unread_override(config: Config, origin: dict[str, str]) -> str | None:
+    """Why a setting typed on the command line (``--set``, ``--grid``: its label starts with
+    ``--``) does nothing here, or None. The app's panel keeps such edits when the dataset changes,
+    and hides their rows, so only the command line's are refused."""
+    typed = [(key, label) for key, label in origin.items() if label.startswith("--")]
+    for key, label in typed:
+        parts = key.split(".")
+        if parts[0] == "model" and len(parts) >= 3 and parts[1] in variant_tables(ModelConfig) \
+                and parts[1] != config.model.kind:
+            return (f"{label}: {key}: the model is {config.model.kind!r} (model.kind), which does not read "
+                    f"[model.{parts[1]}]; set model.kind too, or drop it")
+    for key, label in typed:
+        readers = DATA_READ_BY.get(key.removeprefix("data."), ()) if key.startswith("data.") else ()
+        if readers and config.data.dataset not in readers:
+            return (f"{label}: {key}: {config.data.dataset} does not read it (only {', '.join(readers)} "
+                    f"{'does' if len(readers) == 1 else 'do'}); drop it, or choose one of those datasets")
+    return None
