@@ -9,7 +9,13 @@ folder, metrics.jsonl and checkpoints. They alternate (engine, plain, plain, eng
 last line is the median engine/plain samples/s ratio. Also printed: the process's peak memory
 after the data is loaded.
 
+``--compare PRESET`` benches another image preset the same way, against a plain loop of its own
+recipe: He et al.'s for ``cifar10-resnet20`` (the same ResNet module, built once per run; SGD with
+momentum and coupled weight decay, the LR divided at the preset's milestones, random crops with
+padding and flips drawn per image on the device, no clipping, no early stopping).
+
     python bench/images.py                     # fp32, one thread
+    python bench/images.py --compare cifar10-resnet20 --train-size 5000 --repeats 3
     python bench/images.py --threads 2 --set tricks.mixed_precision.enabled=true   # bf16 on the CPU
     python bench/images.py --device cuda --set tricks.mixed_precision.enabled=true
 """
@@ -82,6 +88,55 @@ def plain_loop(config, data, device, precision) -> float:
     return time.perf_counter() - start
 
 
+def recipe_loop(config, data, device, precision) -> float:
+    """A plain loop of an SGD recipe with crops and flips (cifar10-resnet20's), on the preset's model."""
+    from tui_trainer.models import build_model
+
+    start = time.perf_counter()
+    t, tricks = config.train, config.tricks
+    torch.manual_seed(t.seed)
+    model = build_model(data.spec, config).to(device)
+    decay = tricks.weight_decay.value if tricks.weight_decay.enabled else 0.0
+    opt = torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum, nesterov=t.nesterov, weight_decay=decay)
+    milestones = [round(m * t.epochs) for m in tricks.lr_schedule.milestones]
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones, gamma=tricks.lr_schedule.gamma)
+    mean, std = (s.to(device).reshape(1, -1, 1, 1) for s in data.stats)
+    x_train, y_train = data.train.x, data.train.y
+    n, bs, pad = len(y_train), t.batch_size, tricks.augment.crop_padding
+    gen = torch.Generator(device=device).manual_seed(t.seed)
+    for _ in range(t.epochs):
+        model.train()
+        perm = torch.randperm(n, device=device, generator=gen)
+        xs, ys = x_train[perm], y_train[perm]
+        loss_sum = torch.zeros((), device=device)
+        for b in range(math.ceil(n / bs)):
+            xb = _crop_flip((xs[b * bs : (b + 1) * bs].float() - mean) / std, pad, gen)
+            with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):
+                loss = F.cross_entropy(model(xb), ys[b * bs : (b + 1) * bs])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach()
+        sched.step()
+        assert math.isfinite(loss_sum.item())
+        _evaluate(model, data.val.x, data.val.y, mean, std, precision, device)
+    _evaluate(model, data.test.x, data.test.y, mean, std, precision, device)
+    return time.perf_counter() - start
+
+
+def _crop_flip(x, pad: int, gen):
+    """Each image cropped back to its size at a random offset of the zero-padded image, and half mirrored."""
+    n, c, h, w = x.shape
+    padded = F.pad(x, (pad, pad, pad, pad))
+    top, left = (torch.randint(0, 2 * pad + 1, (n,), device=x.device, generator=gen) for _ in range(2))
+    rows = (top[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
+    cols = (left[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
+    images, channels = torch.arange(n, device=x.device), torch.arange(c, device=x.device)
+    out = padded[images[:, None, None, None], channels[None, :, None, None], rows, cols]
+    flip = torch.rand(n, device=x.device, generator=gen) < 0.5
+    return torch.where(flip[:, None, None, None], out.flip(3), out)
+
+
 @torch.no_grad()
 def _evaluate(model, x, y, mean, std, precision, device) -> float:
     model.eval()
@@ -102,20 +157,22 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--set", action="append", default=[], dest="overrides")
-    parser.add_argument("--compare", metavar="PRESET", help="also time PRESET's engine runs "
-                                                            "against the lesson's, alternating")
+    parser.add_argument("--compare", metavar="PRESET", help="bench this image preset (cifar10-resnet20) against "
+                                                            "a plain loop of its recipe instead of the lesson's")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         rng = np.random.default_rng(0)
+        test_size = min(10_000, args.train_size // 5)  # CIFAR-10's 10,000 beside 50,000
         path = Path(tmp) / "cifar-shaped.npz"
         np.savez(path, x=rng.integers(0, 256, (args.train_size, 3, 32, 32), dtype=np.uint8),
                  y=rng.integers(0, 10, args.train_size),
-                 x_test=rng.integers(0, 256, (10_000, 3, 32, 32), dtype=np.uint8), y_test=rng.integers(0, 10, 10_000))
+                 x_test=rng.integers(0, 256, (test_size, 3, 32, 32), dtype=np.uint8),
+                 y_test=rng.integers(0, 10, test_size))
         overrides = [("data.dataset", "npz", "--set"), ("data.path", str(path), "--set"),
                      ("train.device", args.device, "--device"), ("train.threads", args.threads, "--threads"),
                      ("train.epochs", args.epochs, "--epochs"), ("tricks.mixed_precision.enabled", False, "--set"),
                      *args.overrides]
-        config, _ = load_preset("cifar10-optimized-cnn", overrides)
+        config, _ = load_preset(args.compare or "cifar10-optimized-cnn", overrides)
         device = resolve_device(config.train.device)
         precision = resolve_precision(config, device)
         torch.set_num_threads(choose_threads(config.train.threads))
@@ -124,25 +181,13 @@ def main() -> None:
         print(f"data: {len(data.train):,}/{len(data.val):,}/{len(data.test):,} images {data.mode_detail}; "
               f"process peak RSS after loading {peak:,.0f} MB", flush=True)
         samples = len(data.train) * config.train.epochs
+        plain = recipe_loop if args.compare else plain_loop
         runs = {"engine": lambda: engine_run(config, data, Path(tmp)),
-                "plain": lambda: plain_loop(config, data, device, precision)}
+                "plain": lambda: plain(config, data, device, precision)}
         ratios = alternate(runs, args.repeats, samples, "samples/s")
-        print(f"device {device}, precision {precision.name}, threads {torch.get_num_threads()}, "
+        print(f"{config.name}: device {device}, precision {precision.name}, threads {torch.get_num_threads()}, "
               f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
         print(f"median engine/plain samples/s ratio: {statistics.median(ratios):.3f}")
-        if args.compare:
-            other, _ = load_preset(args.compare, [o for o in overrides if o[0] != "tricks.mixed_precision.enabled"])
-            other_data = load_data(other.data, device)
-            engine_run(other, other_data, Path(tmp))  # warm-up
-            times = []
-            for rep in range(args.repeats):
-                pair = {"lesson": lambda: runs["engine"](),
-                        args.compare: lambda: engine_run(other, other_data, Path(tmp))}
-                times.append({label: pair[label]() for label in (list(pair) if rep % 2 == 0 else list(pair)[::-1])})
-            theirs = statistics.median(t[args.compare] for t in times) / other.train.epochs
-            ours = statistics.median(t["lesson"] for t in times) / config.train.epochs
-            print(f"{args.compare}: {len(other_data.train) / theirs:,.0f} samples/s, an epoch takes "
-                  f"{theirs / ours:.2f}x the lesson's OptimizedCNN's ({theirs:.1f} s against {ours:.1f} s)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""What the tests share besides fixtures: the repository root and a Config maker."""
+"""What the tests share besides fixtures: the repository root, a Config maker, synthetic events,
+and the check that a lab's verdict follows from the numbers in its lab.json."""
 
 from __future__ import annotations
 
@@ -26,8 +27,15 @@ def synthetic_events(preset: str = "cnn-mnist1d", epochs: int = 6, done: int | N
     RunEnded, when None)."""
     import math
 
-    from tui_trainer.engine.events import (CheckpointSaved, EarlyStoppingState, EpochEnded, Intervention, RunEnded,
-                                           RunStarted, StepStats)
+    from tui_trainer.engine.events import (
+        CheckpointSaved,
+        EarlyStoppingState,
+        EpochEnded,
+        Intervention,
+        RunEnded,
+        RunStarted,
+        StepStats,
+    )
 
     total = epochs * steps_per_epoch
     pace = (lr / 0.003) ** 0.5  # a higher LR learns faster here, and settles higher
@@ -101,3 +109,49 @@ def norms_not_skipped(events) -> list[float]:
     skipped = {step for e in events if isinstance(e, StepsSkipped) and e.cause == "grad_scaler" for step in e.steps}
     return [n for e in events if isinstance(e, StepStats)
             for i, n in enumerate(e.grad_norms, e.first_step + 1) if i not in skipped]
+
+
+def follows_from_its_numbers(folder, lab_name):
+    """The verdict saved in lab.json is what its results give, and each line comparing an arm
+    with the reference carries the difference of the means computed here by hand, its sign
+    agreeing with the word (better or worse) for the metric's direction."""
+    import json
+    import math
+    import re
+    import statistics
+
+    import pytest
+
+    from tui_trainer.experiments.labs import load_lab
+    from tui_trainer.experiments.labs.verdict import judge
+
+    saved = json.loads((Path(folder) / "lab.json").read_text())
+    lab = load_lab(lab_name)
+    assert judge(lab, saved["results"], saved["skipped"]).to_json() == saved["verdict"]
+    checked, lines = 0, saved["verdict"]["lines"]
+    # several verdicts: each under a heading line (not indented); one: all the lines
+    headings = [i for i, line in enumerate(lines) if not line.startswith(" ")] if len(lab.rules) > 1 else [0]
+    sections = [lines[start:end] for start, end in zip(headings, [*headings[1:], len(lines)])]
+    assert len(sections) == len(lab.rules)
+    for rule, section in zip(lab.rules, sections):
+        if rule.reference is None:
+            continue
+        means = {}
+        for arm in rule.arms or [a.name for a in lab.arms]:
+            values = [r["metrics"][rule.metric] for r in saved["results"]
+                      if r["arm"] == arm and r["metrics"].get(rule.metric) is not None]
+            if values and all(math.isfinite(v) for v in values):
+                means[arm] = statistics.fmean(values)
+        for line in section:
+            found = re.match(r"\s*(.+?): .*\(Δ ([-+0-9.e]+)\)", line)
+            if not found or found.group(1) not in means or rule.reference not in means:
+                continue
+            arm, delta = found.group(1), float(found.group(2))
+            assert delta == pytest.approx(means[arm] - means[rule.reference], rel=5e-3, abs=1e-3), line
+            word = re.search(r", (better|worse|higher|lower) than ", line)
+            if word:  # a clear difference: its word agrees with the sign and the metric's direction
+                up = delta > 0
+                assert word.group(1) in ("higher" if up else "lower",
+                                         "better" if up == (rule.goal == "max") else "worse"), line
+            checked += 1
+    return saved, checked

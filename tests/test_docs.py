@@ -70,3 +70,15 @@ def test_every_file_a_docs_page_links_to_exists():
             if not (page.parent / link).exists():
                 missing.append(f"{page.name}: {link}")
     assert not missing, missing
+
+
+def test_every_bundled_lab_has_its_measured_row_in_the_labs_page():
+    from tui_trainer.experiments.labs import lab_paths
+
+    page = (REPO / "docs" / "labs.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `([\w-]+)` \|", page, flags=re.MULTILINE))
+    bundled = {name for name, path in lab_paths().items() if "presets" in path.parts}
+    assert bundled <= rows, f"labs without a row in docs/labs.md: {sorted(bundled - rows)}"
+    count = README.split(" labs answer the classic questions")[0].split()[-1]
+    words = {"fifteen": 15, "sixteen": 16, "seventeen": 17}
+    assert words.get(count) == len(bundled), f"the README says {count} labs; there are {len(bundled)}"

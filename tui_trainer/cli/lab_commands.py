@@ -22,8 +22,9 @@ def _complete_lab(incomplete: str) -> list[str]:
 
 
 @lab_app.command("list")
-def lab_list() -> None:
-    """The labs: name, question, runs (arms × values × seeds) and the time it took here."""
+def lab_list(runs_dir: Path = runs_dir_option("Where the labs' folders are: their times are measured there.")) -> None:
+    """The labs: name, question, runs (arms × values × seeds) and the time it took on this
+    machine, from the lab's newest folder (blank until it has run here)."""
     from ..display import duration
     from ..experiments.labs import LabError, lab_paths, load_lab
     from ..experiments.labs.runner import estimate
@@ -36,8 +37,8 @@ def lab_list() -> None:
         except LabError as exc:
             rows.append([name, f"invalid: {exc}"[:100], "", ""])
             continue
-        seconds = estimate(lab)
-        rows.append([name, lab.question, str(lab.run_count()), f"~{duration(seconds)}" if seconds else "?"])
+        seconds = estimate(lab, runs_dir)
+        rows.append([name, lab.question, str(lab.run_count()), f"~{duration(seconds)}" if seconds else "not run"])
     if not rows:
         typer.echo("no labs found")
         return
@@ -68,7 +69,7 @@ def lab_run(
     from ..engine import Control
     from ..experiments.labs import LabError, load_lab
     from ..experiments.labs.runner import cores, estimate, plan, run, shown
-    from ..experiments.labs.verdict import num
+    from ..experiments.labs.stats import num
     from ..experiments.trials import ProcessTrials
     from .signals import exit_code, stop_on_signals
 
@@ -84,11 +85,11 @@ def lab_run(
     except (LabError, ConfigError) as exc:
         fail(str(exc))
     total = len(session.runs)
-    seconds = estimate(lab, seeds)
+    seconds = estimate(lab, runs_dir, seeds, extra)
     typer.echo(f"lab {lab.name}: {lab.question}")
     typer.echo(f"  {len(lab.arms)} arms{f' × {len(lab.scan.values)} values of {lab.scan.key}' if lab.scan else ''} × "
                f"{len(session.seeds)} seeds = {total} runs of {lab.base}, {'on Ray' if ray else f'{jobs} at a time'}"
-               + (f"; about {duration(seconds)} on 2 cores" if seconds else ""))
+               + (f"; about {duration(seconds)}, as measured here" if seconds else ""))
     control = Control()
     count = [0]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 from pathlib import Path
 from typing import Any, Callable
 
@@ -38,6 +39,33 @@ def _max_norm(curves: Curves) -> float | None:
     return max(finite) if finite else None
 
 
+def _norms(curves: Curves) -> list[float]:
+    return [g for g in curves.grad_norm if math.isfinite(g) and g > 0]
+
+
+def _spike(curves: Curves) -> float | None:
+    """The largest gradient norm over the median one: how far the worst step stands out."""
+    norms = sorted(_norms(curves))
+    return norms[-1] / norms[len(norms) // 2] if norms else None
+
+
+def _spread(curves: Curves) -> float | None:
+    """The standard deviation of log10 of the gradient norm over the steps: its spread in decades."""
+    logs = [math.log10(g) for g in _norms(curves)]
+    return statistics.pstdev(logs) if len(logs) >= 2 else None
+
+
+def _tail(curves: Curves) -> list[float]:
+    """The training loss of each step in the last tenth of the run (at least one epoch's steps)."""
+    losses = [v for v in curves.loss if math.isfinite(v)]
+    return losses[-max(len(losses) // 10, curves.steps_per_epoch, 1):]
+
+
+def _tail_noise(curves: Curves) -> float | None:
+    tail = _tail(curves)
+    return statistics.pstdev(tail) if len(tail) >= 2 else None
+
+
 #: name -> (what it is, better when "min" or "max", how to get it from (summary, curves)).
 METRICS: dict[str, tuple[str, str, Callable[[dict[str, Any], Curves], Any]]] = {
     "best_val_loss": ("the lowest validation loss", "min", lambda s, c: s.get("best_val_loss")),
@@ -55,6 +83,13 @@ METRICS: dict[str, tuple[str, str, Callable[[dict[str, Any], Curves], Any]]] = {
     "clipped_share": ("the share of steps that norm clipping cut", "min", lambda s, c: _clipped_share(c)),
     "samples_per_second": ("training speed", "max", lambda s, c: s.get("train_samples_per_second")),
     "wall_seconds": ("wall time of the run", "min", lambda s, c: s.get("wall_seconds")),
+    "grad_norm_spike": ("the largest gradient norm over the median one", "min", lambda s, c: _spike(c)),
+    "grad_norm_spread": ("the spread of the gradient norm over the steps, in decades (sd of log10)", "min",
+                         lambda s, c: _spread(c)),
+    "tail_train_loss": ("the mean training loss of the steps in the last tenth of the run", "min",
+                        lambda s, c: statistics.fmean(t) if (t := _tail(c)) else None),
+    "tail_loss_noise": ("the spread (sd) of the step losses in the last tenth of the run", "min",
+                        lambda s, c: _tail_noise(c)),
     "final_weight_norm": ("the weights' L2 norm after the last epoch", "min", lambda s, c: _last(c, "weight_norm")),
 }
 EPOCHS_TO = re.compile(r"epochs_to:(\w+)(>=|<=)([-+0-9.eE]+)$")
@@ -82,7 +117,8 @@ def goal_of(name: str) -> str:
 
 
 #: Scale quantities whose seeds can differ by orders of magnitude (an exploding run): compared on a log scale.
-LOG_SCALE = {"best_val_loss", "test_loss", "final_val_loss", "final_train_loss", "max_grad_norm"}
+LOG_SCALE = {"best_val_loss", "test_loss", "final_val_loss", "final_train_loss", "max_grad_norm", "grad_norm_spike",
+             "tail_train_loss", "tail_loss_noise"}
 
 
 def describe(name: str) -> str:

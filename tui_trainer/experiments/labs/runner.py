@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,8 @@ from ..plan import folder_for as plan_folder
 from ..trials import FINISHED
 from .measure import measure
 from .spec import Arm, Lab, LabError, Rule, Scan
-from .verdict import Stat, Verdict, judge, num, stats_by_arm
+from .stats import Stat, Verdict, num, stats_by_arm
+from .verdict import judge
 
 LAB_JSON = "lab.json"
 
@@ -227,7 +229,35 @@ def _cell(stat: Stat) -> str:
     return num(stat.mean)
 
 
-def estimate(lab: Lab, seeds: int | None = None) -> float | None:
-    """Seconds the lab should take on this kind of machine: what it took here (``seconds`` in
-    the lab file, for its own seeds), scaled to the seeds asked for."""
-    return None if lab.seconds is None else lab.seconds * (seeds or lab.seeds) / lab.seeds
+def estimate(lab: Lab, runs_dir: Path | str, seeds: int | None = None,
+             extra: dict[str, Any] | None = None) -> float | None:
+    """Seconds the lab should take on this machine, measured, never typed: from the newest folder
+    of this lab under ``runs_dir`` with results, each arm's wall time per run and epoch, times the
+    epochs each run is now planned for (following ``extra``: ``--set``, ``--epochs``) and the
+    seeds, over how many ran at once then (their wall times' sum over the lab's). Arms skipped
+    then (no GPU for fp16) are left out. That assumes the lab keeps the cores as busy as it did,
+    whatever ``--jobs`` is. None when it never ran here."""
+    for folder in lab_folders(runs_dir, lab.name):
+        data = _read(folder)
+        timed = [r for r in data.get("results", []) if _finite_positive((r.get("metrics") or {}).get("wall_seconds"))]
+        if data.get("lab") == lab.name and timed and _finite_positive(data.get("seconds")):
+            break
+    else:
+        return None
+    arms = {a.name: a for a in lab.arms}
+    per_epoch: dict[str, list[float]] = {}
+    for r in (r for r in timed if r["arm"] in arms):
+        epochs = lab.config(arms[r["arm"]], r.get("value"), extra=data.get("extra") or {}).train.epochs
+        per_epoch.setdefault(r["arm"], []).append(r["metrics"]["wall_seconds"] / epochs)
+    if not per_epoch:
+        return None
+    overall = statistics.fmean(v for values in per_epoch.values() for v in values)
+    at_once = max(1.0, sum(r["metrics"]["wall_seconds"] for r in timed) / data["seconds"])
+    runnable = [arm for arm in lab.arms if arm.name not in (data.get("skipped") or {})]  # skipped there: here too
+    total = sum(statistics.fmean(per_epoch.get(arm.name, [overall])) * lab.config(arm, value, extra=extra).train.epochs
+                for arm in runnable for value in (lab.scan.values if lab.scan else [None]))
+    return total * (seeds or lab.seeds) / at_once
+
+
+def _finite_positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0

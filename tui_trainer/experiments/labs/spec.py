@@ -8,7 +8,6 @@ rule that turns the measured results into a verdict::
     lesson = "BatchNorm keeps each layer's inputs at a steady scale, so ..."   # the claim under test
     base = "cnn-mnist1d"
     seeds = 2
-    seconds = 90                     # what it took on a 2-core CPU, for the estimate shown before it runs
     columns = ["best_val_loss", "diverged"]   # more numbers for the table
 
     [set]                            # every run
@@ -28,6 +27,17 @@ rule that turns the measured results into a verdict::
     reference = "none"               # optional: every arm against this one; else the best against the rest
     better = ["dropout"]             # what the lesson expects: arms better than the reference,
     worse = []                       # worse, or (without a reference) `best`, the arm expected to win
+    same = []                        # the same: shown within `margin` (default 0.02) of the values, not
+    margin = 0.02                    #   merely not different (see labs.verdict)
+
+A factorial lab gives ``[factors]`` instead of (or besides) arms: each a name and its
+settings; the lab runs every combination of them, as arms named ``none``, ``batchnorm``,
+``batchnorm + dropout``, ... (at most six factors: 64 arms). ``rule = "forward"`` judges it
+by greedy forward selection (:mod:`.forward`)::
+
+    [factors]
+    batchnorm = { "tricks.batchnorm.enabled" = true }
+    dropout = { "tricks.dropout.enabled" = true }
 
 A lab with several claims gives ``[[verdict]]`` tables instead, each judged on its own, and
 each may name the ``arms`` it is about. ``rule = "paired"`` compares two measurements of the
@@ -42,6 +52,7 @@ Labs are found, first match wins, in ``./labs``, the user's lab folder
 from __future__ import annotations
 
 import difflib
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,10 +65,12 @@ from ...errors import UserError
 from .measure import goal_of, metric_name_problem
 
 BUNDLED_LABS = BUNDLED_DIR / "labs"
-RULES = ("compare", "highest", "paired")
-TOP_KEYS = {"question", "lesson", "base", "seeds", "seconds", "columns", "set", "arm", "scan", "verdict"}
+RULES = ("compare", "highest", "paired", "forward")
+TOP_KEYS = {"question", "lesson", "base", "seeds", "columns", "set", "arm", "factors", "scan", "verdict"}
+RULES_NEEDING_FACTORS = ("forward",)
+MAX_FACTORS = 6
 VERDICT_KEYS = {"rule", "metric", "goal", "reference", "better", "worse", "same", "differ", "best", "target",
-                "min_effect", "arms", "against"}
+                "min_effect", "margin", "at_least", "arms", "against"}
 
 
 class LabError(UserError):
@@ -92,6 +105,8 @@ class Rule:
     min_effect: float = 0.02  # a difference smaller than this share of the values is no difference
     arms: tuple[str, ...] = ()  # the arms it judges (empty: all)
     against: tuple[str, ...] = ()  # paired: the metrics compared with ``metric`` on the same runs
+    margin: float = 0.02  # `same` holds when the difference, widened by its noise, is within this share of the values
+    at_least: int = 3  # forward: the tricks the lesson expects the pipeline found to combine
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -111,7 +126,7 @@ class Lab:
     rules: tuple[Rule, ...]
     scan: Scan | None = None
     columns: tuple[str, ...] = ()
-    seconds: float | None = None
+    factors: tuple[str, ...] = ()  # a factorial lab's factors, in order; its arms are their combinations
 
     @property
     def rule(self) -> Rule:
@@ -184,8 +199,8 @@ def load_lab(name_or_path: str | Path, check_configs: bool = True) -> Lab:
         if not isinstance(raw.get(key), str) or not raw.get(key, "").strip():
             problems.append(f"{key}: a non-empty string is required")
     arms_raw = raw.get("arm", [])
-    if not isinstance(arms_raw, list) or not arms_raw:
-        problems.append("[[arm]]: at least one arm is required, each with a name and a set table")
+    if not isinstance(arms_raw, list):
+        problems.append("[[arm]]: a list of arms, each with a name and a set table")
         arms_raw = []
     arms = []
     for i, a in enumerate(arms_raw):
@@ -195,6 +210,10 @@ def load_lab(name_or_path: str | Path, check_configs: bool = True) -> Lab:
         problems += [f"arm {a['name']!r}: unknown key {k!r} (an arm has name and set)"
                      for k in a if k not in ("name", "set")]
         arms.append(Arm(a["name"], dict(a.get("set", {}))))
+    factors = _factors(raw.get("factors", {}), problems)
+    arms = [*factor_arms(factors), *arms]
+    if not arms:
+        problems.append("[[arm]]: at least one arm (or [factors]) is required, each with a name and a set table")
     names = [a.name for a in arms]
     if len(set(names)) != len(names):
         problems.append(f"arm names must differ: {names}")
@@ -219,12 +238,12 @@ def load_lab(name_or_path: str | Path, check_configs: bool = True) -> Lab:
         columns = []
     problems += [p for c in columns if (p := metric_name_problem(str(c)))]
     verdicts = raw.get("verdict")
-    rules = tuple(_rule(v, names, scan,
-                        problems) for v in (verdicts if isinstance(verdicts, list) and verdicts else [verdicts]))
+    rules = tuple(_rule(v, names, scan, problems, bool(factors))
+                  for v in (verdicts if isinstance(verdicts, list) and verdicts else [verdicts]))
     if problems:
         raise LabError(f"{where}: " + "; ".join(problems))
     lab = Lab(path.stem, path, raw["question"].strip(), " ".join(raw["lesson"].split()), raw["base"], seeds,
-              dict(settings), tuple(arms), rules, scan, tuple(map(str, columns)), raw.get("seconds"))
+              dict(settings), tuple(arms), rules, scan, tuple(map(str, columns)), tuple(factors))
     if check_configs:
         try:
             for arm in arms:
@@ -235,7 +254,30 @@ def load_lab(name_or_path: str | Path, check_configs: bool = True) -> Lab:
     return lab
 
 
-def _rule(raw: Any, names: list[str], scan: Scan | None, problems: list[str]) -> Rule:
+def _factors(raw: Any, problems: list[str]) -> dict[str, dict[str, Any]]:
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) and v for v in raw.values()):
+        problems.append("[factors]: each factor is name = { \"section.setting\" = value, ... }")
+        return {}
+    if len(raw) > MAX_FACTORS:
+        problems.append(f"[factors]: at most {MAX_FACTORS} ({2 ** MAX_FACTORS} combinations); this lab has {len(raw)}")
+    if "none" in raw or any("+" in name for name in raw):
+        problems.append("[factors]: a factor's name cannot be 'none' or contain '+' (they name the combinations)")
+    return {str(k): dict(v) for k, v in raw.items()}
+
+
+def factor_arm(chosen: tuple[str, ...] | list[str], factors: tuple[str, ...] | list[str]) -> str:
+    """The name of the arm that combines ``chosen`` factors: in the lab's order, joined by ' + '."""
+    return " + ".join(f for f in factors if f in chosen) or "none"
+
+
+def factor_arms(factors: dict[str, dict[str, Any]]) -> list[Arm]:
+    """Every combination of the factors, fewest first: none, each alone, each pair, ... all."""
+    names = list(factors)
+    return [Arm(factor_arm(combo, names), {k: v for f in combo for k, v in factors[f].items()})
+            for size in range(len(names) + 1) for combo in itertools.combinations(names, size)] if names else []
+
+
+def _rule(raw: Any, names: list[str], scan: Scan | None, problems: list[str], factorial: bool = False) -> Rule:
     if not isinstance(raw, dict):
         problems.append("[verdict]: required, with rule and metric")
         return Rule("compare", "best_val_loss", "min")
@@ -266,11 +308,14 @@ def _rule(raw: Any, names: list[str], scan: Scan | None, problems: list[str]) ->
     if rule == "highest" and (scan is None or not isinstance(raw.get("target"), (int, float))
                               or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in scan.values)):
         problems.append("verdict.rule = \"highest\" needs a [scan] of numbers and a numeric target")
+    if rule in RULES_NEEDING_FACTORS and not factorial:
+        problems.append(f"verdict.rule = \"{rule}\" walks the combinations of [factors]; give the lab [factors]")
     if rule == "compare" and raw.get("reference") is None and any(listed.values()):
         problems.append("verdict: better, worse, same and differ are relative to a reference arm; set reference")
     return Rule(rule, metric, goal, raw.get("reference"), listed["better"], listed["worse"], listed["same"],
                 listed["differ"], raw.get("best"), raw.get("target"), float(raw.get("min_effect", 0.02)), subset,
-                against)
+                against, float(raw.get("margin", 0.02)),
+                int(raw.get("at_least", 3)))
 
 
-__all__ = ["Arm", "Lab", "LabError", "Rule", "Scan", "find_lab", "lab_paths", "load_lab"]
+__all__ = ["Arm", "Lab", "LabError", "Rule", "Scan", "factor_arm", "find_lab", "lab_paths", "load_lab"]

@@ -85,8 +85,8 @@ class LabsScreen(Screen):
                 table.add_row(name, "invalid lab file", "", "", key=name)
                 continue
             self.labs.append((name, lab))
-            seconds = estimate(lab)
-            table.add_row(name, lab.question, str(lab.run_count()), f"~{duration(seconds)}" if seconds else "?",
+            seconds = estimate(lab, self.runs_dir)
+            table.add_row(name, lab.question, str(lab.run_count()), f"~{duration(seconds)}" if seconds else "not run",
                           key=name)
         self.query_one(OverlayPlot).empty = "not run yet: enter runs it, and its runs' curves draw here as they train"
         self.set_interval(1.0, lambda: self.running and self._refresh_curves())  # a finished lab's runs do not move
@@ -125,7 +125,7 @@ class LabsScreen(Screen):
 
         out = Text(no_wrap=True)
         out.append(f"{lab.question}\n\n", style="bold")
-        out.append(plan_text(lab, self._seeds()) + "\n")
+        out.append(plan_text(lab, self._seeds(), self.runs_dir) + "\n")
         folders = lab_folders(self.runs_dir, name)
         if folders:
             try:
@@ -199,7 +199,7 @@ class LabsScreen(Screen):
         if session.results:
             out.append_text(result_text(session))
         else:
-            out.append(plan_text(lab, len(session.seeds)) + "\n")
+            out.append(plan_text(lab, len(session.seeds), self.runs_dir) + "\n")
         text.update(out)
         if job.finished.is_set():
             state = (f"failed: {job.failure}" if job.failure else "complete" if session.complete
@@ -230,7 +230,7 @@ class LabsScreen(Screen):
 WRAP = 76  # prose is wrapped to the pane; tables are not, and scroll sideways
 
 
-def plan_text(lab: Any, seeds: int | None) -> str:
+def plan_text(lab: Any, seeds: int | None, runs_dir: Path | str) -> str:
     """What the lab will run: its base preset and shared settings, each arm, the scan, the
     seeds, the count of runs and the time it took here."""
     from ...experiments.labs.runner import estimate
@@ -245,9 +245,9 @@ def plan_text(lab: Any, seeds: int | None) -> str:
         lines.append(f"  each at {lab.scan.key} = "
                      f"{', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in lab.scan.values)}")
     count = len(lab.arms) * (len(lab.scan.values) if lab.scan else 1) * seeds
-    seconds = estimate(lab, seeds)
+    seconds = estimate(lab, runs_dir, seeds)
     lines.append(f"{count} runs ({seeds} seed{'s' if seeds > 1 else ''} "
-                 f"each){f', about {duration(seconds)} on 2 cores' if seconds else ''}")
+                 f"each){f', about {duration(seconds)} as measured here' if seconds else ', not run here yet'}")
     lines.append(f"judged on: {', '.join(dict.fromkeys(r.metric for r in lab.rules))}")
     text = "\n".join(textwrap.fill(line, WRAP,
                                    subsequent_indent="    ") if len(line) > WRAP else line for line in lines)
