@@ -57,6 +57,7 @@ def launch(nproc: int, args: list[str]) -> int:
             logging.getLogger(name).setLevel(logging.CRITICAL)
 
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))  # as torchrun sets it
+    signalled = None
     with tempfile.TemporaryDirectory(prefix="tui-trainer-launch-") as tmp:
         run_dir_file = Path(tmp) / "run_dir"
         os.environ[RUN_DIR_FILE] = str(run_dir_file)
@@ -66,12 +67,18 @@ def launch(nproc: int, args: list[str]) -> int:
             elastic_launch(config, sys.executable)("-m", "tui_trainer", "train", *args)
             return 0
         except SignalException as exc:  # passed on to the processes, which saved and stopped
-            return 128 + int(exc.sigval)
+            signalled = 128 + int(exc.sigval)
         except ChildFailedError as exc:
             run_dir = run_dir_file.read_text() if run_dir_file.exists() else None
             return _report(exc, nproc, run_dir)
         finally:
             os.environ.pop(RUN_DIR_FILE, None)
+    # Interrupted, the agent can leave a thread of its rendezvous store running; tearing the
+    # interpreter down then sometimes aborts ("terminate called without an active exception",
+    # SIGABRT) instead of exiting 130/143. Everything is saved by now: leave at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(signalled)
 
 
 def _status(run_dir: str | None) -> str | None:
