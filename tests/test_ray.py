@@ -32,6 +32,16 @@ def start(*args) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, env=os.environ.copy())
 
 
+def at_once(*commands: list) -> list[subprocess.CompletedProcess]:
+    """The commands in processes started together (the Ray one mostly waits for its cluster), each awaited."""
+    procs = [(command, start(*command)) for command in commands]
+    done = []
+    for command, proc in procs:
+        out, err = proc.communicate(timeout=300)
+        done.append(subprocess.CompletedProcess(command, proc.returncode, out, err))
+    return done
+
+
 def results(runs: Path) -> dict:
     return json.loads(next(runs.glob("sweep-*/sweep.json")).read_text())["results"]
 
@@ -48,10 +58,10 @@ def first_epoch_done(runs: Path, timeout: float = 120) -> Path | None:
 
 
 def test_a_sweep_on_ray_trains_every_trial_as_the_local_sweep_does(tmp_path):
-    on_ray = cli(*SWEEP, "--ray", "--runs-dir", tmp_path / "ray")
+    on_ray, local = at_once([*SWEEP, "--ray", "--runs-dir", tmp_path / "ray"],
+                            [*SWEEP, "--runs-dir", tmp_path / "local"])
     assert on_ray.returncode == 0, on_ray.stderr
     assert "Traceback" not in on_ray.stderr and "[4/4]" in on_ray.stdout and "2/2" in on_ray.stdout
-    local = cli(*SWEEP, "--runs-dir", tmp_path / "local")
     assert local.returncode == 0, local.stderr
     a, b = results(tmp_path / "ray"), results(tmp_path / "local")
     assert sorted(a) == sorted(b) and len(a) == 4
@@ -140,8 +150,8 @@ def test_ctrl_c_stops_every_ray_trial_at_a_step_and_the_same_command_resumes_the
 
 def test_an_ablation_on_ray_gives_the_local_table(tmp_path):
     args = ["ablate", "cnn-mnist1d", "--tricks", "batchnorm", "--seeds", "2", "--epochs", "1", "--threads", "1"]
-    on_ray = cli(*args, "--ray", "--max-concurrent", "2", "--runs-dir", tmp_path / "ray")
-    local = cli(*args, "--runs-dir", tmp_path / "local")
+    on_ray, local = at_once([*args, "--ray", "--max-concurrent", "2", "--runs-dir", tmp_path / "ray"],
+                            [*args, "--runs-dir", tmp_path / "local"])
     assert on_ray.returncode == 0 and local.returncode == 0, on_ray.stderr + local.stderr
     table = on_ray.stdout.split("----")[-1]
     assert "baseline" in table and "-batchnorm" in table and "[4/4]" in on_ray.stdout

@@ -126,12 +126,9 @@ def until_step(proc, step):
 
 @pytest.mark.usefixtures("mnist1d")
 def test_processes_interrupted_by_signals_and_kill_9_resume_to_the_same_result(tmp_path):
-    full = start(tmp_path, "--runs-dir", tmp_path / "full")
-    full.communicate(timeout=300)
-    assert full.returncode == 0
-    [ref_dir] = (tmp_path / "full").iterdir()
-    reference = final(json.loads((ref_dir / "summary.json").read_text()))
+    full = start(tmp_path, "--runs-dir", tmp_path / "full")  # the reference trains beside the interrupted runs
     # 29 steps an epoch: SIGINT mid-epoch 1, SIGTERM mid-epoch 2, kill -9 mid-epoch 2
+    stopped = []
     for sig, at, code in ((signal.SIGINT, 12, 130), (signal.SIGTERM, 40, 143), (signal.SIGKILL, 44, -9)):
         runs = tmp_path / sig.name
         proc = start(tmp_path, "--runs-dir", runs)
@@ -145,11 +142,17 @@ def test_processes_interrupted_by_signals_and_kill_9_resume_to_the_same_result(t
             assert json.loads((run_dir / "summary.json").read_text())["status"] == "stopped"
         else:
             assert not (run_dir / "summary.json").exists() and (run_dir / "last.pt").exists()
-        resumed = subprocess.run(
-            [sys.executable, "-m", "tui_trainer", "train", "--resume", run_dir, "--threads", "1", "--json"],
-            cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        )
-        assert resumed.returncode == 0, resumed.stderr
+        stopped.append((sig, run_dir))
+    full.communicate(timeout=300)
+    assert full.returncode == 0
+    [ref_dir] = (tmp_path / "full").iterdir()
+    reference = final(json.loads((ref_dir / "summary.json").read_text()))
+    resumes = [(sig, run_dir, subprocess.Popen(
+        [sys.executable, "-m", "tui_trainer", "train", "--resume", run_dir, "--threads", "1", "--json"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)) for sig, run_dir in stopped]
+    for sig, run_dir, resumed in resumes:  # the three at once: each is its own process and folder
+        _, err = resumed.communicate(timeout=300)
+        assert resumed.returncode == 0, err
         assert final(json.loads((run_dir / "summary.json").read_text())) == reference, sig.name
 
 

@@ -9,7 +9,9 @@ import math
 import pytest
 import torch
 from helpers import make_config
+from typer.testing import CliRunner
 
+from tui_trainer.cli.app import app
 from tui_trainer.config.schema import DataConfig
 from tui_trainer.data import DatasetError, load_data, split_sizes
 from tui_trainer.data import text as text_module
@@ -141,17 +143,18 @@ def test_generate_draws_from_the_vocabulary_and_repeats_with_its_seed(tmp_path, 
                cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "validation baselines: unigram" in proc.stdout.splitlines()[0]
-    args = ("generate", "latest", "--prompt", "the ", "--length", "120", "--seed", "3", "--top-k", "5", "--runs-dir",
-            runs)
-    first, again = cli(*args, cwd=tmp_path), cli(*args, cwd=tmp_path)
-    assert first.returncode == 0, first.stderr
+    # in this process: the model is loaded again for each command, as a new process would
+    args = ["generate", "latest", "--prompt", "the ", "--length", "120", "--seed", "3", "--top-k", "5", "--runs-dir",
+            str(runs)]
+    first, again = CliRunner().invoke(app, args), CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
     text = first.stdout.rstrip("\n")
     assert text.startswith("the ") and len(text) == 124 and set(text) <= set(CORPUS)
     assert again.stdout == first.stdout
-    other = cli("generate", "latest", "--length", "120", "--seed", "4", "--runs-dir", runs, cwd=tmp_path)
+    other = CliRunner().invoke(app, ["generate", "latest", "--length", "120", "--seed", "4", "--runs-dir", str(runs)])
     assert other.stdout != first.stdout
-    bad = cli("generate", "latest", "--temperature", "0", "--runs-dir", runs, cwd=tmp_path)
-    assert bad.returncode == 2 and "--temperature must be above 0" in bad.stderr and "Traceback" not in bad.stderr
+    bad = CliRunner().invoke(app, ["generate", "latest", "--temperature", "0", "--runs-dir", str(runs)])
+    assert bad.exit_code == 2 and "--temperature must be above 0" in bad.output and "Traceback" not in bad.output
 
 
 def tiny_lm(corpus, **more):
