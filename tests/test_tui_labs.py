@@ -62,6 +62,7 @@ def test_the_labs_view_plans_runs_and_judges_a_lab(tmp_path, monkeypatch, mnist1
             return str(screen.query_one("#lab-text", Static).render())
 
         await wait_for(pilot, lambda: "as measured here" in plan_again(), timeout=10)
+        assert table.get_row("toy")[3].startswith("~0:")  # the list's time column, measured now
         assert "2 runs (1 seed each), about 0:" in plan_again()
         assert len(screen.query_one(OverlayPlot).runs) == 2  # the curves of both runs, from their folders
         assert not app.busy

@@ -76,7 +76,7 @@ class LabsScreen(Screen):
         from ...experiments.labs.runner import estimate
 
         table = self.query_one("#labs-table", DataTable)
-        table.add_columns("lab", "question", "runs", "time")
+        *_, self.time_column = table.add_columns("lab", "question", "runs", "time")
         for name, path in lab_paths().items():
             try:
                 lab = load_lab(path, check_configs=False)
@@ -137,6 +137,15 @@ class LabsScreen(Screen):
                 out.append_text(result_text(session))
         self._show_runs(folders[0] if folders else None)
         text.update(out)
+
+    def _measured_time(self, lab: Any) -> None:
+        """A lab that ran here has a measured time: its row shows it at once."""
+        from ...experiments.labs.runner import estimate
+
+        listed = dict(self.labs).get(lab.name)  # the lab file as loaded, with its settings
+        seconds = estimate(listed, self.runs_dir) if listed is not None and not isinstance(listed, str) else None
+        if seconds:
+            self.query_one("#labs-table", DataTable).update_cell(lab.name, self.time_column, f"~{duration(seconds)}")
 
     def _seeds(self) -> int | None:
         value = self.query_one("#lab-seeds", Input).value.strip()
@@ -202,6 +211,7 @@ class LabsScreen(Screen):
             out.append(plan_text(lab, len(session.seeds), self.runs_dir) + "\n")
         text.update(out)
         if job.finished.is_set():
+            self._measured_time(lab)
             state = (f"failed: {job.failure}" if job.failure else "complete" if session.complete
                      else "stopped: enter runs it again and resumes the stopped runs")
         else:
