@@ -24,6 +24,15 @@ def cli(*args, cwd, timeout=300, env=None):
     )
 
 
+def cli_at_once(*commands, cwd):
+    """Several ``cli`` commands in processes started together, each awaited (independent mistakes, each checked)."""
+    procs = [subprocess.Popen([sys.executable, "-m", "tui_trainer", *map(str, args)], cwd=cwd, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for args in commands]
+    outputs = [proc.communicate(timeout=300) for proc in procs]
+    return [subprocess.CompletedProcess(args, proc.returncode, *out)
+            for args, proc, out in zip(commands, procs, outputs)]
+
+
 def _assert_user_error(proc, *fragments):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -73,15 +82,16 @@ def test_progress_mode_ends_with_a_summary(tmp_path):
 
 
 def test_user_mistakes_give_one_message_and_exit_2(tmp_path):
-    _assert_user_error(cli("train", "cnn-mnist", cwd=tmp_path), "unknown preset 'cnn-mnist'",
-                       "did you mean 'cnn-mnist1d'")
-    _assert_user_error(cli("train", "missing.toml", cwd=tmp_path), "missing.toml: no such file")
-    _assert_user_error(cli("train", "--set", "train.lrr=1", cwd=tmp_path), "--set train.lrr=1: train.lrr: unknown key",
-                       "did you mean 'lr'")
-    _assert_user_error(cli("train", "--epochs", "0", cwd=tmp_path), "--epochs 0: train.epochs: must be at least 1")
     bad = tmp_path / "bad.toml"
     bad.write_text('[tricks.dropout]\np = "high"\n')
-    _assert_user_error(cli("train", bad, cwd=tmp_path), f"{bad}: tricks.dropout.p: expected a number")
+    preset, missing, key, epochs, value = cli_at_once(
+        ("train", "cnn-mnist"), ("train", "missing.toml"), ("train", "--set", "train.lrr=1"),
+        ("train", "--epochs", "0"), ("train", bad), cwd=tmp_path)
+    _assert_user_error(preset, "unknown preset 'cnn-mnist'", "did you mean 'cnn-mnist1d'")
+    _assert_user_error(missing, "missing.toml: no such file")
+    _assert_user_error(key, "--set train.lrr=1: train.lrr: unknown key", "did you mean 'lr'")
+    _assert_user_error(epochs, "--epochs 0: train.epochs: must be at least 1")
+    _assert_user_error(value, f"{bad}: tricks.dropout.p: expected a number")
     assert not (tmp_path / "runs").exists()
 
 
