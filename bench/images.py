@@ -53,18 +53,12 @@ def plain_loop(config, data, device, precision) -> float:
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t.epochs, eta_min=1e-5)
     scaler = torch.amp.GradScaler(device.type) if precision.use_scaler else None
     mean, std = (s.to(device).reshape(1, -1, 1, 1) for s in data.stats)
-    x_train, y_train = data.train.x, data.train.y
-    n, bs = len(y_train), t.batch_size
     gen = torch.Generator(device=device).manual_seed(t.seed)
     best, wait = math.inf, 0
     for _ in range(t.epochs):
         model.train()
-        perm = torch.randperm(n, device=device, generator=gen)
-        xs, ys = x_train[perm], y_train[perm]
         loss_sum = torch.zeros((), device=device)
-        for b in range(math.ceil(n / bs)):
-            xb = (xs[b * bs : (b + 1) * bs].float() - mean) / std
-            yb = ys[b * bs : (b + 1) * bs]
+        for xb, yb in _shuffled_batches(data.train, t.batch_size, mean, std, gen):
             with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):
                 loss = F.cross_entropy(model(xb), yb)
             opt.zero_grad(set_to_none=True)
@@ -101,18 +95,15 @@ def recipe_loop(config, data, device, precision) -> float:
     milestones = [round(m * t.epochs) for m in tricks.lr_schedule.milestones]
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones, gamma=tricks.lr_schedule.gamma)
     mean, std = (s.to(device).reshape(1, -1, 1, 1) for s in data.stats)
-    x_train, y_train = data.train.x, data.train.y
-    n, bs, pad = len(y_train), t.batch_size, tricks.augment.crop_padding
+    pad = tricks.augment.crop_padding
     gen = torch.Generator(device=device).manual_seed(t.seed)
     for _ in range(t.epochs):
         model.train()
-        perm = torch.randperm(n, device=device, generator=gen)
-        xs, ys = x_train[perm], y_train[perm]
         loss_sum = torch.zeros((), device=device)
-        for b in range(math.ceil(n / bs)):
-            xb = _crop_flip((xs[b * bs : (b + 1) * bs].float() - mean) / std, pad, gen)
+        for xb, yb in _shuffled_batches(data.train, t.batch_size, mean, std, gen):
+            xb = _crop_flip(xb, pad, gen)
             with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):
-                loss = F.cross_entropy(model(xb), ys[b * bs : (b + 1) * bs])
+                loss = F.cross_entropy(model(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -122,6 +113,15 @@ def recipe_loop(config, data, device, precision) -> float:
         _evaluate(model, data.val.x, data.val.y, mean, std, precision, device)
     _evaluate(model, data.test.x, data.test.y, mean, std, precision, device)
     return time.perf_counter() - start
+
+
+def _shuffled_batches(split, bs: int, mean, std, gen):
+    """One epoch of ``split`` in a new order: each batch of uint8 images as normalised floats, and its labels."""
+    n = len(split.y)
+    perm = torch.randperm(n, device=split.y.device, generator=gen)
+    xs, ys = split.x[perm], split.y[perm]
+    for b in range(math.ceil(n / bs)):
+        yield (xs[b * bs : (b + 1) * bs].float() - mean) / std, ys[b * bs : (b + 1) * bs]
 
 
 def _crop_flip(x, pad: int, gen):

@@ -67,7 +67,7 @@ def test_a_tiny_corpus_trains_an_lstm_language_model(corpus):
     assert bpc < 2.0  # a repeated sentence is learnt (uniform over 13 symbols would be 3.7 bits)
     out = trainer.model.eval()(trainer.data.test.x[:2])
     assert out.shape == (2, 16, len(trainer.data.spec.classes))
-    epochs = [e for e in trainer.events if type(e).__name__ == "EpochEnded"]
+    epochs = [e for e in trainer.record.events if type(e).__name__ == "EpochEnded"]
     assert set(epochs[-1].metrics) == {"val_bits_per_char", "val_perplexity"} and epochs[-1].val_accuracy is None
 
 
@@ -178,7 +178,7 @@ def test_live_samples_after_each_epoch_and_when_asked(corpus):
     trainer = Trainer(tiny_lm(corpus, **{"train.epochs": 3, "train.stats_every": 4, "sample.prompt": "the "}),
                       sinks=[ask_once], keep_events=True)
     summary = trainer.run(control).summary
-    samples = [e for e in trainer.events if isinstance(e, SampleText)]
+    samples = [e for e in trainer.record.events if isinstance(e, SampleText)]
     assert [s.trigger for s in samples] == ["request", "epoch", "epoch", "epoch"]
     assert [s.epoch for s in samples[1:]] == [1, 2, 3]
     assert samples[0].epoch == 0 and samples[0].step >= asked[0]
@@ -190,7 +190,7 @@ def test_live_samples_after_each_epoch_and_when_asked(corpus):
     again = Trainer(tiny_lm(corpus, **{"train.epochs": 3, "train.stats_every": 4, "sample.prompt": "the ",
                                        "sample.every_epoch": False}), keep_events=True)
     quiet = again.run().summary
-    assert not [e for e in again.events if isinstance(e, SampleText)]
+    assert not [e for e in again.record.events if isinstance(e, SampleText)]
     assert quiet["test_loss"] == summary["test_loss"]
 
 
@@ -289,8 +289,8 @@ def test_short_epochs_sample_at_most_every_min_seconds_and_always_at_the_end(cor
     from tui_trainer.engine.events import SampleText
 
     trainer = Trainer(tiny_lm(corpus, **{"train.epochs": 4, "sample.min_seconds": 3600}), keep_events=True)
-    trainer.run()
-    assert [s.epoch for s in trainer.events if isinstance(s, SampleText)] == [1, 4]  # the first epoch, then the last
+    events = trainer.run().events
+    assert [s.epoch for s in events if isinstance(s, SampleText)] == [1, 4]  # the first epoch, then the last
 
 
 def test_a_text_shorter_than_one_batch_is_refused_before_a_folder_is_made(tmp_path, corpus):

@@ -97,7 +97,7 @@ def test_a_tiny_corpus_trains_a_transformer_that_writes_from_its_vocabulary(tmp_
     trainer = Trainer(config, keep_events=True)
     summary = trainer.run().summary
     assert summary["test_metrics"]["test_bits_per_char"] < 1.0  # a repeated sentence is learnt
-    samples = [e for e in trainer.events if isinstance(e, SampleText)]
+    samples = [e for e in trainer.record.events if isinstance(e, SampleText)]
     assert samples and all(set(s.text) <= set(text) and len(s.text) == 54 for s in samples)
     # generation longer than the context keeps only the last 20 characters in view
     long = generate_text(trainer.model, trainer.data.spec.classes, "the ", 100, 0.5, 0, 1)

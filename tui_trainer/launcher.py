@@ -98,7 +98,7 @@ class Launcher:
     @property
     def path(self) -> Path | None:
         """The run folder, once attached."""
-        folder = self.trainer.run_folder if self.trainer is not None else None
+        folder = self.trainer.record.folder if self.trainer is not None else None
         return folder.path if folder is not None else None
 
     def resolve(self) -> Config:
@@ -136,8 +136,8 @@ class Launcher:
         trainer = self.prepare()
         if not self.is_main:
             return None
-        if trainer.run_folder is not None:
-            return trainer.run_folder.path
+        if trainer.record.folder is not None:
+            return trainer.record.folder.path
         if self.resume is not None:
             path = self.resume
         elif self.folder is not None:

@@ -171,7 +171,7 @@ def train(
                 from ..runs.tensorboard import TensorBoardSink
 
                 board = TensorBoardSink(tensorboard / path.name)
-                launcher.trainer.sinks.append(board)
+                launcher.trainer.record.sinks.append(board)
             if os.environ.get(RUN_DIR_FILE):  # tell train --nproc where the run is
                 Path(os.environ[RUN_DIR_FILE]).write_text(str(path))
         with stop_on_signals(control) as received:

@@ -7,7 +7,9 @@ Nothing in a step calls ``.item()``: step statistics stay in a device buffer
 (:class:`~.stats.StepStatsBuffer`) fetched in one transfer every ``train.stats_every`` steps
 or about ten times a second; validation metrics are fetched once per epoch. All the loop
 counts lives in one :class:`~.state.RunState`; non-finite steps are the business of
-:class:`~.nonfinite.NonFinitePolicy`, which says when a run has diverged.
+:class:`~.nonfinite.NonFinitePolicy`, which says when a run has diverged. Where the run's
+events and checkpoints go is :class:`~.record.RunRecord`; a language model's live text,
+:class:`~.live_samples.LiveSamples`.
 """
 
 from __future__ import annotations
@@ -15,30 +17,23 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import torch
 from torch import nn
 
-from ..config import Config, config_to_dict
+from ..config import Config
 from ..data import Datasets
 from ..data.spec import Progress, no_progress
 from .control import Control
 from .distributed import Distributed, translate
-from .events import (
-    CheckpointSaved,
-    EarlyStoppingState,
-    Event,
-    RunEnded,
-    RunWarning,
-    SampleText,
-    StepStats,
-)
-from .generate import generate_text
+from .events import EarlyStoppingState, Event, RunEnded, RunWarning, StepStats
+from .live_samples import LiveSamples
 from .nonfinite import DIVERGED_HINT, NonFinitePolicy, finite_state
 from .optim import apply_sgd_decoupled_decay, clipped
 from .outcome import Outcome
 from .parts import build_parts
+from .record import RunRecord, Sink
 from .setup import resolve_setup
 from .state import RunState, last_checkpoint, restore
 from .stats import StepStatsBuffer
@@ -47,9 +42,6 @@ from .store import RunStore
 from .summary import epoch_ended, record_failure, run_started, run_summary
 from .system import SystemSampler
 from .task import evaluate
-
-Sink = Callable[[Event], None]
-
 
 @dataclass
 class RunResult:
@@ -81,15 +73,12 @@ class Trainer:
         to continue from, with ``run_folder`` the folder they came from. ``distributed``: this
         process's place in a run over several (torchrun); only process 0 gets a run folder and sinks."""
         self.config = config
-        self.sinks: list[Sink] = list(sinks)
-        self.run_folder: RunStore | None = None
+        self.record = RunRecord(config, sinks, keep_events)  # events and checkpoints
         if run_folder is not None:
             self.attach(run_folder)
         self._data = data  # given, or loaded by prepare()
         self.progress = progress  # downloads and decoding while the data loads
         self.allow_emulated_bf16 = allow_emulated_bf16
-        self.keep_events = keep_events
-        self.events: list[Event] = []
         self.resume = resume
         self.dist = distributed or Distributed()
         self.prepared = False
@@ -98,10 +87,7 @@ class Trainer:
         """Record the run in ``run_folder``. Its sink comes first, so every event is on disk
         before anything else sees it. Callers attach after :meth:`prepare`, so that a run
         refused here leaves no folder behind."""
-        if self.run_folder is not None:
-            raise ValueError(f"a run folder is attached already: {self.run_folder.path}")
-        self.run_folder = run_folder
-        self.sinks.insert(0, run_folder.sink)
+        self.record.attach(run_folder)
 
     # -- set-up -------------------------------------------------------------------
 
@@ -115,10 +101,9 @@ class Trainer:
         self.parts = build_parts(self.setup)
         self.steer = Steering(self.parts, self.config)  # changed while it trains: the app's keys, tui-trainer nudge
         self.setup.tokens_per_sample = self.parts.task.tokens_per_sample(self.setup.data)
-        # live samples of a language model
-        self.samples_text = self.setup.tokens_per_sample > 0 and hasattr(self.model, "step") and self.dist.is_main
+        can_sample = self.setup.tokens_per_sample > 0 and hasattr(self.model, "step") and self.dist.is_main
+        self.samples = LiveSamples(self.config, self.model, self.setup.data.spec.classes, self.emit, can_sample)
         self.system: SystemSampler | None = None  # system load, sampled off the training thread while it runs
-        self.sampled_at = -math.inf
         self.prepared = True
 
     @property
@@ -132,10 +117,7 @@ class Trainer:
         return self._data
 
     def emit(self, event: Event) -> None:
-        if self.keep_events:
-            self.events.append(event)
-        for sink in self.sinks:
-            sink(event)
+        self.record.emit(event)
 
     # -- the run ----------------------------------------------------------------------
 
@@ -149,7 +131,7 @@ class Trainer:
             if self.system is not None:
                 self.system.stop()
             lost = translate(exc) if self.dist.enabled else exc  # another process is gone: say so, in one line
-            record_failure(self.config, self.run_folder, self.emit, lost)
+            record_failure(self.config, self.record.folder, self.emit, lost)
             self.dist.close(wait=False)
             if lost is not exc:
                 raise lost from None
@@ -160,8 +142,8 @@ class Trainer:
     def _run(self, control: Control) -> RunResult:
         cfg, setup, parts = self.config, self.setup, self.parts
         state = self._initial_state()
-        if self.run_folder is not None:
-            self.run_folder.write_config(cfg)
+        if self.record.folder is not None:
+            self.record.folder.write_config(cfg)
         self.emit(run_started(setup, parts, state, self.run_dir))
         stats = StepStatsBuffer(cfg.train.stats_every, setup.device, parts.scaler)
         guard = NonFinitePolicy(cfg.train, parts.model, parts.scaler, state.skipped)
@@ -188,7 +170,7 @@ class Trainer:
         """One epoch's steps; returns why the run ends in it (diverged, stopped) or None."""
         p, setup = self.parts, self.setup
         model, optimizer, schedule, scaler, clip, task = p.net, p.optim.optimizer, p.schedule, p.scaler, p.clip, p.task
-        inputs, shuffle, ema, steer, dist = p.inputs, p.shuffle, p.ema, self.steer, self.dist
+        inputs, shuffle, ema, steer, dist, samples = p.inputs, p.shuffle, p.ema, self.steer, self.dist, self.samples
         device, precision, bs = setup.device, setup.precision, self.config.train.batch_size
         group = optimizer.param_groups[0]
         first = state.begin_epoch(epoch, shuffle.get_state())  # a stop mid-epoch replays this epoch's order
@@ -211,8 +193,8 @@ class Trainer:
             if control.changes_waiting or steer.replay:  # steering, at this step boundary
                 for event in steer.at_boundary(control, state.global_step + stats.pending, epoch):
                     self.emit(event)
-            if self.samples_text and control.take_sample_request():  # the app's g: a sample of the weights of now
-                spent = self._sample(state, state.global_step + stats.pending, "request")
+            if samples.enabled and control.take_sample_request():  # the app's g: a sample of the weights of now
+                spent = samples.take(state.epochs_run, state.global_step + stats.pending, "request")
                 stats.exclude(spent)
                 state.epoch_paused += spent
             xb = inputs.prepare(xb, augment, b * bs + offset)
@@ -281,15 +263,14 @@ class Trainer:
         if not math.isfinite(metrics["val_loss"]):
             return Outcome("diverged", f"validation loss is {metrics['val_loss']} after epoch {state.epochs_run}; "
                                        f"{DIVERGED_HINT}")
-        due = time.perf_counter() - self.sampled_at >= cfg.sample.min_seconds or state.epochs_run == cfg.train.epochs
-        if cfg.sample.every_epoch and due:
-            self._sample(state, state.global_step, "epoch")
+        if self.samples.due_after(state.epochs_run):
+            self.samples.take(state.epochs_run, state.global_step, "epoch")
         judged = parts.judged
         if improved and finite_state(judged):  # best.pt never holds non-finite weights
             state.best_metrics = metrics
             state.best_state = {k: v.detach().clone() for k, v in judged.state_dict().items()}
             best = {"model": state.best_state, "epoch": state.epochs_run, "metrics": metrics}
-            self._save("best", state.epochs_run, best)
+            self.record.save("best", state.epochs_run, best)
         if state.epochs_run % cfg.train.checkpoint_every == 0 and state.epochs_run < cfg.train.epochs:
             self._save_last(state, mid_epoch=False)
         if early.should_stop:
@@ -319,19 +300,14 @@ class Trainer:
             summary.update(parts.task.report(parts.judged, setup.data, setup.precision, setup.device))
         for message in summary.get("warnings", []):  # a run that learnt nothing says so
             self.emit(RunWarning(message))
-        if self.run_folder is not None:
-            self.run_folder.wait()  # every checkpoint is on disk before the summary says so
-            self.run_folder.write_summary(summary)
-        self.emit(RunEnded(status=outcome.status, reason=outcome.reason, summary=summary))
-        if self.run_folder is not None:
-            self.run_folder.close()
-        return RunResult(outcome.status, summary, parts.judged, summary["run_dir"], self.events)
+        self.record.end(summary, RunEnded(status=outcome.status, reason=outcome.reason, summary=summary))
+        return RunResult(outcome.status, summary, parts.judged, summary["run_dir"], self.record.events)
 
     # -- helpers --------------------------------------------------------------------
 
     @property
     def run_dir(self) -> str | None:
-        return str(self.run_folder.path) if self.run_folder is not None else None
+        return self.record.run_dir
 
     def _evaluate(self, split, prefix: str, confusion: torch.Tensor | None = None) -> dict[str, float]:
         """Metrics over ``split``; with several processes each scores its share and the sums are all-reduced."""
@@ -343,29 +319,10 @@ class Trainer:
     def _initial_state(self) -> RunState:
         if self.resume is None:
             return RunState()
-        return restore(self.parts, self.steer, self.run_folder, self.dist, *self.resume)
-
-    def _sample(self, state: RunState, step: int, trigger: str) -> float:
-        """Emit text from the current weights (a language model); the seconds it took."""
-        if not self.samples_text:
-            return 0.0
-        s, start = self.config.sample, time.perf_counter()
-        seed = self.config.train.seed * 1_000_003 + step  # the same run draws the same samples
-        text = generate_text(self.model, self.setup.data.spec.classes, s.prompt, s.length, s.temperature, s.top_k, seed)
-        self.sampled_at = time.perf_counter()
-        seconds = self.sampled_at - start
-        self.emit(SampleText(state.epochs_run, step, text, s.prompt, s.temperature, s.top_k, seed, seconds, trigger))
-        return seconds
-
-    def _save(self, kind: str, epoch: int, payload: dict[str, Any]) -> None:
-        if self.run_folder is None:
-            return
-        payload = {**payload, "config": config_to_dict(self.config)}
-        path = self.run_folder.save_checkpoint_async(kind, payload)
-        self.emit(CheckpointSaved(epoch, kind, str(path)))
+        return restore(self.parts, self.steer, self.record.folder, self.dist, *self.resume)
 
     def _save_last(self, state: RunState, mid_epoch: bool) -> None:
         # every process takes part (their RNG states)
-        checkpoint = last_checkpoint(self.parts, self.steer, self.run_folder, self.dist, state, mid_epoch)
+        checkpoint = last_checkpoint(self.parts, self.steer, self.record.folder, self.dist, state, mid_epoch)
         if checkpoint is not None:
-            self._save("last", state.epochs_run, checkpoint)
+            self.record.save("last", state.epochs_run, checkpoint)

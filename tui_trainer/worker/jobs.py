@@ -34,7 +34,7 @@ def train(job: Job, host: Any) -> dict[str, Any]:
     host.launcher = launcher
     try:
         trainer = launcher.prepare()  # refuses what cannot run here before a folder is made
-        host.send("prepared", {"can_sample": trainer.samples_text})
+        host.send("prepared", {"can_sample": trainer.samples.enabled})
         if control.stop_requested:  # stopped while the data loaded: no folder was made
             return {"summary": None, "run_dir": None}
         launcher.attach()

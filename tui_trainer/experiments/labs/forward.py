@@ -16,24 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .measure import LOG_SCALE, describe
+from .measure import describe
 from .spec import Lab, Rule, factor_arm
-from .stats import (
-    Stat,
-    Verdict,
-    better,
-    clear,
-    num,
-    outcome,
-    relation,
-    share,
-    stats_by_arm,
-)
+from .stats import Stat, Verdict, num, outcome, relation, share, stats_by_arm
 
 
 def forward(lab: Lab, rule: Rule, results: list[dict[str, Any]]) -> Verdict:
     stats = stats_by_arm(results, rule.metric, rule.goal)
-    log = rule.metric in LOG_SCALE
 
     def stat(chosen: tuple[str, ...]) -> Stat:
         return stats.get(factor_arm(chosen, lab.factors), Stat([]))
@@ -53,7 +42,7 @@ def forward(lab: Lab, rule: Rule, results: list[dict[str, Any]]) -> Verdict:
         options.sort(key=lambda o: o[1].mean if rule.goal == "min" else -o[1].mean)
         (trick, top), here = options[0], stat(chosen)
         runner_up = f"; next: + {options[1][0]} {num(options[1][1].mean)}" if len(options) > 1 else ""
-        if better(top.mean, here.mean, rule.goal) and clear(top, here, rule.min_effect, log):
+        if relation(top, here, rule) == "better":  # clearly, by the noise rule
             chosen = (*chosen, trick)
             lines.append(f"step {len(chosen)}: + {trick}: {top.text()}, clearly better than {num(here.mean)}"
                          f"{runner_up}")
