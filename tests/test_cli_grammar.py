@@ -59,6 +59,7 @@ def test_a_mistaken_setting_names_the_option_that_made_it():
 def test_train_resume_takes_latest_as_every_command_that_takes_a_run(tmp_path):
     from tui_trainer.config.presets import load_preset
     from tui_trainer.engine import Control, Trainer
+    from tui_trainer.engine.commands import Stop
     from tui_trainer.engine.events import StepStats
     from tui_trainer.runs import RunFolder
 
@@ -67,7 +68,7 @@ def test_train_resume_takes_latest_as_every_command_that_takes_a_run(tmp_path):
 
     def stop(event):
         if isinstance(event, StepStats):
-            control.stop("test stop")
+            control.submit(Stop("test stop"))
 
     stopped = Trainer(config, run_folder=RunFolder.create(tmp_path, config.name), sinks=[stop]).run(control)
     assert stopped.status == "stopped"

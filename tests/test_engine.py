@@ -7,6 +7,7 @@ import torch
 from helpers import make_config
 
 from tui_trainer.engine import Control
+from tui_trainer.engine.commands import Pause, Resume, Stop
 from tui_trainer.engine.events import (
     EpochEnded,
     RunEnded,
@@ -105,7 +106,7 @@ def test_stop_from_another_thread_ends_the_run_and_writes_a_checkpoint(small_dat
     thread = threading.Thread(target=lambda: trainer.run(control))
     thread.start()
     assert seen.wait(60)
-    control.stop()
+    control.submit(Stop())
     thread.join(120)  # a stop saves last.pt and scores the test split first; how fast is bench/'s business
     assert not thread.is_alive()
     summary = read_summary(folder.path)
@@ -122,7 +123,7 @@ def test_pause_holds_the_loop_and_resume_continues(small_data):
         if isinstance(event, StepStats):
             steps.append(len(event.losses))
             if sum(steps) == 5:
-                control.pause()  # on the training thread: the loop pauses before step 6
+                control.submit(Pause())  # on the training thread: the loop pauses before step 6
 
     trainer = Trainer(config, data=small_data, sinks=[sink])
     thread = threading.Thread(target=lambda: trainer.run(control))
@@ -131,7 +132,7 @@ def test_pause_holds_the_loop_and_resume_continues(small_data):
     assert sum(steps) == 5 and thread.is_alive()
     time.sleep(0.2)
     assert sum(steps) == 5 and control.held.is_set()
-    control.resume()
+    control.submit(Resume())
     thread.join(60)
     assert not thread.is_alive() and not control.held.is_set()
     assert sum(steps) == 2 * 32

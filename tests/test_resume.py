@@ -14,6 +14,7 @@ import torch
 from helpers import make_config
 
 from tui_trainer.engine.checkpoint import CheckpointError, load_checkpoint
+from tui_trainer.engine.commands import Stop
 from tui_trainer.engine.control import Control
 from tui_trainer.engine.events import StepStats
 from tui_trainer.engine.trainer import Trainer
@@ -34,7 +35,7 @@ def run(config, folder, data, stop_after=None, resume=None):
     def stopper(event):
         done = event.first_step + len(event.losses) if isinstance(event, StepStats) else 0
         if stop_after is not None and done >= stop_after:
-            control.stop("test stop")
+            control.submit(Stop("test stop"))
 
     trainer = Trainer(config, run_folder=folder, data=data, sinks=[stopper], resume=resume)
     return trainer.run(control)

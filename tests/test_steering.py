@@ -13,6 +13,7 @@ import pytest
 from helpers import make_config
 
 from tui_trainer.engine import Control
+from tui_trainer.engine.commands import Steer
 from tui_trainer.engine.events import EpochEnded, Intervention, StepStats
 
 BASE = {"train.epochs": 4, "train.batch_size": 32, "train.stats_every": 1, "tricks.early_stopping.enabled": False}
@@ -25,7 +26,7 @@ def at_steps(control: Control, plan: dict[int, dict], crash_at: int | None = Non
         if isinstance(event, StepStats):
             done = event.first_step + len(event.losses)
             if done in plan:
-                control.steer(plan[done], "test")
+                control.submit(Steer(plan[done], "test"))
             if done == crash_at:
                 raise RuntimeError("killed mid-run")
 
@@ -64,7 +65,7 @@ def test_a_request_that_makes_no_sense_is_refused_with_the_reason_and_changes_no
     reference = Trainer(config, data=small_data).run().summary
     control, answers = Control(), []
     for changes in ({"dropout": 0.3}, {"lr_scale": 0}, {"patience": 3}, {"momentum": 0.5}):
-        control.steer(changes, "test", lambda *a: answers.append(a))
+        control.submit(Steer(changes, "test"), lambda *a: answers.append(a))
     result = Trainer(config, data=small_data, keep_events=True).run(control)
     assert [a[0] for a in answers] == ["refused"] * 4
     assert "this model has no dropout layers" in answers[0][1] and "must be a number above 0" in answers[1][1]
@@ -89,7 +90,7 @@ def test_a_resume_replays_the_interventions_after_its_checkpoint_and_ends_as_the
                 sinks=[at_steps(control, plan, crash_at=45)]).run(control)
     config, last, best = load_resume(broken.path)
     # the first is in the checkpoint, the second replays
-    assert last["global_step"] == 32 and last["steering"]["lr_scale"] == 0.5
+    assert last["global_step"] == 32 and last["optimizer"]["lr_scale"] == 0.5
     resumed = Trainer(config, data=small_data, run_folder=RunFolder(broken.path), resume=(last, best),
                       keep_events=True).run()
     [replayed] = [e for e in resumed.events if isinstance(e, Intervention)]

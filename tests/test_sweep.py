@@ -33,6 +33,7 @@ def test_the_grid_is_parsed_and_checked():
 
 def test_a_sweep_runs_resumes_a_stopped_trial_and_skips_what_is_complete(tmp_path):
     from tui_trainer.engine import Control
+    from tui_trainer.engine.commands import Stop
     from tui_trainer.engine.events import StepStats
     from tui_trainer.runs.catalog import scan_runs
 
@@ -48,7 +49,7 @@ def test_a_sweep_runs_resumes_a_stopped_trial_and_skips_what_is_complete(tmp_pat
 
     def stop_the_second_trial(event):
         if isinstance(event, StepStats) and len(controls) == 2 and event.first_step + len(event.losses) >= 7:
-            controls[-1].stop("test stop")  # mid-epoch, in its second epoch
+            controls[-1].submit(Stop("test stop"))  # mid-epoch, in its second epoch
 
     runs = tmp_path / "runs"
     first = sweeps.run(sweeps.plan(base, grid, 2), base, runs, sweeps.local_trainer(control, (stop_the_second_trial,)),

@@ -165,6 +165,7 @@ def tiny_lm(corpus, **more):
 
 def test_live_samples_after_each_epoch_and_when_asked(corpus):
     from tui_trainer.engine import Control, Trainer
+    from tui_trainer.engine.commands import Sample
     from tui_trainer.engine.events import SampleText, StepStats
 
     control = Control()
@@ -173,7 +174,7 @@ def test_live_samples_after_each_epoch_and_when_asked(corpus):
     def ask_once(event):
         if isinstance(event, StepStats) and not asked:
             asked.append(event.first_step)
-            control.request_sample()
+            control.submit(Sample())
 
     trainer = Trainer(tiny_lm(corpus, **{"train.epochs": 3, "train.stats_every": 4, "sample.prompt": "the "}),
                       sinks=[ask_once], keep_events=True)

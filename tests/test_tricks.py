@@ -8,7 +8,8 @@ from torch import nn
 from tui_trainer.data import DataSpec
 from tui_trainer.engine.early_stopping import EarlyStopping
 from tui_trainer.engine.events import StepStats
-from tui_trainer.engine.optim import build_optimizer, make_clipper
+from tui_trainer.engine.clip import make_clipper
+from tui_trainer.engine.optim import build_optimizer
 from tui_trainer.engine.precision import (
     SetupError,
     cpu_has_native_bf16,

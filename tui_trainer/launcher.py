@@ -150,7 +150,8 @@ class Launcher:
         return path
 
     def run(self, control: Control | None = None) -> "RunResult":
-        """Train in the attached folder (attaching it first if need be) until the run ends."""
+        """Train in the attached folder (attaching it first if need be) until the run ends; then
+        what still waits for a next step (a steering request, a pause) is refused."""
         control = control or Control()
         path = self.attach()
         if path is not None and not (self.distributed is not None and self.distributed.enabled):
@@ -161,12 +162,13 @@ class Launcher:
             status = result.status
             return result
         finally:
-            self.close(status)
+            self.close()
+            control.close(f"the run ended ({status}) before its next step")
 
-    def close(self, status: str = "") -> None:
-        """Answer what the inbox still holds and let go of the folder (also after a refusal)."""
+    def close(self) -> None:
+        """Stop reading the inbox and let go of the folder (also after a refusal)."""
         if self.inbox is not None:
-            self.inbox.stop(status)
+            self.inbox.stop()
             self.inbox = None
         if self.lock is not None:
             self.lock.release()

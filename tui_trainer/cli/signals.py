@@ -6,6 +6,7 @@ import signal
 from contextlib import contextmanager
 from typing import Iterator
 
+from ..engine.commands import Stop
 from ..engine.control import Control
 
 #: The exit code of a run stopped by each signal (128 + its number, as shells report it).
@@ -21,7 +22,7 @@ def stop_on_signals(control: Control) -> Iterator[list[int]]:
 
     def on_signal(signum, _frame) -> None:
         received.append(signum)
-        control.stop(f"interrupted by {signal.Signals(signum).name}")
+        control.submit(Stop(f"interrupted by {signal.Signals(signum).name}"))
         signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
 
     previous = {s: signal.signal(s, on_signal) for s in EXIT_CODES}

@@ -2,7 +2,8 @@
 
 It also decides which weights are "best" (``best.pt``) when the trick is off, by the
 same monitor, so a run always knows its best epoch. A non-finite value never counts
-as an improvement.
+as an improvement. Its patience may change while the run trains (the knobs ``patience`` and
+``patience_by``), and is saved with the rest of its state.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ import math
 from typing import Any
 
 from ..config.tricks import EarlyStoppingConfig, monitor_mode
+from .knobs import Refused, Steerable, whole_number
 
 
-class EarlyStopping:
+class EarlyStopping(Steerable):
+    KNOBS = {"patience": "early stopping's patience, in epochs (the trick must be on)",
+             "patience_by": "adds to the patience (the app's [ and ] keys); recorded as patience"}
+
     def __init__(self, config: EarlyStoppingConfig, default_monitor: str = "val_loss"):
         """``default_monitor``: what ``monitor = "auto"`` watches, the task's own metric."""
         self.enabled = config.enabled
@@ -43,8 +48,22 @@ class EarlyStopping:
     def should_stop(self) -> bool:
         return self.enabled and self.wait >= self.patience
 
+    def resolve(self, knob: str, value: Any) -> tuple[str, Any]:
+        if not self.enabled:
+            raise Refused("early stopping is off in this run; there is no patience to change")
+        value = whole_number(knob, value)
+        if knob == "patience_by":
+            return "patience", max(1, self.patience + value)
+        if value < 1:
+            raise Refused(f"{knob} {value}: must be a whole number of epochs, at least 1")
+        return knob, value
+
+    def apply(self, knob: str, value: Any) -> None:
+        self.patience = value
+
     def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "patience": self.patience}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        self.patience = state.get("patience", self.patience)  # a last.pt of an older version has none

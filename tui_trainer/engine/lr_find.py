@@ -2,10 +2,12 @@
 for a few dozen steps while the learning rate grows exponentially from ``start`` to ``end``,
 and read a good learning rate off the loss curve.
 
-The copy has its own optimizer (built as the run's would be, with its weight decay) and its own
-shuffling generator, and the global RNG is put back afterwards, so the run that follows is
-exactly the run it would have been. The tricks of a step apply as in training: clipping,
-mixed precision, augmentation; the LR schedule does not (the sweep is the schedule).
+The copy has parts of its own, built by :func:`~.parts.build_parts` as the run's are (its
+optimizer with its weight decay, its clipper and scaler) and its own shuffling generator, and
+the global RNG is put back afterwards, so the run that follows is exactly the run it would have
+been. Each step is the loop's own :class:`~.step.Step`, so every trick of a step applies as in
+training (clipping, mixed precision, augmentation); the LR schedule and the weight average do not
+(the sweep is the schedule).
 
 The loss is smoothed with a bias-corrected exponential moving average over about a tenth of
 the sweep (β = 1 - 10/steps, 0.9 for 100 steps: fastai's fixed 0.98 averages over 50 steps,
@@ -21,17 +23,23 @@ sweep stops once the smoothed loss passes 4 times its minimum. Two suggestions:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 import torch
 
+from ..config import replace
 from ..errors import UserError
-from .optim import apply_sgd_decoupled_decay, build_optimizer, make_clipper
+from .parts import build_parts
+from .step import Step
 
 if TYPE_CHECKING:
     from .parts import Parts, Setup
+
+#: The finder's batches come in an order of their own, not the run's.
+SHUFFLE_SEED = 7_919
 
 DIVERGE = 4.0  # stop once the smoothed loss passes this many times its minimum
 
@@ -64,57 +72,48 @@ def lr_find(setup: Setup, parts: Parts, start: float = 1e-7, end: float = 10.0, 
     """Run the range test on a copy of a prepared run's model, with its data; the run's model,
     optimizer and every RNG are as they were afterwards."""
     check_range(start, end, steps)
-    cfg = setup.config
     rng = torch.get_rng_state()
-    model = copy.deepcopy(parts.model)
-    model.train()
-    optim = build_optimizer(model, cfg)
-    optimizer, clip = optim.optimizer, make_clipper(optim.params, cfg)
-    scaler = torch.amp.GradScaler(setup.device.type, enabled=setup.precision.use_scaler)
-    shuffle = torch.Generator(device=setup.device).manual_seed(cfg.train.seed + 7_919)  # not the run's generator
-    device, precision, task, inputs, bs = setup.device, setup.precision, parts.task, parts.inputs, cfg.train.batch_size
+    cfg = setup.config
+    own = replace(cfg, {"tricks.lr_schedule.enabled": False, "tricks.ema.enabled": False,
+                        "train.seed": cfg.train.seed + SHUFFLE_SEED})
+    finder = build_parts(dataclasses.replace(setup, config=own), model=copy.deepcopy(parts.model))
+    finder.model.train()
+    step = Step(finder, setup.precision, setup.device)
+    groups, device, inputs, bs = finder.optim.optimizer.param_groups, setup.device, finder.inputs, cfg.train.batch_size
     result = LRFind()
     ratio = (end / start) ** (1 / (steps - 1))
     beta = max(0.8, 1 - 10 / steps)
     result.beta = beta
     best, avg = math.inf, 0.0
     try:
-        step = 0
-        while step < steps and not result.stopped:
-            train = setup.data.train.for_epoch(shuffle)
-            perm = torch.randperm(len(train), device=device, generator=shuffle)
-            augment = inputs.draw(len(train), shuffle, device)
+        done = 0
+        while done < steps and not result.stopped:
+            train = setup.data.train.for_epoch(finder.shuffle)
+            perm = torch.randperm(len(train), device=device, generator=finder.shuffle)
+            augment = inputs.draw(len(train), finder.shuffle, device)
             for b, (xb, yb) in enumerate(train.batches(bs, perm, 0, setup.steps_per_epoch)):
-                lr = start * ratio**step
-                for group in optimizer.param_groups:
+                lr = start * ratio**done
+                for group in groups:
                     group["lr"] = lr
-                xb = inputs.prepare(xb, augment, b * bs)
-                with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):
-                    loss = task.loss(model(xb), yb)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-                clip()
-                apply_sgd_decoupled_decay(optim)
-                scaler.step(optimizer)
-                scaler.update()
+                loss, _ = step.backward(inputs.prepare(xb, augment, b * bs), yb)
+                step.update()
                 value = loss.item()  # one sync a step: the sweep decides after each
-                step += 1
+                done += 1
                 avg = beta * avg + (1 - beta) * value
-                smooth = avg / (1 - beta**step)
+                smooth = avg / (1 - beta**done)
                 result.lrs.append(lr)
                 result.losses.append(value)
                 result.smoothed.append(smooth)
                 if progress is not None:
-                    progress(step, lr, smooth)
+                    progress(done, lr, smooth)
                 if not math.isfinite(smooth):
                     result.stopped = f"the loss became {value} at lr {lr:.3g}"
                     break
                 best = min(best, smooth)
-                if step > 5 and smooth > DIVERGE * best:
+                if done > 5 and smooth > DIVERGE * best:
                     result.stopped = f"the smoothed loss passed {DIVERGE:g}× its minimum at lr {lr:.3g}"
                     break
-                if step >= steps:
+                if done >= steps:
                     result.stopped = f"reached the end of the sweep (lr {lr:.3g})"
                     break
     finally:

@@ -3,8 +3,8 @@
 :class:`Parts` is what trains (where and how is the :class:`~.setup.Setup`). Each part with
 state owns it, and saves and restores it through ``state_dict()`` / ``load_state_dict()``;
 ``last.pt`` is the loop over :meth:`Parts.stateful`.
-The step uses the parts directly (the loop's lines in :mod:`.trainer`); steering a live run
-changes a setting through the part that owns it (:mod:`.steering`).
+The step uses the parts directly (:mod:`.step`); a part that may be steered while the run
+trains declares its knobs (:mod:`.knobs`) and keeps what was steered in its own state.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from ..config.tricks import EmaConfig
 from ..data import InputPipeline
 from ..models import build_model
 from .early_stopping import EarlyStopping
-from .optim import Clipper, OptimizerSetup, build_optimizer, make_clipper
+from .clip import Clipper, make_clipper
+from .knobs import Dropouts, Steerable
+from .optim import OptimizerSetup, build_optimizer
 from .schedule import LRSchedule
 from .setup import Setup
 from .task import Task, input_pipeline, task_for
@@ -34,8 +36,9 @@ class Parts:
     inputs: InputPipeline  # augment, and images to normalised floats, per batch on the device
     model: nn.Module  # the plain module: checkpoints, evaluation, samples
     net: nn.Module  # what the steps run: DDP under torchrun
-    optim: OptimizerSetup  # the optimizer, its parameters, SGD's decoupled decay
+    optim: OptimizerSetup  # the optimizer, its parameters, SGD's decoupled decay, the steered LR multiplier
     clip: Clipper  # after DDP's all-reduce: the global gradient
+    dropouts: Dropouts  # the model's Dropout layers, whose p may be steered
     schedule: LRSchedule
     early: EarlyStopping  # monitor "auto": the task's own metric
     scaler: torch.amp.GradScaler  # fp16 mixed precision; a pass-through when disabled
@@ -50,9 +53,13 @@ class Parts:
 
     def stateful(self) -> dict[str, Any]:
         """The parts with state, by their key in ``last.pt``."""
-        parts = {"model": self.model, "optimizer": self.optim.optimizer, "schedule": self.schedule,
-                 "scaler": self.scaler, "early_stopping": self.early, "ema": self.ema}
+        parts = {"model": self.model, "optimizer": self.optim, "schedule": self.schedule, "scaler": self.scaler,
+                 "early_stopping": self.early, "ema": self.ema, "clip": self.clip, "dropout": self.dropouts}
         return {key: part for key, part in parts.items() if part is not None}
+
+    def steerable(self) -> list[Steerable]:
+        """The parts a live run may be steered through (their knobs: :mod:`.steering`)."""
+        return [self.optim, self.clip, self.dropouts, self.early]
 
     def state_dict(self) -> dict[str, Any]:
         return {key: part.state_dict() for key, part in self.stateful().items()}
@@ -63,15 +70,17 @@ class Parts:
                 part.load_state_dict(state[key])
 
 
-def build_parts(setup: Setup) -> Parts:
+def build_parts(setup: Setup, model: nn.Module | None = None) -> Parts:
     """The parts, in the order that keeps a seed's run the same: the model's initial weights
-    come from the global RNG seeded before the data loaded."""
+    come from the global RNG seeded before the data loaded. ``model``: train this one instead of
+    a new one (the LR finder's copy of a run's model, in a single process)."""
     cfg, dist, device, data = setup.config, setup.dist, setup.device, setup.data
     task = task_for(data.spec.task, cfg, data.targets)
     task.check(data, cfg)
     inputs = input_pipeline(data, cfg)
-    dist.start(device, cfg.distributed)
-    model = build_model(data.spec, cfg).to(device)
+    if model is None:
+        dist.start(device, cfg.distributed)
+        model = build_model(data.spec, cfg).to(device)
     optim = build_optimizer(model, cfg)
     ema = Ema(model, cfg.tricks.ema) if cfg.tricks.ema.enabled else None  # before DDP's wrap: plain BatchNorm
     net = dist.wrap(model, device, cfg.distributed.sync_batchnorm)
@@ -79,6 +88,7 @@ def build_parts(setup: Setup) -> Parts:
     return Parts(
         task=task, inputs=inputs, model=model, net=net, optim=optim,
         clip=make_clipper(optim.params, cfg),
+        dropouts=Dropouts(model),
         schedule=LRSchedule(optim.optimizer, cfg.tricks.lr_schedule, cfg.train.lr, cfg.train.epochs,
                             setup.steps_per_epoch),
         early=EarlyStopping(cfg.tricks.early_stopping, task.monitor),
@@ -86,7 +96,6 @@ def build_parts(setup: Setup) -> Parts:
         ema=ema,
         shuffle=torch.Generator(device=device).manual_seed(cfg.train.seed),
     )
-
 
 
 class Ema(AveragedModel):

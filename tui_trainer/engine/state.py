@@ -1,7 +1,8 @@
 """The loop's state in one home: where the run is, what it has counted, its best weights.
 
-``last.pt`` holds it with the state of every part (:meth:`~.parts.Parts.stateful`) and the
-steered settings (see :func:`last_checkpoint`); :func:`restore` is where a resumed run picks up.
+``last.pt`` holds it with the state of every part (:meth:`~.parts.Parts.stateful`, the settings
+steered while it trained included; see :func:`last_checkpoint`); :func:`restore` is where a
+resumed run picks up.
 """
 
 from __future__ import annotations
@@ -95,12 +96,10 @@ class RunState:
 
 def restore(parts: Parts, steer: Steering, folder: RunStore | None, dist: Distributed, last: dict[str, Any],
             best: dict[str, Any] | None) -> RunState:
-    """Every part's state, the steered settings and the counters of ``last.pt``, with
-    ``metrics.jsonl`` cut back to that checkpoint."""
-    parts.load_state_dict(last)
+    """Every part's state (the steered settings with it) and the counters of ``last.pt``, with
+    ``metrics.jsonl`` cut back to that checkpoint and the interventions after it to replay."""
+    parts.load_state_dict(_steered_by_part(last))
     parts.shuffle.set_state(last["rng"]["shuffle"])
-    if "steering" in last:  # settings changed while it trained, as they were at the checkpoint
-        steer.load_state_dict(last["steering"])
     if folder is not None and "metrics_bytes" in last:
         steer.replay = [e for e in folder.events_after(last["metrics_bytes"]) if isinstance(e, Intervention)]
         folder.truncate_metrics(last["metrics_bytes"])  # drop events after the checkpoint (interventions replay)
@@ -110,7 +109,19 @@ def restore(parts: Parts, steer: Steering, folder: RunStore | None, dist: Distri
     return state
 
 
-def last_checkpoint(parts: Parts, steer: Steering, folder: RunStore | None, dist: Distributed, state: RunState,
+def _steered_by_part(last: dict[str, Any]) -> dict[str, Any]:
+    """A ``last.pt`` written before each part kept what was steered (one ``steering`` entry),
+    as the parts read it now; a newer one as it is."""
+    old = last.get("steering")
+    if old is None:
+        return last
+    return {**last, "optimizer": {**last["optimizer"], "lr_scale": old["lr_scale"], "sgd_decay": old["sgd_decay"]},
+            "early_stopping": {**last["early_stopping"], "patience": old["patience"]},
+            "clip": {"enabled": old["clip_enabled"], "threshold": old["clip_threshold"]},
+            "dropout": {"p": old["dropout"]}}
+
+
+def last_checkpoint(parts: Parts, folder: RunStore | None, dist: Distributed, state: RunState,
                     mid_epoch: bool) -> dict[str, Any] | None:
     """``last.pt``: at the end of ``state.epochs_run`` epochs, or (``mid_epoch``, a stop)
     ``state.step_in_epoch`` steps into the next, with the shuffling generator at that epoch's
@@ -130,7 +141,6 @@ def last_checkpoint(parts: Parts, steer: Steering, folder: RunStore | None, dist
                 "shuffle": state.shuffle_state if mid_epoch else parts.shuffle.get_state()},
         "metrics_bytes": folder.metrics_offset(),
         "world_size": dist.world_size,
-        "steering": steer.state_dict(),
     }
     if ranks is not None:
         checkpoint["ranks"] = ranks

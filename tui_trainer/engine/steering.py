@@ -1,51 +1,38 @@
 """Steering a live run: settings that may change while it trains, at a step boundary.
 
-The knobs (what a request may hold; :data:`KNOBS`):
-
-- ``lr_scale``: a multiplier on the schedule's LR (the schedule itself runs on untouched: the
-  optimizer steps with ``scheduled LR × scale``, and the LR recorded is that product);
-  ``lr_times`` multiplies the current scale (the app's keys) and is recorded as ``lr_scale``;
-- ``clip``: ``"off"``, ``"on"`` (the preset's threshold) or a threshold;
-- ``dropout``: p of every Dropout layer;
-- ``weight_decay``: the decay coefficient of the decayed parameters (the trick must be on);
-- ``patience``: early stopping's patience (the trick must be on); ``patience_by`` adds to it.
-
-``clip = "toggle"``, ``lr_times`` and ``patience_by`` are the app's keys; each is recorded as
-the absolute value it gave.
+Each setting belongs to the part that owns it, which declares it as a knob (see :mod:`.knobs`):
+the optimizer's ``lr_scale`` and ``weight_decay`` (and ``lr_times``), the clipper's ``clip``, the
+model's ``dropout`` and early stopping's ``patience`` (and ``patience_by``). :class:`Steering`
+is the registry: it routes each knob of a request to its part and records what was applied.
 
 A request that makes no sense (``lr_scale`` 0, dropout on a model without any) is refused with
-the reason and changes nothing. Each applied one is an :class:`~.events.Intervention` event with
-its step. The current values travel in ``last.pt``; the interventions recorded after the
-checkpoint are replayed by a resume at the same steps, so a resumed run stays exact.
+the reason and changes nothing, not even its other knobs. Each applied one is an
+:class:`~.events.Intervention` event with its step. The steered values travel in ``last.pt``,
+each in its part's state; the interventions recorded after the checkpoint are replayed by a
+resume at the same steps, so a resumed run stays exact.
 """
 
 from __future__ import annotations
 
-import math
-from contextlib import contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any, Iterator
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, Iterable
 
 from .events import Intervention
+from .knobs import Refused, Steerable
 
 if TYPE_CHECKING:
-    from ..config import Config
-    from .parts import Parts
-
-_UNSCALED = nullcontext()  # reusable: the steps of an unsteered run
-KNOBS = ("lr_scale", "lr_times", "clip", "dropout", "weight_decay", "patience", "patience_by")
+    from .control import Control
 
 
 class Steering:
-    """The run's steerable settings: the LR multiplier is its own; the others belong to the
-    parts (the clipper, the model's dropout layers, the optimizer, early stopping), and a
-    change goes through them."""
+    """The knobs of a run's steerable parts, by name."""
 
-    def __init__(self, parts: Parts, config: Config):
-        self.parts, self.config = parts, config
-        self.lr_scale = 1.0
+    def __init__(self, parts: Iterable[Steerable]):
+        self.parts = {knob: part for part in parts for knob in part.KNOBS}
         self.replay: list[Intervention] = []  # from the run's record after its checkpoint (a resume), oldest first
+
+    @property
+    def knobs(self) -> list[str]:
+        return list(self.parts)
 
     def due(self, step: int) -> list[Intervention]:
         """The recorded interventions to replay before step ``step + 1``."""
@@ -54,70 +41,29 @@ class Steering:
             out.append(self.replay.pop(0))
         return out
 
-    # -- requests ----------------------------------------------------------------------
-
     def resolve(self, changes: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
         """The absolute changes a request asks for, or None and why it makes no sense."""
-        p = self.parts
-        unknown = [k for k in changes if k not in KNOBS]
+        unknown = [k for k in changes if k not in self.parts]
         if unknown:
             return None, (f"unknown setting {', '.join(unknown)}; these can change while a run trains: "
-                          f"{', '.join(KNOBS)}")
+                          f"{', '.join(self.knobs)}")
         out: dict[str, Any] = {}
-        for key, value in changes.items():
-            if key in ("lr_scale", "lr_times"):
-                if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                    return None, f"{key} {value}: must be a number above 0 (the LR would stop or flip)"
-                out["lr_scale"] = float(value) * (self.lr_scale if key == "lr_times" else 1.0)
-            elif key == "clip":
-                if value == "toggle":
-                    out["clip"] = "off" if p.clip.enabled else p.clip.threshold
-                elif value in ("off", "on"):
-                    out["clip"] = value if value == "off" else self.config.tricks.grad_clip.threshold
-                elif isinstance(value, (int, float)) and value > 0 and math.isfinite(value):
-                    out["clip"] = float(value)
-                else:
-                    return None, f"clip {value}: give a threshold above 0, on or off"
-            elif key == "dropout":
-                if not self._dropouts():
-                    return None, "this model has no dropout layers (tricks.dropout is off); there is no p to change"
-                if not isinstance(value, (int, float)) or not 0 <= value < 1:
-                    return None, f"dropout {value}: p must be in [0, 1)"
-                out["dropout"] = float(value)
-            elif key == "weight_decay":
-                if not self.config.tricks.weight_decay.enabled:
-                    return None, ("weight decay is off in this run (tricks.weight_decay); there is no coefficient "
-                                  "to change")
-                if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                    return None, f"weight_decay {value}: must be in [0, 1]"
-                out["weight_decay"] = float(value)
-            elif key in ("patience", "patience_by"):
-                if not p.early.enabled:
-                    return None, "early stopping is off in this run; there is no patience to change"
-                if not isinstance(value, int) or isinstance(value, bool) or (key == "patience" and value < 1):
-                    return None, f"{key} {value}: must be a whole number of epochs, at least 1"
-                out["patience"] = max(1, p.early.patience + value) if key == "patience_by" else value
+        for knob, value in changes.items():
+            try:
+                name, absolute = self.parts[knob].resolve(knob, value)
+            except Refused as why:
+                return None, str(why)
+            out[name] = absolute
         if not out:
             return None, "nothing to change"
         return out, ""
 
     def apply(self, changes: dict[str, Any]) -> None:
         """Set the (resolved) values, each through the part that owns it."""
-        p = self.parts
-        for key, value in changes.items():
-            if key == "lr_scale":
-                self.lr_scale = value
-            elif key == "clip":
-                p.clip.set(value)
-            elif key == "dropout":
-                for module in self._dropouts():
-                    module.p = value
-            elif key == "weight_decay":
-                p.optim.set_weight_decay(value)
-            elif key == "patience":
-                p.early.patience = value
+        for knob, value in changes.items():
+            self.parts[knob].apply(knob, value)
 
-    def at_boundary(self, control, step: int, epoch: int) -> list[Intervention]:
+    def at_boundary(self, control: Control, step: int, epoch: int) -> list[Intervention]:
         """Apply what is due before step ``step + 1``: the replayed interventions, then the
         requests waiting in ``control`` (each answered); the events to emit."""
         events = []
@@ -132,43 +78,3 @@ class Steering:
             if reply is not None:
                 reply("applied" if resolved is not None else "refused", why or events[-1].describe(), step)
         return events
-
-    def _dropouts(self) -> list[nn.Dropout]:
-        return [m for m in self.parts.model.modules() if isinstance(m, nn.Dropout)]
-
-    def scaled(self, optimizer):
-        """The optimizer steps at ``lr × lr_scale``; the schedule's own LRs are put back after
-        (nothing at all to do, and no generator made, while the scale is 1)."""
-        return _UNSCALED if self.lr_scale == 1.0 else self._scaled(optimizer)
-
-    @contextmanager
-    def _scaled(self, optimizer) -> Iterator[None]:
-        saved = [group["lr"] for group in optimizer.param_groups]
-        for group in optimizer.param_groups:
-            group["lr"] *= self.lr_scale
-        try:
-            yield
-        finally:
-            for group, lr in zip(optimizer.param_groups, saved):
-                group["lr"] = lr
-
-    # -- checkpoints ---------------------------------------------------------------------
-
-    def state_dict(self) -> dict[str, Any]:
-        """The steerable settings as they are now (the parts' own states hold the rest)."""
-        p = self.parts
-        dropouts = self._dropouts()
-        return {"lr_scale": self.lr_scale, "clip_enabled": p.clip.enabled, "clip_threshold": p.clip.threshold,
-                "dropout": dropouts[0].p if dropouts else None, "patience": p.early.patience,
-                "sgd_decay": p.optim.sgd_decoupled[1] if p.optim.sgd_decoupled is not None else None}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        p = self.parts
-        self.lr_scale = state["lr_scale"]
-        p.clip.enabled, p.clip.threshold = state["clip_enabled"], state["clip_threshold"]
-        for module in self._dropouts():
-            if state["dropout"] is not None:
-                module.p = state["dropout"]
-        p.early.patience = state["patience"]
-        if state["sgd_decay"] is not None and p.optim.sgd_decoupled is not None:
-            p.optim.sgd_decoupled = (p.optim.sgd_decoupled[0], state["sgd_decay"])

@@ -47,9 +47,9 @@ def run_started(setup: Setup, parts: Parts, state: RunState, run_dir: str | None
     )
 
 
-def epoch_ended(setup: Setup, parts: Parts, state: RunState, metrics: dict[str, float], lr_scale: float) -> EpochEnded:
+def epoch_ended(setup: Setup, parts: Parts, state: RunState, metrics: dict[str, float]) -> EpochEnded:
     """The epoch's line: its losses over every process's steps, the LR it ended at (steered: as the
-    steps used it, ``lr_scale`` included)."""
+    steps used it, the optimizer's ``lr_scale`` included)."""
     seconds = state.epoch_train_seconds
     mine = torch.tensor([sum(state.epoch_losses), len(state.epoch_losses)], dtype=torch.float64)
     losses = setup.dist.all_sum(mine).tolist()
@@ -57,7 +57,7 @@ def epoch_ended(setup: Setup, parts: Parts, state: RunState, metrics: dict[str, 
         epoch=state.epochs_run, train_loss=losses[0] / max(1, losses[1]),
         val_loss=metrics["val_loss"], val_accuracy=metrics.get("val_accuracy"),
         metrics={k: v for k, v in metrics.items() if k != "val_loss"},
-        lr=parts.optim.optimizer.param_groups[0]["lr"] * lr_scale,
+        lr=parts.optim.optimizer.param_groups[0]["lr"] * parts.optim.lr_scale,
         seconds=time.perf_counter() - state.epoch_started - state.epoch_paused,
         samples_per_second=setup.epoch_samples / seconds if seconds > 0 else 0.0,
         tokens_per_second=setup.epoch_samples * setup.tokens_per_sample / seconds if seconds > 0 else 0.0,

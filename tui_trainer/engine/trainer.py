@@ -30,7 +30,7 @@ from .distributed import Distributed, translate
 from .events import EarlyStoppingState, Event, RunEnded, RunWarning, StepStats
 from .live_samples import LiveSamples
 from .nonfinite import DIVERGED_HINT, NonFinitePolicy, finite_state
-from .optim import apply_sgd_decoupled_decay, clipped
+from .clip import clipped
 from .outcome import Outcome
 from .parts import build_parts
 from .record import RunRecord, Sink
@@ -38,6 +38,7 @@ from .setup import resolve_setup
 from .state import RunState, last_checkpoint, restore
 from .stats import StepStatsBuffer
 from .steering import Steering
+from .step import Step
 from .store import RunStore
 from .summary import epoch_ended, record_failure, run_started, run_summary
 from .system import SystemSampler
@@ -99,7 +100,8 @@ class Trainer:
                                    self.resume[0] if self.resume is not None else None)
         self._data = self.setup.data
         self.parts = build_parts(self.setup)
-        self.steer = Steering(self.parts, self.config)  # changed while it trains: the app's keys, tui-trainer nudge
+        self.step = Step(self.parts, self.setup.precision, self.setup.device)
+        self.steer = Steering(self.parts.steerable())  # changed while it trains: the app's keys, tui-trainer nudge
         self.setup.tokens_per_sample = self.parts.task.tokens_per_sample(self.setup.data)
         can_sample = self.setup.tokens_per_sample > 0 and hasattr(self.model, "step") and self.dist.is_main
         self.samples = LiveSamples(self.config, self.model, self.setup.data.spec.classes, self.emit, can_sample)
@@ -168,11 +170,9 @@ class Trainer:
     def _train_epoch(self, epoch: int, state: RunState, stats: StepStatsBuffer, guard: NonFinitePolicy,
                      control: Control) -> Outcome | None:
         """One epoch's steps; returns why the run ends in it (diverged, stopped) or None."""
-        p, setup = self.parts, self.setup
-        model, optimizer, schedule, scaler, clip, task = p.net, p.optim.optimizer, p.schedule, p.scaler, p.clip, p.task
-        inputs, shuffle, ema, steer, dist, samples = p.inputs, p.shuffle, p.ema, self.steer, self.dist, self.samples
-        device, precision, bs = setup.device, setup.precision, self.config.train.batch_size
-        group = optimizer.param_groups[0]
+        p, setup, step, dist = self.parts, self.setup, self.step, self.dist
+        optim, inputs, shuffle, device, bs = p.optim, p.inputs, p.shuffle, setup.device, self.config.train.batch_size
+        group = optim.optimizer.param_groups[0]
         first = state.begin_epoch(epoch, shuffle.get_state())  # a stop mid-epoch replays this epoch's order
         stats.start_epoch(state.epoch_started)
         train = setup.data.train.for_epoch(shuffle)  # text: the block cut at a new offset (data.random_offsets)
@@ -185,35 +185,17 @@ class Trainer:
                 if agreed := dist.should_stop(control.stop_requested or outcome is not None):
                     break
             elif control.stop_requested or control.paused:
-                waited = control.wait_while_paused()
-                stats.exclude(waited)
-                state.epoch_paused += waited
+                self._hold(control, stats, state)
                 if control.stop_requested:
                     break
-            if control.changes_waiting or steer.replay:  # steering, at this step boundary
-                for event in steer.at_boundary(control, state.global_step + stats.pending, epoch):
-                    self.emit(event)
-            if samples.enabled and control.take_sample_request():  # the app's g: a sample of the weights of now
-                spent = samples.take(state.epochs_run, state.global_step + stats.pending, "request")
-                stats.exclude(spent)
-                state.epoch_paused += spent
+            if control.waiting or self.steer.replay:
+                self._at_boundary(control, stats, state, epoch)  # steering, and the app's g
             xb = inputs.prepare(xb, augment, b * bs + offset)
             guard.before_step()  # on_nonfinite = skip: keep BatchNorm's running statistics
-            with torch.autocast(device.type, dtype=precision.dtype, enabled=precision.enabled):  # mixed_precision
-                loss = task.loss(model(xb), yb)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()  # mixed_precision, fp16: the loss scaled (else as it is)
-            scaler.unscale_(optimizer)  # clip and measure the true gradients
-            norm = clip()  # grad_clip: the pre-clip norm is measured, clipping on or off
-            row = stats.record(loss, norm, group["lr"] * steer.lr_scale, len(yb) * dist.world_size)
+            loss, norm = step.backward(xb, yb)
+            row = stats.record(loss, norm, group["lr"] * optim.lr_scale, len(yb) * dist.world_size)
             if not guard.skip(row, state.global_step + stats.pending):  # on_nonfinite = skip: one sync a step
-                with steer.scaled(optimizer):  # an LR multiplier set while it trains
-                    apply_sgd_decoupled_decay(p.optim)  # weight_decay: decoupled, for SGD (AdamW does it itself)
-                    scaler.step(optimizer)  # fp16: skipped where the gradients overflowed
-                    scaler.update()
-                schedule.after_batch()  # lr_schedule: warm-up and the per-batch schedules
-                if ema is not None:
-                    ema.update_parameters(p.model)  # ema: the average that validation, best.pt and the test use
+                step.update()
             stats.record_scale(row)  # fp16: a drop in the scale marks a step the scaler skipped
             state.step_in_epoch += 1
             if stats.due():  # always fetched (the buffer must empty), even with an outcome waiting for agreement
@@ -227,6 +209,23 @@ class Trainer:
         if outcome is None and (control.stop_requested or agreed):
             outcome = Outcome(control.status, control.reason or "stopped: another process of the run was asked to stop")
         return outcome
+
+    @staticmethod
+    def _hold(control: Control, stats: StepStatsBuffer, state: RunState) -> None:
+        """Wait out a pause; its time is no training time."""
+        waited = control.wait_while_paused()
+        stats.exclude(waited)
+        state.epoch_paused += waited
+
+    def _at_boundary(self, control: Control, stats: StepStatsBuffer, state: RunState, epoch: int) -> None:
+        """Between two steps: the steering due (replayed or asked for), and a text sample when asked."""
+        step = state.global_step + stats.pending
+        for event in self.steer.at_boundary(control, step, epoch):
+            self.emit(event)
+        if control.take_sample_request() and self.samples.enabled:  # the app's g: a sample of the weights of now
+            spent = self.samples.take(state.epochs_run, step, "request")
+            stats.exclude(spent)
+            state.epoch_paused += spent
 
     def _report(self, state: RunState, stats: StepStatsBuffer, guard: NonFinitePolicy) -> Outcome | None:
         """Fetch the pending step statistics (one transfer), emit them, and say whether the run diverged."""
@@ -256,7 +255,7 @@ class Trainer:
         metrics = self._evaluate(self.setup.data.val, "val")
         parts.schedule.after_epoch(metrics)  # lr_schedule: per-epoch schedules, plateau on its monitor
         improved = early.update(state.epochs_run, metrics)  # early_stopping
-        self.emit(epoch_ended(self.setup, self.parts, state, metrics, self.steer.lr_scale))
+        self.emit(epoch_ended(self.setup, self.parts, state, metrics))
         self.emit(EarlyStoppingState(epoch=state.epochs_run, enabled=early.enabled, monitor=early.monitor,
                                      value=metrics[early.monitor], best_value=early.best, best_epoch=early.best_epoch,
                                      wait=early.wait, patience=early.patience, improved=improved))
@@ -323,6 +322,6 @@ class Trainer:
 
     def _save_last(self, state: RunState, mid_epoch: bool) -> None:
         # every process takes part (their RNG states)
-        checkpoint = last_checkpoint(self.parts, self.steer, self.record.folder, self.dist, state, mid_epoch)
+        checkpoint = last_checkpoint(self.parts, self.record.folder, self.dist, state, mid_epoch)
         if checkpoint is not None:
             self.record.save("last", state.epochs_run, checkpoint)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..config import Config, config_from_dict, config_to_dict, replace
+from ..engine.commands import Stop
 from ..errors import UserError
 
 STOP = "STOP"
@@ -82,10 +83,10 @@ def watch_stop(folder: Path, control, trial: Path | None = None,
             if poll is not None:
                 poll()
             if stop_file(folder).exists():
-                control.stop("the sweep was asked to stop")
+                control.submit(Stop("the sweep was asked to stop"))
                 return
             if trial is not None and (trial / PRUNE).exists():
-                control.stop((trial / PRUNE).read_text().strip() or "pruned", status="pruned")
+                control.submit(Stop((trial / PRUNE).read_text().strip() or "pruned", status="pruned"))
                 return
 
     threading.Thread(target=watch, name="stop-file", daemon=True).start()
@@ -113,7 +114,7 @@ def _train_task(config: dict, path: str, folder: str) -> tuple[dict[str, Any], s
     control = Control()
     end_watch = watch_stop(Path(folder), control, Path(path))
     try:  # Ctrl-C in the driver's terminal may reach a local worker too: stop at a step, as the driver asks
-        previous = signal.signal(signal.SIGINT, lambda *_: control.stop("interrupted by SIGINT"))
+        previous = signal.signal(signal.SIGINT, lambda *_: control.submit(Stop("interrupted by SIGINT")))
     except ValueError:  # not the main thread
         previous = None
     try:
