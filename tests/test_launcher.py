@@ -14,7 +14,8 @@ from tui_trainer.errors import UserError
 from tui_trainer.launcher import DataCache, Launcher
 from tui_trainer.runs.catalog import load_run
 from tui_trainer.runs.lock import LOCK, RunBusy, WriterLock, holder
-from tui_trainer.runs.nudge import reply_path, send_control, wait_reply
+from tui_trainer.engine.commands import Pause, Resume, Stop
+from tui_trainer.runs.nudge import reply_path, send, wait_reply
 
 SMALL = {"train.batch_size": 16, "model.cnn.channels": [8], "data.train_limit": 512}
 
@@ -88,10 +89,10 @@ def test_a_run_is_paused_resumed_and_stopped_through_its_folder(tmp_path):
     run = launcher.path
     with pytest.raises(RunBusy):
         Launcher(resume=run).resolve()  # a second writer is refused before it reads anything
-    assert wait_reply(send_control(run, "pause"), 30)["status"] == "applied"
-    assert control.held.wait(30)
-    assert wait_reply(send_control(run, "resume"), 30)["detail"] == "resumed"
-    request = send_control(run, "stop", "stopped by a test")
+    assert wait_reply(send(run, Pause()), 30)["status"] == "applied"  # answered once the loop waits in it
+    assert control.held.is_set()
+    assert wait_reply(send(run, Resume()), 30)["detail"] == "resumed"
+    request = send(run, Stop("stopped by a test"))
     thread.join(120)
     assert not thread.is_alive() and json.loads(reply_path(request).read_text())["status"] == "applied"
     assert result["r"].status == "stopped" and result["r"].summary["reason"] == "stopped by a test"

@@ -55,7 +55,7 @@ def test_the_labs_view_plans_runs_and_judges_a_lab(tmp_path, monkeypatch, mnist1
         await wait_for(pilot, lambda: "complete" in str(screen.query_one("#lab-status", Static).render()), timeout=10)
         assert "2/2 runs done, complete" in str(screen.query_one("#lab-status", Static).render())
         shown = str(screen.query_one("#lab-text", Static).render())
-        assert screen.job.session.verdict.headline in shown and "best_val_loss" in shown and "plain" in shown
+        assert screen.job.progress.verdict.headline in shown and "best_val_loss" in shown and "plain" in shown
 
         def plan_again() -> str:  # the plan again, as moving the cursor back to the lab shows it
             screen._describe()

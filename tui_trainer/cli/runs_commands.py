@@ -143,6 +143,7 @@ def nudge(
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """Change settings of a run while it trains, headless: through its folder, at its next step boundary."""
+    from ..engine.commands import Steer
     from ..runs.catalog import resolve_run
     from ..runs.nudge import send, wait_reply
 
@@ -175,7 +176,7 @@ def nudge(
         fail(str(exc), exc.exit_code)
     if info.status != "running":
         fail(f"{info.id} is not training (it is {info.status}); nudge reaches a run while it trains")
-    answer = wait_reply(send(info.path, changes), wait)
+    answer = wait_reply(send(info.path, Steer(changes, "nudge")), wait)
     if answer is None:
         fail(f"no answer from {info.id} in {wait:g} s: is it training? (its process may be "
              "gone; a run on several processes does not take nudges)", 1)

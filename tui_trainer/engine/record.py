@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from ..config import Config, config_to_dict
-from .events import CheckpointSaved, Event
+from .events import CheckpointSaved, Event, RunEnded
 from .store import RunStore
 
 Sink = Callable[[Event], None]
@@ -21,6 +21,7 @@ class RunRecord:
         self.folder: RunStore | None = None
         self.keep_events = keep_events
         self.events: list[Event] = []
+        self.ended: RunEnded | None = None  # the run's end, once told (a crash's too)
 
     def attach(self, folder: RunStore) -> None:
         """Record the run in ``folder``; its sink goes first."""
@@ -38,6 +39,8 @@ class RunRecord:
             self.events.append(event)
         for sink in self.sinks:
             sink(event)
+        if type(event) is RunEnded:
+            self.ended = event
 
     def end(self, summary: dict[str, Any], ended: Event) -> None:
         """The summary, once every checkpoint is on disk; then the run's last event; the folder closed."""

@@ -4,9 +4,11 @@ The app never trains in its own process, and never imports torch: just after the
 starts its worker (:mod:`tui_trainer.worker`), which imports torch while the user looks at the
 settings, describes them (the model's size, the device) and runs the jobs the app sends it
 (:mod:`.session`; the app's actions on them are in :mod:`.jobs`): one run, ablation, lab or LR
-range test at a time. A 10 Hz timer drains the run's events into the
-:class:`~.widgets.monitor.Monitor`; pause, stop and steering are messages to the worker. The
-Runs screen asks for an ablation or a stop with messages and is told of progress the same way.
+range test at a time. The worker's messages are typed (:mod:`tui_trainer.worker.protocol`) and
+dispatched by type: its own to the app, a job's to the job. A 10 Hz timer drains the run's
+events into the :class:`~.widgets.monitor.Monitor`; pause, stop and steering are commands
+submitted to the run's handle (:mod:`.handle`). The Runs screen asks for an ablation or a stop
+with messages and is told of progress the same way.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ from ..config.presets import (
     load_preset,
     user_preset_dir,
 )
+from ..worker.protocol import Describe, Described, Gone, Ready, dispatch
 from .explain import EXPLAIN, TITLES
+from .handle import RunHandle
 from .jobs import JobControl
 from .messages import WorkerSaid
-from .session import Job, TrainingSession
+from .session import Job
 from .widgets.info_panel import InfoPanel
 from .widgets.monitor import Monitor
 from .widgets.settings_panel import SettingsPanel, group_of, key_of
@@ -83,7 +87,7 @@ class TrainerApp(JobControl, App):
         self.runs_dir = Path(runs_dir)
         self.threads = threads
         self.job: Job | None = None  # the job in the worker (a run, ablation, lab, LR range test), or the last one
-        self.session: TrainingSession | None = None  # the last training run
+        self.session: RunHandle | None = None  # the last run shown: the worker's, or one another process trains
         self.worker = None  # the worker process (worker.client.WorkerClient), started after the first paint
         # from the worker: torch's version and the device, set once it has described the settings
         self.torch_info: dict[str, Any] | None = None
@@ -162,40 +166,41 @@ class TrainerApp(JobControl, App):
 
         self.worker = WorkerClient(self._from_worker).start()
 
-    def _from_worker(self, message: tuple) -> None:
-        """A message from the worker, on the client's reader thread: a job's own go to the job."""
-        kind = message[0]
-        if kind in ("ready", "described"):
+    def _from_worker(self, message: Any) -> None:
+        """A message from the worker, on the client's reader thread: the app's own are posted to the
+        app (its UI thread), a job's go to the job in progress."""
+        if message.for_app:
             self.post_message(WorkerSaid(message))
-            return
-        job = self.job
-        if kind == "gone":
-            told = job is not None and job.running and job.worker is not None  # the job says it failed, and why
-            if told:
-                job.gone(message[1], message[2])
-            self.post_message(WorkerSaid((*message, told)))
-        elif job is not None and job.running:
-            job.receive(kind, message[1:])
+        elif self.job is not None and self.job.running:
+            self.job.receive(message)
 
     def on_worker_said(self, said: WorkerSaid) -> None:
         try:
-            self._worker_said(said.message[0], said.message[1:])
+            dispatch(self, said.message)
         except NoMatches:  # the app is closing: its widgets are gone
             pass
 
-    def _worker_said(self, kind: str, args: tuple) -> None:
-        if kind == "ready":
-            self._update_info()
-        elif kind == "described" and args[0] == self._described:
-            self._show_description(args[1])
-        elif kind == "gone" and not self.quitting:
-            returncode, _, told = args
-            if not told:
-                from ..worker.client import how_it_ended
+    def got_ready(self, _message: Ready) -> None:
+        self._update_info()
 
-                ended = how_it_ended(returncode)
-                self.monitor.write_log(f"[yellow]the worker process ended ({ended}); starting a new one[/]")
-            self.start_worker()
+    def got_described(self, message: Described) -> None:
+        if message.token == self._described:
+            self._show_description(message.description)
+
+    def got_gone(self, message: Gone) -> None:
+        """The worker died: the job in it says it failed, and why; a new worker is started."""
+        job = self.job
+        told = job is not None and job.running and job.owned
+        if told:
+            job.gone(message.returncode, message.last_line)
+        if self.quitting:
+            return
+        if not told:
+            from ..worker.client import how_it_ended
+
+            ended = how_it_ended(message.returncode)
+            self.monitor.write_log(f"[yellow]the worker process ended ({ended}); starting a new one[/]")
+        self.start_worker()
 
     def _show_description(self, described: dict[str, Any]) -> None:
         self.query_one(InfoPanel).update(described["text"])
@@ -211,7 +216,7 @@ class TrainerApp(JobControl, App):
             self.query_one(InfoPanel).update(f"[b]{config.name}[/]  starting the worker (torch loads there)…")
             return
         self._described += 1
-        self.worker.send("describe", config, self.threads, self._described)
+        self.worker.send(Describe(config, self.threads, self._described))
 
     # -- settings ----------------------------------------------------------------------
 

@@ -1,11 +1,12 @@
 """A run another process trains, followed live in the app's main view (``w`` in the Runs view):
-one left training by an earlier app, or a headless ``tui-trainer train``.
+one left training by an earlier app, or a headless ``tui-trainer train``: the folder-backed
+:class:`~.handle.RunHandle`.
 
 It is read as ``tui-trainer watch`` reads it (the complete lines appended to its
-``metrics.jsonl``, ten times a second) and steered as ``tui-trainer nudge`` steers it: every
-key writes a request into the run's folder, which its process answers (pause, stop and a text
-sample as well as the steering keys). It ends when the run's end event arrives, or when the
-process holding its ``writer.lock`` is gone without one (killed).
+``metrics.jsonl``, ten times a second), and its commands (pause, stop, a text sample and the
+steering keys) go through the run folder's inbox, as ``tui-trainer nudge``'s do. It ends when
+the run's end event arrives, or when the process holding its ``writer.lock`` is gone without
+one (killed).
 """
 
 from __future__ import annotations
@@ -13,47 +14,52 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
 
+from ..engine.commands import Command, Reply
 from ..engine.events import Event, RunEnded, RunStarted
 from ..runs.folder import METRICS
 from ..runs.follow import MetricsFollower
 from ..runs.lock import holder
-from ..runs.nudge import send, send_control, wait_reply
-from .session import Job
+from ..runs.nudge import send, wait_reply
+from .handle import RunHandle
 
 #: How often the writer's lock is looked at, to notice a run killed without an end event.
 WRITER_SECONDS = 1.0
+#: How long an answer is waited for before the process is taken to be gone.
+REPLY_SECONDS = 30
 
 
-class FollowedRun(Job):
+class FollowedRun(RunHandle):
     what = "followed run"
     refusal = "a run is followed in the main view"
     owned = False  # quitting leaves it as it is: another process trains it
+    sampling = "sampling text from the current weights (through the run's folder)…"
 
     def __init__(self, run_dir: Path) -> None:
         super().__init__(Path(run_dir).parent)
         self.run_dir = str(run_dir)
         self.follower = MetricsFollower(Path(run_dir) / METRICS)
-        self.ended: RunEnded | None = None
         self.started: RunStarted | None = None
-        self.summary: dict[str, Any] | None = None
-        self.paused = False
         self._checked = time.monotonic()
-
-    def start(self, app: Any, worker: Any = None) -> None:
-        self._app, self.worker = app, None
-
-    @property
-    def running(self) -> bool:
-        return not self.finished.is_set()
 
     @property
     def can_sample(self) -> bool:
         return self.started is not None and self.started.tokens_per_sample > 0
 
-    def take_loading(self) -> None:
-        return None
+    def submit(self, command: Command, reply: Reply | None = None) -> None:
+        """Write the command into the run's inbox; ``reply`` hears its answer on a thread of its own."""
+        request = send(Path(self.run_dir), command)
+        if reply is None:
+            return
+
+        def wait() -> None:
+            answer = wait_reply(request, REPLY_SECONDS)
+            if answer is None:
+                reply("refused", f"no answer from the run in {REPLY_SECONDS} s (its process may be gone)", -1)
+            else:
+                reply(answer["status"], answer["detail"], answer["step"])
+
+        threading.Thread(target=wait, name="nudge-reply", daemon=True).start()
 
     def drain(self) -> list[Event]:
         """The events written since the last call (on the UI thread, at 10 Hz); ends the job with the run."""
@@ -61,10 +67,9 @@ class FollowedRun(Job):
             return []
         events = self.follower.poll()
         for event in events:
+            self._saw(event)
             if isinstance(event, RunStarted):
-                self.started, self.ended = event, None
-            elif isinstance(event, RunEnded):
-                self.ended, self.summary = event, event.summary
+                self.started = event
         now = time.monotonic()
         if self.ended is not None:
             self._finish()
@@ -77,31 +82,3 @@ class FollowedRun(Job):
                                   "its folder keeps its last checkpoint: u in the Runs view resumes it")
                 self._finish()
         return events
-
-    def stop(self, reason: str) -> None:
-        self.stop_requested.set()
-        send_control(Path(self.run_dir), "stop", reason)
-
-    def pause(self) -> bool:
-        self.paused = not self.paused
-        send_control(Path(self.run_dir), "pause" if self.paused else "resume")
-        return self.paused
-
-    def request_sample(self) -> str:
-        if not self.can_sample:
-            return "g samples text from a language model; this run is not one (data.dataset = \"text\" is)"
-        send_control(Path(self.run_dir), "sample")
-        return "sampling text from the current weights (through the run's folder)…"
-
-    def steer(self, changes: dict[str, Any], reply: Callable[[str, str, int], None]) -> None:
-        """Ask through the run's folder; ``reply`` hears its answer on a thread of its own."""
-        request = send(Path(self.run_dir), changes)
-
-        def wait() -> None:
-            answer = wait_reply(request, 30)
-            if answer is None:
-                reply("refused", "no answer from the run in 30 s (its process may be gone)", -1)
-            else:
-                reply(answer["status"], answer["detail"], answer["step"])
-
-        threading.Thread(target=wait, name="nudge-reply", daemon=True).start()

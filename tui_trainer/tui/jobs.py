@@ -11,8 +11,10 @@ import asyncio
 from textual.css.query import NoMatches
 from textual.widgets import Button, ListView
 
+from ..worker.jobs import AblateJob, LabJob, LRFindJob
+from .handle import TrainingSession
 from .messages import AblateRequested, FollowRequested, LabRequested, ResumeRequested, RunsChanged, StopRequested
-from .session import AblationSession, AblationUpdated, Job, JobFinished, LabJob, LabUpdated, LRFindJob, TrainingSession
+from .session import Job, JobFinished, JobUpdated, WorkerJob
 from .widgets.settings_panel import SettingsPanel
 
 
@@ -66,13 +68,13 @@ class JobControl:
             self.start_worker()  # a key pressed before the first paint's worker was started
         self.job = job
         self._lock(True)
-        job.start(self, self.worker)
+        job.start(self, self.worker if job.owned else None)
         self._place_settings()
 
     def action_pause(self) -> None:
         if not self.training:
             return
-        paused = self.job.pause()
+        paused = self.job.toggle_pause()
         self.monitor.paused = paused
         self.monitor.write_log("paused: p resumes" if paused else "resumed")
         self.query_one("#pause", Button).label = "Resume" if paused else "Pause"
@@ -109,11 +111,11 @@ class JobControl:
             return
         from .screens.lr_find import STEPS, LRFindScreen
 
-        job = LRFindJob(config, STEPS)
+        job = WorkerJob(LRFindJob(config, STEPS))
         self._begin(job)
         self.push_screen(LRFindScreen(job), lambda lr: self._apply_lr(job, lr))
 
-    def _apply_lr(self, job: LRFindJob, lr: float | None) -> None:
+    def _apply_lr(self, job: WorkerJob, lr: float | None) -> None:
         if job.running:
             job.stop("the LR finder was closed")
         if lr is not None:
@@ -124,9 +126,10 @@ class JobControl:
         if self.busy or message.path is None:
             self.action_stop()
             return
-        from ..runs.nudge import send_control
+        from ..engine.commands import Stop
+        from ..runs.nudge import send
 
-        send_control(message.path, "stop", "stopped from the app's Runs view")
+        send(message.path, Stop("stopped from the app's Runs view"))
         self.notify(f"asked {message.path.name} to stop: it saves last.pt at its next step")
 
     def on_ablate_requested(self, message: AblateRequested) -> None:
@@ -134,19 +137,17 @@ class JobControl:
             return
         config = self._settings_ok("ablate")
         if config is not None:
-            self._begin(AblationSession(config, message.seeds, self.runs_dir))
-
-    def on_ablation_updated(self, message: AblationUpdated) -> None:
-        if self.runs_screen is not None:
-            self.runs_screen.post_message(AblationUpdated(message.job))
+            self._begin(WorkerJob(AblateJob(config, message.seeds, self.runs_dir), self.runs_dir))
 
     def on_lab_requested(self, message: LabRequested) -> None:  # enter in the Labs view
         if not self._refuse_if_busy():
-            self._begin(LabJob(message.name, message.seeds, self.runs_dir))
+            self._begin(WorkerJob(LabJob(message.name, message.seeds, self.runs_dir), self.runs_dir))
 
-    def on_lab_updated(self, message: LabUpdated) -> None:
-        if self.labs_screen is not None:
-            self.labs_screen.post_message(LabUpdated(message.job))
+    def on_job_updated(self, message: JobUpdated) -> None:
+        """On to the screens that show jobs (each keeps to its own kind)."""
+        for screen in (self.runs_screen, self.labs_screen):
+            if screen is not None:
+                screen.post_message(JobUpdated(message.job))
 
     def action_quit(self) -> None:
         """Quit; while a job runs, ask first: stop it (Enter), leave a run training (l), or stay (Escape)."""

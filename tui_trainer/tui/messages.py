@@ -1,14 +1,14 @@
 """The messages the app, its screens and its background jobs exchange. Plain dataclasses:
 a screen asks the app for something by posting one, and the app tells a screen what
 changed by posting one to it; neither calls into the other. The messages a job posts
-about itself (:class:`~.session.JobFinished` and the updates of an ablation and a lab) are
+about itself (:class:`~.session.JobFinished` and :class:`~.session.JobUpdated`) are
 declared with the jobs, in :mod:`.session`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.message import Message
 
@@ -58,8 +58,9 @@ class LabRequested(Message):
 
 @dataclass
 class WorkerSaid(Message):
-    """The worker process said something about itself (``ready``, ``described``) or ended
-    (``gone``); posted from the client's reader thread. A job's own messages go to the job."""
+    """The worker process said something about itself (:class:`~tui_trainer.worker.protocol.Ready`,
+    ``Described``) or ended (``Gone``); posted from the client's reader thread, handled on the UI
+    thread. A job's own messages go to the job."""
 
     bubble: ClassVar[bool] = False
-    message: tuple
+    message: Any

@@ -8,19 +8,14 @@ The worker imports torch while the user looks at the settings, and then runs one
 another in its main thread, each through the launcher: a run, a resume, an ablation, a lab
 or the LR range test (:mod:`.jobs`). It keeps the data it loaded for the next job.
 
-What travels (tuples, pickled; the first item names the message):
+What travels is one frozen dataclass per message, pickled, dispatched by its type
+(:mod:`.protocol`): the app sends a job (:mod:`.jobs`: each kind one class that knows how to run
+itself here), a request to describe the settings, the commands for the job in progress (stop,
+pause, resume, sample, steer: :mod:`tui_trainer.engine.commands`) and ``Detach``; the worker
+answers with its readiness, the description, the data's loading, the run's events in batches,
+each command's reply, a job's progress and its end.
 
-- app → worker: ``("job", Job)``, ``("describe", config, threads, token)``, and the controls of
-  the job in progress: ``("pause",)``, ``("resume",)``, ``("stop", reason)``,
-  ``("steer", changes, token)``, ``("sample",)``, ``("detach",)``;
-- worker → app: ``("ready", info)``, ``("described", token, info)``, ``("loading", label, done,
-  total)``, ``("prepared", facts)``, ``("events", [Event, ...], emitted)`` (batched, within 20 ms of
-  being emitted; ``emitted`` is when the first of them was, by ``time.time()``),
-  ``("steered", token, status, detail, step)``, ``("held", paused)`` (the loop waits in a
-  pause), ``("update", plan)``,
-  ``("lr_point", step, lr, smoothed)``, ``("finished", outcome)`` and ``("detached", run_dir)``.
-
-Leaving and faults: ``detach`` leaves the run training with nobody listening (the run folder
+Leaving and faults: ``Detach`` leaves the run training with nobody listening (the run folder
 is its record; ``tui-trainer watch`` and the app's Runs view follow it, and its inbox takes
 steering and stop requests); the process ends with the run. If the app goes away without
 detaching (it crashed, its terminal closed), the socket's end tells the worker, which stops

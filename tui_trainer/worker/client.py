@@ -2,8 +2,8 @@
 
 :class:`WorkerClient` starts ``python -m tui_trainer.worker FD`` in a session of its own (a
 terminal's Ctrl-C or hang-up never reaches it; a run left training outlives the app), reads
-its messages on a thread of its own and hands each to ``on_message``; when the worker ends
-without being asked (killed, out of memory), it hands over ``("gone", returncode, last_line)``.
+its messages (:mod:`.protocol`) on a thread of its own and hands each to ``on_message``; when the
+worker ends without being asked (killed, out of memory), it hands over a :class:`~.protocol.Gone`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Callable
+
+from .protocol import Gone, Ready
 
 #: The folder holding the ``tui_trainer`` package, put first on the worker's path.
 PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
@@ -34,13 +36,13 @@ def how_it_ended(returncode: int | None) -> str:
 
 
 class WorkerClient:
-    def __init__(self, on_message: Callable[[tuple], None]):
+    def __init__(self, on_message: Callable[[Any], None]):
         self.on_message = on_message
         self.proc: subprocess.Popen | None = None
         self.conn: Connection | None = None
         self._sock: socket.socket | None = None
         self.log = None  # the worker's stderr: a traceback, if it ever prints one
-        self.info: dict[str, Any] | None = None  # its "ready" message: torch's version, the device
+        self.info: dict[str, Any] | None = None  # from its Ready message: torch's version, the device
         self._closing = False
         self._send_lock = threading.Lock()
 
@@ -64,7 +66,7 @@ class WorkerClient:
         threading.Thread(target=self._read, name="worker-reader", daemon=True).start()
         return self
 
-    def send(self, *message: Any) -> bool:
+    def send(self, message: Any) -> bool:
         """Send a message; False when the worker is gone (its end is reported by the reader)."""
         if self.conn is None or self._closing:
             return False
@@ -79,10 +81,10 @@ class WorkerClient:
         while True:
             try:
                 message = self.conn.recv()
-            except (EOFError, OSError):
+            except (EOFError, OSError, TypeError):  # TypeError: close() closed the connection under it
                 break
-            if message[0] == "ready":
-                self.info = message[1]
+            if type(message) is Ready:
+                self.info = message.info
             self.on_message(message)
         if self._closing:
             return
@@ -90,7 +92,7 @@ class WorkerClient:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
-        self.on_message(("gone", code, self.last_line()))
+        self.on_message(Gone(code, self.last_line()))
 
     def last_line(self) -> str:
         """The last line the worker wrote on its stderr (the end of a traceback), or ''."""

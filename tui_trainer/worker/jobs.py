@@ -1,94 +1,175 @@
-"""The jobs a worker runs, each through the library's own entry points: a run (or a resume)
-through the launcher, an ablation, a lab, the LR range test. Each returns its outcome, a dict
-the app reads: ``summary`` and ``run_dir`` for a run, ``result`` for the range test, ``error``
-for a refusal or a crash (one line).
+"""The jobs a worker runs, each declared once: a frozen dataclass that the app sends (plain data,
+pickled; no torch on the app's side) and that knows how to run itself in the worker, through
+the library's own entry points (:meth:`JobSpec.run`): a run (or a resume) through the launcher,
+an ablation, a lab, the LR range test.
 
-``host`` is the worker (:class:`~.serve.Worker`): it sends messages to the app, feeds the events
-of the run in progress to it, and owns the Controls that the app's keys reach.
+A job talks to the worker through its :class:`Host`: the events of its run, its data's loading,
+its progress (:meth:`Host.update`), and the job's :class:`~tui_trainer.engine.Control`, which
+the app's commands reach. What ``run`` returns travels back in
+:class:`~.protocol.Finished`; a :class:`~tui_trainer.errors.UserError` it raises becomes the
+one line the app shows.
+
+A new kind of job is one class here: its fields, what the app calls it, and ``run``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
 
-from .protocol import Job
+from ..config import Config
+from ..engine.control import Control
+
+
+class Host(Protocol):
+    """What a job may use of the worker that runs it."""
+
+    control: Control  # the job's: the app's stop, pause, steering and sample requests reach it
+
+    def event(self, event: Any) -> None: ...  # a run's event, to the app
+
+    def loading(self, label: str, done: int, total: int | None) -> None: ...  # the data's download, decoding
+
+    def prepared(self, can_sample: bool) -> None: ...  # the run is prepared: what the app may ask of it
+
+    def update(self, value: Any) -> None: ...  # progress: a plan with results filling in, a curve
+
+    def attached(self, launcher: Any) -> None: ...  # the run has its folder (and its lock)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job the app asks its worker to run."""
+
+    what: ClassVar[str] = "job"  # in the app's messages: "the run failed", "stop the ablation"
+    refusal: ClassVar[str] = "a job is running"  # why another cannot start now
+    locks_settings: ClassVar[bool] = True  # the settings cannot change while it runs
+    can_leave: ClassVar[bool] = False  # quitting may leave it training (a run), or only stop it
+
+    def run(self, host: Host) -> Any:  # pragma: no cover - each job says
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class TrainJob(JobSpec):
+    """One run, or the resume of one (``resume``: its folder, with its own config), as
+    ``tui-trainer train`` runs it (the same launcher). Its end is told by its events."""
+
+    what = "run"
+    refusal = "a run is already going"
+    can_leave = True
+
+    config: Config | None = None
+    runs_dir: Path = Path("runs")
+    resume: Path | None = None
+
+    def run(self, host: Host) -> None:
+        from ..launcher import Launcher
+
+        control = host.control
+        if self.resume is not None:
+            launcher = Launcher(resume=self.resume, sinks=[host.event], progress=host.loading)
+        else:
+            launcher = Launcher(self.config, runs_dir=self.runs_dir, sinks=[host.event], progress=host.loading)
+        try:
+            trainer = launcher.prepare()  # refuses what cannot run here before a folder is made
+            host.prepared(trainer.samples.enabled)
+            if control.stop_requested:  # stopped while the data loaded: no folder was made
+                return
+            launcher.attach()
+            host.attached(launcher)  # left training while the data loaded: its lock says so now
+            launcher.run(control)
+        except Exception:
+            if launcher.trainer is None or launcher.trainer.record.ended is None:
+                raise
+            traceback.print_exc()  # the run's end event told the app how it failed; the log keeps the rest
+        finally:
+            launcher.close()
+            host.attached(None)
+
+
+@dataclass(frozen=True)
+class AblateJob(JobSpec):
+    """The preset, then once per trick with that trick switched, run after run in this process."""
+
+    what = "ablation"
+    refusal = "an ablation is running (Runs view, r)"
+
+    config: Config | None = None
+    seeds: int = 1
+    runs_dir: Path = Path("runs")
+
+    def run(self, host: Host) -> None:
+        from ..engine.precision import why_not_here
+        from ..experiments import ablate as ablation
+
+        control = host.control
+        plan = ablation.plan(self.config, None, self.seeds, why_not_here)
+        host.update(plan)
+        ablation.run(plan, self.runs_dir, ablation.local_trainer(control.child), lambda *_: host.update(plan),
+                     should_stop=lambda: control.stop_requested)
+        host.update(plan)
+
+
+@dataclass(frozen=True)
+class LabJob(JobSpec):
+    """A lab: its runs in worker processes of this one, one per core; each result sent as it ends."""
+
+    what = "lab"
+    refusal = "a lab is running (Labs view, b)"
+
+    lab: str = ""
+    seeds: int | None = None  # None: the lab's own
+    runs_dir: Path = Path("runs")
+
+    def run(self, host: Host) -> None:
+        from ..experiments.labs import load_lab
+        from ..experiments.labs.runner import cores, folder_for, plan, run
+        from ..experiments.trials import ProcessTrials
+
+        spec = load_lab(self.lab)
+        jobs = min(cores(), spec.run_count(self.seeds))
+        session = plan(spec, self.seeds, jobs=jobs)
+        session.folder = folder_for(self.runs_dir, session)  # the screen draws its runs from the start
+        host.update(session)
+        control = host.control
+        run(session, self.runs_dir, ProcessTrials(jobs, control, quiet=True), lambda *_: host.update(session),
+            should_stop=lambda: control.stop_requested)
+        host.update(session)
 
 
 class Stopped(Exception):
     """The LR range test was stopped from the app."""
 
 
-def run_job(job: Job, host: Any) -> dict[str, Any]:
-    return {"train": train, "ablate": ablate, "lab": lab, "lr_find": lr_find}[job.kind](job, host)
+@dataclass(frozen=True)
+class LRFindJob(JobSpec):
+    """The LR range test on a copy of the model; its curve sent as it grows, the result at the end."""
 
+    what = "LR range test"
+    refusal = "the LR finder is running"
+    locks_settings = False  # its screen covers them, and closing it stops the sweep
 
-def train(job: Job, host: Any) -> dict[str, Any]:
-    """One run, or the resume of one, as ``tui-trainer train`` runs it (the same launcher)."""
-    from ..launcher import Launcher
+    config: Config | None = None
+    steps: int = 100
 
-    control = host.new_run_control()
-    if job.resume is not None:
-        launcher = Launcher(resume=job.resume, sinks=[host.event], progress=host.loading)
-    else:
-        launcher = Launcher(job.config, runs_dir=job.runs_dir, sinks=[host.event], progress=host.loading)
-    host.launcher = launcher
-    try:
-        trainer = launcher.prepare()  # refuses what cannot run here before a folder is made
-        host.send("prepared", {"can_sample": trainer.samples.enabled})
-        if control.stop_requested:  # stopped while the data loaded: no folder was made
-            return {"summary": None, "run_dir": None}
-        launcher.attach()
-        host.attached(launcher)  # left training while the data loaded: its lock says so now
-        result = launcher.run(control)
-    finally:
-        launcher.close()
-        host.launcher = None
-    return {"summary": result.summary, "run_dir": result.run_dir}
+    def run(self, host: Host) -> Any:
+        from ..engine.lr_find import lr_find
+        from ..launcher import Launcher
 
+        control = host.control
+        trainer = Launcher(self.config, progress=host.loading).prepare()
+        points: list[tuple[float, float]] = []  # (lr, smoothed loss)
 
-def ablate(job: Job, host: Any) -> dict[str, Any]:
-    """The preset, then once per trick with that trick switched, run after run in this process."""
-    from ..experiments import ablate as ablation
-    from ..engine.precision import why_not_here
+        def progress(step: int, lr: float, smooth: float) -> None:
+            points.append((lr, smooth))
+            host.update(list(points))
+            if control.stop_requested:
+                raise Stopped()
 
-    plan = ablation.plan(job.config, None, job.seeds or 1, why_not_here)
-    host.send("update", plan)
-    ablation.run(plan, job.runs_dir, ablation.local_trainer(host.new_run_control), lambda *_: host.send("update", plan),
-                 should_stop=lambda: host.stop_requested)
-    return {"plan": plan}
-
-
-def lab(job: Job, host: Any) -> dict[str, Any]:
-    """A lab: its runs in worker processes of this one, one per core; each result sent as it ends."""
-    from ..experiments.labs import load_lab
-    from ..experiments.labs.runner import cores, folder_for, plan, run
-    from ..experiments.trials import ProcessTrials
-
-    spec = load_lab(job.lab)
-    jobs = min(cores(), spec.run_count(job.seeds))
-    session = plan(spec, job.seeds, jobs=jobs)
-    session.folder = folder_for(job.runs_dir, session)  # the screen draws its runs from the start
-    host.send("update", session)
-    control = host.new_run_control()
-    run(session, job.runs_dir, ProcessTrials(jobs, control, quiet=True), lambda *_: host.send("update", session),
-        should_stop=lambda: control.stop_requested)
-    return {"plan": session}
-
-
-def lr_find(job: Job, host: Any) -> dict[str, Any]:
-    """The LR range test on a copy of the model; every point sent as it comes."""
-    from ..engine.lr_find import lr_find as sweep
-    from ..launcher import Launcher
-
-    control = host.new_run_control()
-    trainer = Launcher(job.config, progress=host.loading).prepare()
-
-    def progress(step: int, lr: float, smooth: float) -> None:
-        host.send("lr_point", step, lr, smooth)
-        if control.stop_requested:
-            raise Stopped()
-
-    try:
-        return {"result": sweep(trainer.setup, trainer.parts, 1e-7, 10.0, job.steps, progress)}
-    except Stopped:
-        return {"result": None}
+        try:
+            return lr_find(trainer.setup, trainer.parts, 1e-7, 10.0, self.steps, progress)
+        except Stopped:
+            return None

@@ -2,9 +2,10 @@
 
 Two threads: the main one imports torch, says it is ready, and runs the jobs (the training loop
 runs here, in the process's main thread, as in ``tui-trainer train``); the listener receives
-what the app sends and passes the controls straight to the job's :class:`~tui_trainer.engine.Control`,
-so a pause or a stop lands at the next step whatever the main thread is doing. Events leave
-through :class:`Outbox`, a third, mostly sleeping thread that sends them in batches.
+what the app sends (:mod:`.protocol`, dispatched by type) and submits its commands straight to
+the job's :class:`~tui_trainer.engine.Control`, so a pause or a stop lands at the next step
+whatever the main thread is doing. Events leave through :class:`Outbox`, a third, mostly
+sleeping thread that sends them in batches.
 """
 
 from __future__ import annotations
@@ -17,11 +18,16 @@ import threading
 import time
 import traceback
 from collections import deque
+from functools import partial
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Callable
 
+from ..engine.commands import Resume, Stop
 from ..engine.control import Control
 from ..errors import UserError
+from .jobs import JobSpec
+from .protocol import (Describe, Described, Detach, Detached, Events, Finished, Loading, Prepared, Ready, Replied,
+                       StartJob, Submit, Update, dispatch)
 
 #: Events wait at most this long to travel with the ones after them.
 BATCH_SECONDS = 0.02
@@ -48,12 +54,12 @@ class Outbox:
             self.events.append(event)
             self._wake.set()
 
-    def send(self, *message: Any) -> None:
+    def send(self, message: Any) -> None:
         with self._lock:
             self._flush()
             self._send(message)
 
-    def _send(self, message: tuple) -> None:
+    def _send(self, message: Any) -> None:
         if self.muted:
             return
         try:
@@ -66,7 +72,7 @@ class Outbox:
             first_at, batch = self.first_at, []
             while self.events:
                 batch.append(self.events.popleft())
-            self._send(("events", batch, first_at))
+            self._send(Events(batch, first_at))
 
     def _loop(self) -> None:
         while True:
@@ -78,134 +84,112 @@ class Outbox:
 
 
 class Worker:
+    """The worker's state: the job in progress (its Control), and whether the app left it training.
+    It is the :class:`~.jobs.Host` of every job."""
+
     def __init__(self, conn: Connection):
         self.conn = conn
         self.outbox = Outbox(conn)
-        self.requests: queue.Queue = queue.Queue()  # jobs and descriptions, for the main thread; None ends it
-        self.control: Control | None = None  # the run that trains now (the app's keys reach it)
-        # the next job's first Control, made as the job arrives: keys pressed before it starts count
-        self.fresh: Control | None = None
-        self.stop_requested = False  # the job as a whole (an ablation between its runs)
-        self.stop_reason = ""
+        # for the main thread: work to do, each returning False when the process should end; None ends it
+        self.requests: queue.Queue[Callable[[], bool] | None] = queue.Queue()
+        self.control = Control()  # the job in progress: the app's commands reach it, even before it starts
         self.launcher = None  # the launcher of the run in progress (its lock is noted on detach)
         self.detached = False
 
-    # -- the app's end --------------------------------------------------------------------
+    # -- the host of the jobs -----------------------------------------------------------------
 
-    def send(self, *message: Any) -> None:
-        self.outbox.send(*message)
+    def send(self, message: Any) -> None:
+        self.outbox.send(message)
 
     def event(self, event: Any) -> None:
         self.outbox.event(event)
 
     def loading(self, label: str, done: int, total: int | None) -> None:
-        self.send("loading", label, done, total)
+        self.send(Loading(label, done, total))
 
-    def new_run_control(self) -> Control:
-        """The Control of the job's next run; stopped at once when the job was asked to stop."""
-        self.control, self.fresh = self.fresh or Control(), None
-        if self.stop_requested:
-            self.control.stop(self.stop_reason)
-        return self.control
+    def prepared(self, can_sample: bool) -> None:
+        self.send(Prepared(can_sample))
 
-    def stop(self, reason: str) -> None:
-        self.stop_requested, self.stop_reason = True, reason
-        if self.control is not None:
-            self.control.stop(reason)
+    def update(self, value: Any) -> None:
+        self.send(Update(value))
+
+    def attached(self, launcher: Any) -> None:
+        """The run has its folder (and its lock), or has ended (None): say there whether it was left training."""
+        self.launcher = launcher
+        if self.detached and launcher is not None and launcher.lock is not None:
+            launcher.lock.note(detached=True)
+
+    # -- the listener thread: the app's messages ------------------------------------------------
 
     def listen(self) -> None:
-        """The listener thread: the app's messages until its end of the socket closes."""
+        """The app's messages until its end of the socket closes."""
         while True:
             try:
                 message = self.conn.recv()
             except (EOFError, OSError):
                 break
-            kind, args = message[0], message[1:]
-            control = self.control
-            if kind == "job":  # what follows it, even before it starts, is its own
-                self.stop_requested, self.stop_reason = False, ""
-                self.control = self.fresh = Control()
-                self.requests.put(message)
-            elif kind == "describe":
-                self.requests.put(message)
-            elif kind == "stop":
-                self.stop(args[0])
-            elif kind == "detach":
-                self.detach()
-            elif control is None:
-                continue  # a key pressed as the job ended
-            elif kind == "pause":
-                control.pause()
-                threading.Thread(target=self._tell_held, args=(control,), name="held", daemon=True).start()
-            elif kind == "resume":
-                control.resume()
-            elif kind == "sample":
-                control.request_sample()
-            elif kind == "steer":
-                changes, token = args
-                control.steer(changes, "app", lambda *answer, token=token: self.send("steered", token, *answer))
+            dispatch(self, message)
         if not self.detached:  # the app closed or died without leaving the run training: stop it, resumable
-            self.stop("the app closed")
+            self.control.submit(Stop("the app closed"))
         self.requests.put(None)
 
-    def _tell_held(self, control: Control) -> None:
-        """Say ``("held", paused)`` once the loop waits in the pause (or the pause was taken back)."""
-        while control.paused and not control.held.wait(0.1):
-            pass
-        self.send("held", control.held.is_set())
+    def got_start_job(self, message: StartJob) -> None:
+        self.control = Control()  # what follows the job, even before it starts, is its own
+        self.requests.put(partial(self._run, message.job))
 
-    def attached(self, launcher: Any) -> None:
-        """The run has its folder (and its lock): say there whether it was left training."""
-        self.launcher = launcher
-        if self.detached and launcher.lock is not None:
-            launcher.lock.note(detached=True)
+    def got_describe(self, message: Describe) -> None:
+        self.requests.put(partial(self._describe, message))
 
-    def detach(self) -> None:
+    def got_submit(self, message: Submit) -> None:
+        token = message.token
+        reply = None if token is None else (lambda *answer: self.send(Replied(token, *answer)))
+        self.control.submit(message.command, reply)
+
+    def got_detach(self, _message: Detach) -> None:
         """Leave the job training with nobody listening; the process ends with it."""
         self.detached = True  # first: a run attaching its folder now notes it itself (attached())
         launcher = self.launcher
         path = launcher.path if launcher is not None else None
         if launcher is not None and launcher.lock is not None:
             launcher.lock.note(detached=True)
-        if self.control is not None:
-            self.control.resume()  # a run left paused would wait for nobody
-        self.send("detached", str(path) if path else None)
+        self.control.submit(Resume())  # a run left paused would wait for nobody
+        self.send(Detached(str(path) if path else None))
         self.outbox.muted = True
 
-    # -- the main thread ----------------------------------------------------------------
+    # -- the main thread ------------------------------------------------------------------------
 
     def serve(self) -> None:
-        from .describe import describe, torch_info
-        from .jobs import run_job
+        from .describe import torch_info
 
-        self.send("ready", {**torch_info(), "pid": os.getpid()})
-        while True:
-            message = self.requests.get()
-            if message is None:
+        self.send(Ready({**torch_info(), "pid": os.getpid()}))
+        while (work := self.requests.get()) is not None:
+            if not work():
                 return
-            kind = message[0]
-            if kind == "describe":
-                _, config, threads, token = message
-                try:
-                    self.send("described", token, describe(config, threads))
-                except Exception as exc:  # noqa: BLE001 - shown beside the settings, never fatal
-                    shown = {"text": f"[red]{type(exc).__name__}: {exc}[/]", "mixed_precision": None}
-                    self.send("described", token, shown)
-                continue
-            if self.detached:
-                return  # a job sent as the app left: nobody would see it
-            job = message[1]
-            try:
-                outcome = run_job(job, self)
-            except UserError as exc:
-                outcome = {"error": str(exc)}
-            except Exception as exc:  # noqa: BLE001 - a bug: one line to the app, the traceback to the log
-                traceback.print_exc()
-                outcome = {"error": f"{type(exc).__name__}: {exc}"}
-            self.control = None
-            self.send("finished", outcome)
-            if self.detached:
-                return  # the run that was left training has ended
+
+    def _describe(self, message: Describe) -> bool:
+        from .describe import describe
+
+        try:
+            described = describe(message.config, message.threads)
+        except Exception as exc:  # noqa: BLE001 - shown beside the settings, never fatal
+            described = {"text": f"[red]{type(exc).__name__}: {exc}[/]", "mixed_precision": None}
+        self.send(Described(message.token, described))
+        return True
+
+    def _run(self, job: JobSpec) -> bool:
+        """Run a job and say it finished; False once the run left training has ended (or nobody listens)."""
+        if self.detached:
+            return False  # a job sent as the app left: nobody would see it
+        result, error = None, None
+        try:
+            result = job.run(self)
+        except UserError as exc:
+            error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug: one line to the app, the traceback to the log
+            traceback.print_exc()
+            error = f"{type(exc).__name__}: {exc}"
+        self.send(Finished(result, error))
+        return not self.detached
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -214,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     worker = Worker(conn)
 
     def on_term(*_: Any) -> None:  # kill <pid>: the run saves and stops, as train's does; then the process ends
-        worker.stop("stopped by SIGTERM")
+        worker.control.submit(Stop("stopped by SIGTERM"))
         worker.requests.put(None)
 
     signal.signal(signal.SIGTERM, on_term)

@@ -5,7 +5,7 @@ will run (its base preset, each arm's settings, the scan, the seeds) and about h
 takes here; when it has been run before, the table and verdict of its newest folder too, and
 its runs' curves. Enter runs it: the screen asks the app (:class:`~..messages.LabRequested`),
 the app runs the lab's runs in worker processes and tells the screen as each ends
-(:class:`~..messages.LabUpdated`); the curves are read from the runs' folders every second,
+(:class:`~..session.JobUpdated`); the curves are read from the runs' folders every second,
 so they move while the runs train. ``x`` stops the lab (every run saves and resumes next time).
 """
 
@@ -24,7 +24,8 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from ...display import duration
 from ..messages import LabRequested, StopRequested
-from ..session import LabUpdated
+from ...worker.jobs import LabJob
+from ..session import JobUpdated
 from ..widgets.overlay_plot import OverlayPlot
 
 
@@ -190,13 +191,14 @@ class LabsScreen(Screen):
 
     # -- a lab that runs: told by the app, drawn from its folders ----------------------------
 
-    def on_lab_updated(self, message: LabUpdated) -> None:
-        self.job = message.job
-        self._show_job()
+    def on_job_updated(self, message: JobUpdated) -> None:
+        if isinstance(getattr(message.job, "spec", None), LabJob):
+            self.job = message.job
+            self._show_job()
 
     def _show_job(self) -> None:
         job = self.job
-        session = job.session
+        session = job.progress  # the lab's plan, with its results and folder filling in
         status = self.query_one("#lab-status", Static)
         text = self.query_one("#lab-text", Static)
         if session is None:  # refused before it was planned
@@ -215,7 +217,7 @@ class LabsScreen(Screen):
             state = (f"failed: {job.failure}" if job.failure else "complete" if session.complete
                      else "stopped: enter runs it again and resumes the stopped runs")
         else:
-            state = "stopping after the current steps…" if job.stop_requested.is_set() else "running: x stops it"
+            state = "stopping after the current steps…" if job.stopping else "running: x stops it"
         status.update(f"{lab.name}: {done}/{total} runs done, {state}. {session.folder or ''}")
         self._show_runs(session.folder)
 

@@ -74,10 +74,10 @@ class LRFindScreen(ModalScreen[float | None]):
     """
 
     def __init__(self, job: Any):
-        """``job``: the app's :class:`~..session.LRFindJob`, which the worker process runs."""
+        """``job``: the app's :class:`~..session.WorkerJob` of an LR range test, which the worker process runs."""
         super().__init__()
         self.job = job
-        self.config = job.config
+        self.config = job.spec.config
         self.result = None
         self.failure = ""
 
@@ -97,10 +97,11 @@ class LRFindScreen(ModalScreen[float | None]):
     def poll(self) -> None:
         """The points the worker sent so far; the suggestions once the sweep ended."""
         job, curve = self.job, self.query_one(LRCurve)
-        if len(job.points) != len(curve.points):
+        points = job.progress or []  # (lr, smoothed loss) so far
+        if len(points) != len(curve.points):
             if not curve.points:
                 self.query_one("#lr-text", Static).update("sweeping…")
-            curve.points = list(job.points)
+            curve.points = list(points)
             curve.refresh()
         if job.finished.is_set():
             self._timer.stop()

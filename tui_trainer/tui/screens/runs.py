@@ -2,7 +2,7 @@
 
 Select runs with space (or enter) to overlay one of their curves; ``m`` switches the curve.
 ``a`` asks the app to ablate the current settings on the seeds given; the app runs it and
-posts :class:`~..messages.AblationUpdated` here as each run ends, which fills the table.
+posts :class:`~..session.JobUpdated` here as each run ends, which fills the table.
 ``x`` asks the app to stop what is running. The screen never reaches into the app: it
 posts requests and is told what changed.
 
@@ -29,7 +29,8 @@ from ...display import duration, fmt, headline_cell
 from ...runs.catalog import SHORT, RunInfo, scan_runs
 from ...experiments.trials import FINISHED, request_stop
 from ..messages import AblateRequested, FollowRequested, ResumeRequested, RunsChanged, StopRequested
-from ..session import AblationUpdated
+from ...worker.jobs import AblateJob
+from ..session import JobUpdated
 from ..widgets.overlay_plot import OverlayPlot
 
 
@@ -274,9 +275,11 @@ class RunsScreen(Screen):
         if done:
             self.action_reload()
 
-    def on_ablation_updated(self, message: AblationUpdated) -> None:
+    def on_job_updated(self, message: JobUpdated) -> None:
         job = message.job
-        self.ablation = plan = job.ablation
+        if not isinstance(getattr(job, "spec", None), AblateJob):
+            return  # not an ablation: another screen's
+        self.ablation = plan = job.progress
         status = self.query_one("#ablation-status", Static)
         if plan is None:  # refused before it was planned
             status.update(f"[red]ablation failed:[/] {job.failure}" if job.failure else "")
@@ -296,10 +299,10 @@ class RunsScreen(Screen):
         if job.finished.is_set():
             if job.failure:
                 lines.append(f"[red]ablation failed:[/] {job.failure}")
-            elif job.stop_requested.is_set() and done < total:
+            elif job.stopping and done < total:
                 lines.append("stopped")
             if plan.folder is not None:
                 lines.append(f"runs in {plan.folder}")
-        elif job.stop_requested.is_set():
+        elif job.stopping:
             lines.append("stopping after the current run…")
         status.update("\n".join(lines))
