@@ -9,6 +9,7 @@ from helpers import make_config
 
 from tui_trainer.experiments import ablate
 from tui_trainer.errors import UserError
+from tui_trainer.experiments.trials import Trials
 
 
 def test_plan_switches_one_trick_at_a_time():
@@ -42,12 +43,14 @@ def test_differences_are_paired_by_seed(tmp_path):
     }
     seen = []
 
-    def train(cfg, folder):
-        variant = "baseline" if cfg.tricks.dropout.enabled else "-dropout"
-        seen.append((variant, cfg.train.seed, cfg.name))
-        return fake[(variant, cfg.train.seed)]
+    class Made(Trials):  # trials that return made-up summaries
+        def map(self, jobs, folder, on_done, should_stop, poll=None):
+            for key, cfg, path in jobs:
+                variant = "baseline" if cfg.tricks.dropout.enabled else "-dropout"
+                seen.append((variant, cfg.train.seed, cfg.name))
+                on_done(key, fake[(variant, cfg.train.seed)], "trained")
 
-    ablate.run(plan, tmp_path, train)
+    ablate.run(plan, tmp_path, Made())
     assert [s[:2] for s in seen] == [("baseline", 0), ("-dropout", 0), ("baseline", 1), ("-dropout", 1)]
     rows = {r[0]: r for r in ablate.rows(plan)}
     assert rows["baseline"][1] == "0.6000 ± 0.1414"

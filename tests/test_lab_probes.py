@@ -18,7 +18,7 @@ from tui_trainer.experiments.labs import load_lab
 from tui_trainer.experiments.labs.runner import plan, run
 from tui_trainer.models import build_model
 from tui_trainer.models.cnn import ModelShapeError
-from tui_trainer.experiments.trials import ProcessTrials
+from tui_trainer.experiments.trials import InProcessTrials
 
 ORDER_LAB = """
 question = "Which order?"
@@ -52,7 +52,7 @@ worse = ["dropout first"]
 def test_probes_measure_dropout_in_both_modes_and_the_variance_shift(tmp_path, mnist1d):
     path = tmp_path / "order.toml"
     path.write_text(textwrap.dedent(ORDER_LAB))
-    session = run(plan(load_lab(path), extra={"train.threads": 1}), tmp_path / "runs", ProcessTrials(1, Control()))
+    session = run(plan(load_lab(path), extra={"train.threads": 1}), tmp_path / "runs", InProcessTrials(Control()))
     by_arm = {r["arm"]: r["metrics"] for r in session.results}
     for m in by_arm.values():
         assert m["eval_mode_spread"] == 0.0  # eval mode: the same input, the same output

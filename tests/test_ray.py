@@ -81,7 +81,7 @@ def test_a_worker_killed_mid_trial_is_retried_and_its_trial_resumes_from_last_pt
                                                and all(_checkpointed_an_epoch(m) for m in saved)):
         time.sleep(0.2)  # both trials train, each with a last.pt after an epoch: whichever is killed goes on from there
     workers = [int(p.name) for p in Path("/proc").iterdir()
-               if p.name.isdigit() and _cmdline(p).startswith("ray::_train_task")
+               if p.name.isdigit() and _cmdline(p).startswith("ray::train_task")
                and _descends_from(int(p.name), proc.pid)]
     assert workers, "no Ray worker is training"
     os.kill(workers[0], signal.SIGKILL)

@@ -34,32 +34,30 @@ def test_the_grid_is_parsed_and_checked():
 def test_a_sweep_runs_resumes_a_stopped_trial_and_skips_what_is_complete(tmp_path):
     from tui_trainer.engine import Control
     from tui_trainer.engine.commands import Stop
-    from tui_trainer.engine.events import StepStats
+    from tui_trainer.engine.events import RunStarted, StepStats
+    from tui_trainer.experiments.trials import InProcessTrials
     from tui_trainer.runs.catalog import scan_runs
 
     base = make_config(BASE)
     grid = {"train.lr": [0.001, 0.01]}
-    reference = sweeps.run(sweeps.plan(base, grid, 2), base, tmp_path / "reference", sweeps.local_trainer(Control))
+    reference = sweeps.run(sweeps.plan(base, grid, 2), base, tmp_path / "reference", InProcessTrials())
 
-    controls = []
-
-    def control():
-        controls.append(Control())
-        return controls[-1]
+    parent, started = Control(), []
 
     def stop_the_second_trial(event):
-        if isinstance(event, StepStats) and len(controls) == 2 and event.first_step + len(event.losses) >= 7:
-            controls[-1].submit(Stop("test stop"))  # mid-epoch, in its second epoch
+        started.extend([event] if isinstance(event, RunStarted) else [])
+        if isinstance(event, StepStats) and len(started) == 2 and event.first_step + len(event.losses) >= 7:
+            parent.submit(Stop("test stop"))  # mid-epoch, in its second epoch: the trial's own control with it
 
     runs = tmp_path / "runs"
-    first = sweeps.run(sweeps.plan(base, grid, 2), base, runs, sweeps.local_trainer(control, (stop_the_second_trial,)),
-                       should_stop=lambda: len(controls) == 2 and controls[-1].stop_requested)
+    first = sweeps.run(sweeps.plan(base, grid, 2), base, runs, InProcessTrials(parent, (stop_the_second_trial,)),
+                       should_stop=lambda: parent.stop_requested)
     assert [r["status"] for r in first.results.values()] == ["completed", "stopped"]
     saved = json.loads((first.folder / "sweep.json").read_text())
     assert set(saved["results"]) == {"train.lr=0.001 seed=0", "train.lr=0.001 seed=1"}
 
     seen = []
-    again = sweeps.run(sweeps.plan(base, grid, 2), base, runs, sweeps.local_trainer(Control),
+    again = sweeps.run(sweeps.plan(base, grid, 2), base, runs, InProcessTrials(),
                        on_result=lambda sweep, trial, summary, how: seen.append((trial.key, how)))
     assert again.folder == first.folder  # the same command finds the same folder
     assert seen == [("train.lr=0.001 seed=0", "skipped"), ("train.lr=0.001 seed=1", "resumed"),

@@ -240,6 +240,7 @@ def ablate(
     from ..display import duration, fmt, headline
     from ..engine import Control
     from ..engine.precision import why_not_here
+    from ..experiments.trials import InProcessTrials
     from .signals import exit_code, stop_on_signals
 
     try:
@@ -254,16 +255,16 @@ def ablate(
     control = Control()
     done = [0]
 
-    def on_result(_ablation, variant, seed, summary):
+    def on_result(_ablation, run, summary, _how):
         done[0] += 1
-        typer.echo(f"[{done[0]}/{total}] {variant.name:<17} seed {seed}: {summary['status']:<13} best val loss "
+        typer.echo(f"[{done[0]}/{total}] {run.label:<17} seed {run.seed}: {summary['status']:<13} best val loss "
                    f"{fmt(summary.get('best_val_loss'))}  {' '.join(map(fmt, headline(summary, short=True)))}  "
                    f"best epoch {summary.get('best_epoch') or '-'}  {duration(summary.get('wall_seconds'))}")
 
     try:
         with stop_on_signals(control) as received:
-            train = ray_trials(ray, max_concurrent) if ray else ablation.local_trainer(lambda: control)
-            ablation.run(plan, runs_dir, train, on_result, should_stop=lambda: control.stop_requested)
+            trials = ray_trials(ray, max_concurrent) if ray else InProcessTrials(control)
+            ablation.run(plan, runs_dir, trials, on_result, should_stop=lambda: control.stop_requested)
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     typer.echo("")

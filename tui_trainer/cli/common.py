@@ -119,14 +119,14 @@ def ray_option() -> str | None:
 
 
 def ray_trials(address: str | None, max_concurrent: int | None):
-    """The :class:`~tui_trainer.experiments.trials.RayTrials` for ``--ray ADDRESS``, after checking the address."""
+    """The :class:`~tui_trainer.experiments.ray_trials.RayTrials` for ``--ray ADDRESS``, after checking the address."""
     if address not in ("local", "auto") and ":" not in address:
         fail(f"--ray {address}: not a Ray address (auto, HOST:PORT or ray://HOST:PORT); "
              "alone, --ray starts a local Ray: put it after the preset, or write --ray local")
     if max_concurrent is not None and max_concurrent < 1:
         fail("--max-concurrent must be at least 1")
     from ..errors import UserError
-    from ..experiments.trials import RayTrials
+    from ..experiments.ray_trials import RayTrials
 
     try:
         return RayTrials(None if address == "local" else address, max_concurrent)

@@ -70,7 +70,7 @@ def lab_run(
     from ..experiments.labs import LabError, load_lab
     from ..experiments.labs.runner import cores, estimate, plan, run, shown
     from ..experiments.labs.stats import num
-    from ..experiments.trials import ProcessTrials
+    from ..experiments.trials import local_trials
     from .signals import exit_code, stop_on_signals
 
     try:
@@ -93,9 +93,12 @@ def lab_run(
     control = Control()
     count = [0]
 
-    def on_result(_session, lab_run, summary, metrics, how):
+    def on_result(_session, lab_run, summary, how):
+        if summary is None:
+            return  # done in an earlier session of the lab: its result is in the table
         count[0] += 1
         status = summary.get("status", "?")
+        metrics = session.measured.get(lab_run.key, {})
         numbers = "  ".join(f"{k} {num(v)}" for k, v in metrics.items() if k != "wall_seconds")
         if status == "stopped":
             numbers = "(resumes next time)"
@@ -105,7 +108,7 @@ def lab_run(
 
     try:
         with stop_on_signals(control) as received:
-            trials = ray_trials(ray, None) if ray else ProcessTrials(jobs, control)
+            trials = ray_trials(ray, None) if ray else local_trials(jobs, control)
             session = run(session, runs_dir, trials, on_result, should_stop=lambda: control.stop_requested)
     except UserError as exc:
         fail(str(exc), exc.exit_code)
@@ -140,7 +143,7 @@ def lab_show(
     typer.echo(f"lab {session.lab.name}: {session.lab.question}")
     _print_end(session)
     if not session.complete:
-        typer.echo(f"{len(session.results)} of {session.planned} runs done: tui-trainer lab run "
+        typer.echo(f"{len(session.results)} of {session.planned_count} runs done: tui-trainer lab run "
                    f"{session.lab.name} finishes it")
 
 

@@ -48,6 +48,7 @@ def sweep(
     from ..display import duration, fmt, headline
     from ..engine import Control
     from ..experiments.pruning import SCHEDULERS, AshaPruner
+    from ..experiments.trials import InProcessTrials
     from .signals import exit_code, stop_on_signals
 
     if scheduler is not None and scheduler not in SCHEDULERS:
@@ -74,8 +75,8 @@ def sweep(
 
     try:
         with stop_on_signals(control) as received:
-            train = ray_trials(ray, max_concurrent) if ray else sweeps.local_trainer(lambda: control, pruner=pruner)
-            sweeps.run(plan, config, runs_dir, train, on_result, should_stop=lambda: control.stop_requested,
+            trials = ray_trials(ray, max_concurrent) if ray else InProcessTrials(control)
+            sweeps.run(plan, config, runs_dir, trials, on_result, should_stop=lambda: control.stop_requested,
                        pruner=pruner)
     except UserError as exc:
         fail(str(exc), exc.exit_code)

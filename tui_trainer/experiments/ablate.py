@@ -1,10 +1,12 @@
 """Ablation: what does each trick buy on this model?
 
 The preset is trained as it is (the baseline), then once per trick with only that trick
-switched (off if the preset has it on, on if off), every variant on the same seeds. Each
-difference is taken against the baseline run of the same seed, then averaged over seeds,
-with its spread (the sample standard deviation over seeds). All runs go into one folder,
-``<runs>/<stamp>-ablate-<preset>/``, with ``ablation.json`` updated after every run.
+switched (off if the preset has it on, on if off), every variant on the same seeds, seed by
+seed (so a stopped ablation still has complete comparisons). Each difference is taken against
+the baseline run of the same seed, then averaged over seeds, with its spread (the sample
+standard deviation over seeds). All runs go into one fresh folder,
+``<runs>/<stamp>-ablate-<preset>/``, each in ``<preset>.<variant>.s<seed>/``, with
+``ablation.json`` updated after every run (the experiment runner, :mod:`.runner`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from ..config import Config, replace
 from ..config.tricks import TRICK_NAMES
@@ -21,8 +23,9 @@ from ..display import headline
 from ..errors import UserError
 from ..runs.catalog import table
 from ..runs.folder import _slug, unique_dir
-from .plan import save_index
-from .trials import RayTrials
+from .plan import Experiment, PlannedRun
+from .runner import OnResult, run_experiment
+from .trials import Trials
 
 METRICS = ("best_val_loss", "test_accuracy", "best_epoch", "wall_seconds")
 FINISHED = ("completed", "early_stopped", "diverged")  # a stopped or failed run is left out of the table
@@ -34,15 +37,24 @@ class Variant:
     trick: str | None
     config: Config
 
+    @property
+    def label(self) -> str:
+        """In its runs' names: "baseline", "no-batchnorm", "with-mixed_precision"."""
+        return "baseline" if self.trick is None else f"{'no' if self.name[0] == '-' else 'with'}-{self.trick}"
+
 
 @dataclass
-class Ablation:
+class Ablation(Experiment):
+    kind: ClassVar[str] = "ablation"
+    index: ClassVar[str] = "ablation.json"
+
     preset: str
     seeds: list[int]
     variants: list[Variant]
     not_run: list[tuple[str, str]]  # (trick, why it cannot be switched here)
     folder: Path | None = None
     results: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)  # variant -> seed -> summary
+    runs: list[PlannedRun] = field(default_factory=list)  # label: the variant's name
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +64,20 @@ class Ablation:
             "not_run": [{"trick": t, "reason": r} for t, r in self.not_run],
             "results": {name: {str(seed): s for seed, s in runs.items()} for name, runs in self.results.items()},
         }
+
+    # -- as an experiment (see .runner) ------------------------------------------------------
+
+    @property
+    def planned(self) -> list[PlannedRun]:
+        return self.runs
+
+    def folder_in(self, runs_dir: Path | str) -> Path:
+        return unique_dir(runs_dir, f"ablate-{self.preset}", "the ablation folder")  # made fresh: never resumed
+
+    def record(self, run: PlannedRun, summary: dict[str, Any], how: str) -> None:
+        label, score = headline(summary, short=True)
+        kept = {k: summary.get(k) for k in ("status", *METRICS, "run_dir")}
+        self.results.setdefault(run.label, {})[run.seed] = {**kept, "test_score": score, "test_label": label}
 
 
 def plan(config: Config, tricks: list[str] | None, seeds: int,
@@ -79,64 +105,23 @@ def plan(config: Config, tricks: list[str] | None, seeds: int,
             not_run.append((trick, why))
             continue
         variants.append(Variant(f"{'-' if on else '+'}{trick}", trick, toggled))
-    base_seed = config.train.seed
-    return Ablation(config.name, [base_seed + i for i in range(seeds)], variants, not_run)
+    seed_list = [config.train.seed + i for i in range(seeds)]
+    runs = []
+    for seed in seed_list:  # seed by seed: a stopped ablation still has whole comparisons
+        for variant in variants:
+            name = f"{config.name}.{variant.label}.s{seed}"
+            runs.append(PlannedRun(variant.name, seed, replace(variant.config, {"train.seed": seed, "name": name}),
+                                   _slug(name), {"variant": variant.name}))
+    return Ablation(config.name, seed_list, variants, not_run, runs=runs)
 
 
-def run(ablation: Ablation, runs_dir: Path | str, train: Callable[[Config, Path], dict[str, Any]] | RayTrials,
-        on_result: Callable[[Ablation, Variant, int, dict[str, Any]], None] | None = None,
+def run(ablation: Ablation, runs_dir: Path | str, trials: Trials, on_result: OnResult | None = None,
         should_stop: Callable[[], bool] = lambda: False) -> Ablation:
-    """Train every variant on every seed (seed by seed, so a stopped ablation still has
-    complete comparisons). ``train(config, folder)`` trains one run and returns its summary;
-    or ``train`` is a :class:`~tui_trainer.experiments.trials.RayTrials`, which trains them all at once,
-    each in ``<folder>/<its name>``."""
-    folder = unique_dir(runs_dir, f"ablate-{ablation.preset}", "the ablation folder")
-    ablation.folder = folder
-    save(ablation)
-    jobs = []
-    for seed in ablation.seeds:
-        for variant in ablation.variants:
-            label = "baseline"
-            if variant.trick is not None:
-                label = f"{'no' if variant.name[0] == '-' else 'with'}-{variant.trick}"
-            jobs.append(((variant, seed),
-                         replace(variant.config, {"train.seed": seed, "name": f"{ablation.preset}.{label}.s{seed}"})))
-
-    def record(key: tuple[Variant, int], summary: dict[str, Any], _how: str = "trained") -> None:
-        variant, seed = key
-        label, score = headline(summary, short=True)
-        ablation.results.setdefault(variant.name,
-                                    {})[seed] = {**{k: summary.get(k) for k in ("status", *METRICS, "run_dir")},
-                                                               "test_score": score, "test_label": label}
-        save(ablation)
-        if on_result is not None:
-            on_result(ablation, variant, seed, summary)
-
-    if isinstance(train, RayTrials):
-        train.check_visible(folder)
-        train.map([(key, config, folder / _slug(config.name)) for key, config in jobs], folder, record, should_stop)
-        return ablation
-    for key, config in jobs:
-        if should_stop():
-            break
-        record(key, train(config, folder))
+    """Train every variant on every seed with ``trials`` (one after another in this process, or at
+    once on Ray), each in ``<folder>/<its name>``. ``on_result(ablation, run, summary, how)`` as each
+    ends (``run.label`` is the variant's name)."""
+    run_experiment(ablation, runs_dir, trials, on_result, should_stop)
     return ablation
-
-
-def save(ablation: Ablation) -> None:
-    save_index(ablation.folder, "ablation.json", ablation.to_json())
-
-
-def local_trainer(control: Callable[[], Any]) -> Callable[[Config, Path], dict[str, Any]]:
-    """``train(config, folder)`` for :func:`run`: trains in this process, every variant on the
-    same data tensors (the launcher's cache), each run in its own folder; ``control()`` gives
-    each run's Control."""
-    from ..launcher import launch
-
-    def train(config: Config, folder: Path) -> dict[str, Any]:
-        return launch(config, control(), runs_dir=folder).summary
-
-    return train
 
 
 # -- the table -----------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 
 ``tui-trainer sweep PRESET --grid train.lr=1e-3,3e-3 --grid tricks.dropout.p=0.1,0.3 --seeds 3``
 trains every combination of the grid's values on every seed, one trial after another in this
-process. The trials live in one folder, ``<runs>/sweep-<preset>-<digest>/``, named after the
-sweep's settings: the same command finds the same folder, so running it again skips the
-trials that are complete and resumes, from their ``last.pt``, the ones that were stopped or
-killed. ``sweep.json`` is rewritten (atomically) after every trial. The table sorts the grid
-points by the task's headline test metric, mean ± standard deviation over the seeds.
+process (or at once on Ray). The trials live in one folder, ``<runs>/sweep-<preset>-<digest>/``,
+named after the sweep's settings: the same command finds the same folder, so running it again
+skips the trials that are complete and resumes, from their ``last.pt``, the ones that were
+stopped or killed (the experiment runner, :mod:`.runner`). ``sweep.json`` is rewritten
+(atomically) after every trial. The table sorts the grid points by the task's headline test
+metric, mean ± standard deviation over the seeds.
 """
 
 from __future__ import annotations
@@ -19,17 +20,17 @@ import socket
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from ..config import Config, ConfigError, config_to_dict, replace
 from ..config.loader import parse_override
 from ..display import headline
 from ..errors import UserError
 from ..runs.catalog import table
-from .plan import PlannedRun, save_index
+from .plan import Experiment, PlannedRun
 from .plan import folder_for as plan_folder
-from .trials import (FINISHED, PRUNE, RayTrials, clear_stop, finished_summary, resumable, stop_file, train_in_folder,
-                     watch_stop)
+from .runner import OnResult, run_experiment
+from .trials import FINISHED, PRUNE, Trials
 
 if TYPE_CHECKING:
     from .pruning import AshaPruner
@@ -38,7 +39,10 @@ KEPT = ("status", "best_val_loss", "best_epoch", "wall_seconds", "run_dir", "hea
 
 
 @dataclass
-class Sweep:
+class Sweep(Experiment):
+    kind: ClassVar[str] = "sweep"
+    index: ClassVar[str] = "sweep.json"
+
     preset: str
     grid: dict[str, list[Any]]
     seeds: list[int]
@@ -47,6 +51,8 @@ class Sweep:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # trial key -> what its summary said
     running: dict[str, Any] | None = None  # while a process trains it: its pid and host (the app's Runs view reads it)
     stopped: bool = False  # asked to stop (Ctrl-C, or a STOP file: the app's x) before every trial was done
+    base: Config | None = None  # the preset's settings, which name its folder
+    pruner: AshaPruner | None = None  # --scheduler asha: stops trials that fall behind
 
     def to_json(self) -> dict[str, Any]:
         return {"preset": self.preset, "grid": self.grid, "seeds": self.seeds, "running": self.running,
@@ -65,6 +71,36 @@ class Sweep:
         except (OSError, ValueError, KeyError):
             return False
         return True
+
+    # -- as an experiment (see .runner) ------------------------------------------------------
+
+    @property
+    def planned(self) -> list[PlannedRun]:
+        return self.trials
+
+    def folder_in(self, runs_dir: Path | str) -> Path:
+        return folder_for(runs_dir, self, self.base)
+
+    def open(self, folder: Path) -> None:
+        self.results = _read_results(folder)
+
+    def is_done(self, run: PlannedRun) -> bool:
+        return (self.results.get(run.key) or {}).get("status") in FINISHED
+
+    def will_train(self, run: PlannedRun, path: Path) -> None:
+        (path / PRUNE).unlink(missing_ok=True)  # a decision of a sweep that was stopped, not this one's
+        if self.pruner is not None:
+            self.pruner.add(path)
+
+    def record(self, run: PlannedRun, summary: dict[str, Any], how: str) -> None:
+        self.results[run.key] = {"point": run.label, "seed": run.seed, **{k: summary.get(k) for k in KEPT},
+                                 "test_score": headline(summary)[1]}
+
+    def begin(self) -> None:
+        self.running = {"pid": os.getpid(), "host": socket.gethostname()}
+
+    def end(self) -> None:
+        self.running = None
 
 
 def load(folder: Path) -> Sweep:
@@ -144,75 +180,16 @@ def folder_for(runs_dir: Path | str, sweep: Sweep, base: Config) -> Path:
                        {"config": config_to_dict(base), "grid": sweep.grid, "seeds": sweep.seeds})
 
 
-def run(sweep: Sweep, base: Config, runs_dir: Path | str,
-        train: Callable[[PlannedRun, Path, bool], dict[str, Any]] | RayTrials,
-        on_result: Callable[[Sweep, PlannedRun, dict[str, Any] | None, str], None] | None = None,
+def run(sweep: Sweep, base: Config, runs_dir: Path | str, trials: Trials, on_result: OnResult | None = None,
         should_stop: Callable[[], bool] = lambda: False, pruner: AshaPruner | None = None) -> Sweep:
-    """Train the trials not yet complete. ``train(trial, folder, resume)`` trains one trial in
-    ``folder`` (resuming it when ``resume``) and returns its summary; or ``train`` is a
-    :class:`~tui_trainer.experiments.trials.RayTrials`, which trains them at once. ``on_result(sweep, trial,
-    summary, how)``: ``how`` is "trained", "resumed" or "skipped" (already complete). A ``STOP``
-    file in the sweep folder (``x`` in the app) stops the sweep as ``should_stop`` does. ``pruner``
-    (``--scheduler asha``) stops trials that fall behind (see :mod:`tui_trainer.experiments.pruning`)."""
-    folder = folder_for(runs_dir, sweep, base)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create the sweep folder {folder}: {exc.strerror or exc}; "
-                        "choose another with --runs-dir") from None
-    sweep.folder = folder
-    sweep.results = _read_results(folder)
-    clear_stop(folder)
-    sweep.running = {"pid": os.getpid(), "host": socket.gethostname()}
-    save(sweep)
-    try:
-        _train_all(sweep, folder, train, on_result, should_stop, pruner)
-    finally:
-        clear_stop(folder)
-        sweep.running = None
-        save(sweep)
+    """Train the trials not yet complete with ``trials`` (in this process, or at once on Ray).
+    ``on_result(sweep, trial, summary, how)``: ``how`` is "trained", "resumed" or "skipped" (already
+    complete; ``summary`` None where ``sweep.json`` had it). A ``STOP`` file in the sweep folder
+    (``x`` in the app) stops the sweep as ``should_stop`` does. ``pruner`` (``--scheduler asha``)
+    stops trials that fall behind (see :mod:`tui_trainer.experiments.pruning`)."""
+    sweep.base, sweep.pruner = base, pruner
+    run_experiment(sweep, runs_dir, trials, on_result, should_stop, pruner.poll if pruner is not None else None)
     return sweep
-
-
-def _train_all(sweep: Sweep, folder: Path, train, on_result, should_stop, pruner) -> None:
-    """:func:`run`'s work: record what is done already, then train the rest, here or on Ray."""
-
-    def record(trial: PlannedRun, summary: dict[str, Any], how: str) -> None:
-        sweep.results[trial.key] = {"point": trial.label, "seed": trial.seed, **{k: summary.get(k) for k in KEPT},
-                                    "test_score": headline(summary)[1]}
-        save(sweep)
-        if on_result is not None:
-            on_result(sweep, trial, summary, how)
-
-    todo = []
-    for trial in sweep.trials:
-        done = sweep.results.get(trial.key)
-        if done and done.get("status") in FINISHED:
-            if on_result is not None:
-                on_result(sweep, trial, None, "skipped")
-        # complete, but killed before sweep.json heard of it
-        elif (finished := finished_summary(folder / trial.name)) is not None:
-            record(trial, finished, "skipped")
-        else:
-            todo.append(trial)
-            # a decision of a sweep that was stopped, not this one's
-            (folder / trial.name / PRUNE).unlink(missing_ok=True)
-            if pruner is not None:
-                pruner.add(folder / trial.name)
-    def stop() -> bool:
-        sweep.stopped = sweep.stopped or should_stop() or stop_file(folder).exists()
-        return sweep.stopped
-
-    if isinstance(train, RayTrials):
-        train.check_visible(folder)
-        train.map([(t, t.config, folder / t.name) for t in todo], folder, record, stop, pruner.poll if pruner else None)
-        return
-    for trial in todo:
-        if stop():
-            break
-        path = folder / trial.name
-        resume = resumable(path)
-        record(trial, train(trial, path, resume), "resumed" if resume else "trained")
 
 
 def _read_results(folder: Path) -> dict[str, dict[str, Any]]:
@@ -223,28 +200,6 @@ def _read_results(folder: Path) -> dict[str, dict[str, Any]]:
         return dict(json.loads(path.read_text(encoding="utf-8")).get("results") or {})
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: unreadable ({exc}); move it away to start the sweep again") from None
-
-
-def save(sweep: Sweep) -> None:
-    save_index(sweep.folder, "sweep.json", sweep.to_json())
-
-
-def local_trainer(control: Callable[[], Any], sinks: tuple = (), pruner: AshaPruner | None = None
-                  ) -> Callable[[PlannedRun, Path, bool], dict[str, Any]]:
-    """``train(trial, folder, resume)`` for :func:`run`: in this process, on data loaded once
-    per data setting; ``control()`` gives each trial's Control; ``sinks`` see every event;
-    ``pruner`` reads the trials' progress while they train."""
-
-    def train(trial: PlannedRun, folder: Path, resume: bool) -> dict[str, Any]:
-        control_ = control()
-        # STOP (the app's x), PRUNE
-        end_watch = watch_stop(folder.parent, control_, folder, pruner.poll if pruner else None)
-        try:
-            return train_in_folder(trial.config, folder, control_, sinks)[0]
-        finally:
-            end_watch()
-
-    return train
 
 
 # -- the table -----------------------------------------------------------------------------

@@ -1,5 +1,7 @@
-"""Where the trials of a sweep or an ablation train: in this process one after another (the
-callers' own loops), or at once as Ray tasks (:class:`RayTrials`, ``--ray [ADDRESS]``).
+"""Where the runs of an experiment train (its trials), all with one interface (:class:`Trials`):
+in this process one after another (:class:`InProcessTrials`), at once in a pool of worker
+processes (:class:`ProcessPoolTrials`), or as Ray tasks (:class:`~.ray_trials.RayTrials`,
+``--ray [ADDRESS]``).
 
 Whatever runs it, a trial is an ordinary run folder with a known path, and
 :func:`train_in_folder` decides from what the folder holds: a finished summary is kept, a
@@ -11,8 +13,8 @@ step boundary and save ``last.pt``: Ctrl-C writes it, and so does ``x`` in the a
 view for a sweep another process is running. It is how the stop reaches Ray workers on other
 nodes too, through the runs folder they share.
 
-Ray is an optional extra (``pip install 'tui-trainer[ray]'``); nothing here imports it until
-:class:`RayTrials` is made.
+A stop file is one channel of a run's control: it decodes into a
+:class:`~tui_trainer.engine.commands.Stop` submitted to the trial's Control.
 """
 
 from __future__ import annotations
@@ -22,13 +24,12 @@ import os
 import shutil
 import signal
 import threading
-import uuid
 from pathlib import Path
 from typing import Any, Callable
 
-from ..config import Config, config_from_dict, config_to_dict, replace
+from ..config import Config, config_from_dict, config_to_dict
 from ..engine.commands import Stop
-from ..errors import UserError
+from ..engine.control import Control
 
 STOP = "STOP"
 FINISHED = ("completed", "early_stopped", "diverged", "pruned")  # a sweep run again leaves these as they are
@@ -107,10 +108,8 @@ def train_in_folder(config: Config, path: Path, control, sinks: tuple = ()) -> t
     return launch(config, control, folder=path, sinks=sinks).summary, "trained"
 
 
-def _train_task(config: dict, path: str, folder: str) -> tuple[dict[str, Any], str]:
+def train_task(config: dict, path: str, folder: str) -> tuple[dict[str, Any], str]:
     """A Ray task: one trial, stopped by the sweep's ``STOP`` file."""
-    from ..engine import Control
-
     control = Control()
     end_watch = watch_stop(Path(folder), control, Path(path))
     try:  # Ctrl-C in the driver's terminal may reach a local worker too: stop at a step, as the driver asks
@@ -154,51 +153,65 @@ def _start_resource_tracker() -> None:
             sys.stderr = saved
 
 
-class ProcessTrials:
-    """Trials on this machine: in up to ``jobs`` worker processes at once (spawned; each keeps
-    its data in memory between trials), or in this process one after another when ``jobs`` is 1,
-    under ``control`` (the caller's, for its signals). The same ``map`` as :class:`RayTrials`."""
+Job = tuple[Any, Config, Path]  # (key, config, the run's folder)
+OnDone = Callable[[Any, dict[str, Any], str], None]  # (key, summary, how)
 
-    def __init__(self, jobs: int = 1, control: Any = None, quiet: bool = False):
-        """``quiet``: the workers' standard output and error go to os.devnull (inside the app,
-        whose screen is drawn on the terminal they would inherit)."""
-        self.jobs, self.control, self.quiet = max(1, jobs), control, quiet
 
-    def map(self, jobs: list[tuple[Any, Config, Path]], folder: Path,
-            on_done: Callable[[Any, dict[str, Any], str], None], should_stop: Callable[[], bool],
+class Trials:
+    """Where the runs of an experiment train."""
+
+    def check_visible(self, folder: Path) -> None:
+        """Every place that trains them must see ``folder`` (a cluster's nodes); here it does."""
+
+    def map(self, jobs: list[Job], folder: Path, on_done: OnDone, should_stop: Callable[[], bool],
+            poll: Callable[[], None] | None = None) -> None:  # pragma: no cover - each says
+        """Train every ``(key, config, path)`` job; ``on_done(key, summary, how)`` as each ends.
+        When ``should_stop()`` turns true, no other job starts and the running ones save and stop.
+        ``poll()`` is called about 5 times a second (a scheduler reading the trials' progress)."""
+        raise NotImplementedError
+
+
+class InProcessTrials(Trials):
+    """One trial after another in this process, on data loaded once (the launcher's cache). Each
+    trial's Control is a child of ``control`` (the caller's: its signals, the app's stop), so a
+    trial pruned alone leaves the next ones be; ``sinks`` see every event."""
+
+    def __init__(self, control: Control | None = None, sinks: tuple = ()):
+        self.control, self.sinks = control or Control(), tuple(sinks)
+
+    def map(self, jobs: list[Job], folder: Path, on_done: OnDone, should_stop: Callable[[], bool],
             poll: Callable[[], None] | None = None) -> None:
-        clear_stop(folder)
-        try:
-            if self.jobs == 1:
-                self._here(jobs, folder, on_done, should_stop)
-            else:
-                self._pool(jobs, folder, on_done, should_stop, poll)
-        finally:
-            clear_stop(folder)
-
-    def _here(self, jobs, folder: Path, on_done, should_stop) -> None:
-        from ..engine import Control
-
         for key, config, path in jobs:
             if should_stop():
                 return
-            control = self.control or Control()
-            end_watch = watch_stop(Path(folder), control, Path(path))
+            control = self.control.child()
+            end_watch = watch_stop(Path(folder), control, Path(path), poll)  # STOP (the app's x), PRUNE
             try:
-                summary, how = train_in_folder(config, Path(path), control)
+                summary, how = train_in_folder(config, Path(path), control, self.sinks)
             finally:
                 end_watch()
             on_done(key, summary, how)
 
-    def _pool(self, jobs, folder: Path, on_done, should_stop, poll) -> None:
+
+class ProcessPoolTrials(Trials):
+    """Up to ``jobs`` trials at once in worker processes (spawned; each keeps its data in memory
+    between trials). A stop reaches them through the experiment's ``STOP`` file."""
+
+    def __init__(self, jobs: int, quiet: bool = False):
+        """``quiet``: the workers' standard output and error go to os.devnull (inside the app,
+        whose screen is drawn on the terminal they would inherit)."""
+        self.jobs, self.quiet = max(1, jobs), quiet
+
+    def map(self, jobs: list[Job], folder: Path, on_done: OnDone, should_stop: Callable[[], bool],
+            poll: Callable[[], None] | None = None) -> None:
         import multiprocessing
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
         _start_resource_tracker()
         with ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_silence if self.quiet else None) as pool:
-            pending = {pool.submit(_train_task, config_to_dict(config), str(path), str(folder)): key for key, config,
-                       path in jobs}
+            pending = {pool.submit(train_task, config_to_dict(config), str(path), str(folder)): key
+                       for key, config, path in jobs}
             stopping = False
             while pending:
                 if not stopping and should_stop():
@@ -222,109 +235,6 @@ class ProcessTrials:
                     on_done(key, summary, how)
 
 
-class RayTrials:
-    """Trials as Ray tasks: ``ray.init()`` starts a local Ray instance (``address`` None) or
-    joins a cluster (``"auto"`` or ``host:port``). Each trial asks for ``train.threads`` CPUs
-    (1 when it is 0); ``max_concurrent`` caps how many train at once (default: as many as the
-    CPUs allow). A task whose worker dies is retried up to ``retries`` times, resuming."""
-
-    retries = 3
-
-    def __init__(self, address: str | None, max_concurrent: int | None = None, num_cpus: int | None = None):
-        try:
-            import ray
-        except ImportError:
-            raise UserError("--ray needs Ray: pip install 'tui-trainer[ray]' (or pip install 'ray[tune]')") from None
-        import logging
-
-        self.ray = ray
-        if address and ":" in address:
-            _reachable(address)
-        if not ray.is_initialized():
-            try:
-                ray.init(address=address or None, num_cpus=None if address else num_cpus, include_dashboard=False,
-                         log_to_driver=False, logging_level=logging.ERROR, configure_logging=True)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise UserError(f"--ray {address or ''}: cannot start or join "
-                                f"Ray ({str(exc).splitlines()[0]})".replace("  ", " ")) from None
-        self.max_concurrent = max_concurrent
-        self.cpus = int(ray.cluster_resources().get("CPU", 1))
-
-    def check_visible(self, folder: Path) -> None:
-        """Every node of the cluster must see ``folder`` (the trials write there, the driver reads it)."""
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-        token = uuid.uuid4().hex
-        probe = Path(folder) / f".visible-{token}"
-        probe.write_text(token)
-        try:
-            look = self.ray.remote(num_cpus=0)(_read_probe)
-            nodes = [n for n in self.ray.nodes() if n.get("Alive")]
-            on = [NodeAffinitySchedulingStrategy(n["NodeID"], soft=False) for n in nodes]
-            refs = [look.options(scheduling_strategy=node).remote(str(probe)) for node in on]
-            seen = self.ray.get(refs, timeout=120)
-        finally:
-            probe.unlink(missing_ok=True)
-        blind = [host for text, host in seen if text != token]
-        if blind:
-            raise UserError(f"--runs-dir: {Path(folder).resolve()} is not visible from "
-                            f"{', '.join(sorted(set(blind)))}: on a cluster the runs folder must be on a filesystem "
-                            "every node mounts at the same path (NFS, a shared volume)")
-
-    def map(self, jobs: list[tuple[Any, Config, Path]], folder: Path,
-            on_done: Callable[[Any, dict[str, Any], str], None], should_stop: Callable[[], bool],
-            poll: Callable[[], None] | None = None) -> None:
-        """Train every ``(key, config, path)`` job; ``on_done(key, summary, how)`` as each ends.
-        When ``should_stop()`` turns true, ``STOP`` is written and the running trials save and stop.
-        ``poll()`` is called 5 times a second (a scheduler reading the trials' progress)."""
-        ray = self.ray
-        clear_stop(folder)
-        queue = list(jobs)
-        pending: dict[Any, Any] = {}
-        cap = self.max_concurrent or len(queue) or 1
-        stopping = False
-        while queue or pending:
-            if not stopping and should_stop():
-                stopping = True
-                request_stop(folder)
-                queue.clear()
-            while queue and len(pending) < cap:
-                key, config, path = queue.pop(0)
-                threads = config.train.threads or 1
-                task = ray.remote(num_cpus=threads, max_retries=self.retries, retry_exceptions=False)(_train_task)
-                config = replace(config, {"train.threads": threads})
-                pending[task.remote(config_to_dict(config), str(path), str(folder))] = key
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
-            if poll is not None:
-                poll()
-            for ref in ready:
-                key = pending.pop(ref)
-                try:
-                    summary, how = ray.get(ref)
-                except ray.exceptions.RayError as exc:  # the trial failed, or its worker died more often than retried
-                    summary, how = {"status": "failed", "reason": str(exc).strip().splitlines()[-1][:300]}, "failed"
-                on_done(key, summary, how)
-        clear_stop(folder)
-
-
-def _reachable(address: str) -> None:
-    """Fail at once when nothing listens at ``[ray://]HOST:PORT`` (``ray.init`` would retry for minutes)."""
-    import socket
-
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    try:
-        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=5):
-            pass
-    except (OSError, ValueError) as exc:
-        raise UserError(f"--ray {address}: nothing answers there ({exc.strerror or exc}); "
-                        "start the cluster's head with `ray start --head` and give its address "
-                        "(or --ray alone for a local Ray)") from None
-
-
-def _read_probe(path: str) -> tuple[str | None, str]:
-    import socket
-
-    try:
-        return Path(path).read_text(), socket.gethostname()
-    except OSError:
-        return None, socket.gethostname()
+def local_trials(jobs: int, control: Control | None = None, quiet: bool = False) -> Trials:
+    """``jobs`` trials at once in processes of this machine, or one after another in this one."""
+    return InProcessTrials(control) if jobs <= 1 else ProcessPoolTrials(jobs, quiet)

@@ -104,11 +104,12 @@ class AblateJob(JobSpec):
     def run(self, host: Host) -> None:
         from ..engine.precision import why_not_here
         from ..experiments import ablate as ablation
+        from ..experiments.trials import InProcessTrials
 
         control = host.control
         plan = ablation.plan(self.config, None, self.seeds, why_not_here)
         host.update(plan)
-        ablation.run(plan, self.runs_dir, ablation.local_trainer(control.child), lambda *_: host.update(plan),
+        ablation.run(plan, self.runs_dir, InProcessTrials(control), lambda *_: host.update(plan),
                      should_stop=lambda: control.stop_requested)
         host.update(plan)
 
@@ -127,7 +128,7 @@ class LabJob(JobSpec):
     def run(self, host: Host) -> None:
         from ..experiments.labs import load_lab
         from ..experiments.labs.runner import cores, folder_for, plan, run
-        from ..experiments.trials import ProcessTrials
+        from ..experiments.trials import local_trials
 
         spec = load_lab(self.lab)
         jobs = min(cores(), spec.run_count(self.seeds))
@@ -135,7 +136,7 @@ class LabJob(JobSpec):
         session.folder = folder_for(self.runs_dir, session)  # the screen draws its runs from the start
         host.update(session)
         control = host.control
-        run(session, self.runs_dir, ProcessTrials(jobs, control, quiet=True), lambda *_: host.update(session),
+        run(session, self.runs_dir, local_trials(jobs, control, quiet=True), lambda *_: host.update(session),
             should_stop=lambda: control.stop_requested)
         host.update(session)
 

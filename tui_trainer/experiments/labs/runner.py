@@ -7,7 +7,8 @@ stopped ones, and a finished lab prints its verdict again at once. ``lab.json`` 
 seed, status and measured metrics, and at the end the verdict.
 
 The runs train in worker processes, as many as the cores allow, each keeping its data in
-memory between runs (:class:`~tui_trainer.experiments.trials.ProcessTrials`), or on Ray.
+memory between runs (:class:`~tui_trainer.experiments.trials.ProcessPoolTrials`), or on Ray;
+the experiment runner (:mod:`..runner`) records, resumes and stops them.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from ...config import replace
 from ...runs.catalog import table
 from ...runs.folder import _slug
-from ..plan import PlannedRun, save_index
+from ..plan import Experiment, PlannedRun
 from ..plan import folder_for as plan_folder
-from ..trials import FINISHED
+from ..runner import OnResult, run_experiment
+from ..trials import FINISHED, Trials
 from .measure import measure
 from .spec import Arm, Lab, LabError, Rule, Scan
 from .stats import Stat, Verdict, num, stats_by_arm
@@ -36,7 +38,10 @@ LAB_JSON = "lab.json"
 
 
 @dataclass
-class LabSession:
+class LabSession(Experiment):
+    kind: ClassVar[str] = "lab"
+    index: ClassVar[str] = LAB_JSON
+
     lab: Lab
     seeds: list[int]
     runs: list[PlannedRun]  # fields: the arm, and the scanned setting's value (None without a scan)
@@ -47,11 +52,14 @@ class LabSession:
     verdict: Verdict | None = None
     stopped: bool = False
     seconds: float = 0.0
-    planned: int | None = None  # a session read back from lab.json has no runs to plan, only their count
+    planned_count: int | None = None  # a session read back from lab.json has no runs to plan, only their count
+    measured: dict[str, dict[str, Any]] = field(default_factory=dict)  # run key -> its metrics, as each run ends
+    _earlier: float = 0.0  # seconds of the earlier sessions of this lab
+    _started: float = 0.0
 
     @property
     def complete(self) -> bool:
-        return len(self.results) == (len(self.runs) if self.planned is None else self.planned)
+        return len(self.results) == (len(self.runs) if self.planned_count is None else self.planned_count)
 
     def to_json(self) -> dict[str, Any]:
         lab = self.lab
@@ -62,6 +70,42 @@ class LabSession:
                 "runs_planned": len(self.runs), "skipped": self.skipped, "results": self.results,
                 "verdict": self.verdict.to_json() if self.verdict else None, "stopped": self.stopped,
                 "seconds": round(self.seconds, 1)}
+
+    # -- as an experiment (see ..runner) -----------------------------------------------------
+
+    @property
+    def planned(self) -> list[PlannedRun]:
+        return self.runs
+
+    def folder_in(self, runs_dir: Path | str) -> Path:
+        return folder_for(runs_dir, self)
+
+    def open(self, folder: Path) -> None:
+        previous, keys = _read(folder), {r.key for r in self.runs}
+        self.results = [r for r in previous.get("results", []) if r.get("key") in keys]
+        self._earlier = self.seconds = previous.get("seconds", 0.0)
+
+    def is_done(self, run: PlannedRun) -> bool:
+        return any(r["key"] == run.key for r in self.results)
+
+    def begin(self) -> None:
+        self._started = time.monotonic()
+
+    def record(self, run: PlannedRun, summary: dict[str, Any], how: str) -> None:
+        path = self.folder / run.name
+        metrics = measure(path, names(self.lab)) if (path / "summary.json").exists() else {}
+        self.measured[run.key] = metrics
+        if summary.get("status") in FINISHED:  # a stopped run is not a result: the same command again resumes it
+            self.results.append({"key": run.key, **run.fields, "seed": run.seed, "name": run.name,
+                                 "status": summary.get("status"), "metrics": metrics})
+        self.seconds = self._earlier + time.monotonic() - self._started
+
+    def end(self) -> None:
+        """The verdict, once every run is done."""
+        self.stopped = not self.complete
+        order = {r.key: i for i, r in enumerate(self.runs)}
+        self.results.sort(key=lambda r: order[r["key"]])
+        self.verdict = judge(self.lab, self.results, self.skipped) if self.complete else None
 
 
 def shown(value: Any) -> str:
@@ -112,49 +156,12 @@ def names(lab: Lab) -> list[str]:
     return list(dict.fromkeys([*lab.metrics, "diverged", "wall_seconds"]))
 
 
-def run(session: LabSession, runs_dir: Path | str, trials: Any,
-        on_result: Callable[[LabSession, PlannedRun, dict[str, Any], dict[str, Any], str], None] | None = None,
+def run(session: LabSession, runs_dir: Path | str, trials: Trials, on_result: OnResult | None = None,
         should_stop: Callable[[], bool] = lambda: False) -> LabSession:
-    """Train every run not complete yet with ``trials`` (a ProcessTrials or RayTrials), measuring
-    each as it ends; then the verdict, when every run is done."""
-    folder = folder_for(runs_dir, session)
-    folder.mkdir(parents=True, exist_ok=True)
-    session.folder = folder
-    by_key = {r.key: r for r in session.runs}
-    previous = _read(folder)
-    session.results = [r for r in previous.get("results", []) if r.get("key") in by_key]
-    session.seconds = previous.get("seconds", 0.0)
-    done = {r["key"] for r in session.results}
-    started = time.monotonic()
-    save(session)
-
-    def record(key: str, summary: dict[str, Any], how: str) -> None:
-        lab_run = by_key[key]
-        path = folder / lab_run.name
-        metrics = measure(path, names(session.lab)) if (path / "summary.json").exists() else {}
-        if summary.get("status") in FINISHED:  # a stopped run is not a result: the same command again resumes it
-            session.results.append({"key": key, **lab_run.fields, "seed": lab_run.seed,
-                                    "name": lab_run.name, "status": summary.get("status"), "metrics": metrics})
-        session.seconds = previous.get("seconds", 0.0) + time.monotonic() - started
-        save(session)
-        if on_result is not None:
-            on_result(session, lab_run, summary, metrics, how)
-
-    if hasattr(trials, "check_visible"):
-        trials.check_visible(folder)
-    todo = [(r.key, r.config, folder / r.name) for r in session.runs if r.key not in done]
-    stopping = [False]
-
-    def stop() -> bool:
-        stopping[0] = stopping[0] or should_stop()
-        return stopping[0]
-
-    trials.map(todo, folder, record, stop)
-    session.stopped = not session.complete
-    order = {r.key: i for i, r in enumerate(session.runs)}
-    session.results.sort(key=lambda r: order[r["key"]])
-    session.verdict = judge(session.lab, session.results, session.skipped) if session.complete else None
-    save(session)
+    """Train every run not complete yet with ``trials`` (a pool of processes, or Ray), measuring
+    each as it ends (``session.measured``); then the verdict, when every run is done.
+    ``on_result(session, run, summary, how)`` as each ends."""
+    run_experiment(session, runs_dir, trials, on_result, should_stop)
     return session
 
 
@@ -176,7 +183,7 @@ def read_session(folder: Path | str) -> LabSession:
     judged = Verdict(verdict["outcome"], verdict.get("lines", []), verdict.get("noise", "")) if verdict else None
     session = LabSession(lab, data.get("seeds", []), [], data.get("extra", {}), data.get("skipped", {}), folder,
                          data.get("results", []), judged, bool(data.get("stopped")), data.get("seconds", 0.0))
-    session.planned = data.get("runs_planned", len(session.results))
+    session.planned_count = data.get("runs_planned", len(session.results))
     return session
 
 
@@ -191,10 +198,6 @@ def _read(folder: Path) -> dict[str, Any]:
         return json.loads((folder / LAB_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-
-
-def save(session: LabSession) -> None:
-    save_index(session.folder, LAB_JSON, session.to_json())
 
 
 def table_text(session: LabSession) -> str:
