@@ -205,10 +205,10 @@ def data_lines(datasets: Any, width: int = 80, colour: bool = True) -> list[Any]
     from rich.text import Text
 
     spec = datasets.spec
-    if spec.task == "language_modelling":
+    if spec.kind.per_position:
         what = (f"sequences of {spec.input_shape[-1]} characters, a vocabulary of {spec.num_classes} symbols "
                 "(with the unknown one)")
-    elif spec.task == "regression":
+    elif spec.kind.values:
         channels = spec.input_shape[0]
         what = (f"windows of {spec.input_shape[-1]} values ({channels} channel{'s' if channels > 1 else ''}) predict "
                 f"the next {spec.num_classes}")
@@ -228,10 +228,10 @@ def data_lines(datasets: Any, width: int = 80, colour: bool = True) -> list[Any]
     lines.append(Text(""))
     if len(spec.input_shape) == 3:
         lines += gallery(datasets.samples(), max(20, width), size=16, colour=colour)
-    elif spec.task == "language_modelling":
+    elif spec.kind.per_position:
         start = "".join(spec.classes[i] for i in datasets.train.x[:3].reshape(-1).tolist())
         lines += [Text("the training text begins:", style="dim"), Text(start[:400], style="italic")]
-    elif spec.task == "regression" and datasets.targets.get("values"):
+    elif spec.kind.values and datasets.targets.get("values"):
         t = datasets.targets
         lines += [Text(f"{t.get('column', 'the series')}, {t['dates'][0]} to {t['dates'][-1]} "
                        f"({min(t['values']):.4g} to {max(t['values']):.4g}):", style="dim"),

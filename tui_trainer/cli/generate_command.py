@@ -35,8 +35,8 @@ def generate(
             raise UserError(f"{info.path}: its config.toml cannot be read ({info.config_error})")
         config = info.config
         spec = dataset_spec(config.data)
-        if spec.task != "language_modelling":
-            raise UserError(f"{info.path}: a {spec.task} run ({config.data.dataset}); generate needs a text run")
+        if not spec.kind.per_position:
+            raise UserError(f"{info.path}: a {spec.kind.words} run ({config.data.dataset}); generate needs a text run")
         weights = info.path / BEST if (info.path / BEST).exists() else info.path / LAST
         if not weights.exists():
             raise UserError(f"{info.path}: no {BEST} or {LAST} to generate from")

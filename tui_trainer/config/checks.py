@@ -8,6 +8,7 @@ import dataclasses
 
 from .fields import variant_tables
 from .schema import DATA_READ_BY, SEQUENCE_DATASETS, Config, ModelConfig
+from .tricks import SCHEDULES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,15 +18,7 @@ class Problem:
 
 
 def cross_checks(config: Config) -> list[Problem]:
-    out = []
-    sched = config.tricks.lr_schedule
-    if sched.enabled and sched.kind == "onecycle" and (sched.warmup_epochs > 0 or sched.warmup_steps > 0):
-        key = "warmup_steps" if sched.warmup_steps > 0 else "warmup_epochs"
-        out.append(Problem(f"tricks.lr_schedule.{key}", f"one-cycle has its own warm-up (pct_start); set {key} = 0"))
-    if sched.enabled and sched.kind == "noam" and sched.warmup_epochs == 0 and sched.warmup_steps == 0:
-        out.append(Problem("tricks.lr_schedule.warmup_steps", "noam rises for its warm-up, then falls as "
-                                                               "1/sqrt(step): give "
-                                                               "warmup_steps (e.g. 200) or warmup_epochs"))
+    out = _schedule_checks(config) if config.tricks.lr_schedule.enabled else []
     if config.model.kind == "transformer":
         t = config.model.transformer
         if config.tricks.batchnorm.enabled:
@@ -48,8 +41,6 @@ def cross_checks(config: Config) -> list[Problem]:
             stages = len(r.widths)
             out.append(Problem("model.resnet.depth", f"{r.depth} is not 2 × blocks × {stages} stages + 2: with "
                                                       f"{stages} stages use {fits}, ..."))
-    if sched.enabled and sched.kind in ("cosine", "cosine_epoch") and sched.min_lr >= config.train.lr:
-        out.append(Problem("tricks.lr_schedule.min_lr", f"must be below train.lr ({config.train.lr})"))
     if config.tricks.augment.enabled and config.data.dataset in SEQUENCE_DATASETS:
         out.append(Problem("tricks.augment.enabled", f"random crops and flips are for images; {config.data.dataset} "
                                                       "is 1-D sequences: switch it off"))
@@ -57,6 +48,23 @@ def cross_checks(config: Config) -> list[Problem]:
         what = ("a folder with one sub-folder of images per class" if config.data.dataset == "image_folder"
                 else "a .npz file with x and y")
         out.append(Problem("data.path", f"data.dataset = {config.data.dataset!r} needs a path: {what}"))
+    return out
+
+
+def _schedule_checks(config: Config) -> list[Problem]:
+    """What the chosen kind of schedule cannot take: a warm-up it has of its own, none where the
+    warm-up is its rise, a final LR above the start."""
+    sched, out = config.tricks.lr_schedule, []
+    kind = SCHEDULES[sched.kind]
+    warm = sched.warmup_epochs > 0 or sched.warmup_steps > 0
+    if kind.warmup == "own" and warm:
+        key = "warmup_steps" if sched.warmup_steps > 0 else "warmup_epochs"
+        out.append(Problem(f"tricks.lr_schedule.{key}", f"{kind.warmup_rule}; set {key} = 0"))
+    if kind.warmup == "rise" and not warm:
+        out.append(Problem("tricks.lr_schedule.warmup_steps",
+                           f"{kind.warmup_rule}: give warmup_steps (e.g. 200) or warmup_epochs"))
+    if kind.ends_at_min_lr and sched.min_lr >= config.train.lr:
+        out.append(Problem("tricks.lr_schedule.min_lr", f"must be below train.lr ({config.train.lr})"))
     return out
 
 

@@ -14,9 +14,25 @@ import typing
 from .writer import toml_value
 from .fields import field_types
 from .schema import Config
-from .tricks import TRICKS
+from .tricks import SCHEDULES, TRICKS
 
 TRICK_PATHS = {f"tricks.{name}": trick for name, trick in TRICKS.items()}
+
+
+def _schedule_kinds() -> list[str]:
+    """Which parameters each kind of schedule reads, as the kinds declare it."""
+    warmups = {"added": "a linear warm-up before it", "own": "its own (the warm-up settings must be 0)",
+               "rise": "its rise (needed)"}
+    out = ["Each `kind` reads:", "", "| kind | steps | reads | warm-up |", "| --- | --- | --- | --- |"]
+    for name, kind in SCHEDULES.items():
+        steps = "per batch" if kind.per_batch else "per epoch" + (", on `monitor`" if kind.watches else "")
+        reads = ", ".join(f"`{p}`" for p in kind.reads) or "-"
+        out.append(f"| `{name}` | {steps} | {reads} | {warmups[kind.warmup]} |")
+    return [*out, ""]
+
+
+#: What a table is followed by, beyond its keys.
+AFTER = {"tricks.lr_schedule": _schedule_kinds}
 
 
 def _type(kind) -> str:
@@ -65,6 +81,7 @@ def _table(cls, prefix: str, out: list[str], note: str = "") -> None:
         out.append("| --- | --- | --- | --- | --- |")
         out.extend(rows)
         out.append("")
+        out.extend(AFTER[prefix]() if prefix in AFTER else [])
     for kind, path, help_ in nested:
         _table(kind, path, out, help_)
 

@@ -16,9 +16,45 @@ from typing import Any
 from .fields import _f
 
 
-SCHEDULE_KINDS = ("step", "multistep", "exponential", "cosine", "cosine_epoch", "onecycle", "plateau", "noam")
-#: Schedules stepped after every batch; the others step once per epoch.
-PER_BATCH_SCHEDULES = ("cosine", "onecycle", "noam")
+@dataclass(frozen=True)
+class ScheduleKind:
+    """A kind of LR schedule, as the settings know it (torch builds it: ``engine/schedule.py``):
+    when it steps, which of ``[tricks.lr_schedule]``'s parameters it reads, and how it takes a
+    warm-up. The panel shows the parameters it reads, the reference lists them, and the checks
+    refuse a warm-up it cannot take."""
+
+    per_batch: bool  # stepped after every batch; else once per epoch
+    params: tuple[str, ...]  # what it reads, besides the warm-up's settings
+    # "added": a linear warm-up before it; "own": it rises by itself; "rise": the warm-up is its rise
+    warmup: str = "added"
+    warmup_rule: str = ""  # "own" and "rise": why a warm-up must be 0, or given
+    ends_at_min_lr: bool = False  # min_lr is where it ends, so it must be below train.lr
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """Every parameter it reads, the warm-up's included."""
+        return self.params + WARMUP_READS[self.warmup]
+
+    @property
+    def watches(self) -> bool:
+        """Its turns depend on the run (a monitored metric), not on a plan."""
+        return "monitor" in self.params
+
+
+WARMUP_READS = {"added": ("warmup_epochs", "warmup_steps", "warmup_start_factor"), "own": (),
+                "rise": ("warmup_epochs", "warmup_steps")}
+SCHEDULES = {
+    "step": ScheduleKind(False, ("step_size", "gamma")),
+    "multistep": ScheduleKind(False, ("milestones", "gamma")),
+    "exponential": ScheduleKind(False, ("gamma",)),
+    "cosine": ScheduleKind(True, ("min_lr",), ends_at_min_lr=True),
+    "cosine_epoch": ScheduleKind(False, ("min_lr",), ends_at_min_lr=True),
+    "onecycle": ScheduleKind(True, ("pct_start", "div_factor", "final_div_factor"), warmup="own",
+                             warmup_rule="one-cycle has its own warm-up (pct_start)"),
+    "plateau": ScheduleKind(False, ("factor", "patience", "monitor", "min_lr")),
+    "noam": ScheduleKind(True, (), warmup="rise", warmup_rule="noam rises for its warm-up, then falls as 1/sqrt(step)"),
+}
+SCHEDULE_KINDS = tuple(SCHEDULES)
 CLIP_MODES = ("norm", "value")
 DECAY_MODES = ("decoupled", "coupled")
 MONITORS = ("val_loss", "val_accuracy", "val_bits_per_char", "val_mae", "val_rmse", "val_mase")
@@ -41,9 +77,10 @@ class DropoutConfig:
 @dataclass(frozen=True)
 class LRScheduleConfig:
     enabled: bool = _f(True, "off = constant learning rate")
-    kind: str = _f("cosine", "step, multistep, exponential, cosine_epoch (per epoch); cosine, onecycle, noam (per "
-                             "batch); plateau (per epoch, on the monitored metric)",
-                   choices=SCHEDULE_KINDS)
+    kind: str = _f("cosine", f"{', '.join(k for k, s in SCHEDULES.items() if not s.per_batch and not s.watches)} (per "
+                             f"epoch); {', '.join(k for k, s in SCHEDULES.items() if s.per_batch)} (per batch); "
+                             f"{', '.join(k for k, s in SCHEDULES.items() if s.watches)} (per epoch, on the monitored "
+                             "metric)", choices=SCHEDULE_KINDS)
     warmup_epochs: float = _f(0.0, "linear warm-up length in epochs, applied per batch (not "
                                    "with onecycle); noam: its warm-up", min=0.0)
     warmup_steps: int = _f(0, "warm-up length in optimizer steps instead of epochs (0 = use warmup_epochs)", min=0)

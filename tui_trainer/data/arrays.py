@@ -90,8 +90,9 @@ def read_cache(folder: Path) -> Arrays | None:
     return arrays
 
 
-def check_arrays(arrays: Arrays, where: str, task: str = "classification") -> Arrays:
-    """Shapes and labels that training can use, or one line naming what is wrong."""
+def check_arrays(arrays: Arrays, where: str, values: bool = False) -> Arrays:
+    """Shapes and labels that training can use, or one line naming what is wrong; ``values``: y holds
+    real values to predict (a regression), not class indices."""
     import numpy as np
 
     x, y = arrays.x, arrays.y
@@ -102,7 +103,7 @@ def check_arrays(arrays: Arrays, where: str, task: str = "classification") -> Ar
         if y_test is None or x_test.shape[0] != y_test.shape[0] or x_test.shape[1:] != x.shape[1:]:
             raise DatasetError(f"{where}: x_test must have the shape of x per sample {x.shape[1:]} "
                                "and one row per label in y_test")
-    if task == "regression":
+    if values:
         return arrays
     if not np.issubdtype(y.dtype, np.integer):
         raise DatasetError(f"{where}: labels must be integers (class indices), not {y.dtype}")

@@ -106,11 +106,11 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
     device = torch.device(device)
     source = _source(config.dataset)
     spec = source.spec(config)
-    arrays = check_arrays(source.load_arrays(config, progress), config.dataset, spec.task)
+    arrays = check_arrays(source.load_arrays(config, progress), config.dataset, spec.kind.values)
     classes = arrays.classes or spec.classes
-    label = np.float32 if spec.task == "regression" else np.int64  # regression: the values to predict, (N, horizon)
+    label = np.float32 if spec.kind.values else np.int64  # regression: the values to predict, (N, horizon)
     y = torch.from_numpy(np.array(arrays.y, dtype=label))
-    n_classes = spec.num_classes if spec.task == "regression" else max(len(classes), int(y.max()) + 1 if len(y) else 0)
+    n_classes = spec.num_classes if spec.kind.values else max(len(classes), int(y.max()) + 1 if len(y) else 0)
     generator = torch.Generator().manual_seed(config.split_seed)
     if arrays.x_test is None:
         order = torch.randperm(len(y), generator=generator)

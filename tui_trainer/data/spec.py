@@ -20,6 +20,26 @@ class DatasetError(UserError):
 
 
 @dataclass(frozen=True)
+class TaskKind:
+    """What a dataset asks to be learnt, as the data, the models and the screens ask it (the loss
+    and the metrics are :mod:`tui_trainer.engine.task`'s). Code asks these, never the task's name."""
+
+    name: str  # a key of tui_trainer.engine.task.TASKS
+    classifies: bool = False  # y holds class indices: accuracy, a confusion matrix, pictures per class
+    values: bool = False  # y holds real values to predict (a forecast's horizon), as floats
+    per_position: bool = False  # a language model: a prediction (the next token) at every position
+
+    @property
+    def words(self) -> str:
+        return self.name.replace("_", " ")
+
+
+TASK_KINDS = {kind.name: kind for kind in (TaskKind("classification", classifies=True),
+                                           TaskKind("regression", values=True),
+                                           TaskKind("language_modelling", per_position=True))}
+
+
+@dataclass(frozen=True)
 class DataSpec:
     name: str
     input_shape: tuple[int, ...]  # per sample, channels first: (1, 40) for MNIST-1D, (3, 32, 32) for CIFAR-10
@@ -35,6 +55,11 @@ class DataSpec:
     no_flip: str = ""
     #: where the data comes from, for the info panel and ``presets list``
     source: str = ""
+
+    @property
+    def kind(self) -> TaskKind:
+        """What its task asks of a model and of the data."""
+        return TASK_KINDS[self.task]
 
     @property
     def shape_text(self) -> str:

@@ -21,16 +21,43 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import torch
 from torch.optim import lr_scheduler
 
-from ..config.tricks import PER_BATCH_SCHEDULES, LRScheduleConfig, monitor_mode
+from ..config.tricks import SCHEDULES, LRScheduleConfig, monitor_mode
 
 # Under fp16 the GradScaler skips the optimizer step of an overflowing batch and the
 # schedule still advances, as in PyTorch's AMP recipe; torch warns about exactly that.
 warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)` before `optimizer\.step\(\)`")
+
+
+@dataclass(frozen=True)
+class Span:
+    """What a schedule spans: the base LR, the run's epochs, its steps after the warm-up, the warm-up's steps."""
+
+    lr: float
+    epochs: int
+    rest: int
+    warmup: int
+
+
+#: Each kind's torch scheduler, from ``(optimizer, config, span)``; what each reads is declared in
+#: ``config.tricks.SCHEDULES``.
+BUILDERS: dict[str, Callable[[torch.optim.Optimizer, LRScheduleConfig, Span], Any]] = {
+    "step": lambda o, c, s: lr_scheduler.StepLR(o, c.step_size, c.gamma),
+    "multistep": lambda o, c, s: lr_scheduler.MultiStepLR(o, milestone_epochs(c, s.epochs), c.gamma),
+    "exponential": lambda o, c, s: lr_scheduler.ExponentialLR(o, c.gamma),
+    "cosine": lambda o, c, s: lr_scheduler.CosineAnnealingLR(o, max(1, s.rest), eta_min=c.min_lr),
+    "cosine_epoch": lambda o, c, s: lr_scheduler.CosineAnnealingLR(o, max(1, s.epochs), eta_min=c.min_lr),
+    "onecycle": lambda o, c, s: lr_scheduler.OneCycleLR(o, max_lr=s.lr, total_steps=s.rest, pct_start=c.pct_start,
+                                                        div_factor=c.div_factor, final_div_factor=c.final_div_factor),
+    "noam": lambda o, c, s: lr_scheduler.LambdaLR(o, noam(max(1, s.warmup))),
+    "plateau": lambda o, c, s: lr_scheduler.ReduceLROnPlateau(o, mode=monitor_mode(c.monitor, "auto"), factor=c.factor,
+                                                              patience=c.patience, min_lr=c.min_lr),
+}
 
 
 class LRSchedule:
@@ -46,46 +73,17 @@ class LRSchedule:
         self.per_batch = False
         if not self.enabled:
             return
-        kind = config.kind
+        kind = SCHEDULES[config.kind]
         warmup = min(config.warmup_steps or round(config.warmup_epochs * steps_per_epoch), self.total_steps)
-        if kind not in ("onecycle", "noam"):
+        if kind.warmup == "added":
             self.warmup_steps = warmup
         if self.warmup_steps > 0:
             self.warmup = lr_scheduler.LinearLR(optimizer, config.warmup_start_factor, 1.0,
                                                 total_iters=self.warmup_steps)
-        self.per_batch = kind in PER_BATCH_SCHEDULES
-        if kind == "step":
-            self.main = lr_scheduler.StepLR(optimizer, config.step_size, config.gamma)
-        elif kind == "multistep":
-            self.main = lr_scheduler.MultiStepLR(optimizer, milestone_epochs(config, epochs), config.gamma)
-        elif kind == "exponential":
-            self.main = lr_scheduler.ExponentialLR(optimizer, config.gamma)
-        elif kind == "cosine":
-            t_max = max(1, self.total_steps - self.warmup_steps)
-            self.main = lr_scheduler.CosineAnnealingLR(optimizer, t_max, eta_min=config.min_lr)
-        elif kind == "cosine_epoch":
-            self.main = lr_scheduler.CosineAnnealingLR(optimizer, max(1, epochs), eta_min=config.min_lr)
-        elif kind == "onecycle":
-            self.main = lr_scheduler.OneCycleLR(
-                optimizer,
-                max_lr=lr,
-                total_steps=self.total_steps,
-                pct_start=config.pct_start,
-                div_factor=config.div_factor,
-                final_div_factor=config.final_div_factor,
-            )
-        elif kind == "noam":
-            self.main = lr_scheduler.LambdaLR(optimizer, noam(max(1, warmup)))
-        elif kind == "plateau":
-            self.main = lr_scheduler.ReduceLROnPlateau(
-                optimizer,
-                mode=monitor_mode(config.monitor, "auto"),
-                factor=config.factor,
-                patience=config.patience,
-                min_lr=config.min_lr,
-            )
-        else:  # pragma: no cover - the config validates the choice
-            raise ValueError(kind)
+        self.per_batch = kind.per_batch
+        span = Span(lr, epochs, self.total_steps - self.warmup_steps, warmup)  # no warm-up before one-cycle: all of it
+        self.main = BUILDERS[config.kind](optimizer, config, span)
+        self.fed = isinstance(self.main, lr_scheduler.ReduceLROnPlateau)  # stepped with the monitored metric
 
     def after_batch(self) -> None:
         """Call after every optimizer step."""
@@ -101,7 +99,7 @@ class LRSchedule:
         """Call after every epoch's validation."""
         if not self.enabled or self.per_batch:
             return
-        if self.config.kind == "plateau":
+        if self.fed:
             self.main.step(metrics[self.config.monitor])
         else:
             self.main.step()
@@ -141,17 +139,25 @@ def milestones(config: LRScheduleConfig, epochs: int, steps_per_epoch: int) -> l
     total = epochs * steps_per_epoch
     warmup = min(config.warmup_steps or round(config.warmup_epochs * steps_per_epoch), total)
     marks: list[tuple[int, str]] = []
-    if config.kind == "onecycle":
-        marks.append((max(1, round(config.pct_start * total)), "LR peak"))
+    peak = _PEAKS.get(config.kind)
+    if peak is not None:
+        marks.append((peak(config, total), "LR peak"))
     elif warmup > 0:
         marks.append((warmup, "warm-up ends"))
-    drops = []
-    if config.kind == "step":
-        drops = list(range(config.step_size, epochs, config.step_size))
-    elif config.kind == "multistep":
-        drops = [e for e in milestone_epochs(config, epochs) if e < epochs]
+    drops = _DROPS[config.kind](config, epochs) if config.kind in _DROPS else []
     marks += [(e * steps_per_epoch, f"LR ×{config.gamma:g}") for e in drops]
     return sorted(marks)
+
+
+#: Where a schedule with a peak of its own has it (global steps done), for the markers.
+_PEAKS: dict[str, Callable[[LRScheduleConfig, int], int]] = {
+    "onecycle": lambda c, total: max(1, round(c.pct_start * total)),
+}
+#: The epochs after which a stepped schedule drops the LR by gamma.
+_DROPS: dict[str, Callable[[LRScheduleConfig, int], list[int]]] = {
+    "step": lambda c, epochs: list(range(c.step_size, epochs, c.step_size)),
+    "multistep": lambda c, epochs: [e for e in milestone_epochs(c, epochs) if e < epochs],
+}
 
 
 def milestone_epochs(config: LRScheduleConfig, epochs: int) -> list[int]:

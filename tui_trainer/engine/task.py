@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import Config
+from ..config.tricks import SCHEDULES
 from ..data import Datasets, InputPipeline, Split, StreamedSplit
 from ..data.splits import eval_steps
 from .health import classifier_not_learning, language_model_not_learning
@@ -221,7 +222,7 @@ def task_for(name: str, config: Config, targets: dict | None = None) -> Task:
         task = TASKS[name](smoothing.epsilon if smoothing.enabled else 0.0)
     known = ["val_loss", *(f"val_{m}" for m in task.metrics)]
     watched = [("tricks.early_stopping.monitor", config.tricks.early_stopping.monitor)]
-    if config.tricks.lr_schedule.enabled and config.tricks.lr_schedule.kind == "plateau":
+    if config.tricks.lr_schedule.enabled and SCHEDULES[config.tricks.lr_schedule.kind].watches:
         watched.append(("tricks.lr_schedule.monitor", config.tricks.lr_schedule.monitor))
     for key, monitor in watched:
         if monitor != "auto" and monitor not in known:

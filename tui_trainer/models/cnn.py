@@ -28,7 +28,7 @@ _LAYERS = {
 class CNN(nn.Module):
     def __init__(self, spec: DataSpec, config: Config):
         super().__init__()
-        if spec.task == "language_modelling":
+        if spec.kind.per_position:
             raise ModelShapeError(f'model.kind = "cnn" classifies; {spec.name} is language '
                                   'modelling: use model.kind = "lstm"')
         spatial = len(spec.input_shape) - 1

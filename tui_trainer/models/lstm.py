@@ -138,6 +138,6 @@ def notes(config: Config) -> list[str]:
 
 def lstm(spec: DataSpec, config: Config) -> nn.Module:
     """The LSTM family: a language model for text, else a classifier."""
-    if spec.task == "language_modelling":
+    if spec.kind.per_position:
         return LSTMLanguageModel(spec, config)
     return LSTMClassifier(spec, config)

@@ -70,9 +70,10 @@ class ResNet(nn.Module):
         from .cnn import ModelShapeError
 
         spatial = len(spec.input_shape) - 1
-        if spec.task != "classification" or spatial not in _LAYERS:
+        if not spec.kind.classifies or spatial not in _LAYERS:
             raise ModelShapeError(f'model.kind = "resnet" classifies (C, L) sequences or (C, H, W) images; {spec.name} '
-                                  f"has samples of shape {spec.shape_text} for {spec.task}: use another model.kind")
+                                  f"has samples of shape {spec.shape_text} for {spec.kind.words}: use another "
+                                  "model.kind")
         m, tricks = config.model.resnet, config.tricks
         conv, norm, pool = _LAYERS[spatial]
         momentum = tricks.batchnorm.momentum if tricks.batchnorm.enabled else None

@@ -55,11 +55,11 @@ class Block(nn.Module):
 class TransformerLanguageModel(nn.Module):
     def __init__(self, spec: DataSpec, config: Config):
         super().__init__()
-        if spec.task != "language_modelling":
+        if not spec.kind.per_position:
             from .cnn import ModelShapeError
 
             raise ModelShapeError("model.kind = \"transformer\" is a character language "
-                                  f"model for text; {spec.name} is a {spec.task.replace('_', ' ')} task: use "
+                                  f"model for text; {spec.name} is a {spec.kind.words} task: use "
                                   "model.kind = \"cnn\" or \"lstm\"")
         m, tricks = config.model.transformer, config.tricks
         p = tricks.dropout.p if tricks.dropout.enabled else 0.0

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..config.tricks import SCHEDULES
 from ..engine.events import (
     CheckpointSaved,
     EarlyStoppingState,
@@ -92,7 +93,7 @@ class Markers:
         self._new_epoch(event.start_step)
         self.threshold = event.clip_threshold if event.clip_mode == "norm" else None
         self.saves = event.run_dir is not None
-        self.plateau = event.schedule == "plateau"
+        self.plateau = event.schedule in SCHEDULES and SCHEDULES[event.schedule].watches  # its cuts are unplanned
         planned = {m.step for m in self.marks if m.kind == "lr"}
         self.marks += [Mark(int(step), "lr", str(text)) for step, text in event.lr_marks if int(step) not in planned]
 

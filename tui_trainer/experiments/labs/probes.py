@@ -56,7 +56,7 @@ def probe(run_dir: Path | str, names: list[str]) -> dict[str, float | None]:
     model.load_state_dict(load_checkpoint(best)["model"])
     model.eval()
     test, pipeline, device = trainer.data.test, trainer.data.pipeline(), trainer.setup.device
-    classes = trainer.data.spec.task == "classification"
+    classes = trainer.data.spec.kind.classifies
     if not classes or not hasattr(test, "x"):
         return {name: None for name in names}
     x, y = pipeline.prepare(test.x.to(device)), test.y.to(device)

@@ -24,7 +24,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 from ...config import Config, ConfigError, config_from_dict, config_to_dict
 from ...config.fields import field_types, variant_tables
 from ...config.schema import DATA_READ_BY, ModelConfig
-from ...config.tricks import TRICKS
+from ...config.tricks import SCHEDULES, TRICKS
 from ..explain import TITLES
 
 TRAIN_FIELDS = ("epochs", "lr", "batch_size", "seed")
@@ -34,18 +34,6 @@ DATA_FIELDS = ("dataset", "path", "seq_len", "random_offsets", "column", "date_c
 #: model.kind, then each family's settings (only the chosen family's rows are shown).
 MODEL_FIELDS = ("kind", *(f"{family}.{f.name}" for family in variant_tables(ModelConfig)
                           for f in dataclasses.fields(field_types(ModelConfig)[family])))
-#: The schedule parameters that matter for each kind (warm-up applies to all but one-cycle).
-SCHEDULE_FIELDS = {
-    "step": {"step_size", "gamma"},
-    "multistep": {"milestones", "gamma"},
-    "exponential": {"gamma"},
-    "cosine": {"min_lr"},
-    "cosine_epoch": {"min_lr"},
-    "onecycle": {"pct_start", "div_factor", "final_div_factor"},
-    "noam": {"warmup_epochs", "warmup_steps"},
-    "plateau": {"factor", "patience", "monitor", "min_lr"},
-}
-WARMUP_FIELDS = {"warmup_epochs", "warmup_steps", "warmup_start_factor"}
 LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_steps": "warm-up steps",
           "random_offsets": "random offsets", "date_column": "date column", "val_periods": "val periods",
           "test_periods": "test periods", "warmup_start_factor": "warm-up from ×",
@@ -307,8 +295,7 @@ class SettingsPanel(VerticalScroll):
         for name, datasets in DATA_READ_BY.items():
             for row in self.query(f"#row-{widget_id(f'data.{name}')}"):
                 row.display = self.config.data.dataset in datasets
-        kind = self.config.tricks.lr_schedule.kind
-        wanted = SCHEDULE_FIELDS[kind] | (WARMUP_FIELDS if kind not in ("onecycle", "noam") else set())
+        wanted = SCHEDULES[self.config.tricks.lr_schedule.kind].reads  # what the chosen kind declares it reads
         for name in TRICKS["lr_schedule"].panel[1:]:
             for row in self.query(f"#row-{widget_id(f'tricks.lr_schedule.{name}')}"):
                 row.display = name in wanted
