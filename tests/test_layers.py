@@ -72,6 +72,27 @@ def test_no_module_outgrows_a_reader():
     assert not long, long
 
 
+BODY = 60  # lines of a function's body, its docstring left out
+
+
+def body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    docstring = isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+    body = node.body[1:] if docstring else node.body
+    return body[-1].end_lineno - body[0].lineno + 1 if body else 0
+
+
+def test_body_lines_count_from_the_first_statement_after_the_docstring():
+    [node] = ast.parse('def f():\n    """Doc\n    string."""\n    a = 1\n\n    return a\n').body
+    assert body_lines(node) == 3
+
+
+def test_no_function_outgrows_a_reader():
+    long = {f"{p.relative_to(PACKAGE)}:{node.lineno} {node.name}": n for p in MODULES
+            for node in ast.walk(ast.parse(p.read_text())) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            if (n := body_lines(node)) > BODY}
+    assert not long, f"function bodies over {BODY} lines (give each concern a function with a name): {long}"
+
+
 def module_imports() -> dict[str, set[str]]:
     """Each module of the package (dotted, from the package) and the package modules it imports
     anywhere in it: at the top, in a function, or under TYPE_CHECKING."""

@@ -15,7 +15,7 @@ from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..config.tricks import TRICKS
 from ..errors import UserError
-from .common import (complete_preset, complete_run, epochs_option, fail, quiet_exit, ray_option, ray_trials,
+from .common import (complete_preset, complete_run, epochs_option, fail, ray_option, ray_trials,
                      runs_dir_option, seeds_option, threads_option, train_overrides)
 from .data_commands import data as data_command
 from .generate_command import generate as generate_command
@@ -111,89 +111,21 @@ def train(
     **switches: Optional[bool],
 ) -> None:
     """Train a preset headless, with a live progress bar (or JSON lines), and leave a run folder."""
+    from ..engine.distributed import Distributed
+    from .headless import launcher_for, run_headless, run_on_processes
+
     overrides = train_overrides([*set_, *switch_overrides(switches)], epochs=epochs, seed=seed, lr=lr, device=device)
     if resume is not None and (preset is not None or overrides):
         given = [preset] if preset is not None else []
         given += [o if isinstance(o, str) else o[2] for o in overrides]
         fail(f"--resume continues a run with the config in its folder; drop {', '.join(given)} "
              "(to change settings, start a new run)")
-    from ..engine.distributed import Distributed, ProcessLost
-    from ..launcher import Launcher
-
     dist = Distributed.from_env()  # under torchrun: this process's rank; process 0 alone speaks
-    try:
-        if resume is not None:
-            from ..runs.catalog import resolve_run
-
-            folder = resolve_run(resume, runs_dir).path  # a folder, an id, a unique part of one, or latest
-            launcher = Launcher(resume=folder, threads=threads, runs_dir=runs_dir, distributed=dist)
-        else:
-            threads_given = [("train.threads", threads, f"--threads {threads}")] if threads is not None else []
-            config, _ = load_preset(preset or DEFAULT_PRESET, [*overrides, *threads_given])
-            launcher = Launcher(config, runs_dir=runs_dir, distributed=dist)
-        config = launcher.resolve()
-    except UserError as exc:
-        fail(str(exc), exc.exit_code)
-    as_json = json_ if json_ is not None else not sys.stdout.isatty()
+    launcher = launcher_for(preset, overrides, resume, threads, runs_dir, dist)
     if nproc is not None and nproc > 1 and not dist.enabled:
-        from .launch import launch, worker_args
-
-        if config.train.batch_size % nproc:  # before any process starts
-            fail(f"train.batch_size: {config.train.batch_size} cannot be split evenly over {nproc} "
-                 f"processes; choose a multiple of {nproc} (it is the global batch)")
-        raise typer.Exit(launch(nproc, worker_args(ctx)))
-    say = fail if dist.is_main else quiet_exit  # process 0 prints what every process would
-
-    from ..engine import Control
-    from .data_progress import DataProgress
-    from .launch import RUN_DIR_FILE
-    from .reporter import JsonReporter, NoReporter, ProgressReporter
-    from .signals import exit_code, stop_on_signals
-
-    control = Control()
-    board = None
-    reporter = (JsonReporter() if as_json else ProgressReporter()) if dist.is_main else NoReporter()
-    loading = DataProgress(enabled=dist.is_main)
-    launcher.sinks.append(reporter)
-    launcher.progress = loading
-    try:
-        if tensorboard is not None:
-            from ..runs.tensorboard import require_tensorboard
-
-            require_tensorboard()
-        try:
-            launcher.prepare()  # refuses tricks that cannot apply here before creating anything
-        finally:
-            loading.close()
-        path = launcher.attach()
-        if path is not None:
-            if tensorboard is not None:
-                from ..runs.tensorboard import TensorBoardSink
-
-                board = TensorBoardSink(tensorboard / path.name)
-                launcher.trainer.record.sinks.append(board)
-            if os.environ.get(RUN_DIR_FILE):  # tell train --nproc where the run is
-                Path(os.environ[RUN_DIR_FILE]).write_text(str(path))
-        with stop_on_signals(control) as received:
-            result = launcher.run(control)
-    except UserError as exc:
-        launcher.close()
-        reporter.close()
-        if isinstance(exc, ProcessLost):  # whichever process saw it
-            fail(f"process {dist.rank}: {exc}", exc.exit_code)
-        say(str(exc), exc.exit_code)
-    except KeyboardInterrupt:  # before training started, or a second Ctrl-C
-        launcher.close()
-        reporter.close()
-        loading.close()
-        say("interrupted", 130)
-    reporter.close()
-    if board is not None:
-        board.close()
-    if received:
-        raise typer.Exit(exit_code(received))
-    if result.status in ("diverged", "failed"):
-        raise typer.Exit(1)
+        raise typer.Exit(run_on_processes(ctx, launcher.config, nproc))
+    as_json = json_ if json_ is not None else not sys.stdout.isatty()
+    raise typer.Exit(run_headless(launcher, dist, as_json, tensorboard))
 
 
 @app.command()

@@ -96,21 +96,10 @@ def planned_mode(config: DataConfig, spec: DataSpec, device: torch.device) -> st
     return "data resident" if total <= budget else f"data streamed ({_size(total)} > {_size(budget)} budget)"
 
 
-def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: Progress = no_progress) -> Datasets:
-    """Train, validation and test splits, on ``device`` or (beyond the memory budget) streamed.
-
-    Data without a test split of its own gives up ``data.test_fraction`` of it first. The
-    validation split is then carved out of the training split with ``config.split_seed``,
-    so every training seed sees the same splits; the test split is kept for the final score.
-    """
-    device = torch.device(device)
-    source = _source(config.dataset)
-    spec = source.spec(config)
-    arrays = check_arrays(source.load_arrays(config, progress), config.dataset, spec.kind.values)
-    classes = arrays.classes or spec.classes
-    label = np.float32 if spec.kind.values else np.int64  # regression: the values to predict, (N, horizon)
-    y = torch.from_numpy(np.array(arrays.y, dtype=label))
-    n_classes = spec.num_classes if spec.kind.values else max(len(classes), int(y.max()) + 1 if len(y) else 0)
+def _split_rows(config: DataConfig, arrays: Any, y: torch.Tensor, label: Any) -> tuple:
+    """The training rows, and the validation and test splits as (x, rows, y): the test split first
+    (``data.test_fraction``, unless the data has one of its own), then the validation split carved
+    out of the rest with ``config.split_seed``, so every training seed sees the same splits."""
     generator = torch.Generator().manual_seed(config.split_seed)
     if arrays.x_test is None:
         order = torch.randperm(len(y), generator=generator)
@@ -132,10 +121,30 @@ def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: 
     if len(train_rows) < 2:
         raise DatasetError(f"{config.dataset}: {len(y)} samples leave {len(train_rows)} "
                            "for training; give it more data")
-    x_test, y_test = (arrays.x,
-                      y) if arrays.x_test is None else (arrays.x_test,
-                                                        torch.from_numpy(np.array(arrays.y_test, dtype=label)))
+    if arrays.x_test is None:
+        x_test, y_test = arrays.x, y
+    else:
+        x_test, y_test = arrays.x_test, torch.from_numpy(np.array(arrays.y_test, dtype=label))
     test_rows = torch.arange(len(y_test)) if test_rows is None else test_rows
+    return train_rows, (val_x, val_rows, val_y), (x_test, test_rows, y_test)
+
+
+def load_data(config: DataConfig, device: torch.device | str = "cpu", progress: Progress = no_progress) -> Datasets:
+    """Train, validation and test splits, on ``device`` or (beyond the memory budget) streamed.
+
+    Data without a test split of its own gives up ``data.test_fraction`` of it first. The
+    validation split is then carved out of the training split with ``config.split_seed``,
+    so every training seed sees the same splits; the test split is kept for the final score.
+    """
+    device = torch.device(device)
+    source = _source(config.dataset)
+    spec = source.spec(config)
+    arrays = check_arrays(source.load_arrays(config, progress), config.dataset, spec.kind.values)
+    classes = arrays.classes or spec.classes
+    label = np.float32 if spec.kind.values else np.int64  # regression: the values to predict, (N, horizon)
+    y = torch.from_numpy(np.array(arrays.y, dtype=label))
+    n_classes = spec.num_classes if spec.kind.values else max(len(classes), int(y.max()) + 1 if len(y) else 0)
+    train_rows, (val_x, val_rows, val_y), (x_test, test_rows, y_test) = _split_rows(config, arrays, y, label)
     images = arrays.x.ndim == 4
     spec = replace(spec, input_shape=tuple(arrays.x.shape[1:]), num_classes=n_classes, classes=tuple(classes),
                    train_size=len(train_rows) + len(val_rows), test_size=len(test_rows), images=images or spec.images,

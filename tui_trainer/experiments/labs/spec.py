@@ -198,33 +198,14 @@ def load_lab(name_or_path: str | Path, check_configs: bool = True) -> Lab:
     for key in ("question", "lesson", "base"):
         if not isinstance(raw.get(key), str) or not raw.get(key, "").strip():
             problems.append(f"{key}: a non-empty string is required")
-    arms_raw = raw.get("arm", [])
-    if not isinstance(arms_raw, list):
-        problems.append("[[arm]]: a list of arms, each with a name and a set table")
-        arms_raw = []
-    arms = []
-    for i, a in enumerate(arms_raw):
-        if not isinstance(a, dict) or not isinstance(a.get("name"), str) or not isinstance(a.get("set", {}), dict):
-            problems.append(f"arm {i + 1}: needs name = \"...\" and set = {{ ... }}")
-            continue
-        problems += [f"arm {a['name']!r}: unknown key {k!r} (an arm has name and set)"
-                     for k in a if k not in ("name", "set")]
-        arms.append(Arm(a["name"], dict(a.get("set", {}))))
     factors = _factors(raw.get("factors", {}), problems)
-    arms = [*factor_arms(factors), *arms]
+    arms = [*factor_arms(factors), *_arms(raw.get("arm", []), problems)]
     if not arms:
         problems.append("[[arm]]: at least one arm (or [factors]) is required, each with a name and a set table")
     names = [a.name for a in arms]
     if len(set(names)) != len(names):
         problems.append(f"arm names must differ: {names}")
-    scan = None
-    if "scan" in raw:
-        s = raw["scan"]
-        if not isinstance(s, dict) or not isinstance(s.get("key"),
-                                                     str) or not isinstance(s.get("values"), list) or not s["values"]:
-            problems.append("[scan]: needs key = \"section.setting\" and a non-empty values list")
-        else:
-            scan = Scan(s["key"], list(s["values"]), s["key"].split(".")[-1])
+    scan = _scan(raw["scan"], problems) if "scan" in raw else None
     seeds = raw.get("seeds", 2)
     if not isinstance(seeds, int) or seeds < 1:
         problems.append("seeds: a whole number of at least 1")
@@ -252,6 +233,31 @@ def load_lab(name_or_path: str | Path, check_configs: bool = True) -> Lab:
         except ConfigError as exc:
             raise LabError(f"{where}: {exc}") from None
     return lab
+
+
+def _arms(raw: Any, problems: list[str]) -> list[Arm]:
+    """The ``[[arm]]`` tables, each a name and the settings it changes."""
+    if not isinstance(raw, list):
+        problems.append("[[arm]]: a list of arms, each with a name and a set table")
+        return []
+    arms = []
+    for i, a in enumerate(raw):
+        if not isinstance(a, dict) or not isinstance(a.get("name"), str) or not isinstance(a.get("set", {}), dict):
+            problems.append(f"arm {i + 1}: needs name = \"...\" and set = {{ ... }}")
+            continue
+        problems += [f"arm {a['name']!r}: unknown key {k!r} (an arm has name and set)"
+                     for k in a if k not in ("name", "set")]
+        arms.append(Arm(a["name"], dict(a.get("set", {}))))
+    return arms
+
+
+def _scan(raw: Any, problems: list[str]) -> Scan | None:
+    """``[scan]``: one setting and the values every arm runs at."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("key"), str) or not isinstance(raw.get("values"), list) \
+            or not raw["values"]:
+        problems.append("[scan]: needs key = \"section.setting\" and a non-empty values list")
+        return None
+    return Scan(raw["key"], list(raw["values"]), raw["key"].split(".")[-1])
 
 
 def _factors(raw: Any, problems: list[str]) -> dict[str, dict[str, Any]]:
