@@ -3,8 +3,10 @@ no sense, replayed by a resume so it stays exact; and `tui-trainer nudge` reachi
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -91,12 +93,28 @@ def test_a_resume_replays_the_interventions_after_its_checkpoint_and_ends_as_the
     config, last, best = load_resume(broken.path)
     # the first is in the checkpoint, the second replays
     assert last["global_step"] == 32 and last["optimizer"]["lr_scale"] == 0.5
+    older = RunFolder(shutil.copytree(broken.path, tmp_path / "older"))  # as a version before the parts' knobs saved it
+    legacy = old_layout(copy.deepcopy(last))  # before the resume below trains on the optimizer's tensors
     resumed = Trainer(config, data=small_data, run_folder=RunFolder(broken.path), resume=(last, best),
                       keep_events=True).run()
     [replayed] = [e for e in resumed.events if isinstance(e, Intervention)]
     assert (replayed.step, replayed.changes, replayed.source) == (40, {"clip": 0.25, "dropout": 0.05}, "replay")
     for key in ("best_val_loss", "test_loss", "test_accuracy", "steps"):
         assert resumed.summary[key] == unbroken.summary[key], key
+    from_older = Trainer(config, data=small_data, run_folder=older, resume=(legacy, best)).run()
+    for key in ("best_val_loss", "test_loss", "test_accuracy", "steps"):
+        assert from_older.summary[key] == unbroken.summary[key], key
+
+
+def old_layout(last: dict) -> dict:
+    """``last.pt`` as versions before the parts kept what was steered wrote it: one ``steering`` entry."""
+    optimizer = {k: v for k, v in last["optimizer"].items() if k not in ("lr_scale", "sgd_decay")}
+    early = {k: v for k, v in last["early_stopping"].items() if k != "patience"}
+    steering = {"lr_scale": last["optimizer"]["lr_scale"], "sgd_decay": last["optimizer"]["sgd_decay"],
+                "clip_enabled": last["clip"]["enabled"], "clip_threshold": last["clip"]["threshold"],
+                "dropout": last["dropout"]["p"], "patience": last["early_stopping"]["patience"]}
+    kept = {k: v for k, v in last.items() if k not in ("clip", "dropout")}
+    return {**kept, "optimizer": optimizer, "early_stopping": early, "steering": steering}
 
 
 @pytest.mark.usefixtures("mnist1d")
@@ -119,6 +137,8 @@ def test_nudge_reaches_a_headless_run_through_its_folder(tmp_path):
         assert "lr × 0.5, patience 20 from step" in applied.stdout
         refused = nudge("--lr-scale", "0")
         assert refused.returncode == 2 and "--lr-scale 0.0: must be above 0" in refused.stderr
+        unknown = nudge("--set", "momentum=0.5")  # any knob by name; the run's parts judge it
+        assert unknown.returncode == 2 and "refused: unknown setting momentum" in unknown.stderr
     finally:
         proc.send_signal(2)
         out, _ = proc.communicate(timeout=120)

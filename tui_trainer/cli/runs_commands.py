@@ -139,10 +139,15 @@ def nudge(
                                                  help="Set the weight decay coefficient (the trick must be on)."),
     patience: Optional[int] = typer.Option(None, "--patience",
                                            help="Set early stopping's patience (the trick must be on)."),
+    set_: List[str] = typer.Option([], "--set", "-s", metavar="KNOB=VALUE",
+                                   help="Any setting a run can change while it trains, by its knob's name "
+                                        "(lr_scale, clip, dropout, weight_decay, patience, ...). Repeatable."),
     wait: float = typer.Option(30.0, "--wait", help="Seconds to wait for the run's answer."),
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """Change settings of a run while it trains, headless: through its folder, at its next step boundary."""
+    from ..config import ConfigError
+    from ..config.loader import parse_override
     from ..engine.commands import Steer
     from ..runs.catalog import resolve_run
     from ..runs.nudge import send, wait_reply
@@ -158,8 +163,14 @@ def nudge(
     for key, value in (("dropout", dropout), ("weight_decay", weight_decay), ("patience", patience)):
         if value is not None:
             changes[key] = value
+    for item in set_:  # the run's parts judge the knob and its value
+        try:
+            [knob], value = parse_override(item)
+        except (ConfigError, ValueError):
+            fail(f"--set {item}: expected KNOB=VALUE, e.g. --set lr_scale=0.5")
+        changes[knob] = value
     if not changes:
-        fail("nothing to change: give --lr-scale, --clip, --dropout, --weight-decay or --patience")
+        fail("nothing to change: give --lr-scale, --clip, --dropout, --weight-decay, --patience or --set KNOB=VALUE")
     for bad, why in ((lr_scale is not None and not lr_scale > 0,
                       f"--lr-scale {lr_scale}: must be above 0 (the LR would stop or flip)"),
                      (dropout is not None and not 0 <= dropout < 1, f"--dropout {dropout}: p must be in [0, 1)"),

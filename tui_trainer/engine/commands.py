@@ -75,7 +75,11 @@ def from_json(data: Any) -> Command:
     cls = COMMANDS.get(data.get("command"))
     if cls is None:
         raise ValueError(f"unknown command {data.get('command')!r}; one of {', '.join(COMMANDS)}")
-    fields = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = [k for k in data if k != "command" and k not in names]
+    if unknown:
+        raise ValueError(f"{_name(cls)}: unknown field {', '.join(unknown)}; it takes {', '.join(names) or 'none'}")
+    fields = {name: data[name] for name in names if name in data}
     if cls is Steer and not isinstance(fields.get("changes", {}), dict):
         raise ValueError("steer: \"changes\" is a JSON object of settings")
     try:
