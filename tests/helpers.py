@@ -112,9 +112,11 @@ def norms_not_skipped(events) -> list[float]:
 
 
 def follows_from_its_numbers(folder, lab_name):
-    """The verdict saved in lab.json is what its results give, and each line comparing an arm
-    with the reference carries the difference of the means computed here by hand, its sign
-    agreeing with the word (better or worse) for the metric's direction."""
+    """The verdict saved in lab.json follows from its results, checked here without the verdict's
+    code: its headline is what its lines say (one seed anywhere: indicative; an expectation
+    not measured: not "holds"), and each line comparing an arm with the reference carries the
+    difference of the means computed here by hand, its sign agreeing with the word (better or
+    worse) for the metric's direction."""
     import json
     import math
     import re
@@ -123,12 +125,18 @@ def follows_from_its_numbers(folder, lab_name):
     import pytest
 
     from tui_trainer.experiments.labs import load_lab
-    from tui_trainer.experiments.labs.verdict import judge
 
     saved = json.loads((Path(folder) / "lab.json").read_text())
     lab = load_lab(lab_name)
-    assert judge(lab, saved["results"], saved["skipped"]).to_json() == saved["verdict"]
-    checked, lines = 0, saved["verdict"]["lines"]
+    verdict, lines = saved["verdict"], saved["verdict"]["lines"]
+    seeds = {r["arm"]: sum(1 for x in saved["results"] if x["arm"] == r["arm"]) for r in saved["results"]}
+    if any("(indicative)" in line or "(one seed" in line for line in lines):
+        assert verdict["outcome"] == "indicative", verdict
+    if verdict["outcome"] == "holds":
+        assert min(seeds.values()) >= 2 and not any("not measured here" in line for line in lines), verdict
+        assert any(", as the lesson expects" in line or "earned a place" in line or "up to" in line
+                   for line in lines), verdict
+    checked = 0
     # several verdicts: each under a heading line (not indented); one: all the lines
     headings = [i for i, line in enumerate(lines) if not line.startswith(" ")] if len(lab.rules) > 1 else [0]
     sections = [lines[start:end] for start, end in zip(headings, [*headings[1:], len(lines)])]

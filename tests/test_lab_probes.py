@@ -24,7 +24,7 @@ ORDER_LAB = """
 question = "Which order?"
 lesson = "BatchNorm after dropout learns a variance that eval mode never sees."
 base = "cnn-mnist1d"
-seeds = 1
+seeds = 2
 columns = ["eval_mode_spread", "train_mode_spread", "eval_mode_test_accuracy", "test_accuracy", "bn_variance_ratio"]
 [set]
 "train.epochs" = 2

@@ -14,11 +14,12 @@ many tricks and is clearly better than none.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .measure import describe
 from .spec import Lab, Rule, factor_arm
-from .stats import Stat, Verdict, num, outcome, relation, share, stats_by_arm
+from .stats import Stat, Verdict, num, outcome, relation, seeded, share, stats_by_arm
 
 
 def forward(lab: Lab, rule: Rule, results: list[dict[str, Any]]) -> Verdict:
@@ -32,6 +33,8 @@ def forward(lab: Lab, rule: Rule, results: list[dict[str, Any]]) -> Verdict:
     lines = [f"{describe(rule.metric)}: no tricks {none.text()}"]
     if not none.values:
         return Verdict("skipped", lines + ["not measured here: the arm without tricks has no results"])
+    if all(s.failed for s in stats.values() if s.values):
+        return Verdict("failed", lines + ["every run of every arm diverged: no pipeline to find"])
     while len(chosen) < len(lab.factors):
         options = [(f, stat((*chosen, f))) for f in lab.factors if f not in chosen]
         options = [(f, s) for f, s in options if s.values]
@@ -56,22 +59,29 @@ def forward(lab: Lab, rule: Rule, results: list[dict[str, Any]]) -> Verdict:
     judged = []
     if chosen:
         gain = relation(found, none, rule)
-        lines.append(f"against no tricks: Δ {found.mean - none.mean:+.3g} ({_word(gain)})")
+        lines.append(f"against no tricks: {_delta(found, none)} ({_word(gain)})")
         judged.append("held" if gain == "better" else "unclear" if gain == "unclear" else "against")
     else:
         judged.append("against")
     if every.values and len(chosen) < len(lab.factors):
-        lines.append(f"against all {len(lab.factors)} tricks ({every.text()}): Δ {found.mean - every.mean:+.3g} "
+        lines.append(f"against all {len(lab.factors)} tricks ({every.text()}): {_delta(found, every)} "
                      f"({_word(relation(found, every, rule))})")
     held = len(chosen) >= rule.at_least
     lines.append(f"{len(chosen)} trick{'s' if len(chosen) != 1 else ''} earned a place; the lesson expects "
                  f"{rule.at_least} or more{', and so it is' if held else ''}")
     judged.append("held" if held else "against")
+    if any(not seeded(s, none) for s in stats.values() if s.values):
+        judged = ["indicative"]  # one seed: the steps follow directions, not measured differences
     noise = (f"a trick is added when its arm's mean is better and clearly so: apart by more than "
-             f"{share(rule.min_effect)} and by more than twice the standard error of the difference")
+             f"{share(rule.min_effect)} and, with two seeds or more, by more than twice the standard error of the "
+             "difference (with one seed, by the gap alone: indicative)")
     return Verdict(outcome(judged), lines, noise)
+
+
+def _delta(a: Stat, b: Stat) -> str:
+    return f"Δ {a.mean - b.mean:+.3g}" if math.isfinite(a.mean) and math.isfinite(b.mean) else "no finite Δ"
 
 
 def _word(found: str) -> str:
     return {"better": "better", "worse": "worse", "same": "the same", "unclear": "no clear difference",
-            "unmeasured": "not measured"}[found]
+            "unmeasured": "not measured", "failed": "both failed"}[found]
