@@ -23,7 +23,7 @@ def reference_lab(tmp_path, arms=("plain", "dropout"), better=("dropout",), name
     """A lab comparing arms with "plain" on best_val_loss (lower is better)."""
     arms_toml = "".join(f'[[arm]]\nname = "{a}"\nset = {{ "train.lr" = 0.00{i + 1} }}\n' for i, a in enumerate(arms))
     path = tmp_path / f"{name}.toml"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(textwrap.dedent("""
         question = "?"
         lesson = "."
         base = "cnn-mnist1d"
