@@ -37,11 +37,22 @@ def test_seeds_is_checked_by_its_type_in_every_command(command):
 
 
 def test_the_commands_that_train_share_epochs_and_threads():
-    for command in (["train"], ["ablate"], ["sweep"], ["lab", "run"]):
+    for command in (["train"], ["ablate"], ["sweep"], ["lab", "run"], ["tui"]):
         code, out = invoke(*command, "--help")
         assert code == 0
         assert "Maximum epochs of each run (train.epochs)" in out, command
         assert "--threads" in out, command
+    for command in (["train"], ["ablate"], ["sweep"], ["lab", "run"], ["tui"]):
+        assert "--set" in invoke(*command, "--help")[1], command
+
+
+def test_the_app_opens_on_the_settings_given_and_refuses_a_bad_one_before_it_opens():
+    from tui_trainer.tui import TrainerApp
+
+    app_ = TrainerApp("digits-cnn", threads=1, overrides=["train.lr=0.02", ("train.epochs", 3, "--epochs 3")])
+    assert (app_.config.train.lr, app_.config.train.epochs) == (0.02, 3)  # what the panel is built from
+    code, out = invoke("tui", "digits-cnn", "--set", "train.lrr=0.1")
+    assert code == 2 and out.startswith("error: --set train.lrr=0.1: train.lrr: unknown key") and "did you mean" in out
 
 
 def test_a_mistaken_setting_names_the_option_that_made_it():

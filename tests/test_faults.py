@@ -126,3 +126,33 @@ def test_skip_policy_with_a_grad_scaler_closes_each_skipped_step(small_data):
     causes = {e.cause for e in result.events if isinstance(e, StepsSkipped)}
     assert causes == {"nonfinite"}  # counted once, as the policy's skips, not again as the scaler's
     assert result.summary["skipped_steps"]["nonfinite"] >= 2 and result.summary["skipped_steps"]["grad_scaler"] == 0
+
+
+def test_a_crashed_runs_time_and_speed_read_as_not_measured(small_data, tmp_path):
+    from tui_trainer.cli.reporter import ProgressReporter
+    from tui_trainer.engine.events import RunEnded, dispatch
+    from tui_trainer.runs.catalog import load_run, show_text
+
+    told = []
+
+    def crash(event):
+        told.append(event)
+        if isinstance(event, EpochEnded):
+            raise RuntimeError("a bug in a sink")
+
+    folder = RunFolder.create(tmp_path, "crashed")
+    with pytest.raises(RuntimeError, match="a bug in a sink"):
+        Trainer(make_config({"train.epochs": 2}), data=small_data, run_folder=folder, sinks=[crash]).run()
+    summary = read_summary(folder.path)
+    assert summary["status"] == "failed" and summary["wall_seconds"] is None  # null in --json, not 0
+    assert summary["train_samples_per_second"] is None
+    shown = {line.split()[0]: line.split(None, 1)[1] for line in show_text(load_run(folder.path)).splitlines()
+             if line.startswith(("time ", "speed "))}
+    assert shown == {"time": "not measured", "speed": "not measured"}
+    reporter = ProgressReporter()
+    with reporter.console.capture() as captured:
+        for event in told:
+            dispatch(reporter, event)
+    said = captured.get()
+    assert isinstance(told[-1], RunEnded) and told[-1].summary["wall_seconds"] is None
+    assert "time             not measured   speed not measured" in said and "on None" not in said

@@ -1,4 +1,4 @@
-"""The live view's curve arithmetic: bounded whole-run series and their sparkline rows."""
+"""The live view's arithmetic: bounded whole-run series, their sparkline rows, and the status line's pace."""
 
 import math
 
@@ -84,3 +84,30 @@ def test_braille_plot_draws_each_run_in_its_own_colour_on_shared_axes():
     _, ranges = braille_plot([[(1.0, 0.1), (2.0, 10.0), (3.0, float("nan"))]], 10, 2, log=True)
     assert ranges[2:] == (-1.0, 1.0)  # log10 of the finite values
     assert braille_plot([[(1.0, float("nan"))]], 10, 2, log=False)[1] is None  # nothing finite to draw
+
+
+def test_the_status_lines_rate_is_the_epochs_and_its_eta_counts_whole_epochs():
+    """A run whose epochs each take 1.0 s of wall time, 0.6 s of it training: a fake clock, carried
+    by the events as the engine writes them."""
+    from helpers import synthetic_events
+
+    from tui_trainer.engine.events import EpochEnded, RunStarted, StepStats
+    from tui_trainer.runs.pace import Pace
+
+    started = next(e for e in synthetic_events(epochs=1) if isinstance(e, RunStarted))
+    started = RunStarted(**{**vars(started), "epochs": 100, "steps_per_epoch": 10, "batch_size": 32})
+    pace = Pace()
+    pace.show_run_started(started)
+    assert pace.remaining() is None and pace.rate == 0.0  # nothing measured yet
+    for epoch in range(5):
+        # two fetches of 5 steps: 0.2 s and 0.4 s (one alone would say 800/s or 400/s)
+        pace.show_step_stats(StepStats(epoch, epoch * 10, 5, [1.0] * 5, [1.0] * 5, [0.1] * 5, 160 / 0.2, 0.2))
+        pace.show_step_stats(StepStats(epoch, epoch * 10 + 5, 10, [1.0] * 5, [1.0] * 5, [0.1] * 5, 160 / 0.4, 0.4))
+        assert math.isclose(pace.rate, 320 / 0.6)  # the epoch's training rate, as its epoch line gives it
+        if epoch == 0:  # before any epoch ends: the training rate
+            assert math.isclose(pace.remaining(), 99 * (10 * 32) / (320 / 0.6))
+        pace.show_epoch_ended(EpochEnded(epoch + 1, 1.0, 1.0, None, 0.1, 0.8, 320 / 0.6, wall_seconds=epoch + 1.0))
+    assert math.isclose(pace.remaining(), 95 * 1.0)  # whole epochs of 1.0 s, validation and checkpoints in
+    pace.show_step_stats(StepStats(5, 50, 5, [1.0] * 5, [1.0] * 5, [0.1] * 5, 160 / 0.3, 0.3))
+    real = 94.5  # half of the sixth epoch done, at 1.0 s an epoch
+    assert abs(pace.remaining() - real) <= 0.15 * real and math.isclose(pace.rate, 160 / 0.3)

@@ -78,10 +78,17 @@ def rate_text(samples_per_second: float, tokens_per_sample: int = 0) -> str:
 
 
 def summary_rate(summary: dict[str, Any]) -> str:
-    """A finished run's training speed: ``3,512 train samples/s`` or ``23,104 train tokens/s``."""
+    """A finished run's training speed: ``3,512 train samples/s`` or ``23,104 train tokens/s``;
+    ``speed not measured`` for a run that ended before it was (a crash)."""
     if summary.get("train_tokens_per_second"):
         return f"{summary['train_tokens_per_second']:,.0f} train tokens/s"
-    return f"{summary.get('train_samples_per_second', 0.0):,.0f} train samples/s"
+    rate = summary.get("train_samples_per_second")
+    return "speed not measured" if rate is None else f"{rate:,.0f} train samples/s"
+
+
+def measured_time(seconds: float | None) -> str:
+    """A run's time, or ``not measured`` (a run that crashed before its summary could time it)."""
+    return "not measured" if seconds is None else duration(seconds)
 
 
 def versus_baselines(summary: dict[str, Any], key: str | None = None) -> str:

@@ -69,11 +69,15 @@ TUI_THREADS_HELP = ("CPU threads for torch in every run the app starts (default:
 def tui(
     preset: Optional[str] = typer.Argument(None, help="Preset name or path to open (default cnn-mnist1d).",
                                            autocompletion=complete_preset),
+    set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
+                                   help="Override a setting of the preset the app opens on, e.g. --set train.lr=0.01. "
+                                        "Repeatable."),
+    epochs: Optional[int] = epochs_option(),
     runs_dir: Path = runs_dir_option("Where run folders are created."),
     threads: Optional[int] = typer.Option(None, "--threads", help=TUI_THREADS_HELP),
 ) -> None:
     """Open the app: pick a preset, switch the tricks, train and watch it live."""
-    open_app(preset, runs_dir, threads)
+    open_app(preset, runs_dir, threads, train_overrides(set_, epochs=epochs))
 
 
 @app.command()

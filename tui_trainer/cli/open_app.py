@@ -7,15 +7,16 @@ import sys
 from ..errors import UserError
 
 
-def open_app(preset: str | None, runs_dir, threads: int | None) -> None:
-    """Open the app; a user mistake (an unknown preset) is one ``error:`` line and exit 2.
+def open_app(preset: str | None, runs_dir, threads: int | None, overrides: list | None = None) -> None:
+    """Open the app on ``preset`` with ``overrides`` (``--set``, ``--epochs``); a user mistake (an
+    unknown preset, a bad key or value) is one ``error:`` line and exit 2, before the app opens.
 
     Plain ``tui-trainer`` comes here straight from :func:`~tui_trainer.cli.main`: typer's first
     parse imports pydantic (about 75 ms on 2 cores), a seventh of the first screen's budget."""
     from ..tui import TrainerApp
 
     try:
-        TrainerApp(preset, runs_dir, threads).run()
+        TrainerApp(preset, runs_dir, threads, overrides).run()
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -8,19 +8,33 @@ import sys
 from ..display import (
     baseline_lines,
     best_metrics,
-    duration,
     epoch_line,
     epoch_metrics,
     fmt,
     headline,
+    measured_time,
     metrics_text,
     peak_text,
     rate_text,
     status_colour,
     summary_rate,
 )
-from ..engine.events import (EarlyStoppingState, EpochEnded, Event, Intervention, RunEnded, RunStarted, RunWarning,
-                             SampleText, StepsSkipped, StepStats, SystemStats, dispatch, event_to_dict)
+from ..engine.events import (
+    EarlyStoppingState,
+    EpochEnded,
+    Event,
+    Intervention,
+    RunEnded,
+    RunStarted,
+    RunWarning,
+    SampleText,
+    StepsSkipped,
+    StepStats,
+    SystemStats,
+    dispatch,
+    event_to_dict,
+)
+from ..runs.pace import Pace
 
 
 class NoReporter:
@@ -61,6 +75,7 @@ class ProgressReporter:
                        "wait": ""}
         self.epochs = 0
         self.tokens_per_sample = 0
+        self.pace = Pace()  # the epoch's training rate, as the epoch lines give it
 
     def __call__(self, event: Event) -> None:
         if self.progress is not None or isinstance(event, RunStarted):
@@ -71,6 +86,7 @@ class ProgressReporter:
 
         self.epochs = event.epochs
         self.tokens_per_sample = event.tokens_per_sample
+        self.pace.show_run_started(event)
         self.console.print(
             f"[bold]{event.preset}[/]  {event.parameters:,} parameters  device {event.device}  "
             f"precision {event.precision}  threads {event.threads}"
@@ -116,7 +132,8 @@ class ProgressReporter:
         f["loss"] = fmt(event.losses[-1])
         f["norm"] = fmt(event.grad_norms[-1], ".3g")
         f["lr"] = fmt(event.lrs[-1], ".2e")
-        f["rate"] = rate_text(event.samples_per_second, self.tokens_per_sample)
+        self.pace.show_step_stats(event)
+        f["rate"] = rate_text(self.pace.rate, self.tokens_per_sample)
         self.progress.update(self.task, advance=len(event.losses), **f)
 
     def show_epoch_ended(self, event: EpochEnded) -> None:
@@ -161,8 +178,8 @@ class ProgressReporter:
             f"best epoch       {s.get('best_epoch') or '-'} of {s.get('epochs_run')}",
             f"best val loss    {fmt(s.get('best_val_loss'))}   (val {metrics_text(best_metrics(s))})",
             f"{label:<16} {fmt(value)}   (test loss {fmt(s.get('test_loss'))}, {s.get('weights')} weights)",
-            f"time             {duration(s.get('wall_seconds', 0.0))}   "
-            f"{summary_rate(s)} on {s.get('device')} ({s.get('precision')})",
+            f"time             {measured_time(s.get('wall_seconds'))}   {summary_rate(s)}"
+            + (f" on {s['device']} ({s.get('precision')})" if s.get("device") else ""),
         ]
         lines += [f"baselines        {line}" for line in baseline_lines(s)]
         if s.get("peak_memory"):

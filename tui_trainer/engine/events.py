@@ -62,6 +62,7 @@ class StepStats:
     grad_norms: list[float]
     lrs: list[float]
     samples_per_second: float
+    seconds: float = 0.0  # the training time they span, pauses excluded (samples = samples_per_second × seconds)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ class EpochEnded:
     steps: int = 0  # the epoch's steps (those of this session, after a resume mid-epoch)
     # the L2 norm of the weights (every parameter of two dimensions or more) after the epoch
     weight_norm: float | None = None
+    # the run's wall time when the epoch ended, over all its sessions: between two epochs, everything an epoch costs
+    wall_seconds: float | None = None
 
 
 @dataclass(frozen=True)

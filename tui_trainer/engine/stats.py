@@ -27,6 +27,7 @@ class Fetched:
     lrs: list[float]  # the LR each step used
     samples: int
     samples_per_second: float  # since the previous fetch, pauses excluded
+    seconds: float  # that time
 
 
 class StepStatsBuffer:
@@ -79,6 +80,7 @@ class StepStatsBuffer:
             lrs=self.lrs,
             samples=self.samples,
             samples_per_second=self.samples / elapsed if elapsed > 0 else 0.0,
+            seconds=elapsed,
         )
         self.clock = self.last_fetch = now
         self.pending, self.samples, self.lrs = 0, 0, []

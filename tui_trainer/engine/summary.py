@@ -62,6 +62,7 @@ def epoch_ended(setup: Setup, parts: Parts, state: RunState, metrics: dict[str, 
         samples_per_second=setup.epoch_samples / seconds if seconds > 0 else 0.0,
         tokens_per_second=setup.epoch_samples * setup.tokens_per_sample / seconds if seconds > 0 else 0.0,
         clipped_steps=state.epoch_clipped, steps=state.epoch_steps, weight_norm=weight_norm(parts.optim.params),
+        wall_seconds=state.wall_seconds(),
     )
 
 
@@ -73,7 +74,8 @@ def record_failure(config: Config, folder: RunStore | None, emit: Callable[[Even
     status = "stopped" if interrupted else "failed"
     reason = "interrupted (KeyboardInterrupt)" if interrupted else f"{type(exc).__name__}: {exc}"
     summary = {"preset": config.name, "status": status, "reason": reason,
-               "run_dir": str(folder.path) if folder is not None else None}
+               "run_dir": str(folder.path) if folder is not None else None,
+               "wall_seconds": None, "train_samples_per_second": None}  # not measured: the run ended first
     try:
         if folder is not None:
             folder.write_summary(summary)

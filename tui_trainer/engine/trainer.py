@@ -243,7 +243,7 @@ class Trainer:
         review = guard.review(fetched, first, state.epoch)
         state.epoch_losses.extend(loss for i, loss in enumerate(fetched.losses) if first + i + 1 not in review.skipped)
         self.emit(StepStats(state.epoch, first, state.step_in_epoch, fetched.losses, fetched.grad_norms, fetched.lrs,
-                            fetched.samples_per_second))
+                            fetched.samples_per_second, fetched.seconds))
         for event in review.events:
             self.emit(event)
         return review.outcome

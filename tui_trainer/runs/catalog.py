@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..config import ConfigError, config_from_dict, config_to_dict, load_config
-from ..config.writer import toml_value
 from ..config.schema import Config
 from ..config.tricks import TRICKS
-from ..display import (baseline_lines, best_metrics, confusion_lines, duration, fmt, headline_cell, metrics_text,
-                       peak_text, summary_rate)
+from ..config.writer import toml_value
+from ..display import (baseline_lines, best_metrics, confusion_lines, duration, fmt, headline_cell, measured_time,
+                       metrics_text, peak_text, summary_rate)
 from ..engine.events import EarlyStoppingState, EpochEnded, Intervention, RunStarted, StepsSkipped, StepStats, dispatch
 from ..errors import UserError
 from .folder import CONFIG, METRICS, SUMMARY, read_events
@@ -204,11 +204,11 @@ def _result(run: RunInfo, key: str, spec: str | None) -> str:
         return run.status
     if key == "headline":
         return headline_cell(run.summary)
-    if key == "speed":
-        return summary_rate(run.summary) if run.summary else "-"
+    if key == "speed":  # under its label: "not measured" for a run that crashed before it was
+        return summary_rate(run.summary).removeprefix("speed ") if run.summary else "-"
     value = run.summary.get(key)
     if spec == "time":
-        return duration(value)
+        return measured_time(value)
     if key == "best_val_metrics":
         return metrics_text(best_metrics(run.summary))
     if key == "skipped_steps" and isinstance(value, dict):

@@ -79,11 +79,13 @@ class TrainerApp(JobControl, App):
         Binding("escape", "blur", "Leave input", show=False),
     ]
 
-    def __init__(self, preset: str | None = None, runs_dir: Path | str = "runs", threads: int | None = None):
+    def __init__(self, preset: str | None = None, runs_dir: Path | str = "runs", threads: int | None = None,
+                 overrides: list | None = None):
         """``threads``: torch threads for every run started here (default: the preset's
-        ``train.threads``, where 0 means one per core, as ``tui-trainer train``)."""
+        ``train.threads``, where 0 means one per core, as ``tui-trainer train``); ``overrides``:
+        settings of the preset it opens on (``--set``, ``--epochs``), as ``train`` takes them."""
         super().__init__()
-        self.config, self.preset_path = load_preset(preset or DEFAULT_PRESET)
+        self.config, self.preset_path = load_preset(preset or DEFAULT_PRESET, overrides or [])
         self.runs_dir = Path(runs_dir)
         self.threads = threads
         self.job: Job | None = None  # the job in the worker (a run, ablation, lab, LR range test), or the last one
@@ -323,5 +325,6 @@ class TrainerApp(JobControl, App):
         self.set_focus(None)
 
 
-def run_app(preset: str | None = None, runs_dir: Path | str = "runs", threads: int | None = None) -> None:
-    TrainerApp(preset, runs_dir, threads).run()
+def run_app(preset: str | None = None, runs_dir: Path | str = "runs", threads: int | None = None,
+            overrides: list | None = None) -> None:
+    TrainerApp(preset, runs_dir, threads, overrides).run()

@@ -23,6 +23,7 @@ from ...display import (
     fmt,
     headline,
     load_text,
+    measured_time,
     metrics_text,
     rate_text,
     status_colour,
@@ -42,6 +43,7 @@ from ...engine.events import (
     SystemStats,
     dispatch,
 )
+from ...runs.pace import Pace
 from ..curves import Series
 from ..markers import Markers
 from .live_view import Curve, LiveView
@@ -63,6 +65,7 @@ class Monitor(Vertical):
             "patience": Curve("patience", "patience", "max"),
         }
         self.markers = Markers()
+        self.pace = Pace()  # the epoch's training rate and the time left, for the status line
         self.dirty: set[str] = set()  # curves with new points since the last redraw
         self.redraws = 0
         self._curves_drawn = 0.0
@@ -114,6 +117,7 @@ class Monitor(Vertical):
         for event in events:
             changed = True
             dispatch(self, event)
+            dispatch(self.pace, event)
             if not isinstance(event, RunStarted):  # show_run_started tells the markers whether the curves begin anew
                 self.markers.note(event)
         if changed:
@@ -194,7 +198,7 @@ class Monitor(Vertical):
         label, value = headline(s)
         if value is not None:
             self.log_view.write(f"{label} {value:.4f} ({s.get('weights')} weights, best epoch "
-                                f"{s.get('best_epoch')}), {summary_rate(s)}, {duration(s.get('wall_seconds', 0))}")
+                                f"{s.get('best_epoch')}), {summary_rate(s)}, {measured_time(s.get('wall_seconds'))}")
         for line in baseline_lines(s):
             self.log_view.write(escape(line))
         if s.get("forecast"):
@@ -244,9 +248,7 @@ class Monitor(Vertical):
         started, step, epoch = self.started, self.last_step, self.last_epoch
         if started is None:
             return ["no run yet: press s to start"]
-        total_steps = started.epochs * started.steps_per_epoch
-        rate = step.samples_per_second if step else 0.0
-        remaining = (total_steps - self.steps_done) * started.batch_size / rate if rate > 0 else None
+        rate, remaining = self.pace.rate, self.pace.remaining()
         state = "paused" if self.paused else (self.ended.status if self.ended else "training")
         ep = (step.epoch + 1) if step else started.start_epoch + 1
         in_epoch = step.step_in_epoch if step else 0
