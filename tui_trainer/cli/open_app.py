@@ -11,8 +11,8 @@ def open_app(preset: str | None, runs_dir, threads: int | None, overrides: list 
     """Open the app on ``preset`` with ``overrides`` (``--set``, ``--epochs``); a user mistake (an
     unknown preset, a bad key or value) is one ``error:`` line and exit 2, before the app opens.
 
-    Plain ``tui-trainer`` comes here straight from :func:`~tui_trainer.cli.main`: typer's first
-    parse imports pydantic (about 75 ms on 2 cores), a seventh of the first screen's budget."""
+    Plain ``tui-trainer`` comes here straight from :func:`~tui_trainer.cli.main`, without typer,
+    whose first parse imports pydantic (``python bench/startup.py`` times the first screen)."""
     from ..tui import TrainerApp
 
     try:

@@ -38,10 +38,9 @@ _DEFAULT_THREADS = torch.get_num_threads()
 
 
 def choose_threads(requested: int) -> int:
-    """0 = torch's default (one thread per core). Measured on a 2-core machine: two threads
-    train the CNN about 1.5x and the LSTM about 1.4x faster than one when the machine is idle,
-    but collapse to a quarter of the speed when another process is busy; ``--threads 1``
-    is the choice for a shared machine."""
+    """0 = torch's default (one thread per core). ``python bench/settings.py threads`` on 2 cores:
+    two threads trained the CNN 1.36x as fast as one on an idle machine, and 0.13x as fast beside
+    one busy process; ``--threads 1`` is the choice for a shared machine."""
     if requested > 0:
         return requested
     return _DEFAULT_THREADS
@@ -93,7 +92,7 @@ def resolve_precision(config: Config, device: torch.device, allow_emulated_bf16:
         lstm = " and nn.LSTM fails inside oneDNN" if config.model.kind == "lstm" else ""
         raise SetupError(
             "tricks.mixed_precision: this CPU has no native bf16 (no AVX512-BF16 or AMX): "
-            f"bf16 autocast would run the CNN about 5x slower than fp32{lstm}. "
+            f"bf16 autocast would be emulated, far slower than fp32{lstm}. "
             f"Mixed precision is for GPUs and bf16-capable CPUs; {off}"
         )
     raise SetupError(f"tricks.mixed_precision: not supported on device {device.type!r} by tui-trainer; {off}")
