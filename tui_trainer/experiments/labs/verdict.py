@@ -71,7 +71,7 @@ def _ranked(rule: Rule, stats: dict[str, Stat], ranked: list[str], lines: list[s
     if rule.best is not None and rule.best == top:
         judged.append("indicative" if thin else "held" if ahead else "unclear")
     elif rule.best is not None:
-        behind = rule.best in stats and stats[rule.best].values
+        behind = bool(rule.best in stats and stats[rule.best].values)  # measured, somewhere behind the top
         beaten = behind and clear(stats[top], stats[rule.best], rule.min_effect, log)
         judged.append("unmeasured" if not behind else "indicative" if thin else "against" if beaten else "unclear")
         lines.append(f"the lesson expects {rule.best} to be best: here it is "
