@@ -20,6 +20,7 @@ from tui_trainer.runs.resume import load_resume
 from tui_trainer.tui.messages import ResumeRequested
 from tui_trainer.tui.screens.quit import QuitScreen
 from tui_trainer.tui.widgets.monitor import Monitor
+from tui_trainer.tui.widgets.settings_panel import SettingsPanel
 from tui_trainer.tui.widgets.tail_log import TailLog
 
 pytestmark = pytest.mark.usefixtures("mnist1d")
@@ -99,6 +100,8 @@ def leave_a_run_training(tmp_path, epochs: int) -> tuple[Path, int]:
         app = make_app(tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
             await settings_ready(pilot)
+            # every epoch trains: early stopping could end a long run before the test comes back to it
+            app.query_one(SettingsPanel).set_value("tricks.early_stopping.enabled", False)
             await start_training(app, pilot, epochs)
             app.set_focus(None)
             await pilot.press("q")
