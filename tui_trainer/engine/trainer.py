@@ -25,12 +25,12 @@ from torch import nn
 from ..config import Config
 from ..data import Datasets
 from ..data.spec import Progress, no_progress
+from .clip import clipped
 from .control import Control
 from .distributed import Distributed, translate
 from .events import EarlyStoppingState, Event, RunEnded, RunWarning, StepStats
 from .live_samples import LiveSamples
 from .nonfinite import DIVERGED_HINT, NonFinitePolicy, finite_state
-from .clip import clipped
 from .outcome import Outcome
 from .parts import build_parts
 from .record import RunRecord, Sink

@@ -16,7 +16,10 @@ from ..engine.events import EpochEnded, RunStarted, StepStats
 
 class Pace:
     def __init__(self) -> None:
-        self.started: RunStarted | None = None
+        self._reset(None)
+
+    def _reset(self, started: RunStarted | None) -> None:
+        self.started = started
         self.ends: list[EpochEnded] = []  # this session's
         self.epoch = -1  # the epoch in progress (0-based) that samples and seconds count
         self.samples = self.seconds = 0.0
@@ -24,8 +27,7 @@ class Pace:
         self.step_in_epoch = 0
 
     def show_run_started(self, event: RunStarted) -> None:
-        self.__init__()
-        self.started = event
+        self._reset(event)  # a resume too: this session's epochs alone give its pace
 
     def show_step_stats(self, event: StepStats) -> None:
         if event.epoch != self.epoch:

@@ -82,7 +82,7 @@ class TrainingSession(RunHandle, WorkerJob):
 
     def __init__(self, config: Config, runs_dir: Path, resume: Path | None = None) -> None:
         """``resume``: a run folder to go on with (its own config, from its ``last.pt``)."""
-        super().__init__(TrainJob(config, Path(runs_dir), resume), runs_dir)
+        super().__init__(TrainJob(config, Path(runs_dir), resume))
         self.config, self.resume = config, resume
         self.events: deque[Event] = deque()
         self.loading: tuple[str, int, int | None] | None = None  # the latest download or decoding step

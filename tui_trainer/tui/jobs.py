@@ -137,11 +137,11 @@ class JobControl:
             return
         config = self._settings_ok("ablate")
         if config is not None:
-            self._begin(WorkerJob(AblateJob(config, message.seeds, self.runs_dir), self.runs_dir))
+            self._begin(WorkerJob(AblateJob(config, message.seeds, self.runs_dir)))
 
     def on_lab_requested(self, message: LabRequested) -> None:  # enter in the Labs view
         if not self._refuse_if_busy():
-            self._begin(WorkerJob(LabJob(message.name, message.seeds, self.runs_dir), self.runs_dir))
+            self._begin(WorkerJob(LabJob(message.name, message.seeds, self.runs_dir)))
 
     def on_job_updated(self, message: JobUpdated) -> None:
         """On to the screens that show jobs (each keeps to its own kind)."""

@@ -54,8 +54,8 @@ class LabSession(Experiment):
     seconds: float = 0.0
     planned_count: int | None = None  # a session read back from lab.json has no runs to plan, only their count
     measured: dict[str, dict[str, Any]] = field(default_factory=dict)  # run key -> its metrics, as each run ends
-    _earlier: float = 0.0  # seconds of the earlier sessions of this lab
-    _started: float = 0.0
+    _earlier: float = field(default=0.0, init=False, repr=False)  # seconds of the earlier sessions of this lab
+    _started: float = field(default=0.0, init=False, repr=False)
 
     @property
     def complete(self) -> bool:
