@@ -7,10 +7,12 @@ from __future__ import annotations
 import math
 import textwrap
 
+import pytest
+
 from test_lab_questions import factorial, made
 from test_labs import results, write_lab
 
-from tui_trainer.experiments.labs import load_lab
+from tui_trainer.experiments.labs import LabError, load_lab
 from tui_trainer.experiments.labs.verdict import judge
 
 INDICATIVE = "Indicative only: one seed, its spread not measured"
@@ -156,3 +158,62 @@ def test_several_claims_one_unmeasured_or_on_one_seed_lower_the_headline_and_say
     assert (half.outcome, half.headline) == ("partial", PARTIAL)  # the accuracy claim was not measured at all
     thin = judge(lab, [r for r in made_runs if r["seed"] == 0])
     assert thin.outcome == "indicative"
+
+
+def test_runs_that_did_not_learn_are_named_and_not_judged(tmp_path):
+    """An arm left at chance says nothing about training it: its runs are named and left out."""
+    path = tmp_path / "learn.toml"
+    path.write_text(textwrap.dedent("""
+        question = "?"
+        lesson = "."
+        base = "cnn-mnist1d"
+        seeds = 2
+        [learned]
+        best_val_accuracy = 0.5
+        [[arm]]
+        name = "cnn"
+        set = { "train.lr" = 0.001 }
+        [[arm]]
+        name = "rnn"
+        set = { "train.lr" = 0.002 }
+        [[arm]]
+        name = "lstm"
+        set = { "train.lr" = 0.003 }
+        [verdict]
+        metric = "grad_norm_spike"
+        reference = "cnn"
+        worse = ["rnn", "lstm"]
+        """))
+    lab = load_lab(path)
+    assert "best_val_accuracy" in lab.metrics  # measured for every run
+    spikes = {"cnn": [3.0, 3.2], "rnn": [4.0, 4.1], "lstm": [30.0, 31.0, 29.0]}
+    accuracy = {"cnn": [0.9, 0.9], "rnn": [0.11, 0.12], "lstm": [0.8, 0.3, 0.7]}
+    made = results(spikes, "grad_norm_spike")
+    for r in made:
+        r["metrics"]["best_val_accuracy"] = accuracy[r["arm"]][r["seed"]]
+    verdict = judge(lab, made)
+    # rnn: both seeds under the bar, so not judged; lstm: judged on seeds 0 and 2 (30, 29 against 3, 3.2)
+    assert (verdict.outcome, verdict.headline) == ("partial", PARTIAL)
+    assert "rnn: not judged (it did not learn)" in verdict.lines
+    assert ("rnn did not learn on 2 of 2 seeds (seeds 0, 1: best_val_accuracy 0.115 ± 0.00707 (2 seeds), the bar "
+            "≥ 0.5): not judged") in verdict.lines
+    assert ("lstm did not learn on 1 of 3 seeds (seed 1: best_val_accuracy 0.3 (1 seed), the bar ≥ 0.5): judged on "
+            "the seeds that learned") in verdict.lines
+    lstm = [line for line in verdict.lines if line.startswith("lstm: ")]
+    assert lstm and lstm[0].startswith("lstm: 29.5 ± 0.707 (2 seeds), worse than cnn"), verdict.lines
+
+    diverged = [{**r, "status": "diverged", "metrics": {"best_val_accuracy": 0.1}} for r in made if r["arm"] == "rnn"]
+    kept = judge(lab, [r for r in made if r["arm"] != "rnn"] + diverged)
+    assert not any(line.startswith("rnn did not learn") for line in kept.lines)  # a diverged run is judged as such
+    assert any(line.startswith("rnn: diverged on every seed") for line in kept.lines), kept.lines
+
+
+def test_a_bad_learned_table_is_one_line(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('question = "?"\nlesson = "."\nbase = "cnn-mnist1d"\n[learned]\nbest_val_acc = "high"\n'
+                    '[[arm]]\nname = "a"\nset = {}\n[verdict]\nmetric = "best_val_loss"\n')
+    with pytest.raises(LabError, match=r"\[learned\]: each entry is metric = a number"):
+        load_lab(path)
+    path.write_text(path.read_text().replace('best_val_acc = "high"', "best_val_acc = 0.5"))
+    with pytest.raises(LabError, match=r"\[learned\]: unknown metric 'best_val_acc'"):
+        load_lab(path)

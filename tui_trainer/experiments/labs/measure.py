@@ -70,6 +70,8 @@ def _tail_noise(curves: Curves) -> float | None:
 METRICS: dict[str, tuple[str, str, Callable[[dict[str, Any], Curves], Any]]] = {
     "best_val_loss": ("the lowest validation loss", "min", lambda s, c: s.get("best_val_loss")),
     "best_val_accuracy": ("validation accuracy at the best epoch", "max", lambda s, c: s.get("best_val_accuracy")),
+    "best_val_bits_per_char": ("a language model's validation bits per character at the best epoch", "min",
+                               lambda s, c: (s.get("best_val_metrics") or {}).get("val_bits_per_char")),
     "test_accuracy": ("test accuracy of the kept weights", "max", lambda s, c: s.get("test_accuracy")),
     "test_loss": ("test loss of the kept weights", "min", lambda s, c: s.get("test_loss")),
     "final_val_loss": ("validation loss after the last epoch", "min", lambda s, c: _last(c, "val_loss")),

@@ -21,6 +21,9 @@ rule that turns the measured results into a verdict::
     key = "train.lr"
     values = [0.001, 0.01, 0.1]
 
+    [learned]                        # optional: a run counts only if it learned, each metric it has at
+    best_val_accuracy = 0.5          #   this bar or past it; the rest are named and not judged
+
     [verdict]
     rule = "compare"                 # or "highest": the highest scanned value that reaches `target`
     metric = "best_val_loss"         # see labs.measure.METRICS
@@ -54,7 +57,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +69,7 @@ from .measure import goal_of, metric_name_problem
 
 BUNDLED_LABS = BUNDLED_DIR / "labs"
 RULES = ("compare", "highest", "paired", "forward")
-TOP_KEYS = {"question", "lesson", "base", "seeds", "columns", "set", "arm", "factors", "scan", "verdict"}
+TOP_KEYS = {"question", "lesson", "base", "seeds", "columns", "set", "arm", "factors", "scan", "verdict", "learned"}
 RULES_NEEDING_FACTORS = ("forward",)
 MAX_FACTORS = 6
 VERDICT_KEYS = {"rule", "metric", "goal", "reference", "better", "worse", "same", "differ", "best", "target",
@@ -127,6 +130,7 @@ class Lab:
     scan: Scan | None = None
     columns: tuple[str, ...] = ()
     factors: tuple[str, ...] = ()  # a factorial lab's factors, in order; its arms are their combinations
+    learned: dict[str, float] = field(default_factory=dict)  # metric -> the bar a run must reach to be judged
 
     @property
     def rule(self) -> Rule:
@@ -136,7 +140,7 @@ class Lab:
     @property
     def metrics(self) -> list[str]:
         """Every metric the verdicts and the table need, in order."""
-        return list(dict.fromkeys([m for r in self.rules for m in r.metrics] + list(self.columns)))
+        return list(dict.fromkeys([m for r in self.rules for m in r.metrics] + list(self.columns) + list(self.learned)))
 
     def config(self, arm: Arm, value: Any = None, seed: int | None = None,
                extra: dict[str, Any] | None = None) -> Config:
@@ -218,13 +222,14 @@ def load_lab(name_or_path: str | Path, check_configs: bool = True) -> Lab:
         problems.append("columns: a list of metric names")
         columns = []
     problems += [p for c in columns if (p := metric_name_problem(str(c)))]
+    learned = _learned(raw.get("learned", {}), problems)
     verdicts = raw.get("verdict")
     rules = tuple(_rule(v, names, scan, problems, bool(factors))
                   for v in (verdicts if isinstance(verdicts, list) and verdicts else [verdicts]))
     if problems:
         raise LabError(f"{where}: " + "; ".join(problems))
     lab = Lab(path.stem, path, raw["question"].strip(), " ".join(raw["lesson"].split()), raw["base"], seeds,
-              dict(settings), tuple(arms), rules, scan, tuple(map(str, columns)), tuple(factors))
+              dict(settings), tuple(arms), rules, scan, tuple(map(str, columns)), tuple(factors), learned)
     if check_configs:
         try:
             for arm in arms:
@@ -249,6 +254,16 @@ def _arms(raw: Any, problems: list[str]) -> list[Arm]:
                      for k in a if k not in ("name", "set")]
         arms.append(Arm(a["name"], dict(a.get("set", {}))))
     return arms
+
+
+def _learned(raw: Any, problems: list[str]) -> dict[str, float]:
+    """``[learned]``: metric = the bar a run must reach (at least, or at most where lower is better)."""
+    if not isinstance(raw, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                            for v in raw.values()):
+        problems.append("[learned]: each entry is metric = a number (e.g. best_val_accuracy = 0.5)")
+        return {}
+    problems += [f"[learned]: {p}" for m in raw if (p := metric_name_problem(m))]
+    return {str(k): float(v) for k, v in raw.items()}
 
 
 def _scan(raw: Any, problems: list[str]) -> Scan | None:

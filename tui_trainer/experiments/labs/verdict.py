@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from .forward import forward
-from .measure import LOG_SCALE, describe
+from .measure import LOG_SCALE, describe, goal_of
 from .spec import Lab, Rule
 from .stats import (
     Stat,
@@ -33,6 +33,9 @@ from .stats import (
     share,
     stats_by_arm,
 )
+
+
+NO_RESULTS = "not measured here (no results)"
 
 
 def compare(lab: Lab, rule: Rule, results: list[dict[str, Any]]) -> Verdict:
@@ -96,7 +99,7 @@ def _against_reference(rule: Rule, stats: dict[str, Stat], arms: list[str], what
         phrase = {"better": f"better than {rule.reference}", "worse": f"worse than {rule.reference}",
                   "same": f"the same as {rule.reference} within ±{share(rule.margin)}",
                   "unclear": f"no clear difference from {rule.reference}",
-                  "unmeasured": "not measured here (no results)",
+                  "unmeasured": NO_RESULTS,
                   "failed": f"failed on every seed, as {rule.reference} did: nothing to compare"}[found]
         if expected == "differ" and found in ("better", "worse"):  # the lesson says nothing of which way is better
             phrase = f"{'higher' if s.mean > ref.mean else 'lower'} than {rule.reference}"
@@ -238,15 +241,18 @@ def judge(lab: Lab, results: list[dict[str, Any]], skipped: dict[str, str] | Non
     outcome of them all. ``skipped``: arms that could not run here, with the reason; a verdict
     about them says it was not measured."""
     skipped, parts = skipped or {}, []
+    learned, unlearned = split_learned(lab, results)
     for rule in lab.rules:
-        chosen = [r for r in results if not rule.arms or r["arm"] in rule.arms]
+        chosen = [r for r in learned if not rule.arms or r["arm"] in rule.arms]
         scope = rule.arms or [a.name for a in lab.arms]
         missing = [a for a in scope if a in skipped]
         if missing and (len(scope) - len(missing) < (1 if rule.rule == "paired" else 2) or rule.reference in missing):
             parts.append(Verdict("skipped", [f"{a}: {skipped[a]}" for a in missing]))
             continue
         parts.append(RULES[rule.rule](lab, rule, chosen))
+        parts[-1].lines = [_not_learned(line, unlearned) for line in parts[-1].lines]
         parts[-1].lines += [f"not measured here: {a}: {skipped[a]}" for a in missing]
+        parts[-1].lines += [why for arm, why in unlearned.items() if arm in scope]
     if len(parts) == 1:
         return parts[0]
     lines = []
@@ -258,6 +264,38 @@ def judge(lab: Lab, results: list[dict[str, Any]], skipped: dict[str, str] | Non
         if len(notes) > 1 and part.noise:  # each claim its own rule of noise; one rule: said once, below
             lines.append(f"  ({part.noise})")
     return Verdict(combined([p.outcome for p in parts]), lines, notes.pop() if len(notes) == 1 else "")
+
+
+def split_learned(lab: Lab, results: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The runs the verdict may judge, and for each arm with runs that did not learn, a line that
+    names them. A run learned when each metric of the lab's ``[learned]`` that it measured reached
+    its bar; gradients or speeds of a model left at chance say nothing about training it. A run
+    that diverged is judged as diverged, as ever."""
+    def learned(r: dict[str, Any]) -> bool:
+        metrics = r.get("metrics") or {}
+        return r.get("status") == "diverged" or all(
+            not finite(metrics.get(m)) or (metrics[m] >= bar if goal_of(m) == "max" else metrics[m] <= bar)
+            for m, bar in lab.learned.items())
+
+    kept = [r for r in results if learned(r)]
+    lines: dict[str, str] = {}
+    for arm in dict.fromkeys(r["arm"] for r in results):
+        mine = [r for r in results if r["arm"] == arm]
+        left = [r for r in mine if not learned(r)]
+        if left:
+            shown = "; ".join(f"{m} {Stat([(r.get('metrics') or {})[m] for r in left]).text()}, the bar "
+                              f"{'≥' if goal_of(m) == 'max' else '≤'} {bar:g}" for m, bar in lab.learned.items()
+                              if all(finite((r.get("metrics") or {}).get(m)) for r in left))
+            seeds = f"seed{'s' if len(left) > 1 else ''} " + ", ".join(str(r.get("seed")) for r in left)
+            lines[arm] = (f"{arm} did not learn on {len(left)} of {len(mine)} seeds ({seeds}: {shown}): "
+                          + ("not judged" if len(left) == len(mine) else "judged on the seeds that learned"))
+    return kept, lines
+
+
+def _not_learned(line: str, unlearned: dict[str, str]) -> str:
+    """An arm left with no runs because none learned is not judged, rather than not measured."""
+    arm, _, rest = line.partition(": ")
+    return f"{arm}: not judged (it did not learn)" if rest == NO_RESULTS and arm in unlearned else line
 
 
 def combined(outcomes: list[str]) -> str:
