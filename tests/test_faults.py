@@ -156,3 +156,23 @@ def test_a_crashed_runs_time_and_speed_read_as_not_measured(small_data, tmp_path
     said = captured.get()
     assert isinstance(told[-1], RunEnded) and told[-1].summary["wall_seconds"] is None
     assert "time             not measured   speed not measured" in said and "on None" not in said
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_closed_stdout_does_not_cost_the_run_its_training(tmp_path, as_json):
+    """`train ... | head -1`: the reader goes after one line; the run trains to its end, its
+    folder complete, exit 0 and nothing on stderr."""
+    import json
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "tui_trainer", "train", "digits-optimized-cnn", "--epochs", "12",
+               "--no-early-stopping", "--threads", "1", "--runs-dir", str(tmp_path), *(["--json"] if as_json else [])]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline()  # one line, then the reader is gone
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and b"Error" not in err, err.decode()
+    summary = json.loads(next(tmp_path.glob("*/summary.json")).read_text())
+    assert summary["status"] == "completed" and summary["epochs_run"] == 12
+    assert next(tmp_path.glob("*/best.pt")).exists() and next(tmp_path.glob("*/last.pt")).exists()

@@ -123,3 +123,31 @@ def test_runs_plot_draws_runs_of_the_same_settings_over_seeds_as_one_band(tmp_pa
     assert seed_groups(runs) == [[0, 1], [2]]  # the seed (and the name) alone differ between the first two
     out = plot_runs(runs, tmp_path / "seeds.png")
     assert out.stat().st_size > 20_000
+
+
+def test_latest_is_the_run_that_began_training_last_among_plain_and_experiment_runs(tmp_path):
+    """A lab's runs are named after their arm and sort after dated ids; `latest` goes by when a run
+    began training, inside a lab or a sweep folder as beside them."""
+    import json
+    import os
+
+    from helpers import synthetic_events, write_run
+
+    runs_dir = tmp_path / "runs"
+    config = make_config({"train.epochs": 2})
+    events = synthetic_events(epochs=2)
+    lab = runs_dir / "lab-overfitting-0000"
+    sweep = runs_dir / "sweep-lr-0000"
+    paths = {"lab": write_run(lab, "weight-decay-s0", config, events),
+             "sweep": write_run(sweep, "lr0.01-s0", config, events),
+             "old": write_run(runs_dir, "20261201-090000-cnn-mnist1d", config, events),
+             "plain": write_run(runs_dir, "20261207-120000-digits-cnn", config, events)}
+    (lab / "lab.json").write_text(json.dumps({"lab": "overfitting"}))
+    (sweep / "sweep.json").write_text(json.dumps({"trials": []}))
+    for n, name in enumerate(["old", "lab", "sweep", "plain"]):  # the order they began training in
+        os.utime(paths[name] / "config.toml", ns=(10**18 + n * 10**9, 10**18 + n * 10**9))
+    code, out = invoke("runs", "show", "latest", "--runs-dir", runs_dir)
+    assert code == 0 and str(paths["plain"]) in out, out
+    os.utime(paths["lab"] / "config.toml", ns=(10**18 + 9 * 10**9, 10**18 + 9 * 10**9))  # the lab's run resumed
+    code, out = invoke("runs", "show", "latest", "--runs-dir", runs_dir)
+    assert code == 0 and str(paths["lab"]) in out, out

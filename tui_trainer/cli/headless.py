@@ -54,12 +54,12 @@ def run_headless(launcher: Any, dist: Any, as_json: bool, tensorboard: Path | No
     from ..engine import Control
     from ..engine.distributed import ProcessLost
     from .data_progress import DataProgress
-    from .reporter import JsonReporter, NoReporter, ProgressReporter
+    from .reporter import JsonReporter, NoReporter, ProgressReporter, Unpiped
     from .signals import exit_code, stop_on_signals
 
     say = fail if dist.is_main else quiet_exit  # process 0 prints what every process would
     control, board = Control(), None
-    reporter = (JsonReporter() if as_json else ProgressReporter()) if dist.is_main else NoReporter()
+    reporter = Unpiped((JsonReporter() if as_json else ProgressReporter()) if dist.is_main else NoReporter())
     loading = DataProgress(enabled=dist.is_main)
     launcher.sinks.append(reporter)
     launcher.progress = loading

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from ..display import (
@@ -45,6 +46,33 @@ class NoReporter:
 
     def close(self) -> None:
         pass
+
+
+class Unpiped:
+    """A reporter that outlives its reader: once stdout's pipe is closed (``train ... | head -1``),
+    the first BrokenPipeError points stdout at /dev/null and the reporter falls silent; the run
+    trains on to its own end, its folder complete, as if nobody had been reading."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.reader_gone = False
+
+    def __call__(self, event: Event) -> None:
+        self._quietly(self.inner, event)
+
+    def close(self) -> None:
+        self._quietly(self.inner.close)
+
+    def _quietly(self, call, *args) -> None:
+        if self.reader_gone:
+            return
+        try:
+            call(*args)
+        except BrokenPipeError:
+            self.reader_gone = True
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # what is still buffered, or printed later, goes nowhere
+            os.close(devnull)
 
 
 class JsonReporter:

@@ -129,8 +129,19 @@ def run_ids(runs_dir: Path | str) -> list[str]:
     return [path.name for path in run_paths(runs_dir)]
 
 
+def started(path: Path) -> int:
+    """When the run last began training (its ``config.toml`` is written then, a resume included),
+    in nanoseconds; 0 when that cannot be read."""
+    try:
+        return (path / CONFIG).stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
 def resolve_run(ref: str | Path, runs_dir: Path | str) -> RunInfo:
-    """A run by folder path, by id, by a unique part of its id, or ``latest``."""
+    """A run by folder path, by id, by a unique part of its id, or ``latest``: the run that began
+    training last, plain or inside an ablation, a sweep or a lab (ids cannot tell: a lab's runs
+    are named after their arm, and a resumed run keeps its id)."""
     path = Path(ref)
     if path.is_dir():
         return load_run(path)
@@ -138,7 +149,7 @@ def resolve_run(ref: str | Path, runs_dir: Path | str) -> RunInfo:
         raise RunNotFound(f"{ref}: no such run folder")
     runs = scan_runs(runs_dir)
     if str(ref) == "latest" and runs:
-        return max(runs, key=lambda r: r.id)
+        return max(runs, key=lambda r: (started(r.path), r.id))
     matches = [r for r in runs if r.id == str(ref)] or [r for r in runs if str(ref) in r.id]
     if len(matches) == 1:
         return matches[0]
