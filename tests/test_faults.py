@@ -176,3 +176,23 @@ def test_a_closed_stdout_does_not_cost_the_run_its_training(tmp_path, as_json):
     summary = json.loads(next(tmp_path.glob("*/summary.json")).read_text())
     assert summary["status"] == "completed" and summary["epochs_run"] == 12
     assert next(tmp_path.glob("*/best.pt")).exists() and next(tmp_path.glob("*/last.pt")).exists()
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077])
+def test_a_runs_files_follow_the_umask(tmp_path, mask):
+    """Every file of a run folder (and a plot) has the modes any new file gets under the umask:
+    with 022 a colleague can read a shared run's summary, not only its metrics."""
+    import stat
+    import subprocess
+    import sys
+
+    def run(*args):
+        subprocess.run([sys.executable, "-m", "tui_trainer", *args], check=True, capture_output=True,
+                       preexec_fn=lambda: os.umask(mask))
+
+    run("train", "digits-optimized-cnn", "--epochs", "2", "--threads", "1", "--runs-dir", str(tmp_path), "--json")
+    folder = next(tmp_path.iterdir())
+    run("runs", "plot", str(folder), "-o", str(folder / "curves.png"))
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir() if p.is_file()}
+    assert {"summary.json", "config.toml", "best.pt", "last.pt", "metrics.jsonl", "curves.png"} <= set(modes)
+    assert modes == dict.fromkeys(modes, 0o666 & ~mask), {k: oct(v) for k, v in modes.items()}
