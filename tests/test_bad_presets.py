@@ -151,3 +151,17 @@ def test_bad_values(tmp_path, cases, data):
 def test_malformed_toml(tmp_path, text):
     path = check_loader(tmp_path, text, None)
     check_cli(path, "not valid TOML")
+
+
+def test_a_rule_broken_by_a_set_blames_the_set_not_the_preset():
+    """one-cycle has its own warm-up; switching to it with --set against a preset that warms up
+    names the --set (and how to fix it), not the bundled file the user never wrote."""
+    from tui_trainer.cli.common import train_overrides
+    from tui_trainer.config import ConfigError
+    from tui_trainer.config.presets import load_preset
+
+    with pytest.raises(ConfigError) as caught:
+        load_preset("cnn-mnist1d", train_overrides(["tricks.lr_schedule.kind=onecycle"]))
+    assert str(caught.value) == ("--set tricks.lr_schedule.kind=onecycle: tricks.lr_schedule.warmup_epochs: one-cycle "
+                                 "has its own warm-up (pct_start); set warmup_epochs = 0 "
+                                 "(--set tricks.lr_schedule.warmup_epochs=0)")

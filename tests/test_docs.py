@@ -82,3 +82,30 @@ def test_every_bundled_lab_has_its_measured_row_in_the_labs_page():
     count = README.split(" labs answer the classic questions")[0].split()[-1]
     words = {"fifteen": 15, "sixteen": 16, "seventeen": 17}
     assert words.get(count) == len(bundled), f"the README says {count} labs; there are {len(bundled)}"
+
+
+def train_lines() -> list[tuple[str, list[str]]]:
+    """Every `tui-trainer train PRESET ... --set ...` line of the README and the docs, with its file
+    (lines about files of the reader's own, or a run to resume, left out)."""
+    found = []
+    for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+        for line in text.splitlines():
+            line = line.split("  #")[0].strip()
+            if line.startswith("tui-trainer train ") and "--set" in line and not any(
+                    mark in line for mark in ("--resume", "<", "my-preset", "data.path=")):
+                found.append((path.name, shlex.split(line)[2:]))
+    return found
+
+
+def test_every_documented_set_of_a_preset_loads():
+    """The documented `--set`s load as written: a rule that refuses them (one-cycle with the
+    preset's warm-up, once) shows up here, not on a reader's screen."""
+    from tui_trainer.cli.common import train_overrides
+    from tui_trainer.config.presets import load_preset
+
+    lines = train_lines()
+    assert any("tricks.lr_schedule.kind=onecycle" in args for _, args in lines)
+    for name, args in lines:
+        sets = [args[i + 1] for i, arg in enumerate(args) if arg in ("--set", "-s")]
+        load_preset(args[0], train_overrides(sets))  # raises, with the key, where a line is wrong

@@ -15,6 +15,7 @@ from .tricks import SCHEDULES
 class Problem:
     path: str
     message: str
+    because: tuple[str, ...] = ()  # the other settings that make ``path`` wrong: a typed one is blamed first
 
 
 def cross_checks(config: Config) -> list[Problem]:
@@ -59,7 +60,8 @@ def _schedule_checks(config: Config) -> list[Problem]:
     warm = sched.warmup_epochs > 0 or sched.warmup_steps > 0
     if kind.warmup == "own" and warm:
         key = "warmup_steps" if sched.warmup_steps > 0 else "warmup_epochs"
-        out.append(Problem(f"tricks.lr_schedule.{key}", f"{kind.warmup_rule}; set {key} = 0"))
+        out.append(Problem(f"tricks.lr_schedule.{key}", f"{kind.warmup_rule}; set {key} = 0 "
+                           f"(--set tricks.lr_schedule.{key}=0)", because=("tricks.lr_schedule.kind",)))
     if kind.warmup == "rise" and not warm:
         out.append(Problem("tricks.lr_schedule.warmup_steps",
                            f"{kind.warmup_rule}: give warmup_steps (e.g. 200) or warmup_epochs"))

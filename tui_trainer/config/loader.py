@@ -214,9 +214,16 @@ def _validate(raw: dict, attribute) -> Config:
     if not problems:
         problems = cross_checks(config)
     if problems:
-        items = [(attribute(p.path), p.path, p.message) for p in problems]
+        items = [(_blame(p, attribute), p.path, p.message) for p in problems]
         raise ConfigError([f"{source}: {path}: {message}" for source, path, message in items], items)
     return config
+
+
+def _blame(problem: Problem, attribute) -> str:
+    """Where a problem came from: its setting's source, or that of a setting it follows from when
+    that one was typed (``--set tricks.lr_schedule.kind=onecycle`` against a preset's warm-up)."""
+    labels = [attribute(key) for key in (problem.path, *problem.because)]
+    return next((label for label in labels if label.startswith("--")), labels[0])
 
 
 # -- public API --------------------------------------------------------------
