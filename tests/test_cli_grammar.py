@@ -65,6 +65,12 @@ def test_a_mistaken_setting_names_the_option_that_made_it():
     code, out = invoke("train", "digits-cnn", "--set", "model.lstm.hidden_size=8")  # a CNN reads no [model.lstm]
     assert code == 2
     assert "the model is 'cnn' (model.kind), which does not read [model.lstm]" in out
+    # the same rule for every setting: a classifier reads no regression loss, Adam no Nesterov
+    code, out = invoke("train", "digits-cnn", "--set", "train.loss=mae")
+    assert code == 2 and out.startswith("error: --set train.loss=mae: train.loss: this run does not read it: only a "
+                                        "series (regression) reads it")
+    code, out = invoke("train", "digits-cnn", "--set", "train.nesterov=true")
+    assert code == 2 and "train.nesterov: this run does not read it: only SGD reads it" in out
 
 
 def test_train_resume_takes_latest_as_every_command_that_takes_a_run(tmp_path):

@@ -70,6 +70,15 @@ def _schedule_checks(config: Config) -> list[Problem]:
     return out
 
 
+#: Settings outside [data] and the model's tables that only some runs read: key -> (whether this run
+#: reads it, which runs do).
+READ_WHEN = {
+    "train.loss": (lambda c: c.data.dataset == "series", "only a series (regression) reads it; classes and "
+                                                         "characters use cross-entropy"),
+    "train.nesterov": (lambda c: c.train.optimizer == "sgd", "only SGD reads it (train.optimizer = \"sgd\")"),
+}
+
+
 def unread_override(config: Config, origin: dict[str, str]) -> str | None:
     """Why a setting typed on the command line (``--set``, ``--grid``: its label starts with
     ``--``) does nothing here, or None. The app's panel keeps such edits when the dataset changes,
@@ -86,4 +95,6 @@ def unread_override(config: Config, origin: dict[str, str]) -> str | None:
         if readers and config.data.dataset not in readers:
             return (f"{label}: {key}: {config.data.dataset} does not read it (only {', '.join(readers)} "
                     f"{'does' if len(readers) == 1 else 'do'}); drop it, or choose one of those datasets")
+        if key in READ_WHEN and not READ_WHEN[key][0](config):
+            return f"{label}: {key}: this run does not read it: {READ_WHEN[key][1]}; drop it"
     return None
