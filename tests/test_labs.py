@@ -76,6 +76,21 @@ def test_a_labs_time_is_measured_where_it_ran_and_follows_seeds_and_epochs(tmp_p
     assert estimate(load_lab(write_lab(tmp_path, name="other")), tmp_path / "runs") is None
 
 
+def test_a_short_runs_warm_up_is_not_multiplied_by_a_long_runs_epochs(tmp_path):
+    """`lab run overfitting --epochs 2` then `lab list`: the first epoch pays for warming up, so
+    a lab's time is each run's first epoch plus its later epochs at their median time."""
+    lab = load_lab(write_lab(tmp_path))  # two arms of 2 epochs, 2 seeds
+    folder = tmp_path / "runs" / "lab-toy-0000"
+    folder.mkdir(parents=True)
+    metrics = {"wall_seconds": 3.5, "epoch_seconds": 0.5, "epochs_run": 2}  # 3 s for the first epoch, 0.5 the next
+    runs = [{"arm": arm, "value": None, "seed": seed, "status": "completed", "metrics": metrics}
+            for arm in ("plain", "dropout") for seed in (0, 1)]
+    (folder / "lab.json").write_text(json.dumps({"lab": "toy", "results": runs, "seconds": 14.0, "extra": {}}))
+    assert estimate(lab, tmp_path / "runs") == pytest.approx(14.0)  # as it ran: 4 runs of 3.5 s, one at a time
+    # 40 epochs: 3 + 39 × 0.5 = 22.5 s a run, 4 runs (wall time per epoch would say 40 × 1.75 = 70 s a run)
+    assert estimate(lab, tmp_path / "runs", extra={"train.epochs": 40}) == pytest.approx(4 * 22.5)
+
+
 @pytest.mark.parametrize("verdict, extra, message", [
     ('metric = "best_val_los"', "", "unknown metric 'best_val_los'"),
     ('metric = "best_val_loss"\nreference = "nobody"', "", "no arm named 'nobody'"),

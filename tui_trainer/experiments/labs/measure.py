@@ -55,6 +55,14 @@ def _spread(curves: Curves) -> float | None:
     return statistics.pstdev(logs) if len(logs) >= 2 else None
 
 
+def _epoch_seconds(curves: Curves) -> float | None:
+    """The median wall time of an epoch after the first (training, validation and checkpoints; the
+    first also pays for warming up), from the run's wall clock at each epoch's end."""
+    walls = [e.wall_seconds for e in curves.epochs if e.wall_seconds is not None]
+    steps = [b - a for a, b in zip(walls, walls[1:]) if b >= a]
+    return statistics.median(steps) if steps else None
+
+
 def _tail(curves: Curves) -> list[float]:
     """The training loss of each step in the last tenth of the run (at least one epoch's steps)."""
     losses = [v for v in curves.loss if math.isfinite(v)]
@@ -85,6 +93,7 @@ METRICS: dict[str, tuple[str, str, Callable[[dict[str, Any], Curves], Any]]] = {
     "clipped_share": ("the share of steps that norm clipping cut", "min", lambda s, c: _clipped_share(c)),
     "samples_per_second": ("training speed", "max", lambda s, c: s.get("train_samples_per_second")),
     "wall_seconds": ("wall time of the run", "min", lambda s, c: s.get("wall_seconds")),
+    "epoch_seconds": ("the median wall time of an epoch after the first", "min", lambda s, c: _epoch_seconds(c)),
     "grad_norm_spike": ("the largest gradient norm over the median one", "min", lambda s, c: _spike(c)),
     "grad_norm_spread": ("the spread of the gradient norm over the steps, in decades (sd of log10)", "min",
                          lambda s, c: _spread(c)),

@@ -153,7 +153,7 @@ def folder_for(runs_dir: Path | str, session: LabSession) -> Path:
 
 
 def names(lab: Lab) -> list[str]:
-    return list(dict.fromkeys([*lab.metrics, "diverged", "wall_seconds"]))
+    return list(dict.fromkeys([*lab.metrics, "diverged", "wall_seconds", "epoch_seconds", "epochs_run"]))
 
 
 def run(session: LabSession, runs_dir: Path | str, trials: Trials, on_result: OnResult | None = None,
@@ -235,11 +235,14 @@ def _cell(stat: Stat) -> str:
 def estimate(lab: Lab, runs_dir: Path | str, seeds: int | None = None,
              extra: dict[str, Any] | None = None) -> float | None:
     """Seconds the lab should take on this machine, measured, never typed: from the newest folder
-    of this lab under ``runs_dir`` with results, each arm's wall time per run and epoch, times the
-    epochs each run is now planned for (following ``extra``: ``--set``, ``--epochs``) and the
-    seeds, over how many ran at once then (their wall times' sum over the lab's). Arms skipped
-    then (no GPU for fp16) are left out. That assumes the lab keeps the cores as busy as it did,
-    whatever ``--jobs`` is. None when it never ran here."""
+    of this lab under ``runs_dir`` with results, each arm's time per run for the epochs each run
+    is now planned for (following ``extra``: ``--set``, ``--epochs``), times the seeds, over how
+    many ran at once then (their wall times' sum over the lab's). A run's time is its wall time
+    with its epochs after the first replaced by as many as are planned now, each at its median
+    epoch time, so a short run's warm-up is not multiplied by the epochs of a long one (runs
+    measured before epochs were timed: wall time per epoch). Arms skipped then (no GPU for fp16)
+    are left out. That assumes the lab keeps the cores as busy as it did, whatever ``--jobs`` is.
+    None when it never ran here."""
     for folder in lab_folders(runs_dir, lab.name):
         data = _read(folder)
         timed = [r for r in data.get("results", []) if _finite_positive((r.get("metrics") or {}).get("wall_seconds"))]
@@ -248,18 +251,30 @@ def estimate(lab: Lab, runs_dir: Path | str, seeds: int | None = None,
     else:
         return None
     arms = {a.name: a for a in lab.arms}
-    per_epoch: dict[str, list[float]] = {}
+    timings: dict[str, list[Callable[[int], float]]] = {}
     for r in (r for r in timed if r["arm"] in arms):
-        epochs = lab.config(arms[r["arm"]], r.get("value"), extra=data.get("extra") or {}).train.epochs
-        per_epoch.setdefault(r["arm"], []).append(r["metrics"]["wall_seconds"] / epochs)
-    if not per_epoch:
+        then = lab.config(arms[r["arm"]], r.get("value"), extra=data.get("extra") or {}).train.epochs
+        timings.setdefault(r["arm"], []).append(_run_time(r["metrics"], then))
+    if not timings:
         return None
-    overall = statistics.fmean(v for values in per_epoch.values() for v in values)
+    every = [t for values in timings.values() for t in values]
     at_once = max(1.0, sum(r["metrics"]["wall_seconds"] for r in timed) / data["seconds"])
     runnable = [arm for arm in lab.arms if arm.name not in (data.get("skipped") or {})]  # skipped there: here too
-    total = sum(statistics.fmean(per_epoch.get(arm.name, [overall])) * lab.config(arm, value, extra=extra).train.epochs
-                for arm in runnable for value in (lab.scan.values if lab.scan else [None]))
+    total = 0.0
+    for arm in runnable:
+        for value in (lab.scan.values if lab.scan else [None]):
+            epochs = lab.config(arm, value, extra=extra).train.epochs
+            total += statistics.fmean(t(epochs) for t in timings.get(arm.name, every))
     return total * (seeds or lab.seeds) / at_once
+
+
+def _run_time(metrics: dict[str, Any], planned_then: int) -> Callable[[int], float]:
+    """How long one measured run would take for ``epochs``."""
+    wall, per_epoch, ran = metrics["wall_seconds"], metrics.get("epoch_seconds"), metrics.get("epochs_run")
+    if _finite_positive(per_epoch) and _finite_positive(ran):
+        first = max(0.0, wall - per_epoch * (ran - 1))  # the first epoch, warm-up and all
+        return lambda epochs: first + per_epoch * max(0, epochs - 1)
+    return lambda epochs: wall / planned_then * epochs
 
 
 def _finite_positive(value: Any) -> bool:
