@@ -196,3 +196,12 @@ def test_a_runs_files_follow_the_umask(tmp_path, mask):
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir() if p.is_file()}
     assert {"summary.json", "config.toml", "best.pt", "last.pt", "metrics.jsonl", "curves.png"} <= set(modes)
     assert modes == dict.fromkeys(modes, 0o666 & ~mask), {k: oct(v) for k, v in modes.items()}
+
+
+def test_the_weights_a_test_score_is_of_are_named_even_before_an_epoch_ended():
+    """Stopping with x in the first epoch printed 'last weights, best epoch None'."""
+    from tui_trainer.display import kept_weights
+
+    assert kept_weights({"weights": "last", "best_epoch": None}) == "last weights, stopped before an epoch ended"
+    assert kept_weights({"weights": "best", "best_epoch": 6}) == "best weights, epoch 6"
+    assert kept_weights({"weights": "last", "best_epoch": 6}) == "last weights, best epoch 6"

@@ -86,6 +86,15 @@ def summary_rate(summary: dict[str, Any]) -> str:
     return "speed not measured" if rate is None else f"{rate:,.0f} train samples/s"
 
 
+def kept_weights(summary: dict[str, Any]) -> str:
+    """Which weights a run's test scores are of: ``best weights, epoch 6``, ``last weights, best
+    epoch 6``, or ``last weights, stopped before an epoch ended`` (no best epoch to name)."""
+    best = summary.get("best_epoch")
+    if best is None:
+        return "last weights, stopped before an epoch ended"
+    return f"best weights, epoch {best}" if summary.get("weights") == "best" else f"last weights, best epoch {best}"
+
+
 def measured_time(seconds: float | None) -> str:
     """A run's time, or ``not measured`` (a run that crashed before its summary could time it)."""
     return "not measured" if seconds is None else duration(seconds)

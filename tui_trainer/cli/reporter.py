@@ -13,6 +13,7 @@ from ..display import (
     epoch_metrics,
     fmt,
     headline,
+    kept_weights,
     measured_time,
     metrics_text,
     peak_text,
@@ -205,7 +206,7 @@ class ProgressReporter:
             f"[bold {status_colour(event.status)}]{event.status}[/]: {event.reason}",
             f"best epoch       {s.get('best_epoch') or '-'} of {s.get('epochs_run')}",
             f"best val loss    {fmt(s.get('best_val_loss'))}   (val {metrics_text(best_metrics(s))})",
-            f"{label:<16} {fmt(value)}   (test loss {fmt(s.get('test_loss'))}, {s.get('weights')} weights)",
+            f"{label:<16} {fmt(value)}   (test loss {fmt(s.get('test_loss'))}, {kept_weights(s)})",
             f"time             {measured_time(s.get('wall_seconds'))}   {summary_rate(s)}"
             + (f" on {s['device']} ({s.get('precision')})" if s.get("device") else ""),
         ]

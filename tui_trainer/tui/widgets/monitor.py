@@ -22,6 +22,7 @@ from ...display import (
     epoch_metrics,
     fmt,
     headline,
+    kept_weights,
     load_text,
     measured_time,
     metrics_text,
@@ -197,8 +198,8 @@ class Monitor(Vertical):
         self.log_view.write(f"[b {status_colour(event.status)}]{event.status}[/]: {event.reason}")
         label, value = headline(s)
         if value is not None:
-            self.log_view.write(f"{label} {value:.4f} ({s.get('weights')} weights, best epoch "
-                                f"{s.get('best_epoch')}), {summary_rate(s)}, {measured_time(s.get('wall_seconds'))}")
+            self.log_view.write(f"{label} {value:.4f} ({kept_weights(s)}), {summary_rate(s)}, "
+                                f"{measured_time(s.get('wall_seconds'))}")
         for line in baseline_lines(s):
             self.log_view.write(escape(line))
         if s.get("forecast"):
