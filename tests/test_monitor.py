@@ -111,3 +111,25 @@ def test_the_status_lines_rate_is_the_epochs_and_its_eta_counts_whole_epochs():
     pace.show_step_stats(StepStats(5, 50, 5, [1.0] * 5, [1.0] * 5, [0.1] * 5, 160 / 0.3, 0.3))
     real = 94.5  # half of the sixth epoch done, at 1.0 s an epoch
     assert abs(pace.remaining() - real) <= 0.15 * real and math.isclose(pace.rate, 160 / 0.3)
+
+
+def test_a_steered_step_is_numbered_as_the_status_line_numbers_steps():
+    """The status line counts steps within the epoch (step 13/29); the log of a change said the
+    global step (step 100): now it says both, the epoch's first."""
+    import io
+
+    from helpers import synthetic_events
+    from rich.console import Console
+
+    from tui_trainer.cli.reporter import ProgressReporter
+    from tui_trainer.display import step_place
+
+    assert step_place(100, 3, 29) == "epoch 4, step 13/29 (100 in all)"
+    assert step_place(955, 2, 450) == "epoch 3, step 55/450 (955 in all)"
+    assert step_place(955, 2, 0) == "step 955"  # no epoch length: the global count alone
+    out = io.StringIO()
+    reporter = ProgressReporter(Console(file=out, width=200, force_terminal=False))
+    for event in synthetic_events(epochs=6):  # halves the LR at step 100, in the fourth epoch of 29 steps
+        reporter(event)
+    reporter.close()
+    assert "epoch 4, step 13/29 (100 in all): lr × 0.5 (app)" in out.getvalue()

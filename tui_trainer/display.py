@@ -86,6 +86,15 @@ def summary_rate(summary: dict[str, Any]) -> str:
     return "speed not measured" if rate is None else f"{rate:,.0f} train samples/s"
 
 
+def step_place(step: int, epoch: int, steps_per_epoch: int) -> str:
+    """Where a global step falls, numbered as the status line numbers steps (within the epoch):
+    ``epoch 3, step 55/450 (955 in all)``; ``step 955`` when the epoch's length is unknown."""
+    in_epoch = step - epoch * steps_per_epoch
+    if steps_per_epoch <= 0 or not 0 <= in_epoch <= steps_per_epoch:
+        return f"step {step:,}"
+    return f"epoch {epoch + 1}, step {in_epoch}/{steps_per_epoch} ({step:,} in all)"
+
+
 def kept_weights(summary: dict[str, Any]) -> str:
     """Which weights a run's test scores are of: ``best weights, epoch 6``, ``last weights, best
     epoch 6``, or ``last weights, stopped before an epoch ended`` (no best epoch to name)."""

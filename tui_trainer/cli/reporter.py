@@ -19,6 +19,7 @@ from ..display import (
     peak_text,
     rate_text,
     status_colour,
+    step_place,
     summary_rate,
 )
 from ..engine.events import (
@@ -103,6 +104,7 @@ class ProgressReporter:
         self.fields = {"epoch": "-", "loss": "-", "val": "-", "acc": "-", "lr": "-", "norm": "-", "rate": "-",
                        "wait": ""}
         self.epochs = 0
+        self.steps_per_epoch = 0
         self.tokens_per_sample = 0
         self.pace = Pace()  # the epoch's training rate, as the epoch lines give it
 
@@ -114,6 +116,7 @@ class ProgressReporter:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.epochs = event.epochs
+        self.steps_per_epoch = event.steps_per_epoch
         self.tokens_per_sample = event.tokens_per_sample
         self.pace.show_run_started(event)
         self.console.print(
@@ -189,8 +192,8 @@ class ProgressReporter:
         self.progress.console.print(f"[yellow]warning:[/] {event.message}")
 
     def show_intervention(self, event: Intervention) -> None:
-        self.progress.console.print(f"[magenta]step {event.step}:[/] {event.describe()} ({event.source})",
-                                    highlight=False)
+        where = step_place(event.step, event.epoch, self.steps_per_epoch)
+        self.progress.console.print(f"[magenta]{where}:[/] {event.describe()} ({event.source})", highlight=False)
 
     def show_system(self, event: SystemStats) -> None:
         pass  # the bar has no room for it: the end of the run gives the peak memory

@@ -28,6 +28,7 @@ from ...display import (
     metrics_text,
     rate_text,
     status_colour,
+    step_place,
     summary_rate,
 )
 from ...engine.events import (
@@ -175,7 +176,8 @@ class Monitor(Vertical):
         self.log_view.write(f"[yellow]warning:[/] {event.message}")
 
     def show_intervention(self, event: Intervention) -> None:
-        self.log_view.write(f"[b magenta]step {event.step}:[/] {event.describe()} ({event.source})")
+        where = step_place(event.step, event.epoch, self.started.steps_per_epoch if self.started else 0)
+        self.log_view.write(f"[b magenta]{where}:[/] {event.describe()} ({event.source})")
         clip = event.changes.get("clip")
         if clip is not None:
             self.curves["grad_norm"].marker = None if clip == "off" else float(clip)
