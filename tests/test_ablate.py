@@ -24,8 +24,11 @@ def test_plan_switches_one_trick_at_a_time():
                           check=lambda c: "no bf16 here" if c.tricks.mixed_precision.enabled else None)
     assert [v.name for v in refused.variants] == ["baseline"]
     assert refused.not_run == [("mixed_precision", "no bf16 here")]
-    with pytest.raises(UserError, match="unknown trick"):
+    with pytest.raises(UserError, match="unknown trick 'batchnrom'; did you mean 'batchnorm'"):
         ablate.plan(config, ["batchnrom"], 1)
+    # train's switch spelling (--lr-schedule) names the same trick
+    spelt = ablate.plan(config, ["lr-schedule", "--grad-clip"], 1, check=lambda c: None)
+    assert [v.name for v in spelt.variants] == ["baseline", "-lr_schedule", "-grad_clip"]
 
 
 def test_differences_are_paired_by_seed(tmp_path):

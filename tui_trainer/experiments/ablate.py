@@ -80,15 +80,25 @@ class Ablation(Experiment):
         self.results.setdefault(run.label, {})[run.seed] = {**kept, "test_score": score, "test_label": label}
 
 
+def trick_name(given: str) -> str:
+    """A trick as the user spelt it: ``lr_schedule``, or as train's switch spells it,
+    ``lr-schedule`` or ``--lr-schedule``; an unknown one is one line with a "did you mean"."""
+    import difflib
+
+    name = given.strip().lstrip("-").replace("-", "_")
+    if name in TRICK_NAMES:
+        return name
+    hint = difflib.get_close_matches(name, TRICK_NAMES, n=1)
+    raise UserError(f"--tricks: unknown trick {given!r}{f'; did you mean {hint[0]!r}?' if hint else ''} "
+                    f"(choose from {', '.join(TRICK_NAMES)}; train's switch spellings, e.g. lr-schedule, work too)")
+
+
 def plan(config: Config, tricks: list[str] | None, seeds: int,
          check: Callable[[Config], str | None] | None = None) -> Ablation:
     """The variants to train. ``check`` returns why a config cannot run here (or None)."""
     if seeds < 1:
         raise UserError("--seeds must be at least 1")
-    chosen = list(tricks) if tricks else list(TRICK_NAMES)
-    unknown = [t for t in chosen if t not in TRICK_NAMES]
-    if unknown:
-        raise UserError(f"--tricks: unknown trick {', '.join(unknown)}; choose from {', '.join(TRICK_NAMES)}")
+    chosen = [trick_name(t) for t in tricks] if tricks else list(TRICK_NAMES)
     if check is not None and (why := check(config)):
         raise UserError(f"the preset itself cannot run here: {why}")
     variants = [Variant("baseline", None, config)]
