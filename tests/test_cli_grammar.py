@@ -134,3 +134,14 @@ def test_a_mistyped_option_or_value_is_one_line_naming_it():
     code, out = invoke("train", "--nosuch")
     assert code == 2
     assert out.startswith("error: No such option: --nosuch")
+
+
+def test_each_mistake_points_to_what_was_meant(tmp_path):
+    code, out = invoke("lab", "show", "overfiting", "--runs-dir", tmp_path)
+    assert code == 2 and "did you mean 'overfitting'" in out
+    code, out = invoke("train", "digits-cnn", "--device", "gpu")
+    assert code == 2 and "did you mean 'cuda'" in out
+    code, out = invoke("runs", "compare", "latest", "--runs-dir", tmp_path)
+    assert code == 2 and "for one, tui-trainer runs show latest" in out
+    code, out = invoke("presets", "validate", "nosuch")
+    assert code == 2 and out.startswith("error: unknown preset 'nosuch'")

@@ -155,6 +155,7 @@ def test_generate_draws_from_the_vocabulary_and_repeats_with_its_seed(tmp_path, 
     assert other.stdout != first.stdout
     bad = CliRunner().invoke(app, ["generate", "latest", "--temperature", "0", "--runs-dir", str(runs)])
     assert bad.exit_code == 2 and "--temperature must be above 0" in bad.output and "Traceback" not in bad.output
+    assert "use --top-k 1" in bad.output  # what a temperature of 0 was meant to do
 
 
 def tiny_lm(corpus, **more):

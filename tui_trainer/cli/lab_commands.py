@@ -24,10 +24,10 @@ def _complete_lab(incomplete: str) -> list[str]:
 @lab_app.command("list")
 def lab_list(runs_dir: Path = runs_dir_option("Where the labs' folders are: their times are measured there.")) -> None:
     """The labs: name, question, runs (arms × values × seeds) and the time it took on this
-    machine, from the lab's newest folder (blank until it has run here)."""
-    from ..display import duration
+    machine, from the lab's newest folder; until it has run here, the time it took on the
+    machine of the committed reference measurement, marked "ref"."""
     from ..experiments.labs import LabError, lab_paths, load_lab
-    from ..experiments.labs.runner import estimate
+    from ..experiments.labs.reference import expected, reference_note
     from ..runs.catalog import table
 
     rows = []
@@ -37,12 +37,14 @@ def lab_list(runs_dir: Path = runs_dir_option("Where the labs' folders are: thei
         except LabError as exc:
             rows.append([name, f"invalid: {exc}"[:100], "", ""])
             continue
-        seconds = estimate(lab, runs_dir)
-        rows.append([name, lab.question, str(lab.run_count()), f"~{duration(seconds)}" if seconds else "not run"])
+        time = expected(lab, runs_dir)
+        rows.append([name, lab.question, str(lab.run_count()), time.cell() if time else "not run"])
     if not rows:
         typer.echo("no labs found")
         return
     typer.echo(table(["lab", "question", "runs", "time"], rows, right={2, 3}))
+    if any(row[3].endswith(" ref") for row in rows):
+        typer.echo(reference_note())
     typer.echo("\ntui-trainer lab run NAME   (--seeds N, --epochs N, --jobs N, --set KEY=VALUE); lab show NAME: "
                "its last result; in the app: b")
 
@@ -65,10 +67,10 @@ def lab_run(
     and resumes what was stopped. Exit 0 when the lab is complete, 130/143 after Ctrl-C/SIGTERM."""
     from ..config import ConfigError
     from ..config.loader import parse_override
-    from ..display import duration
     from ..engine import Control
     from ..experiments.labs import LabError, load_lab
-    from ..experiments.labs.runner import cores, estimate, plan, run, shown
+    from ..experiments.labs.reference import expected
+    from ..experiments.labs.runner import cores, plan, run, shown
     from ..experiments.labs.stats import num
     from ..experiments.trials import local_trials
     from .signals import exit_code, stop_on_signals
@@ -85,11 +87,11 @@ def lab_run(
     except (LabError, ConfigError) as exc:
         fail(str(exc))
     total = len(session.runs)
-    seconds = estimate(lab, runs_dir, seeds, extra)
+    time = expected(lab, runs_dir, seeds, extra)
     typer.echo(f"lab {lab.name}: {lab.question}")
     typer.echo(f"  {len(lab.arms)} arms{f' × {len(lab.scan.values)} values of {lab.scan.key}' if lab.scan else ''} × "
                f"{len(session.seeds)} seeds = {total} runs of {lab.base}, {'on Ray' if ray else f'{jobs} at a time'}"
-               + (f"; about {duration(seconds)}, as measured here" if seconds else ""))
+               + (f"; {time.text()}" if time else ""))
     control = Control()
     count = [0]
 
@@ -126,13 +128,18 @@ def lab_show(
     runs_dir: Path = runs_dir_option("Where the lab folders are."),
 ) -> None:
     """A lab run before: its question, the table, the verdict and the lesson, from its lab.json."""
-    from ..experiments.labs import LabError
+    from ..experiments.labs import LabError, find_lab, lab_paths
     from ..experiments.labs.runner import lab_folders, read_session
 
     path = Path(lab) if lab is not None else None
     if path is None or not path.is_dir():
         folders = lab_folders(runs_dir, lab)
         if not folders:
+            if lab is not None and lab not in lab_paths():  # a lab by that name does not exist: say which is near
+                try:
+                    find_lab(lab)
+                except LabError as exc:
+                    fail(str(exc))
             fail(f"no lab folder {'of ' + repr(lab) + ' ' if lab else ''}in {runs_dir}: "
                  "tui-trainer lab run NAME makes one (or give the folder itself)")
         path = folders[0]

@@ -76,6 +76,6 @@ def presets_validate(files: List[str] = typer.Argument(..., help="Preset files o
             typer.echo(f"ok: {path}")
         except ConfigError as exc:
             bad += 1
-            typer.echo(str(exc), err=True)
+            typer.echo(f"error: {exc}", err=True)
     if bad:
         raise typer.Exit(2)

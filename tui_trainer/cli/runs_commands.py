@@ -55,7 +55,7 @@ def runs_compare(runs: List[str] = typer.Argument(..., help="Two or more runs (f
     from ..runs.catalog import compare_text
 
     if len(runs) < 2:
-        fail("compare needs two or more runs")
+        fail(f"compare needs two or more runs; for one, tui-trainer runs show {runs[0]}")
     typer.echo(compare_text(_resolve(runs, runs_dir)))
 
 

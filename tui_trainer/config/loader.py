@@ -90,12 +90,16 @@ def _scalar(kind: Any, value: Any, meta: dict, path: str, out: list[Problem]) ->
             return None
         choices = meta.get("choices")
         if choices and value not in choices:
-            hint = difflib.get_close_matches(value, choices, n=1)
+            hint = [ALIASES[value]] if ALIASES.get(value) in choices else difflib.get_close_matches(value, choices, n=1)
             extra = f"; did you mean {hint[0]!r}?" if hint else ""
             out.append(Problem(path, f"unknown choice {value!r}: expected one of {', '.join(choices)}{extra}"))
             return None
         return value
     raise TypeError(f"unsupported schema type {kind!r} at {path}")  # a bug in schema.py
+
+
+#: What people type for a choice that is spelt otherwise here: closer in meaning than in letters.
+ALIASES = {"gpu": "cuda", "nvidia": "cuda", "apple": "mps", "metal": "mps", "adamw": "adam"}
 
 
 def _build(cls: type, data: Any, path: str, out: list[Problem]) -> Any:

@@ -23,7 +23,8 @@ def generate_text(model: nn.Module, vocabulary: tuple[str, ...], prompt: str = "
     if length < 0:
         raise GenerationError(f"--length must be at least 0 (got {length})")
     if not temperature > 0:
-        raise GenerationError(f"--temperature must be above 0 (got {temperature})")
+        raise GenerationError(f"--temperature must be above 0 (got {temperature}); for the likeliest character "
+                              "every time, use --top-k 1")
     if top_k < 0:
         raise GenerationError(f"--top-k must be 0 (all characters) or more (got {top_k})")
     device = next(model.parameters()).device
