@@ -113,6 +113,18 @@ def test_listing_presets_imports_neither_torch_nor_numpy():
     assert done.stdout.strip() == "False False"  # TOML and the datasets' facts: 0.3 s, where torch took 1.4
 
 
+def test_train_refuses_a_bad_preset_or_setting_before_torch_is_imported():
+    code = ("import sys; from typer.testing import CliRunner; from tui_trainer.cli.app import app; "
+            "cases = [['train', 'digits-cn'], ['train', 'digits-cnn', '--set', 'train.lrr=1'], "
+            "['train', 'digits-cnn', '--epochs', '0']]; "
+            "results = [CliRunner().invoke(app, args) for args in cases]; "
+            "assert all(r.exit_code == 2 and r.output.startswith('error: ') for r in results), "
+            "[r.output for r in results]; print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"  # told in a fraction of a second, not after torch's import
+
+
 def test_runs_list_names_every_trick_and_what_the_test_column_holds(tmp_path):
     from tui_trainer.config.tricks import TRICKS
     from tui_trainer.runs.catalog import LEGEND

@@ -115,8 +115,7 @@ def train(
     **switches: Optional[bool],
 ) -> None:
     """Train a preset headless, with a live progress bar (or JSON lines), and leave a run folder."""
-    from ..engine.distributed import Distributed
-    from .headless import launcher_for, run_headless, run_on_processes
+    from .headless import check_preset, launcher_for, run_headless, run_on_processes
 
     overrides = train_overrides([*set_, *switch_overrides(switches)], epochs=epochs, seed=seed, lr=lr, device=device)
     if resume is not None and (preset is not None or overrides):
@@ -124,6 +123,10 @@ def train(
         given += [o if isinstance(o, str) else o[2] for o in overrides]
         fail(f"--resume continues a run with the config in its folder; drop {', '.join(given)} "
              "(to change settings, start a new run)")
+    if resume is None:
+        check_preset(preset, overrides, threads)  # a mistake is told before torch is imported (about 2 s)
+    from ..engine.distributed import Distributed
+
     dist = Distributed.from_env()  # under torchrun: this process's rank; process 0 alone speaks
     launcher = launcher_for(preset, overrides, resume, threads, runs_dir, dist)
     if nproc is not None and nproc > 1 and not dist.enabled:

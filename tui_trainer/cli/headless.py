@@ -15,6 +15,19 @@ from ..errors import UserError
 from .common import fail, quiet_exit
 
 
+def _threads_given(threads: int | None) -> list:
+    return [("train.threads", threads, f"--threads {threads}")] if threads is not None else []
+
+
+def check_preset(preset: str | None, overrides: list, threads: int | None) -> None:
+    """The preset and the settings given, checked as training would check them, without torch:
+    a mistake is one line at once, not after the seconds torch takes to import."""
+    try:
+        load_preset(preset or DEFAULT_PRESET, [*overrides, *_threads_given(threads)])
+    except UserError as exc:
+        fail(str(exc), exc.exit_code)
+
+
 def launcher_for(preset: str | None, overrides: list, resume: str | None, threads: int | None, runs_dir: Path,
                  dist: Any) -> Any:
     """The launcher of a new run of ``preset`` with ``overrides``, or of the resume of ``resume``
@@ -28,8 +41,7 @@ def launcher_for(preset: str | None, overrides: list, resume: str | None, thread
             folder = resolve_run(resume, runs_dir).path
             launcher = Launcher(resume=folder, threads=threads, runs_dir=runs_dir, distributed=dist)
         else:
-            threads_given = [("train.threads", threads, f"--threads {threads}")] if threads is not None else []
-            config, _ = load_preset(preset or DEFAULT_PRESET, [*overrides, *threads_given])
+            config, _ = load_preset(preset or DEFAULT_PRESET, [*overrides, *_threads_given(threads)])
             launcher = Launcher(config, runs_dir=runs_dir, distributed=dist)
         launcher.resolve()
     except UserError as exc:
