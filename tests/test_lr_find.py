@@ -85,3 +85,18 @@ def test_lr_find_command_writes_the_plot_and_applies_the_valley_keeping_the_pres
     copy.unlink()
     bad = run("cnn-mnist1d", "--start", "1", "--end", "0.1")
     assert bad.returncode == 2 and "the sweep needs 0 < start < end" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_bad_output_is_told_before_the_sweep(tmp_path, monkeypatch):
+    """-o into a folder that does not exist failed after the whole sweep (5.5 s)."""
+    from typer.testing import CliRunner
+
+    from tui_trainer.cli.app import app
+    from tui_trainer.engine import lr_find as engine_lr_find
+
+    def never(*args, **kwargs):
+        raise AssertionError("the sweep ran before the output was checked")
+
+    monkeypatch.setattr(engine_lr_find, "lr_find", never)
+    result = CliRunner().invoke(app, ["lr-find", "digits-cnn", "-o", str(tmp_path / "nodir" / "lr.png")])
+    assert result.exit_code == 2 and "no such folder for the plot" in result.output, result.output

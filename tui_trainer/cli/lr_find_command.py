@@ -44,6 +44,10 @@ def lr_find(
     loading = DataProgress()
     try:
         check_range(start, end, steps)
+        if out is not None:  # the output and matplotlib checked before the sweep, not after it
+            from ..runs.plot import pyplot
+
+            pyplot(out, "lr-find -o")
         try:
             trainer = Launcher(config, progress=loading).prepare()  # as a run would be, without its folder
         finally:

@@ -48,7 +48,7 @@ def _forecast(ax, forecasts) -> None:
     ax.legend(fontsize=8, loc="upper left")
 
 
-def _pyplot(out: Path | str, what: str):
+def pyplot(out: Path | str, what: str):
     """matplotlib's pyplot (headless), after checking ``out`` names a PNG in an existing folder."""
     try:
         import matplotlib
@@ -79,7 +79,7 @@ def _save(plt, fig, out: Path | str) -> Path:
 
 def plot_lr_find(result, out: Path | str, preset: str) -> Path:
     """The LR range test's loss against the LR (log scale), raw and smoothed, with its two suggestions."""
-    plt = _pyplot(out, "lr-find -o")
+    plt = pyplot(out, "lr-find -o")
     fig, ax = plt.subplots(figsize=(8, 5))
     ax.plot(result.lrs, _finite(result.losses), color="C0", alpha=0.3, linewidth=0.8, label="loss per step")
     ax.plot(result.lrs, _finite(result.smoothed), color="C0", linewidth=1.6, label=f"smoothed (EMA {result.beta:g})")
@@ -175,7 +175,7 @@ def _weight_norms(ax, runs: list[RunInfo], curves: list, groups: list[list[int]]
 
 def plot_runs(runs: list[RunInfo], out: Path | str, weights: bool = False) -> Path:
     """``weights``: a row more, the weights' norm per epoch (weight decay at work)."""
-    plt = _pyplot(out, "runs plot")
+    plt = pyplot(out, "runs plot")
     curves = [read_curves(run) for run in runs]
     forecasts = [(run, run.summary["forecast"]) for run in runs if (run.summary or {}).get("forecast")]
     extra = [row for row, wanted in (("forecast", forecasts), ("weights", weights)) if wanted]
