@@ -156,6 +156,16 @@ def test_generate_draws_from_the_vocabulary_and_repeats_with_its_seed(tmp_path, 
     bad = CliRunner().invoke(app, ["generate", "latest", "--temperature", "0", "--runs-dir", str(runs)])
     assert bad.exit_code == 2 and "--temperature must be above 0" in bad.output and "Traceback" not in bad.output
     assert "use --top-k 1" in bad.output  # what a temperature of 0 was meant to do
+    import torch
+
+    before = torch.get_num_threads()
+    try:  # a character at a time: one thread by default, --threads as every command that computes takes it
+        torch.set_num_threads(2)
+        assert CliRunner().invoke(app, args).stdout == first.stdout and torch.get_num_threads() == 1
+        assert CliRunner().invoke(app, [*args, "--threads", "2"]).stdout == first.stdout
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def tiny_lm(corpus, **more):

@@ -19,9 +19,15 @@ def generate(
                                       help="Below 1: safer, more repetitive; above 1: wilder."),
     top_k: int = typer.Option(0, "--top-k", "-k", help="Draw only from the k likeliest characters (0: all)."),
     seed: int = typer.Option(0, "--seed", help="The same seed gives the same text."),
+    threads: int = typer.Option(1, "--threads", min=0,
+                                help="CPU threads for torch; 0 = one per core. One is the default: a character "
+                                     "at a time is too little work to share, and a busy machine slows a "
+                                     "shared one down."),
     runs_dir: Path = runs_dir_option("The runs folder (to find RUN by id)."),
 ) -> None:
     """Sample text from a language-model run's best weights (its last ones if it kept none)."""
+    import torch
+
     from ..data import dataset_spec
     from ..engine.checkpoint import load_checkpoint
     from ..engine.generate import generate_text
@@ -29,6 +35,8 @@ def generate(
     from ..runs.catalog import resolve_run
     from ..runs.folder import BEST, LAST
 
+    if threads > 0:
+        torch.set_num_threads(threads)
     try:
         info = resolve_run(run, runs_dir)
         if info.config is None:
