@@ -326,3 +326,36 @@ def test_normalising_a_float_batch_leaves_the_data_alone():
     data = torch.full((2, 1, 3, 3), 10.0)
     out = InputPipeline(torch.tensor([4.0]), torch.tensor([2.0])).prepare(data[:1])
     assert out.eq(3.0).all() and data.eq(10.0).all()
+
+
+def test_the_loader_workers_start_from_a_fork_server_and_map_the_file_again(tmp_path, monkeypatch):
+    """Forking a process that has threads (the trainer's, the app's) can deadlock (Python 3.12+
+    warns): workers start from a fork server, and get the cache's path, not a copy of its data."""
+    import pickle
+
+    import numpy as np
+    import torch
+
+    from tui_trainer.data import splits
+
+    path = tmp_path / "cache.npy"
+    np.save(path, np.arange(4000 * 64, dtype=np.uint8).reshape(4000, 64))
+    source = np.load(path, mmap_mode="r")
+    batches = splits._Batches(source, np.arange(4000), torch.zeros(4000, dtype=torch.long), 100)
+    sent = pickle.dumps(batches)
+    assert len(sent) < 100_000  # the path and the rows, not the 256 KB of samples
+    again = pickle.loads(sent)
+    assert isinstance(again.source, np.memmap) and torch.equal(again[3][0], batches[3][0])
+
+    seen = {}
+    real = splits.DataLoader
+
+    def recording(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(splits, "DataLoader", recording)
+    split = splits.StreamedSplit(source, np.arange(4000), torch.arange(4000) % 10, torch.device("cpu"))
+    got = torch.cat([x for x, _ in split.batches(500)])
+    assert torch.equal(got, torch.from_numpy(np.array(source)))  # every row, in order, from the workers
+    assert seen["num_workers"] >= 1 and seen["multiprocessing_context"].get_start_method() == "forkserver"

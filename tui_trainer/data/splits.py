@@ -9,6 +9,7 @@ the two modes train alike.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import threading
 from dataclasses import dataclass, replace
@@ -100,11 +101,23 @@ class TextSplit:
 
 
 class _Batches(Dataset):
-    """Item ``b`` is batch ``b``: one read of its rows from the memory-mapped array (the workers
-    are forked, so they share the mapping)."""
+    """Item ``b`` is batch ``b``: one read of its rows from the memory-mapped array. The workers
+    start from a fork server (forking the trainer itself, which has threads, can deadlock), so a
+    worker maps the file again rather than receive a copy of it."""
 
     def __init__(self, source: np.ndarray, rows: np.ndarray, labels: torch.Tensor, batch_size: int):
         self.source, self.rows, self.labels, self.batch_size = source, rows, labels, batch_size
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if isinstance(self.source, np.memmap) and self.source.filename:
+            state["source"] = str(self.source.filename)  # the path, not the data
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if isinstance(state["source"], str):
+            state["source"] = np.load(state["source"], mmap_mode="r")
+        self.__dict__.update(state)
 
     def __len__(self) -> int:
         return eval_steps(len(self.rows), self.batch_size)
@@ -120,6 +133,14 @@ def _quiet_exit(worker_id: int) -> None:
     so it would exit with code 1 after its work is done, which torch reports as a crash once
     it watches its workers. The worker has no threads of its own to wait for."""
     threading._shutdown = lambda: None
+
+
+def _fork_server() -> multiprocessing.context.BaseContext:
+    """The fork server's context, torch loaded in the server once, so each epoch's workers start
+    in milliseconds rather than import torch again."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["torch", __name__])
+    return context
 
 
 def loader_workers(source: np.ndarray) -> int:
@@ -162,6 +183,7 @@ class StreamedSplit:
         # its own generator: the loader's worker seed must not consume the global RNG that dropout draws from
         loader = DataLoader(dataset, batch_size=None, sampler=range(first, last), num_workers=workers,
                             pin_memory=self.device.type == "cuda", prefetch_factor=4 if workers else None,
-                            worker_init_fn=_quiet_exit if workers else None, generator=torch.Generator())
+                            worker_init_fn=_quiet_exit if workers else None, generator=torch.Generator(),
+                            multiprocessing_context=_fork_server() if workers else None)
         for x, y in loader:
             yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
