@@ -2,6 +2,7 @@
 ResNets, RNN against CNN gradients, a constant learning rate, early stopping) on toy budgets,
 and that every verdict follows from the numbers its ``lab.json`` holds."""
 
+import json
 import textwrap
 
 import pytest
@@ -91,6 +92,10 @@ def test_the_early_stopping_lab_reaches_a_verdict_on_a_toy_budget(tmp_path, mnis
     assert len(session["results"]) == 4 and checked == 1  # two arms on two seeds; one arm against the reference
     by_arm = {r["arm"]: r for r in session["results"] if r["seed"] == session["seeds"][0]}
     assert by_arm["no early stopping"]["metrics"]["epochs_run"] == 12  # the long run goes to its end
+    shown = CliRunner().invoke(app, ["lab", "show", "early-stopping", "--runs-dir", str(tmp_path), "--json"])
+    record = json.loads(shown.output)  # the same record, for scripts
+    assert record["folder"] == str(folder) and record["verdict"] == session["verdict"]
+    assert len(record["results"]) == 4 and record["planned"] == 4
     assert by_arm["early stopping"]["metrics"]["epochs_run"] <= 12
 
 

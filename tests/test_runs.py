@@ -151,3 +151,26 @@ def test_latest_is_the_run_that_began_training_last_among_plain_and_experiment_r
     os.utime(paths["lab"] / "config.toml", ns=(10**18 + 9 * 10**9, 10**18 + 9 * 10**9))  # the lab's run resumed
     code, out = invoke("runs", "show", "latest", "--runs-dir", runs_dir)
     assert code == 0 and str(paths["lab"]) in out, out
+
+
+def test_every_command_that_prints_data_takes_json(runs, tmp_path):
+    import json
+
+    runs_dir, a, b, summary = runs
+    code, out = invoke("runs", "list", "--runs-dir", runs_dir, "--json")
+    listed = json.loads(out)
+    assert code == 0 and {r["id"] for r in listed} >= {a.name, b.name}
+    assert next(r for r in listed if r["id"] == a.name)["summary"]["test_accuracy"] == summary["test_accuracy"]
+    assert next(r for r in listed if r["id"].endswith("gamma"))["status"] == "interrupted"
+    code, out = invoke("runs", "show", "alpha", "--runs-dir", runs_dir, "--json")
+    shown = json.loads(out)
+    assert code == 0 and shown["path"] == str(a) and shown["config"]["train"]["epochs"] == 2
+    assert {"config.toml", "summary.json", "metrics.jsonl"} <= set(shown["files"])
+    code, out = invoke("runs", "compare", "alpha", "beta", "--runs-dir", runs_dir, "--json")
+    compared = json.loads(out)
+    assert code == 0 and compared["settings_that_differ"]["train.lr"][1] == 0.01
+    assert "train.epochs" not in compared["settings_that_differ"] and len(compared["runs"]) == 2
+    code, out = invoke("presets", "show", "digits-cnn", "--set", "train.lr=0.02", "--json")
+    assert code == 0 and json.loads(out)["config"]["train"]["lr"] == 0.02
+    code, out = invoke("lab", "show", "--runs-dir", tmp_path, "--json")  # no lab folder: one line, as without --json
+    assert code == 2 and out.startswith("error: no lab folder")

@@ -57,6 +57,17 @@ def quiet_exit(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def json_option(what: str) -> Any:
+    """``--json``: the command's data as one JSON document on stdout, the same in every command that prints data."""
+    return typer.Option(False, "--json", help=f"{what} as one JSON document, for scripts.")
+
+
+def print_json(data: Any) -> None:
+    import json
+
+    typer.echo(json.dumps(data, indent=1, default=str))
+
+
 def epochs_option() -> Any:
     """``--epochs N``, the same in every command that trains (checked as ``train.epochs`` is)."""
     return typer.Option(None, "--epochs", "-e", help="Maximum epochs of each run (train.epochs).")

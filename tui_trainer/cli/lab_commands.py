@@ -8,7 +8,17 @@ from typing import List, Optional
 import typer
 
 from ..errors import UserError
-from .common import epochs_option, fail, ray_option, ray_trials, runs_dir_option, seeds_option, threads_option
+from .common import (
+    epochs_option,
+    fail,
+    json_option,
+    print_json,
+    ray_option,
+    ray_trials,
+    runs_dir_option,
+    seeds_option,
+    threads_option,
+)
 
 lab_app = typer.Typer(help="Labs: the lesson's questions answered by small experiments on real "
                            "data, with a measured verdict.",
@@ -126,6 +136,7 @@ def lab_show(
                                                    "default: the newest lab folder.",
                                         autocompletion=_complete_lab),
     runs_dir: Path = runs_dir_option("Where the lab folders are."),
+    as_json: bool = json_option("The lab's record (its lab.json: each run's metrics, the verdict)"),
 ) -> None:
     """A lab run before: its question, the table, the verdict and the lesson, from its lab.json."""
     from ..experiments.labs import LabError, find_lab, lab_paths
@@ -147,6 +158,8 @@ def lab_show(
         session = read_session(path)
     except LabError as exc:
         fail(str(exc))
+    if as_json:
+        return print_json({"folder": str(path), **session.to_json(), "planned": session.planned_count})
     typer.echo(f"lab {session.lab.name}: {session.lab.question}")
     _print_end(session)
     if not session.complete:

@@ -9,7 +9,7 @@ import typer
 from ..config import ConfigError, dumps_config, load_config
 from ..config.presets import list_presets, load_preset
 from ..config.tricks import TRICKS
-from .common import complete_preset, fail
+from .common import complete_preset, fail, json_option, print_json, train_overrides
 
 presets_app = typer.Typer(help="List, show and validate presets.", no_args_is_help=True)
 
@@ -43,13 +43,20 @@ def presets_list() -> None:
 
 
 @presets_app.command("show")
-def presets_show(name: str = typer.Argument(..., help="Preset name or path.", autocompletion=complete_preset)) -> None:
-    """Print the preset with every setting resolved (defaults filled in)."""
+def presets_show(name: str = typer.Argument(..., help="Preset name or path.", autocompletion=complete_preset),
+                 set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
+                                                help="A setting, as train takes it: shown applied. Repeatable."),
+                 as_json: bool = json_option("Every setting")) -> None:
+    """Print the preset with every setting resolved (defaults filled in, --set applied)."""
     try:
-        config, path = load_preset(name)
+        config, path = load_preset(name, train_overrides(set_))
     except ConfigError as exc:
         fail(str(exc))
-    typer.echo(f"# {path}")
+    if as_json:
+        from ..config import config_to_dict
+
+        return print_json({"path": str(path), "config": config_to_dict(config)})
+    typer.echo(f"# {path}" + (f" with {', '.join(f'--set {item}' for item in set_)}" if set_ else ""))
     typer.echo(with_trick_notes(dumps_config(config)), nl=False)
 
 

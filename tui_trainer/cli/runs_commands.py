@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import UserError
-from .common import complete_run, fail, runs_dir_option
+from .common import complete_run, fail, json_option, print_json, runs_dir_option
 
 runs_app = typer.Typer(help="Look at past runs: list, show, compare, plot, export.", no_args_is_help=True)
 
@@ -25,11 +25,16 @@ def _resolve(refs: List[str], runs_dir: Path):
 
 
 @runs_app.command("list")
-def runs_list(runs_dir: Path = runs_dir_option()) -> None:
+def runs_list(runs_dir: Path = runs_dir_option(),
+              as_json: bool = json_option("Every run (id, status, summary)")) -> None:
     """A table of the runs: id, preset, tricks on, status, best val loss, test score, time."""
     from ..runs.catalog import list_table, scan_runs
 
     runs = scan_runs(runs_dir) if runs_dir.is_dir() else []
+    if as_json:
+        from ..runs.records import run_record
+
+        return print_json([run_record(r, settings=False) for r in runs])
     if not runs:  # not a mistake: nothing has trained here yet
         typer.echo(f"no runs in {runs_dir} yet: `tui-trainer train digits-cnn --runs-dir {runs_dir}` makes one "
                    "(or give another folder with --runs-dir)")
@@ -39,23 +44,33 @@ def runs_list(runs_dir: Path = runs_dir_option()) -> None:
 
 @runs_app.command("show")
 def runs_show(run: str = typer.Argument(..., help=RUN_HELP, autocompletion=complete_run),
-              runs_dir: Path = runs_dir_option()) -> None:
+              runs_dir: Path = runs_dir_option(),
+              as_json: bool = json_option("The run: its summary, every setting and its files")) -> None:
     """One run: its results, files and the settings that differ from the defaults."""
     from ..runs.catalog import show_text
 
     [info] = _resolve([run], runs_dir)
+    if as_json:
+        from ..runs.records import run_record
+
+        return print_json(run_record(info))
     typer.echo(show_text(info))
 
 
 @runs_app.command("compare")
 def runs_compare(runs: List[str] = typer.Argument(..., help="Two or more runs (folder, id or unique part).",
                                                   autocompletion=complete_run),
-                 runs_dir: Path = runs_dir_option()) -> None:
+                 runs_dir: Path = runs_dir_option(),
+                 as_json: bool = json_option("The settings that differ and each run's summary")) -> None:
     """The settings that differ between runs, and their results side by side."""
     from ..runs.catalog import compare_text
 
     if len(runs) < 2:
         fail(f"compare needs two or more runs; for one, tui-trainer runs show {runs[0]}")
+    if as_json:
+        from ..runs.records import compare_record
+
+        return print_json(compare_record(_resolve(runs, runs_dir)))
     typer.echo(compare_text(_resolve(runs, runs_dir)))
 
 
