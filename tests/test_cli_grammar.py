@@ -46,6 +46,33 @@ def test_the_commands_that_train_share_epochs_and_threads():
         assert "--set" in invoke(*command, "--help")[1], command
 
 
+def test_the_shared_options_are_spelled_and_typed_alike_in_every_command():
+    """Walk every command: an option that several take has one spelling, one type and one help."""
+    import typer.main
+
+    seen: dict[str, tuple] = {}
+    group = typer.main.get_command(app)
+
+    def walk(command, path):
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+        for param in getattr(command, "params", []):
+            if param.param_type_name != "option" or param.name in ("help",):
+                continue
+            shape = (tuple(sorted(param.opts)), repr(param.type_descriptor.annotation), param.help)
+            for name in ("epochs", "threads", "jobs", "json"):
+                if f"--{name}" in param.opts:
+                    seen.setdefault(name, {})[" ".join(path)] = shape
+
+    walk(group, [])
+    assert {"ablate", "sweep", "lab run"} <= set(seen["jobs"]), seen["jobs"]
+    assert {"runs list", "runs show", "runs compare", "lab show", "presets show", "train"} <= set(seen["json"])
+    for name in ("epochs", "threads", "jobs", "json"):  # one spelling and one type
+        assert len({(opts, kind) for opts, kind, _ in seen[name].values()}) == 1, (name, seen[name])
+    for name in ("epochs", "jobs"):  # and one meaning
+        assert len({text for _, _, text in seen[name].values()}) == 1, (name, seen[name])
+
+
 def test_the_app_opens_on_the_settings_given_and_refuses_a_bad_one_before_it_opens():
     from tui_trainer.tui import TrainerApp
 

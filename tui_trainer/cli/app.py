@@ -15,8 +15,20 @@ from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..config.tricks import TRICKS
 from ..errors import UserError
-from .common import (complete_preset, complete_run, epochs_option, fail, ray_option, ray_trials,
-                     runs_dir_option, seeds_option, threads_option, train_overrides)
+from .common import (
+    complete_preset,
+    complete_run,
+    epochs_option,
+    fail,
+    jobs_option,
+    ray_option,
+    ray_trials,
+    runs_dir_option,
+    seeds_option,
+    threads_for,
+    threads_option,
+    train_overrides,
+)
 from .data_commands import data as data_command
 from .generate_command import generate as generate_command
 from .lab_commands import lab_app
@@ -164,6 +176,7 @@ def ablate(
     epochs: Optional[int] = epochs_option(),
     threads: Optional[int] = threads_option(),
     runs_dir: Path = runs_dir_option("Where the ablation folder is created."),
+    jobs: Optional[int] = jobs_option(),
     ray: Optional[str] = ray_option(),
     max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", metavar="K",
                                                  help="With --ray: at most K runs at once "
@@ -171,15 +184,16 @@ def ablate(
 ) -> None:
     """Train the preset, then once per trick with only that trick switched, on the same seeds; print what each
     trick changes."""
+    jobs = jobs or 1
     try:
-        config, _ = load_preset(preset, train_overrides(set_, epochs=epochs, threads=threads))
+        config, _ = load_preset(preset, train_overrides(set_, epochs=epochs, threads=threads_for(jobs, threads)))
     except ConfigError as exc:
         fail(str(exc))
     from ..experiments import ablate as ablation
     from ..display import duration, fmt, headline
     from ..engine import Control
     from ..engine.precision import why_not_here
-    from ..experiments.trials import InProcessTrials
+    from ..experiments.trials import local_trials
     from .signals import exit_code, stop_on_signals
 
     try:
@@ -202,7 +216,7 @@ def ablate(
 
     try:
         with stop_on_signals(control) as received:
-            trials = ray_trials(ray, max_concurrent) if ray else InProcessTrials(control)
+            trials = ray_trials(ray, max_concurrent) if ray else local_trials(jobs, control)
             ablation.run(plan, runs_dir, trials, on_result, should_stop=lambda: control.stop_requested)
     except UserError as exc:
         fail(str(exc), exc.exit_code)

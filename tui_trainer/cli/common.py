@@ -78,6 +78,22 @@ def threads_option() -> Any:
     return typer.Option(None, "--threads", help="CPU threads for torch in each run; 0 = one per core (train.threads).")
 
 
+def jobs_option() -> Any:
+    """``--jobs N``: an experiment's runs at once, each in its own process; the same in every command with runs."""
+    return typer.Option(None, "--jobs", "-j", min=1, help="Runs at once, each in its own process (default: one per "
+                                                          "core for a lab, one for a sweep or an ablation).")
+
+
+def threads_for(jobs: int, threads: int | None) -> int | None:
+    """Each of ``jobs`` runs at once gets its share of the cores unless ``--threads`` says otherwise."""
+    import os
+
+    if threads is not None or jobs <= 1:
+        return threads
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores // jobs)
+
+
 def _at_least_one(value: int | None) -> int | None:
     if value is not None and value < 1:
         fail(f"--seeds {value}: must be at least 1")

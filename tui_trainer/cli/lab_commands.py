@@ -11,6 +11,7 @@ from ..errors import UserError
 from .common import (
     epochs_option,
     fail,
+    jobs_option,
     json_option,
     print_json,
     ray_option,
@@ -66,8 +67,7 @@ def lab_run(
     seeds: Optional[int] = seeds_option(None, "arm"),
     epochs: Optional[int] = epochs_option(),
     threads: Optional[int] = threads_option(),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
-                                       help="Runs at once, each in its own process (default: one per core)."),
+    jobs: Optional[int] = jobs_option(),
     set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE", help="A setting for every run. Repeatable."),
     runs_dir: Path = runs_dir_option("Where the lab folder is created."),
     ray: Optional[str] = ray_option(),

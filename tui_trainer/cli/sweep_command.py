@@ -10,8 +10,19 @@ import typer
 from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..errors import UserError
-from .common import (complete_preset, epochs_option, fail, ray_option, ray_trials, runs_dir_option, seeds_option,
-                     threads_option, train_overrides)
+from .common import (
+    complete_preset,
+    epochs_option,
+    fail,
+    jobs_option,
+    ray_option,
+    ray_trials,
+    runs_dir_option,
+    seeds_option,
+    threads_for,
+    threads_option,
+    train_overrides,
+)
 
 
 def sweep(
@@ -25,6 +36,7 @@ def sweep(
     epochs: Optional[int] = epochs_option(),
     threads: Optional[int] = threads_option(),
     runs_dir: Path = runs_dir_option("Where the sweep folder is created."),
+    jobs: Optional[int] = jobs_option(),
     ray: Optional[str] = ray_option(),
     max_concurrent: Optional[int] = typer.Option(None, "--max-concurrent", metavar="K",
                                                  help="With --ray: at most K trials at once "
@@ -41,14 +53,14 @@ def sweep(
     the trials that are complete and resumes the stopped ones. Exit code 0 when every trial is done,
     130/143 after Ctrl-C/SIGTERM, 1 when stopped from the app's Runs view (x)."""
     try:
-        config, _ = load_preset(preset, train_overrides(set_, epochs=epochs, threads=threads))
+        config, _ = load_preset(preset, train_overrides(set_, epochs=epochs, threads=threads_for(jobs or 1, threads)))
     except ConfigError as exc:
         fail(str(exc))
     from ..experiments import sweep as sweeps
     from ..display import duration, fmt, headline
     from ..engine import Control
     from ..experiments.pruning import SCHEDULERS, AshaPruner
-    from ..experiments.trials import InProcessTrials
+    from ..experiments.trials import local_trials
     from .signals import exit_code, stop_on_signals
 
     if scheduler is not None and scheduler not in SCHEDULERS:
@@ -75,7 +87,7 @@ def sweep(
 
     try:
         with stop_on_signals(control) as received:
-            trials = ray_trials(ray, max_concurrent) if ray else InProcessTrials(control)
+            trials = ray_trials(ray, max_concurrent) if ray else local_trials(jobs or 1, control)
             sweeps.run(plan, config, runs_dir, trials, on_result, should_stop=lambda: control.stop_requested,
                        pruner=pruner)
     except UserError as exc:
