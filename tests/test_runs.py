@@ -174,3 +174,25 @@ def test_every_command_that_prints_data_takes_json(runs, tmp_path):
     assert code == 0 and json.loads(out)["config"]["train"]["lr"] == 0.02
     code, out = invoke("lab", "show", "--runs-dir", tmp_path, "--json")  # no lab folder: one line, as without --json
     assert code == 2 and out.startswith("error: no lab folder")
+
+
+def test_plot_compare_and_export_take_what_their_neighbours_take(runs, tmp_path, monkeypatch):
+    """runs plot without -o writes beside you, named after the runs; runs compare takes a lab's
+    folder as runs plot does; export refuses --per-epoch with --tensorboard instead of ignoring it."""
+    import json
+
+    runs_dir, a, b, _ = runs
+    monkeypatch.chdir(tmp_path)
+    code, text = invoke("runs", "plot", a, "--runs-dir", runs_dir)
+    assert code == 0 and (tmp_path / f"{a.name}.png").stat().st_size > 10_000, text
+    lab = tmp_path / "lab-toy-0000"
+    lab.mkdir()
+    (lab / "lab.json").write_text(json.dumps({"lab": "toy"}))
+    import shutil
+
+    for run in (a, b):
+        shutil.copytree(run, lab / run.name)
+    code, out = invoke("runs", "compare", lab, "--json")
+    assert code == 0 and len(json.loads(out)["runs"]) == 2, out
+    code, out = invoke("runs", "export", a, "--per-epoch", "--tensorboard", tmp_path / "tb")
+    assert code == 2 and "drop --per-epoch" in out and not (tmp_path / "tb").exists()

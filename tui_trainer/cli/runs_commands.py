@@ -15,6 +15,19 @@ runs_app = typer.Typer(help="Look at past runs: list, show, compare, plot, expor
 RUN_HELP = "Run folder, id, a unique part of the id, or `latest`."
 
 
+def _expand(refs: List[str], runs_dir: Path):
+    """Runs by reference, a lab, sweep or ablation folder standing for all of its runs."""
+    from ..runs.catalog import group_runs, load_run
+
+    infos = []
+    for ref in refs:
+        group = next((g for p in (Path(ref), runs_dir / ref) if p.is_dir() and (g := group_runs(p)) is not None), None)
+        if group is not None and not group:
+            fail(f"{ref}: no runs in it yet")
+        infos += [load_run(p) for p in group] if group is not None else _resolve([ref], runs_dir)
+    return infos
+
+
 def _resolve(refs: List[str], runs_dir: Path):
     from ..runs.catalog import resolve_run
 
@@ -58,20 +71,22 @@ def runs_show(run: str = typer.Argument(..., help=RUN_HELP, autocompletion=compl
 
 
 @runs_app.command("compare")
-def runs_compare(runs: List[str] = typer.Argument(..., help="Two or more runs (folder, id or unique part).",
+def runs_compare(runs: List[str] = typer.Argument(..., help="Two or more runs (folder, id or unique part), or a "
+                                                            "lab, sweep or ablation folder (all its runs).",
                                                   autocompletion=complete_run),
                  runs_dir: Path = runs_dir_option(),
                  as_json: bool = json_option("The settings that differ and each run's summary")) -> None:
     """The settings that differ between runs, and their results side by side."""
     from ..runs.catalog import compare_text
 
-    if len(runs) < 2:
+    infos = _expand(runs, runs_dir)  # a lab's folder: all of its runs, as runs plot takes it
+    if len(infos) < 2:
         fail(f"compare needs two or more runs; for one, tui-trainer runs show {runs[0]}")
     if as_json:
         from ..runs.records import compare_record
 
-        return print_json(compare_record(_resolve(runs, runs_dir)))
-    typer.echo(compare_text(_resolve(runs, runs_dir)))
+        return print_json(compare_record(infos))
+    typer.echo(compare_text(infos))
 
 
 @runs_app.command("plot")
@@ -79,22 +94,19 @@ def runs_plot(
     runs: List[str] = typer.Argument(..., help="One or more runs (folder, id or unique part), or a "
                                                "lab, sweep or ablation folder (all its runs).",
                                      autocompletion=complete_run),
-    output: Path = typer.Option(..., "--output", "-o", help="The PNG file to write."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="The PNG file to write (default: named "
+                                                                        "after the runs, in this folder)."),
     weights: bool = typer.Option(False, "--weights", help="A row more: the weights' L2 norm per "
                                                           "epoch (weight decay at work)."),
     runs_dir: Path = runs_dir_option(),
 ) -> None:
     """Loss, validation loss, LR and gradient-norm curves of the runs, overlaid, as a PNG; runs
     that differ only in their seed as a mean line with a min-max band."""
-    from ..runs.catalog import group_runs, load_run
     from ..runs.plot import plot_runs
 
-    infos = []
-    for ref in runs:
-        group = next((g for p in (Path(ref), runs_dir / ref) if p.is_dir() and (g := group_runs(p)) is not None), None)
-        if group is not None and not group:
-            fail(f"{ref}: no runs in it yet")
-        infos += [load_run(p) for p in group] if group is not None else _resolve([ref], runs_dir)
+    infos = _expand(runs, runs_dir)
+    if output is None:
+        output = Path(f"{infos[0].id}.png" if len(infos) == 1 else f"{infos[0].id}-and-{len(infos) - 1}-more.png")
     try:
         path = plot_runs(infos, output, weights=weights)
     except UserError as exc:
@@ -118,6 +130,9 @@ def runs_export(
     from ..runs.catalog import epochs_csv, read_curves, steps_csv
 
     [info] = _resolve([run], runs_dir)
+    if tensorboard is not None and (per_epoch or output is not None):
+        fail("--tensorboard writes every scalar, per step and per epoch, in its own folder; "
+             f"drop {'--per-epoch' if per_epoch else '--output'} (or --tensorboard, for a CSV)")
     if tensorboard is not None:
         from ..runs.tensorboard import export_run
 
