@@ -36,7 +36,7 @@ def _complete_lab(incomplete: str) -> list[str]:
 def lab_list(runs_dir: Path = runs_dir_option("Where the labs' folders are: their times are measured there.")) -> None:
     """The labs: name, question, runs (arms × values × seeds) and the time it took on this
     machine, from the lab's newest folder; until it has run here, the time it took on the
-    machine of the committed reference measurement, marked "ref"."""
+    machine of the committed reference measurement, marked "ref"; "not run" when there is neither."""
     from ..experiments.labs import LabError, lab_paths, load_lab
     from ..experiments.labs.reference import expected, reference_note
     from ..runs.catalog import table

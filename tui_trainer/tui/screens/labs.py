@@ -74,7 +74,7 @@ class LabsScreen(Screen):
 
     def on_mount(self) -> None:
         from ...experiments.labs import LabError, lab_paths, load_lab
-        from ...experiments.labs.runner import estimate
+        from ...experiments.labs.reference import expected
 
         table = self.query_one("#labs-table", DataTable)
         *_, self.time_column = table.add_columns("lab", "question", "runs", "time")
@@ -86,9 +86,8 @@ class LabsScreen(Screen):
                 table.add_row(name, "invalid lab file", "", "", key=name)
                 continue
             self.labs.append((name, lab))
-            seconds = estimate(lab, self.runs_dir)
-            table.add_row(name, lab.question, str(lab.run_count()), f"~{duration(seconds)}" if seconds else "not run",
-                          key=name)
+            time = expected(lab, self.runs_dir)  # here, or the reference machine's ("ref")
+            table.add_row(name, lab.question, str(lab.run_count()), time.cell() if time else "not run", key=name)
         self.query_one(OverlayPlot).empty = "not run yet: enter runs it, and its runs' curves draw here as they train"
         self.set_interval(1.0, lambda: self.running and self._refresh_curves())  # a finished lab's runs do not move
         table.focus()
@@ -245,7 +244,7 @@ WRAP = 76  # prose is wrapped to the pane; tables are not, and scroll sideways
 def plan_text(lab: Any, seeds: int | None, runs_dir: Path | str) -> str:
     """What the lab will run: its base preset and shared settings, each arm, the scan, the
     seeds, the count of runs and the time it took here."""
-    from ...experiments.labs.runner import estimate
+    from ...experiments.labs.reference import expected
 
     def settings(values: dict[str, Any]) -> str:
         return ", ".join(f"{k} = {v}" for k, v in values.items()) or "the base settings"
@@ -257,9 +256,9 @@ def plan_text(lab: Any, seeds: int | None, runs_dir: Path | str) -> str:
         lines.append(f"  each at {lab.scan.key} = "
                      f"{', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in lab.scan.values)}")
     count = len(lab.arms) * (len(lab.scan.values) if lab.scan else 1) * seeds
-    seconds = estimate(lab, runs_dir, seeds)
-    lines.append(f"{count} runs ({seeds} seed{'s' if seeds > 1 else ''} "
-                 f"each){f', about {duration(seconds)} as measured here' if seconds else ', not run here yet'}")
+    time = expected(lab, runs_dir, seeds)
+    lines.append(f"{count} runs ({seeds} seed{'s' if seeds > 1 else ''} each), "
+                 + (time.text() if time else "not run here yet"))
     lines.append(f"judged on: {', '.join(dict.fromkeys(r.metric for r in lab.rules))}")
     text = "\n".join(textwrap.fill(line, WRAP,
                                    subsequent_indent="    ") if len(line) > WRAP else line for line in lines)
