@@ -350,3 +350,38 @@ def test_the_panel_reads_a_list_setting_as_its_items_type():
     assert _parse(_field("model.resnet.widths")[0], "[16, 32, 64]") == [16, 32, 64]
     with pytest.raises(ValueError, match="expected numbers separated by commas"):
         _parse(_field("tricks.lr_schedule.milestones")[0], "0.5, half")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_no_setting_label_runs_into_its_value(tmp_path, size):
+    """At 80x24 'warm-up steps' met its value ('warm-up steps0'): every label of the panel ends
+    before its value begins, with a column between them, and shows its whole text."""
+    async def scenario(app, pilot):
+        rows = [row for row in app.query(".row") if row.display]  # rows of settings this data reads
+        assert len(rows) > 20
+        for row in rows:
+            label, value = row.children[0], row.children[1]
+            text = str(label.render())
+            left, right = label.virtual_region, value.virtual_region  # where they sit, scrolled into view or not
+            assert left.right < right.x or not text, (text, left, right)
+            assert len(text) <= label.size.width, (text, label.size)
+
+    in_app(tmp_path, scenario, size=size)
+
+
+def test_the_whole_footer_shows_at_80_columns(tmp_path):
+    """At 80x24 the footer was cut ('b La▏'): every key of the main screen and of the Runs view
+    shows whole."""
+    from textual.widgets import Footer
+
+    async def scenario(app, pilot):
+        for view in ("main", "runs"):
+            if view == "runs":
+                await pilot.press("r")
+                await pilot.pause(0.3)
+            keys = [key for key in app.screen.query_one(Footer).children if key.display]
+            assert len(keys) >= 8, view
+            assert all(key.region.width > 0 for key in keys), view  # none pushed out of sight
+            assert max(key.region.right for key in keys) <= 80, view
+
+    in_app(tmp_path, scenario, size=(80, 24))

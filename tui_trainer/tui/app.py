@@ -117,7 +117,7 @@ class TrainerApp(JobControl, App):
                     yield Button("Stop", id="stop", variant="error", compact=True, disabled=True)
                     yield Button("Save preset", id="save", compact=True)
                 yield Monitor(id="monitor")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # every key fits at 80 columns (^p still opens it)
 
     def on_mount(self) -> None:
         self._fill_presets()

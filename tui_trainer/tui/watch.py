@@ -46,7 +46,7 @@ class WatchApp(App):
         yield Header()
         yield Static(f"{self.run_dir}: waiting for events", id="watch-info")
         yield Monitor(id="watch-monitor")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # every key fits at 80 columns (^p still opens it)
 
     def on_mount(self) -> None:
         self.sub_title = self.run_dir.name

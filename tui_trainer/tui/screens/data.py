@@ -29,7 +29,7 @@ class DataScreen(Screen):
         yield Header()
         with VerticalScroll():
             yield Static(f"reading {self.config.data.dataset}…", id="data-body")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # every key fits at 80 columns (^p still opens it)
 
     def on_mount(self) -> None:
         self.load()

@@ -31,7 +31,7 @@ from ..widgets.overlay_plot import OverlayPlot
 
 class LabsScreen(Screen):
     BINDINGS = [
-        Binding("escape,b", "back", "Back to training"),
+        Binding("escape,b", "back", "Back"),
         Binding("enter", "run", "Run the lab", priority=True),
         Binding("x", "stop", "Stop"),
         Binding("m", "metric", "Next curve"),
@@ -70,7 +70,7 @@ class LabsScreen(Screen):
             with Vertical(id="labs-right"):
                 yield OverlayPlot(id="lab-overlay")
                 yield Static("", id="lab-status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # every key fits at 80 columns (^p still opens it)
 
     def on_mount(self) -> None:
         from ...experiments.labs import LabError, lab_paths, load_lab

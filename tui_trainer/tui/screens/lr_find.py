@@ -89,7 +89,7 @@ class LRFindScreen(ModalScreen[float | None]):
                          "to 10 on a copy of the model; the run is not touched", id="lr-title")
             yield LRCurve(id="lr-curve")
             yield Static("loading the data…", id="lr-text")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # every key fits at 80 columns (^p still opens it)
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(0.2, self.poll)

@@ -40,7 +40,7 @@ RUNNING_SECONDS = 2.0
 
 class RunsScreen(Screen):
     BINDINGS = [
-        Binding("escape,r", "back", "Back to training"),
+        Binding("escape,r", "back", "Back"),
         Binding("space", "toggle", "Select", show=True),
         Binding("m", "metric", "Next curve"),
         Binding("o", "log_scale", "Log/linear", show=False),
@@ -51,6 +51,10 @@ class RunsScreen(Screen):
         Binding("slash", "filter", "Filter", show=False),
         Binding("u", "resume", "Resume", show=False),
         Binding("w", "follow", "Follow live", show=False),
+        # the training keys still work here; the footer keeps to this view's own, so it fits 80 columns
+        *(Binding(key, f"app.{action}", label, show=False) for key, action, label in (
+            ("s", "start", "Start"), ("p", "pause", "Pause"), ("f", "settings", "Settings"), ("d", "data", "Data"),
+            ("b", "labs", "Labs"))),
     ]
     CSS = """
     #runs-left { width: 1fr; }
@@ -92,7 +96,7 @@ class RunsScreen(Screen):
                 yield Static("", id="sweep-status")
             with Vertical(id="runs-right"):
                 yield OverlayPlot(id="overlay")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # every key fits at 80 columns (^p still opens it)
 
     def on_mount(self) -> None:
         table = self.query_one("#runs-table", DataTable)
