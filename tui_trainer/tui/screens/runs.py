@@ -100,7 +100,8 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#runs-table", DataTable)
-        table.add_columns("", "id", "preset", "tricks", "status", "best val", "test score", "time")
+        # what a run came to first, so a half-width pane at 80 or 120 columns shows it; its make-up after
+        table.add_columns("", "id", "status", "test score", "best val", "time", "preset", "tricks")
         ablation = self.query_one("#ablation-table", DataTable)
         ablation.add_columns("variant", *[h for h, _, _ in ablate.COLUMNS], "diverged")
         ablation.display = False  # shown once an ablation starts: the runs get the room until then
@@ -192,9 +193,9 @@ class RunsScreen(Screen):
 
     def _row(self, run: RunInfo) -> list:
         mark = self._mark(run)
-        return [mark, run.id, run.preset, " ".join(SHORT.get(t, t) for t in run.tricks) or "-", run.status,
-                fmt(run.summary.get("best_val_loss")), headline_cell(run.summary),
-                duration(run.summary.get("wall_seconds"))]
+        return [mark, run.id, run.status, headline_cell(run.summary), fmt(run.summary.get("best_val_loss")),
+                duration(run.summary.get("wall_seconds")), run.preset,
+                " ".join(SHORT.get(t, t) for t in run.tricks) or "-"]
 
     def action_toggle(self) -> None:
         run = self._cursor_run()
