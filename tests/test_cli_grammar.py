@@ -180,7 +180,35 @@ def test_each_mistake_points_to_what_was_meant(tmp_path):
     assert code == 2 and "did you mean 'overfitting'" in out
     code, out = invoke("train", "digits-cnn", "--device", "gpu")
     assert code == 2 and "did you mean 'cuda'" in out
-    code, out = invoke("runs", "compare", "latest", "--runs-dir", tmp_path)
+    from helpers import make_config, synthetic_events, write_run
+
+    write_run(tmp_path / "runs", "20261207-120000-digits-cnn", make_config(), synthetic_events(epochs=2))
+    code, out = invoke("runs", "compare", "latest", "--runs-dir", tmp_path / "runs")
     assert code == 2 and "for one, tui-trainer runs show latest" in out
     code, out = invoke("presets", "validate", "nosuch")
     assert code == 2 and out.startswith("error: unknown preset 'nosuch'")
+
+
+def test_every_help_screen_fits_80_columns_whole():
+    """At 80 columns train --help cut option names (--no-early-stoppi…) and the command lists kept
+    their docstrings' line breaks: every help screen now fits, nothing cut, text reflowed."""
+    import typer.main
+
+    paths = [[]]
+
+    def walk(command, path):
+        for name, sub in getattr(command, "commands", {}).items():
+            paths.append([*path, name])
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    assert len(paths) > 20
+    for path in paths:
+        result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80"})
+        assert result.exit_code == 0, path
+        lines = result.output.splitlines()
+        assert not [line for line in lines if "…" in line or len(line) > 80], (path, result.output)
+    top = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "80"}).output
+    assert "and show its splits and shape, then one sample image" in top  # data's help reflowed, not ragged
+    train = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "80"}).output
+    assert "--no-early-stopping" in train and "--no-label-smoothing" in train

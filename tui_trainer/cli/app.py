@@ -16,6 +16,7 @@ from ..config.presets import DEFAULT_PRESET, load_preset
 from ..config.tricks import TRICKS
 from ..errors import UserError
 from .common import (
+    MARKUP,
     complete_preset,
     complete_run,
     epochs_option,
@@ -45,6 +46,7 @@ app = typer.Typer(
     "`train` runs a preset headless; `runs` looks at past runs; `presets list` shows the presets.",
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=MARKUP,
 )
 app.add_typer(presets_app, name="presets")
 app.add_typer(runs_app, name="runs")

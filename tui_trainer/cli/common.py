@@ -41,6 +41,11 @@ _switches_show_no_type()
 _usage_errors_in_one_line()
 
 
+#: Help text as Markdown: a docstring's line breaks are reflowed to the terminal's width (typer's
+#: "rich" mode kept them, ragged at 80 columns), and `code` shows as code.
+MARKUP = "markdown"
+
+
 def fail(message: str, code: int = 2) -> None:
     """One ``error:`` line on stderr, then exit with ``code``."""
     typer.echo(f"error: {message}", err=True)

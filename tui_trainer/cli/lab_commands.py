@@ -9,6 +9,7 @@ import typer
 
 from ..errors import UserError
 from .common import (
+    MARKUP,
     epochs_option,
     fail,
     jobs_option,
@@ -23,7 +24,7 @@ from .common import (
 
 lab_app = typer.Typer(help="Labs: the lesson's questions answered by small experiments on real "
                            "data, with a measured verdict.",
-                      no_args_is_help=True)
+                      no_args_is_help=True, rich_markup_mode=MARKUP)
 
 
 def _complete_lab(incomplete: str) -> list[str]:

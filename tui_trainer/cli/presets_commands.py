@@ -9,9 +9,10 @@ import typer
 from ..config import ConfigError, dumps_config, load_config
 from ..config.presets import list_presets, load_preset
 from ..config.tricks import TRICKS
-from .common import complete_preset, fail, json_option, print_json, train_overrides
+from .common import MARKUP, complete_preset, fail, json_option, print_json, train_overrides
 
-presets_app = typer.Typer(help="List, show and validate presets.", no_args_is_help=True)
+presets_app = typer.Typer(help="List, show and validate presets.", no_args_is_help=True,
+                          rich_markup_mode=MARKUP)
 
 
 @presets_app.command("list")

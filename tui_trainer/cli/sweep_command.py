@@ -48,8 +48,8 @@ def sweep(
     grace_epochs: int = typer.Option(1, "--grace-epochs", help="With --scheduler asha: epochs every trial "
                                                                "trains before it can be stopped."),
 ) -> None:
-    """Train every combination of the grid on every seed, one trial after another (or at once on
-    Ray); print them best first by the task's headline test metric. The same command again skips
+    """Train every combination of the grid on every seed, one trial after another (--jobs: several
+    at once; or on Ray); print them best first by the task's headline test metric. The same command again skips
     the trials that are complete and resumes the stopped ones. Exit code 0 when every trial is done,
     130/143 after Ctrl-C/SIGTERM, 1 when stopped from the app's Runs view (x)."""
     try:

@@ -30,7 +30,8 @@ def trick_switches(after: str) -> Callable[[Command], Command]:
 
 
 def _switch(trick: Trick) -> typer.models.OptionInfo:
-    return typer.Option(None, f"--{trick.flag}/--no-{trick.flag}", help=trick.switch, show_default=False)
+    return typer.Option(None, f"--{trick.flag}/--no-{trick.flag}", help=trick.switch, show_default=False,
+                        rich_help_panel="Tricks")  # a panel of their own: its names fit at 80 columns
 
 
 def switch_overrides(switches: dict[str, Optional[bool]]) -> list[tuple[str, bool, str]]:
