@@ -212,3 +212,25 @@ def test_every_help_screen_fits_80_columns_whole():
     assert "and show its splits and shape, then one sample image" in top  # data's help reflowed, not ragged
     train = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "80"}).output
     assert "--no-early-stopping" in train and "--no-label-smoothing" in train
+
+
+def test_tables_fit_the_terminal_by_wrapping_then_dropping_columns(tmp_path, monkeypatch):
+    """presets list was about 190 columns wide, lab list 124, runs list 104: at 80 columns every
+    line fits (the descriptions wrap, the least needed columns go), and a pipe keeps rows whole."""
+    from helpers import make_config, synthetic_events, write_run
+
+    from tui_trainer.tables import table
+
+    rows = [["a", "word " * 20, "x" * 10], ["b", "short", "y" * 10]]
+    fitted = table(["k", "text", "more"], rows, wrap={1}, width=40)
+    assert max(map(len, fitted.splitlines())) <= 40 and "word word" in fitted.splitlines()[3]
+    dropped = table(["k", "text", "more"], rows, wrap={1}, width=30, drop=(2,), narrowest=20)
+    assert "more" not in dropped and max(map(len, dropped.splitlines())) <= 30
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert len(table(["k", "text", "more"], rows, wrap={1}).splitlines()) == 4  # a pipe: one line a row
+    write_run(tmp_path, "20261207-120000-digits-cnn", make_config(), synthetic_events(epochs=2))
+    listings = (["presets", "list"], ["lab", "list", "--runs-dir", tmp_path], ["runs", "list", "--runs-dir", tmp_path])
+    for command in listings:
+        out = CliRunner().invoke(app, [str(a) for a in command], env={"COLUMNS": "80"}).output
+        assert max(map(len, out.splitlines())) <= 80, (command, out)
+    assert "digits-optimized-cnn" in CliRunner().invoke(app, ["presets", "list"], env={"COLUMNS": "80"}).output

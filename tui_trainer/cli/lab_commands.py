@@ -40,7 +40,7 @@ def lab_list(runs_dir: Path = runs_dir_option("Where the labs' folders are: thei
     machine of the committed reference measurement, marked "ref"; "not run" when there is neither."""
     from ..experiments.labs import LabError, lab_paths, load_lab
     from ..experiments.labs.reference import expected, reference_note
-    from ..runs.catalog import table
+    from ..tables import fit_text, table
 
     rows = []
     for name, path in lab_paths().items():
@@ -54,11 +54,11 @@ def lab_list(runs_dir: Path = runs_dir_option("Where the labs' folders are: thei
     if not rows:
         typer.echo("no labs found")
         return
-    typer.echo(table(["lab", "question", "runs", "time"], rows, right={2, 3}))
+    typer.echo(table(["lab", "question", "runs", "time"], rows, right={2, 3}, wrap={1}))
     if any(row[3].endswith(" ref") for row in rows):
-        typer.echo(reference_note())
-    typer.echo("\ntui-trainer lab run NAME   (--seeds N, --epochs N, --jobs N, --set KEY=VALUE); lab show NAME: "
-               "its last result; in the app: b")
+        typer.echo(fit_text(reference_note()))
+    typer.echo("\n" + fit_text("tui-trainer lab run NAME (--seeds N, --epochs N, --jobs N, --set KEY=VALUE); "
+                               "lab show NAME: its last result; in the app: b"))
 
 
 @lab_app.command("run")
@@ -84,6 +84,7 @@ def lab_run(
     from ..experiments.labs.runner import cores, plan, run, shown
     from ..experiments.labs.stats import num
     from ..experiments.trials import local_trials
+    from ..tables import fit_text
     from .signals import exit_code, stop_on_signals
 
     try:
@@ -99,10 +100,10 @@ def lab_run(
         fail(str(exc))
     total = len(session.runs)
     time = expected(lab, runs_dir, seeds, extra)
-    typer.echo(f"lab {lab.name}: {lab.question}")
-    typer.echo(f"  {len(lab.arms)} arms{f' × {len(lab.scan.values)} values of {lab.scan.key}' if lab.scan else ''} × "
-               f"{len(session.seeds)} seeds = {total} runs of {lab.base}, {'on Ray' if ray else f'{jobs} at a time'}"
-               + (f"; {time.text()}" if time else ""))
+    typer.echo(fit_text(f"lab {lab.name}: {lab.question}"))
+    scan = f" × {len(lab.scan.values)} values of {lab.scan.key}" if lab.scan else ""
+    typer.echo(fit_text(f"  {len(lab.arms)} arms{scan} × {len(session.seeds)} seeds = {total} runs of {lab.base}, "
+                        f"{'on Ray' if ray else f'{jobs} at a time'}" + (f"; {time.text()}" if time else "")))
     control = Control()
     count = [0]
 
@@ -112,12 +113,12 @@ def lab_run(
         count[0] += 1
         status = summary.get("status", "?")
         metrics = session.measured.get(lab_run.key, {})
-        numbers = "  ".join(f"{k} {num(v)}" for k, v in metrics.items() if k != "wall_seconds")
+        numbers = "  ".join(f"{k} {num(v)}" for k, v in metrics.items() if k in lab.metrics or k == "diverged")
         if status == "stopped":
             numbers = "(resumes next time)"
         arm, value = lab_run.fields["arm"], lab_run.fields["value"]
-        typer.echo(f"[{count[0]}/{total}] {arm}{'' if value is None else f' {lab.scan.label}={shown(value)}'} "
-                   f"seed {lab_run.seed}: {status}{' (resumed)' if how == 'resumed' else ''}  {numbers}")
+        typer.echo(fit_text(f"[{count[0]}/{total}] {arm}{'' if value is None else f' {lab.scan.label}={shown(value)}'} "
+                            f"seed {lab_run.seed}: {status}{' (resumed)' if how == 'resumed' else ''}  {numbers}"))
 
     try:
         with stop_on_signals(control) as received:
@@ -142,6 +143,7 @@ def lab_show(
     """A lab run before: its question, the table, the verdict and the lesson, from its lab.json."""
     from ..experiments.labs import LabError, find_lab, lab_paths
     from ..experiments.labs.runner import lab_folders, read_session
+    from ..tables import fit_text
 
     path = Path(lab) if lab is not None else None
     if path is None or not path.is_dir():
@@ -161,7 +163,7 @@ def lab_show(
         fail(str(exc))
     if as_json:
         return print_json({"folder": str(path), **session.to_json(), "planned": session.planned_count})
-    typer.echo(f"lab {session.lab.name}: {session.lab.question}")
+    typer.echo(fit_text(f"lab {session.lab.name}: {session.lab.question}"))
     _print_end(session)
     if not session.complete:
         typer.echo(f"{len(session.results)} of {session.planned_count} runs done: tui-trainer lab run "
@@ -171,14 +173,15 @@ def lab_show(
 def _print_end(session) -> None:
     from ..display import duration
     from ..experiments.labs.runner import table_text
+    from ..tables import fit_text
 
     typer.echo("")
     typer.echo(table_text(session) if session.results else "no run has finished yet")
     typer.echo("")
     if session.verdict is not None:
-        typer.echo(session.verdict.text())
-        typer.echo(f"\nThe lesson: {session.lab.lesson}")
+        typer.echo(fit_text(session.verdict.text()))
+        typer.echo("\n" + fit_text(f"The lesson: {session.lab.lesson}"))
     weights = " --weights" if "final_weight_norm" in session.lab.metrics else ""
-    typer.echo(f"\n{session.folder} ({duration(session.seconds)}; tui-trainer runs plot "
-               f"{session.folder}{weights} -o lab.png draws its runs)")
+    typer.echo("\n" + fit_text(f"{session.folder} ({duration(session.seconds)}; tui-trainer runs plot "
+                               f"{session.folder}{weights} -o lab.png draws its runs)"))
 

@@ -18,7 +18,7 @@ presets_app = typer.Typer(help="List, show and validate presets.", no_args_is_he
 @presets_app.command("list")
 def presets_list() -> None:
     """The presets found in ./presets, the user's preset folder and the package."""
-    from ..runs.catalog import table
+    from ..tables import table
 
     entries = list_presets()
     if not entries:
@@ -40,7 +40,7 @@ def presets_list() -> None:
             shape, size, state = "?", "?", str(exc)
         rows.append([entry.name, c.model.kind, c.data.dataset, shape, size, state, entry.origin, c.description])
     typer.echo(table(["name", "model", "data", "shape", "samples", "data state", "origin", "description"], rows,
-                     right={4}))
+                     right={4}, wrap={5, 7}, drop=(6, 3, 4, 5), narrowest=28))  # origin, shape, samples, state
 
 
 @presets_app.command("show")

@@ -14,7 +14,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..config import ConfigError, config_from_dict, config_to_dict, load_config
 from ..config.schema import Config
@@ -24,6 +24,7 @@ from ..display import (baseline_lines, best_metrics, confusion_lines, duration, 
                        metrics_text, peak_text, summary_rate)
 from ..engine.events import EarlyStoppingState, EpochEnded, Intervention, RunStarted, StepsSkipped, StepStats, dispatch
 from ..errors import UserError
+from ..tables import fit_text, table
 from .folder import CONFIG, METRICS, SUMMARY, read_events
 from .lock import LOCK, holder
 
@@ -166,19 +167,6 @@ def resolve_run(ref: str | Path, runs_dir: Path | str) -> RunInfo:
 # -- formatting ---------------------------------------------------------------------------
 
 
-def table(header: list[str], rows: Iterable[list[str]], right: set[int] = frozenset(), underline: bool = True) -> str:
-    """Columns padded to their widest cell (``right``: right-aligned), the header underlined."""
-    rows = [header, *rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = []
-    for n, row in enumerate(rows):
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
-        lines.append("  ".join(cells).rstrip())
-        if n == 0 and underline:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 SHORT = {name: trick.code for name, trick in TRICKS.items()}
 LEGEND = "tricks: " + ", ".join(f"{v} {k}" for k, v in SHORT.items())
 
@@ -189,8 +177,9 @@ def list_table(runs: list[RunInfo]) -> str:
          fmt(r.summary.get("best_val_loss")), headline_cell(r.summary), duration(r.summary.get("wall_seconds"))]
         for r in runs
     ]
-    text = table(["id", "preset", "tricks on", "status", "best val loss", "test score", "time"], rows, right={4, 5, 6})
-    return f"{text}\n\n{LEGEND}"
+    text = table(["id", "preset", "tricks on", "status", "best val loss", "test score", "time"], rows, right={4, 5, 6},
+                 wrap={1, 2}, drop=(6, 1))  # an id stays whole, to be copied
+    return f"{text}\n\n{fit_text(LEGEND)}"
 
 
 RESULTS = [
