@@ -109,3 +109,49 @@ def test_every_documented_set_of_a_preset_loads():
     for name, args in lines:
         sets = [args[i + 1] for i, arg in enumerate(args) if arg in ("--set", "-s")]
         load_preset(args[0], train_overrides(sets))  # raises, with the key, where a line is wrong
+
+
+def documented_commands() -> list[tuple[str, list[str]]]:
+    """Every `tui-trainer ...` command line of the README and the docs (a line continued with a
+    backslash joined), with its file; lines naming files of the reader's own left out."""
+    found = []
+    for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+        for line in text.splitlines():
+            line = line.split("  #")[0].strip()
+            if line.startswith("tui-trainer") and "<" not in line and "|" not in line and ">" not in line:
+                found.append((path.name, shlex.split(line)[1:]))
+    return found
+
+
+def test_every_documented_command_parses_as_written():
+    """Each documented command's options exist and take the values given (a renamed option, a
+    value of the wrong type, a preset or lab that is gone shows up here, not on a reader's screen)."""
+    import typer.main
+
+    from tui_trainer.cli import optional_values
+    from tui_trainer.cli.app import app
+    from tui_trainer.config.presets import list_presets
+    from tui_trainer.experiments.labs import lab_paths
+
+    group = typer.main.get_command(app)
+    presets, labs = {p.name for p in list_presets()}, set(lab_paths())
+    commands = documented_commands()
+    assert len(commands) >= 60
+    for name, args in commands:
+        command, rest, words = group, optional_values(args), []  # as the tui-trainer script reads them
+        while hasattr(command, "commands") and rest and rest[0] in command.commands:
+            words.append(rest[0])
+            command = command.commands[rest.pop(0)]
+        try:  # typer carries its own click: its exceptions are told by their names
+            context = command.make_context(" ".join(["tui-trainer", *words]), rest, resilient_parsing=False)
+        except Exception as exc:  # noqa: BLE001
+            if type(exc).__name__ == "Exit":
+                continue  # --help, --version
+            raise AssertionError(f"{name}: tui-trainer {' '.join(args)}: {exc}") from None
+        given = context.params
+        if words[:1] in (["train"], ["ablate"], ["sweep"], ["lr-find"], ["tui"], ["data"]) and given.get("preset"):
+            preset = given["preset"]
+            assert preset.endswith(".toml") or preset in presets, f"{name}: no preset {preset!r}"
+        if words == ["lab", "run"]:
+            assert given["name"] in labs, f"{name}: no lab {given['name']!r}"
