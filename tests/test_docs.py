@@ -155,3 +155,35 @@ def test_every_documented_command_parses_as_written():
             assert preset.endswith(".toml") or preset in presets, f"{name}: no preset {preset!r}"
         if words == ["lab", "run"]:
             assert given["name"] in labs, f"{name}: no lab {given['name']!r}"
+
+
+def test_every_documented_training_is_accepted_here_before_it_would_train():
+    """Each documented `train` line, its settings as train applies them, prepared as a run would
+    be (data loaded, model built, every trick checked against this machine) without training:
+    what would refuse to start on a reader's machine fails here. Lines that need a download (the
+    torchvision datasets) are left to tests/test_images.py's files in the real format."""
+    import typer.main
+
+    from tui_trainer.cli import optional_values
+    from tui_trainer.cli.app import app
+    from tui_trainer.cli.common import train_overrides
+    from tui_trainer.cli.switches import switch_overrides
+    from tui_trainer.config.presets import load_preset
+    from tui_trainer.config.tricks import TRICKS
+    from tui_trainer.launcher import Launcher
+
+    train = typer.main.get_command(app).commands["train"]
+    prepared = 0
+    for name, args in documented_commands():
+        if args[:1] != ["train"] or "--resume" in args or any(a.endswith(".toml") for a in args):
+            continue
+        given = train.make_context("tui-trainer train", optional_values(args[1:])).params
+        switches = {trick: given[trick] for trick in TRICKS}
+        overrides = train_overrides([*given["set_"], *switch_overrides(switches)], epochs=given["epochs"],
+                                    seed=given["seed"], lr=given["lr"], device=given["device"], threads=1)
+        config, _ = load_preset(given["preset"] or "cnn-mnist1d", overrides)
+        if config.data.dataset in ("mnist", "fashion_mnist", "cifar10", "image_folder"):
+            continue  # a download, or the reader's own pictures
+        Launcher(config).prepare()  # raises, in one line, whatever would refuse to start
+        prepared += 1
+    assert prepared >= 12
