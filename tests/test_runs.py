@@ -148,6 +148,10 @@ def test_latest_is_the_run_that_began_training_last_among_plain_and_experiment_r
         os.utime(paths[name] / "config.toml", ns=(10**18 + n * 10**9, 10**18 + n * 10**9))
     code, out = invoke("runs", "show", "latest", "--runs-dir", runs_dir)
     assert code == 0 and str(paths["plain"]) in out, out
+    code, out = invoke("runs", "list", "--runs-dir", runs_dir)  # in the order they began: latest last
+    order = [line.split()[0] for line in out.splitlines() if line.split() and line.split()[0] in {
+        p.name for p in paths.values()}]
+    assert order == [paths[name].name for name in ("old", "lab", "sweep", "plain")], out
     os.utime(paths["lab"] / "config.toml", ns=(10**18 + 9 * 10**9, 10**18 + 9 * 10**9))  # the lab's run resumed
     code, out = invoke("runs", "show", "latest", "--runs-dir", runs_dir)
     assert code == 0 and str(paths["lab"]) in out, out

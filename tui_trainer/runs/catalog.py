@@ -172,10 +172,12 @@ LEGEND = "tricks: " + ", ".join(f"{v} {k}" for k, v in SHORT.items())
 
 
 def list_table(runs: list[RunInfo]) -> str:
+    """The runs in the order they began training, so the last line is ``latest`` (a lab's or a
+    sweep's runs among the others, not after them by their folder's name)."""
     rows = [
         [r.id, r.preset, " ".join(SHORT.get(t, t) for t in r.tricks) or "-", r.status,
          fmt(r.summary.get("best_val_loss")), headline_cell(r.summary), duration(r.summary.get("wall_seconds"))]
-        for r in runs
+        for r in sorted(runs, key=lambda r: (started(r.path), r.id))
     ]
     text = table(["id", "preset", "tricks on", "status", "best val loss", "test score", "time"], rows, right={4, 5, 6},
                  wrap={1, 2}, drop=(6, 1))  # an id stays whole, to be copied
