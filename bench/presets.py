@@ -14,14 +14,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from headless import train_summary  # noqa: E402
 from machine import machine  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "presets.json"
@@ -34,11 +32,7 @@ METRICS = {"test_accuracy": ("test accuracy", 3, ""), "test_bits_per_char": ("te
 
 def train(preset: str, seed: int) -> dict:
     """One `tui-trainer train` process; what the table needs of its summary."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run([sys.executable, "-m", "tui_trainer", "train", preset, "--seed", str(seed), "--threads",
-                              "1", "--json", "--runs-dir", tmp], capture_output=True, text=True, check=True,
-                             env=os.environ.copy()).stdout
-    summary = next(json.loads(line)["summary"] for line in out.splitlines() if '"run_ended"' in line)
+    summary = train_summary(preset, "--seed", str(seed), "--threads", "1")
     key = summary["headline"]
     value = summary.get(key, (summary.get("test_metrics") or {}).get(key))
     lower = summary["headline_mode"] == "min"

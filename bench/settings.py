@@ -13,25 +13,19 @@ pairs (each setting first in turn), with the machine named:
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from contextlib import contextmanager
 from typing import Iterator
 
+from headless import train_summary
 from machine import machine
 
 
 def train(preset: str, epochs: int, threads: int, env: dict | None = None) -> dict:
-    """The summary of one `tui-trainer train` process."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run([sys.executable, "-m", "tui_trainer", "train", preset, "--epochs", str(epochs),
-                              "--no-early-stopping", "--threads", str(threads), "--json", "--runs-dir", tmp],
-                             capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}).stdout
-    return next(json.loads(line)["summary"] for line in out.splitlines() if '"run_ended"' in line)
+    """The summary of one `tui-trainer train` process of ``epochs`` epochs on ``threads`` threads."""
+    return train_summary(preset, "--epochs", str(epochs), "--no-early-stopping", "--threads", str(threads), env=env)
 
 
 @contextmanager

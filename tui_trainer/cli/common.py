@@ -91,12 +91,9 @@ def jobs_option() -> Any:
 
 def threads_for(jobs: int, threads: int | None) -> int | None:
     """Each of ``jobs`` runs at once gets its share of the cores unless ``--threads`` says otherwise."""
-    import os
+    from ..experiments.plan import threads_each
 
-    if threads is not None or jobs <= 1:
-        return threads
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, cores // jobs)
+    return threads_each(jobs, threads)
 
 
 def _at_least_one(value: int | None) -> int | None:

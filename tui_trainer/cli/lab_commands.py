@@ -81,8 +81,9 @@ def lab_run(
     from ..engine import Control
     from ..experiments.labs import LabError, load_lab
     from ..experiments.labs.reference import expected
-    from ..experiments.labs.runner import cores, plan, run, shown
+    from ..experiments.labs.runner import plan, run, shown
     from ..experiments.labs.stats import num
+    from ..experiments.plan import cores
     from ..experiments.trials import local_trials
     from ..tables import fit_text
     from .signals import exit_code, stop_on_signals

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,6 +20,22 @@ from typing import Any, ClassVar
 from ..atomic import atomic_write_text
 from ..config import Config
 from ..runs.folder import _slug
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS
+        return os.cpu_count() or 1
+
+
+def threads_each(jobs: int, threads: int | None) -> int | None:
+    """The torch threads of each of ``jobs`` runs at once: their share of the cores, unless
+    ``threads`` (``--threads``) says otherwise; None (the default) for one run at a time."""
+    if threads is not None or jobs <= 1:
+        return threads
+    return max(1, cores() // jobs)
 
 
 @dataclass

@@ -258,11 +258,16 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def compare_text(runs: list[RunInfo]) -> str:
-    ids = [r.id for r in runs]
+def settings_that_differ(runs: list[RunInfo]) -> dict[str, list[Any]]:
+    """Each dotted setting whose value is not the same in every run, with one value per run (None where unread)."""
     configs = [flatten(config_to_dict(r.config)) if r.config else {} for r in runs]
     keys = sorted({k for c in configs for k in c})
-    diffs = [[k, *[toml_value(c.get(k)) for c in configs]] for k in keys if len({repr(c.get(k)) for c in configs}) > 1]
+    return {k: [c.get(k) for c in configs] for k in keys if len({repr(c.get(k)) for c in configs}) > 1}
+
+
+def compare_text(runs: list[RunInfo]) -> str:
+    ids = [r.id for r in runs]
+    diffs = [[k, *map(toml_value, values)] for k, values in settings_that_differ(runs).items()]
     parts = ["settings that differ:", table(["key", *ids], diffs) if diffs else "  none (same settings)", ""]
     parts.append("results:")
     parts.append(table(["", *ids], [[label, *[_result(r, key, spec) for r in runs]] for label, key, spec in RESULTS]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import config_to_dict
-from .catalog import RunInfo, flatten
+from .catalog import RunInfo, settings_that_differ
 
 
 def run_record(info: RunInfo, settings: bool = True) -> dict[str, Any]:
@@ -24,7 +24,4 @@ def run_record(info: RunInfo, settings: bool = True) -> dict[str, Any]:
 
 def compare_record(runs: list[RunInfo]) -> dict[str, Any]:
     """The settings that differ between the runs (dotted key -> one value per run) and each run's record."""
-    configs = [flatten(config_to_dict(r.config)) if r.config else {} for r in runs]
-    keys = sorted({k for c in configs for k in c})
-    differ = {k: [c.get(k) for c in configs] for k in keys if len({repr(c.get(k)) for c in configs}) > 1}
-    return {"runs": [run_record(r, settings=False) for r in runs], "settings_that_differ": differ}
+    return {"runs": [run_record(r, settings=False) for r in runs], "settings_that_differ": settings_that_differ(runs)}

@@ -127,7 +127,8 @@ class LabJob(JobSpec):
 
     def run(self, host: Host) -> None:
         from ..experiments.labs import load_lab
-        from ..experiments.labs.runner import cores, folder_for, plan, run
+        from ..experiments.labs.runner import folder_for, plan, run
+        from ..experiments.plan import cores
         from ..experiments.trials import local_trials
 
         spec = load_lab(self.lab)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from typing import Any, Callable, ClassVar
 from ...config import replace
 from ...runs.catalog import table
 from ...runs.folder import _slug
-from ..plan import Experiment, PlannedRun
+from ..plan import Experiment, PlannedRun, threads_each
 from ..plan import folder_for as plan_folder
 from ..runner import OnResult, run_experiment
 from ..trials import FINISHED, Trials
@@ -112,13 +111,6 @@ def shown(value: Any) -> str:
     return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS
-        return os.cpu_count() or 1
-
-
 def plan(lab: Lab, seeds: int | None = None, extra: dict[str, Any] | None = None, jobs: int = 1) -> LabSession:
     """Every run of the lab: each arm, at each scanned value, on each seed. With ``jobs`` > 1
     each run gets its share of the cores (``train.threads``) unless ``extra`` sets it. An arm
@@ -126,8 +118,8 @@ def plan(lab: Lab, seeds: int | None = None, extra: dict[str, Any] | None = None
     from ...engine.precision import why_not_here
 
     extra = dict(extra or {})
-    if jobs > 1 and "train.threads" not in extra:
-        extra["train.threads"] = max(1, cores() // jobs)
+    if (threads := threads_each(jobs, extra.get("train.threads"))) is not None:
+        extra["train.threads"] = threads
     first = lab.config(lab.arms[0], lab.scan.values[0] if lab.scan else None, extra=extra).train.seed
     seed_list = [first + i for i in range(seeds or lab.seeds)]
     skipped = {arm.name: why.split(";")[0] for arm in lab.arms
