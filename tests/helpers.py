@@ -163,3 +163,29 @@ def follows_from_its_numbers(folder, lab_name):
                                          "better" if up == (rule.goal == "max") else "worse"), line
             checked += 1
     return saved, checked
+
+
+def cifar_batches(n: int = 20, seed: int = 0) -> dict[str, bytes]:
+    """CIFAR-10's python batches: pickled dicts of 3072-byte rows (R, G, B planes) and labels."""
+    import pickle
+
+    import numpy as np
+
+    rng, files = np.random.default_rng(seed), {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        rows = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+        files[name] = pickle.dumps({"batch_label": name, "data": rows, "labels": [int(i % 10) for i in range(n)]})
+    files["batches.meta"] = pickle.dumps({"label_names": ["airplane", "automobile", "bird", "cat", "deer", "dog",
+                                                          "frog", "horse", "ship", "truck"], "num_vis": 3072})
+    return files
+
+
+def png(color: tuple[int, int, int], size=(12, 10)) -> bytes:
+    """A PNG of one colour."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, format="PNG")
+    return out.getvalue()

@@ -14,6 +14,7 @@ import tarfile
 import numpy as np
 import pytest
 import torch
+from helpers import cifar_batches, png
 
 from tui_trainer.config.schema import DataConfig
 from tui_trainer.data import DatasetError, load_data
@@ -31,17 +32,6 @@ def cache(tmp_path, monkeypatch):
 # -- CIFAR-10 -------------------------------------------------------------------------------
 
 
-def cifar_batches(n: int = 20) -> dict[str, bytes]:
-    """CIFAR-10's python batches: pickled dicts of 3072-byte rows (R, G, B planes) and labels."""
-    files = {}
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        rows = RNG.integers(0, 256, (n, 3072), dtype=np.uint8)
-        files[name] = pickle.dumps({"batch_label": name, "data": rows, "labels": [int(i % 10) for i in range(n)]})
-    files["batches.meta"] = pickle.dumps({"label_names": ["airplane", "automobile", "bird", "cat", "deer", "dog",
-                                                          "frog", "horse", "ship", "truck"], "num_vis": 3072})
-    return files
-
-
 def cifar_archive(files: dict[str, bytes]) -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w:gz") as tar:
@@ -50,16 +40,6 @@ def cifar_archive(files: dict[str, bytes]) -> bytes:
             info.size = len(payload)
             tar.addfile(info, io.BytesIO(payload))
     return out.getvalue()
-
-
-@pytest.fixture
-def no_batch_checksums(monkeypatch):
-    """Our batches are not the real ones, so their MD5s cannot match torchvision's list."""
-    import torchvision.datasets.cifar as cifar
-    import torchvision.datasets.utils as utils
-
-    monkeypatch.setattr(cifar, "check_integrity", lambda path, md5=None: __import__("os").path.isfile(path))
-    monkeypatch.setattr(utils, "check_integrity", lambda path, md5=None: __import__("os").path.isfile(path))
 
 
 def test_cifar10_reads_the_python_batches(cache, no_batch_checksums):
@@ -165,14 +145,6 @@ def test_mnist_packed_idx_files_are_checked_and_unpacked(cache, monkeypatch):
 
 
 # -- the user's own images ----------------------------------------------------------------------
-
-
-def png(color: tuple[int, int, int], size=(12, 10)) -> bytes:
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, format="PNG")
-    return out.getvalue()
 
 
 @pytest.fixture
