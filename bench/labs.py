@@ -2,9 +2,10 @@
 settings, one run per core), one lab at a time: its wall time and its verdict.
 
 It writes two files:
-- `tui_trainer/presets/labs/reference.json`, shipped with the labs: each lab's seconds, seeds and
-  file digest, with the machine and the date. `lab list` and the app show these times ("~3:30
-  ref") until a lab has run on the user's own machine (experiments/labs/reference.py);
+- `tui_trainer/presets/labs/reference.json`, shipped with the labs: each lab's seconds, seeds,
+  file digest and verdict (outcome, headline, lines), with the machine and the date. `lab list`
+  and the app show these times ("~3:30 ref") until a lab has run on the user's own machine
+  (experiments/labs/reference.py); the doctor quotes the verdicts (doctor/measured.py);
 - `bench/results/labs.json`: each lab's verdict (outcome, headline, lines) and table, the record
   docs/labs.md is written from.
 
@@ -64,7 +65,9 @@ def main() -> None:
         data, printed = run_lab(name)
         verdict = data.get("verdict") or {}
         reference.setdefault("labs", {})[name] = {"seconds": data["seconds"], "seeds": len(data["seeds"]),
-                                                  "digest": digest(lab.path), "outcome": verdict.get("outcome")}
+                                                  "digest": digest(lab.path), "outcome": verdict.get("outcome"),
+                                                  "headline": verdict.get("headline", ""),
+                                                  "lines": verdict.get("lines", [])}
         record.setdefault("labs", {})[name] = {"seconds": data["seconds"], "seeds": data["seeds"],
                                                "skipped": data.get("skipped"), "verdict": verdict,
                                                "printed": printed.splitlines()}

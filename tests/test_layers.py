@@ -13,7 +13,7 @@ LAYERS = {
     "data": 2, "models": 2,
     "engine": 3,
     "runs": 4, "display": 4, "launcher": 4,
-    "experiments": 5, "worker": 5,
+    "experiments": 5, "doctor": 5, "worker": 5,
     "tui": 6, "cli": 6, "__main__": 6,
 }
 MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py" or p.parent != PACKAGE)

@@ -56,9 +56,29 @@ def presets_show(name: str = typer.Argument(..., help="Preset name or path.", au
     if as_json:
         from ..config import config_to_dict
 
-        return print_json({"path": str(path), "config": config_to_dict(config)})
+        from ..doctor import diagnose_config
+
+        rules = [f.to_dict() for f in diagnose_config(config)]
+        return print_json({"path": str(path), "config": config_to_dict(config), "rules": rules})
     typer.echo(f"# {path}" + (f" with {', '.join(f'--set {item}' for item in set_)}" if set_ else ""))
+    typer.echo(rule_notes(config), nl=False)
     typer.echo(with_trick_notes(dumps_config(config)), nl=False)
+
+
+def rule_notes(config) -> str:
+    """The lesson's rules this preset breaks (``tui-trainer runs diagnose`` says the same of its runs),
+    as comments: each with the change to try."""
+    import shutil
+    import textwrap
+
+    from ..doctor import diagnose_config
+
+    width, lines = max(40, shutil.get_terminal_size().columns), []
+    for finding in diagnose_config(config):
+        cure = f" (try {finding.prescription.typed})" if finding.prescription else ""
+        lines += textwrap.wrap(f"{finding.title}: {finding.why}{cure}", width, initial_indent="# rule: ",
+                               subsequent_indent="#   ", break_on_hyphens=False)
+    return "".join(f"{line}\n" for line in lines)
 
 
 def with_trick_notes(toml: str) -> str:

@@ -218,10 +218,13 @@ def _result(run: RunInfo, key: str, spec: str | None) -> str:
     return fmt(value, spec) if spec else fmt(value)
 
 
-def show_text(run: RunInfo) -> str:
+def show_text(run: RunInfo, doctor: str = "") -> str:
+    """``runs show``: ``doctor``, the doctor's one line on the run (from the layer above)."""
     lines = [f"run     {run.path}", f"preset  {run.preset}", f"tricks  {', '.join(run.tricks) or 'none'}"]
     if run.summary.get("reason"):
         lines.append(f"reason  {run.summary['reason']}")
+    if doctor:
+        lines.append(f"doctor  {doctor}")
     if run.summary.get("processes"):
         batch = f", global batch {run.config.train.batch_size}" if run.config is not None else ""
         lines.append(f"ddp     {run.summary['processes']} processes{batch}")

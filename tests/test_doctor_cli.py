@@ -1,0 +1,128 @@
+"""The doctor where a user meets it: `runs diagnose` (text and --json), the doctor's line in
+`runs show`, the lesson's rules in `presets show`, the prescription as it is typed, and the lab
+evidence it quotes (a whole lab run here first, else the shipped reference)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+from doctor_runs import events, falling, rising_val
+from helpers import make_config, write_run
+from typer.testing import CliRunner
+
+from tui_trainer.cli.app import app
+from tui_trainer.doctor import diagnose, trace_of
+from tui_trainer.doctor.measured import lab_says
+from tui_trainer.doctor.prescriptions import typed
+from tui_trainer.runs.folder import METRICS
+
+
+def invoke(*args):
+    result = CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "80"})
+    return result.exit_code, result.output
+
+
+def overfit_run(runs_dir, name="20261207-100000-cnn-mnist1d", **changes):
+    config = make_config({"tricks.dropout.enabled": False, "tricks.early_stopping.enabled": False, **changes})
+    n = 16
+    return write_run(runs_dir, name, config, events(falling(n), rising_val(8, n, 0.4), patience=None,
+                                                    tricks=["weight_decay"]))
+
+
+def test_runs_diagnose_names_the_finding_its_evidence_and_the_command_to_try(tmp_path):
+    path = overfit_run(tmp_path, **{"tricks.batchnorm.enabled": False})
+    code, out = invoke("runs", "diagnose", "latest", "--runs-dir", tmp_path)
+    assert code == 0, out
+    assert out.startswith(f"{path}: completed, 16 epochs")
+    assert "warning: over-fitting (high confidence, from epoch 8)" in out
+    assert "validation loss rose from 0.5 (epoch 8) to 0.7 (epoch 16)" in out
+    try_lines = [line for line in out.splitlines() if line.strip().startswith("try")]
+    assert f"tui-trainer train {path / 'config.toml'} --early-stopping --dropout" in try_lines[0]
+    assert "measured   lab overfitting:" in out and "dropout:" in out  # the lab's line on the trick prescribed
+    rules = " ".join(out.split("the lesson's rules, on its settings:")[1].split("checked:")[0].split())
+    assert "a CNN without BatchNorm" in rules and "(try --batchnorm)" in rules
+    assert "no early stopping" not in rules  # prescribed above already
+    assert "learning rate too low" not in out  # a training loss that falls as it over-fits is no slow run
+    assert all(len(line) <= 80 for line in out.splitlines() if str(path) not in line)  # a path is as long as it is
+
+
+def test_runs_diagnose_json_holds_every_finding_with_its_prescription(tmp_path):
+    overfit_run(tmp_path)
+    code, out = invoke("runs", "diagnose", "latest", "--runs-dir", tmp_path, "--json")
+    data = json.loads(out)
+    assert code == 0 and data["status"] == "completed" and data["epochs"] == 16
+    first = data["findings"][0]
+    assert first["name"] == "overfitting" and first["epoch"] == 8
+    assert first["prescription"]["overrides"] == {"tricks.early_stopping.enabled": True, "tricks.dropout.enabled": True}
+    assert len(data["checked"]) == 14 and len(data["rules"]) == 6
+
+
+def test_a_run_being_written_is_diagnosed_on_what_can_be_read(tmp_path):
+    path = overfit_run(tmp_path)
+    with open(path / METRICS, "a", encoding="utf-8") as handle:
+        handle.write('{"event": "epoch_ended", "epoch": 17, "train_lo')  # a writer killed mid-line
+    code, out = invoke("runs", "diagnose", path.name, "--runs-dir", tmp_path)
+    assert code == 0 and "over-fitting" in out and "16 epochs" in out
+
+
+def test_a_run_with_nothing_to_read_is_one_line_and_exit_2(tmp_path):
+    path = overfit_run(tmp_path)
+    (path / METRICS).unlink()
+    code, out = invoke("runs", "diagnose", path.name, "--runs-dir", tmp_path)
+    assert code == 2 and out.count("\n") == 1 and "no metrics.jsonl" in out and "Traceback" not in out
+    code, out = invoke("runs", "show", path.name, "--runs-dir", tmp_path)
+    assert code == 0 and "doctor" not in out  # nothing to say, and the rest of the run still shown
+
+
+def test_runs_show_carries_the_doctors_line(tmp_path):
+    path = overfit_run(tmp_path)
+    code, out = invoke("runs", "show", "latest", "--runs-dir", tmp_path)
+    assert code == 0 and "doctor  warning: over-fitting, high confidence" in out
+    assert f"runs diagnose {path.name}" in " ".join(out.split())
+    code, out = invoke("runs", "show", "latest", "--runs-dir", tmp_path, "--json")
+    assert json.loads(out)["diagnosis"]["findings"][0]["name"] == "overfitting"
+
+
+def test_presets_show_comments_the_rules_a_preset_breaks_and_stays_toml():
+    code, out = invoke("presets", "show", "text-optimized-rnn")
+    assert code == 0 and "# rule: dropout that does nothing" in out and "model.lstm.inner_dropout=0" in out
+    assert tomllib.loads(out)["model"]["lstm"]["inner_dropout"] == 0.3
+    code, out = invoke("presets", "show", "cnn-mnist1d")
+    assert code == 0 and "# rule:" not in out
+    code, out = invoke("presets", "show", "cnn-mnist1d", "--set", "tricks.grad_clip.enabled=false", "--set",
+                       "model.kind=lstm", "--json")
+    assert [r["name"] for r in json.loads(out)["rules"]] == ["rnn_without_clipping", "batchnorm_in_rnn"]
+
+
+def test_a_change_is_typed_as_train_takes_it():
+    assert typed({"tricks.dropout.enabled": True, "tricks.batchnorm.enabled": False}) == "--dropout --no-batchnorm"
+    assert typed({"train.lr": 0.0003, "train.epochs": 40}) == "--lr 0.0003 --epochs 40"
+    assert typed({"tricks.grad_clip.threshold": 1.5, "tricks.mixed_precision.dtype": "bf16"}) == (
+        "--set tricks.grad_clip.threshold=1.5 --set tricks.mixed_precision.dtype=bf16")
+    n = 16  # the prescription's change is the run's own settings, changed
+    run = events(falling(n), rising_val(8, n, 0.4))
+    config = make_config({"tricks.dropout.enabled": True, "tricks.weight_decay.value": 0.02})
+    [finding] = [f for f in diagnose(trace_of(run, config)).findings if f.name == "overfitting"]
+    assert finding.prescription.overrides == {"tricks.weight_decay.value": 0.2}
+
+
+def lab_folder(runs_dir, name, extra=None, outcome="holds"):
+    folder = runs_dir / f"lab-{name}-0001"
+    folder.mkdir(parents=True)
+    verdict = {"outcome": outcome, "headline": "The lesson holds here",
+               "lines": ["the metric: none 1.3", "dropout: 1.1, better than none"]}
+    (folder / "lab.json").write_text(json.dumps({"lab": name, "extra": extra or {}, "verdict": verdict}))
+    return folder
+
+
+def test_the_lab_evidence_is_a_whole_run_here_else_the_reference(tmp_path):
+    reference = lab_says("overfitting", tmp_path, ("dropout",))
+    assert reference.startswith("In part; dropout:") and "(reference run on " in reference
+    lab_folder(tmp_path, "overfitting", extra={"train.epochs": 2})  # settings of the user's: not the lab's answer
+    assert lab_says("overfitting", tmp_path, ("dropout",)) == reference
+    folder = lab_folder(tmp_path / "here", "overfitting")
+    said = lab_says("overfitting", tmp_path / "here", ("dropout",))
+    assert said == f"The lesson holds here; dropout: 1.1, better than none (lab run here: {folder.name})"
+    assert lab_says("overfitting", tmp_path / "here", ("nothing",)).startswith("The lesson holds here; the metric")
+    assert lab_says("no-such-lab", tmp_path) == ""

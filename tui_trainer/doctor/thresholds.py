@@ -1,0 +1,108 @@
+"""Every number the doctor judges by, in one place, each with how it was chosen.
+
+Each value is a first choice made by reasoning about what a healthy run looks like, said
+beside it; none is yet fitted to data. ``bench/doctor.py`` is to score them on a corpus of sick
+and healthy configurations, choosing on one half and scoring on the other: change a value here
+with its figures from there.
+"""
+
+from __future__ import annotations
+
+# -- how much of a run there must be --------------------------------------------------------------
+
+#: Epochs below which a finding about the shape of the curves is given low confidence: three
+#: points of a validation curve are as easily noise as a trend.
+FEW_EPOCHS = 6
+#: Epochs needed before the curves are judged at all (a rise needs a best and a rise after it).
+MIN_EPOCHS = 3
+
+# -- over-fitting ----------------------------------------------------------------------------------
+
+#: Epochs after the best validation loss during which it has not come back: one or two epochs
+#: above the best are ordinary noise, three in a row begin to be a trend.
+RISING_EPOCHS = 3
+#: How far above its best the last validation loss must be, as a share of the best: a rise
+#: of a tenth is one a reader sees on the curve.
+RISE = 0.10
+#: ... and at least this many times the validation loss's own epoch-to-epoch noise (the median
+#: absolute change between epochs), so that a noisy curve is not read as a trend.
+RISE_OVER_NOISE = 2.0
+
+# -- a plateau that is not learning ------------------------------------------------------------------
+
+#: The last part of the run that is checked for being flat, as a share of its epochs (at least
+#: MIN_EPOCHS epochs).
+TAIL = 1 / 3
+#: Flat: the training loss moved by less than this share of its mean over the tail.
+FLAT = 0.02
+#: ... while still above this share of the first epoch's training loss: a loss that fell by
+#: less than 70 % is far from what a model that fits its data reaches.
+HIGH = 0.30
+
+# -- the learning rate -------------------------------------------------------------------------------
+
+#: A loss spike: a step's loss above this many times the median of the steps before it (a
+#: window of SPIKE_WINDOW steps): far more than a batch's own variation.
+SPIKE_FACTOR = 3.0
+SPIKE_WINDOW = 50
+#: ... and above that median by at least this share of the loss the run started from: a loss
+#: near zero that triples has moved by nothing.
+SPIKE_RISE = 0.1
+#: Spikes that make a finding: at least this many, and this share of the steps.
+SPIKES_MIN = 3
+SPIKE_SHARE = 0.01
+#: Oscillation: the epoch's training loss went up on at least this share of epoch changes
+#: (with at least FEW_EPOCHS epochs): a mean over a whole epoch that rises this often is not
+#: descending.
+OSCILLATION = 0.4
+#: Too low: over the tail the log training loss still falls at least this share of its slope
+#: over the part before it: the loss has not started to level off when the run ends.
+SLOPE_KEPT = 0.5
+#: ... and it fell by at least this share over the tail: a real fall, not rounding.
+STILL_FALLING = 0.05
+#: Tiny updates: the weights' L2 norm moved by less than this share per epoch, on average.
+TINY_UPDATE = 1e-3
+
+# -- gradients ---------------------------------------------------------------------------------------
+
+#: An exploding gradient: a step's pre-clip norm above this many times the run's median norm:
+#: an order of magnitude, where a step of that size moves the weights ten times as far.
+EXPLODE_FACTOR = 10.0
+#: Exploding steps that make a finding.
+EXPLODE_MIN = 3
+#: Clipping that binds on more than this share of the steps cuts every step: the threshold
+#: is below the gradients' typical size, and clipping has become a lower learning rate.
+CLIPPED_SHARE = 0.5
+#: Vanishing: the median gradient norm of the last epoch below this share of the first's,
+#: while the loss is still high (HIGH).
+VANISH_RATIO = 1e-3
+
+# -- schedules and early stopping ---------------------------------------------------------------------
+
+#: A schedule at its floor: the last LR below this share of the run's highest.
+FLOOR = 0.05
+#: Still improving at the floor: a new best validation loss in the last this-share of the epochs.
+LATE_BEST = 0.1
+#: A constant LR that stalls: no new best validation loss over the last half of the run.
+STALL = 0.5
+#: Early stopping too eager: the wait came within one epoch of the patience and then improved
+#: at least this many times before it stopped: the patience sits inside the validation noise.
+NEAR_MISSES = 2
+
+# -- collapse, precision, weights ---------------------------------------------------------------------
+
+#: One class: a single predicted class holds this share of the test predictions (3+ classes).
+ONE_CLASS = 0.9
+#: The GradScaler skips that make a finding, as a share of the steps after its first
+#: SCALER_WARMUP steps (it skips a few at the start by design while it finds its scale).
+SCALER_SHARE = 0.02
+SCALER_WARMUP = 50
+#: Weights growing without bound: the weight norm at the end this many times the first
+#: epoch's, rising on at least GROWING_SHARE of the epoch changes, with no weight decay.
+GROWTH = 2.0
+GROWING_SHARE = 0.8
+
+# -- the lesson's rules on the settings ----------------------------------------------------------------
+
+#: A run this long (epochs) with a constant LR: "an LR schedule for long training".
+LONG_RUN = 30
