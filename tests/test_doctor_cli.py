@@ -126,3 +126,45 @@ def test_the_lab_evidence_is_a_whole_run_here_else_the_reference(tmp_path):
     assert said == f"The lesson holds here; dropout: 1.1, better than none (lab run here: {folder.name})"
     assert lab_says("overfitting", tmp_path / "here", ("nothing",)).startswith("The lesson holds here; the metric")
     assert lab_says("no-such-lab", tmp_path) == ""
+
+
+def slow_run(runs_dir):
+    """A run whose LR is a hundred times too low, its events made to show it; its settings train fast."""
+    n = 12
+    steady = [2.3 * 0.99 ** e for e in range(n)]
+    config = make_config({"train.lr": 0.00003, "data.train_limit": 256, "model.cnn.channels": [8],
+                          "train.batch_size": 64})
+    return write_run(runs_dir, "20261207-110000-cnn-mnist1d", config,
+                     events(steady, steady, weight_norms=[10 + 1e-4 * e for e in range(n)]))
+
+
+def test_runs_treat_trains_the_prescription_beside_the_runs_own_settings_and_judges_it(tmp_path):
+    path = slow_run(tmp_path)
+    args = ("runs", "treat", path.name, "--runs-dir", tmp_path, "--seeds", "2", "--epochs", "2", "--jobs", "1")
+    code, out = invoke(*args)
+    assert code == 0, out
+    assert "treating 20261207-110000-cnn-mnist1d: learning rate too low; trying --lr 0.0003" in out
+    assert out.count("seed") >= 4 and "as run" in out and "prescribed" in out
+    lab_file = path / "treat-20261207-110000-cnn-mnist1d-lr_too_low.toml"
+    assert lab_file.exists()
+    [folder] = list(tmp_path.glob("lab-treat-20261207-110000-cnn-mnist1d-lr_too_low-*"))
+    data = json.loads((folder / "lab.json").read_text())
+    assert data["verdict"]["outcome"] and any("prescribed" in line for line in data["verdict"]["lines"])
+    assert sorted({r["arm"] for r in data["results"]}) == ["as run", "prescribed"] and len(data["results"]) == 4
+    code, again = invoke(*args)  # the same command: the lab is done, nothing trains again
+    assert code == 0 and "[1/4]" not in again and folder.name in again
+
+
+def test_runs_treat_refuses_what_it_cannot_treat_in_one_line(tmp_path):
+    slow_run(tmp_path)
+    for args, says in ((("--seeds", "1"), "at least 2 seeds"),
+                       (("--finding", "overfitting"), "(its findings: lr_too_low)")):
+        code, out = invoke("runs", "treat", "latest", "--runs-dir", tmp_path, *args)
+        assert code == 2 and says in out and out.count("\n") == 1, out
+    healthy = tmp_path / "healthy"
+    n = 12
+    val = [0.3 + 2.0 * 0.6 ** e for e in range(n)]
+    write_run(healthy, "20261207-120000-cnn-mnist1d", make_config(), events(val, val, schedule="cosine"))
+    code, out = invoke("runs", "treat", "latest", "--runs-dir", healthy)
+    assert code == 2 and "nothing to treat" in out
+    assert not list(tmp_path.rglob("treat-*.toml"))  # nothing written

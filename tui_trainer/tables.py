@@ -82,5 +82,6 @@ def fit_text(text: str, width: int | None = None) -> str:
     out = []
     for line in text.splitlines() or [""]:
         indent = line[:len(line) - len(line.lstrip())]
-        out += textwrap.wrap(line, limit, subsequent_indent=indent + "  ", break_on_hyphens=False) or [""]
+        out += textwrap.wrap(line, limit, subsequent_indent=indent + "  ", break_on_hyphens=False,
+                             break_long_words=False) or [""]  # a path stays whole, to copy
     return "\n".join(out)

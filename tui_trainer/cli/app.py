@@ -30,6 +30,7 @@ from .common import (
     threads_option,
     train_overrides,
 )
+from . import doctor_commands  # noqa: F401  (runs diagnose, runs treat)
 from .data_commands import data as data_command
 from .generate_command import generate as generate_command
 from .lab_commands import lab_app

@@ -1,4 +1,5 @@
-"""``tui-trainer runs list|show|diagnose|compare|plot|export``: past runs, without torch."""
+"""``tui-trainer runs list|show|compare|plot|export``: past runs, without torch (``diagnose`` and ``treat``:
+:mod:`.doctor_commands`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import typer
 from ..errors import UserError
 from .common import MARKUP, complete_run, fail, json_option, print_json, runs_dir_option
 
-runs_app = typer.Typer(help="Look at past runs: list, show, diagnose, compare, plot, export.", no_args_is_help=True,
+runs_app = typer.Typer(help="Look at past runs: list, show, diagnose, treat, compare, plot, export.", no_args_is_help=True,
                        rich_markup_mode=MARKUP)
 
 RUN_HELP = "Run folder, id, a unique part of the id, or `latest`."
@@ -89,36 +90,6 @@ def _diagnosis(info, runs_dir: Path):
         return diagnose_run(info.path, runs_dir)
     except RunNotFound:
         return None
-
-
-@runs_app.command("diagnose")
-def runs_diagnose(run: str = typer.Argument("latest", help=RUN_HELP, autocompletion=complete_run),
-                  runs_dir: Path = runs_dir_option(),
-                  as_json: bool = json_option("The findings, each with its evidence and prescription")) -> None:
-    """What went wrong in a run, live or finished: each finding with its evidence, why it matters,
-    and the change to try, with the lab that measured it."""
-    import shutil
-
-    from ..doctor import diagnose_run
-    from ..doctor.report import diagnosis_text
-
-    [info] = _resolve([run], runs_dir)
-    try:
-        diagnosis = diagnose_run(info.path, runs_dir)
-    except UserError as exc:
-        fail(str(exc), exc.exit_code)
-    if as_json:
-        return print_json({"run": str(info.path), **diagnosis.to_dict()})
-    typer.echo(diagnosis_text(diagnosis, str(info.path), f"tui-trainer train {_shown(info.path / 'config.toml')}",
-                              shutil.get_terminal_size().columns))
-
-
-def _shown(path: Path) -> str:
-    """A path as the user would type it: relative to here when it is below here."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 @runs_app.command("compare")

@@ -20,7 +20,8 @@ CHECKS = (stability.lr_too_high, stability.collapse, stability.exploding_gradien
           learning.lr_too_low, learning.schedule_too_short, learning.schedule_absent, learning.early_stopping_eager,
           stability.clipping_every_step, stability.weights_growing)
 #: Findings that a finding explains, left out beside it: a model at chance is also on a plateau.
-EXPLAINS = {"lr_too_high": {"plateau", "lr_too_low"}, "collapse": {"plateau"}, "vanishing_gradients": {"plateau"}}
+EXPLAINS = {"lr_too_high": {"plateau", "lr_too_low"}, "collapse": {"plateau"}, "vanishing_gradients": {"plateau"},
+            "overfitting": {"lr_too_low"}}  # a training loss that falls as it memorises is no slow run
 #: A finding that is the cause of another, put before it: an LR so low the model is still at chance.
 CAUSES = {"collapse": "lr_too_low"}
 TITLES = {"lr_too_high": "learning rate too high", "collapse": "collapse to chance or one class",

@@ -149,9 +149,10 @@ def plateau(trace: Trace) -> Finding | None:
 
 
 def _slope(values: list[float]) -> float:
-    """The mean change per epoch of the log of ``values`` (negative: falling)."""
-    logs = [math.log(v) for v in values]
-    return (logs[-1] - logs[0]) / max(1, len(logs) - 1)
+    """The mean change per epoch of ``values`` (negative: falling). On the loss itself, not its log:
+    a loss closing in on its minimum slows down (an exponential's steps shrink), where a run whose
+    steps are too small keeps falling at the pace it had."""
+    return (values[-1] - values[0]) / max(1, len(values) - 1)
 
 
 def lr_too_low(trace: Trace) -> Finding | None:

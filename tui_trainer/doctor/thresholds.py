@@ -55,8 +55,8 @@ SPIKE_SHARE = 0.01
 #: (with at least FEW_EPOCHS epochs): a mean over a whole epoch that rises this often is not
 #: descending.
 OSCILLATION = 0.4
-#: Too low: over the tail the log training loss still falls at least this share of its slope
-#: over the part before it: the loss has not started to level off when the run ends.
+#: Too low: over the tail the training loss still falls at least this share of its slope over
+#: the part before it: the loss has not started to level off when the run ends.
 SLOPE_KEPT = 0.5
 #: ... and it fell by at least this share over the tail: a real fall, not rounding.
 STILL_FALLING = 0.05
