@@ -11,8 +11,8 @@ import typer
 from ..errors import UserError
 from .common import MARKUP, complete_run, fail, json_option, print_json, runs_dir_option
 
-runs_app = typer.Typer(help="Look at past runs: list, show, diagnose, treat, compare, plot, export.", no_args_is_help=True,
-                       rich_markup_mode=MARKUP)
+runs_app = typer.Typer(help="Look at past runs: list, show, diagnose, treat, compare, plot, export.",
+                       no_args_is_help=True, rich_markup_mode=MARKUP)
 
 RUN_HELP = "Run folder, id, a unique part of the id, or `latest`."
 

@@ -5,10 +5,11 @@ Monitor, in the app and in ``watch``) and lays them out on the columns of the st
 whose x axis runs from the first step shown to the last step done. Every mark comes from an
 event: interventions, skipped steps (GradScaler or non-finite), new best epochs, ``last.pt``
 saves (the points a resume goes back to), the schedule's planned turns (``RunStarted.lr_marks``:
-the end of warm-up, one-cycle's peak, step drops) and plateau's cuts (an epoch's LR below
-the one before). Behind them, each epoch's share of clipped steps is shaded: counted by the
-engine once the epoch ends (``EpochEnded.clipped_steps``), estimated from the gradient norms
-and the threshold while it runs.
+the end of warm-up, one-cycle's peak, step drops), plateau's cuts (an epoch's LR below
+the one before), and where each of the doctor's findings began (:meth:`Markers.set_findings`).
+Behind them, each epoch's share of clipped steps is shaded: counted by the engine once the epoch
+ends (``EpochEnded.clipped_steps``), estimated from the gradient norms and the threshold while it
+runs.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ GLYPHS = {
     "best": ("★", "best", "best"),
     "skipped": ("✕", "skipped", "skip"),
     "intervention": ("◆", "nudge", "nudge"),
+    "doctor": ("!", "doctor", "doctor"),  # where a finding of the doctor's began
 }
 PRIORITY = list(GLYPHS)
 #: The share of an epoch's steps that clipping cut: under 25 %, under 50 %, under 75 %, more.
@@ -123,6 +125,10 @@ class Markers:
         seen = {m.step for m in self.marks if m.kind == "skipped"}
         self.marks += [Mark(s, "skipped", event.cause) for s in event.steps if s not in seen]
 
+    def set_findings(self, marks: list[Mark]) -> None:
+        """The doctor's marks (kind "doctor"), in place of its earlier ones: findings come and go."""
+        self.marks = [m for m in self.marks if m.kind != "doctor"] + marks
+
     def show_intervention(self, event: Intervention) -> None:
         self.marks.append(Mark(event.step, "intervention", event.describe()))
         clip = event.changes.get("clip")
@@ -180,6 +186,8 @@ class Markers:
         """(glyph, kind, word) for each kind this run can show, the clipped share's shades last;
         the short words when the long ones would not fit in ``width`` columns (two spaces apart)."""
         kinds = ["best", "intervention", "skipped"]
+        if any(m.kind == "doctor" for m in self.marks):
+            kinds.append("doctor")
         if self.saves:
             kinds.insert(1, "saved")
         if self.plateau or any(m.kind == "lr" for m in self.marks):

@@ -27,7 +27,7 @@ CURVE_ROWS = 2
 MARKER_ROWS = 2
 
 
-MARK_KINDS = ("clip", "saved", "lr", "best", "skipped", "intervention")  # the markers' kinds, each its style
+MARK_KINDS = ("clip", "saved", "lr", "best", "skipped", "intervention", "doctor")  # the markers' kinds, each its style
 
 class Curve:
     def __init__(self, name: str, title: str, reduce: str, log: bool = False):
@@ -54,6 +54,7 @@ class LiveView(Widget):
     LiveView > .liveview--mark-best { color: $success; text-style: bold; }
     LiveView > .liveview--mark-skipped { color: $error; text-style: bold; }
     LiveView > .liveview--mark-intervention { color: magenta; text-style: bold; }
+    LiveView > .liveview--mark-doctor { color: $warning; text-style: bold; }
     """
     COMPONENT_CLASSES = {"liveview--curve", "liveview--bad", "liveview--dim", "liveview--bar", "liveview--bar-back",
                          *(f"liveview--mark-{kind}" for kind in MARK_KINDS)}

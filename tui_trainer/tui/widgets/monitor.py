@@ -47,7 +47,8 @@ from ...engine.events import (
 )
 from ...runs.pace import Pace
 from ..curves import Series
-from ..markers import Markers
+from ..markers import Mark, Markers
+from .doctor_panel import DoctorPanel
 from .live_view import Curve, LiveView
 from .sample_panel import SamplePanel
 from .tail_log import TailLog
@@ -87,6 +88,9 @@ class Monitor(Vertical):
         self.ended: RunEnded | None = None
         self.steps_done = 0
         self.paused = False
+        from ...doctor import Trace
+
+        self.trace = Trace()  # the doctor's reading of the run, diagnosed as each epoch ends
 
     def series(self, name: str) -> Series:
         return self.curves[name].series
@@ -94,6 +98,7 @@ class Monitor(Vertical):
     def compose(self) -> ComposeResult:
         yield LiveView(list(self.curves.values()), self.markers, id="live")
         yield SamplePanel(id="sample")
+        yield DoctorPanel(id="doctor")
         yield TailLog(id="run-log")
 
     @property
@@ -103,6 +108,10 @@ class Monitor(Vertical):
     @property
     def sample_panel(self) -> SamplePanel:
         return self.query_one(SamplePanel)
+
+    @property
+    def doctor_panel(self) -> DoctorPanel:
+        return self.query_one(DoctorPanel)
 
     @property
     def log_view(self) -> TailLog:
@@ -115,15 +124,30 @@ class Monitor(Vertical):
 
     def feed(self, events: Iterable[Any]) -> None:
         """Apply a batch of events, then redraw once."""
-        changed = False
+        changed = examine = False
         for event in events:
             changed = True
             dispatch(self, event)
             dispatch(self.pace, event)
+            dispatch(self.trace, event)
+            examine = examine or isinstance(event, (EpochEnded, RunEnded))
             if not isinstance(event, RunStarted):  # show_run_started tells the markers whether the curves begin anew
                 self.markers.note(event)
+        if examine:
+            self.examine()
         if changed:
             self.redraw()
+
+    def examine(self) -> None:
+        """The doctor's findings on the run so far: in the panel, and a mark where each began."""
+        from ...doctor import diagnose
+
+        diagnosis = diagnose(self.trace, settings=False)
+        self.doctor_panel.show_diagnosis(diagnosis)
+        per_epoch = self.started.steps_per_epoch if self.started is not None else 0
+        marks = [Mark(f.step or f.epoch * per_epoch, "doctor", f.title) for f in diagnosis.findings
+                 if f.step or (f.epoch and per_epoch)]
+        self.markers.set_findings(marks)
 
     def show_run_started(self, event: RunStarted) -> None:
         log = self.log_view
@@ -134,6 +158,7 @@ class Monitor(Vertical):
         else:
             self._reset_state()
             self.sample_panel.clear()
+            self.doctor_panel.clear()
             self.steps_done = event.start_step
         self.started = event
         self.markers.note(event, fresh=not resumed)
