@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-import tomllib
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tui_trainer.cli.app import app
 from tui_trainer.config import ConfigError, load_config
+from tui_trainer.config.loader import tomllib  # tomli on Python 3.10
 from tui_trainer.config.schema import Config
 
 PRESET = Path(__file__).resolve().parent.parent / "tui_trainer" / "presets" / "cnn-mnist1d.toml"

@@ -178,8 +178,7 @@ def test_the_registries_name_what_the_schema_allows():
 
 
 def test_values_read_as_in_a_toml_file():
-    import tomllib
-
+    from tui_trainer.config.loader import tomllib  # tomli on Python 3.10
     from tui_trainer.config.writer import toml_value
 
     for value in (True, "cosine", 'say "hi"', (32, 64), 0.003, 1e-05, 10000.0, 5):

@@ -5,13 +5,13 @@ evidence it quotes (a whole lab run here first, else the shipped reference)."""
 from __future__ import annotations
 
 import json
-import tomllib
 
 from doctor_runs import events, falling, rising_val
 from helpers import make_config, write_run
 from typer.testing import CliRunner
 
 from tui_trainer.cli.app import app
+from tui_trainer.config.loader import tomllib  # tomli on Python 3.10
 from tui_trainer.doctor import diagnose, trace_of
 from tui_trainer.doctor.measured import lab_says
 from tui_trainer.doctor.prescriptions import typed
