@@ -203,6 +203,22 @@ def test_vanishing_gradients_fall_a_thousandfold_while_the_loss_stays_high():
     assert vanishing_gradients(trace_of(events(stuck, stuck, norms=[1.0] * STEPS + [0.01] * (n - 1) * STEPS))) is None
 
 
+def test_a_deep_plain_net_whose_loss_never_moved_has_vanishing_gradients():
+    n = 4
+    plain = [f"features.{2 * i}  Conv1d(16, 16, kernel_size=(5,))  1,296" for i in range(10)]
+    stuck = [2.305, 2.304, 2.302, 2.301]
+    said = RunWarning("the model did not learn: its best validation loss 2.3 never got below 90 %")
+    diagnosis = diagnose(trace_of(events(stuck, stuck, model=plain, extra=[said])))
+    first, second = diagnosis.findings[:2]
+    assert first.name == "vanishing_gradients" and "10 weight layers" in first.evidence
+    assert second.name == "collapse" and second.prescription.overrides == {"tricks.batchnorm.enabled": True}
+    normed = [*plain, "features.1  BatchNorm1d(16)"]
+    assert vanishing_gradients(trace_of(events(stuck, stuck, model=normed))) is None
+    assert vanishing_gradients(trace_of(events(stuck, stuck, model=plain[:7]))) is None  # 7 layers: not deep
+    learnt = [2.3, 1.5, 1.0, 0.8]
+    assert vanishing_gradients(trace_of(events(learnt, learnt, model=plain))) is None
+
+
 def test_collapse_from_the_runs_own_warning_or_one_predicted_class():
     n = 8
     said = RunWarning("the model did not learn: its best validation accuracy 0.100 is chance level; try a lower "

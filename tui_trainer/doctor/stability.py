@@ -6,6 +6,7 @@ one class. Each is a function of a :class:`~.trace.Trace`."""
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from bisect import insort
 
@@ -117,7 +118,32 @@ def clipping_every_step(trace: Trace) -> Finding | None:
                    "learning rate, not as a guard against rare spikes")
 
 
+def _plain_depth(trace: Trace) -> int:
+    """The weight layers (convolutions, linear layers) of a model with no normalisation layer and no
+    shortcut, as its start event lists its modules; 0 for a model that has either."""
+    lines = trace.started.model if trace.started is not None else []
+    if any(word in line for line in lines for word in ("Norm", "shortcut", "downsample", "LSTM", "GRU", "RNN")):
+        return 0
+    return sum(1 for line in lines if re.search(r"\b(Conv[123]d|Linear)\(", line))
+
+
 def vanishing_gradients(trace: Trace) -> Finding | None:
+    """The median gradient norm falling a thousandfold while the loss stays high; or a deep plain
+    net (DEEP_PLAIN weight layers, no normalisation, no shortcut) whose loss never left where it
+    started: the global norm cannot show the early layers' gradients vanishing, its depth and its
+    flat loss can."""
+    from .learning import _initial_loss
+
+    depth, train = _plain_depth(trace), trace.train_loss
+    start = _initial_loss(trace)
+    if (depth >= T.DEEP_PLAIN and len(train) >= 2 and start and all(map(math.isfinite, train))
+            and min(train) >= (1 - T.FLAT) * start):
+        return Finding("vanishing_gradients", "vanishing gradients (a deep plain net)", "warning",
+                       confidence(len(train), len(train) >= T.FEW_EPOCHS, T.MIN_EPOCHS),
+                       f"{depth} weight layers with no normalisation and no shortcut, and the training loss never "
+                       f"went below {min(train):.4g} of the {start:.4g} it started from in {len(train)} epochs",
+                       "through that many plain layers the gradient reaching the first ones is too small to move "
+                       "them: BatchNorm, or the shortcuts of a ResNet, keep it alive", epoch=1)
     if len(trace.epochs) < 2:
         return None
     first, last = trace.epoch_steps(1), trace.epoch_steps(trace.epochs[-1].epoch)
@@ -125,9 +151,6 @@ def vanishing_gradients(trace: Trace) -> Finding | None:
     if not first or not last or not math.isfinite(train[-1]):
         return None
     a, b = statistics.median(first), statistics.median(last)
-    from .learning import _initial_loss  # the same starting loss as the plateau's
-
-    start = _initial_loss(trace)
     if a <= 0 or b >= T.VANISH_RATIO * a or start is None or train[-1] < T.HIGH * start:
         return None
     return Finding("vanishing_gradients", "vanishing gradients", "warning", confidence(len(train), b < 1e-6, 2),

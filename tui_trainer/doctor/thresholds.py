@@ -76,6 +76,9 @@ CLIPPED_SHARE = 0.5
 #: Vanishing: the median gradient norm of the last epoch below this share of the first's,
 #: while the loss is still high (HIGH).
 VANISH_RATIO = 1e-3
+#: ... or a plain net this deep (weight layers, with no normalisation layer and no shortcut) whose
+#: training loss never fell by FLAT: the lesson's "what happens without BatchNorm" in a deep net.
+DEEP_PLAIN = 8
 
 # -- schedules and early stopping ---------------------------------------------------------------------
 
