@@ -159,8 +159,10 @@ def test_lr_too_high_from_divergence_non_finite_steps_spikes_and_oscillation():
     assert found and found.step == 71 and "4 steps (2.5%)" in found.evidence
     small = [2.3 if s < 10 else 0.001 if loss == 1.0 else 0.004 for s, loss in enumerate(losses)]
     assert lr_too_high(trace_of(events([0.001] * n, [0.001] * n, losses=small))) is None  # fitted: moved by nothing
-    two = [4.0 if s in (70, 90) else 1.0 for s in range(n * STEPS)]
-    assert lr_too_high(trace_of(events([1.0] * n, [1.0] * n, losses=two))) is None  # fewer than SPIKES_MIN
+    one = [4.0 if s == 70 else 1.0 for s in range(n * STEPS)]
+    assert lr_too_high(trace_of(events([1.0] * n, [1.0] * n, losses=one))) is None  # fewer than SPIKES_MIN
+    thrown = [2.3, 48.6, 4.0, 2.3, 45.7] + [2.3] * (n * STEPS - 5)  # the first steps thrown far off: Adam at 0.5
+    assert "2 steps" in lr_too_high(trace_of(events([2.3] * n, [2.3] * n, losses=thrown))).evidence
     zigzag = [1.0 + (0.2 if e % 2 else 0.0) - 0.01 * e for e in range(n)]  # up on half the epochs
     assert "went up on 4 of 7" in lr_too_high(trace_of(events(zigzag, zigzag))).evidence
     assert lr_too_high(trace_of(events(falling(n), falling(n)))) is None
@@ -176,6 +178,10 @@ def test_exploding_gradients_against_the_steps_before_and_the_first_steps():
     assert exploding_gradients(trace_of(events(falling(n), falling(n), norms=norms))).severity == "note"  # clipped
     fewer = [50.0 if s in (60, 80) else 1.0 for s in range(n * STEPS)]
     assert exploding_gradients(trace_of(events(falling(n), falling(n), norms=fewer))) is None
+    climbing = [3.0 * 1.2 ** (s / 2) for s in range(48)]  # an RNN without clipping: up 70x in 48 steps
+    found = exploding_gradients(trace_of(events([1.0] * 6, [1.0] * 6, losses=[1.0] * 48, norms=climbing,
+                                                clip_threshold=None)))
+    assert found and found.severity == "warning"
     # gradients shrinking a hundredfold as the run fits: late jumps of 20x stay below the first steps' size
     shrinking = [1.0 if s < 50 else 0.001 for s in range(n * STEPS)]
     for s in (60, 80, 100, 120):

@@ -22,8 +22,9 @@ CHECKS = (stability.lr_too_high, stability.collapse, stability.exploding_gradien
 #: Findings that a finding explains, left out beside it: a model at chance is also on a plateau.
 EXPLAINS = {"lr_too_high": {"plateau", "lr_too_low"}, "collapse": {"plateau"}, "vanishing_gradients": {"plateau"},
             "overfitting": {"lr_too_low"}}  # a training loss that falls as it memorises is no slow run
-#: Findings that are the cause of another, put before it: an LR so low the model is still at chance.
-CAUSES = {"collapse": ("lr_too_low", "vanishing_gradients")}
+#: Findings that are the cause of another, put before it: an LR so low the model is still at chance;
+#: gradients that explode with no clipping, under a loss that jumps.
+CAUSES = {"collapse": ("lr_too_low", "vanishing_gradients"), "lr_too_high": ("exploding_gradients",)}
 TITLES = {"lr_too_high": "learning rate too high", "collapse": "collapse to chance or one class",
           "exploding_gradients": "exploding gradients", "vanishing_gradients": "vanishing gradients",
           "scaler_overflow": "mixed-precision overflow", "overfitting": "over-fitting",
@@ -42,12 +43,16 @@ def diagnose(trace: Trace, runs_dir: Path | str | None = None, settings: bool = 
         for cause in causes:
             names = [f.name for f in found]
             if effect in names and cause in names and names.index(cause) > names.index(effect):
+                if effect == "lr_too_high" and found[names.index(cause)].severity != "warning":
+                    continue  # clipped already: the LR is what to change
                 moved = found.pop(names.index(cause))
                 found.insert(names.index(effect), replace(moved, severity="warning"))
     found.sort(key=lambda f: f.severity != "warning")  # stable: the checks' order within each severity
     found = [prescribe(f, trace, runs_dir) for f in found]
-    for effect, causes in CAUSES.items():  # an effect is treated by treating its cause
-        cause = next((f for f in found if f.name in causes and f.prescription is not None), None)
+    for effect, causes in CAUSES.items():  # an effect is treated by treating its cause, where it came first
+        names = [f.name for f in found]
+        cause = next((f for f in found if f.name in causes and f.prescription is not None and effect in names
+                      and names.index(f.name) < names.index(effect)), None)
         found = [replace(f, prescription=cause.prescription) if f.name == effect and cause else f for f in found]
     checked, rules_checked = [TITLES[check.__name__] for check in CHECKS], []
     if settings and trace.config is not None:

@@ -172,7 +172,8 @@ def lr_too_low(trace: Trace) -> Finding | None:
     norms = [e.weight_norm for e in trace.epochs if e.weight_norm]
     moved = (abs(norms[-1] - norms[0]) / norms[0] / (len(norms) - 1)) if len(norms) > 1 and norms[0] else None
     tiny = moved is not None and moved < T.TINY_UPDATE
-    if kept < T.SLOPE_KEPT or fell <= 0 or (fell < T.STILL_FALLING and not tiny):
+    steady = kept >= T.SLOPE_KEPT and fell >= T.STILL_FALLING
+    if not (steady or (tiny and train[-1] < train[0])):  # still falling at its pace, or weights that barely move
         return None
     weights = f"; the weights' norm moved {moved:.2%} an epoch" if moved is not None else ""
     return Finding(

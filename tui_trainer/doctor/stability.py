@@ -37,12 +37,16 @@ def _jumps(points: list[tuple[int, float]], factor: float, first: bool) -> list[
 
 def _spikes(trace: Trace) -> list[tuple[int, float, float]]:
     """Loss spikes: a step's loss SPIKE_FACTOR times the median of the steps before it, by at least
-    SPIKE_RISE of the loss the run started from (a loss near zero triples by nothing)."""
+    SPIKE_RISE of the loss the run started from (a loss near zero triples by nothing); in the first
+    SPIKE_WINDOW steps, SPIKE_FACTOR times the loss it started from (an LR that throws the first
+    steps far off)."""
     from .learning import _initial_loss
 
     start = _initial_loss(trace) or 0.0
-    found = _jumps([(s, loss) for s, loss, _ in trace.finite_steps()], T.SPIKE_FACTOR, first=False)
-    return [(s, v, m) for s, v, m in found if v - m >= T.SPIKE_RISE * start]
+    steps = trace.finite_steps()
+    found = _jumps([(s, loss) for s, loss, _ in steps], T.SPIKE_FACTOR, first=False)
+    early = [(s, loss, start) for s, loss, _ in steps[: T.SPIKE_WINDOW] if start and loss > T.SPIKE_FACTOR * start]
+    return early + [(s, v, m) for s, v, m in found if v - m >= T.SPIKE_RISE * start]
 
 
 def lr_too_high(trace: Trace) -> Finding | None:
@@ -75,13 +79,15 @@ def lr_too_high(trace: Trace) -> Finding | None:
 
 
 def exploding_gradients(trace: Trace) -> Finding | None:
-    """Pre-clip gradient norms EXPLODE_FACTOR times the median of the steps before them, and above
-    the first steps' median: a run whose gradients shrink as it fits (to a hundredth of their
-    first size) has small relative jumps late that move nothing."""
+    """Pre-clip gradient norms EXPLODE_FACTOR times the median of the steps before them and above the
+    first steps' median (a run whose gradients shrink as it fits has small relative jumps late that
+    move nothing), or EXPLODE_FACTOR times the first steps' median (norms that climb step by step)."""
     points = [(s, norm) for s, _, norm in trace.finite_steps()]
-    big = _jumps(points, T.EXPLODE_FACTOR, first=True)
-    early = sorted(v for _, v in points[: T.SPIKE_WINDOW])
-    big = [b for b in big if early and b[1] > early[len(early) // 2]]
+    early = sorted(v for _, v in points[: T.EARLY_STEPS])
+    scale = early[len(early) // 2] if early else 0.0
+    big = [b for b in _jumps(points, T.EXPLODE_FACTOR, first=True) if b[1] > scale]
+    grown = [(s, v, scale) for s, v in points if scale > 0 and v > T.EXPLODE_FACTOR * scale]  # a steady climb
+    big = sorted({b[0]: b for b in grown + big}.values())
     if len(big) < T.EXPLODE_MIN:
         return None
     clip = trace.started.clip_threshold if trace.started is not None else None
@@ -91,8 +97,8 @@ def exploding_gradients(trace: Trace) -> Finding | None:
     return Finding("exploding_gradients", "exploding gradients", "note" if clip is not None else "warning",
                    confidence(len(points), len(big) >= 3 * T.EXPLODE_MIN, 2 * T.SPIKE_WINDOW),
                    f"{len(big)} steps had a pre-clip gradient norm over {T.EXPLODE_FACTOR:g}x the median of the "
-                   f"{T.SPIKE_WINDOW} steps before; the worst, step {step}: {worst:.3g} against {median:.3g}; "
-                   f"{clipped}",
+                   f"steps before or of the first {T.EARLY_STEPS}; the worst, step {step}: {worst:.3g} against "
+                   f"{median:.3g}; {clipped}",
                    "one step with a gradient that large throws the weights far from where training brought them; "
                    "the lesson's rule for RNNs: always clip", step=big[0][0])
 

@@ -49,7 +49,7 @@ SPIKE_WINDOW = 50
 #: near zero that triples has moved by nothing.
 SPIKE_RISE = 0.1
 #: Spikes that make a finding: at least this many, and this share of the steps.
-SPIKES_MIN = 3
+SPIKES_MIN = 2
 SPIKE_SHARE = 0.01
 #: Oscillation: the epoch's training loss went up on at least this share of epoch changes
 #: (with at least FEW_EPOCHS epochs): a mean over a whole epoch that rises this often is not
@@ -70,6 +70,8 @@ TINY_UPDATE = 1e-3
 EXPLODE_FACTOR = 10.0
 #: Exploding steps that make a finding.
 EXPLODE_MIN = 3
+#: The first steps, whose median norm is the gradient's size before training moved it.
+EARLY_STEPS = 10
 #: Clipping that binds on more than this share of the steps cuts every step: the threshold
 #: is below the gradients' typical size, and clipping has become a lower learning rate.
 CLIPPED_SHARE = 0.5
