@@ -125,6 +125,9 @@ def test_a_constant_lr_whose_validation_loss_stalled_for_half_the_run():
     assert found and found.epoch == 5
     assert schedule_absent(trace_of(events(falling(n), stalled, schedule="cosine"))) is None
     assert schedule_absent(trace_of(events(falling(n), falling(n)))) is None  # a new best to the end
+    bouncing = [1.0 - 0.05 * e + (0.3 if e % 2 and e > n // 2 else 0.0) for e in range(n)]  # best at the end
+    found = schedule_absent(trace_of(events(falling(n), bouncing)))
+    assert found and "jumped back up by" in found.evidence
 
 
 def es_states(waits: list[int], patience: int) -> list[EarlyStoppingState]:
@@ -142,6 +145,13 @@ def test_early_stopping_too_eager_comes_within_an_epoch_of_stopping_and_recovers
     assert early_stopping_eager(trace_of(events(falling(n), falling(n), status="early_stopped",
                                                 extra=es_states(once, 3)))) is None
     assert early_stopping_eager(trace_of(events(falling(n), falling(n), extra=es_states(waits, 3)))) is None
+    # once, but stopped at a quarter of its epochs with the training loss still falling fast
+    short = [0, 0, 0, 0, 0, 1, 0, 1, 2]
+    stopped = dict(status="early_stopped", extra=es_states(short, 2), epochs=40)
+    found = early_stopping_eager(trace_of(events(falling(9), falling(9), **stopped)))
+    assert found and "improved once" in found.evidence and "stopped at epoch 9 of 40" in found.evidence
+    assert early_stopping_eager(trace_of(events([1.0] * 9, falling(9), **stopped))) is None  # it had stopped learning
+    assert early_stopping_eager(trace_of(events(falling(9), falling(9), **{**stopped, "epochs": 12}))) is None
 
 
 # -- the steps: LR too high, gradients ----------------------------------------------------------------

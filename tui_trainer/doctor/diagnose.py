@@ -17,14 +17,15 @@ from .trace import Trace, read_trace
 #: The checks, the most explaining first: a finding found earlier comes first in the list.
 CHECKS = (stability.lr_too_high, stability.collapse, stability.exploding_gradients, stability.vanishing_gradients,
           stability.scaler_overflow, learning.overfitting, learning.early_stopping_absent, learning.plateau,
-          learning.lr_too_low, learning.schedule_too_short, learning.schedule_absent, learning.early_stopping_eager,
+          learning.lr_too_low, learning.schedule_too_short, learning.early_stopping_eager, learning.schedule_absent,
           stability.clipping_every_step, stability.weights_growing)
 #: Findings that a finding explains, left out beside it: a model at chance is also on a plateau.
 EXPLAINS = {"lr_too_high": {"plateau", "lr_too_low"}, "collapse": {"plateau"}, "vanishing_gradients": {"plateau"},
             "overfitting": {"lr_too_low"}}  # a training loss that falls as it memorises is no slow run
 #: Findings that are the cause of another, put before it: an LR so low the model is still at chance;
 #: gradients that explode with no clipping, under a loss that jumps.
-CAUSES = {"collapse": ("lr_too_low", "vanishing_gradients"), "lr_too_high": ("exploding_gradients",)}
+CAUSES = {"collapse": ("lr_too_low", "vanishing_gradients", "clipping_every_step"),
+          "lr_too_high": ("exploding_gradients",)}
 TITLES = {"lr_too_high": "learning rate too high", "collapse": "collapse to chance or one class",
           "exploding_gradients": "exploding gradients", "vanishing_gradients": "vanishing gradients",
           "scaler_overflow": "mixed-precision overflow", "overfitting": "over-fitting",

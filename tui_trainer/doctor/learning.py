@@ -207,38 +207,64 @@ def schedule_too_short(trace: Trace) -> Finding | None:
         epoch=best + 1)
 
 
+def _bounce(values: list[float]) -> float:
+    """How far ``values`` jump back up, as a share of their level: the median rise between epochs
+    over the median value, where a third of the changes or more are rises (a falling curve: 0)."""
+    rises = [b - a for a, b in zip(values, values[1:]) if b > a]
+    if not _finite(values) or len(values) < 3 or len(rises) < (len(values) - 1) / 3:
+        return 0.0
+    return sorted(rises)[len(rises) // 2] / sorted(values)[len(values) // 2]
+
+
 def schedule_absent(trace: Trace) -> Finding | None:
-    """A constant LR on a run whose validation loss stalled for the second half of it."""
+    """A constant LR on a run whose validation loss stalled for the second half of it, or bounced
+    in it by BOUNCE of its level from epoch to epoch: the weights wander instead of settling."""
     val, n = trace.val_loss, len(trace.val_loss)
     if trace.started is None or trace.started.schedule or n < T.FEW_EPOCHS or not _finite(val):
         return None
+    if _rise(trace) is not None:
+        return None  # over-fitting says more
     best = min(range(n), key=val.__getitem__)
-    if best + 1 > math.ceil(n * (1 - T.STALL)) or _rise(trace) is not None:
-        return None  # a new best in the second half, or over-fitting, which says more
+    bounce = _bounce(val[n // 2:])
+    stalled = best + 1 <= math.ceil(n * (1 - T.STALL))
+    if not stalled and bounce < T.BOUNCE:
+        return None
+    said = (f"the validation loss was best at epoch {best + 1} and did not improve in the {n - best - 1} epochs "
+            "after it" if stalled else
+            f"in the second half the validation loss jumped back up by {bounce:.0%} of its level, epoch after epoch")
     return Finding(
         "schedule_absent", "a constant LR that stalls", "note", confidence(n, n >= T.LONG_RUN, T.FEW_EPOCHS),
-        f"no LR schedule; the validation loss was best at epoch {best + 1} and did not improve in the "
-        f"{n - best - 1} epochs after it",
+        f"no LR schedule; {said}",
         "at a constant LR the steps stay as large as at the start and the weights wander around the minimum; "
         "a decaying LR lets them settle into it",
-        epoch=best + 1)
+        epoch=best + 1 if stalled else n // 2 + 1)
 
 
 def early_stopping_eager(trace: Trace) -> Finding | None:
     """Early stopping whose patience sits inside the validation noise: the wait came within one
-    epoch of the patience and then improved, NEAR_MISSES times and more, before it stopped."""
+    epoch of the patience and then improved, NEAR_MISSES times and more, before it stopped; or
+    once, on a run stopped before EARLY_STOP_SHARE of its epochs with its training loss still
+    falling."""
     if trace.status != "early_stopped":
         return None
     states = [trace.patience[e] for e in sorted(trace.patience)]
-    near = sum(1 for a, b in zip(states, states[1:]) if a.patience > 1 and a.wait >= a.patience - 1 and b.improved)
-    if near < T.NEAR_MISSES:
+    if not states:
         return None
-    last = states[-1]
+    near = sum(1 for a, b in zip(states, states[1:]) if a.patience > 1 and a.wait >= a.patience - 1 and b.improved)
+    last, train = states[-1], trace.train_loss
+    early = last.epoch < T.EARLY_STOP_SHARE * trace.planned_epochs
+    recent = train[-(last.patience + 1):]
+    learning = _finite(recent) and len(recent) > 1 and recent[-1] < (1 - T.STILL_FALLING) * recent[0]
+    if near < T.NEAR_MISSES and not (early and learning and near >= 1):
+        return None
     return Finding(
         "early_stopping_eager", "early stopping too eager", "note", confidence(len(states), near > T.NEAR_MISSES,
                                                                                T.FEW_EPOCHS),
-        f"with patience {last.patience}, the wait reached {last.patience - 1} and then improved {near} times "
-        f"before it stopped at epoch {last.epoch} of {trace.planned_epochs}",
+        (f"with patience {last.patience}, the wait reached {last.patience - 1} and then improved {near} times "
+         if near >= T.NEAR_MISSES else
+         f"with patience {last.patience}, the wait reached {last.patience - 1} and then improved once; then, "
+         f"while the training loss still fell {1 - recent[-1] / recent[0]:.0%} in its last {len(recent)} epochs, ")
+        + f"it stopped at epoch {last.epoch} of {trace.planned_epochs}",
         "the patience is shorter than the validation loss's own noise: the run may have stopped on a bad "
         "epoch, not at the end of its progress",
         epoch=last.epoch)

@@ -110,7 +110,7 @@ def clipping_every_step(trace: Trace) -> Finding | None:
         return None
     clipped = [(e.clipped_steps, e.steps) for e in trace.epochs if e.clipped_steps is not None and e.steps]
     total, cut = sum(s for _, s in clipped), sum(c for c, _ in clipped)
-    if len(trace.steps) < T.SPIKE_WINDOW or total == 0 or cut <= T.CLIPPED_SHARE * total:
+    if len(trace.steps) < T.EARLY_STEPS or total == 0 or cut <= T.CLIPPED_SHARE * total:
         return None
     share = cut / total
     clip = trace.started.clip_threshold if trace.started is not None else None

@@ -93,6 +93,13 @@ STALL = 0.5
 #: Early stopping too eager: the wait came within one epoch of the patience and then improved
 #: at least this many times before it stopped: the patience sits inside the validation noise.
 NEAR_MISSES = 2
+#: ... or once, on a run it stopped before this share of the planned epochs while the training
+#: loss still fell (STILL_FALLING over the last patience + 1 epochs).
+EARLY_STOP_SHARE = 0.5
+#: A bouncing validation loss: it rises on a third of the epochs or more, by a median rise of this
+#: share of its median level (over the run, for early stopping; over its second half, for a
+#: constant LR). A curve that falls steadily does not bounce at all.
+BOUNCE = 0.1
 
 # -- collapse, precision, weights ---------------------------------------------------------------------
 
