@@ -168,3 +168,26 @@ def test_runs_treat_refuses_what_it_cannot_treat_in_one_line(tmp_path):
     code, out = invoke("runs", "treat", "latest", "--runs-dir", healthy)
     assert code == 2 and "nothing to treat" in out
     assert not list(tmp_path.rglob("treat-*.toml"))  # nothing written
+
+
+def test_the_doctors_benchmark_runs_end_to_end_on_a_toy_budget(tmp_path):
+    """bench/doctor.py on one sick case and one healthy preset, one epoch each: trained, diagnosed,
+    treated (the prescription and a random change), the thresholds chosen on one half and scored
+    on the other, and the record written. What it measures on the whole corpus is in its record."""
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    env = {**__import__("os").environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "doctor.py"), "--toy", "--cases",
+                           "lr-10x-high,digits-cnn", "--jobs", "2"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "doctor-toy.json").read_text())
+    sick, healthy = report["cases"]["lr-10x-high"], report["cases"]["digits-cnn"]
+    assert sick["sick"] and sick["first"] and sick["prescription"] and sick["random"] != sick["prescription"]
+    assert set(sick["headline"]) == {"as-run", "prescribed", "random"} and sick["prescribed_vs_as_run"]
+    assert not healthy["sick"] and len(healthy["warnings"]) == 1
+    assert len(report["held_out"]) == 2 and "named_first" in report["held_out"][0]["on_held_half"]
+    assert "sick runs named first for their problem" in done.stdout
