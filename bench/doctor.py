@@ -45,8 +45,8 @@ from tui_trainer.experiments.labs.stats import Stat, relation  # noqa: E402
 from tui_trainer.runs.catalog import load_run  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-TUNED = ("RISE", "RISE_OVER_NOISE", "FLAT", "HIGH", "SPIKE_FACTOR", "SLOPE_KEPT", "EXPLODE_FACTOR", "BOUNCE",
-         "DEEP_PLAIN")
+TUNED = ("RISE", "RISE_OVER_NOISE", "FLAT", "HIGH", "SPIKE_FACTOR", "SLOPE_KEPT", "EXPLODE_FACTOR", "EXPLODE_GROWTH",
+         "BOUNCE", "DEEP_PLAIN")
 
 
 def train(preset: str, settings: dict, seed: int, folder: Path, toy: bool) -> Path | None:
@@ -175,6 +175,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="runs at once, one thread each")
     parser.add_argument("--toy", action="store_true", help="one seed, one epoch each: the pipeline only")
     parser.add_argument("--cases", default="", help="comma-separated case names (default: all)")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the runs in this folder (default: deleted)")
     args = parser.parse_args()
     seeds = list(range(1 if args.toy else args.seeds))
     import torch
@@ -187,7 +188,7 @@ def main() -> None:
              and (not wanted or c.name in wanted)]
     skipped = [c.name for c in (*SICK, *HEALTHY) if c not in cases and (not wanted or c.name in wanted)]
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = args.keep or Path(tmp)
         runs = train_all([(c.name, "as-run", s, c.preset, c.settings) for c in cases for s in seeds], root,
                          args.jobs, args.toy)
         report = {"machine": machine(), "machine_short": short_machine(), "date": datetime.date.today().isoformat(),

@@ -46,7 +46,8 @@ def _spikes(trace: Trace) -> list[tuple[int, float, float]]:
     steps = trace.finite_steps()
     found = _jumps([(s, loss) for s, loss, _ in steps], T.SPIKE_FACTOR, first=False)
     early = [(s, loss, start) for s, loss, _ in steps[: T.SPIKE_WINDOW] if start and loss > T.SPIKE_FACTOR * start]
-    return early + [(s, v, m) for s, v, m in found if v - m >= T.SPIKE_RISE * start]
+    late = [(s, v, m) for s, v, m in found if v - m >= T.SPIKE_RISE * start]
+    return (early if len(early) >= T.EARLY_SPIKES_MIN else []) + (late if len(late) >= T.SPIKES_MIN else [])
 
 
 def lr_too_high(trace: Trace) -> Finding | None:
@@ -61,7 +62,7 @@ def lr_too_high(trace: Trace) -> Finding | None:
                        f"{len(skipped)} steps skipped for a non-finite loss or gradient, the first at step "
                        f"{skipped[0]}", LR_HIGH_WHY, step=skipped[0])
     spikes = _spikes(trace)
-    if len(spikes) >= T.SPIKES_MIN and len(spikes) >= T.SPIKE_SHARE * len(trace.steps):
+    if spikes and len(spikes) >= T.SPIKE_SHARE * len(trace.steps):
         step, loss, median = max(spikes, key=lambda s: s[1] / s[2])
         return Finding("lr_too_high", "learning rate too high (loss spikes)", "warning",
                        confidence(len(trace.steps), len(spikes) >= 3 * T.SPIKES_MIN, T.SPIKE_WINDOW * 2),
@@ -81,12 +82,12 @@ def lr_too_high(trace: Trace) -> Finding | None:
 def exploding_gradients(trace: Trace) -> Finding | None:
     """Pre-clip gradient norms EXPLODE_FACTOR times the median of the steps before them and above the
     first steps' median (a run whose gradients shrink as it fits has small relative jumps late that
-    move nothing), or EXPLODE_FACTOR times the first steps' median (norms that climb step by step)."""
+    move nothing), or EXPLODE_GROWTH times the first steps' median (norms that climb step by step)."""
     points = [(s, norm) for s, _, norm in trace.finite_steps()]
     early = sorted(v for _, v in points[: T.EARLY_STEPS])
     scale = early[len(early) // 2] if early else 0.0
     big = [b for b in _jumps(points, T.EXPLODE_FACTOR, first=True) if b[1] > scale]
-    grown = [(s, v, scale) for s, v in points if scale > 0 and v > T.EXPLODE_FACTOR * scale]  # a steady climb
+    grown = [(s, v, scale) for s, v in points if scale > 0 and v > T.EXPLODE_GROWTH * scale]  # a steady climb
     big = sorted({b[0]: b for b in grown + big}.values())
     if len(big) < T.EXPLODE_MIN:
         return None
@@ -97,8 +98,8 @@ def exploding_gradients(trace: Trace) -> Finding | None:
     return Finding("exploding_gradients", "exploding gradients", "note" if clip is not None else "warning",
                    confidence(len(points), len(big) >= 3 * T.EXPLODE_MIN, 2 * T.SPIKE_WINDOW),
                    f"{len(big)} steps had a pre-clip gradient norm over {T.EXPLODE_FACTOR:g}x the median of the "
-                   f"steps before or of the first {T.EARLY_STEPS}; the worst, step {step}: {worst:.3g} against "
-                   f"{median:.3g}; {clipped}",
+                   f"steps before, or {T.EXPLODE_GROWTH:g}x that of the first {T.EARLY_STEPS}; the worst, step "
+                   f"{step}: {worst:.3g} against {median:.3g}; {clipped}",
                    "one step with a gradient that large throws the weights far from where training brought them; "
                    "the lesson's rule for RNNs: always clip", step=big[0][0])
 
