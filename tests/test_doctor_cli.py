@@ -15,6 +15,7 @@ from tui_trainer.config.loader import tomllib  # tomli on Python 3.10
 from tui_trainer.doctor import diagnose, trace_of
 from tui_trainer.doctor.measured import lab_says
 from tui_trainer.doctor.prescriptions import typed
+from tui_trainer.doctor.treat import TREATED
 from tui_trainer.runs.folder import METRICS
 
 
@@ -153,6 +154,13 @@ def test_runs_treat_trains_the_prescription_beside_the_runs_own_settings_and_jud
     assert sorted({r["arm"] for r in data["results"]}) == ["as run", "prescribed"] and len(data["results"]) == 4
     code, again = invoke(*args)  # the same command: the lab is done, nothing trains again
     assert code == 0 and "[1/4]" not in again and folder.name in again
+    outcome = TREATED.get(data["verdict"]["outcome"], data["verdict"]["outcome"])
+    assert f"treatment of {path.name} (learning rate too low): {outcome}" in " ".join(again.split())
+    code, listed = invoke("runs", "list", "--runs-dir", tmp_path, "--json")
+    [record] = [r for r in json.loads(listed) if r["id"] == path.name]
+    assert record["treated"] == outcome
+    code, listed = invoke("runs", "list", "--runs-dir", tmp_path)
+    assert f"treated: {outcome}" in " ".join(listed.split())
 
 
 def test_runs_treat_refuses_what_it_cannot_treat_in_one_line(tmp_path):

@@ -78,5 +78,10 @@ def runs_treat(run: str = typer.Argument("latest", help=RUN_HELP, autocompletion
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     typer.echo(f"treating {info.id}: {chosen.title}; trying {chosen.prescription.typed} beside its own settings")
+    from ..doctor.treat import treatment_outcome
+
     lab_run(name=str(path), seeds=seeds, epochs=epochs, threads=threads, jobs=jobs, set_=[], runs_dir=runs_dir,
             ray=ray)
+    outcome = treatment_outcome(info.path, runs_dir)
+    if outcome is not None:
+        typer.echo(f"\ntreatment of {info.id} ({chosen.title}): {outcome}; `tui-trainer runs list` marks it")

@@ -45,16 +45,20 @@ def runs_list(runs_dir: Path = runs_dir_option(),
     """A table of the runs: id, preset, tricks on, status, best val loss, test score, time."""
     from ..runs.catalog import list_table, scan_runs
 
+    from ..doctor.treat import treatment_outcome, treatments
+
     runs = scan_runs(runs_dir) if runs_dir.is_dir() else []
+    treated = {r.id: outcome for r in runs if treatments(r.path)
+               and (outcome := treatment_outcome(r.path, runs_dir)) is not None}
     if as_json:
         from ..runs.records import run_record
 
-        return print_json([run_record(r, settings=False) for r in runs])
+        return print_json([{**run_record(r, settings=False), "treated": treated.get(r.id)} for r in runs])
     if not runs:  # not a mistake: nothing has trained here yet
         typer.echo(f"no runs in {runs_dir} yet: `tui-trainer train digits-cnn --runs-dir {runs_dir}` makes one "
                    "(or give another folder with --runs-dir)")
         return
-    typer.echo(list_table(runs))
+    typer.echo(list_table(runs, treated))
 
 
 @runs_app.command("show")

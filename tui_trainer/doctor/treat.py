@@ -5,6 +5,7 @@ or on Ray), the same command again resumes it, and ``lab show`` reads its result
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import tomli_w
@@ -12,6 +13,7 @@ import tomli_w
 from ..atomic import atomic_write_text
 from ..errors import UserError
 from ..experiments.labs.measure import METRICS
+from ..experiments.labs.runner import LAB_JSON, lab_folders
 from ..runs.catalog import RunInfo
 from .findings import Diagnosis, Finding
 
@@ -71,3 +73,23 @@ def treatment_file(run: RunInfo, finding: Finding, seeds: int) -> Path:
 def treatments(run_path: Path) -> list[Path]:
     """The treatment files written beside a run."""
     return sorted(run_path.glob("treat-*.toml"))
+
+
+#: A treatment's verdict (the lab's outcome, the prescribed arm against the run's own settings) in words.
+TREATED = {"holds": "helped", "contradicted": "did not help", "unclear": "no clear difference",
+           "indicative": "one seed: a direction only", "failed": "every run failed", "mixed": "in part",
+           "partial": "in part"}
+
+
+def treatment_outcome(run_path: Path, runs_dir: Path | str) -> str | None:
+    """What the latest treatment of the run found, in words (``helped``, ``did not help``, ``no clear
+    difference``), or None for a run never treated (or whose treatment has not finished a seed)."""
+    for lab_file in sorted(treatments(run_path), key=lambda p: p.stat().st_mtime, reverse=True):
+        for folder in lab_folders(runs_dir, lab_file.stem):
+            try:
+                verdict = json.loads((folder / LAB_JSON).read_text(encoding="utf-8")).get("verdict") or {}
+            except (OSError, ValueError):
+                continue
+            if verdict.get("outcome"):
+                return TREATED.get(verdict["outcome"], verdict["outcome"])
+    return None

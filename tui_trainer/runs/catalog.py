@@ -171,11 +171,14 @@ SHORT = {name: trick.code for name, trick in TRICKS.items()}
 LEGEND = "tricks: " + ", ".join(f"{v} {k}" for k, v in SHORT.items())
 
 
-def list_table(runs: list[RunInfo]) -> str:
+def list_table(runs: list[RunInfo], treated: dict[str, str] | None = None) -> str:
     """The runs in the order they began training, so the last line is ``latest`` (a lab's or a
-    sweep's runs among the others, not after them by their folder's name)."""
+    sweep's runs among the others, not after them by their folder's name). ``treated``: run id ->
+    what the doctor's treatment of it found, beside its status."""
+    treated = treated or {}
     rows = [
-        [r.id, r.preset, " ".join(SHORT.get(t, t) for t in r.tricks) or "-", r.status,
+        [r.id, r.preset, " ".join(SHORT.get(t, t) for t in r.tricks) or "-",
+         r.status + (f"; treated: {treated[r.id]}" if r.id in treated else ""),
          fmt(r.summary.get("best_val_loss")), headline_cell(r.summary), duration(r.summary.get("wall_seconds"))]
         for r in sorted(runs, key=lambda r: (started(r.path), r.id))
     ]
