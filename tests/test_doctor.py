@@ -222,7 +222,6 @@ def test_vanishing_gradients_fall_a_thousandfold_while_the_loss_stays_high():
 
 
 def test_a_deep_plain_net_whose_loss_never_moved_has_vanishing_gradients():
-    n = 4
     plain = [f"features.{2 * i}  Conv1d(16, 16, kernel_size=(5,))  1,296" for i in range(10)]
     stuck = [2.305, 2.304, 2.302, 2.301]
     said = RunWarning("the model did not learn: its best validation loss 2.3 never got below 90 %")

@@ -5,6 +5,7 @@ evidence it quotes (a whole lab run here first, else the shipped reference)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from doctor_runs import events, falling, rising_val
 from helpers import make_config, write_run
@@ -199,3 +200,24 @@ def test_the_doctors_benchmark_runs_end_to_end_on_a_toy_budget(tmp_path):
     assert not healthy["sick"] and len(healthy["warnings"]) == 1
     assert len(report["held_out"]) == 2 and "named_first" in report["held_out"][0]["on_held_half"]
     assert "sick runs named first for their problem" in done.stdout
+
+
+def test_sweep_prune_doctor_stops_the_trial_that_goes_wrong_and_lets_the_others_finish(tmp_path):
+    """An LSTM without clipping, SGD at lr 1 (the rnn-clipping lab's sick arm) beside lr 0.01: the
+    doctor stops the first once it is sure its loss is thrown off; the second trains to its end."""
+    code, out = invoke("sweep", "lstm-mnist1d", "--grid", "train.lr=1.0,0.01", "--seeds", "1", "--epochs", "6",
+                       "--jobs", "1", "--threads", "1", "--prune", "doctor", "--runs-dir", tmp_path,
+                       "--set", "train.optimizer=sgd", "--set", "tricks.grad_clip.enabled=false",
+                       "--set", "tricks.lr_schedule.enabled=false", "--set", "tricks.early_stopping.enabled=false",
+                       "--set", "data.train_limit=1000")
+    assert code == 0, out
+    [index] = list(tmp_path.glob("sweep-*/sweep.json"))
+    results = {r["point"]: r for r in json.loads(index.read_text())["results"].values()}
+    assert results["train.lr=1.0"]["status"] == "pruned", results
+    assert results["train.lr=0.01"]["status"] == "completed"
+    summary = json.loads((index.parent / Path(results["train.lr=1.0"]["run_dir"]).name / "summary.json").read_text())
+    assert "pruned by the doctor after epoch" in summary["reason"] and summary["epochs_run"] < 6
+    assert "learning rate too high" in summary["reason"] or "exploding gradients" in summary["reason"]
+    code, out = invoke("sweep", "lstm-mnist1d", "--grid", "train.lr=1.0", "--prune", "asha-ish", "--runs-dir",
+                       tmp_path)
+    assert code == 2 and "--prune asha-ish: choose doctor" in out

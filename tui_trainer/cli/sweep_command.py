@@ -47,6 +47,9 @@ def sweep(
                                                  "ASHAScheduler; needs the ray extra)."),
     grace_epochs: int = typer.Option(1, "--grace-epochs", help="With --scheduler asha: epochs every trial "
                                                                "trains before it can be stopped."),
+    prune: Optional[str] = typer.Option(None, "--prune", metavar="doctor",
+                                        help="doctor: stop a trial once the doctor is sure it went wrong (an LR "
+                                             "that throws the loss off, exploding or vanishing gradients)."),
 ) -> None:
     """Train every combination of the grid on every seed, one trial after another (--jobs: several
     at once; or on Ray); print them best first by the task's headline test metric. The same command again skips
@@ -59,15 +62,22 @@ def sweep(
     from ..experiments import sweep as sweeps
     from ..display import duration, fmt, headline
     from ..engine import Control
-    from ..experiments.pruning import SCHEDULERS, AshaPruner
+    from ..experiments.pruning import SCHEDULERS, AshaPruner, Pruners
     from ..experiments.trials import local_trials
     from .signals import exit_code, stop_on_signals
 
     if scheduler is not None and scheduler not in SCHEDULERS:
         fail(f"--scheduler {scheduler}: choose {' or '.join(SCHEDULERS)}")
+    if prune is not None and prune != "doctor":
+        fail(f"--prune {prune}: choose doctor (ASHA is --scheduler asha)")
     try:
         plan = sweeps.plan(config, sweeps.parse_grid(grid), seeds)
-        pruner = AshaPruner(config.train.epochs, grace_epochs) if scheduler == "asha" else None
+        pruners = [AshaPruner(config.train.epochs, grace_epochs)] if scheduler == "asha" else []
+        if prune == "doctor":
+            from ..doctor.prune import DoctorPruner
+
+            pruners.append(DoctorPruner())
+        pruner = Pruners(pruners) if len(pruners) > 1 else (pruners[0] if pruners else None)
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     total = len(plan.trials)

@@ -21,7 +21,8 @@ CHECKS = (stability.lr_too_high, stability.collapse, stability.exploding_gradien
           stability.clipping_every_step, stability.weights_growing)
 #: Findings that a finding explains, left out beside it: a model at chance is also on a plateau.
 EXPLAINS = {"lr_too_high": {"plateau", "lr_too_low"}, "collapse": {"plateau"}, "vanishing_gradients": {"plateau"},
-            "overfitting": {"lr_too_low"}}  # a training loss that falls as it memorises is no slow run
+            "overfitting": {"lr_too_low"},  # a training loss that falls as it memorises is no slow run
+            "schedule_absent": {"lr_too_low"}}  # a validation loss that bounces at a constant LR needs less LR
 #: Findings that are the cause of another, put before it: an LR so low the model is still at chance;
 #: gradients that explode with no clipping, under a loss that jumps.
 CAUSES = {"collapse": ("lr_too_low", "vanishing_gradients", "clipping_every_step"),

@@ -61,6 +61,15 @@ def lr_too_high(trace: Trace) -> Finding | None:
         return Finding("lr_too_high", "learning rate too high (non-finite steps)", "warning", "high",
                        f"{len(skipped)} steps skipped for a non-finite loss or gradient, the first at step "
                        f"{skipped[0]}", LR_HIGH_WHY, step=skipped[0])
+    from .learning import _initial_loss
+
+    start, train = _initial_loss(trace), trace.train_loss
+    if start and train and math.isfinite(train[-1]) and train[-1] > T.SPIKE_FACTOR * start:
+        return Finding("lr_too_high", "learning rate too high (the loss climbs)", "warning",
+                       confidence(len(train), train[-1] > 10 * start, 2),
+                       f"the training loss climbed from {start:.4g} at the start to {train[-1]:.4g} in epoch {n}, "
+                       f"{train[-1] / start:.0f}x", LR_HIGH_WHY, epoch=next(
+                           (e.epoch for e in trace.epochs if e.train_loss > T.SPIKE_FACTOR * start), n))
     spikes = _spikes(trace)
     if spikes and len(spikes) >= T.SPIKE_SHARE * len(trace.steps):
         step, loss, median = max(spikes, key=lambda s: s[1] / s[2])

@@ -55,8 +55,9 @@ EARLY_SPIKES_MIN = 2
 SPIKE_SHARE = 0.01
 #: Oscillation: the epoch's training loss went up on at least this share of epoch changes
 #: (with at least FEW_EPOCHS epochs): a mean over a whole epoch that rises this often is not
-#: descending.
-OSCILLATION = 0.4
+#: descending. First 0.4; bench/doctor.py's healthy lstm-co2 (a small series, early stopping)
+#: rose on 15 of 36 once: half.
+OSCILLATION = 0.5
 #: Too low: over the tail the training loss still falls at least this share of its slope over
 #: the part before it: the loss has not started to level off when the run ends.
 SLOPE_KEPT = 0.5

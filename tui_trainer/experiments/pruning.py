@@ -21,6 +21,22 @@ from ..errors import UserError
 from .trials import PRUNE
 
 SCHEDULERS = ("asha",)
+
+
+class Pruners:
+    """Several pruners as one (``--scheduler asha`` and ``--prune doctor`` together): each sees
+    every trial and may stop it."""
+
+    def __init__(self, pruners: list) -> None:
+        self.pruners = pruners
+
+    def add(self, path: Path) -> None:
+        for pruner in self.pruners:
+            pruner.add(path)
+
+    def poll(self) -> None:
+        for pruner in self.pruners:
+            pruner.poll()
 METRIC = "val_loss"  # every task reports it, lower is better
 
 

@@ -33,7 +33,7 @@ from .runner import OnResult, run_experiment
 from .trials import FINISHED, PRUNE, Trials
 
 if TYPE_CHECKING:
-    from .pruning import AshaPruner
+    from .pruning import AshaPruner, Pruners
 
 KEPT = ("status", "best_val_loss", "best_epoch", "wall_seconds", "run_dir", "headline", "headline_mode")
 
@@ -52,7 +52,7 @@ class Sweep(Experiment):
     running: dict[str, Any] | None = None  # while a process trains it: its pid and host (the app's Runs view reads it)
     stopped: bool = False  # asked to stop (Ctrl-C, or a STOP file: the app's x) before every trial was done
     base: Config | None = None  # the preset's settings, which name its folder
-    pruner: AshaPruner | None = None  # --scheduler asha: stops trials that fall behind
+    pruner: AshaPruner | Pruners | None = None  # --scheduler asha, --prune doctor: stop trials early
 
     def to_json(self) -> dict[str, Any]:
         return {"preset": self.preset, "grid": self.grid, "seeds": self.seeds, "running": self.running,
@@ -181,7 +181,7 @@ def folder_for(runs_dir: Path | str, sweep: Sweep, base: Config) -> Path:
 
 
 def run(sweep: Sweep, base: Config, runs_dir: Path | str, trials: Trials, on_result: OnResult | None = None,
-        should_stop: Callable[[], bool] = lambda: False, pruner: AshaPruner | None = None) -> Sweep:
+        should_stop: Callable[[], bool] = lambda: False, pruner: AshaPruner | Pruners | None = None) -> Sweep:
     """Train the trials not yet complete with ``trials`` (in this process, or at once on Ray).
     ``on_result(sweep, trial, summary, how)``: ``how`` is "trained", "resumed" or "skipped" (already
     complete; ``summary`` None where ``sweep.json`` had it). A ``STOP`` file in the sweep folder
