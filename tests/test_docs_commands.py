@@ -101,13 +101,25 @@ BUDGET = {  # appended to a line as written: the last of a repeated option wins
     "lab run": [*TOY, "--seeds", "1", "--jobs", "1"],
     "lr-find": ["--steps", "10", "--threads", "1"],
     "generate": [],
+    "runs treat": ["--seeds", "2", "--epochs", "1", "--jobs", "1", "--threads", "1"],
 }
 
 
 def trains(args: list[str]) -> str | None:
     """The command a line runs, where it trains (or samples a trained model), else None."""
-    kind = " ".join(args[:2]) if args[:1] == ["lab"] else (args[0] if args else "")
+    kind = " ".join(args[:2]) if args[:1] in (["lab"], ["runs"]) else (args[0] if args else "")
     return kind if kind in BUDGET else None
+
+
+def sick_run(folder: Path) -> None:
+    """A run that over-fits in ``folder``, as the doctor's pages treat it: its events made by hand,
+    its settings small enough to train in a second (``runs treat`` trains them)."""
+    from doctor_runs import events, falling, rising_val
+    from helpers import make_config, write_run
+
+    config = make_config({"data.train_limit": 256, "model.cnn.channels": [8], "train.batch_size": 64,
+                          "tricks.dropout.enabled": False, "tricks.early_stopping.enabled": False})
+    write_run(folder.parent, folder.name, config, events(falling(16), rising_val(8, 16, 0.4), patience=None))
 
 
 def on_a_cluster(args: list[str]) -> bool:
@@ -207,6 +219,11 @@ def test_every_documented_command_that_trains_runs_as_written_on_a_toy_budget(tm
         if "--resume" in args:
             target = args[args.index("--resume") + 1]
             interrupted_run(Path("runs") / "20261207-000000-cnn-mnist1d" if target == "latest" else Path(target))
+        if kind == "runs treat":  # the run it names (latest: a new one) is one with findings to treat
+            target = args[2] if len(args) > 2 and not args[2].startswith("-") else "latest"
+            made = Path("runs") / f"{'20261207-000100' if target == 'latest' else target}-cnn-mnist1d"
+            if not made.exists():
+                sick_run(made)
         line = f"{page}: tui-trainer {shlex.join(args)}"
         budget = [] if "--resume" in args else BUDGET[kind]
         result = CliRunner().invoke(app, optional_values([*args, *budget]))

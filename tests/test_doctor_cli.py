@@ -209,7 +209,7 @@ def test_sweep_prune_doctor_stops_the_trial_that_goes_wrong_and_lets_the_others_
                        "--jobs", "1", "--threads", "1", "--prune", "doctor", "--runs-dir", tmp_path,
                        "--set", "train.optimizer=sgd", "--set", "tricks.grad_clip.enabled=false",
                        "--set", "tricks.lr_schedule.enabled=false", "--set", "tricks.early_stopping.enabled=false",
-                       "--set", "data.train_limit=1000")
+                       "--set", "data.train_limit=600")
     assert code == 0, out
     [index] = list(tmp_path.glob("sweep-*/sweep.json"))
     results = {r["point"]: r for r in json.loads(index.read_text())["results"].values()}

@@ -66,25 +66,32 @@ def test_lr_find_command_writes_the_plot_and_applies_the_valley_keeping_the_pres
     preset = tmp_path / "mine.toml"
     preset.write_text('name = "mine"\n# my notes\n[train]\nepochs = 3\nlr = 0.5  # too high?\nthreads = 1\n')
 
-    def run(*args):
-        return subprocess.run([sys.executable, "-m", "tui_trainer", "lr-find", *map(str, args)], capture_output=True,
-                              text=True, timeout=300, env=os.environ.copy(), cwd=tmp_path)
+    def start(*args):
+        return subprocess.Popen([sys.executable, "-m", "tui_trainer", "lr-find", *map(str, args)], text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy(), cwd=tmp_path)
 
-    done = run(preset, "--steps", "30", "-o", tmp_path / "lr.png", "--apply")
+    def finish(proc):
+        out, err = proc.communicate(timeout=300)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    # three independent processes at once: a preset of the user's, a bundled one, a mistake
+    mine = start(preset, "--steps", "30", "-o", tmp_path / "lr.png", "--apply")
+    bundled = start("cnn-mnist1d", "--steps", "20", "--threads", "1", "--apply")
+    bad = start("cnn-mnist1d", "--start", "1", "--end", "0.1")
+    done, bundled, bad = finish(mine), finish(bundled), finish(bad)
     assert done.returncode == 0, done.stderr
     assert "valley" in done.stdout and "steepest" in done.stdout and (tmp_path / "lr.png").stat().st_size > 10_000
     text = preset.read_text()
     assert "# my notes" in text and "# too high?" in text and "lr = 0.5 " not in text
     valley = float(next(line for line in done.stdout.splitlines() if line.strip().startswith("valley")).split()[1])
     assert load_config(preset).train.lr == pytest.approx(valley, rel=1e-2)
-    bundled = run("cnn-mnist1d", "--steps", "20", "--threads", "1", "--apply")
     assert bundled.returncode == 0, bundled.stderr
     copy = user_preset_dir() / "cnn-mnist1d.toml"
     # a user copy, which now comes before the bundled one
     assert f"written to {copy}" in bundled.stdout and copy.exists()
     copy.unlink()
-    bad = run("cnn-mnist1d", "--start", "1", "--end", "0.1")
-    assert bad.returncode == 2 and "the sweep needs 0 < start < end" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "the sweep needs 0 < start < end" in bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
 def test_a_bad_output_is_told_before_the_sweep(tmp_path, monkeypatch):
