@@ -37,6 +37,7 @@ from machine import machine, short_machine  # noqa: E402
 from tui_trainer.config import replace  # noqa: E402
 from tui_trainer.config.presets import load_preset  # noqa: E402
 from tui_trainer.config.writer import toml_value  # noqa: E402
+from tui_trainer.display import test_value  # noqa: E402
 from tui_trainer.doctor import diagnose, read_trace  # noqa: E402
 from tui_trainer.doctor import thresholds as T  # noqa: E402
 from tui_trainer.doctor.corpus import HEALTHY, MENU, SICK, Case  # noqa: E402
@@ -72,7 +73,7 @@ def train_all(jobs: list[tuple], root: Path, workers: int, toy: bool) -> dict[tu
         return dict(pool.map(one, jobs))
 
 
-def first_finding(path: Path | None, overrides: dict | None = None) -> tuple[str, list[str], dict | None]:
+def first_finding(path: Path | None) -> tuple[str, list[str], dict | None]:
     """(the first finding's name or "", the warnings' names, the first prescription's change)."""
     if path is None:
         return "(no run)", [], None
@@ -86,8 +87,7 @@ def first_finding(path: Path | None, overrides: dict | None = None) -> tuple[str
 
 def headline(path: Path | None) -> tuple[float | None, str]:
     summary = load_run(path).summary if path is not None else {}
-    key = summary.get("headline") or "test_accuracy"
-    value = summary.get(key, (summary.get("test_metrics") or {}).get(key))
+    value = test_value(summary, summary.get("headline") or "test_accuracy")
     if value is None and summary.get("status") == "diverged":
         value = float("-inf") if summary.get("headline_mode", "max") == "max" else float("inf")
     return value, summary.get("headline_mode", "max")

@@ -33,6 +33,11 @@ class Finding:
     prescription: Prescription | None = None
     source: str = "run"  # "run": read off its events; "settings": a rule of the lesson's, on its config
 
+    @property
+    def began(self) -> str:
+        """Where it began, in words: ``epoch 8``, ``step 71``, or ""."""
+        return f"epoch {self.epoch}" if self.epoch else (f"step {self.step}" if self.step else "")
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -47,10 +52,6 @@ class Diagnosis:
     epochs: int = 0  # epochs the events hold
     status: str = "running"
     unread: str = ""  # why part of the run could not be read, said as such
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "warning"]
 
     def headline(self) -> str:
         """One line: the first finding, or that nothing was found and how much was checked."""

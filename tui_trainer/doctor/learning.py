@@ -75,14 +75,6 @@ def _tail(values: list[float]) -> list[float]:
     return values[-size:]
 
 
-def _initial_loss(trace: Trace) -> float | None:
-    """The loss before training had moved it: the median of the first ten steps, else the first epoch's."""
-    first = [loss for _, loss, _ in trace.finite_steps()[:10]]
-    if first:
-        return sorted(first)[len(first) // 2]
-    return trace.train_loss[0] if trace.train_loss else None
-
-
 def _baseline_gap(trace: Trace) -> str | None:
     """Where the run has baselines (text, series): that its best validation score never beat
     the best of them, in words; else None."""
@@ -130,7 +122,7 @@ def plateau(trace: Trace) -> Finding | None:
     if len(train) < T.MIN_EPOCHS + 1 or not _finite(train):
         return None
     behind = _baseline_gap(trace)
-    tail, start, floor = _tail(train), _initial_loss(trace), _floor(trace)
+    tail, start, floor = _tail(train), trace.initial_loss(), _floor(trace)
     mean = sum(tail) / len(tail)
     flat = (max(tail) - min(tail)) < T.FLAT * mean
     high = floor is not None and start is not None and start > floor and mean - floor >= T.HIGH * (start - floor)
@@ -169,8 +161,7 @@ def lr_too_low(trace: Trace) -> Finding | None:
     before = train[max(0, n - 2 * len(tail)): n - len(tail) + 1]  # the epochs before the tail, and its first
     kept = _slope(tail) / _slope(before) if _slope(before) < 0 else 0.0
     fell = 1 - tail[-1] / tail[0]
-    norms = [e.weight_norm for e in trace.epochs if e.weight_norm]
-    moved = (abs(norms[-1] - norms[0]) / norms[0] / (len(norms) - 1)) if len(norms) > 1 and norms[0] else None
+    moved = trace.weight_motion()
     tiny = moved is not None and moved < T.TINY_UPDATE
     steady = kept >= T.SLOPE_KEPT and fell >= T.STILL_FALLING
     if not (steady or (tiny and train[-1] < train[0])):  # still falling at its pace, or weights that barely move

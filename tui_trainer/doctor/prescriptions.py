@@ -13,8 +13,8 @@ from typing import Any, Callable
 from ..config.tricks import TRICKS
 from .findings import Finding, Prescription
 from .learning import lr_too_low
-from .stability import exploding_gradients, lr_too_high
 from .measured import lab_says
+from .stability import exploding_gradients, lr_too_high
 from .thresholds import FEW_EPOCHS, TINY_UPDATE
 from .trace import Trace
 
@@ -97,8 +97,8 @@ def _norm(trace: Trace) -> dict[str, Any]:
 
 def _barely_moved(trace: Trace) -> bool:
     """The weights' norm moved less than TINY_UPDATE an epoch: the steps are an order too small."""
-    norms = [e.weight_norm for e in trace.epochs if e.weight_norm]
-    return len(norms) > 1 and abs(norms[-1] - norms[0]) / norms[0] / (len(norms) - 1) < TINY_UPDATE
+    moved = trace.weight_motion()
+    return moved is not None and moved < TINY_UPDATE
 
 
 def _out_of_chance(trace: Trace) -> dict[str, Any]:
@@ -129,7 +129,7 @@ MENU: dict[str, tuple[Callable[[Trace], dict[str, Any]], str, str | None]] = {
     "early_stopping_absent": (_fixed({"tricks.early_stopping.enabled": True}),
                               "the kept weights: the best epoch's, not the last", "early-stopping"),
     "plateau": (lambda t: _scaled_lr(t, 3.0), "the training loss off its plateau (or try tui-trainer lr-find)", None),
-    "lr_too_low": (lambda t: _scaled_lr(t, 10.0 if t.started is not None and _barely_moved(t) else 3.0),
+    "lr_too_low": (lambda t: _scaled_lr(t, 10.0 if _barely_moved(t) else 3.0),
                    "a lower loss in the same epochs (or try tui-trainer lr-find)", None),
     "schedule_too_short": (_epochs, "a lower best validation loss, reached before the LR's floor", "lr-schedules"),
     "schedule_absent": (_fixed({"tricks.lr_schedule.enabled": True, "tricks.lr_schedule.kind": "cosine"}),

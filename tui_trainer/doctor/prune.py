@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..engine.events import EpochEnded, RunEnded, dispatch
 from ..experiments.trials import PRUNE
 from ..runs.catalog import load_run
 from ..runs.folder import METRICS
+from ..runs.follow import MetricsFollower
 from .diagnose import diagnose
-from .trace import read_trace
+from .trace import Trace
 
 #: The findings a trial is stopped for: warnings that training on does not cure.
 PRUNE_ON = ("lr_too_high", "exploding_gradients", "vanishing_gradients")
@@ -26,31 +28,29 @@ SURE = ("high", "medium")
 
 class DoctorPruner:
     def __init__(self) -> None:
-        self.sizes: dict[Path, int] = {}  # trial folder -> the size of metrics.jsonl when last read
+        self.followers: dict[Path, MetricsFollower] = {}  # trial folder -> its metrics.jsonl, read as it grows
+        self.traces: dict[Path, Trace] = {}  # trial folder -> its events so far
         self.done: set[Path] = set()
         self.pruned: dict[Path, str] = {}  # trial folder -> why
 
     def add(self, path: Path) -> None:
-        self.sizes[Path(path)] = 0
+        self.followers[Path(path)] = MetricsFollower(Path(path) / METRICS)
 
     def poll(self) -> None:
-        """Diagnose every trial still training whose metrics grew since the last look."""
-        for path in list(self.sizes):
-            if path in self.done:
+        """Fold each training trial's new events into its trace; diagnose it when an epoch has ended."""
+        for path, follower in self.followers.items():
+            events = [] if path in self.done else follower.poll()
+            if not events:
                 continue
-            try:
-                size = (path / METRICS).stat().st_size
-            except OSError:
-                continue
-            if size == self.sizes[path]:
-                continue
-            self.sizes[path] = size
-            trace = read_trace(path, load_run(path).config)
-            if trace.ended is not None:
+            if follower.restarted or path not in self.traces:  # a resume cut the file back: read it anew
+                follower.restarted = False
+                self.traces[path] = Trace(config=load_run(path).config)
+            trace = self.traces[path]
+            for event in events:
+                dispatch(trace, event)
+            if any(isinstance(e, RunEnded) for e in events):
                 self.done.add(path)
-                continue
-            why = self.verdict(trace)
-            if why:
+            elif any(isinstance(e, EpochEnded) for e in events) and (why := self.verdict(trace)):
                 (path / PRUNE).write_text(why + "\n")
                 self.pruned[path] = why
                 self.done.add(path)

@@ -16,8 +16,7 @@ def _wrapped(label: str, text: str, width: int) -> list[str]:
 
 def finding_lines(finding: Finding, rerun: str, width: int = 80) -> list[str]:
     """A finding as a block: the title line, then its evidence, why, and prescription."""
-    where = f", from step {finding.step}" if finding.step else ""
-    where = f", from epoch {finding.epoch}" if finding.epoch else where
+    where = f", from {finding.began}" if finding.began else ""
     lines = textwrap.wrap(f"{finding.severity}: {finding.title} ({finding.confidence} confidence{where})",
                           width=max(40, width), subsequent_indent="  ", break_on_hyphens=False)
     lines += _wrapped("evidence", finding.evidence, width)

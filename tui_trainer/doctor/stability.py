@@ -40,9 +40,7 @@ def _spikes(trace: Trace) -> list[tuple[int, float, float]]:
     SPIKE_RISE of the loss the run started from (a loss near zero triples by nothing); in the first
     SPIKE_WINDOW steps, SPIKE_FACTOR times the loss it started from (an LR that throws the first
     steps far off)."""
-    from .learning import _initial_loss
-
-    start = _initial_loss(trace) or 0.0
+    start = trace.initial_loss() or 0.0
     steps = trace.finite_steps()
     found = _jumps([(s, loss) for s, loss, _ in steps], T.SPIKE_FACTOR, first=False)
     early = [(s, loss, start) for s, loss, _ in steps[: T.SPIKE_WINDOW] if start and loss > T.SPIKE_FACTOR * start]
@@ -61,9 +59,7 @@ def lr_too_high(trace: Trace) -> Finding | None:
         return Finding("lr_too_high", "learning rate too high (non-finite steps)", "warning", "high",
                        f"{len(skipped)} steps skipped for a non-finite loss or gradient, the first at step "
                        f"{skipped[0]}", LR_HIGH_WHY, step=skipped[0])
-    from .learning import _initial_loss
-
-    start, train = _initial_loss(trace), trace.train_loss
+    start, train = trace.initial_loss(), trace.train_loss
     if start and train and math.isfinite(train[-1]) and train[-1] > T.SPIKE_FACTOR * start:
         return Finding("lr_too_high", "learning rate too high (the loss climbs)", "warning",
                        confidence(len(train), train[-1] > 10 * start, 2),
@@ -148,10 +144,7 @@ def vanishing_gradients(trace: Trace) -> Finding | None:
     net (DEEP_PLAIN weight layers, no normalisation, no shortcut) whose loss never left where it
     started: the global norm cannot show the early layers' gradients vanishing, its depth and its
     flat loss can."""
-    from .learning import _initial_loss
-
-    depth, train = _plain_depth(trace), trace.train_loss
-    start = _initial_loss(trace)
+    depth, train, start = _plain_depth(trace), trace.train_loss, trace.initial_loss()
     if (depth >= T.DEEP_PLAIN and len(train) >= 2 and start and all(map(math.isfinite, train))
             and min(train) >= (1 - T.FLAT) * start):
         return Finding("vanishing_gradients", "vanishing gradients (a deep plain net)", "warning",

@@ -68,6 +68,19 @@ class Trace(Curves):
         """The pre-clip gradient norms of the steps of ``epoch`` (1-based), finite ones."""
         return [n for e, n in zip(self.step_epoch, self.grad_norm) if e == epoch and math.isfinite(n)]
 
+    def initial_loss(self) -> float | None:
+        """The loss before training had moved it: the median of the first ten steps, else the first epoch's."""
+        first = sorted(loss for _, loss, _ in self.finite_steps()[:10])
+        if first:
+            return first[len(first) // 2]
+        return self.train_loss[0] if self.train_loss else None
+
+    def weight_motion(self) -> float | None:
+        """How far the weights' L2 norm moved from the first epoch to the last, per epoch, as a share
+        of its first value; None where the run does not report it."""
+        norms = [e.weight_norm for e in self.epochs if e.weight_norm]
+        return abs(norms[-1] - norms[0]) / norms[0] / (len(norms) - 1) if len(norms) > 1 else None
+
     def noise(self, values: list[float]) -> float:
         """The median absolute change between consecutive values: what one epoch moves by chance."""
         changes = [abs(b - a) for a, b in zip(values, values[1:]) if math.isfinite(a) and math.isfinite(b)]

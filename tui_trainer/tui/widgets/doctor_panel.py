@@ -13,7 +13,7 @@ STYLES = {"warning": "bold yellow", "note": "cyan"}
 
 
 def finding_text(finding: Finding) -> Text:
-    where = f" from epoch {finding.epoch}" if finding.epoch else (f" from step {finding.step}" if finding.step else "")
+    where = f" from {finding.began}" if finding.began else ""
     text = Text.assemble((finding.severity, STYLES.get(finding.severity, "")), f" {finding.title}",
                          (f" ({finding.confidence}){where}", "dim"))
     if finding.prescription is not None:
