@@ -51,17 +51,22 @@ class DoctorPanel(Static):
     def __init__(self, **kwargs):
         super().__init__("", **kwargs)
         self.diagnosis: Diagnosis | None = None
+        self.shown: Text | None = None
 
     def show_diagnosis(self, diagnosis: Diagnosis) -> None:
         self.diagnosis = diagnosis
         lines = panel_lines(diagnosis)
         text = Text("\n").join(lines)
         text.no_wrap, text.overflow = True, "ellipsis"  # a line each, cut at the edge: the panel never grows
-        self.styles.height = len(lines)  # one line when there is one thing to say
+        if text == self.shown and self.has_class("-shown"):
+            return  # the same words: no refresh
+        self.shown = text
+        if self.styles.height is None or self.styles.height.value != len(lines):
+            self.styles.height = len(lines)  # one line when there is one thing to say: a new layout only then
         self.add_class("-shown")
         self.update(text)
 
     def clear(self) -> None:
-        self.diagnosis = None
+        self.diagnosis, self.shown = None, None
         self.remove_class("-shown")
         self.update("")

@@ -55,6 +55,9 @@ from .tail_log import TailLog
 
 #: Curves are redrawn at most this often; the numbers at every drain.
 CURVE_SECONDS = 0.3
+#: The doctor reads the run again at most this often (epochs of a small model end several times a
+#: second), and always at its end.
+DOCTOR_SECONDS = 1.0
 
 
 class Monitor(Vertical):
@@ -90,7 +93,8 @@ class Monitor(Vertical):
         self.paused = False
         from ...doctor import Trace
 
-        self.trace = Trace()  # the doctor's reading of the run, diagnosed as each epoch ends
+        self.trace = Trace()  # the doctor's reading of the run, diagnosed as epochs end
+        self._unexamined, self._examined = False, 0.0  # an epoch ended since the doctor last read it; when it did
 
     def series(self, name: str) -> Series:
         return self.curves[name].series
@@ -124,16 +128,18 @@ class Monitor(Vertical):
 
     def feed(self, events: Iterable[Any]) -> None:
         """Apply a batch of events, then redraw once."""
-        changed = examine = False
+        changed = False
         for event in events:
             changed = True
             dispatch(self, event)
             dispatch(self.pace, event)
             dispatch(self.trace, event)
-            examine = examine or isinstance(event, (EpochEnded, RunEnded))
+            self._unexamined = self._unexamined or isinstance(event, EpochEnded)
             if not isinstance(event, RunStarted):  # show_run_started tells the markers whether the curves begin anew
                 self.markers.note(event)
-        if examine:
+        now = time.monotonic()
+        if self._unexamined and (self.ended is not None or now - self._examined >= DOCTOR_SECONDS):
+            self._unexamined, self._examined = False, now
             self.examine()
         if changed:
             self.redraw()
