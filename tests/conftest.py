@@ -12,6 +12,9 @@ import pytest
 _CACHE = Path(tempfile.mkdtemp(prefix="tui-trainer-test-cache-"))
 os.environ["TUI_TRAINER_CACHE"] = str(_CACHE)
 os.environ.setdefault("XDG_CONFIG_HOME", str(_CACHE / "config"))  # no user presets leak in
+# output is read as a pipe gives it: a shell's COLUMNS (or pytest-xdist's workers' 80 columns) would wrap tables
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture(scope="session")

@@ -53,3 +53,47 @@ def test_the_panel_waits_for_the_first_epoch(tmp_path):
             return app.query_one(DoctorPanel).display
 
     assert asyncio.run(look()) is False  # started, one StepStats, no epoch yet: nothing to judge
+
+
+def test_t_in_the_runs_view_treats_a_run_and_the_labs_view_shows_it_beside_the_original(tmp_path, monkeypatch,
+                                                                                           mnist1d):
+    from app_pilot import in_app, wait_for
+
+    from tui_trainer.doctor import treat
+
+    monkeypatch.setattr(treat, "DEFAULT_SEEDS", 2)  # two seeds a side, on a toy budget
+    n = 12
+    steady = [2.3 * 0.99 ** e for e in range(n)]  # a loss still falling at its pace: the LR too low
+    config = make_config({"train.lr": 0.00003, "data.train_limit": 256, "model.cnn.channels": [8],
+                          "train.batch_size": 64, "train.epochs": 2})
+    run = write_run(tmp_path / "runs", "20261207-110000-cnn-mnist1d", config,
+                    events(steady, steady, weight_norms=[10 + 1e-4 * e for e in range(n)], epochs=n))
+
+    async def scenario(app, pilot):
+        from textual.widgets import Static
+
+        from tui_trainer.tui.screens.labs import LabsScreen
+        from tui_trainer.tui.screens.runs import RunsScreen
+        from tui_trainer.tui.widgets.overlay_plot import OverlayPlot
+
+        await pilot.press("r")
+        runs = app.screen
+        assert isinstance(runs, RunsScreen)
+        await wait_for(pilot, lambda: "t treats it" in str(runs.query_one("#run-doctor", Static).render()))
+        line = " ".join(str(runs.query_one("#run-doctor", Static).render()).split())
+        assert line.startswith("doctor warning: learning rate too low") and "(--lr 0.0003, 2 seeds a side)" in line
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, LabsScreen))
+        labs = app.screen
+        await wait_for(pilot, lambda: labs.job is not None and labs.job.finished.is_set(), timeout=180)
+        await wait_for(pilot, lambda: "complete" in str(labs.query_one("#lab-status", Static).render()), timeout=10)
+        shown = str(labs.query_one("#lab-text", Static).render())
+        assert "the run treated: 20261207-110000-cnn-mnist1d, completed" in shown  # the original, beside
+        assert "as run" in shown and "prescribed" in shown and labs.job.progress.verdict.headline in shown
+        ids = [r.id for r in labs.query_one(OverlayPlot).runs]
+        assert ids[0] == run.name and len(ids) == 5  # the original's curves, then the treatment's four runs
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "treated: " in str(runs.query_one("#run-doctor", Static).render()))
+
+    in_app(tmp_path, scenario, size=(140, 45))
+    assert (run / "treat-20261207-110000-cnn-mnist1d-lr_too_low.toml").exists()

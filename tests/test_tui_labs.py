@@ -70,3 +70,12 @@ def test_the_labs_view_plans_runs_and_judges_a_lab(tmp_path, monkeypatch, mnist1
         assert not isinstance(app.screen, LabsScreen)
 
     in_app(tmp_path, scenario, size=(140, 45))
+
+
+def test_the_messages_the_app_forwards_to_its_screens_do_not_bubble_back():
+    """A JobUpdated that bubbled came back to the app from the screen it was forwarded to, and was
+    forwarded again, without end (the app busy at 100 % of a core while a lab or an ablation ran)."""
+    from tui_trainer.tui.messages import RunsChanged, WorkerSaid
+    from tui_trainer.tui.session import JobFinished, JobUpdated
+
+    assert [m.bubble for m in (JobUpdated, JobFinished, RunsChanged, WorkerSaid)] == [False] * 4

@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from ..doctor.treat import DEFAULT_SEEDS
 from ..errors import UserError
 from .common import (
     complete_run,
@@ -58,8 +59,9 @@ def runs_treat(run: str = typer.Argument("latest", help=RUN_HELP, autocompletion
                finding: Optional[str] = typer.Option(None, "--finding", metavar="NAME",
                                                      help="The finding to treat (default: the first with a "
                                                           "prescription; runs diagnose names them)."),
-               seeds: int = typer.Option(3, "--seeds", help="Seeds of each side, from the run's own seed (at "
-                                                            "least 2: a verdict weighs the spread)."),
+               seeds: int = typer.Option(DEFAULT_SEEDS, "--seeds",
+                                         help="Seeds of each side, from the run's own seed (at least 2: a verdict "
+                                              "weighs the spread)."),
                epochs: Optional[int] = epochs_option(),
                threads: Optional[int] = threads_option(),
                jobs: Optional[int] = jobs_option(),
@@ -67,14 +69,12 @@ def runs_treat(run: str = typer.Argument("latest", help=RUN_HELP, autocompletion
                ray: Optional[str] = ray_option()) -> None:
     """Prove a prescription on the run itself: its own settings and the prescribed ones, trained side
     by side on several seeds (a lab, resumable), judged by the labs' statistics."""
-    from ..doctor import diagnose_run
-    from ..doctor.treat import choose, treatment_file
+    from ..doctor.treat import prepare
     from .lab_commands import lab_run
 
     [info] = _resolve([run], runs_dir)
     try:
-        chosen = choose(diagnose_run(info.path, runs_dir), finding)
-        path = treatment_file(info, chosen, seeds)
+        path, chosen = prepare(info, runs_dir, finding, seeds)
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     typer.echo(f"treating {info.id}: {chosen.title}; trying {chosen.prescription.typed} beside its own settings")

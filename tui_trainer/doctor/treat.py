@@ -20,6 +20,8 @@ from .findings import Diagnosis, Finding
 ARMS = ("as run", "prescribed")
 #: Seeds below this give no verdict, only a direction: a treatment needs its spread.
 MIN_SEEDS = 2
+#: Seeds of each side when none are asked for: the labs' usual three.
+DEFAULT_SEEDS = 3
 
 
 def choose(diagnosis: Diagnosis, name: str | None) -> Finding:
@@ -68,6 +70,22 @@ def treatment_file(run: RunInfo, finding: Finding, seeds: int) -> Path:
               "# Written by tui-trainer runs treat; run it again to resume it.\n")
     atomic_write_text(path, header + tomli_w.dumps(lab))
     return path
+
+
+def prepare(run: RunInfo, runs_dir: Path | str, finding: str | None = None, seeds: int | None = None
+            ) -> tuple[Path, Finding]:
+    """Diagnose ``run``, choose the finding to treat (``finding``, else the first with a prescription)
+    and write its treatment's lab file: what ``runs treat`` and the app's ``t`` start from."""
+    from .diagnose import diagnose_run
+
+    chosen = choose(diagnose_run(run.path, runs_dir), finding)
+    return treatment_file(run, chosen, seeds or DEFAULT_SEEDS), chosen
+
+
+def treated_run(lab_file: Path | str) -> Path | None:
+    """The run folder a treatment's lab file was written beside; None for any other lab file."""
+    path = Path(lab_file)
+    return path.parent if path.name.startswith("treat-") and (path.parent / "config.toml").is_file() else None
 
 
 def treatments(run_path: Path) -> list[Path]:

@@ -13,7 +13,15 @@ from textual.widgets import Button, ListView
 
 from ..worker.jobs import AblateJob, LabJob, LRFindJob
 from .handle import TrainingSession
-from .messages import AblateRequested, FollowRequested, LabRequested, ResumeRequested, RunsChanged, StopRequested
+from .messages import (
+    AblateRequested,
+    FollowRequested,
+    LabRequested,
+    ResumeRequested,
+    RunsChanged,
+    StopRequested,
+    TreatRequested,
+)
 from .session import Job, JobFinished, JobUpdated, WorkerJob
 from .widgets.settings_panel import SettingsPanel
 
@@ -142,6 +150,24 @@ class JobControl:
     def on_lab_requested(self, message: LabRequested) -> None:  # enter in the Labs view
         if not self._refuse_if_busy():
             self._begin(WorkerJob(LabJob(message.name, message.seeds, self.runs_dir)))
+
+    def on_treat_requested(self, message: TreatRequested) -> None:  # t in the Runs view
+        """The run's first prescription beside its own settings, as a lab; the Labs view shows it
+        train, its table and verdict, and the original run's curves with the treatment's."""
+        if self._refuse_if_busy():
+            return
+        from ..doctor.treat import prepare
+        from ..errors import UserError
+        from ..runs.catalog import load_run
+
+        try:
+            lab_file, finding = prepare(load_run(message.path), self.runs_dir)
+        except UserError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self._begin(WorkerJob(LabJob(str(lab_file), None, self.runs_dir)))
+        self.notify(f"treating {message.path.name}: {finding.title}; trying {finding.prescription.typed}")
+        self.action_labs()
 
     def on_job_updated(self, message: JobUpdated) -> None:
         """On to the screens that show jobs (each keeps to its own kind)."""

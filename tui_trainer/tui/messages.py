@@ -2,13 +2,18 @@
 a screen asks the app for something by posting one, and the app tells a screen what
 changed by posting one to it; neither calls into the other. The messages a job posts
 about itself (:class:`~.session.JobFinished` and :class:`~.session.JobUpdated`) are
-declared with the jobs, in :mod:`.session`."""
+declared with the jobs, in :mod:`.session`.
+
+A message that must not bubble says so as a class keyword, ``class M(Message, bubble=False)``:
+Textual's ``Message.__init_subclass__`` sets ``bubble`` (True by default) after the class body, so
+a ``bubble = False`` written in the body is overwritten. A JobUpdated that bubbled came back from
+the screen the app forwarded it to, and the app forwarded it again, without end."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from textual.message import Message
 
@@ -42,10 +47,9 @@ class StopRequested(Message):
 
 
 @dataclass
-class RunsChanged(Message):
+class RunsChanged(Message, bubble=False):
     """A run folder was created or finished: lists of runs should be read again."""
 
-    bubble: ClassVar[bool] = False
 
 
 @dataclass
@@ -57,10 +61,17 @@ class LabRequested(Message):
 
 
 @dataclass
-class WorkerSaid(Message):
+class TreatRequested(Message):
+    """The Runs screen asks to treat the run in ``path``: its doctor's first prescription, trained
+    beside its own settings as a lab (``tui-trainer runs treat``)."""
+
+    path: Path
+
+
+@dataclass
+class WorkerSaid(Message, bubble=False):
     """The worker process said something about itself (:class:`~tui_trainer.worker.protocol.Ready`,
     ``Described``) or ended (``Gone``); posted from the client's reader thread, handled on the UI
     thread. A job's own messages go to the job."""
 
-    bubble: ClassVar[bool] = False
     message: Any

@@ -19,7 +19,7 @@ import itertools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from textual.app import App
 from textual.message import Message
@@ -31,22 +31,20 @@ from ..worker.protocol import Finished, Replied, StartJob, Submit, Update, dispa
 
 
 @dataclass
-class JobFinished(Message):
+class JobFinished(Message, bubble=False):
     """A job (a run, an ablation, a lab, the LR range test) ended in any way; posted from the
     worker client's reader thread."""
 
-    bubble: ClassVar[bool] = False
 
     job: Job
 
 
 @dataclass
-class JobUpdated(Message):
+class JobUpdated(Message, bubble=False):
     """A job's progress changed (an ablation or a lab was planned, or one of its runs ended), or a
     stop was answered; posted from the reader thread, and by the app on to the screen that shows
     the job (it does not bubble back)."""
 
-    bubble: ClassVar[bool] = False
     job: Job
 
 

@@ -22,7 +22,8 @@ from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
-from ...display import duration
+from ...display import duration, headline_cell
+from ...doctor.treat import treated_run
 from ..messages import LabRequested, StopRequested
 from ...worker.jobs import LabJob
 from ..session import JobUpdated
@@ -55,6 +56,7 @@ class LabsScreen(Screen):
         self.labs: list[tuple[str, Any]] = []  # (name, Lab or the reason it is invalid)
         self.job: Any = None  # the LabJob the app runs for this screen, once one started
         self.shown_folder: Path | None = None  # whose runs the overlay draws
+        self.shown_original: Path | None = None  # a treatment's: the run it treats, drawn beside its runs
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -204,8 +206,11 @@ class LabsScreen(Screen):
             status.update(Text(f"the lab failed: {job.failure}", style="red") if job.failure else "planning…")
             return
         lab, done, total = session.lab, len(session.results), len(session.runs)
+        original = treated_run(job.spec.lab)  # a treatment (the Runs view's t): the run it treats
         out = Text(no_wrap=True)
         out.append(f"{lab.question}\n\n", style="bold")
+        if original is not None:
+            out.append_text(original_text(original))
         if session.results:
             out.append_text(result_text(session))
         else:
@@ -218,10 +223,10 @@ class LabsScreen(Screen):
         else:
             state = "stopping after the current steps…" if job.stopping else "running: x stops it"
         status.update(f"{lab.name}: {done}/{total} runs done, {state}. {session.folder or ''}")
-        self._show_runs(session.folder)
+        self._show_runs(session.folder, original)
 
-    def _show_runs(self, folder: Path | None) -> None:
-        self.shown_folder = folder
+    def _show_runs(self, folder: Path | None, original: Path | None = None) -> None:
+        self.shown_folder, self.shown_original = folder, original
         self._refresh_curves()
 
     def _refresh_curves(self) -> None:
@@ -229,6 +234,11 @@ class LabsScreen(Screen):
 
         folder = self.shown_folder
         runs = []
+        if self.shown_original is not None:
+            try:
+                runs.append(load_run(self.shown_original))
+            except Exception:  # noqa: BLE001 - moved or deleted since: the treatment's runs alone
+                pass
         if folder is not None and folder.is_dir():
             for path in group_runs(folder) or []:
                 try:
@@ -263,6 +273,19 @@ def plan_text(lab: Any, seeds: int | None, runs_dir: Path | str) -> str:
     text = "\n".join(textwrap.fill(line, WRAP,
                                    subsequent_indent="    ") if len(line) > WRAP else line for line in lines)
     return text + "\n\n" + textwrap.fill(f"the lesson: {lab.lesson}", WRAP)
+
+
+def original_text(path: Path) -> Text:
+    """The run a treatment treats, as it ended: its result is the one the treatment's "as run" repeats."""
+    from ...runs.catalog import load_run
+
+    try:
+        run = load_run(path)
+    except Exception:  # noqa: BLE001 - moved or deleted since
+        return Text(f"the treated run {path.name} cannot be read any more\n\n", style="dim")
+    seed = run.config.train.seed if run.config is not None else "?"
+    return Text(f"the run treated: {run.id}, {run.status}, test {headline_cell(run.summary)} (seed {seed}); its "
+                "curves are drawn with the treatment's\n\n")
 
 
 def result_text(session: Any) -> Text:

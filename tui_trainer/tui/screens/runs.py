@@ -28,7 +28,7 @@ from ...experiments import sweep as sweeps
 from ...display import duration, fmt, headline_cell
 from ...runs.catalog import SHORT, RunInfo, scan_runs
 from ...experiments.trials import FINISHED, request_stop
-from ..messages import AblateRequested, FollowRequested, ResumeRequested, RunsChanged, StopRequested
+from ..messages import AblateRequested, FollowRequested, ResumeRequested, RunsChanged, StopRequested, TreatRequested
 from ...worker.jobs import AblateJob
 from ..session import JobUpdated
 from ..widgets.overlay_plot import OverlayPlot
@@ -51,6 +51,7 @@ class RunsScreen(Screen):
         Binding("slash", "filter", "Filter", show=False),
         Binding("u", "resume", "Resume", show=False),
         Binding("w", "follow", "Follow live", show=False),
+        Binding("t", "treat", "Treat", show=False),
         # the training keys still work here; the footer keeps to this view's own, so it fits 80 columns
         *(Binding(key, f"app.{action}", label, show=False) for key, action, label in (
             ("s", "start", "Start"), ("p", "pause", "Pause"), ("f", "settings", "Settings"), ("d", "data", "Data"),
@@ -60,6 +61,7 @@ class RunsScreen(Screen):
     #runs-left { width: 1fr; }
     #runs-right { width: 1fr; border-left: solid $primary-background; padding: 0 1; }
     #runs-table { height: 1fr; }
+    #run-doctor { height: auto; max-height: 3; }
     #runs-filter { height: 1; border: none; }
     #ablate-row { height: 1; }
     #ablate-row Label { width: auto; padding-right: 1; }
@@ -86,6 +88,7 @@ class RunsScreen(Screen):
                 yield Input(placeholder="/ filter: words in the id, preset, tricks or status", id="runs-filter",
                             compact=True)
                 yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="run-doctor")
                 with Horizontal(id="ablate-row"):
                     yield Label("a: ablate the current settings on")
                     yield Input("2", id="ablate-seeds", type="integer", compact=True)
@@ -137,6 +140,7 @@ class RunsScreen(Screen):
         paths = [r.path for r in self.runs]
         if current in paths:  # the cursor stays on the run it was on
             table.move_cursor(row=paths.index(current), animate=False)
+        self._show_doctor()
         if not self.runs and self.ablation is None:
             self.query_one("#ablation-status", Static).update(f"no runs in {self.runs_dir} yet")
         self._overlay()
@@ -153,6 +157,23 @@ class RunsScreen(Screen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "runs-filter":
             self.query_one("#runs-table", DataTable).focus()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "runs-table":
+            self._show_doctor()
+
+    def _show_doctor(self) -> None:
+        """The doctor's word on the run under the cursor, and ``t`` to treat it."""
+        self.query_one("#run-doctor", Static).update(doctor_line(self._cursor_run(), self.runs_dir))
+
+    def action_treat(self) -> None:
+        run = self._cursor_run()
+        if run is None:
+            return
+        if run.status == "running":
+            self.notify(f"{run.id} is training now: t treats it once it has ended", severity="warning")
+            return
+        self.post_message(TreatRequested(run.path))
 
     def _cursor_run(self) -> RunInfo | None:
         table = self.query_one("#runs-table", DataTable)
@@ -311,3 +332,28 @@ class RunsScreen(Screen):
         elif job.stopping:
             lines.append("stopping after the current run…")
         status.update("\n".join(lines))
+
+
+def doctor_line(run: RunInfo | None, runs_dir: Path) -> Text:
+    """``doctor: warning: over-fitting, high confidence; t treats it (--early-stopping), 3 seeds a side``,
+    with the outcome of its last treatment; empty for no run or one with no epoch."""
+    from ...doctor import diagnose_run
+    from ...doctor.treat import DEFAULT_SEEDS, treatment_outcome
+    from ...errors import UserError
+
+    if run is None:
+        return Text("")
+    try:
+        diagnosis = diagnose_run(run.path, runs_dir)
+    except (UserError, OSError, ValueError):
+        return Text("")
+    if not diagnosis.epochs:
+        return Text("")
+    line = Text.assemble(("doctor ", "bold"), diagnosis.headline())
+    treatable = next((f for f in diagnosis.findings if f.prescription is not None), None)
+    if treatable is not None and run.status != "running":
+        line.append(f"; t treats it ({treatable.prescription.typed}, {DEFAULT_SEEDS} seeds a side)", style="dim")
+    outcome = treatment_outcome(run.path, runs_dir)
+    if outcome is not None:
+        line.append(f"; treated: {outcome}", style="bold")
+    return line
