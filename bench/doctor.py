@@ -22,7 +22,9 @@ import argparse
 import collections
 import datetime
 import json
+import math
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,11 +49,15 @@ from tui_trainer.runs.catalog import load_run  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TUNED = ("RISE", "RISE_OVER_NOISE", "FLAT", "HIGH", "SPIKE_FACTOR", "SLOPE_KEPT", "EXPLODE_FACTOR", "EXPLODE_GROWTH",
-         "BOUNCE", "DEEP_PLAIN")
+         "BOUNCE", "DEEP_PLAIN", "DEAD", "SATURATED_SHARE")
 
 
 def train(preset: str, settings: dict, seed: int, folder: Path, toy: bool) -> Path | None:
-    """One `tui-trainer train` process on one thread; its run folder (None when it made none)."""
+    """One `tui-trainer train` process on one thread; its run folder (None when it made none). A
+    folder kept by an earlier --keep that holds a finished run is read again, not trained again."""
+    made = [p for p in folder.iterdir() if p.is_dir()] if folder.exists() else []
+    if len(made) == 1 and (made[0] / "summary.json").exists():
+        return made[0]
     args = [sys.executable, "-m", "tui_trainer", "train", preset, "--seed", str(seed), "--threads", "1",
             "--runs-dir", str(folder), "--json"]
     for key, value in settings.items():
@@ -85,6 +91,46 @@ def first_finding(path: Path | None) -> tuple[str, list[str], dict | None]:
     return (findings[0].name if findings else ""), warnings, change
 
 
+#: The curve that shows each finding, for the picture of it in docs/doctor.md.
+CURVE_OF = {"overfitting": "val_loss", "early_stopping_absent": "val_loss", "lr_too_high": "train_loss",
+            "lr_too_low": "train_loss", "plateau": "train_loss", "schedule_too_short": "val_loss",
+            "schedule_absent": "val_loss", "early_stopping_eager": "val_loss", "exploding_gradients": "grad_norm",
+            "clipping_every_step": "grad_norm", "vanishing_gradients": "train_loss", "weights_growing": "weight_norm",
+            "dead_relu": "dead", "saturated": "saturated", "collapse": "val_loss", "scaler_overflow": "train_loss"}
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], width: int = 30, scale: tuple[float, float] | None = None) -> str:
+    """A curve in eight heights of block, at most ``width`` points (evenly picked), a non-finite point a
+    gap. ``scale``: the values at the lowest and the highest block; by default from the curve's lowest
+    value to its 90th percentile, higher points a full block, so that the first epochs' fall does not
+    flatten the rest of the curve."""
+    if len(values) > width:
+        values = [values[round(i * (len(values) - 1) / (width - 1))] for i in range(width)]
+    finite = sorted(v for v in values if v is not None and math.isfinite(v))
+    if not finite:
+        return ""
+    low, high = scale or (finite[0], finite[min(len(finite) - 1, round(0.9 * (len(finite) - 1)))])
+
+    def bar(v: float) -> str:
+        share = 0.0 if high == low else min(1.0, max(0.0, (v - low) / (high - low)))
+        return BARS[round(share * (len(BARS) - 1))]
+
+    return "".join(" " if v is None or not math.isfinite(v) else bar(v) for v in values)
+
+
+def curve(trace, name: str) -> list[float]:
+    """A run's curve by name: per epoch (the losses, the median gradient norm, the weight norm) or per
+    probe reading (the most dead, or saturated, layer's share)."""
+    if name in ("dead", "saturated"):
+        return [max(getattr(a, name).values(), default=0.0) for a in trace.activations]
+    if name == "grad_norm":
+        return [statistics.median(n) if (n := trace.epoch_steps(e.epoch)) else float("nan") for e in trace.epochs]
+    if name == "weight_norm":
+        return [e.weight_norm or float("nan") for e in trace.epochs]
+    return getattr(trace, name)
+
+
 def headline(path: Path | None) -> tuple[float | None, str]:
     summary = load_run(path).summary if path is not None else {}
     value = test_value(summary, summary.get("headline") or "test_accuracy")
@@ -102,6 +148,10 @@ def random_change(case: Case, doctor: dict, rng: random.Random) -> dict:
             change = {"train.lr": float(f"{config.train.lr * factor:.2g}")}
         elif key == "train.epochs*":
             change = {"train.epochs": config.train.epochs * factor}
+        elif key == "model.lstm.cell":
+            if config.model.kind != "lstm" or config.model.lstm.cell == factor:
+                continue
+            change = {key: factor}
         else:
             trick = key.split(".")[1]
             change = {key: not getattr(config.tricks, trick).enabled}
@@ -201,6 +251,13 @@ def main() -> None:
             traces[case.name] = [read_trace(p, load_run(p).config) for p in made]
             entry = {"sick": case.sick, "expects": list(case.expects), "why": case.why,
                      "first": [f for f, _, _ in seen], "warnings": [w for _, w, _ in seen]}
+            if case.sick and traces[case.name]:  # seed 0's curve that shows the finding, for docs/doctor.md
+                shown = CURVE_OF.get(case.expects[0], "val_loss")
+                shares = (0.0, 1.0) if shown in ("dead", "saturated") else None  # a share: on its own scale
+                values = [v for v in curve(traces[case.name][0], shown) if math.isfinite(v)]
+                entry["curve"] = {"name": shown, "line": sparkline(curve(traces[case.name][0], shown), scale=shares),
+                                  "first": values[0] if values else None, "last": values[-1] if values else None,
+                                  "low": min(values, default=None), "high": max(values, default=None)}
             if case.sick:
                 entry["named_first"] = sum(f in case.expects for f, _, _ in seen)
                 changes = collections.Counter(json.dumps(c, sort_keys=True) for _, _, c in seen if c)

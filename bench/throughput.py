@@ -13,6 +13,11 @@ is the median engine/plain samples/s ratio over all pairs.
     python bench/throughput.py                      # both presets, CPU
     python bench/throughput.py --device cuda --repeats 5
     python bench/throughput.py --set tricks.mixed_precision.enabled=true --device cuda
+    python bench/throughput.py --probe-every 10     # also the doctor's activation probe's cost
+
+With ``--probe-every N`` a third run joins each pair: the engine with the activation probe off
+(``train.activations_every = 0``), while the engine's own run probes every N steps; the cost of the
+probe is the median samples/s ratio of the two engines (probing / not), and it is printed per preset.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tui_trainer.config import replace  # noqa: E402
 from tui_trainer.config.presets import load_preset  # noqa: E402
 from tui_trainer.data import load_data  # noqa: E402
 from tui_trainer.engine.precision import choose_threads, resolve_device, resolve_precision  # noqa: E402
@@ -154,6 +160,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads for both loops (1 is "
                                                                "steadiest on a shared machine)")
     parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument("--probe-every", type=int, default=0, metavar="N",
+                        help="also time the engine with the activation probe off, the engine's own run probing "
+                             "every N steps: the probe's cost")
     args = parser.parse_args()
     epochs = dict(item.split("=") for item in args.epochs.split(",") if item)
     all_ratios = []
@@ -163,7 +172,10 @@ def main() -> None:
                          *args.overrides]
             if name in epochs:
                 overrides.append(("train.epochs", int(epochs[name]), "--epochs"))
+            if args.probe_every:
+                overrides.append(("train.activations_every", args.probe_every, "--probe-every"))
             config, _ = load_preset(name, overrides)
+            unprobed = replace(config, {"train.activations_every": 0})
             device = resolve_device(config.train.device)
             precision = resolve_precision(config, device)
             torch.set_num_threads(choose_threads(config.train.threads))
@@ -171,12 +183,18 @@ def main() -> None:
             samples = len(data.train) * config.train.epochs
             engine_run(config, data, Path(tmp))  # warm-up, not measured
             plain_loop(config, data, device, precision)
-            ratios, cpu_ratios = [], []
+            ratios, cpu_ratios, probe_ratios, probe_cpu = [], [], [], []
             runs = {"engine": lambda: engine_run(config, data, Path(tmp)),
-                    "plain": lambda: plain_loop(config, data, device, precision)}
+                    "plain": lambda: plain_loop(config, data, device, precision),
+                    "unprobed": lambda: engine_run(unprobed, data, Path(tmp))}
+            labels = ["engine", "plain", "unprobed"] if args.probe_every else ["engine", "plain"]
             for rep in range(args.repeats):
-                order = ["engine", "plain"] if rep % 2 == 0 else ["plain", "engine"]
+                order = labels[rep % len(labels):] + labels[:rep % len(labels)]  # each first in turn
+                order = order if rep % 2 == 0 else order[::-1]
                 times = {label: timed(runs[label]) for label in order}
+                if args.probe_every:
+                    probe_ratios.append(times["unprobed"][0] / times["engine"][0])
+                    probe_cpu.append(times["unprobed"][1] / times["engine"][1])
                 ratio = times["plain"][0] / times["engine"][0]  # samples/s ratio engine/plain
                 cpu_ratio = times["plain"][1] / times["engine"][1]
                 ratios.append(ratio)
@@ -192,6 +210,11 @@ def main() -> None:
                   f"(by CPU time {statistics.median(cpu_ratios):.3f}) "
                   f"({config.train.epochs} epochs, device {device}, precision {precision.name}, "
                   f"threads {torch.get_num_threads()}, tricks {','.join(config.tricks_on())})", flush=True)
+            if probe_ratios:
+                q1, _, q3 = statistics.quantiles(probe_ratios, n=4) if len(probe_ratios) > 1 else (probe_ratios[0],) * 3
+                print(f"{name}: activation probe every {args.probe_every} steps: median samples/s ratio probing/not "
+                      f"{statistics.median(probe_ratios):.3f} (quartiles {q1:.3f}-{q3:.3f}) "
+                      f"(by CPU time {statistics.median(probe_cpu):.3f})", flush=True)
             all_ratios.extend(ratios)
     print(f"median engine/plain samples/s ratio: {statistics.median(all_ratios):.3f}")
 

@@ -57,7 +57,7 @@ def test_runs_diagnose_json_holds_every_finding_with_its_prescription(tmp_path):
     first = data["findings"][0]
     assert first["name"] == "overfitting" and first["epoch"] == 8
     assert first["prescription"]["overrides"] == {"tricks.early_stopping.enabled": True, "tricks.dropout.enabled": True}
-    assert len(data["checked"]) == 14 and len(data["rules"]) == 6
+    assert len(data["checked"]) == 14 and len(data["rules"]) == 6 and "no activation readings" in data["unchecked"]
 
 
 def test_a_run_being_written_is_diagnosed_on_what_can_be_read(tmp_path):
@@ -197,6 +197,7 @@ def test_the_doctors_benchmark_runs_end_to_end_on_a_toy_budget(tmp_path):
     sick, healthy = report["cases"]["lr-10x-high"], report["cases"]["digits-cnn"]
     assert sick["sick"] and sick["first"] and sick["prescription"] and sick["random"] != sick["prescription"]
     assert set(sick["headline"]) == {"as-run", "prescribed", "random"} and sick["prescribed_vs_as_run"]
+    assert sick["curve"]["name"] == "train_loss" and set(sick["curve"]["line"]) <= set("▁▂▃▄▅▆▇█ ")
     assert not healthy["sick"] and len(healthy["warnings"]) == 1
     assert len(report["held_out"]) == 2 and "named_first" in report["held_out"][0]["on_held_half"]
     assert "sick runs named first for their problem" in done.stdout
@@ -221,3 +222,65 @@ def test_sweep_prune_doctor_stops_the_trial_that_goes_wrong_and_lets_the_others_
     code, out = invoke("sweep", "lstm-mnist1d", "--grid", "train.lr=1.0", "--prune", "asha-ish", "--runs-dir",
                        tmp_path)
     assert code == 2 and "--prune asha-ish: choose doctor" in out
+
+
+def test_the_pruning_benchmark_runs_end_to_end_on_a_toy_budget(tmp_path):
+    """bench/prune.py with no pruning and with the doctor's, on two LRs of which one (1.0, no BatchNorm)
+    goes wrong: each sweep's steps, its pruned trials and its best finished trial are recorded."""
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    env = {**__import__("os").environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "prune.py"), "--toy", "--modes", "none,doctor"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "prune-toy.json").read_text())
+    none, doctor = report["modes"]["none"], report["modes"]["doctor"]
+    assert len(none["trials"]) == len(doctor["trials"]) == 2 and none["pruned"] == [] and none["steps_saved"] == 0
+    assert none["steps"] == sum(t["steps"] for t in none["trials"]) > 0
+    assert none["best"]["lr"] == "0.003" and none["best"]["metric"] == "test_accuracy"
+    pruned = [t for t in doctor["trials"] if t["status"] == "pruned"]
+    assert all(t["lr"] == "1.0" and "pruned by the doctor" in t["reason"] for t in pruned)
+    assert doctor["steps"] <= none["steps"] and "steps" in done.stdout and "saved" in done.stdout
+
+
+def test_docs_doctor_md_shows_the_benchmarks_own_figures_and_curves():
+    """The figures and the curves in docs/doctor.md are bench/results/doctor.json's, as written by bench/doctor.py."""
+    import collections
+
+    from helpers import REPO
+
+    from tui_trainer.doctor.diagnose import TITLES
+
+    report = json.loads((REPO / "bench" / "results" / "doctor.json").read_text())
+    page = (REPO / "docs" / "doctor.md").read_text()
+    sick = [e for e in report["cases"].values() if e["sick"]]
+    named, runs = sum(e["named_first"] for e in sick), sum(len(e["first"]) for e in sick)
+    assert f"| {named} of {runs} ({round(100 * named / runs)} %); " in page
+    healthy = [w for e in report["cases"].values() if not e["sick"] for w in e["warnings"]]
+    assert f"| {sum(1 for w in healthy if w)} of {len(healthy)} |" in page
+    better = collections.Counter(e.get("prescribed_vs_as_run") for e in sick)
+    assert f"| {better['better']} of {len(sick)} cases;" in page
+    assert report["machine_short"].removeprefix("a ").replace(" (", " with ").rstrip(")") in page
+    for name, entry in report["cases"].items():
+        if entry["sick"] and "curve" in entry:
+            curve = entry["curve"]
+            assert f"| {TITLES[entry['expects'][0]]} | `{name}` |" in page and f"| `{curve['line']}` |" in page, name
+
+
+def test_docs_doctor_md_shows_the_pruning_benchmarks_own_figures():
+    """The table of `--prune doctor` against ASHA in docs/doctor.md is bench/results/prune.json's."""
+    from helpers import REPO
+
+    report = json.loads((REPO / "bench" / "results" / "prune.json").read_text())
+    page = (REPO / "docs" / "doctor.md").read_text()
+    rows = {"none": "| no pruning |", "doctor": "| `--prune doctor` |", "asha": "| `--scheduler asha` |",
+            "asha + doctor": "| both |"}
+    for mode, row in rows.items():
+        entry = report["modes"][mode]
+        line = next(line for line in page.splitlines() if line.startswith(row))
+        saved = f" {round(100 * entry['steps_saved'])} % |" if mode != "none" else " |"
+        assert line.startswith(f"{row} {entry['steps']:,} |{saved} {len(entry['pruned'])}"), line
+        assert f"{entry['best']['test']:.3f}" in line, line

@@ -23,6 +23,7 @@ from ..display import (
     summary_rate,
 )
 from ..engine.events import (
+    ActivationStats,
     EarlyStoppingState,
     EpochEnded,
     Event,
@@ -197,6 +198,9 @@ class ProgressReporter:
 
     def show_system(self, event: SystemStats) -> None:
         pass  # the bar has no room for it: the end of the run gives the peak memory
+
+    def show_activations(self, event: ActivationStats) -> None:
+        pass  # for the doctor: its findings (runs diagnose, runs show) say what they mean
 
     def show_steps_skipped(self, event: StepsSkipped) -> None:
         self.progress.console.print(f"[yellow]{event.describe()}[/]", highlight=False)

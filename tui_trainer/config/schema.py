@@ -174,6 +174,9 @@ class TrainConfig:
                       max=1024)
     stats_every: int = _f(32, "fetch step statistics from the device every N steps (or 10 times a second)", min=1,
                           max=100_000)
+    activations_every: int = _f(25, "every N steps, measure dead ReLU units and saturated tanh/sigmoid/RNN "
+                                     "outputs on a copy of a training batch, for the doctor (one forward "
+                                     "pass; 0: off)", min=0, max=1_000_000)
     checkpoint_every: int = _f(1, "write last.pt every N epochs (and always at the end)", min=1)
     on_nonfinite: str = _f("stop", "a non-finite loss or gradient: stop (status diverged, with a hint) or skip the "
                                    "step and count it (one device sync a step)", choices=NONFINITE_POLICIES)

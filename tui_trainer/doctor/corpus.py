@@ -68,6 +68,11 @@ SICK = (
          ("clipping_every_step",), why="SGD with its gradient clipped at 0.01"),
     Case("no-decay", "cnn-mnist1d", {**SMALL, **PLAIN, "train.lr": 0.01, "train.epochs": 40},
          ("weights_growing", "overfitting", "schedule_absent"), why="no weight decay or BatchNorm for 40 epochs"),
+    Case("dead-relu", "cnn-mnist1d", {**SMALL, "train.lr": 0.1, "tricks.batchnorm.enabled": False, "train.epochs": 12},
+         ("dead_relu",), why="Adam at 0.1 without BatchNorm: most of a layer's ReLUs die in the first steps"),
+    Case("saturated-rnn", "lstm-mnist1d", {**SMALL, "model.lstm.cell": "rnn", "train.lr": 0.03,
+                                           "tricks.grad_clip.enabled": False, "train.epochs": 8},
+         ("saturated",), why="a plain tanh RNN at Adam 0.03 without clipping: its outputs pinned at ±1"),
     Case("fp16-overflow", "cnn-mnist1d", {**SMALL, "tricks.mixed_precision.enabled": True,
                                           "tricks.mixed_precision.dtype": "fp16", "train.lr": 0.5,
                                           "tricks.grad_clip.enabled": False, "train.epochs": 6},
@@ -90,4 +95,5 @@ MENU: tuple[tuple[str, Any], ...] = (
     ("train.lr*", 0.1), ("train.lr*", 3.0), ("train.lr*", 10.0), ("train.epochs*", 2),
     ("tricks.batchnorm.enabled", None), ("tricks.dropout.enabled", None), ("tricks.weight_decay.enabled", None),
     ("tricks.lr_schedule.enabled", None), ("tricks.early_stopping.enabled", None), ("tricks.grad_clip.enabled", None),
+    ("model.lstm.cell", "lstm"),  # a recurrent model's cell (where it is not an LSTM already)
 )

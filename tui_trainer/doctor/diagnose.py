@@ -9,31 +9,36 @@ from pathlib import Path
 
 from ..config import Config
 from ..runs.catalog import load_run
-from . import learning, rules, stability
+from . import activations, learning, rules, stability
 from .findings import Diagnosis, Finding
 from .prescriptions import prescribe
 from .trace import Trace, read_trace
 
 #: The checks, the most explaining first: a finding found earlier comes first in the list.
 CHECKS = (stability.lr_too_high, stability.collapse, stability.exploding_gradients, stability.vanishing_gradients,
-          stability.scaler_overflow, learning.overfitting, learning.early_stopping_absent, learning.plateau,
+          stability.scaler_overflow, activations.dead_relu, activations.saturated, learning.overfitting,
+          learning.early_stopping_absent, learning.plateau,
           learning.lr_too_low, learning.schedule_too_short, learning.early_stopping_eager, learning.schedule_absent,
           stability.clipping_every_step, stability.weights_growing)
 #: Findings that a finding explains, left out beside it: a model at chance is also on a plateau.
 EXPLAINS = {"lr_too_high": {"plateau", "lr_too_low"}, "collapse": {"plateau"}, "vanishing_gradients": {"plateau"},
+            "dead_relu": {"plateau"}, "saturated": {"plateau"},
             "overfitting": {"lr_too_low"},  # a training loss that falls as it memorises is no slow run
             "schedule_absent": {"lr_too_low"}}  # a validation loss that bounces at a constant LR needs less LR
 #: Findings that are the cause of another, put before it: an LR so low the model is still at chance;
 #: gradients that explode with no clipping, under a loss that jumps.
-CAUSES = {"collapse": ("lr_too_low", "vanishing_gradients", "clipping_every_step"),
+CAUSES = {"collapse": ("lr_too_low", "vanishing_gradients", "clipping_every_step", "dead_relu", "saturated"),
           "lr_too_high": ("exploding_gradients",)}
 TITLES = {"lr_too_high": "learning rate too high", "collapse": "collapse to chance or one class",
           "exploding_gradients": "exploding gradients", "vanishing_gradients": "vanishing gradients",
-          "scaler_overflow": "mixed-precision overflow", "overfitting": "over-fitting",
+          "scaler_overflow": "mixed-precision overflow", "dead_relu": "dead ReLUs",
+          "saturated": "saturated activations", "overfitting": "over-fitting",
           "early_stopping_absent": "early stopping off on a run that over-fits", "plateau": "a plateau (under-fitting)",
           "lr_too_low": "learning rate too low", "schedule_too_short": "a schedule that ended too early",
           "schedule_absent": "a constant LR that stalls", "early_stopping_eager": "early stopping too eager",
           "clipping_every_step": "clipping on every step", "weights_growing": "weights growing without bound"}
+NOT_PROBED = ("no activation readings (train.activations_every = 0, a model with no ReLU, tanh or sigmoid layer "
+              "to hook, or a run from before the doctor read them)")
 
 
 def diagnose(trace: Trace, runs_dir: Path | str | None = None, settings: bool = True) -> Diagnosis:
@@ -56,7 +61,10 @@ def diagnose(trace: Trace, runs_dir: Path | str | None = None, settings: bool = 
         cause = next((f for f in found if f.name in causes and f.prescription is not None and effect in names
                       and names.index(f.name) < names.index(effect)), None)
         found = [replace(f, prescription=cause.prescription) if f.name == effect and cause else f for f in found]
-    checked, rules_checked = [TITLES[check.__name__] for check in CHECKS], []
+    probed = bool(trace.activations)
+    checked = [TITLES[check.__name__] for check in CHECKS if probed or check not in activations.CHECKS]
+    unchecked = "" if probed else f"{', '.join(TITLES[c.__name__] for c in activations.CHECKS)}: {NOT_PROBED}"
+    rules_checked: list[str] = []
     if settings and trace.config is not None:
         rules_checked = list(rules.TITLES)
         given = [f.prescription.overrides for f in found if f.prescription is not None]
@@ -64,7 +72,7 @@ def diagnose(trace: Trace, runs_dir: Path | str | None = None, settings: bool = 
             cure = rule.prescription.overrides.items() if rule.prescription else {}.items()
             if not any(cure <= change.items() for change in given):  # not prescribed above already
                 found.append(rule)
-    return Diagnosis(found, checked, rules_checked, len(trace.epochs), trace.status)
+    return Diagnosis(found, checked, rules_checked, len(trace.epochs), trace.status, unchecked=unchecked)
 
 
 def diagnose_config(config: Config, runs_dir: Path | str | None = None) -> list[Finding]:

@@ -52,6 +52,7 @@ class Diagnosis:
     epochs: int = 0  # epochs the events hold
     status: str = "running"
     unread: str = ""  # why part of the run could not be read, said as such
+    unchecked: str = ""  # checks that had nothing to read in this run, and why
 
     def headline(self) -> str:
         """One line: the first finding, or that nothing was found and how much was checked."""
@@ -63,7 +64,8 @@ class Diagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "epochs": self.epochs, "findings": [f.to_dict() for f in self.findings],
-                "checked": self.checked, "rules": self.rules, "unread": self.unread}
+                "checked": self.checked, "rules": self.rules, "unread": self.unread,
+                "unchecked": self.unchecked}
 
 
 def confidence(epochs: int, strong: bool, few: int) -> str:

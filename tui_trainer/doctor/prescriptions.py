@@ -95,6 +95,28 @@ def _norm(trace: Trace) -> dict[str, Any]:
     return {"tricks.batchnorm.enabled": True} if _on(trace, "batchnorm") is False else {}
 
 
+def _revive(trace: Trace) -> dict[str, Any]:
+    """Dead ReLUs: BatchNorm before them where the model has it off (it keeps their inputs centred),
+    else an LR three times lower (the large steps that pushed their inputs below zero)."""
+    return (_norm(trace) if _recurrent(trace) is False else {}) or _scaled_lr(trace, 1 / 3)
+
+
+def _desaturate(trace: Trace) -> dict[str, Any]:
+    """Saturated tanh: a plain RNN's cell made an LSTM (its gates keep the gradient alive), else
+    BatchNorm where it is off in a model that is not recurrent, else an LR three times lower."""
+    model = trace.config.model if trace.config is not None else None
+    if model is not None and model.kind == "lstm" and model.lstm.cell == "rnn":
+        return {"model.lstm.cell": "lstm"}
+    return (_norm(trace) if _recurrent(trace) is False else {}) or _scaled_lr(trace, 1 / 3)
+
+
+def _recurrent(trace: Trace) -> bool | None:
+    if trace.config is not None:
+        return trace.config.model.kind == "lstm"
+    lines = trace.started.model if trace.started is not None else None
+    return None if lines is None else any(w in line for line in lines for w in ("LSTM", "GRU", "RNN"))
+
+
 def _barely_moved(trace: Trace) -> bool:
     """The weights' norm moved less than TINY_UPDATE an epoch: the steps are an order too small."""
     moved = trace.weight_motion()
@@ -125,6 +147,9 @@ MENU: dict[str, tuple[Callable[[Trace], dict[str, Any]], str, str | None]] = {
     "vanishing_gradients": (_norm, "gradient norms that stay up, a training loss that falls", "deep-resnet"),
     "scaler_overflow": (_fixed({"tricks.mixed_precision.dtype": "bf16"}), "no skipped steps (bf16 has fp32's range)",
                         "mixed-precision"),
+    "dead_relu": (_revive, "fewer dead units on the probe, a lower loss", "batchnorm-lr"),
+    "saturated": (_desaturate, "fewer saturated outputs on the probe, gradients that reach the first steps",
+                  "rnn-vs-cnn-gradients"),
     "overfitting": (_regularise, "the validation loss's rise, and a lower best validation loss", "overfitting"),
     "early_stopping_absent": (_fixed({"tricks.early_stopping.enabled": True}),
                               "the kept weights: the best epoch's, not the last", "early-stopping"),

@@ -4,7 +4,8 @@ Beside ASHA (``--scheduler asha``), which stops the trials that fall behind the 
 stops a trial on its own evidence, whatever the others do: after each of its epochs, the doctor
 reads its ``metrics.jsonl`` and prunes it on a warning it is sure of (high or medium confidence)
 that more epochs cannot cure: an LR that throws the loss off, gradients that explode with no
-clipping, a deep plain net whose loss never moved. The stop is a ``PRUNE`` file in the trial's
+clipping, a deep plain net whose loss never moved, ReLUs that died (a dead unit gets no gradient
+to bring it back) and activations pinned at their limits. The stop is a ``PRUNE`` file in the trial's
 folder, as ASHA's: the trial ends at its next step boundary with ``last.pt`` and a summary of
 status ``pruned`` that names the finding.
 """
@@ -22,7 +23,7 @@ from .diagnose import diagnose
 from .trace import Trace
 
 #: The findings a trial is stopped for: warnings that training on does not cure.
-PRUNE_ON = ("lr_too_high", "exploding_gradients", "vanishing_gradients")
+PRUNE_ON = ("lr_too_high", "exploding_gradients", "vanishing_gradients", "dead_relu", "saturated")
 SURE = ("high", "medium")
 
 

@@ -51,4 +51,7 @@ def diagnosis_text(diagnosis: Diagnosis, label: str, rerun: str, width: int = 80
     checked = ", ".join(diagnosis.checked + diagnosis.rules)
     lines += ["", *textwrap.wrap(f"checked: {checked}", width=max(40, width), subsequent_indent="  ",
                                  break_on_hyphens=False)]
+    if diagnosis.unchecked:
+        lines += textwrap.wrap(f"not checked: {diagnosis.unchecked}", width=max(40, width), subsequent_indent="  ",
+                               break_on_hyphens=False)
     return "\n".join(lines)

@@ -126,3 +126,17 @@ GROWING_SHARE = 0.8
 
 #: A run this long (epochs) with a constant LR: "an LR schedule for long training".
 LONG_RUN = 30
+
+# -- activations (train.activations_every) --------------------------------------------------------------
+
+#: A dead layer: this share of a ReLU layer's units zero for every sample of the probe batch. First
+#: 0.5 (half a layer's width lost); bench/doctor.py's corpus showed healthy networks with half their
+#: fully connected layer silent on the batch (digits-optimized-cnn 52 %, cnn-mnist1d at a constant LR
+#: 52 %, an unregularised CNN 56 %) and the dead-relu case's layers at 90 % and more: 0.7.
+DEAD = 0.7
+#: A saturated layer: this share of a tanh, sigmoid or plain RNN layer's outputs beyond 0.99 of
+#: their limits, where the slope is under 0.02: half the gradient through the layer near zero.
+SATURATED_SHARE = 0.5
+#: The readings in a row, ending with the last, that must show it: one reading may catch a layer
+#: in a bad moment it leaves again.
+PROBES_IN_A_ROW = 2

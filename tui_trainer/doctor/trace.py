@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..config import Config
-from ..engine.events import Event, RunEnded, RunStarted, RunWarning, StepsSkipped, dispatch
+from ..engine.events import ActivationStats, Event, RunEnded, RunStarted, RunWarning, StepsSkipped, dispatch
 from ..runs.catalog import Curves, RunNotFound
 from ..runs.folder import METRICS, read_events
 
@@ -24,6 +24,7 @@ class Trace(Curves):
     skipped: dict[str, list[int]] = field(default_factory=dict)  # cause -> global steps
     config: Config | None = None  # the run's settings, where its folder has them
     summary: dict[str, Any] = field(default_factory=dict)
+    activations: list[ActivationStats] = field(default_factory=list)  # the probe's readings (train.activations_every)
 
     def show_run_started(self, event: RunStarted) -> None:
         if self.started is None:  # a resumed run starts again: its first start holds the plan
@@ -33,6 +34,9 @@ class Trace(Curves):
     def show_steps_skipped(self, event: StepsSkipped) -> None:
         super().show_steps_skipped(event)
         self.skipped.setdefault(event.cause, []).extend(event.steps)
+
+    def show_activations(self, event: ActivationStats) -> None:
+        self.activations.append(event)
 
     def show_warning(self, event: RunWarning) -> None:
         self.warnings.append(event.message)

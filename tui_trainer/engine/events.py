@@ -155,6 +155,18 @@ class SystemStats:
 
 
 @dataclass(frozen=True)
+class ActivationStats:
+    """Dead ReLU units and saturated tanh/sigmoid/RNN outputs, measured on a copy of a training batch
+    every ``train.activations_every`` steps (see engine/activations.py): the share per layer."""
+
+    epoch: int  # the epoch in progress, 0-based
+    step: int  # global steps done
+    dead: dict[str, float] = field(default_factory=dict)  # ReLU layer -> share of its units zero for the whole batch
+    saturated: dict[str, float] = field(default_factory=dict)  # tanh/sigmoid/RNN layer -> share of values saturated
+    samples: int = 0  # in the batch measured
+
+
+@dataclass(frozen=True)
 class SampleText:
     """Text generated from the weights of the moment (a language model): after an epoch
     (``trigger`` "epoch") or when asked (``"request"``, the app's ``g``)."""
@@ -183,7 +195,7 @@ class RunEnded:
 
 
 Event = Union[RunStarted, StepStats, EpochEnded, EarlyStoppingState, CheckpointSaved, StepsSkipped, SampleText,
-              RunWarning, RunEnded, SystemStats, Intervention]
+              RunWarning, RunEnded, SystemStats, Intervention, ActivationStats]
 
 EVENT_KINDS: dict[str, type] = {
     "run_started": RunStarted,
@@ -197,6 +209,7 @@ EVENT_KINDS: dict[str, type] = {
     "run_ended": RunEnded,
     "system": SystemStats,
     "intervention": Intervention,
+    "activations": ActivationStats,
 }
 _KIND_OF = {cls: kind for kind, cls in EVENT_KINDS.items()}
 

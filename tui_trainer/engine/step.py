@@ -26,6 +26,10 @@ class Step:
         self.device_type, self.dtype, self.autocast = device.type, precision.dtype, precision.enabled
         self.optimizer = parts.optim.optimizer
 
+    def autocast_context(self) -> torch.autocast:
+        """The step's mixed precision, for a forward pass outside it (the activation probe)."""
+        return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.autocast)
+
     def backward(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The batch's loss and the global gradient norm before clipping, both on the device."""
         p, optimizer = self.parts, self.optimizer

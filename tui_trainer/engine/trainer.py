@@ -25,6 +25,7 @@ from torch import nn
 from ..config import Config
 from ..data import Datasets
 from ..data.spec import Progress, no_progress
+from .activations import ActivationProbe
 from .clip import clipped
 from .control import Control
 from .distributed import Distributed, translate
@@ -101,6 +102,8 @@ class Trainer:
         self._data = self.setup.data
         self.parts = build_parts(self.setup)
         self.step = Step(self.parts, self.setup.precision, self.setup.device)
+        self.probe = ActivationProbe(self.model, self.config.train.activations_every, self.step.autocast_context,
+                                     enabled=self.dist.is_main)  # dead and saturated units, for the doctor
         self.steer = Steering(self.parts.steerable())  # changed while it trains: the app's keys, tui-trainer nudge
         self.setup.tokens_per_sample = self.parts.task.tokens_per_sample(self.setup.data)
         can_sample = self.setup.tokens_per_sample > 0 and hasattr(self.model, "step") and self.dist.is_main
@@ -191,6 +194,7 @@ class Trainer:
             if control.waiting or self.steer.replay:
                 self._at_boundary(control, stats, state, epoch)  # steering, and the app's g
             xb = inputs.prepare(xb, augment, b * bs + offset)
+            self.probe.keep(xb)  # the session's first batch, once
             guard.before_step()  # on_nonfinite = skip: keep BatchNorm's running statistics
             loss, norm = step.backward(xb, yb)
             row = stats.record(loss, norm, group["lr"] * optim.lr_scale, len(yb) * dist.world_size)
@@ -198,6 +202,8 @@ class Trainer:
                 step.update()
             stats.record_scale(row)  # fp16: a drop in the scale marks a step the scaler skipped
             state.step_in_epoch += 1
+            if self.probe.due(state.global_step + stats.pending):  # train.activations_every
+                self.emit(self.probe.measure(state.global_step + stats.pending, epoch))
             if stats.due():  # always fetched (the buffer must empty), even with an outcome waiting for agreement
                 outcome = self._report(state, stats, guard) or outcome
                 if outcome is not None and not dist.enabled:  # several processes: at the agreed step

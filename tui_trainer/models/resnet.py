@@ -56,12 +56,13 @@ class BasicBlock(nn.Module):
             nn.init.zeros_(self.bn2.weight)
         self.shortcut = ShortcutA(c_in, c_out, stride) if residual and (stride != 1 or c_in != c_out) else None
         self.residual = residual
+        self.relu1, self.relu2 = nn.ReLU(), nn.ReLU()  # modules, not F.relu: the doctor's probe hooks them
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        out = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
         if self.residual:
             out = out + (x if self.shortcut is None else self.shortcut(x))
-        return F.relu(out)
+        return self.relu2(out)
 
 
 class ResNet(nn.Module):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.events import (
+    ActivationStats,
     EarlyStoppingState,
     EpochEnded,
     Event,
@@ -87,6 +88,12 @@ class TensorBoardSink:
     def show_system(self, event: SystemStats) -> None:
         for name in ("cpu_percent", "rss_mb", "gpu_percent", "gpu_mb"):
             self._scalar(f"system/{name}", getattr(event, name))
+
+    def show_activations(self, event: ActivationStats) -> None:
+        for name, share in event.dead.items():
+            self._scalar(f"activations/dead/{name}", share, event.step)
+        for name, share in event.saturated.items():
+            self._scalar(f"activations/saturated/{name}", share, event.step)
 
     def show_run_ended(self, event: RunEnded) -> None:
         s = event.summary

@@ -32,6 +32,7 @@ from ...display import (
     summary_rate,
 )
 from ...engine.events import (
+    ActivationStats,
     CheckpointSaved,
     EarlyStoppingState,
     EpochEnded,
@@ -218,6 +219,9 @@ class Monitor(Vertical):
 
     def show_system(self, event: SystemStats) -> None:
         self.last_load = event  # the status line shows it
+
+    def show_activations(self, event: ActivationStats) -> None:
+        pass  # for the doctor (self.trace), whose panel says what they mean
 
     def show_steps_skipped(self, event: StepsSkipped) -> None:
         self.log_view.write(f"[yellow]{event.describe()}[/]")
