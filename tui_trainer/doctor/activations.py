@@ -37,39 +37,36 @@ def _others(last: dict[str, float], layer: str, bar: float) -> str:
     return f"; {more} more layer{'s' if more > 1 else ''} as far gone" if more else ""
 
 
-def dead_relu(trace: Trace) -> Finding | None:
-    """A ReLU layer with half its units or more silent on the probe batch, reading after reading."""
-    found = _worst(trace, lambda a: a.dead, T.DEAD)
+def _finding(trace: Trace, name: str, title: str, kind: str, bar: float, what: str, why: str) -> Finding | None:
+    """A layer past ``bar`` on the probe's ``kind`` shares ("dead" or "saturated"), reading after reading."""
+    found = _worst(trace, lambda a: getattr(a, kind), bar)
     if found is None:
         return None
     layer, above = found
     first, last = above[0], above[-1]
-    share = last.dead[layer]
-    return Finding("dead_relu", "dead ReLUs", "warning",
+    share, began = getattr(last, kind)[layer], getattr(first, kind)[layer]
+    return Finding(name, title, "warning",
                    confidence(len(above), share >= 0.8 or len(above) >= 2 * T.PROBES_IN_A_ROW, T.PROBES_IN_A_ROW),
-                   f"{share:.0%} of the units of {layer} gave zero for every one of the {last.samples} samples of "
-                   f"the probe batch at step {last.step}, {first.dead[layer]:.0%} already at step {first.step} "
-                   f"({len(above)} readings in a row){_others(last.dead, layer, T.DEAD)}",
-                   "a dead ReLU passes no gradient, so it never learns again: the layer has lost that share of its "
-                   "width, most often to steps too large for its inputs", step=first.step)
+                   f"{share:.0%} of the {what.format(layer=layer, samples=last.samples)} at step {last.step}, "
+                   f"{began:.0%} already at step {first.step} ({len(above)} readings in a row)"
+                   f"{_others(getattr(last, kind), layer, bar)}", why, step=first.step)
+
+
+def dead_relu(trace: Trace) -> Finding | None:
+    """A ReLU layer with DEAD of its units or more silent on the probe batch, reading after reading."""
+    return _finding(trace, "dead_relu", "dead ReLUs", "dead", T.DEAD,
+                    "units of {layer} gave zero for every one of the {samples} samples of the probe batch",
+                    "a dead ReLU passes no gradient, so it never learns again: the layer has lost that share of its "
+                    "width, most often to steps too large for its inputs")
 
 
 def saturated(trace: Trace) -> Finding | None:
-    """A tanh, sigmoid or plain RNN layer with half its outputs or more at their limits, reading after reading."""
-    found = _worst(trace, lambda a: a.saturated, T.SATURATED_SHARE)
-    if found is None:
-        return None
-    layer, above = found
-    first, last = above[0], above[-1]
-    share = last.saturated[layer]
-    return Finding("saturated", "saturated activations", "warning",
-                   confidence(len(above), share >= 0.8 or len(above) >= 2 * T.PROBES_IN_A_ROW, T.PROBES_IN_A_ROW),
-                   f"{share:.0%} of the outputs of {layer} were within 1 % of their limits on the "
-                   f"{last.samples} samples of the probe batch at step {last.step}, {first.saturated[layer]:.0%} "
-                   f"already at step {first.step} ({len(above)} readings in a row)"
-                   f"{_others(last.saturated, layer, T.SATURATED_SHARE)}",
-                   "where tanh or sigmoid sits at its limit its slope is near zero: the gradient through the layer "
-                   "vanishes, and what lies before it stops learning", step=first.step)
+    """A tanh, sigmoid or plain RNN layer with SATURATED_SHARE of its outputs or more at their limits,
+    reading after reading."""
+    return _finding(trace, "saturated", "saturated activations", "saturated", T.SATURATED_SHARE,
+                    "outputs of {layer} were within 1 % of their limits on the {samples} samples of the probe batch",
+                    "where tanh or sigmoid sits at its limit its slope is near zero: the gradient through the layer "
+                    "vanishes, and what lies before it stops learning")
 
 
 CHECKS = (dead_relu, saturated)

@@ -107,7 +107,7 @@ def _desaturate(trace: Trace) -> dict[str, Any]:
     model = trace.config.model if trace.config is not None else None
     if model is not None and model.kind == "lstm" and model.lstm.cell == "rnn":
         return {"model.lstm.cell": "lstm"}
-    return (_norm(trace) if _recurrent(trace) is False else {}) or _scaled_lr(trace, 1 / 3)
+    return _revive(trace)
 
 
 def _recurrent(trace: Trace) -> bool | None:

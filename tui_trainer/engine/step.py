@@ -27,13 +27,13 @@ class Step:
         self.optimizer = parts.optim.optimizer
 
     def autocast_context(self) -> torch.autocast:
-        """The step's mixed precision, for a forward pass outside it (the activation probe)."""
+        """The step's mixed precision, for its forward pass and one outside it (the activation probe)."""
         return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.autocast)
 
     def backward(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The batch's loss and the global gradient norm before clipping, both on the device."""
         p, optimizer = self.parts, self.optimizer
-        with torch.autocast(self.device_type, dtype=self.dtype, enabled=self.autocast):  # mixed_precision
+        with self.autocast_context():  # mixed_precision
             loss = p.task.loss(p.net(xb), yb)  # label_smoothing: in the task's loss
         optimizer.zero_grad(set_to_none=True)
         p.scaler.scale(loss).backward()  # mixed_precision, fp16: the loss scaled (else as it is)
