@@ -11,7 +11,9 @@ import pytest
 
 _CACHE = Path(tempfile.mkdtemp(prefix="tui-trainer-test-cache-"))
 os.environ["TUI_TRAINER_CACHE"] = str(_CACHE)
-os.environ.setdefault("XDG_CONFIG_HOME", str(_CACHE / "config"))  # no user presets leak in
+# no user presets leak in: not the user's own XDG_CONFIG_HOME, nor (under pytest-xdist) the one the controller
+# set before its workers started, which the two workers would share
+os.environ["XDG_CONFIG_HOME"] = str(_CACHE / "config")
 # output is read as a pipe gives it: a shell's COLUMNS (or pytest-xdist's workers' 80 columns) would wrap tables
 for _name in ("COLUMNS", "LINES"):
     os.environ.pop(_name, None)

@@ -42,20 +42,22 @@ def _assert_user_error(proc, *fragments):
         assert fragment in proc.stderr
 
 
-@pytest.mark.parametrize("preset", ["cnn-mnist1d", "lstm-mnist1d"])
-def test_train_each_preset_end_to_end(preset, tmp_path):
-    proc = cli("train", preset, "--epochs", "1", "--threads", "1", "--runs-dir", tmp_path / "runs", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    events = [json.loads(line) for line in proc.stdout.splitlines()]  # not a terminal: JSON lines
-    assert events[0]["event"] == "run_started" and events[-1]["event"] == "run_ended"
-    assert {"step_stats", "epoch_ended", "early_stopping", "checkpoint_saved"} <= {e["event"] for e in events}
-    [run] = list((tmp_path / "runs").iterdir())
-    assert run.name.endswith(preset)
-    summary = json.loads((run / "summary.json").read_text())
-    assert summary["status"] == "completed" and summary["epochs_run"] == 1
-    assert 0.0 < summary["test_accuracy"] <= 1.0
-    assert events[-1]["summary"] == summary
-    assert load_config(run / "config.toml").train.epochs == 1
+def test_train_each_preset_end_to_end(tmp_path):
+    presets = ["cnn-mnist1d", "lstm-mnist1d"]  # trained at once, each in its own folder
+    done = cli_at_once(*[("train", preset, "--epochs", "1", "--threads", "1", "--runs-dir", tmp_path / preset)
+                         for preset in presets], cwd=tmp_path)
+    for preset, proc in zip(presets, done):
+        assert proc.returncode == 0, (preset, proc.stderr)
+        events = [json.loads(line) for line in proc.stdout.splitlines()]  # not a terminal: JSON lines
+        assert events[0]["event"] == "run_started" and events[-1]["event"] == "run_ended"
+        assert {"step_stats", "epoch_ended", "early_stopping", "checkpoint_saved"} <= {e["event"] for e in events}
+        [run] = list((tmp_path / preset).iterdir())
+        assert run.name.endswith(preset)
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["status"] == "completed" and summary["epochs_run"] == 1
+        assert 0.0 < summary["test_accuracy"] <= 1.0
+        assert events[-1]["summary"] == summary
+        assert load_config(run / "config.toml").train.epochs == 1
 
 
 def test_switches_and_set_reach_the_resolved_config(tmp_path):

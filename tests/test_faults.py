@@ -158,44 +158,56 @@ def test_a_crashed_runs_time_and_speed_read_as_not_measured(small_data, tmp_path
     assert "time             not measured   speed not measured" in said and "on None" not in said
 
 
-@pytest.mark.parametrize("as_json", [False, True])
-def test_a_closed_stdout_does_not_cost_the_run_its_training(tmp_path, as_json):
+def test_a_closed_stdout_does_not_cost_the_run_its_training(tmp_path):
     """`train ... | head -1`: the reader goes after one line; the run trains to its end, its
-    folder complete, exit 0 and nothing on stderr."""
+    folder complete, exit 0 and nothing on stderr; with and without --json (the two at once)."""
     import json
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "tui_trainer", "train", "digits-optimized-cnn", "--epochs", "12",
-               "--no-early-stopping", "--threads", "1", "--runs-dir", str(tmp_path), *(["--json"] if as_json else [])]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout.readline()  # one line, then the reader is gone
-    proc.stdout.close()
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0 and b"Error" not in err, err.decode()
-    summary = json.loads(next(tmp_path.glob("*/summary.json")).read_text())
-    assert summary["status"] == "completed" and summary["epochs_run"] == 12
-    assert next(tmp_path.glob("*/best.pt")).exists() and next(tmp_path.glob("*/last.pt")).exists()
+    procs = {}
+    for as_json in (False, True):
+        runs = tmp_path / ("json" if as_json else "text")
+        command = [sys.executable, "-m", "tui_trainer", "train", "digits-optimized-cnn", "--epochs", "12",
+                   "--no-early-stopping", "--threads", "1", "--runs-dir", str(runs), *(["--json"] if as_json else [])]
+        procs[runs] = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for runs, proc in procs.items():
+        assert proc.stdout.readline()  # one line, then the reader is gone
+        proc.stdout.close()
+    for runs, proc in procs.items():
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and b"Error" not in err, (runs.name, err.decode())
+        summary = json.loads(next(runs.glob("*/summary.json")).read_text())
+        assert summary["status"] == "completed" and summary["epochs_run"] == 12, runs.name
+        assert next(runs.glob("*/best.pt")).exists() and next(runs.glob("*/last.pt")).exists()
 
 
-@pytest.mark.parametrize("mask", [0o022, 0o077])
-def test_a_runs_files_follow_the_umask(tmp_path, mask):
+def test_a_runs_files_follow_the_umask(tmp_path):
     """Every file of a run folder (and a plot) has the modes any new file gets under the umask:
-    with 022 a colleague can read a shared run's summary, not only its metrics."""
+    with 022 a colleague can read a shared run's summary, not only its metrics. Both umasks at once."""
     import stat
     import subprocess
     import sys
 
-    def run(*args):
-        subprocess.run([sys.executable, "-m", "tui_trainer", *args], check=True, capture_output=True,
-                       preexec_fn=lambda: os.umask(mask))
+    def start(mask, *args):
+        return subprocess.Popen([sys.executable, "-m", "tui_trainer", *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, preexec_fn=lambda: os.umask(mask))
 
-    run("train", "digits-optimized-cnn", "--epochs", "2", "--threads", "1", "--runs-dir", str(tmp_path), "--json")
-    folder = next(tmp_path.iterdir())
-    run("runs", "plot", str(folder), "-o", str(folder / "curves.png"))
-    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir() if p.is_file()}
-    assert {"summary.json", "config.toml", "best.pt", "last.pt", "metrics.jsonl", "curves.png"} <= set(modes)
-    assert modes == dict.fromkeys(modes, 0o666 & ~mask), {k: oct(v) for k, v in modes.items()}
+    def each(step):
+        procs = {mask: step(mask, tmp_path / oct(mask)) for mask in (0o022, 0o077)}
+        for mask, proc in procs.items():
+            _, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, (oct(mask), err.decode()[-800:])
+
+    each(lambda mask, runs: start(mask, "train", "digits-optimized-cnn", "--epochs", "2", "--threads", "1",
+                                  "--runs-dir", str(runs), "--json"))
+    each(lambda mask, runs: start(mask, "runs", "plot", str(next(runs.iterdir())), "-o",
+                                  str(next(runs.iterdir()) / "curves.png")))
+    for mask in (0o022, 0o077):
+        folder = next((tmp_path / oct(mask)).iterdir())
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir() if p.is_file()}
+        assert {"summary.json", "config.toml", "best.pt", "last.pt", "metrics.jsonl", "curves.png"} <= set(modes)
+        assert modes == dict.fromkeys(modes, 0o666 & ~mask), (oct(mask), {k: oct(v) for k, v in modes.items()})
 
 
 def test_the_weights_a_test_score_is_of_are_named_even_before_an_epoch_ended():

@@ -59,9 +59,11 @@ def test_a_sweep_on_a_real_model_suggests_a_sane_lr_and_leaves_the_run_as_it_wou
 
 
 @pytest.mark.usefixtures("mnist1d")
-def test_lr_find_command_writes_the_plot_and_applies_the_valley_keeping_the_preset_s_comments(tmp_path):
+def test_lr_find_command_writes_the_plot_and_applies_the_valley_keeping_the_preset_s_comments(tmp_path, monkeypatch):
     from tui_trainer.config import load_config
     from tui_trainer.config.presets import user_preset_dir
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # the user copy it writes: no other test sees it
 
     preset = tmp_path / "mine.toml"
     preset.write_text('name = "mine"\n# my notes\n[train]\nepochs = 3\nlr = 0.5  # too high?\nthreads = 1\n')
