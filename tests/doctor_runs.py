@@ -17,9 +17,10 @@ def started(**changes) -> RunStarted:
 
 
 def events(train, val, *, status="completed", losses=None, norms=None, lrs=None, weight_norms=None, clipped=None,
-           extra=(), summary=None, **plan) -> list:
-    """A run's events: one EpochEnded per value of ``train``/``val``; steps from ``losses`` and
-    ``norms`` (else each epoch's steps at its training loss, norm 1); ``status`` None: still running."""
+           extra=(), summary=None, accuracy=None, **plan) -> list:
+    """A run's events: one EpochEnded per value of ``train``/``val`` (and of ``accuracy``, the validation
+    accuracy, where given); steps from ``losses`` and ``norms`` (else each epoch's steps at its training
+    loss, norm 1); ``status`` None: still running."""
     n = len(train)
     losses = losses or [train[e] for e in range(n) for _ in range(STEPS)]
     norms = norms or [1.0] * len(losses)
@@ -29,7 +30,7 @@ def events(train, val, *, status="completed", losses=None, norms=None, lrs=None,
     for e in range(n):
         part = slice(e * per, (e + 1) * per)
         out.append(StepStats(e, e * per, per, losses[part], norms[part], lrs[part], 1000.0))
-        out.append(EpochEnded(e + 1, train[e], val[e], None, lrs[part][-1], 1.0, 1000.0,
+        out.append(EpochEnded(e + 1, train[e], val[e], accuracy[e] if accuracy else None, lrs[part][-1], 1.0, 1000.0,
                               weight_norm=weight_norms[e] if weight_norms else None,
                               clipped_steps=clipped[e] if clipped else None, steps=per))
     out += list(extra)

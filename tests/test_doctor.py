@@ -63,6 +63,34 @@ def test_overfitting_caught_by_early_stopping_is_a_note_and_its_absence_a_warnin
     assert early_stopping_absent(trace_of(events(falling(n), val))) is None  # patience 5: it was on
 
 
+
+def test_a_classifier_whose_accuracy_held_while_its_loss_rose_gets_label_smoothing():
+    """Over-confident mistakes (the loss up, the accuracy not down) are softened; samples no longer got
+    right (the accuracy down too, past its noise) are regularised, as is a run with label smoothing on."""
+    n, val = 16, rising_val(8, n=16, rise=0.4)
+    held = [0.5 + 0.02 * e for e in range(n)]  # still climbing after epoch 8
+    fell = [0.5 + 0.05 * e for e in range(8)] + [0.85 - 0.03 * (e + 1) for e in range(8)]  # 0.85 down to 0.61
+    plain = make_config({"tricks.dropout.enabled": False, "tricks.early_stopping.enabled": False,
+                         "tricks.label_smoothing.enabled": False})
+
+    def first(accuracy, config=plain):
+        return diagnose(trace_of(events(falling(n), val, accuracy=accuracy, patience=None), config)).findings[0]
+
+    soft = first(held)
+    assert soft.name == "overfitting" and "has not fallen with it (0.64 at epoch 8, 0.8 now)" in soft.evidence
+    assert soft.prescription.overrides == {"tricks.label_smoothing.enabled": True}
+    assert soft.prescription.lab is None and soft.prescription.lab_says == "no lab of this tool measured this"
+    assert "softer predictions" in soft.prescription.moves
+    lost = first(fell)
+    assert "has not fallen" not in lost.evidence
+    assert lost.prescription.overrides == {"tricks.early_stopping.enabled": True, "tricks.dropout.enabled": True}
+    assert lost.prescription.lab == "overfitting"
+    smoothed = first(held, make_config({**{k: False for k in ("tricks.dropout.enabled",
+                                                               "tricks.early_stopping.enabled")},
+                                        "tricks.label_smoothing.enabled": True}))
+    assert smoothed.prescription.overrides == {"tricks.early_stopping.enabled": True, "tricks.dropout.enabled": True}
+    assert first(None).prescription.overrides == lost.prescription.overrides  # no accuracy: no such reading
+
 # -- plateau, and the LR too low --------------------------------------------------------------------
 
 
@@ -200,6 +228,21 @@ def test_exploding_gradients_against_the_steps_before_and_the_first_steps():
         shrinking[s] = 0.02
     assert exploding_gradients(trace_of(events(falling(n), falling(n), norms=shrinking))) is None
 
+
+
+def test_exploding_gradients_under_a_loss_that_spikes_too_get_clipping_and_a_lower_lr():
+    n = 8
+    norms, losses = [1.0] * (n * STEPS), [1.0] * (n * STEPS)
+    for s in (60, 80, 100, 120):
+        norms[s], losses[s] = 50.0, 4.0
+    unclipped = make_config({"tricks.grad_clip.enabled": False, "train.lr": 0.3})
+    both = diagnose(trace_of(events([1.0] * n, [1.0] * n, losses=losses, norms=norms, clip_threshold=None),
+                             unclipped)).findings
+    assert [f.name for f in both[:2]] == ["exploding_gradients", "lr_too_high"]  # the cause first
+    clip = {"tricks.grad_clip.enabled": True, "tricks.grad_clip.threshold": 1.0}
+    assert both[0].prescription.overrides == both[1].prescription.overrides == {**clip, "train.lr": 0.03}
+    calm = diagnose(trace_of(events(falling(n), falling(n), norms=norms, clip_threshold=None), unclipped)).findings
+    assert calm[0].name == "exploding_gradients" and calm[0].prescription.overrides == clip  # the loss did not spike
 
 def test_clipping_on_most_steps_is_judged_for_sgd_only():
     n, sgd = 6, make_config({"train.optimizer": "sgd"})

@@ -31,6 +31,21 @@ def _rise(trace: Trace) -> tuple[int, float] | None:
     return (best, rise) if train[-1] < train[best] else None
 
 
+def accuracy_kept(trace: Trace) -> tuple[int, float, float] | None:
+    """For a classifier whose validation loss rose (:func:`_rise`): (the loss's best epoch's index, the
+    validation accuracy then, and now) when the accuracy has not fallen since by more than its own
+    noise. The loss then rises from confident mistakes, not from samples it no longer gets right;
+    None otherwise (or where the run has no accuracy)."""
+    found = _rise(trace)
+    accuracy = [e.val_accuracy for e in trace.epochs]
+    if found is None or not all(isinstance(a, (int, float)) for a in accuracy) or not _finite(accuracy):
+        return None
+    best = found[0]
+    if accuracy[best] - accuracy[-1] > trace.noise(accuracy):
+        return None
+    return best, accuracy[best], accuracy[-1]
+
+
 def overfitting(trace: Trace) -> Finding | None:
     found = _rise(trace)
     if found is None:
@@ -39,6 +54,10 @@ def overfitting(trace: Trace) -> Finding | None:
     val, train, n = trace.val_loss, trace.train_loss, len(trace.val_loss)
     caught = trace.status == "early_stopped"
     kept = " Early stopping caught it: the kept weights are those of epoch {}.".format(best + 1) if caught else ""
+    held = accuracy_kept(trace)
+    if held is not None and not caught:
+        kept = (f" The validation accuracy has not fallen with it ({held[1]:.3g} at epoch {best + 1}, {held[2]:.3g} "
+                "now): the loss rises from confident mistakes.")
     return Finding(
         "overfitting", "over-fitting", "note" if caught else "warning",
         confidence(n, n - 1 - best >= 2 * T.RISING_EPOCHS and rise >= 2 * T.RISE * val[best], T.FEW_EPOCHS),

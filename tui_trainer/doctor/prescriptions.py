@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from ..config.tricks import TRICKS
 from .findings import Finding, Prescription
-from .learning import lr_too_low
+from .learning import accuracy_kept, lr_too_low
 from .measured import lab_says
 from .stability import exploding_gradients, lr_too_high
 from .thresholds import FEW_EPOCHS, TINY_UPDATE
@@ -59,6 +59,11 @@ def _scaled_lr(trace: Trace, factor: float) -> dict[str, Any]:
 
 
 def _regularise(trace: Trace) -> dict[str, Any]:
+    """Over-fitting: where a classifier's validation accuracy held while its loss rose, label smoothing
+    (the loss rises from over-confident predictions; early stopping on the loss would stop before the
+    accuracy's best); else early stopping where it is off, and dropout, else more weight decay."""
+    if accuracy_kept(trace) is not None and _on(trace, "label_smoothing") is False:
+        return {"tricks.label_smoothing.enabled": True}
     change: dict[str, Any] = {}
     if _on(trace, "early_stopping") is False:
         change["tricks.early_stopping.enabled"] = True
@@ -72,8 +77,12 @@ def _regularise(trace: Trace) -> dict[str, Any]:
 
 
 def _clip(trace: Trace) -> dict[str, Any]:
+    """Exploding gradients: clipping at 1 where it is off, and where the loss itself spiked or diverged
+    too, the LR ten times lower as well, as for an LR too high (clipping bounds a step's length, not
+    the LR that made the run unstable); else, clipped already, the LR three times lower."""
     if _on(trace, "grad_clip") is False:
-        return {"tricks.grad_clip.enabled": True, "tricks.grad_clip.threshold": 1.0}
+        clip = {"tricks.grad_clip.enabled": True, "tricks.grad_clip.threshold": 1.0}
+        return {**clip, **_scaled_lr(trace, 0.1)} if lr_too_high(trace) else clip
     return _scaled_lr(trace, 1 / 3)
 
 
@@ -175,6 +184,12 @@ MENU: dict[str, tuple[Callable[[Trace], dict[str, Any]], str, str | None]] = {
 }
 
 
+#: A change that the finding's lab did not measure, with what it moves instead and the lab that did (None: none).
+OWN: dict[str, tuple[str, str | None]] = {
+    "tricks.label_smoothing.enabled": ("a lower validation loss at the same accuracy or better: softer predictions",
+                                       None)}
+
+
 def _word(key: str) -> str:
     """What a lab's verdict line calls the setting ``key``: ``tricks.weight_decay.value`` -> "weight decay"."""
     parts = key.split(".")
@@ -192,6 +207,9 @@ def prescribe(finding: Finding, trace: Trace, runs_dir: Path | str | None = None
     change = make(trace)
     if not change:
         return finding
+    for key, (own_moves, own_lab) in OWN.items():
+        if key in change:
+            moves, lab = own_moves, own_lab
     words = tuple(_word(key) for key in change)
     said = (lab_says(lab, runs_dir, words) or "no result of it yet") if lab else "no lab of this tool measured this"
     return replace(finding, prescription=Prescription(change, typed(change), moves, lab, said))

@@ -1,9 +1,9 @@
 """Every number the doctor judges by, in one place, each with how it was chosen.
 
 Each value is a first choice made by reasoning about what a healthy run looks like, said
-beside it; none is yet fitted to data. ``bench/doctor.py`` is to score them on a corpus of sick
-and healthy configurations, choosing on one half and scoring on the other: change a value here
-with its figures from there.
+beside it; where ``bench/doctor.py``'s corpus of sick and healthy configurations moved one, its
+comment gives the first value and the runs that moved it. The bench also chooses the values on
+one half of its cases and scores them on the other: change a value here with its figures from there.
 """
 
 from __future__ import annotations
