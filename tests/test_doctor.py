@@ -78,11 +78,12 @@ def test_a_classifier_whose_accuracy_held_while_its_loss_rose_gets_label_smoothi
 
     soft = first(held)
     assert soft.name == "overfitting" and "has not fallen with it (0.64 at epoch 8, 0.8 now)" in soft.evidence
+    assert "surer of its mistakes" in soft.why
     assert soft.prescription.overrides == {"tricks.label_smoothing.enabled": True}
     assert soft.prescription.lab is None and soft.prescription.lab_says == "no lab of this tool measured this"
     assert "softer predictions" in soft.prescription.moves
     lost = first(fell)
-    assert "has not fallen" not in lost.evidence
+    assert "has not fallen" not in lost.evidence and lost.why.endswith("worse on data it has not seen")
     assert lost.prescription.overrides == {"tricks.early_stopping.enabled": True, "tricks.dropout.enabled": True}
     assert lost.prescription.lab == "overfitting"
     smoothed = first(held, make_config({**{k: False for k in ("tricks.dropout.enabled",

@@ -65,7 +65,8 @@ def overfitting(trace: Trace) -> Finding | None:
         f"+{rise / val[best]:.0%}, while training loss fell from {train[best]:.4g} to {train[-1]:.4g}; "
         f"the gap is now {val[-1] - train[-1]:.4g}.{kept}",
         "the model learns its training samples rather than what they share: each further epoch makes it "
-        "worse on data it has not seen",
+        + ("surer of its mistakes on data it has not seen, though it does not yet get more of them wrong"
+           if held is not None and not caught else "worse on data it has not seen"),
         epoch=best + 1)
 
 
