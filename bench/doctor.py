@@ -13,7 +13,8 @@ purpose and healthy bundled presets, each trained with `tui-trainer train` on a 
     python bench/doctor.py                # seeds 0-2, two runs at a time
     python bench/doctor.py --toy --cases lr-10x-high,digits-cnn   # the pipeline end to end (tests)
 
-It writes bench/results/doctor.json (with --toy, doctor-toy.json in the temporary folder).
+It writes bench/results/doctor.json (with --seeds N other than 3, doctor-N-seeds.json beside it; with
+--toy, doctor-toy.json in the temporary folder).
 """
 
 from __future__ import annotations
@@ -283,7 +284,8 @@ def main() -> None:
             entry["prescribed_vs_random"] = compare(values["prescribed"], values["random"], goal)
         report["held_out"] = held_out(cases, traces)
     summarise(report)
-    out = Path(tempfile.gettempdir()) / "doctor-toy.json" if args.toy else RESULTS / "doctor.json"
+    name = "doctor.json" if args.seeds == 3 else f"doctor-{args.seeds}-seeds.json"  # the issue's 3, else beside it
+    out = Path(tempfile.gettempdir()) / "doctor-toy.json" if args.toy else RESULTS / name
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=1, default=str) + "\n")
     print(f"\nwritten: {out}")

@@ -264,6 +264,12 @@ def test_docs_doctor_md_shows_the_benchmarks_own_figures_and_curves():
     better = collections.Counter(e.get("prescribed_vs_as_run") for e in sick)
     assert f"| {better['better']} of {len(sick)} cases;" in page
     assert report["machine_short"].removeprefix("a ").replace(" (", " with ").rstrip(")") in page
+    five = json.loads((REPO / "bench" / "results" / "doctor-5-seeds.json").read_text())  # bench/doctor.py --seeds 5
+    sick5 = [e for e in five["cases"].values() if e["sick"]]
+    named, runs = sum(e["named_first"] for e in sick5), sum(len(e["first"]) for e in sick5)
+    assert five["seeds"] == [0, 1, 2, 3, 4] and f"| {named} of {runs} ({round(100 * named / runs)} %); " in page
+    for key, words in (("prescribed_vs_as_run", " cases;"), ("prescribed_vs_random", ", no clear difference on")):
+        assert f"| {collections.Counter(e.get(key) for e in sick5)['better']} of {len(sick5)}{words}" in page
     for name, entry in report["cases"].items():
         if entry["sick"] and "curve" in entry:
             curve = entry["curve"]
