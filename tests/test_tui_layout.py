@@ -97,11 +97,18 @@ def test_the_whole_footer_shows_at_80_columns(tmp_path):
     from textual.widgets import Footer
 
     async def scenario(app, pilot):
+        def shown():
+            return [key for key in app.screen.query_one(Footer).children if key.display]
+
         for view in ("main", "runs"):
             if view == "runs":
                 await pilot.press("r")
                 await pilot.pause(0.3)
-            keys = [key for key in app.screen.query_one(Footer).children if key.display]
+            try:  # the footer lays its keys out after the screen's first paint: under load, a moment later
+                await wait_for(pilot, lambda: len(shown()) >= 8 and all(key.region.width > 0 for key in shown()), 20)
+            except AssertionError:
+                pass  # the assertions below say what is wrong
+            keys = shown()
             assert len(keys) >= 8, view
             assert all(key.region.width > 0 for key in keys), view  # none pushed out of sight
             assert max(key.region.right for key in keys) <= 80, view
