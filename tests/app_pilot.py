@@ -16,6 +16,15 @@ async def wait_for(pilot, condition, timeout=60.0):
         await pilot.pause(0.05)
 
 
+async def settle(pilot, condition, timeout=20.0):
+    """Wait for ``condition`` (what the screen shows a moment later under load), without failing: the
+    assertions after it say what is wrong when it never comes."""
+    try:
+        await wait_for(pilot, condition, timeout)
+    except AssertionError:
+        pass
+
+
 async def settings_ready(pilot):
     """The settings groups after the training basics mount just after the first paint."""
     await wait_for(pilot, lambda: pilot.app.query_one(SettingsPanel).ready)

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from app_pilot import in_app, wait_for
+from app_pilot import in_app, settle, wait_for
 
 from tests.helpers import make_config
 from tests.test_cli import _assert_user_error, cli
@@ -93,7 +93,7 @@ def test_the_app_shows_the_data_view_and_the_confusion_matrix(tmp_path):
         from tui_trainer.tui.widgets.monitor import Monitor
 
         app.query_one(Monitor).show_loading("downloading cifar-10-python.tar.gz", 5 << 20, 10 << 20)
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "50%" in "\n".join(app.query_one(LiveView).plain_lines()))
         shown = "\n".join(app.query_one(LiveView).plain_lines())
         assert "loading data: downloading cifar-10-python.tar.gz 5.0/10.0 MB" in shown and "50%" in shown
         await pilot.press("d")

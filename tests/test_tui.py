@@ -6,7 +6,7 @@ test_tui_runs.py."""
 from pathlib import Path
 
 import pytest
-from app_pilot import in_app, start_training, wait_for
+from app_pilot import in_app, settle, start_training, wait_for
 
 from tui_trainer.tui.widgets.live_view import LiveView
 from tui_trainer.tui.widgets.monitor import Monitor
@@ -74,7 +74,8 @@ def test_a_run_that_cannot_start_says_why_once_and_leaves_nothing(tmp_path):
     async def scenario(app, pilot):
         app.action_start()
         await wait_for(pilot, lambda: app.session.finished.is_set())
-        await pilot.pause(0.2)
+        await settle(pilot, lambda: any("CUDA" in line for line in app.query_one(TailLog).plain_lines))
+        await pilot.pause(0.2)  # a second line, if one were sent, would be drawn by now
         said = [line for line in app.query_one(TailLog).plain_lines if "CUDA" in line]
         assert len(said) == 1 and said[0].startswith("the run failed: train.device: 'cuda' was asked for")
         assert not app.busy and not app.query_one(SettingsPanel).disabled
