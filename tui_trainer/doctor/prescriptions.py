@@ -60,7 +60,7 @@ def _scaled_lr(trace: Trace, factor: float) -> dict[str, Any]:
 
 def _regularise(trace: Trace) -> dict[str, Any]:
     """Over-fitting: where a classifier's validation accuracy held while its loss rose, label smoothing
-    (the loss rises from over-confident predictions; early stopping on the loss would stop before the
+    (the loss rises from over-confident predictions; early stopping on the loss would keep an epoch before the
     accuracy's best); else early stopping where it is off, and dropout, else more weight decay."""
     if accuracy_kept(trace) is not None and _on(trace, "label_smoothing") is False:
         return {"tricks.label_smoothing.enabled": True}
