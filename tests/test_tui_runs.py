@@ -187,3 +187,28 @@ def test_the_overlay_draws_runs_over_seeds_as_a_mean_and_a_band(tmp_path, small_
         assert "× 2 seeds" in str(plot.render())
 
     in_app(tmp_path, scenario, (120, 40))
+
+
+def test_a_key_that_does_not_apply_to_the_run_under_the_cursor_says_why(tmp_path):
+    """u on a completed run, w on a run that is not training: one warning each, nothing started (t on
+    a finished run treats it: tests/test_doctor_app.py)."""
+    from doctor_runs import events, falling
+    from helpers import write_run
+
+    write_run(tmp_path / "runs", "20261207-120000-cnn-mnist1d", make_config(), events(falling(4), falling(4)))
+
+    async def scenario(app, pilot):
+        await pilot.press("r")
+        runs = app.screen
+        assert isinstance(runs, RunsScreen)
+        await wait_for(pilot, lambda: len(runs.runs) == 1)
+        said = []
+        runs.notify = lambda text, severity="information", **_: said.append((text, severity))
+        await pilot.press("u")
+        await pilot.press("w")
+        assert said == [("20261207-120000-cnn-mnist1d is completed: only a stopped, failed, pruned or killed run "
+                         "can be resumed", "warning"),
+                        ("20261207-120000-cnn-mnist1d is completed: w follows a run while it trains", "warning")]
+        assert isinstance(app.screen, RunsScreen) and app.session is None  # nothing resumed or followed
+
+    in_app(tmp_path, scenario, size=(120, 40))

@@ -51,7 +51,6 @@ class RunsChanged(Message, bubble=False):
     """A run folder was created or finished: lists of runs should be read again."""
 
 
-
 @dataclass
 class LabRequested(Message):
     """The Labs screen asks to run the lab ``name`` on ``seeds`` seeds (None: the lab's own)."""

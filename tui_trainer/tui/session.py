@@ -35,7 +35,6 @@ class JobFinished(Message, bubble=False):
     """A job (a run, an ablation, a lab, the LR range test) ended in any way; posted from the
     worker client's reader thread."""
 
-
     job: Job
 
 

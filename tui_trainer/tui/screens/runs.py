@@ -15,6 +15,7 @@ a step boundary and stays resumable).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -167,13 +168,10 @@ class RunsScreen(Screen):
         self.query_one("#run-doctor", Static).update(doctor_line(self._cursor_run(), self.runs_dir))
 
     def action_treat(self) -> None:
-        run = self._cursor_run()
-        if run is None:
-            return
-        if run.status == "running":
-            self.notify(f"{run.id} is training now: t treats it once it has ended", severity="warning")
-            return
-        self.post_message(TreatRequested(run.path))
+        run = self._chosen(lambda r: f"{r.id} is training now: t treats it once it has ended"
+                           if r.status == "running" else None)
+        if run is not None:
+            self.post_message(TreatRequested(run.path))
 
     def _cursor_run(self) -> RunInfo | None:
         table = self.query_one("#runs-table", DataTable)
@@ -181,27 +179,32 @@ class RunsScreen(Screen):
             return None
         return self.runs[table.cursor_row]
 
-    def action_follow(self) -> None:
+    def _chosen(self, refusal: Callable[[RunInfo], str | None]) -> RunInfo | None:
+        """The run under the cursor for a key's action, unless there is none or ``refusal`` gives the
+        reason the key does not apply to it (said as a warning)."""
         run = self._cursor_run()
-        if run is None:
-            return
-        if run.status != "running":
-            self.notify(f"{run.id} is {run.status}: w follows a run while it trains", severity="warning")
-            return
-        self.post_message(FollowRequested(run.path))
+        why = refusal(run) if run is not None else None
+        if why:
+            self.notify(why, severity="warning")
+        return None if why else run
+
+    def action_follow(self) -> None:
+        run = self._chosen(lambda r: f"{r.id} is {r.status}: w follows a run while it trains"
+                           if r.status != "running" else None)
+        if run is not None:
+            self.post_message(FollowRequested(run.path))
 
     def action_resume(self) -> None:
-        run = self._cursor_run()
-        if run is None:
-            return
-        if run.status == "running":
-            self.notify(f"{run.id} is training now (w follows it, x stops it)", severity="warning")
-            return
-        if run.status not in ("stopped", "failed", "pruned", "interrupted"):
-            self.notify(f"{run.id} is {run.status}: only a stopped, failed, pruned or killed run can be resumed",
-                        severity="warning")
-            return
-        self.post_message(ResumeRequested(run.path))
+        def refusal(r: RunInfo) -> str | None:
+            if r.status == "running":
+                return f"{r.id} is training now (w follows it, x stops it)"
+            if r.status not in ("stopped", "failed", "pruned", "interrupted"):
+                return f"{r.id} is {r.status}: only a stopped, failed, pruned or killed run can be resumed"
+            return None
+
+        run = self._chosen(refusal)
+        if run is not None:
+            self.post_message(ResumeRequested(run.path))
 
     def action_filter(self) -> None:
         self.query_one("#runs-filter", Input).focus()
