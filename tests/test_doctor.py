@@ -228,7 +228,14 @@ def test_exploding_gradients_against_the_steps_before_and_the_first_steps():
     for s in (60, 80, 100, 120):
         shrinking[s] = 0.02
     assert exploding_gradients(trace_of(events(falling(n), falling(n), norms=shrinking))) is None
-
+    # a run shorter than the window (48 steps of 50): judged against the median of all its steps
+    short = [3.0] * 40 + [3.0, 80.0, 3.0, 120.0, 3.0, 900.0, 3.0, 3.0]  # 27x, 40x and 300x; under the 100x climb twice
+    found = exploding_gradients(trace_of(events([1.0] * 6, [1.0] * 6, losses=[1.0] * 48, norms=short,
+                                                clip_threshold=None)))
+    assert found and found.step == 42 and "worst, step 46: 900 against 3" in found.evidence
+    short[43] = 50.0  # two of over 20x: too few
+    assert exploding_gradients(trace_of(events([1.0] * 6, [1.0] * 6, losses=[1.0] * 48, norms=short,
+                                                clip_threshold=None))) is None
 
 
 def test_exploding_gradients_under_a_loss_that_spikes_too_get_clipping_and_a_lower_lr():

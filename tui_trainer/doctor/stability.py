@@ -21,16 +21,18 @@ LR_HIGH_WHY = ("steps that large overshoot the minimum: the loss jumps instead o
 def _jumps(points: list[tuple[int, float]], factor: float, first: bool) -> list[tuple[int, float, float]]:
     """(step, value, the median before it) of every point above ``factor`` times the median of the
     SPIKE_WINDOW points before it; ``first``: the first SPIKE_WINDOW points too, against their own
-    median (a gradient norm; a loss falls too fast at the start to be judged so)."""
-    if len(points) < T.SPIKE_WINDOW:
+    median (a gradient norm; a loss falls too fast at the start to be judged so). A run shorter than
+    the window has only its first points, judged so against all of them (with EARLY_STEPS at least)."""
+    window = min(T.SPIKE_WINDOW, len(points)) if first else T.SPIKE_WINDOW
+    if len(points) < max(window, T.EARLY_STEPS):
         return []
-    ordered, found = sorted(v for _, v in points[: T.SPIKE_WINDOW]), []
+    ordered, found = sorted(v for _, v in points[:window]), []
     for i, (step, value) in enumerate(points):
         median = ordered[len(ordered) // 2]
-        if (first or i >= T.SPIKE_WINDOW) and median > 0 and value > factor * median:
+        if (first or i >= window) and median > 0 and value > factor * median:
             found.append((step, value, median))
-        if i >= T.SPIKE_WINDOW:  # slide the window: the point leaving it out, this one in
-            ordered.remove(points[i - T.SPIKE_WINDOW][1])
+        if i >= window:  # slide the window: the point leaving it out, this one in
+            ordered.remove(points[i - window][1])
             insort(ordered, value)
     return found
 
