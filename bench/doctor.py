@@ -25,6 +25,7 @@ import datetime
 import json
 import math
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,7 @@ from tui_trainer.display import test_value  # noqa: E402
 from tui_trainer.doctor import diagnose, read_trace  # noqa: E402
 from tui_trainer.doctor import thresholds as T  # noqa: E402
 from tui_trainer.doctor.corpus import HEALTHY, MENU, SICK, Case  # noqa: E402
+from tui_trainer.doctor.prescriptions import wider  # noqa: E402
 from tui_trainer.experiments.labs.spec import Rule  # noqa: E402
 from tui_trainer.experiments.labs.stats import Stat, relation  # noqa: E402
 from tui_trainer.runs.catalog import load_run  # noqa: E402
@@ -57,8 +59,10 @@ def train(preset: str, settings: dict, seed: int, folder: Path, toy: bool) -> Pa
     """One `tui-trainer train` process on one thread; its run folder (None when it made none). A
     folder kept by an earlier --keep that holds a finished run is read again, not trained again."""
     made = [p for p in folder.iterdir() if p.is_dir()] if folder.exists() else []
-    if len(made) == 1 and (made[0] / "summary.json").exists():
+    if len(made) == 1 and (made[0] / "summary.json").exists() and kept(made[0], settings):
         return made[0]
+    for old in made:  # a run of other settings (a prescription since changed) or one that did not finish
+        shutil.rmtree(old)
     args = [sys.executable, "-m", "tui_trainer", "train", preset, "--seed", str(seed), "--threads", "1",
             "--runs-dir", str(folder), "--json"]
     for key, value in settings.items():
@@ -68,6 +72,21 @@ def train(preset: str, settings: dict, seed: int, folder: Path, toy: bool) -> Pa
     subprocess.run(args, capture_output=True, text=True)
     made = [p for p in folder.iterdir() if p.is_dir()] if folder.exists() else []
     return made[0] if made else None
+
+
+def kept(path: Path, settings: dict) -> bool:
+    """Whether the run in ``path`` was trained with ``settings``: each one as its config.toml has it."""
+    config = load_run(path).config
+    if config is None:
+        return False
+    for key, value in settings.items():
+        have = config
+        for part in key.split("."):
+            have = getattr(have, part)
+        same = list(have) == list(value) if isinstance(value, (list, tuple)) else have == value
+        if not same:
+            return False
+    return True
 
 
 def train_all(jobs: list[tuple], root: Path, workers: int, toy: bool) -> dict[tuple, Path | None]:
@@ -149,6 +168,8 @@ def random_change(case: Case, doctor: dict, rng: random.Random) -> dict:
             change = {"train.lr": float(f"{config.train.lr * factor:.2g}")}
         elif key == "train.epochs*":
             change = {"train.epochs": config.train.epochs * factor}
+        elif key == "model.width*":
+            change = wider(config.model, factor)
         elif key == "model.lstm.cell":
             if config.model.kind != "lstm" or config.model.lstm.cell == factor:
                 continue

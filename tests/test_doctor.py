@@ -121,6 +121,32 @@ def test_a_plateau_at_the_label_smoothing_floor_is_no_plateau():
     assert plateau(trace_of(events(flat, flat), make_config())) is not None  # no smoothing: 39 % of the way
 
 
+@pytest.mark.parametrize("model, widened", [
+    ({"model.cnn.channels": [2], "model.cnn.fc_hidden": 0}, "--set model.cnn.channels=[8]"),
+    ({"model.cnn.channels": [4, 8], "model.cnn.fc_hidden": 16},
+     "--set model.cnn.channels=[16,32] --set model.cnn.fc_hidden=64"),
+    ({"model.kind": "lstm", "model.lstm.hidden_size": 8}, "--set model.lstm.hidden_size=32"),
+    ({"model.kind": "resnet", "model.resnet.widths": [4, 8], "model.resnet.depth": 10},
+     "--set model.resnet.widths=[16,32]"),
+    ({"model.kind": "transformer", "model.transformer.d_model": 16, "tricks.batchnorm.enabled": False},
+     "--set model.transformer.d_model=64"),
+])
+def test_a_plateau_on_a_model_smaller_than_its_data_is_prescribed_a_wider_model(model, widened):
+    n, config = 12, make_config({**model, "train.lr": 0.01})
+    stuck = [2.3 - 1.0 * min(e, 3) / 3 for e in range(n)]
+    small = events(stuck, stuck, parameters=424, train_size=1000)
+    [found] = [f for f in diagnose(trace_of(small, config)).findings if f.name == "plateau"]
+    assert found.evidence.endswith("; the model has 424 parameters for 1,000 training samples")
+    assert found.prescription.typed == widened and found.prescription.lab is None
+    assert found.prescription.moves.startswith("a lower training loss")
+    language = events(stuck, stuck, parameters=424, train_size=10, tokens_per_sample=64)  # each token a target
+    [found] = [f for f in diagnose(trace_of(language, config)).findings if f.name == "plateau"]
+    assert found.evidence.endswith("424 parameters for 640 training tokens") and found.prescription.typed == widened
+    roomy = events(stuck, stuck, parameters=1000, train_size=1000)  # one parameter a sample: not small
+    [found] = [f for f in diagnose(trace_of(roomy, config)).findings if f.name == "plateau"]
+    assert "parameters for" not in found.evidence and found.prescription.typed == "--lr 0.03"
+
+
 def test_lr_too_low_is_a_loss_still_falling_at_its_pace_when_the_run_ends():
     n = 12
     steady = [2.3 * 0.97 ** e for e in range(n)]  # -3 % an epoch to the end: -9 % over the tail

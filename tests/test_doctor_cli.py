@@ -102,6 +102,7 @@ def test_a_change_is_typed_as_train_takes_it():
     assert typed({"train.lr": 0.0003, "train.epochs": 40}) == "--lr 0.0003 --epochs 40"
     assert typed({"tricks.grad_clip.threshold": 1.5, "tricks.mixed_precision.dtype": "bf16"}) == (
         "--set tricks.grad_clip.threshold=1.5 --set tricks.mixed_precision.dtype=bf16")
+    assert typed({"model.cnn.channels": [64, 128]}) == "--set model.cnn.channels=[64,128]"  # one word in a shell
     n = 16  # the prescription's change is the run's own settings, changed
     run = events(falling(n), rising_val(8, n, 0.4))
     config = make_config({"tricks.dropout.enabled": True, "tricks.weight_decay.value": 0.02})

@@ -96,4 +96,5 @@ MENU: tuple[tuple[str, Any], ...] = (
     ("tricks.batchnorm.enabled", None), ("tricks.dropout.enabled", None), ("tricks.weight_decay.enabled", None),
     ("tricks.lr_schedule.enabled", None), ("tricks.early_stopping.enabled", None), ("tricks.grad_clip.enabled", None),
     ("model.lstm.cell", "lstm"),  # a recurrent model's cell (where it is not an LSTM already)
+    ("model.width*", 4),  # every layer's width (thresholds.WIDEN: what a plateau on a small model is prescribed)
 )

@@ -135,6 +135,23 @@ def _floor(trace: Trace) -> float | None:
     return -(true * math.log(true) + (k - 1) * other * math.log(other))
 
 
+def small_model(trace: Trace) -> bool:
+    """Fewer parameters than SMALL_MODEL per training target (a sample, or a sequence's every token):
+    a model too small to hold even one number for each."""
+    started = trace.started
+    if started is None or not started.parameters or not started.train_size:
+        return False
+    return started.parameters < T.SMALL_MODEL * started.train_size * max(1, started.tokens_per_sample)
+
+
+def _targets(trace: Trace) -> str:
+    """"1,000 training samples", or a language model's "512,000 training tokens"."""
+    started = trace.started
+    tokens = started.tokens_per_sample if started is not None else 0
+    return (f"{started.train_size * tokens:,} training tokens" if tokens
+            else f"{started.train_size if started else 0:,} training samples")
+
+
 def plateau(trace: Trace) -> Finding | None:
     """The training loss flat over the last part of the run, far above where it started from
     or not beating the data's own baselines: the model stopped learning, short of the data."""
@@ -150,6 +167,8 @@ def plateau(trace: Trace) -> Finding | None:
         return None
     lowest = f", above the lowest it can reach ({floor:.3g}, with label smoothing)" if floor else ""
     versus = behind if behind else f"{mean / start:.0%} of the loss it started from ({start:.4g}){lowest}"
+    if small_model(trace):
+        versus += f"; the model has {trace.started.parameters:,} parameters for {_targets(trace)}"
     return Finding(
         "plateau", "a plateau short of the data (under-fitting)", "warning",
         confidence(len(train), behind is not None, T.FEW_EPOCHS),

@@ -10,12 +10,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
+from ..config.schema import ModelConfig
 from ..config.tricks import TRICKS
 from .findings import Finding, Prescription
-from .learning import accuracy_kept, lr_too_low
+from .learning import accuracy_kept, lr_too_low, small_model
 from .measured import lab_says
 from .stability import exploding_gradients, lr_too_high
-from .thresholds import FEW_EPOCHS, TINY_UPDATE
+from .thresholds import FEW_EPOCHS, TINY_UPDATE, WIDEN
 from .trace import Trace
 
 
@@ -29,13 +30,15 @@ def typed(overrides: dict[str, Any]) -> str:
         elif key in ("train.lr", "train.epochs"):
             words.append(f"--{parts[1]} {_number(value)}")
         else:
-            words.append(f"--set {key}={_number(value) if isinstance(value, (int, float)) else value}")
+            words.append(f"--set {key}={_number(value) if isinstance(value, (int, float, list, tuple)) else value}")
     return " ".join(words)
 
 
 def _number(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return f"[{','.join(_number(v) for v in value)}]"  # no spaces: one word in a shell
     return f"{value:.2g}" if isinstance(value, float) else str(value)
 
 
@@ -144,6 +147,31 @@ def _out_of_chance(trace: Trace) -> dict[str, Any]:
     return _scaled_lr(trace, 0.1)
 
 
+def wider(model: ModelConfig, factor: int) -> dict[str, Any]:
+    """Every width of ``model`` ``factor`` times: a CNN's blocks and hidden layer, a ResNet's stages, a
+    recurrent model's hidden units, a Transformer's d_model (its heads still divide it)."""
+    if model.kind == "cnn":
+        change: dict[str, Any] = {"model.cnn.channels": [c * factor for c in model.cnn.channels]}
+        if model.cnn.fc_hidden:
+            change["model.cnn.fc_hidden"] = model.cnn.fc_hidden * factor
+        return change
+    if model.kind == "resnet":
+        return {"model.resnet.widths": [w * factor for w in model.resnet.widths]}
+    if model.kind == "lstm":
+        return {"model.lstm.hidden_size": model.lstm.hidden_size * factor}
+    if model.kind == "transformer":
+        return {"model.transformer.d_model": model.transformer.d_model * factor}
+    return {}
+
+
+def _unstick(trace: Trace) -> dict[str, Any]:
+    """A plateau: a model smaller than its data made WIDEN times wider (its capacity is what holds it
+    back), else the LR three times higher."""
+    if trace.config is not None and small_model(trace):
+        return wider(trace.config.model, WIDEN) or _scaled_lr(trace, 3.0)
+    return _scaled_lr(trace, 3.0)
+
+
 def _fixed(change: dict[str, Any]) -> Callable[[Trace], dict[str, Any]]:
     return lambda trace: dict(change)
 
@@ -162,7 +190,7 @@ MENU: dict[str, tuple[Callable[[Trace], dict[str, Any]], str, str | None]] = {
     "overfitting": (_regularise, "the validation loss's rise, and a lower best validation loss", "overfitting"),
     "early_stopping_absent": (_fixed({"tricks.early_stopping.enabled": True}),
                               "the kept weights: the best epoch's, not the last", "early-stopping"),
-    "plateau": (lambda t: _scaled_lr(t, 3.0), "the training loss off its plateau (or try tui-trainer lr-find)", None),
+    "plateau": (_unstick, "the training loss off its plateau (or try tui-trainer lr-find)", None),
     "lr_too_low": (lambda t: _scaled_lr(t, 10.0 if _barely_moved(t) else 3.0),
                    "a lower loss in the same epochs (or try tui-trainer lr-find)", None),
     "schedule_too_short": (_epochs, "a lower best validation loss, reached before the LR's floor", "lr-schedules"),
@@ -185,9 +213,12 @@ MENU: dict[str, tuple[Callable[[Trace], dict[str, Any]], str, str | None]] = {
 
 
 #: A change that the finding's lab did not measure, with what it moves instead and the lab that did (None: none).
+WIDER = ("a lower training loss: room for more of what the data hold", None)
 OWN: dict[str, tuple[str, str | None]] = {
     "tricks.label_smoothing.enabled": ("a lower validation loss at the same accuracy or better: softer predictions",
-                                       None)}
+                                       None),
+    "model.cnn.channels": WIDER, "model.resnet.widths": WIDER, "model.lstm.hidden_size": WIDER,
+    "model.transformer.d_model": WIDER}
 
 
 def _word(key: str) -> str:
