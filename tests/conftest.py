@@ -47,3 +47,9 @@ def no_batch_checksums(monkeypatch):
 
     monkeypatch.setattr(cifar, "check_integrity", lambda path, md5=None: os.path.isfile(path))
     monkeypatch.setattr(utils, "check_integrity", lambda path, md5=None: os.path.isfile(path))
+
+
+@pytest.fixture(autouse=True)
+def _no_trust_leaks(monkeypatch):
+    """`--yes`, run in this process, trusts a preset's code for the rest of the process: undone after each test."""
+    monkeypatch.setenv("TUI_TRAINER_TRUST", "")

@@ -95,7 +95,7 @@ def test_a_mistaken_setting_names_the_option_that_made_it():
     # the same rule for every setting: a classifier reads no regression loss, Adam no Nesterov
     code, out = invoke("train", "digits-cnn", "--set", "train.loss=mae")
     assert code == 2 and out.startswith("error: --set train.loss=mae: train.loss: this run does not read it: only a "
-                                        "series (regression) reads it")
+                                        "regression (a series, or your own data with real-valued targets) reads it")
     code, out = invoke("train", "digits-cnn", "--set", "train.nesterov=true")
     assert code == 2 and "train.nesterov: this run does not read it: only SGD reads it" in out
 

@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tui_trainer"
 #: Lower numbers are lower layers; a module may import its own layer and those below.
 LAYERS = {
     "errors": 0, "atomic": 0,
-    "config": 1,
+    "config": 1, "usercode": 1,
     "data": 2, "models": 2,
     "engine": 3,
     "runs": 4, "display": 4, "launcher": 4,

@@ -11,10 +11,10 @@ from typing import List, Optional
 import typer
 
 from .. import __version__
-from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..config.tricks import TRICKS
 from ..errors import UserError
+from ..usercode.trust import require_all
 from .common import (
     MARKUP,
     complete_preset,
@@ -29,6 +29,7 @@ from .common import (
     threads_for,
     threads_option,
     train_overrides,
+    yes_option,
 )
 from . import doctor_commands  # noqa: F401  (runs diagnose, runs treat)
 from .data_commands import data as data_command
@@ -111,6 +112,7 @@ def train(
     lr: Optional[float] = typer.Option(None, "--lr", help="Base learning rate (train.lr)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or mps (train.device)."),
     threads: Optional[int] = threads_option(),
+    yes: bool = yes_option(),
     runs_dir: Path = runs_dir_option("Where run folders are created."),
     json_: Optional[bool] = typer.Option(None, "--json/--no-json",
                                          help="One JSON object per event and line (default "
@@ -178,6 +180,7 @@ def ablate(
                                    help="Override a setting of the preset for every variant. Repeatable."),
     epochs: Optional[int] = epochs_option(),
     threads: Optional[int] = threads_option(),
+    yes: bool = yes_option(),
     runs_dir: Path = runs_dir_option("Where the ablation folder is created."),
     jobs: Optional[int] = jobs_option(),
     ray: Optional[str] = ray_option(),
@@ -190,8 +193,9 @@ def ablate(
     jobs = jobs or 1
     try:
         config, _ = load_preset(preset, train_overrides(set_, epochs=epochs, threads=threads_for(jobs, threads)))
-    except ConfigError as exc:
-        fail(str(exc))
+        require_all(config)  # the preset's own code: found, and said yes to
+    except UserError as exc:
+        fail(str(exc), exc.exit_code)
     from ..experiments import ablate as ablation
     from ..display import duration, fmt, headline
     from ..engine import Control

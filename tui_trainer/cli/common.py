@@ -73,6 +73,21 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=1, default=str))
 
 
+def _yes(value: bool) -> bool:
+    if value:
+        from ..usercode.trust import allow_for_this_command
+
+        allow_for_this_command()
+    return value
+
+
+def yes_option() -> Any:
+    """``--yes``: run the Python code a preset names without asking (the same in every command that trains)."""
+    return typer.Option(False, "--yes", "-y", callback=_yes,
+                        help="Run the Python code the preset names (model.python.factory, data.python.loader) "
+                             "without asking, as TUI_TRAINER_TRUST=1 does.")
+
+
 def epochs_option() -> Any:
     """``--epochs N``, the same in every command that trains (checked as ``train.epochs`` is)."""
     return typer.Option(None, "--epochs", "-e", help="Maximum epochs of each run (train.epochs).")

@@ -8,6 +8,7 @@ import typer
 
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..errors import UserError
+from ..usercode.trust import require_all
 from .common import complete_preset, fail
 
 
@@ -30,6 +31,7 @@ def data(
     loading = DataProgress()
     try:
         config, _ = load_preset(preset or DEFAULT_PRESET, list(set_))
+        require_all(config)  # the preset's own code: found, and said yes to
         datasets = load_data(config.data, "cpu", loading)
     except UserError as exc:
         loading.close()

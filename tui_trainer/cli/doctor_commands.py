@@ -20,6 +20,7 @@ from .common import (
     ray_option,
     runs_dir_option,
     threads_option,
+    yes_option,
 )
 from .runs_commands import RUN_HELP, _resolve, runs_app
 
@@ -64,6 +65,7 @@ def runs_treat(run: str = typer.Argument("latest", help=RUN_HELP, autocompletion
                                               "weighs the spread)."),
                epochs: Optional[int] = epochs_option(),
                threads: Optional[int] = threads_option(),
+               yes: bool = yes_option(),
                jobs: Optional[int] = jobs_option(),
                runs_dir: Path = runs_dir_option("Where the treatment's lab folder is created."),
                ray: Optional[str] = ray_option()) -> None:

@@ -22,8 +22,11 @@ def _threads_given(threads: int | None) -> list:
 def check_preset(preset: str | None, overrides: list, threads: int | None) -> None:
     """The preset and the settings given, checked as training would check them, without torch:
     a mistake is one line at once, not after the seconds torch takes to import."""
+    from ..usercode.trust import require_all
+
     try:
-        load_preset(preset or DEFAULT_PRESET, [*overrides, *_threads_given(threads)])
+        config, _ = load_preset(preset or DEFAULT_PRESET, [*overrides, *_threads_given(threads)])
+        require_all(config)  # the preset's own code: found, and said yes to, before anything is imported
     except UserError as exc:
         fail(str(exc), exc.exit_code)
 

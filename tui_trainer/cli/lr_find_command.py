@@ -9,10 +9,10 @@ from typing import List, Optional
 
 import typer
 
-from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..errors import UserError
-from .common import complete_preset, fail, threads_option, train_overrides
+from ..usercode.trust import require_all
+from .common import complete_preset, fail, threads_option, train_overrides, yes_option
 
 
 def lr_find(
@@ -24,6 +24,7 @@ def lr_find(
     set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
                                    help="Override a setting of the preset. Repeatable."),
     threads: Optional[int] = threads_option(),
+    yes: bool = yes_option(),
     out: Optional[Path] = typer.Option(None, "--output", "-o",
                                        help="Write the loss against the LR as a PNG here (needs matplotlib)."),
     apply: bool = typer.Option(False, "--apply", help="Write the valley suggestion into the preset's train.lr (a "
@@ -34,8 +35,9 @@ def lr_find(
     descent of the loss and the valley. The model, the optimizer and the RNG are untouched."""
     try:
         config, path = load_preset(preset, train_overrides(set_, threads=threads))
-    except ConfigError as exc:
-        fail(str(exc))
+        require_all(config)  # the preset's own code: found, and said yes to
+    except UserError as exc:
+        fail(str(exc), exc.exit_code)
     from ..engine.lr_find import check_range
     from ..engine.lr_find import lr_find as run_lr_find
     from ..launcher import Launcher

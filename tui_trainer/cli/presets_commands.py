@@ -34,8 +34,11 @@ def presets_list() -> None:
             rows.append([entry.name, "?", "?", "?", "?", "?", entry.origin, f"invalid: {exc.problems[0]}"])
             continue
         try:
-            spec = dataset_spec(c.data)
-            shape, size, state = spec.shape_text, f"{spec.train_size + spec.test_size:,}", dataset_state(c.data)
+            if c.data.dataset == "python":  # listing runs no one's code: it is called when the preset trains
+                shape, size, state = "?", "?", f"from your code: {c.data.python.loader}"
+            else:
+                spec = dataset_spec(c.data)
+                shape, size, state = spec.shape_text, f"{spec.train_size + spec.test_size:,}", dataset_state(c.data)
         except DatasetError as exc:
             shape, size, state = "?", "?", str(exc)
         rows.append([entry.name, c.model.kind, c.data.dataset, shape, size, state, entry.origin, c.description])
@@ -48,7 +51,9 @@ def presets_show(name: str = typer.Argument(..., help="Preset name or path.", au
                  set_: List[str] = typer.Option([], "--set", "-s", metavar="KEY=VALUE",
                                                 help="A setting, as train takes it: shown applied. Repeatable."),
                  as_json: bool = json_option("Every setting")) -> None:
-    """Print the preset with every setting resolved (defaults filled in, --set applied)."""
+    """Print the preset with every setting resolved (defaults filled in, --set applied), and the Python code it runs."""
+    from ..usercode.trust import imports
+
     try:
         config, path = load_preset(name, train_overrides(set_))
     except ConfigError as exc:
@@ -59,8 +64,13 @@ def presets_show(name: str = typer.Argument(..., help="Preset name or path.", au
         from ..doctor import diagnose_config
 
         rules = [f.to_dict() for f in diagnose_config(config)]
-        return print_json({"path": str(path), "config": config_to_dict(config), "rules": rules})
+        return print_json({"path": str(path), "config": config_to_dict(config), "rules": rules,
+                           "imports": imports(config)})
     typer.echo(f"# {path}" + (f" with {', '.join(f'--set {item}' for item in set_)}" if set_ else ""))
+    for code in imports(config):  # the Python code it runs, said before anything runs
+        said = code.get("problem") or (f"{code['code']} (sha256 {str(code['sha256'])[:12]}, "
+                                       f"{'trusted' if code['trusted'] else 'not trusted yet: train asks for --yes'})")
+        typer.echo(f"# runs Python code: {said}")
     typer.echo(rule_notes(config), nl=False)
     typer.echo(with_trick_notes(dumps_config(config)), nl=False)
 
@@ -91,6 +101,24 @@ def with_trick_notes(toml: str) -> str:
             lines.append(f"# {trick.title}: {trick.help} (train --{trick.flag}/--no-{trick.flag})\n")
         lines.append(line)
     return "".join(lines)
+
+
+@presets_app.command("trust")
+def presets_trust(name: str = typer.Argument(..., help="Preset name or path.", autocompletion=complete_preset)) -> None:
+    """Trust the Python code a preset names, as it is now: later runs need no --yes until a file changes."""
+    from ..usercode.refs import CodeError, refs_of
+    from ..usercode.trust import trust
+
+    try:
+        config, path = load_preset(name)
+        refs = refs_of(config)
+    except (ConfigError, CodeError) as exc:
+        fail(str(exc))
+    if not refs:
+        fail(f"{path} runs no code of its own (model.kind and data.dataset are not \"python\"): nothing to trust")
+    for ref in refs:
+        trust(ref)
+        typer.echo(f"trusted: {ref.where} (sha256 {(ref.digest() or '-')[:12]})")
 
 
 @presets_app.command("validate")

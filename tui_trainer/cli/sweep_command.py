@@ -7,9 +7,9 @@ from typing import List, Optional
 
 import typer
 
-from ..config import ConfigError
 from ..config.presets import DEFAULT_PRESET, load_preset
 from ..errors import UserError
+from ..usercode.trust import require_all
 from .common import (
     complete_preset,
     epochs_option,
@@ -22,6 +22,7 @@ from .common import (
     threads_for,
     threads_option,
     train_overrides,
+    yes_option,
 )
 
 
@@ -35,6 +36,7 @@ def sweep(
                                    help="Override a setting for every trial. Repeatable."),
     epochs: Optional[int] = epochs_option(),
     threads: Optional[int] = threads_option(),
+    yes: bool = yes_option(),
     runs_dir: Path = runs_dir_option("Where the sweep folder is created."),
     jobs: Optional[int] = jobs_option(),
     ray: Optional[str] = ray_option(),
@@ -57,8 +59,9 @@ def sweep(
     130/143 after Ctrl-C/SIGTERM, 1 when stopped from the app's Runs view (x)."""
     try:
         config, _ = load_preset(preset, train_overrides(set_, epochs=epochs, threads=threads_for(jobs or 1, threads)))
-    except ConfigError as exc:
-        fail(str(exc))
+        require_all(config)  # the preset's own code: found, and said yes to
+    except UserError as exc:
+        fail(str(exc), exc.exit_code)
     from ..experiments import sweep as sweeps
     from ..display import duration, fmt, headline
     from ..engine import Control

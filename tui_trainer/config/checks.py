@@ -45,6 +45,12 @@ def cross_checks(config: Config) -> list[Problem]:
     if config.tricks.augment.enabled and config.data.dataset in SEQUENCE_DATASETS:
         out.append(Problem("tricks.augment.enabled", f"random crops and flips are for images; {config.data.dataset} "
                                                       "is 1-D sequences: switch it off"))
+    if config.model.kind == "python" and not config.model.python.factory:
+        out.append(Problem("model.python.factory", 'model.kind = "python" needs the callable that builds the model: '
+                                                   '"path/to/file.py:function" or "package.module:function"'))
+    if config.data.dataset == "python" and not config.data.python.loader:
+        out.append(Problem("data.python.loader", 'data.dataset = "python" needs the callable that gives the data: '
+                                                 '"path/to/file.py:function" or "package.module:function"'))
     if config.data.dataset in ("image_folder", "npz") and not config.data.path:  # text has a default corpus
         what = ("a folder with one sub-folder of images per class" if config.data.dataset == "image_folder"
                 else "a .npz file with x and y")
@@ -73,8 +79,9 @@ def _schedule_checks(config: Config) -> list[Problem]:
 #: Settings outside [data] and the model's tables that only some runs read: key -> (whether this run
 #: reads it, which runs do).
 READ_WHEN = {
-    "train.loss": (lambda c: c.data.dataset == "series", "only a series (regression) reads it; classes and "
-                                                         "characters use cross-entropy"),
+    "train.loss": (lambda c: c.data.dataset in ("series", "python"),
+                   "only a regression (a series, or your own data with real-valued targets) reads it; classes and "
+                   "characters use cross-entropy"),
     "train.nesterov": (lambda c: c.train.optimizer == "sgd", "only SGD reads it (train.optimizer = \"sgd\")"),
 }
 

@@ -19,6 +19,8 @@ def _f(default: Any, help: str, **constraints: Any) -> Any:
     if isinstance(default, (list, tuple)):
         value = tuple(default)
         return field(default_factory=lambda: value, metadata={"help": help, **constraints})
+    if isinstance(default, dict):  # a free table (a user's callable's keyword arguments): a fresh one each time
+        return field(default_factory=lambda: dict(default), metadata={"help": help, **constraints})
     return field(default=default, metadata={"help": help, **constraints})
 
 

@@ -21,6 +21,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from ..errors import UserError
+from ..usercode.refs import KEYS as CODE_KEYS
+from ..usercode.refs import absolute
 from .fields import field_types, variant_key, variant_tables
 from .checks import Problem
 from .checks import cross_checks, unread_override
@@ -122,6 +124,11 @@ def _build(cls: type, data: Any, path: str, out: list[Problem]) -> Any:
         sub = _join(path, name)
         if dataclasses.is_dataclass(kind):
             values[name] = _build(kind, data[name], sub, out)
+        elif typing.get_origin(kind) is dict:  # a free table: the keys are the user's (a callable's arguments)
+            if isinstance(data[name], dict):
+                values[name] = _deepcopy(data[name])
+            else:
+                out.append(Problem(sub, f"expected a table, got {_type_name(data[name])} {data[name]!r}"))
         elif typing.get_origin(kind) is tuple:
             (item_kind, _) = typing.get_args(kind)
             items = data[name]
@@ -296,6 +303,8 @@ def apply_overrides(raw: dict, overrides) -> tuple[dict, dict[str, str]]:
                 where = ".".join(parts[: i + 1])
                 raise ConfigError([f"{label}: {where} is a value, not a table"])
             node = child
+        if ".".join(parts) in CODE_KEYS and isinstance(value, str):
+            value = absolute(value, Path.cwd())  # typed: a file relative to where the command runs
         node[parts[-1]] = value
         origin[".".join(parts)] = label
     return merged, origin
@@ -332,7 +341,18 @@ def load_config(path: Path | str, overrides=None) -> Config:
     path = Path(path)
     raw = read_toml(path)
     raw.setdefault("name", path.stem)
+    _code_beside(raw, path.resolve().parent)
     return config_from_dict(raw, str(path), overrides)
+
+
+def _code_beside(raw: dict, folder: Path) -> None:
+    """A preset's own code named by a relative file (``model.py:make``) is the file beside the preset:
+    made absolute here, so that a run folder's copy of the settings names the same file."""
+    for key in CODE_KEYS:
+        table, sub, name = key.split(".")
+        node = raw.get(table, {}).get(sub) if isinstance(raw.get(table), dict) else None
+        if isinstance(node, dict) and isinstance(node.get(name), str):
+            node[name] = absolute(node[name], folder)
 
 
 def replace(config: Config, overrides: dict[str, Any] | list) -> Config:

@@ -38,6 +38,8 @@ AFTER = {"tricks.lr_schedule": _schedule_kinds}
 def _type(kind) -> str:
     if typing.get_origin(kind) is tuple:
         return f"array of {typing.get_args(kind)[0].__name__}"
+    if typing.get_origin(kind) is dict:
+        return "table"
     return {bool: "bool", int: "int", float: "float", str: "string"}[kind]
 
 

@@ -8,12 +8,13 @@ walks these fields to validate a TOML document, so the schema is declared once, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .fields import _f, _table
 from .tricks import TRICK_NAMES, TricksConfig
 
 
-DATASETS = ("mnist1d", "digits", "mnist", "fashion_mnist", "cifar10", "image_folder", "npz", "text", "series")
+DATASETS = ("mnist1d", "digits", "mnist", "fashion_mnist", "cifar10", "image_folder", "npz", "text", "series", "python")
 COLORS = ("rgb", "grayscale")
 #: Datasets of 1-D sequences, where the image-only tricks cannot apply.
 SEQUENCE_DATASETS = ("mnist1d", "text", "series")
@@ -24,12 +25,13 @@ DATA_READ_BY = {"path": ("image_folder", "npz", "text", "series"), "seq_len": ("
                 "download": ("mnist", "fashion_mnist", "cifar10"),
                 **{key: ("series",) for key in ("column", "date_column", "window", "horizon", "season", "transform",
                                                 "val_periods", "test_periods")},
+                "python.loader": ("python",), "python.args": ("python",),
                 # text and series are split by position
                 "split_seed": tuple(d for d in DATASETS if d not in ("text", "series")),
                 "val_fraction": tuple(d for d in DATASETS if d != "text")}
 SERIES_TRANSFORMS = ("level", "difference", "last_value", "both")
 REGRESSION_LOSSES = ("mse", "mae")
-MODEL_KINDS = ("cnn", "lstm", "resnet", "transformer")
+MODEL_KINDS = ("cnn", "lstm", "resnet", "transformer", "python")
 RNN_CELLS = ("lstm", "gru", "rnn")
 NORM_PLACES = ("pre", "post")
 HEAD_NORMS = ("none", "before_dropout", "after_dropout")
@@ -37,6 +39,15 @@ OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 NONFINITE_POLICIES = ("stop", "skip")
 BACKENDS = ("auto", "gloo", "nccl")
+
+
+@dataclass(frozen=True)
+class PythonDataConfig:
+    loader: str = _f("", "the callable that gives the data: \"package.module:function\" or \"path/to/file.py:"
+                         "function\" (a path relative to the preset's own folder); it returns arrays or tensors: "
+                         "a dict with x, y [, x_test, y_test, x_val, y_val, classes], or a tuple (x, y[, x_test, "
+                         "y_test])")
+    args: dict[str, Any] = _f({}, "keyword arguments the loader is called with: a table of any values")
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,7 @@ class DataConfig:
     memory_budget_mb: float = _f(0.0, "datasets up to this size (all splits, as stored) are held on the device; "
                                       "larger ones stream from disk through a DataLoader "
                                       "(0 = half the device's memory)", min=0.0)
+    python: PythonDataConfig = _table(PythonDataConfig, "data.dataset = \"python\": data from your own code")
 
 
 @dataclass(frozen=True)
@@ -142,6 +154,15 @@ class TransformerConfig:
 
 
 @dataclass(frozen=True)
+class PythonModelConfig:
+    factory: str = _f("", "the callable that builds the model: \"package.module:function\" or \"path/to/file.py:"
+                          "function\" (a path relative to the preset's own folder); it is called with the data's spec "
+                          "(input_shape, num_classes, task) and [model.python.args], plus batchnorm and dropout "
+                          "where it takes them, and returns an nn.Module")
+    args: dict[str, Any] = _f({}, "keyword arguments the factory is called with: a table of any values")
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """``kind`` picks the model family; the family's settings are the table of the same name,
     ``[model.cnn]`` or ``[model.lstm]``, and only that one applies (and is written back)."""
@@ -158,6 +179,8 @@ class ModelConfig:
     transformer: TransformerConfig = _table(TransformerConfig, "model.kind = \"transformer\" (text): a "
                                                                "decoder-only character Transformer "
                                                               "with causal attention, learned positions and LayerNorm")
+    python: PythonModelConfig = _table(PythonModelConfig, "model.kind = \"python\": a model from your own code "
+                                                          "(docs/own-code.md)")
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,10 @@ def config_to_dict(config: Config) -> dict:
             selector = variant_key(cls)
             skip = {t for t in variant_tables(cls) if t != getattr(value, selector)} if selector else set()
             return {f.name: convert(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name not in skip}
-        if isinstance(value, tuple):
+        if isinstance(value, (tuple, list)):
             return [convert(v) for v in value]
+        if isinstance(value, dict):  # a free table: a copy, so the config stays as it was
+            return {k: convert(v) for k, v in value.items()}
         return value
 
     return convert(config)
@@ -42,6 +44,8 @@ def toml_value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)  # a TOML basic string escapes as JSON does (non-ASCII as is)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
     return repr(value)
 
 

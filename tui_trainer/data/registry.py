@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ..config.schema import DataConfig
-from . import digits, image_folder, mnist1d, npz, series, text
+from . import digits, image_folder, mnist1d, npz, python, series, text
 from .arrays import Arrays
 from .spec import DatasetError, DataSpec, Progress
 from .vision import CIFAR10, FASHION_MNIST, MNIST
@@ -34,6 +34,7 @@ DATASETS: dict[str, Any] = {
     "npz": npz,
     "text": text,
     "series": series,
+    "python": python,  # the user's own: data.python.loader
 }
 
 def _source(name: str) -> Any:

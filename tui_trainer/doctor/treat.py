@@ -76,8 +76,11 @@ def prepare(run: RunInfo, runs_dir: Path | str, finding: str | None = None, seed
             ) -> tuple[Path, Finding]:
     """Diagnose ``run``, choose the finding to treat (``finding``, else the first with a prescription)
     and write its treatment's lab file: what ``runs treat`` and the app's ``t`` start from."""
+    from ..usercode.trust import require_all
     from .diagnose import diagnose_run
 
+    if run.config is not None:
+        require_all(run.config)  # the run's own code, if it has some: said yes to before its treatment trains it
     chosen = choose(diagnose_run(run.path, runs_dir), finding)
     return treatment_file(run, chosen, seeds or DEFAULT_SEEDS), chosen
 

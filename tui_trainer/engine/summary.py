@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import torch
 
 from ..models import count_parameters, describe, model_notes
+from ..usercode.refs import code_record
 from .events import EpochEnded, RunEnded, RunStarted
 from .health import not_learning
 from .optim import weight_norm
@@ -142,6 +143,8 @@ def run_summary(setup: Setup, parts: Parts, state: RunState, outcome: Outcome, t
     }
     if data.baselines:
         summary["baselines"] = data.baselines
+    if code := code_record(setup.config):  # the user's own code it ran: where, and its file's hash
+        summary["code"] = code
     if setup.dist.enabled:
         summary["processes"] = setup.dist.world_size
     if warnings := not_learning(parts.task, summary, data):

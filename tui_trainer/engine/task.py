@@ -156,10 +156,11 @@ class Regression(Task):
     monitor = "val_mae"
     sum_names = ("loss", "abs", "square", "first", "last")
 
-    def __init__(self, loss: str = "mse", scale: float = 1.0, mase_scale: float = 1.0, horizon: int = 1):
+    def __init__(self, loss: str = "mse", scale: float = 1.0, mase_scale: float | None = 1.0, horizon: int = 1):
         self.mse = loss == "mse"
-        self.scale, self.mase_scale, self.horizon = scale, mase_scale, horizon
-        self.metrics = ("mae", "rmse", "mase", "mae_h1") + ((f"mae_h{horizon}",) if horizon > 1 else ())
+        self.scale, self.mase_scale, self.horizon = scale, mase_scale, horizon  # mase_scale None: not a series, no MASE
+        self.metrics = (("mae", "rmse") + (("mase",) if mase_scale else ()) + ("mae_h1",)
+                        + ((f"mae_h{horizon}",) if horizon > 1 else ()))
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(output.float(), target) if self.mse else F.l1_loss(output.float(), target)
@@ -173,7 +174,9 @@ class Regression(Task):
     def finish(self, means: dict[str, float]) -> dict[str, float]:
         mae = means["abs"] * self.scale
         out = {"loss": means["loss"], "mae": mae, "rmse": math.sqrt(means["square"]) * self.scale,
-               "mase": mae / self.mase_scale, "mae_h1": means["first"] * self.scale}
+               "mae_h1": means["first"] * self.scale}
+        if self.mase_scale:
+            out["mase"] = mae / self.mase_scale
         if self.horizon > 1:
             out[f"mae_h{self.horizon}"] = means["last"] * self.scale
         return out
@@ -217,7 +220,7 @@ def task_for(name: str, config: Config, targets: dict | None = None) -> Task:
     smoothing = config.tricks.label_smoothing
     if name == "regression":
         t = targets or {}
-        task = Regression(config.train.loss, t.get("scale", 1.0), t.get("mase_scale", 1.0), t.get("horizon", 1))
+        task = Regression(config.train.loss, t.get("scale", 1.0), t.get("mase_scale"), t.get("horizon", 1))
     else:
         task = TASKS[name](smoothing.epsilon if smoothing.enabled else 0.0)
     known = ["val_loss", *(f"val_{m}" for m in task.metrics)]

@@ -17,6 +17,7 @@ from ..config.schema import Config
 from ..data import DataSpec
 from .cnn import CNN
 from .lstm import LSTMClassifier, LSTMLanguageModel, lstm
+from .python import python_model
 from .resnet import ResNet
 from .transformer import TransformerLanguageModel
 
@@ -25,6 +26,7 @@ MODELS: dict[str, Callable[[DataSpec, Config], nn.Module]] = {
     "lstm": lstm,
     "resnet": ResNet,
     "transformer": TransformerLanguageModel,
+    "python": python_model,  # the user's own: model.python.factory
 }
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError, config_from_dict, config_to_dict, load_config
-from ..config.schema import Config
+from ..config import ConfigError, config_to_dict, load_config
+from ..config.schema import Config, ModelConfig
 from ..config.tricks import TRICKS
 from ..config.writer import toml_value
 from ..display import (baseline_lines, best_metrics, confusion_lines, duration, fmt, headline_cell, measured_time,
@@ -231,6 +231,9 @@ def show_text(run: RunInfo, doctor: str = "") -> str:
     if run.summary.get("processes"):
         batch = f", global batch {run.config.train.batch_size}" if run.config is not None else ""
         lines.append(f"ddp     {run.summary['processes']} processes{batch}")
+    for key, code in run.summary.get("code", {}).items():  # the user's own code: where, and its file's hash then
+        digest = f" (sha256 {code['sha256'][:12]})" if code.get("sha256") else ""
+        lines.append(f"code    {key}: {code['code']}{digest}")
     if run.config_error:
         lines.append(f"config  unreadable: {run.config_error}")
     lines += [f"warning {message}" for message in run.summary.get("warnings", [])]
@@ -247,7 +250,7 @@ def show_text(run: RunInfo, doctor: str = "") -> str:
     if run.config is not None:
         lines += ["", "settings that differ from the defaults:"]
         # of the same model family
-        defaults = flatten(config_to_dict(config_from_dict({"model": {"kind": run.config.model.kind}})))
+        defaults = flatten(config_to_dict(Config(model=ModelConfig(kind=run.config.model.kind))))
         diffs = [[k, toml_value(v)] for k, v in flatten(config_to_dict(run.config)).items() if defaults.get(k) != v]
         lines.append(table(["key", "value"], diffs) if diffs else "  none")
     return "\n".join(lines)

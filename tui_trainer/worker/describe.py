@@ -32,7 +32,7 @@ def mixed_precision_reason(config: Config) -> str | None:
 
 def describe(config: Config, threads: int | None) -> dict[str, Any]:
     """``text`` (Rich markup, three lines) and ``mixed_precision`` (see :func:`mixed_precision_reason`)."""
-    from ..data import DatasetError, dataset_spec, dataset_state, planned_mode, split_sizes
+    from ..data import dataset_spec, dataset_state, planned_mode, split_sizes
     from ..engine.precision import SetupError, choose_threads, resolve_device, resolve_precision
     from ..errors import UserError
     from ..models import build_model, count_parameters, layer_counts
@@ -40,7 +40,7 @@ def describe(config: Config, threads: int | None) -> dict[str, Any]:
     out: dict[str, Any] = {"mixed_precision": mixed_precision_reason(config)}
     try:
         spec = dataset_spec(config.data)
-    except DatasetError as exc:
+    except UserError as exc:  # the dataset, or the user's own loader (not found, not trusted, failing)
         out["text"] = f"[b]{config.name}[/]  {config.data.dataset}: [red]{exc}[/]"
         return out
     state = dataset_state(config.data)

@@ -30,10 +30,12 @@ from ..explain import TITLES
 TRAIN_FIELDS = ("epochs", "lr", "batch_size", "seed")
 DATA_FIELDS = ("dataset", "path", "seq_len", "random_offsets", "column", "date_column", "window", "horizon", "season",
                "transform", "val_periods", "test_periods", "image_size", "color", "val_fraction", "test_fraction",
-               "split_seed")
-#: model.kind, then each family's settings (only the chosen family's rows are shown).
+               "split_seed", "python.loader")
+#: model.kind, then each family's settings (only the chosen family's rows are shown); a free table (the
+#: arguments of a user's callable) is edited in the preset file, not here.
 MODEL_FIELDS = ("kind", *(f"{family}.{f.name}" for family in variant_tables(ModelConfig)
-                          for f in dataclasses.fields(field_types(ModelConfig)[family])))
+                          for f in dataclasses.fields(field_types(ModelConfig)[family])
+                          if typing.get_origin(field_types(field_types(ModelConfig)[family])[f.name]) is not dict))
 LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_steps": "warm-up steps",
           "random_offsets": "random offsets", "date_column": "date column", "val_periods": "val periods",
           "test_periods": "test periods", "warmup_start_factor": "warm-up from ×",
@@ -43,7 +45,8 @@ LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_steps": "warm-up 
           "split_seed": "split seed", "kernel_size": "kernel size", "pool_every": "pool every",
           "fc_hidden": "fc hidden", "hidden_size": "hidden size", "num_layers": "layers", "image_size": "image size",
           "test_fraction": "test fraction", "conv_bias": "conv bias", "crop_padding": "crop padding",
-          "input_shape": "built for", "seq_len": "seq len", "embedding_dim": "embedding"}
+          "input_shape": "built for", "seq_len": "seq len", "embedding_dim": "embedding", "factory": "factory",
+          "loader": "loader"}
 
 
 def widget_id(key: str) -> str:
