@@ -114,12 +114,15 @@ def test_saturation_is_half_a_layer_at_its_limits_reading_after_reading():
     assert saturated(_run([(100, {}, {"RNN": over}), (200, {}, {"RNN": under})])) is None
 
 
-@pytest.mark.parametrize("settings, typed", [
-    ({"model.kind": "cnn", "tricks.batchnorm.enabled": False}, "--batchnorm"),
-    ({"model.kind": "cnn", "tricks.batchnorm.enabled": True, "train.lr": 0.03}, "--lr 0.01"),
+@pytest.mark.parametrize("settings, refused, typed", [
+    ({"model.kind": "cnn", "tricks.batchnorm.enabled": False}, [], "--batchnorm"),
+    ({"model.kind": "cnn", "tricks.batchnorm.enabled": True, "train.lr": 0.03}, [], "--lr 0.01"),
+    # a user's model whose factory takes no batchnorm argument: the switch cannot reach it
+    ({"model.kind": "python", "model.python.factory": "m.py:f", "tricks.batchnorm.enabled": False,
+      "train.lr": 0.03}, ["batchnorm"], "--lr 0.01"),
 ])
-def test_dead_relus_are_prescribed_batchnorm_where_it_is_off_else_a_lower_lr(settings, typed):
-    trace = _run([(50, {"a": 0.9}, {}), (100, {"a": 0.9}, {})])
+def test_dead_relus_are_prescribed_batchnorm_where_it_is_off_else_a_lower_lr(settings, refused, typed):
+    trace = _run([(50, {"a": 0.9}, {}), (100, {"a": 0.9}, {})], refused_tricks=refused)
     trace.config = make_config(settings)
     [finding] = [f for f in diagnose(trace).findings if f.name == "dead_relu"]
     assert finding.prescription.typed == typed and finding.prescription.lab == "batchnorm-lr"

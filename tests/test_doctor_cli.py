@@ -108,6 +108,12 @@ def test_a_change_is_typed_as_train_takes_it():
     config = make_config({"tricks.dropout.enabled": True, "tricks.weight_decay.value": 0.02})
     [finding] = [f for f in diagnose(trace_of(run, config)).findings if f.name == "overfitting"]
     assert finding.prescription.overrides == {"tricks.weight_decay.value": 0.2}
+    # a user's model whose factory takes no dropout argument: more decay, not a switch that cannot reach it
+    run = events(falling(n), rising_val(8, n, 0.4), refused_tricks=["dropout"])
+    config = make_config({"model.kind": "python", "model.python.factory": "m.py:f", "tricks.dropout.enabled": False,
+                          "tricks.weight_decay.value": 0.02})
+    [finding] = [f for f in diagnose(trace_of(run, config)).findings if f.name == "overfitting"]
+    assert finding.prescription.overrides == {"tricks.weight_decay.value": 0.2}
 
 
 def lab_folder(runs_dir, name, extra=None, outcome="holds"):

@@ -235,6 +235,12 @@ def test_a_model_trick_the_factory_does_not_take_is_refused_and_the_rest_reach_i
     assert code == 0, out  # the tricks outside the model need nothing of it
     [run] = runs(tmp_path)
     assert set(json.loads((run / "summary.json").read_text())["tricks"]) >= {"label_smoothing", "ema", "weight_decay"}
+    code, out = invoke("ablate", own / "own.toml", "--yes", "--runs-dir", tmp_path / "ablate", "--seeds", "1",
+                       "--epochs", "1", "--tricks", "batchnorm,dropout,ema", "--set", f"model.python.factory={f}:plain",
+                       "--set", "tricks.batchnorm.enabled=false", "--set", "tricks.dropout.enabled=false")
+    assert code == 0 and "+ema" in out, out  # the tricks it cannot take are left out, and said so
+    assert f"not run: batchnorm: tricks.batchnorm: the model's factory takes no batchnorm argument ({f}:plain)" in out
+    assert f"not run: dropout: tricks.dropout: the model's factory takes no dropout argument ({f}:plain)" in out
 
 
 def test_data_with_real_valued_targets_is_a_regression_scored_in_its_units(own, tmp_path):

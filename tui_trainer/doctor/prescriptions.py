@@ -56,6 +56,11 @@ def _on(trace: Trace, trick: str) -> bool | None:
     return trick in trace.started.tricks if trace.started is not None else None
 
 
+def _can(trace: Trace, trick: str) -> bool:
+    """Whether the run's model can take ``trick`` (a user's factory may take no argument for it)."""
+    return trace.started is None or trick not in trace.started.refused_tricks
+
+
 def _scaled_lr(trace: Trace, factor: float) -> dict[str, Any]:
     lr = _lr(trace)
     return {"train.lr": float(f"{lr * factor:.2g}")} if lr else {}
@@ -70,7 +75,7 @@ def _regularise(trace: Trace) -> dict[str, Any]:
     change: dict[str, Any] = {}
     if _on(trace, "early_stopping") is False:
         change["tricks.early_stopping.enabled"] = True
-    if _on(trace, "dropout") is False:
+    if _on(trace, "dropout") is False and _can(trace, "dropout"):
         change["tricks.dropout.enabled"] = True
     elif _on(trace, "weight_decay") is False:
         change["tricks.weight_decay.enabled"] = True
@@ -104,7 +109,7 @@ def _epochs(trace: Trace) -> dict[str, Any]:
 
 
 def _norm(trace: Trace) -> dict[str, Any]:
-    return {"tricks.batchnorm.enabled": True} if _on(trace, "batchnorm") is False else {}
+    return {"tricks.batchnorm.enabled": True} if _on(trace, "batchnorm") is False and _can(trace, "batchnorm") else {}
 
 
 def _revive(trace: Trace) -> dict[str, Any]:

@@ -46,6 +46,7 @@ class RunStarted:
     schedule: str = ""  # the LR schedule's kind, "" when off
     # [global step, what]: the schedule's planned turns, for the markers
     lr_marks: list[list[Any]] = field(default_factory=list)
+    refused_tricks: list[str] = field(default_factory=list)  # a user's model: the tricks its factory cannot take
 
 
 @dataclass(frozen=True)

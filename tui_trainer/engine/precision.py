@@ -100,9 +100,14 @@ def resolve_precision(config: Config, device: torch.device, allow_emulated_bf16:
 
 def why_not_here(config: Config) -> str | None:
     """Why ``config`` cannot train on this machine (its device is missing, or mixed precision
-    without a GPU or native bf16), or None. The same check ``Trainer.prepare`` makes first."""
+    without a GPU or native bf16), or with its model (a user's factory that takes no argument for a
+    trick switched on), or None. The same checks ``Trainer.prepare`` makes first."""
     try:
         resolve_precision(config, resolve_device(config.train.device))
     except SetupError as exc:
         return str(exc)
+    if config.model.kind == "python":
+        from ..models.python import refused_switch
+
+        return refused_switch(config)
     return None

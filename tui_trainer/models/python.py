@@ -45,6 +45,16 @@ def refused_tricks(function: Callable[..., Any]) -> dict[str, str]:
     return {trick: f"the model's factory takes no {trick} argument" for trick in MODEL_TRICKS if trick not in accepted}
 
 
+def refused_switch(config: Config) -> str | None:
+    """Why a trick switched on in ``config`` cannot reach the user's model (its factory takes no argument
+    for it), or None: what an ablation leaves out, and the app greys out."""
+    ref = parse("model.python.factory", config.model.python.factory)
+    for trick, why in refused_tricks(load(ref)).items():
+        if getattr(config.tricks, trick).enabled:
+            return f"tricks.{trick}: {why} ({ref.where})"
+    return None
+
+
 def _arguments(ref: CodeRef, factory: Callable[..., Any], config: Config) -> dict[str, Any]:
     kwargs = dict(config.model.python.args)
     refused = refused_tricks(factory)
