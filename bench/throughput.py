@@ -18,6 +18,13 @@ is the median engine/plain samples/s ratio over all pairs.
 With ``--probe-every N`` a third run joins each pair: the engine with the activation probe off
 (``train.activations_every = 0``), while the engine's own run probes every N steps; the cost of the
 probe is the median samples/s ratio of the two engines (probing / not), and it is printed per preset.
+
+With ``--own PRESET_FILE`` a third run joins each pair too: that preset, the same settings with the
+model written as the user's own (``model.kind = "python"``, e.g. ``examples/cnn1d/mnist1d-cnn.toml``,
+cnn-mnist1d's CNN in a file of its own; the bench checks that nothing else differs), and the median
+samples/s ratio own/built-in is printed:
+
+    python bench/throughput.py cnn-mnist1d --own examples/cnn1d/mnist1d-cnn.toml
 """
 
 from __future__ import annotations
@@ -141,6 +148,21 @@ def engine_run(config, data, runs_dir: Path) -> float:
     return time.perf_counter() - start
 
 
+def same_but_the_model(config, path: Path, overrides):
+    """The preset at ``path`` with the bench's overrides, after checking that it is ``config`` in all but its
+    model (and name): the comparison is of the model's code alone. Its code is this repository's own example."""
+    import os
+
+    from tui_trainer.config import config_to_dict
+
+    os.environ["TUI_TRAINER_TRUST"] = "1"
+    own, _ = load_preset(path, overrides)
+    mine, theirs = config_to_dict(config), config_to_dict(own)
+    differ = [k for k in mine if k not in ("model", "name", "description") and mine[k] != theirs.get(k)]
+    assert own.model.kind == "python" and not differ, f"{path} differs from the preset in more than its model: {differ}"
+    return own
+
+
 def timed(fn, *args) -> tuple[float, float]:
     """Wall seconds and this process's CPU seconds of one call. The CPU time is steadier
     on a shared machine; it counts every thread of the process, so it is comparable only
@@ -160,6 +182,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads for both loops (1 is "
                                                                "steadiest on a shared machine)")
     parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument("--own", type=Path, default=None, metavar="PRESET_FILE",
+                        help="also time this preset: the same settings with the model as the user's own code")
     parser.add_argument("--probe-every", type=int, default=0, metavar="N",
                         help="also time the engine with the activation probe off, the engine's own run probing "
                              "every N steps: the probe's cost")
@@ -176,6 +200,7 @@ def main() -> None:
                 overrides.append(("train.activations_every", args.probe_every, "--probe-every"))
             config, _ = load_preset(name, overrides)
             unprobed = replace(config, {"train.activations_every": 0})
+            own = same_but_the_model(config, args.own, overrides) if args.own else None
             device = resolve_device(config.train.device)
             precision = resolve_precision(config, device)
             torch.set_num_threads(choose_threads(config.train.threads))
@@ -186,8 +211,12 @@ def main() -> None:
             ratios, cpu_ratios, probe_ratios, probe_cpu = [], [], [], []
             runs = {"engine": lambda: engine_run(config, data, Path(tmp)),
                     "plain": lambda: plain_loop(config, data, device, precision),
-                    "unprobed": lambda: engine_run(unprobed, data, Path(tmp))}
-            labels = ["engine", "plain", "unprobed"] if args.probe_every else ["engine", "plain"]
+                    "unprobed": lambda: engine_run(unprobed, data, Path(tmp)),
+                    "own": lambda: engine_run(own, data, Path(tmp))}
+            labels = ["engine", "plain"] + (["unprobed"] if args.probe_every else []) + (["own"] if own else [])
+            own_ratios, own_cpu = [], []
+            if own is not None:
+                engine_run(own, data, Path(tmp))  # warm-up: its import, not measured
             for rep in range(args.repeats):
                 order = labels[rep % len(labels):] + labels[:rep % len(labels)]  # each first in turn
                 order = order if rep % 2 == 0 else order[::-1]
@@ -195,6 +224,9 @@ def main() -> None:
                 if args.probe_every:
                     probe_ratios.append(times["unprobed"][0] / times["engine"][0])
                     probe_cpu.append(times["unprobed"][1] / times["engine"][1])
+                if own is not None:
+                    own_ratios.append(times["engine"][0] / times["own"][0])  # samples/s ratio own/built-in
+                    own_cpu.append(times["engine"][1] / times["own"][1])
                 ratio = times["plain"][0] / times["engine"][0]  # samples/s ratio engine/plain
                 cpu_ratio = times["plain"][1] / times["engine"][1]
                 ratios.append(ratio)
@@ -215,6 +247,11 @@ def main() -> None:
                 print(f"{name}: activation probe every {args.probe_every} steps: median samples/s ratio probing/not "
                       f"{statistics.median(probe_ratios):.3f} (quartiles {q1:.3f}-{q3:.3f}) "
                       f"(by CPU time {statistics.median(probe_cpu):.3f})", flush=True)
+            if own_ratios:
+                q1, _, q3 = statistics.quantiles(own_ratios, n=4) if len(own_ratios) > 1 else (own_ratios[0],) * 3
+                print(f"{name}: the model as your own code ({args.own}): median samples/s ratio own/built-in "
+                      f"{statistics.median(own_ratios):.3f} (quartiles {q1:.3f}-{q3:.3f}) "
+                      f"(by CPU time {statistics.median(own_cpu):.3f})", flush=True)
             all_ratios.extend(ratios)
     print(f"median engine/plain samples/s ratio: {statistics.median(all_ratios):.3f}")
 

@@ -128,8 +128,9 @@ def on_a_cluster(args: list[str]) -> bool:
 
 
 def readers_files(folder: Path) -> None:
-    """What the docs' lines name as the reader's own: a preset file, presets in ./presets, and a
-    folder of pets (one sub-folder of pictures per class)."""
+    """What the docs' lines name as the reader's own: a preset file, presets in ./presets, a folder
+    of pets (one sub-folder of pictures per class), and the examples of a checkout of the repository."""
+    (folder / "examples").symlink_to(REPO / "examples")
     bundled = REPO / "tui_trainer" / "presets" / "cnn-mnist1d.toml"
     shutil.copy(bundled, folder / "my-preset.toml")
     (folder / "presets").mkdir()

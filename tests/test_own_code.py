@@ -268,7 +268,7 @@ def test_a_relative_file_is_beside_the_preset_or_where_the_command_runs(own, tmp
     assert code == 2 and 'model.kind = "python" needs the callable that builds the model' in out
 
 
-@pytest.mark.parametrize("preset", ["vgg/digits-vgg.toml", "moons/moons-mlp.toml"])
+@pytest.mark.parametrize("preset", ["vgg/digits-vgg.toml", "moons/moons-mlp.toml", "cnn1d/mnist1d-cnn.toml"])
 def test_the_examples_train_on_a_toy_budget(preset, tmp_path):
     from helpers import REPO
 
@@ -278,5 +278,55 @@ def test_the_examples_train_on_a_toy_budget(preset, tmp_path):
     [run] = runs(tmp_path)
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["test_accuracy"] > 0.5
-    assert sorted(summary["code"]) == (["model.python.factory"] if "vgg" in preset else
-                                       ["data.python.loader", "model.python.factory"])
+    assert sorted(summary["code"]) == (["data.python.loader", "model.python.factory"] if "moons" in preset else
+                                       ["model.python.factory"])
+
+
+DATASET = '''
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+class Blobs(Dataset):
+    """Three blobs, one sample at a time, as a user's Dataset reads its files."""
+
+    def __init__(self, n, seed):
+        rng = np.random.default_rng(seed)
+        self.y = rng.integers(0, 3, n)
+        self.x = rng.normal(0.0, 0.3, (n, 2)) + np.stack([np.cos(self.y * 2.1), np.sin(self.y * 2.1)], 1)
+        self.reads = 0
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return torch.tensor(self.x[i], dtype=torch.float32), int(self.y[i])
+
+def blobs(with_targets: bool = True):
+    train, test = Blobs(300, 0), Blobs(100, 1)
+    if with_targets:
+        train.targets = list(train.y)  # as torchvision's datasets have them: not read sample by sample
+    return {"train": train, "test": test, "classes": ["a", "b", "c"]}
+'''
+
+
+def test_a_torch_dataset_is_held_where_it_fits_and_streamed_the_same_where_it_does_not(own, tmp_path):
+    (own / "data.py").write_text(DATASET)
+    summaries = {}
+    for budget, mode, targets in ((0, "resident", "true"), (0.001, "streamed", "false")):
+        code, out = invoke("train", own / "own.toml", "--yes", "--runs-dir", tmp_path / mode, "--json",
+                           "--set", f"data.memory_budget_mb={budget}", "--set", f"data.python.args.with_targets={targets}")
+        assert code == 0, out
+        [run] = [p for p in (tmp_path / mode).iterdir() if p.is_dir()]
+        started = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
+        assert started["data_mode"] == mode and started["test_size"] == 100 and started["input_shape"] == [2]
+        summaries[mode] = json.loads((run / "summary.json").read_text())
+    resident, streamed = summaries["resident"], summaries["streamed"]
+    assert resident["test_accuracy"] > 0.6 and resident["confusion"]["classes"] == ["a", "b", "c"]
+    for key in ("test_loss", "test_accuracy", "best_val_loss", "steps"):  # the same batches, read another way
+        assert streamed[key] == resident[key], key
+    (own / "data.py").write_text("from torch.utils.data import TensorDataset\nimport torch\n\n"
+                                 "def blobs():\n    return TensorDataset(torch.zeros(8, 2))\n")
+    out = _refused(own, tmp_path)
+    assert out == (f"error: data.python.loader: {own / 'data.py'}:blobs: its Dataset gave tuple for sample 0; give "
+                   "(x, y) pairs")

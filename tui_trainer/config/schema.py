@@ -46,7 +46,7 @@ class PythonDataConfig:
     loader: str = _f("", "the callable that gives the data: \"package.module:function\" or \"path/to/file.py:"
                          "function\" (a path relative to the preset's own folder); it returns arrays or tensors: "
                          "a dict with x, y [, x_test, y_test, x_val, y_val, classes], or a tuple (x, y[, x_test, "
-                         "y_test])")
+                         "y_test]); or a torch Dataset of (x, y) pairs, alone or as a dict's train, test, val")
     args: dict[str, Any] = _f({}, "keyword arguments the loader is called with: a table of any values")
 
 

@@ -310,6 +310,8 @@ def _tricks() -> dict[str, Trick]:
 #: Every trick, in the order of the app's panel and of ablations.
 TRICKS: dict[str, Trick] = _tricks()
 TRICK_NAMES = tuple(TRICKS)
+#: The tricks that act inside a model: a user's factory gets each as an argument of that name, where it takes one.
+MODEL_TRICKS = ("batchnorm", "dropout")
 
 
 def monitor_mode(monitor: str, mode: str) -> str:

@@ -6,7 +6,10 @@ It returns the splits as arrays (numpy arrays, torch tensors or nested lists):
 - a dict with ``x`` and ``y``, and optionally ``x_test``/``y_test`` (else ``data.test_fraction`` of
   the samples is held out), ``x_val``/``y_val`` (else ``data.val_fraction`` of the rest) and
   ``classes`` (the class names);
-- or a tuple ``(x, y)`` or ``(x, y, x_test, y_test)``.
+- or a tuple ``(x, y)`` or ``(x, y, x_test, y_test)``;
+- or a map-style ``torch.utils.data.Dataset`` of ``(x, y)`` pairs, alone or as a dict's ``train``,
+  ``test`` and ``val`` (and ``classes``): held on the device where it fits the memory budget, else
+  streamed a batch at a time through its ``__getitem__`` (:mod:`.torch_dataset`).
 
 ``x`` holds one row per sample, channels first where it has channels: ``(N, C, H, W)`` uint8 pixels
 are images (normalised with the training split's per-channel statistics, as every image dataset
@@ -26,9 +29,12 @@ from ..usercode.calls import call, load
 from ..usercode.refs import CodeError, parse
 from .arrays import Arrays, check_arrays
 from .spec import DataSpec, Progress
+from .torch_dataset import DatasetRows, is_dataset, labels
 
 KEY = "data.python.loader"
 SPLITS = ("x", "y", "x_test", "y_test", "x_val", "y_val")
+#: A loader's Datasets, by the splits they give.
+DATASET_SPLITS = {"train": ("x", "y"), "test": ("x_test", "y_test"), "val": ("x_val", "y_val")}
 #: The last loader result in this process, by (settings, file hash): spec() and load_arrays() call it once.
 _LAST: dict[str, Arrays] = {}
 
@@ -36,6 +42,8 @@ _LAST: dict[str, Arrays] = {}
 def _array(value: Any, name: str, where: str):
     import numpy as np
 
+    if isinstance(value, DatasetRows):
+        return value  # read sample by sample, as the splits ask for them
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
         value = value.detach().cpu().numpy()
     try:
@@ -47,8 +55,27 @@ def _array(value: Any, name: str, where: str):
     return array
 
 
+def _from_datasets(result: Any, where: str) -> Any:
+    """Datasets in the result (alone, or as a dict's train, test and val) as their samples and targets."""
+    where = f"{KEY}: {where}"
+    if is_dataset(result):
+        result = {"train": result}
+    if not isinstance(result, dict) or not any(is_dataset(result.get(k)) for k in DATASET_SPLITS):
+        return result
+    unknown = [k for k in result if k not in (*DATASET_SPLITS, "classes")]
+    if unknown:
+        raise CodeError(f"{where} returned unknown key(s) {', '.join(map(repr, unknown))} beside its Datasets; "
+                        "known: train, test, val, classes")
+    named = {"classes": result["classes"]} if "classes" in result else {}
+    for split, (x, y) in DATASET_SPLITS.items():
+        if result.get(split) is not None:
+            named[x], named[y] = DatasetRows(result[split], where), labels(result[split], where)
+    return named
+
+
 def _named(result: Any, where: str) -> dict[str, Any]:
     """The loader's result as named splits, or one line saying what it should have returned."""
+    result = _from_datasets(result, where)
     if isinstance(result, dict):
         unknown = [k for k in result if k not in (*SPLITS, "classes")]
         if unknown:
@@ -73,6 +100,8 @@ def _named(result: Any, where: str) -> dict[str, Any]:
 def _x(array, name: str, where: str):
     import numpy as np
 
+    if isinstance(array, DatasetRows):
+        return array  # uint8 (C, H, W) pictures or float32 samples, one read at a time
     if array.ndim < 2:
         raise CodeError(f"{KEY}: {where} returned {name} of shape {array.shape}; give one row per sample: (N, ...)")
     if array.dtype == np.uint8 and array.ndim == 4:

@@ -98,14 +98,22 @@ def resolve_precision(config: Config, device: torch.device, allow_emulated_bf16:
     raise SetupError(f"tricks.mixed_precision: not supported on device {device.type!r} by tui-trainer; {off}")
 
 
-def why_not_here(config: Config) -> str | None:
+def why_not_on_this_machine(config: Config) -> str | None:
     """Why ``config`` cannot train on this machine (its device is missing, or mixed precision
-    without a GPU or native bf16), or with its model (a user's factory that takes no argument for a
-    trick switched on), or None. The same checks ``Trainer.prepare`` makes first."""
+    without a GPU or native bf16), or None."""
     try:
         resolve_precision(config, resolve_device(config.train.device))
     except SetupError as exc:
         return str(exc)
+    return None
+
+
+def why_not_here(config: Config) -> str | None:
+    """Why ``config`` cannot train here: on this machine (:func:`why_not_on_this_machine`), or with its
+    model (a user's factory that takes no argument for a trick switched on); or None. The same checks
+    ``Trainer.prepare`` makes first."""
+    if why := why_not_on_this_machine(config):
+        return why
     if config.model.kind == "python":
         from ..models.python import refused_switch
 

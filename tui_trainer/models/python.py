@@ -17,14 +17,10 @@ import torch
 from torch import nn
 
 from ..config.schema import Config
-from ..config.tricks import TRICKS
+from ..config.tricks import MODEL_TRICKS, TRICKS
 from ..data.spec import DataSpec
 from ..usercode.calls import call, load
 from ..usercode.refs import CodeError, CodeRef, parse
-
-#: The tricks that act inside a model, as the argument the factory takes for each.
-MODEL_TRICKS = ("batchnorm", "dropout")
-
 
 def takes(function: Callable[..., Any]) -> set[str] | None:
     """The keyword arguments ``function`` accepts; None where it takes any (``**kwargs``) or cannot tell."""

@@ -24,6 +24,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Label, ListItem, ListView, Static
 
 from ..config import Config, ConfigError, load_config, replace, save_config
+from ..config.tricks import MODEL_TRICKS
 from ..config.presets import (
     DEFAULT_PRESET,
     PresetEntry,
@@ -31,6 +32,7 @@ from ..config.presets import (
     load_preset,
     user_preset_dir,
 )
+from ..usercode.trust import code_not_trusted
 from ..worker.protocol import Describe, Described, Gone, Ready, dispatch
 from .explain import EXPLAIN, TITLES
 from .handle import RunHandle
@@ -94,6 +96,7 @@ class TrainerApp(JobControl, App):
         # from the worker: torch's version and the device, set once it has described the settings
         self.torch_info: dict[str, Any] | None = None
         self._described = 0  # the token of the latest description asked of the worker
+        self.start_when_described = False  # s was answered by trusting the preset's code: start once described
         self.quitting = False
         self.runs_screen = None
         self.labs_screen = None
@@ -188,6 +191,9 @@ class TrainerApp(JobControl, App):
     def got_described(self, message: Described) -> None:
         if message.token == self._described:
             self._show_description(message.description)
+            if self.start_when_described:  # its code was just trusted: start as asked
+                self.start_when_described = False
+                self.action_start()
 
     def got_gone(self, message: Gone) -> None:
         """The worker died: the job in it says it failed, and why; a new worker is started."""
@@ -208,6 +214,8 @@ class TrainerApp(JobControl, App):
         self.query_one(InfoPanel).update(described["text"])
         settings = self.query_one(SettingsPanel)
         settings.set_unavailable("mixed_precision", described.get("mixed_precision"))
+        for trick in MODEL_TRICKS:  # a user's factory that takes no argument for it
+            settings.set_unavailable(trick, described.get("unavailable", {}).get(trick))
         if self.torch_info is None:
             self.torch_info = dict(self.worker.info or {})
 
@@ -216,6 +224,9 @@ class TrainerApp(JobControl, App):
         config = self.query_one(SettingsPanel).config
         if self.worker is None or self.worker.info is None:
             self.query_one(InfoPanel).update(f"[b]{config.name}[/]  starting the worker (torch loads there)…")
+            return
+        if said := code_not_trusted(config):  # describing it would run the preset's own code
+            self.query_one(InfoPanel).update(f"[b]{config.name}[/]  {said}")
             return
         self._described += 1
         self.worker.send(Describe(config, self.threads, self._described))

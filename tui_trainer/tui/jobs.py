@@ -11,6 +11,7 @@ import asyncio
 from textual.css.query import NoMatches
 from textual.widgets import Button, ListView
 
+from ..config import Config
 from ..worker.jobs import AblateJob, LabJob, LRFindJob
 from .handle import TrainingSession
 from .messages import (
@@ -52,8 +53,32 @@ class JobControl:
         config = self._settings_ok("start")
         if config is None:
             return
+        from ..usercode.refs import CodeError
+        from ..usercode.trust import untrusted
+
+        try:
+            asked = untrusted(config)
+        except CodeError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if asked:  # the preset's own code, not said yes to yet: asked first, and nothing runs without a yes
+            from .screens.trust import TrustScreen
+
+            self.push_screen(TrustScreen(asked), lambda yes: self._trusted(config, asked, yes))
+            return
         self.session = TrainingSession(config, self.runs_dir)
         self._begin(self.session)
+
+    def _trusted(self, config: Config, refs: list, yes: bool | None) -> None:
+        if not yes:
+            self.monitor.write_log("[yellow]not started: the preset's code was not trusted[/]")
+            return
+        from ..usercode.trust import trust
+
+        for ref in refs:
+            trust(ref)
+        self.start_when_described = True  # once the worker has read the model (greyed out what it cannot take)
+        self._update_info()
 
     def on_resume_requested(self, message: ResumeRequested) -> None:  # u in the Runs view
         if self._refuse_if_busy():

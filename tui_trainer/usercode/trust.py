@@ -105,3 +105,20 @@ def imports(config) -> list[dict[str, object]]:
             continue
         out.append({"setting": key, "code": ref.where, "sha256": ref.digest(), "trusted": is_trusted(ref)})
     return out
+
+
+def untrusted(config) -> list[CodeRef]:
+    """The code ``config`` names that has not been said yes to (a missing file raises :class:`CodeError`)."""
+    return [ref for ref in refs_of(config) if not is_trusted(ref)]
+
+
+def code_not_trusted(config) -> str | None:
+    """What the app says instead of describing a preset whose own code it may not run yet, or None."""
+    try:
+        asked = untrusted(config)
+    except CodeError as exc:
+        return f"[red]{exc}[/]"
+    if not asked:
+        return None
+    return (f"runs Python code from {', '.join(ref.where for ref in asked)}, not trusted yet: [b]s[/] asks before "
+            "anything of it runs")

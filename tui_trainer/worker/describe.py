@@ -21,23 +21,37 @@ def torch_info() -> dict[str, Any]:
 
 def mixed_precision_reason(config: Config) -> str | None:
     """Why the mixed-precision switch cannot work here (short, for the switch's label), or None."""
-    from ..engine.precision import why_not_here
+    from ..engine.precision import why_not_on_this_machine
 
     try:
-        why = why_not_here(replace(config, {"tricks.mixed_precision.enabled": True}))
+        why = why_not_on_this_machine(replace(config, {"tricks.mixed_precision.enabled": True}))
     except ConfigError:
         why = None
     return None if why is None else "unavailable: " + why.split(": ", 1)[-1].split(":")[0].split(";")[0]
 
 
 def describe(config: Config, threads: int | None) -> dict[str, Any]:
-    """``text`` (Rich markup, three lines) and ``mixed_precision`` (see :func:`mixed_precision_reason`)."""
+    """``text`` (Rich markup, three lines), ``mixed_precision`` (see :func:`mixed_precision_reason`) and
+    ``unavailable``: the model tricks a user's factory takes no argument for, each with why."""
     from ..data import dataset_spec, dataset_state, planned_mode, split_sizes
     from ..engine.precision import SetupError, choose_threads, resolve_device, resolve_precision
     from ..errors import UserError
     from ..models import build_model, count_parameters, layer_counts
 
-    out: dict[str, Any] = {"mixed_precision": mixed_precision_reason(config)}
+    out: dict[str, Any] = {"mixed_precision": mixed_precision_reason(config), "unavailable": {}}
+    if config.model.kind == "python":  # the model tricks the user's factory takes no argument for: greyed out
+        from ..models.python import refused_tricks
+        from ..usercode.calls import load
+        from ..usercode.refs import parse
+
+        try:
+            out["unavailable"] = refused_tricks(load(parse("model.python.factory", config.model.python.factory)))
+        except UserError as exc:
+            out["text"] = f"[b]{config.name}[/]  [red]{exc}[/]"
+            return out
+        if on := [t for t in out["unavailable"] if getattr(config.tricks, t).enabled]:
+            out["text"] = f"[b]{config.name}[/]  switching {', '.join(on)} off: {out['unavailable'][on[0]]}"
+            return out  # the app greys them out, which switches them off and asks again
     try:
         spec = dataset_spec(config.data)
     except UserError as exc:  # the dataset, or the user's own loader (not found, not trusted, failing)
