@@ -314,8 +314,8 @@ def test_a_torch_dataset_is_held_where_it_fits_and_streamed_the_same_where_it_do
     (own / "data.py").write_text(DATASET)
     summaries = {}
     for budget, mode, targets in ((0, "resident", "true"), (0.001, "streamed", "false")):
-        code, out = invoke("train", own / "own.toml", "--yes", "--runs-dir", tmp_path / mode, "--json",
-                           "--set", f"data.memory_budget_mb={budget}", "--set", f"data.python.args.with_targets={targets}")
+        code, out = invoke("train", own / "own.toml", "--yes", "--runs-dir", tmp_path / mode, "--json", "--set",
+                           f"data.memory_budget_mb={budget}", "--set", f"data.python.args.with_targets={targets}")
         assert code == 0, out
         [run] = [p for p in (tmp_path / mode).iterdir() if p.is_dir()]
         started = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
