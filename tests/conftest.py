@@ -50,6 +50,11 @@ def no_batch_checksums(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _no_trust_leaks(monkeypatch):
-    """`--yes`, run in this process, trusts a preset's code for the rest of the process: undone after each test."""
+def _no_trust_or_plugin_leaks(monkeypatch):
+    """`--yes`, run in this process, trusts a preset's code for the rest of the process, and the plugins seen are
+    kept once read: both undone after each test (a test that put a plugin on the path has taken it off)."""
+    from tui_trainer.usercode import plugins
+
     monkeypatch.setenv("TUI_TRAINER_TRUST", "")
+    yield
+    plugins.forget()

@@ -189,3 +189,26 @@ def png(color: tuple[int, int, int], size=(12, 10)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, color).save(out, format="PNG")
     return out.getvalue()
+
+
+def install_example_plugin(site: Path) -> None:
+    """examples/plugin as pip installs it: its module, and a dist-info with the entry points of its own
+    pyproject.toml (put ``site`` on the path, then ``plugins.forget()``)."""
+    import shutil
+
+    from tui_trainer.config.loader import tomllib
+
+    plugin = REPO / "examples" / "plugin"
+    project = tomllib.loads((plugin / "pyproject.toml").read_text())["project"]
+    shutil.copy(plugin / "tui_trainer_example_plugin.py", site)
+    dist_info(site, project["name"], project["version"], project["entry-points"])
+
+
+def dist_info(site: Path, name: str, version: str, entry_points: dict) -> None:
+    """What pip leaves for an installed package: its METADATA and entry_points.txt."""
+    folder = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    folder.mkdir(parents=True)
+    (folder / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (folder / "entry_points.txt").write_text("".join(
+        f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in points.items()) + "\n"
+        for group, points in entry_points.items()))

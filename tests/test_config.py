@@ -190,7 +190,7 @@ def test_values_read_as_in_a_toml_file():
 
 
 def test_old_key_paths_are_made_explicit():
-    from tui_trainer.config.loader import canonical_key
+    from tui_trainer.config.overrides import canonical_key
 
     assert canonical_key(["model", "channels"]) == ["model", "cnn", "channels"]
     assert canonical_key(["model", "hidden_size"]) == ["model", "lstm", "hidden_size"]

@@ -11,7 +11,9 @@ import shlex
 import shutil
 from pathlib import Path
 
-from helpers import REPO, cifar_batches, png
+from helpers import REPO, cifar_batches, install_example_plugin, png
+
+from tui_trainer.usercode import plugins
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 
@@ -209,6 +211,10 @@ def test_every_documented_command_that_trains_runs_as_written_on_a_toy_budget(tm
     monkeypatch.delenv("TUI_TRAINER_RUNS", raising=False)  # runs go to ./runs, as for a reader
     monkeypatch.setenv("TUI_TRAINER_CACHE", str(cache_with_cifar10(tmp_path / "cache")))
     readers_files(tmp_path)
+    (tmp_path / "site").mkdir()  # pip install -e examples/plugin, as the docs say
+    install_example_plugin(tmp_path / "site")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    plugins.forget()
     ran, refused, elsewhere = [], [], []  # refused: on a CPU without native bf16, then trained without it
     for page, args in documented_commands():
         kind = trains(args)

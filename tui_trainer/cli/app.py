@@ -36,6 +36,7 @@ from .data_commands import data as data_command
 from .generate_command import generate as generate_command
 from .lab_commands import lab_app
 from .lr_find_command import lr_find as lr_find_command
+from .plugins_command import plugins_list
 from .open_app import open_app
 from .presets_commands import presets_app
 from .runs_commands import nudge as nudge_command
@@ -57,6 +58,7 @@ app.command("data")(data_command)
 app.command("generate")(generate_command)
 app.command("sweep")(sweep_command)
 app.command("lr-find")(lr_find_command)
+app.command("plugins")(plugins_list)
 app.command("nudge")(nudge_command)
 
 

@@ -77,7 +77,7 @@ def lab_run(
     run as it ends, then the table and the verdict. The same command again skips what is done
     and resumes what was stopped. Exit 0 when the lab is complete, 130/143 after Ctrl-C/SIGTERM."""
     from ..config import ConfigError
-    from ..config.loader import parse_override
+    from ..config.overrides import parse_override
     from ..engine import Control
     from ..experiments.labs import LabError, load_lab
     from ..experiments.labs.reference import expected

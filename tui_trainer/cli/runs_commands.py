@@ -203,7 +203,7 @@ def nudge(
 ) -> None:
     """Change settings of a run while it trains, headless: through its folder, at its next step boundary."""
     from ..config import ConfigError
-    from ..config.loader import parse_override
+    from ..config.overrides import parse_override
     from ..engine.commands import Steer
     from ..runs.catalog import resolve_run
     from ..runs.nudge import send, wait_reply

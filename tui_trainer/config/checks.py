@@ -6,9 +6,20 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..errors import UserError
 from .fields import variant_tables
 from .schema import DATA_READ_BY, SEQUENCE_DATASETS, Config, ModelConfig
 from .tricks import SCHEDULES
+
+
+class ConfigError(UserError):
+    """One or more problems in a preset; ``str()`` gives one line per problem.
+    ``items`` holds them as (source, key path, message) where the key is known."""
+
+    def __init__(self, problems: list[str], items: list[tuple[str, str, str]] | None = None):
+        self.problems = problems
+        self.items = items or []
+        super().__init__("\n".join(problems))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,35 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import sys
 import typing
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 from ..errors import UserError
-from ..usercode.refs import KEYS as CODE_KEYS
-from ..usercode.refs import absolute
+from ..usercode import plugins
+from .checks import ConfigError, Problem, cross_checks, unread_override
 from .fields import field_types, variant_key, variant_tables
-from .checks import Problem
-from .checks import cross_checks, unread_override
+from .overrides import apply_overrides, code_beside, deepcopy_toml, tomllib, variant_holding
 from .schema import Config
 from .writer import config_to_dict
-
-
-class ConfigError(UserError):
-    """One or more problems in a preset; ``str()`` gives one line per problem.
-    ``items`` holds them as (source, key path, message) where the key is known."""
-
-    def __init__(self, problems: list[str], items: list[tuple[str, str, str]] | None = None):
-        self.problems = problems
-        self.items = items or []
-        super().__init__("\n".join(problems))
-
 
 # -- validation --------------------------------------------------------------
 
@@ -94,7 +76,8 @@ def _scalar(kind: Any, value: Any, meta: dict, path: str, out: list[Problem]) ->
         if choices and value not in choices:
             hint = [ALIASES[value]] if ALIASES.get(value) in choices else difflib.get_close_matches(value, choices, n=1)
             extra = f"; did you mean {hint[0]!r}?" if hint else ""
-            out.append(Problem(path, f"unknown choice {value!r}: expected one of {', '.join(choices)}{extra}"))
+            also = f"; {meta['also']}" if "also" in meta and not hint else ""
+            out.append(Problem(path, f"unknown choice {value!r}: expected one of {', '.join(choices)}{extra}{also}"))
             return None
         return value
     raise TypeError(f"unsupported schema type {kind!r} at {path}")  # a bug in schema.py
@@ -113,12 +96,13 @@ def _build(cls: type, data: Any, path: str, out: list[Problem]) -> Any:
     selector = variant_key(cls)
     if selector is not None:
         data = _lift_flat_keys(cls, data)
+    data, plugin_settings = _plugin_table(cls, data, path, out)
     for key in data:
-        if key not in fields:
+        if key not in fields or fields[key].metadata.get("plugin_table"):  # a plugin's table is [model.<its name>]
             out.append(Problem(_join(path, key), f"unknown key{_suggest(cls, key)}"))
     values: dict[str, Any] = {}
     for name, f in fields.items():
-        if name not in data:
+        if name not in data or f.metadata.get("plugin_table"):
             continue
         kind = hints[name]
         sub = _join(path, name)
@@ -126,7 +110,7 @@ def _build(cls: type, data: Any, path: str, out: list[Problem]) -> Any:
             values[name] = _build(kind, data[name], sub, out)
         elif typing.get_origin(kind) is dict:  # a free table: the keys are the user's (a callable's arguments)
             if isinstance(data[name], dict):
-                values[name] = _deepcopy(data[name])
+                values[name] = deepcopy_toml(data[name])
             else:
                 out.append(Problem(sub, f"expected a table, got {_type_name(data[name])} {data[name]!r}"))
         elif typing.get_origin(kind) is tuple:
@@ -141,15 +125,41 @@ def _build(cls: type, data: Any, path: str, out: list[Problem]) -> Any:
             if all(c is not None for c in converted):
                 values[name] = tuple(converted)
         else:
-            converted = _scalar(kind, data[name], dict(f.metadata), sub, out)
+            meta = dict(f.metadata)
+            if "plugins" in meta and data[name] not in meta["choices"]:  # the names installed plugins declare
+                meta["choices"] = (*meta["choices"], *plugins.names(meta["plugins"]))
+                meta["also"] = "or install the package of a plugin that declares it (tui-trainer plugins lists them)"
+            converted = _scalar(kind, data[name], meta, sub, out)
             if converted is not None:
                 values[name] = converted
+    if plugin_settings is not None:
+        values["plugin"] = plugin_settings
     if selector is not None:  # only the chosen table applies: the others keep their defaults
         chosen = values.get(selector, fields[selector].default)
         for name in variant_tables(cls):
             if name != chosen:
                 values.pop(name, None)
     return cls(**values)
+
+
+def _plugin_table(cls: type, data: dict, path: str, out: list[Problem]) -> tuple[dict, dict | None]:
+    """``data`` without the table of the plugin its choice names (``[model.tiny-mlp]`` where ``kind =
+    "tiny-mlp"``), and that table checked against the plugin's declared settings (None: no plugin chosen)."""
+    chooser = next((f for f in dataclasses.fields(cls) if "plugins" in f.metadata), None)
+    chosen = data.get(chooser.name) if chooser is not None else None
+    if (chooser is None or not isinstance(chosen, str) or chosen in chooser.metadata["choices"]
+            or chosen not in plugins.names(chooser.metadata["plugins"])):  # built in: no plugin looked for
+        return data, None
+    table = data.get(chosen, {})
+    data = {k: v for k, v in data.items() if k != chosen}
+    try:
+        plugin = plugins.load(chooser.metadata["plugins"], chosen)
+    except UserError as exc:
+        out.append(Problem(_join(path, chooser.name), str(exc)))
+        return data, None
+    values, problems = plugins.settings_of(plugin, table, _join(path, chosen))
+    out.extend(Problem(key, message) for key, message in problems)
+    return data, values
 
 
 def _lift_flat_keys(cls: type, data: dict) -> dict:
@@ -159,7 +169,7 @@ def _lift_flat_keys(cls: type, data: dict) -> dict:
     hints = field_types(cls)
     lifted = dict(data)
     for key in data:
-        table = _variant_holding(cls, key)
+        table = variant_holding(cls, key)
         if table is None or key in hints:
             continue
         current = lifted.get(table)
@@ -174,45 +184,16 @@ def _lift_flat_keys(cls: type, data: dict) -> dict:
     return lifted
 
 
-def _variant_holding(cls: type, key: str) -> str | None:
-    """The variant table of ``cls`` that has a field ``key`` (the first, in the schema's order)."""
-    hints = field_types(cls)
-    for table in variant_tables(cls):
-        if key in {f.name for f in dataclasses.fields(hints[table])}:
-            return table
-    return None
-
-
 def _suggest(cls: type, key: str) -> str:
     hints = field_types(cls)
-    candidates = {f.name: f.name for f in dataclasses.fields(cls)}
+    own = [f.name for f in dataclasses.fields(cls) if not f.metadata.get("plugin_table")]
+    candidates = {name: name for name in own}
     for table in variant_tables(cls):
         candidates.update({f.name: f"{table}.{f.name}" for f in dataclasses.fields(hints[table])})
     hint = difflib.get_close_matches(key, candidates, n=1)
     if hint:
         return f"; did you mean {candidates[hint[0]]!r}?"
-    return f"; known keys: {', '.join(f.name for f in dataclasses.fields(cls))}"
-
-
-def canonical_key(parts: list[str]) -> list[str]:
-    """A key path with the old flat spelling of a variant table's key made explicit:
-    ``model.channels`` -> ``model.cnn.channels``."""
-    cls: Any = Config
-    out: list[str] = []
-    for i, part in enumerate(parts):
-        if not dataclasses.is_dataclass(cls):
-            return out + parts[i:]
-        hints = field_types(cls)
-        if part not in hints:
-            table = _variant_holding(cls, part)
-            if table is None:
-                return out + parts[i:]
-            out.append(table)
-            cls = hints[table]
-            hints = field_types(cls)
-        out.append(part)
-        cls = hints[part]
-    return out
+    return f"; known keys: {', '.join(own)}"
 
 
 def _join(path: str, key: str) -> str:
@@ -260,64 +241,6 @@ def read_toml(path: Path) -> dict:
     return parse_toml(text, str(path))
 
 
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """``a.b.c=value`` -> (["a","b","c"], value). The value is read as a TOML
-    literal (``0.3``, ``true``, ``[16, 32]``, ``"x"``); anything else is a string."""
-    key, sep, value = text.partition("=")
-    key = key.strip()
-    parts = key.split(".")
-    if not sep or not key or any(not p.strip() for p in parts):
-        raise ConfigError([f"--set {text}: expected KEY=VALUE, e.g. --set train.lr=0.01"])
-    value = value.strip()
-    try:
-        parsed = tomllib.loads(f"v = {value}")["v"]
-    except tomllib.TOMLDecodeError:
-        parsed = value
-    return [p.strip() for p in parts], parsed
-
-
-def apply_overrides(raw: dict, overrides) -> tuple[dict, dict[str, str]]:
-    """Return a deep copy of ``raw`` with the overrides set, and a map from each overridden
-    key path to the text that set it (for error messages).
-
-    ``overrides`` is a dict of dotted keys to values, or a list whose items are
-    ``"KEY=VALUE"`` strings (``--set``) or ``(key, value, label)`` tuples."""
-    merged = _deepcopy(raw)
-    origin: dict[str, str] = {}
-    if isinstance(overrides, dict):
-        overrides = [(key, value, f"{key}={value!r}") for key, value in overrides.items()]
-    for item in overrides:
-        if isinstance(item, str):
-            parts, value = parse_override(item)
-            label = f"--set {item}"
-        else:
-            key, value, label = item
-            parts = key.split(".")
-        parts = canonical_key(parts)
-        node = merged
-        for i, part in enumerate(parts[:-1]):
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                where = ".".join(parts[: i + 1])
-                raise ConfigError([f"{label}: {where} is a value, not a table"])
-            node = child
-        if ".".join(parts) in CODE_KEYS and isinstance(value, str):
-            value = absolute(value, Path.cwd())  # typed: a file relative to where the command runs
-        node[parts[-1]] = value
-        origin[".".join(parts)] = label
-    return merged, origin
-
-
-def _deepcopy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deepcopy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deepcopy(v) for v in value]
-    return value
-
-
 def config_from_dict(raw: dict, source: str = "<preset>", overrides=None) -> Config:
     """Validate ``raw`` (a parsed TOML document) plus overrides into a Config."""
     file_config = _validate(raw, lambda _path: source)  # the file's own problems first
@@ -341,18 +264,8 @@ def load_config(path: Path | str, overrides=None) -> Config:
     path = Path(path)
     raw = read_toml(path)
     raw.setdefault("name", path.stem)
-    _code_beside(raw, path.resolve().parent)
+    code_beside(raw, path.resolve().parent)
     return config_from_dict(raw, str(path), overrides)
-
-
-def _code_beside(raw: dict, folder: Path) -> None:
-    """A preset's own code named by a relative file (``model.py:make``) is the file beside the preset:
-    made absolute here, so that a run folder's copy of the settings names the same file."""
-    for key in CODE_KEYS:
-        table, sub, name = key.split(".")
-        node = raw.get(table, {}).get(sub) if isinstance(raw.get(table), dict) else None
-        if isinstance(node, dict) and isinstance(node.get(name), str):
-            node[name] = absolute(node[name], folder)
 
 
 def replace(config: Config, overrides: dict[str, Any] | list) -> Config:

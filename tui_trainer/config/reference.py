@@ -61,6 +61,8 @@ def _table(cls, prefix: str, out: list[str], note: str = "") -> None:
     rows, nested = [], []
     instance = cls()
     for f in dataclasses.fields(cls):
+        if f.metadata.get("plugin_table"):  # written [model.<plugin>]: what each plugin declares (tui-trainer plugins)
+            continue
         kind = hints[f.name]
         if dataclasses.is_dataclass(kind):
             path = f"{prefix}.{f.name}" if prefix else f.name

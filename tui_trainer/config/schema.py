@@ -52,7 +52,8 @@ class PythonDataConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    dataset: str = _f("mnist1d", "dataset to train on", choices=DATASETS)
+    dataset: str = _f("mnist1d", "dataset to train on (or one an installed plugin declares)", choices=DATASETS,
+                      plugins="datasets")
     val_fraction: float = _f(0.1, "fraction of the training split held out for validation", gt=0.0, max=0.5)
     split_seed: int = _f(0, "seed of the train/validation split (fixed, independent of train.seed)", min=0)
     train_limit: int = _f(0, "use only this many training samples, the same ones for every "
@@ -92,6 +93,8 @@ class DataConfig:
                                       "larger ones stream from disk through a DataLoader "
                                       "(0 = half the device's memory)", min=0.0)
     python: PythonDataConfig = _table(PythonDataConfig, "data.dataset = \"python\": data from your own code")
+    plugin: dict[str, Any] = _f({}, "a plugin dataset's settings, written [data.<its name>] and checked against "
+                                    "what the plugin declares", plugin_table=True)
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,8 @@ class ModelConfig:
     """``kind`` picks the model family; the family's settings are the table of the same name,
     ``[model.cnn]`` or ``[model.lstm]``, and only that one applies (and is written back)."""
 
-    kind: str = _f("cnn", "model family; its settings are the table [model.<kind>]", choices=MODEL_KINDS, variants=True)
+    kind: str = _f("cnn", "model family (or one an installed plugin declares); its settings are the table "
+                          "[model.<kind>]", choices=MODEL_KINDS, variants=True, plugins="models")
     cnn: CNNConfig = _table(CNNConfig, "model.kind = \"cnn\": conv blocks (conv, [BatchNorm], ReLU, [pool]), a hidden "
                                        "FC layer, [Dropout], a classifier")
     lstm: LSTMConfig = _table(LSTMConfig, "model.kind = \"lstm\": stacked LSTM layers, read at the last "
@@ -181,6 +185,8 @@ class ModelConfig:
                                                               "with causal attention, learned positions and LayerNorm")
     python: PythonModelConfig = _table(PythonModelConfig, "model.kind = \"python\": a model from your own code "
                                                           "(docs/own-code.md)")
+    plugin: dict[str, Any] = _f({}, "a plugin family's settings, written [model.<its name>] and checked against "
+                                    "what the plugin declares", plugin_table=True)
 
 
 @dataclass(frozen=True)

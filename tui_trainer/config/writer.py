@@ -24,7 +24,15 @@ def config_to_dict(config: Config) -> dict:
             cls = type(value)
             selector = variant_key(cls)
             skip = {t for t in variant_tables(cls) if t != getattr(value, selector)} if selector else set()
-            return {f.name: convert(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name not in skip}
+            out = {}
+            for f in dataclasses.fields(value):
+                if f.metadata.get("plugin_table"):  # a plugin's settings: [model.<its name>], where it is chosen
+                    chooser = next(c for c in dataclasses.fields(value) if "plugins" in c.metadata)
+                    if getattr(value, f.name):
+                        out[getattr(value, chooser.name)] = convert(getattr(value, f.name))
+                elif f.name not in skip:
+                    out[f.name] = convert(getattr(value, f.name))
+            return out
         if isinstance(value, (tuple, list)):
             return [convert(v) for v in value]
         if isinstance(value, dict):  # a free table: a copy, so the config stays as it was

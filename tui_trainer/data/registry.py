@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ..config.schema import DataConfig
+from ..usercode import plugins
 from . import digits, image_folder, mnist1d, npz, python, series, text
 from .arrays import Arrays
 from .spec import DatasetError, DataSpec, Progress
@@ -38,6 +39,8 @@ DATASETS: dict[str, Any] = {
 }
 
 def _source(name: str) -> Any:
+    if name not in DATASETS and name in plugins.names("datasets"):
+        return python  # an installed plugin's dataset: a loader, as data.python.loader names one
     if name not in DATASETS:
         from difflib import get_close_matches
 

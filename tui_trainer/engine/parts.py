@@ -19,7 +19,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from ..config.tricks import EmaConfig
 from ..data import InputPipeline
 from ..models import build_model
-from ..models.python import check_output
+from ..models.python import check_output, is_own
 from .early_stopping import EarlyStopping
 from .clip import Clipper, make_clipper
 from .knobs import Dropouts, Steerable
@@ -82,7 +82,7 @@ def build_parts(setup: Setup, model: nn.Module | None = None) -> Parts:
     if model is None:
         dist.start(device, cfg.distributed)
         model = build_model(data.spec, cfg).to(device)
-        if cfg.model.kind == "python":  # the user's model: its output checked on one batch, before any folder
+        if is_own(cfg):  # the user's model: its output checked on one batch, before any folder
             x, y = next(iter(data.val.batches(2)))
             check_output(model, data.spec, inputs.prepare(x), y, cfg)
     optim = build_optimizer(model, cfg)

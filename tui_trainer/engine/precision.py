@@ -114,8 +114,8 @@ def why_not_here(config: Config) -> str | None:
     ``Trainer.prepare`` makes first."""
     if why := why_not_on_this_machine(config):
         return why
-    if config.model.kind == "python":
-        from ..models.python import refused_switch
+    from ..models.python import is_own, refused_switch
 
+    if is_own(config):
         return refused_switch(config)
     return None

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import torch
 
 from ..models import count_parameters, describe, model_notes
-from ..models.python import refused_tricks
-from ..usercode.calls import load
-from ..usercode.refs import code_record, parse
+from ..models.python import is_own, own_factory, refused_tricks
+from ..usercode.record import code_record
 from .events import EpochEnded, RunEnded, RunStarted
 from .health import not_learning
 from .optim import weight_norm
@@ -22,8 +21,6 @@ from .outcome import Outcome
 from .schedule import milestones
 from .state import RunState
 from .task import flip_note
-
-FACTORY = "model.python.factory"
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -49,8 +46,7 @@ def run_started(setup: Setup, parts: Parts, state: RunState, run_dir: str | None
         tokens_per_sample=setup.tokens_per_sample, baselines=data.baselines, processes=setup.dist.world_size,
         clip_mode=tricks.grad_clip.mode, schedule=tricks.lr_schedule.kind if tricks.lr_schedule.enabled else "",
         lr_marks=[list(m) for m in milestones(tricks.lr_schedule, cfg.train.epochs, setup.steps_per_epoch)],
-        refused_tricks=sorted(refused_tricks(load(parse(FACTORY, cfg.model.python.factory))))
-        if cfg.model.kind == "python" else [],
+        refused_tricks=sorted(refused_tricks(own_factory(cfg)[1])) if is_own(cfg) else [],
     )
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from ..config import Config, ConfigError, config_to_dict, replace
-from ..config.loader import parse_override
+from ..config.overrides import parse_override
 from ..display import headline
 from ..errors import UserError
 from ..runs.catalog import table

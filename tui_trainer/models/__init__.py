@@ -17,7 +17,7 @@ from ..config.schema import Config
 from ..data import DataSpec
 from .cnn import CNN
 from .lstm import LSTMClassifier, LSTMLanguageModel, lstm
-from .python import python_model
+from .python import own_model
 from .resnet import ResNet
 from .transformer import TransformerLanguageModel
 
@@ -26,12 +26,13 @@ MODELS: dict[str, Callable[[DataSpec, Config], nn.Module]] = {
     "lstm": lstm,
     "resnet": ResNet,
     "transformer": TransformerLanguageModel,
-    "python": python_model,  # the user's own: model.python.factory
+    "python": own_model,  # the user's own: model.python.factory
 }
 
 
 def build_model(spec: DataSpec, config: Config) -> nn.Module:
-    return MODELS[config.model.kind](spec, config)
+    """The model of ``config``: a built-in family, the user's factory, or an installed plugin's family."""
+    return MODELS.get(config.model.kind, own_model)(spec, config)
 
 
 def model_notes(config: Config) -> list[str]:

@@ -1,6 +1,7 @@
 """A model from the user's own code (``model.kind = "python"``): the callable that
 ``model.python.factory`` names, called with the data's :class:`~tui_trainer.data.DataSpec` and the
-keyword arguments of ``[model.python.args]``.
+keyword arguments of ``[model.python.args]``; or an installed plugin's family (``model.kind =
+"<its name>"``), called so with its ``[model.<its name>]`` settings (:mod:`tui_trainer.usercode.plugins`).
 
 The trick switches that act inside a model reach it as arguments where the callable takes them:
 ``batchnorm`` (true or false) and ``dropout`` (the probability; 0.0 with the switch off). Where it
@@ -16,11 +17,16 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ..config.schema import Config
+from ..config.schema import MODEL_KINDS, Config
 from ..config.tricks import MODEL_TRICKS, TRICKS
 from ..data.spec import DataSpec
+from ..usercode import plugins
 from ..usercode.calls import call, load
 from ..usercode.refs import CodeError, CodeRef, parse
+
+#: The families built in here (``python`` is the user's factory).
+BUILT_IN = tuple(kind for kind in MODEL_KINDS if kind != "python")
+
 
 def takes(function: Callable[..., Any]) -> set[str] | None:
     """The keyword arguments ``function`` accepts; None where it takes any (``**kwargs``) or cannot tell."""
@@ -41,18 +47,33 @@ def refused_tricks(function: Callable[..., Any]) -> dict[str, str]:
     return {trick: f"the model's factory takes no {trick} argument" for trick in MODEL_TRICKS if trick not in accepted}
 
 
+def is_own(config: Config) -> bool:
+    """The model is the user's: their factory (``model.kind = "python"``) or an installed plugin's family."""
+    return config.model.kind not in BUILT_IN
+
+
+def own_factory(config: Config) -> tuple[CodeRef, Callable[..., Any], dict[str, Any]]:
+    """The user's factory for ``config``'s model: a reference to it (for messages), the callable, and the keyword
+    settings it is called with (``[model.python.args]``, or a plugin family's ``[model.<name>]``)."""
+    if config.model.kind == "python":
+        ref = parse("model.python.factory", config.model.python.factory)
+        return ref, load(ref), dict(config.model.python.args)
+    plugin = plugins.load("models", config.model.kind)
+    module, _, name = plugin.value.partition(":")
+    return CodeRef("model.kind", plugin.value, None, module, name), plugin.function, dict(config.model.plugin)
+
+
 def refused_switch(config: Config) -> str | None:
     """Why a trick switched on in ``config`` cannot reach the user's model (its factory takes no argument
     for it), or None: what an ablation leaves out, and the app greys out."""
-    ref = parse("model.python.factory", config.model.python.factory)
-    for trick, why in refused_tricks(load(ref)).items():
+    ref, factory, _ = own_factory(config)
+    for trick, why in refused_tricks(factory).items():
         if getattr(config.tricks, trick).enabled:
             return f"tricks.{trick}: {why} ({ref.where})"
     return None
 
 
-def _arguments(ref: CodeRef, factory: Callable[..., Any], config: Config) -> dict[str, Any]:
-    kwargs = dict(config.model.python.args)
+def _arguments(ref: CodeRef, factory: Callable[..., Any], kwargs: dict[str, Any], config: Config) -> dict[str, Any]:
     refused = refused_tricks(factory)
     for trick in MODEL_TRICKS:
         switch = getattr(config.tricks, trick)
@@ -69,13 +90,12 @@ def _arguments(ref: CodeRef, factory: Callable[..., Any], config: Config) -> dic
     return kwargs
 
 
-def python_model(spec: DataSpec, config: Config) -> nn.Module:
-    """The user's model, built by their factory for ``spec``."""
-    ref = parse("model.python.factory", config.model.python.factory)
-    factory = load(ref)
-    model = call(ref, factory, spec, **_arguments(ref, factory, config))
+def own_model(spec: DataSpec, config: Config) -> nn.Module:
+    """The user's model (their factory's, or a plugin family's), built for ``spec``."""
+    ref, factory, kwargs = own_factory(config)
+    model = call(ref, factory, spec, **_arguments(ref, factory, kwargs, config))
     if not isinstance(model, nn.Module):
-        raise CodeError(f"model.python.factory: {ref.where} returned {type(model).__name__}, not a torch.nn.Module")
+        raise CodeError(f"{ref.key}: {ref.where} returned {type(model).__name__}, not a torch.nn.Module")
     return model
 
 
@@ -92,7 +112,7 @@ def expected_output(spec: DataSpec, y: torch.Tensor) -> tuple[int, ...]:
 def check_output(model: nn.Module, spec: DataSpec, x: torch.Tensor, y: torch.Tensor, config: Config) -> None:
     """One batch through the model in eval mode (no statistics change): an output the task cannot
     score is refused, naming the shape it needs."""
-    ref = parse("model.python.factory", config.model.python.factory)
+    ref = own_factory(config)[0]
     was_training = model.training
     model.eval()
     try:
@@ -100,12 +120,12 @@ def check_output(model: nn.Module, spec: DataSpec, x: torch.Tensor, y: torch.Ten
     finally:
         model.train(was_training)
     if not isinstance(out, torch.Tensor):
-        raise CodeError(f"model.python.factory: the model from {ref.where} returned {type(out).__name__} for a batch, "
-                        "not a tensor")
+        raise CodeError(f"{ref.key}: the model from {ref.where} returned {type(out).__name__} for a batch, not a "
+                        "tensor")
     want = expected_output(spec, y)
     if tuple(out.shape) != want:
         what = ("one score per class" if spec.kind.classifies else "one value per target" if spec.kind.values
                 else "one score per token of the vocabulary at every position")
-        raise CodeError(f"model.python.factory: the model from {ref.where} gave an output of shape "
+        raise CodeError(f"{ref.key}: the model from {ref.where} gave an output of shape "
                         f"{tuple(out.shape)} for a batch of {tuple(x.shape)}; the data needs {want} ({what}: "
                         f"{spec.num_classes if not spec.kind.values else want[-1]})")

@@ -99,8 +99,3 @@ def refs_of(config) -> list[CodeRef]:
         out.append(parse("data.python.loader", config.data.python.loader))
     return out
 
-
-def code_record(config) -> dict[str, dict[str, str | None]]:
-    """What a run records of the code it ran (``summary.json``'s ``code``): for each setting that names
-    code, where it is and the SHA-256 of its file then."""
-    return {ref.key: {"code": ref.where, "sha256": ref.digest()} for ref in refs_of(config)}

@@ -39,13 +39,11 @@ def describe(config: Config, threads: int | None) -> dict[str, Any]:
     from ..models import build_model, count_parameters, layer_counts
 
     out: dict[str, Any] = {"mixed_precision": mixed_precision_reason(config), "unavailable": {}}
-    if config.model.kind == "python":  # the model tricks the user's factory takes no argument for: greyed out
-        from ..models.python import refused_tricks
-        from ..usercode.calls import load
-        from ..usercode.refs import parse
+    from ..models.python import is_own, own_factory, refused_tricks
 
+    if is_own(config):  # the model tricks the user's factory takes no argument for: greyed out
         try:
-            out["unavailable"] = refused_tricks(load(parse("model.python.factory", config.model.python.factory)))
+            out["unavailable"] = refused_tricks(own_factory(config)[1])
         except UserError as exc:
             out["text"] = f"[b]{config.name}[/]  [red]{exc}[/]"
             return out

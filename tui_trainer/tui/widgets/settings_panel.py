@@ -25,6 +25,7 @@ from ...config import Config, ConfigError, config_from_dict, config_to_dict
 from ...config.fields import field_types, variant_tables
 from ...config.schema import DATA_READ_BY, ModelConfig
 from ...config.tricks import SCHEDULES, TRICKS
+from ...usercode import plugins
 from ..explain import TITLES
 
 TRAIN_FIELDS = ("epochs", "lr", "batch_size", "seed")
@@ -155,7 +156,8 @@ class SettingsPanel(VerticalScroll):
             widget: Any = Checkbox(label, value, id=widget_id(key), compact=True, tooltip=help_)
             return Horizontal(Label(""), widget, classes="row", id=f"row-{widget_id(key)}")
         if "choices" in f.metadata:
-            options = [(c, c) for c in f.metadata["choices"]]
+            extra = plugins.names(f.metadata["plugins"]) if "plugins" in f.metadata else ()  # installed plugins' too
+            options = [(c, c) for c in (*f.metadata["choices"], *extra)]
             widget = Select(options, value=value, allow_blank=False, id=widget_id(key), compact=True, tooltip=help_)
         else:
             input_type = {int: "integer", float: "number"}.get(kind, "text")
