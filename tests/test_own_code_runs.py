@@ -109,3 +109,14 @@ def test_a_sweep_an_ablation_lr_find_tensorboard_and_the_doctor_on_a_user_model(
     assert any(p.name.startswith("events.out.tfevents") for p in (tmp_path / "tb" / run.name).iterdir())
     code, out = invoke("runs", "diagnose", run, "--json")
     assert code == 0 and "findings" in json.loads(out), out
+    # a sick run of the user's model (SGD at lr 2, unclipped: its ReLUs die), treated on its own settings
+    code, out = invoke("train", PRESET, "--epochs", "3", *common, "--json", "--runs-dir", tmp_path / "sick",
+                       "--lr", "2", "--set", "train.optimizer=sgd", "--no-grad-clip")
+    assert code == 0, out
+    sick = only_run(tmp_path / "sick")
+    code, out = invoke("runs", "diagnose", sick, "--json")
+    first = json.loads(out)["findings"][0]
+    assert first["prescription"] is not None, first
+    code, out = invoke("runs", "treat", sick, "--seeds", "2", "--epochs", "2", "--threads", "1",
+                       "--runs-dir", tmp_path / "sick")
+    assert code == 0 and f"treatment of {sick.name}" in out, out

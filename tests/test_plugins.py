@@ -86,7 +86,7 @@ def test_a_plugins_family_is_in_the_apps_model_list(installed, tmp_path):
     from app_pilot import make_app, settings_ready
     from textual.widgets import Select
 
-    from tui_trainer.tui.widgets.settings_panel import widget_id
+    from tui_trainer.tui.widgets.settings_panel import SettingsPanel, widget_id
 
     async def main():
         app = make_app(tmp_path)
@@ -96,5 +96,19 @@ def test_a_plugins_family_is_in_the_apps_model_list(installed, tmp_path):
             assert "tiny-mlp" in [value for _, value in kinds._options]
             datasets = app.query_one(f"#{widget_id('data.dataset')}", Select)
             assert "spirals" in [value for _, value in datasets._options]
+            settings = app.query_one(SettingsPanel)
+            row = app.query_one(f"#row-{widget_id('model.tiny-mlp.hidden')}")
+            assert not row.display  # the family's own settings, shown while it is chosen
+            settings.set_value("model.kind", "tiny-mlp")
+            await pilot.pause()
+            assert row.display and settings.config.model.plugin == {"hidden": 32, "layers": 2}
+            settings.set_value("model.tiny-mlp.hidden", 16)  # checked as the built-in settings are
+            assert settings.config.model.plugin == {"hidden": 16, "layers": 2} and not settings.errors
+            settings.set_value("model.tiny-mlp.layers", 20)
+            assert settings.errors == {"model.tiny-mlp.layers": "must be at most 8 (got 20)"}
+            settings.set_value("model.tiny-mlp.layers", 3)
+            settings.set_value("model.kind", "cnn")  # its edits stay with its hidden rows, and reach no other family
+            await pilot.pause()
+            assert not row.display and not settings.errors and settings.config.model.kind == "cnn"
 
     asyncio.run(main())

@@ -24,6 +24,7 @@ def presets_list() -> None:
     if not entries:
         typer.echo("no presets found")
         return
+    from ..config.schema import DATASETS
     from ..data import DatasetError, dataset_spec, dataset_state
 
     rows = []
@@ -36,6 +37,8 @@ def presets_list() -> None:
         try:
             if c.data.dataset == "python":  # listing runs no one's code: it is called when the preset trains
                 shape, size, state = "?", "?", f"from your code: {c.data.python.loader}"
+            elif c.data.dataset not in DATASETS:
+                shape, size, state = "?", "?", "from a plugin, read on use"
             else:
                 spec = dataset_spec(c.data)
                 shape, size, state = spec.shape_text, f"{spec.train_size + spec.test_size:,}", dataset_state(c.data)

@@ -26,6 +26,7 @@ from ...config.fields import field_types, variant_tables
 from ...config.schema import DATA_READ_BY, ModelConfig
 from ...config.tricks import SCHEDULES, TRICKS
 from ...usercode import plugins
+from .plugin_rows import applies, plugin_field, plugin_rows, plugin_value
 from ..explain import TITLES
 
 TRAIN_FIELDS = ("epochs", "lr", "batch_size", "seed")
@@ -69,7 +70,9 @@ def group_of(key: str) -> str:
 
 
 def _field(key: str) -> tuple[Any, dataclasses.Field]:
-    """The declared type and the dataclass field of a dotted key."""
+    """The declared type and the dataclass field of a dotted key (a plugin's setting: as it declares it)."""
+    if (declared := plugin_field(key)) is not None:
+        return declared
     cls: Any = Config
     parts = key.split(".")
     for part in parts[:-1]:
@@ -79,6 +82,10 @@ def _field(key: str) -> tuple[Any, dataclasses.Field]:
 
 
 def _get(config: Config, key: str) -> Any:
+    try:
+        return plugin_value(config, key)
+    except KeyError:
+        pass  # one of the schema's settings
     value: Any = config
     for part in key.split("."):
         value = getattr(value, part)
@@ -121,6 +128,7 @@ class SettingsPanel(VerticalScroll):
         self._loading = False
         self.unavailable: dict[str, str] = {}
         self.ready = False  # every group mounted (the later ones mount just after the first paint)
+        self.plugin_rows = {group: plugin_rows(group) for group in ("data", "model")}  # installed plugins' settings
 
     # -- building ---------------------------------------------------------------------
 
@@ -131,7 +139,8 @@ class SettingsPanel(VerticalScroll):
             for name in TRAIN_FIELDS:
                 yield self._row(f"train.{name}")
         with Lazy(LaterGroups(id="group-more")):  # mounted just after the first paint, in one go
-            for name, fields in (("data", DATA_FIELDS), ("model", MODEL_FIELDS)):
+            for name, fields in (("data", (*DATA_FIELDS, *self.plugin_rows["data"])),
+                                 ("model", (*MODEL_FIELDS, *self.plugin_rows["model"]))):
                 with Vertical(classes="group", id=f"group-{name}"):
                     yield Label(TITLES[name], classes="group-title")
                     for field_name in fields:
@@ -270,7 +279,9 @@ class SettingsPanel(VerticalScroll):
 
     def _validate(self) -> None:
         errors = dict(self._parse_errors)
-        edits = [(k, v, k) for k, v in self._edits.items()]
+        choice = {"model": self._edits.get("model.kind", self.config.model.kind),
+                  "data": self._edits.get("data.dataset", self.config.data.dataset)}
+        edits = [(k, v, k) for k, v in self._edits.items() if applies(k, choice)]  # a plugin's: while it is chosen
         try:
             self.config = config_from_dict(self._base, "<settings>", edits)
         except ConfigError as exc:
@@ -294,10 +305,10 @@ class SettingsPanel(VerticalScroll):
         """Show the chosen model family's rows, the data settings the dataset reads and the chosen schedule's
         parameters only (rows not mounted yet are shown right when their group mounts)."""
         family = self.config.model.kind
-        for name in MODEL_FIELDS[1:]:
+        for name in (*MODEL_FIELDS[1:], *self.plugin_rows["model"]):
             for row in self.query(f"#row-{widget_id(f'model.{name}')}"):
                 row.display = name.split(".")[0] == family
-        for name, datasets in DATA_READ_BY.items():
+        for name, datasets in (*DATA_READ_BY.items(), *((n, (n.split(".")[0],)) for n in self.plugin_rows["data"])):
             for row in self.query(f"#row-{widget_id(f'data.{name}')}"):
                 row.display = self.config.data.dataset in datasets
         wanted = SCHEDULES[self.config.tricks.lr_schedule.kind].reads  # what the chosen kind declares it reads
