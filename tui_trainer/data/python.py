@@ -193,4 +193,4 @@ def spec(config: DataConfig) -> DataSpec:
 
 
 def state(config: DataConfig) -> str:
-    return "made by your code on use"
+    return "made by your code on use" if config.dataset == "python" else "made by its plugin on use"
