@@ -11,7 +11,8 @@ from textual.widgets import Checkbox, Static
 
 from tui_trainer.tui.screens.trust import TrustScreen
 from tui_trainer.tui.widgets.info_panel import InfoPanel
-from tui_trainer.tui.widgets.settings_panel import widget_id
+from tui_trainer.tui.widgets.settings_panel import SettingsPanel, widget_id
+from tui_trainer.tui.widgets.tail_log import TailLog
 from tui_trainer.usercode.trust import store_path
 
 MODEL = '''
@@ -73,5 +74,36 @@ def test_the_app_asks_before_running_a_presets_code_and_greys_out_what_the_model
                 box = app.query_one(f"#{widget_id(f'tricks.{trick}.enabled')}", Checkbox)
                 assert box.disabled and not box.value
                 assert f"takes no {trick} argument" in str(app.query_one(f"#reason-{trick}", Static).render())
+
+    asyncio.run(main())
+
+
+def test_an_example_of_your_own_trains_in_the_app_and_steers_as_a_built_in_model(tmp_path, monkeypatch):
+    from helpers import REPO
+    from textual.widgets import Checkbox
+
+    from tui_trainer.tui.widgets.monitor import Monitor
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("TUI_TRAINER_TRUST", "1")  # said yes to, as --yes says it (the worker inherits it)
+
+    async def main():
+        app = make_app(tmp_path, str(REPO / "examples" / "moons" / "moons-mlp.toml"))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settings_ready(pilot)
+            info = app.query_one(InfoPanel)
+            await wait_for(pilot, lambda: "params" in str(info.render()))
+            assert "PYTHON" in str(info.render()) and "Linear×3" in str(info.render())  # its layers and size
+            assert not app.query_one(f"#{widget_id('tricks.batchnorm.enabled')}", Checkbox).disabled  # it takes it
+            app.query_one(SettingsPanel).set_value("train.epochs", 30)
+            app.action_start()
+            await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
+            app.set_focus(None)
+            await pilot.press("minus")  # LR x0.5 while it trains, as on any model
+            await wait_for(pilot, lambda: any("lr × 0.5" in line for line in app.query_one(TailLog).plain_lines),
+                           timeout=30)
+            app.action_stop()
+            await wait_for(pilot, lambda: app.session.finished.is_set())
+            assert app.session.summary["status"] == "stopped" and "model.python.factory" in app.session.summary["code"]
 
     asyncio.run(main())
