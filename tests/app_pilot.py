@@ -26,8 +26,9 @@ async def settle(pilot, condition, timeout=20.0):
 
 
 async def settings_ready(pilot):
-    """The settings groups after the training basics mount just after the first paint."""
-    await wait_for(pilot, lambda: pilot.app.query_one(SettingsPanel).ready)
+    """The settings groups after the training basics mount just after the first paint, and are filled in after
+    the next refresh (under load, later than they mount: a value set before then would not count as an edit)."""
+    await wait_for(pilot, lambda: pilot.app.query_one(SettingsPanel).settled)
 
 
 async def start_training(app, pilot, epochs, after_steps=0):

@@ -95,7 +95,8 @@ def test_an_example_of_your_own_trains_in_the_app_and_steers_as_a_built_in_model
             await wait_for(pilot, lambda: "params" in str(info.render()))
             assert "PYTHON" in str(info.render()) and "Linear×3" in str(info.render())  # its layers and size
             assert not app.query_one(f"#{widget_id('tricks.batchnorm.enabled')}", Checkbox).disabled  # it takes it
-            app.query_one(SettingsPanel).set_value("train.epochs", 30)
+            app.query_one(SettingsPanel).set_value("train.epochs", 2000)  # long enough to be stopped under load
+            app.query_one(SettingsPanel).set_value("tricks.early_stopping.enabled", False)
             app.action_start()
             await wait_for(pilot, lambda: app.query_one(Monitor).steps_done > 0)
             app.set_focus(None)

@@ -130,6 +130,12 @@ class SettingsPanel(VerticalScroll):
         self.ready = False  # every group mounted (the later ones mount just after the first paint)
         self.plugin_rows = {group: plugin_rows(group) for group in ("data", "model")}  # installed plugins' settings
 
+    @property
+    def settled(self) -> bool:
+        """Every group mounted, laid out and showing the settings: a change made now is taken as an edit (one made
+        while the controls are being filled in is not)."""
+        return self.ready and not self._loading
+
     # -- building ---------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
