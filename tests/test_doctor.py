@@ -159,6 +159,13 @@ def test_lr_too_low_is_a_loss_still_falling_at_its_pace_when_the_run_ends():
     found = lr_too_low(trace_of(events(tiny, tiny, weight_norms=[10 + 1e-4 * e for e in range(n)])))
     assert found and found.severity == "warning" and "norm moved 0.00% an epoch" in found.evidence
     assert lr_too_low(trace_of(events(steady, steady, status="early_stopped"))) is None
+    # the training loss falls at its pace, the validation loss bounces around 1.4 and sets its best just inside the
+    # tail, by less than its own noise: the model is fitting its samples, not learning slowly
+    bouncing = [1.45, 1.38, 1.50, 1.36, 1.47, 1.40, 1.52, 1.39, 1.34, 1.46, 1.41, 1.49]
+    assert min(range(n), key=bouncing.__getitem__) == n - 4  # the best, in the tail
+    assert lr_too_low(trace_of(events(steady, bouncing))) is None
+    clearly = bouncing[:8] + [1.20, 1.10, 1.00, 0.95]  # progress in the tail, far beyond the noise: cut short
+    assert lr_too_low(trace_of(events(steady, clearly))) is not None
 
 
 def test_a_schedule_at_its_floor_while_still_improving_ended_too_early():

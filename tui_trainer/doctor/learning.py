@@ -188,15 +188,17 @@ def _slope(values: list[float]) -> float:
 
 def lr_too_low(trace: Trace) -> Finding | None:
     """The loss still falls at the end at the pace it fell before, on a run that reached its last
-    epoch with a constant LR: the steps are too small to get anywhere in the time given."""
+    epoch with a constant LR, and its validation loss still made progress clear of its noise there:
+    the steps are too small to get anywhere in the time given."""
     train = trace.train_loss
     if trace.status != "completed" or len(train) < 2 * T.MIN_EPOCHS or not _finite(train) or min(train) <= 0:
         return None
     if trace.started is not None and trace.started.schedule and _at_floor(trace):
         return None  # a schedule at its floor: schedule_too_short says it
     tail, n, val = _tail(train), len(train), trace.val_loss
-    if _finite(val) and min(range(n), key=val.__getitem__) < n - len(tail):
-        return None  # the validation loss stopped improving before the tail: not a run cut short
+    if _finite(val) and min(val[n - len(tail):]) >= min(val[: n - len(tail)]) - trace.noise(val):
+        return None  # the validation loss made no progress in the tail clear of its noise: the training loss falls as
+        # the model fits its samples, not as a run cut short learns
     before = train[max(0, n - 2 * len(tail)): n - len(tail) + 1]  # the epochs before the tail, and its first
     kept = _slope(tail) / _slope(before) if _slope(before) < 0 else 0.0
     fell = 1 - tail[-1] / tail[0]
