@@ -265,5 +265,5 @@ def load_arrays(config: DataConfig, progress: Progress) -> Arrays:
             f"{baselines['seasonal_naive']['test_mae']:.3g}")
     targets = {"scale": data["scale"], "mase_scale": scale, "horizon": h, "dates": d, "values": v.tolist(),
                "test_origins": test_origins.tolist(), "offset": "mean" if config.transform == "level" else "last",
-               "mean": data["mean"], "column": series.column}
+               "mean": data["mean"], "std": data["std"], "dstd": data["dstd"], "column": series.column}
     return Arrays(x, y, x_test, y_test, x_val=x_val, y_val=y_val, notes=(note,), baselines=baselines, targets=targets)

@@ -23,6 +23,9 @@ class RunStore(Protocol):
     def write_config(self, config: Config) -> None:
         """Record the resolved config, before the first event."""
 
+    def write_preprocessing(self, record: dict[str, Any]) -> None:
+        """Record what the model needs done to raw inputs and to its outputs (see :mod:`.preprocessing`)."""
+
     def save_checkpoint_async(self, kind: str, payload: dict[str, Any]) -> Path:
         """Snapshot ``payload`` now and write it as ``kind`` (``last`` or ``best``) in the background."""
 

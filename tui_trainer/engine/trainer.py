@@ -41,6 +41,7 @@ from .stats import StepStatsBuffer
 from .steering import Steering
 from .step import Step
 from .store import RunStore
+from .preprocessing import preprocessing
 from .summary import epoch_ended, record_failure, run_started, run_summary
 from .system import SystemSampler
 from .task import evaluate
@@ -149,6 +150,7 @@ class Trainer:
         state = self._initial_state()
         if self.record.folder is not None:
             self.record.folder.write_config(cfg)
+            self.record.folder.write_preprocessing(preprocessing(setup.data, cfg))
         self.emit(run_started(setup, parts, state, self.run_dir))
         stats = StepStatsBuffer(cfg.train.stats_every, setup.device, parts.scaler)
         guard = NonFinitePolicy(cfg.train, parts.model, parts.scaler, state.skipped)

@@ -1,4 +1,5 @@
-"""A run's folder: ``config.toml``, ``metrics.jsonl``, ``last.pt``, ``best.pt``, ``summary.json``.
+"""A run's folder: ``config.toml``, ``preprocessing.json``, ``metrics.jsonl``, ``last.pt``, ``best.pt``,
+``summary.json``.
 
 Checkpoints and the summary are written to a temporary file and renamed, so a crash
 never leaves half a file. ``metrics.jsonl`` is flushed at every event but step
@@ -26,6 +27,7 @@ METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
 LAST = "last.pt"
 BEST = "best.pt"
+PREPROCESSING = "preprocessing.json"
 #: Step statistics reach metrics.jsonl at least this often, for `tui-trainer watch`.
 FLUSH_SECONDS = 1.0
 
@@ -94,6 +96,10 @@ class RunFolder:
 
     def write_config(self, config: Config) -> None:
         self._guard(CONFIG, lambda: atomic_write_text(self.path / CONFIG, dumps_config(config)))
+
+    def write_preprocessing(self, record: dict[str, Any]) -> None:
+        text = json.dumps(record, indent=1, allow_nan=False) + "\n"
+        self._guard(PREPROCESSING, lambda: atomic_write_text(self.path / PREPROCESSING, text))
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         text = json.dumps(summary, indent=2, sort_keys=True, allow_nan=False, default=str) + "\n"
