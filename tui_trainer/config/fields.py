@@ -44,6 +44,13 @@ def variant_key(cls: type) -> str | None:
     return None
 
 
+def plugin_chooser(cls: type):
+    """The field of ``cls`` whose value may name an installed plugin (``model.kind``, ``data.dataset``:
+    its metadata ``plugins`` says of which kind), or None. That plugin's settings are the field marked
+    ``plugin_table``, written ``[<table>.<the plugin's name>]``."""
+    return next((f for f in fields(cls) if "plugins" in f.metadata), None)
+
+
 def variant_tables(cls: type) -> tuple[str, ...]:
     key = variant_key(cls)
     return tuple(next(f for f in fields(cls) if f.name == key).metadata["choices"]) if key else ()

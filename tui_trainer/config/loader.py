@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import UserError
 from ..usercode import plugins
 from .checks import ConfigError, Problem, cross_checks, unread_override
-from .fields import field_types, variant_key, variant_tables
+from .fields import field_types, plugin_chooser, variant_key, variant_tables
 from .overrides import apply_overrides, code_beside, deepcopy_toml, tomllib, variant_holding
 from .schema import Config
 from .writer import config_to_dict
@@ -145,7 +145,7 @@ def _build(cls: type, data: Any, path: str, out: list[Problem]) -> Any:
 def _plugin_table(cls: type, data: dict, path: str, out: list[Problem]) -> tuple[dict, dict | None]:
     """``data`` without the table of the plugin its choice names (``[model.tiny-mlp]`` where ``kind =
     "tiny-mlp"``), and that table checked against the plugin's declared settings (None: no plugin chosen)."""
-    chooser = next((f for f in dataclasses.fields(cls) if "plugins" in f.metadata), None)
+    chooser = plugin_chooser(cls)
     chosen = data.get(chooser.name) if chooser is not None else None
     if (chooser is None or not isinstance(chosen, str) or chosen in chooser.metadata["choices"]
             or chosen not in plugins.names(chooser.metadata["plugins"])):  # built in: no plugin looked for

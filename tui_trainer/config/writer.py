@@ -11,7 +11,7 @@ from typing import Any
 import tomli_w
 
 from ..atomic import atomic_write_text
-from .fields import variant_key, variant_tables
+from .fields import plugin_chooser, variant_key, variant_tables
 from .schema import Config
 
 
@@ -27,9 +27,8 @@ def config_to_dict(config: Config) -> dict:
             out = {}
             for f in dataclasses.fields(value):
                 if f.metadata.get("plugin_table"):  # a plugin's settings: [model.<its name>], where it is chosen
-                    chooser = next(c for c in dataclasses.fields(value) if "plugins" in c.metadata)
                     if getattr(value, f.name):
-                        out[getattr(value, chooser.name)] = convert(getattr(value, f.name))
+                        out[getattr(value, plugin_chooser(cls).name)] = convert(getattr(value, f.name))
                 elif f.name not in skip:
                     out[f.name] = convert(getattr(value, f.name))
             return out

@@ -46,8 +46,7 @@ def own_loader(config: DataConfig) -> tuple[CodeRef, Callable[..., Any], dict[st
         ref = parse(KEY, config.python.loader)
         return ref, load(ref), dict(config.python.args)
     plugin = plugins.load("datasets", config.dataset)
-    module, _, name = plugin.value.partition(":")
-    return CodeRef("data.dataset", plugin.value, None, module, name), plugin.function, dict(config.plugin)
+    return plugin.ref("data.dataset"), plugin.function, dict(config.plugin)
 
 
 def _array(value: Any, name: str, where: str):

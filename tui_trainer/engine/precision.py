@@ -12,6 +12,7 @@ import torch
 
 from ..config.schema import Config
 from ..errors import UserError
+from ..models.python import is_own, refused_switch
 
 
 class SetupError(UserError):
@@ -114,8 +115,6 @@ def why_not_here(config: Config) -> str | None:
     ``Trainer.prepare`` makes first."""
     if why := why_not_on_this_machine(config):
         return why
-    from ..models.python import is_own, refused_switch
-
     if is_own(config):
         return refused_switch(config)
     return None

@@ -59,8 +59,7 @@ def own_factory(config: Config) -> tuple[CodeRef, Callable[..., Any], dict[str, 
         ref = parse("model.python.factory", config.model.python.factory)
         return ref, load(ref), dict(config.model.python.args)
     plugin = plugins.load("models", config.model.kind)
-    module, _, name = plugin.value.partition(":")
-    return CodeRef("model.kind", plugin.value, None, module, name), plugin.function, dict(config.model.plugin)
+    return plugin.ref("model.kind"), plugin.function, dict(config.model.plugin)
 
 
 def refused_switch(config: Config) -> str | None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Callable
 
-from .refs import CodeError
+from .refs import CodeError, CodeRef
 
 GROUPS = {"models": "tui_trainer.models", "datasets": "tui_trainer.datasets"}
 #: The parameters a callable gets from the tool, not from its settings table.
@@ -68,6 +68,11 @@ class Plugin:
     @property
     def where(self) -> str:
         return f"plugin {self.name!r} ({self.value}, from {self.package})"
+
+    def ref(self, key: str) -> CodeRef:
+        """The plugin's callable as the setting ``key`` names it, for the messages of :func:`~.calls.call`."""
+        module, _, name = self.value.partition(":")
+        return CodeRef(key, self.value, None, module, name)
 
 
 @functools.cache

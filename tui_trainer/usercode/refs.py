@@ -90,12 +90,18 @@ def parse(key: str, text: str) -> CodeRef:
     return CodeRef(key, text, None, target, name)
 
 
-def refs_of(config) -> list[CodeRef]:
-    """The code ``config`` names (unparsed settings raise :class:`CodeError`)."""
+def named(config) -> list[tuple[str, str]]:
+    """(setting, text) of each setting of ``config`` that names code: the factory where ``model.kind``
+    is "python", the loader where ``data.dataset`` is."""
     out = []
     if config.model.kind == "python":
-        out.append(parse("model.python.factory", config.model.python.factory))
+        out.append(("model.python.factory", config.model.python.factory))
     if config.data.dataset == "python":
-        out.append(parse("data.python.loader", config.data.python.loader))
+        out.append(("data.python.loader", config.data.python.loader))
     return out
+
+
+def refs_of(config) -> list[CodeRef]:
+    """The code ``config`` names (unparsed settings raise :class:`CodeError`)."""
+    return [parse(key, text) for key, text in named(config)]
 

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from ..atomic import atomic_write_text
-from .refs import CodeError, CodeRef, parse, refs_of
+from .refs import CodeError, CodeRef, named, parse, refs_of
 
 ENV = "TUI_TRAINER_TRUST"
 
@@ -94,10 +94,7 @@ def imports(config) -> list[dict[str, object]]:
     """What ``config`` will import, said before anything runs (``presets show``, the app): for each
     setting that names code, where it is, its file's hash and whether it is trusted, or why it cannot be found."""
     out: list[dict[str, object]] = []
-    for key, value in (("model.python.factory", config.model.python.factory if config.model.kind == "python" else ""),
-                       ("data.python.loader", config.data.python.loader if config.data.dataset == "python" else "")):
-        if not value:
-            continue
+    for key, value in named(config):
         try:
             ref = parse(key, value)
         except CodeError as exc:
