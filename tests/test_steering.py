@@ -154,7 +154,8 @@ def test_epochs_count_their_clipped_steps_and_the_plot_marks_what_happened(small
     from tui_trainer.engine.events import EpochEnded
     from tui_trainer.engine.trainer import Trainer
     from tui_trainer.runs import RunFolder
-    from tui_trainer.runs.catalog import load_run, read_curves
+    from tui_trainer.runs.catalog import load_run
+    from tui_trainer.runs.curves import read_curves
     from tui_trainer.runs.plot import plot_runs
 
     tight = Trainer(make_config({**BASE, "train.epochs": 2, "tricks.grad_clip.threshold": 1e-6}), data=small_data,

@@ -153,7 +153,7 @@ def runs_export(
 ) -> None:
     """A run's metrics as CSV: per step (loss, gradient norm, LR) or per epoch; or as TensorBoard scalars."""
     from ..atomic import atomic_write_text
-    from ..runs.catalog import epochs_csv, read_curves, steps_csv
+    from ..runs.curves import epochs_csv, read_curves, steps_csv
 
     [info] = _resolve([run], runs_dir)
     if tensorboard is not None and (per_epoch or output is not None):

@@ -12,7 +12,8 @@ from typing import Any, Iterable
 
 from ..config import Config
 from ..engine.events import ActivationStats, Event, RunEnded, RunStarted, RunWarning, StepsSkipped, dispatch
-from ..runs.catalog import Curves, RunNotFound
+from ..runs.catalog import RunNotFound
+from ..runs.curves import Curves
 from ..runs.folder import METRICS, read_events
 
 

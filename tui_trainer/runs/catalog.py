@@ -1,4 +1,4 @@
-"""Runs after the fact: find them, summarise them, compare them, export their curves.
+"""Runs after the fact: find them, summarise them, compare them (their curves: :mod:`.curves`).
 
 No torch here: listing and comparing runs is instant. A run folder is any folder with a
 ``config.toml``; an ablation folder (``ablation.json``) holds one run folder per variant
@@ -7,9 +7,7 @@ and seed, and its runs are listed too.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 import time
 from dataclasses import dataclass, field
@@ -20,12 +18,21 @@ from ..config import ConfigError, config_to_dict, load_config
 from ..config.schema import Config, ModelConfig
 from ..config.tricks import TRICKS
 from ..config.writer import toml_value
-from ..display import (baseline_lines, best_metrics, confusion_lines, duration, fmt, headline_cell, measured_time,
-                       metrics_text, peak_text, summary_rate)
-from ..engine.events import EarlyStoppingState, EpochEnded, Intervention, RunStarted, StepsSkipped, StepStats, dispatch
+from ..display import (
+    baseline_lines,
+    best_metrics,
+    confusion_lines,
+    duration,
+    fmt,
+    headline_cell,
+    measured_time,
+    metrics_text,
+    peak_text,
+    summary_rate,
+)
 from ..errors import UserError
 from ..tables import fit_text, table
-from .folder import CONFIG, METRICS, SUMMARY, read_events
+from .folder import CONFIG, METRICS, SUMMARY
 from .lock import LOCK, holder
 
 #: A run without a summary whose metrics changed this recently is taken to be running.
@@ -283,50 +290,6 @@ def compare_text(runs: list[RunInfo]) -> str:
     return "\n".join(parts)
 
 
-# -- curves ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Curves:
-    steps: list[int] = field(default_factory=list)  # global step, 1-based
-    step_epoch: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    grad_norm: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    epochs: list[EpochEnded] = field(default_factory=list)
-    patience: dict[int, EarlyStoppingState] = field(default_factory=dict)
-    steps_per_epoch: int = 0
-    interventions: list[Intervention] = field(default_factory=list)  # for the markers
-    skips: list[int] = field(default_factory=list)  # steps skipped (non-finite, or by the GradScaler)
-    lr_marks: list[tuple[int, str]] = field(default_factory=list)  # the schedule's planned turns (RunStarted.lr_marks)
-
-    # fed by dispatch(), event by event; checkpoints, warnings and the end add nothing to a curve
-
-    def show_run_started(self, event: RunStarted) -> None:
-        self.steps_per_epoch = event.steps_per_epoch
-        self.lr_marks = [(int(step), str(text)) for step, text in event.lr_marks]
-
-    def show_step_stats(self, event: StepStats) -> None:
-        for i, (loss, norm, lr) in enumerate(zip(event.losses, event.grad_norms, event.lrs)):
-            self.steps.append(event.first_step + i + 1)
-            self.step_epoch.append(event.epoch + 1)
-            self.loss.append(loss)
-            self.grad_norm.append(norm)
-            self.lr.append(lr)
-
-    def show_epoch_ended(self, event: EpochEnded) -> None:
-        self.epochs.append(event)
-
-    def show_early_stopping(self, event: EarlyStoppingState) -> None:
-        self.patience[event.epoch] = event
-
-    def show_intervention(self, event: Intervention) -> None:
-        self.interventions.append(event)
-
-    def show_steps_skipped(self, event: StepsSkipped) -> None:
-        self.skips.extend(event.steps)
-
-
 def seed_groups(runs: list[RunInfo]) -> list[list[int]]:
     """Indexes of ``runs`` grouped by their settings apart from the seed (and the name), in order."""
     groups: dict[str, list[int]] = {}
@@ -339,35 +302,3 @@ def seed_groups(runs: list[RunInfo]) -> list[list[int]]:
         settings["train"].pop("seed", None)
         groups.setdefault(json.dumps(settings, sort_keys=True, default=str), []).append(i)
     return list(groups.values())
-
-
-def read_curves(run: RunInfo | Path) -> Curves:
-    path = run.path if isinstance(run, RunInfo) else Path(run)
-    if not (path / METRICS).exists():
-        raise RunNotFound(f"{path}: no {METRICS} (the run never started)")
-    curves = Curves()
-    for event in read_events(path):
-        dispatch(curves, event)
-    return curves
-
-
-def steps_csv(curves: Curves) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["step", "epoch", "loss", "grad_norm", "lr"])
-    for row in zip(curves.steps, curves.step_epoch, curves.loss, curves.grad_norm, curves.lr):
-        writer.writerow([row[0], row[1], repr(row[2]), repr(row[3]), repr(row[4])])
-    return out.getvalue()
-
-
-def epochs_csv(curves: Curves) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["epoch", "train_loss", "val_loss", "val_accuracy", "lr", "seconds", "samples_per_second",
-                     "best_epoch", "patience_wait", "weight_norm"])
-    for e in curves.epochs:
-        es = curves.patience.get(e.epoch)
-        writer.writerow([e.epoch, repr(e.train_loss), repr(e.val_loss), repr(e.val_accuracy), repr(e.lr),
-                         f"{e.seconds:.3f}", f"{e.samples_per_second:.1f}", es.best_epoch if es else "",
-                         es.wait if es else "", "" if e.weight_norm is None else repr(e.weight_norm)])
-    return out.getvalue()

@@ -9,7 +9,8 @@ from pathlib import Path
 from ..atomic import atomic_write
 from ..engine.schedule import milestones
 from ..errors import UserError
-from .catalog import RunInfo, read_curves, seed_groups
+from .catalog import RunInfo, seed_groups
+from .curves import read_curves
 
 
 def _finite(values: list[float]) -> list[float]:

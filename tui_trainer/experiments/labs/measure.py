@@ -15,7 +15,7 @@ import statistics
 from pathlib import Path
 from typing import Any, Callable
 
-from ...runs.catalog import Curves, read_curves
+from ...runs.curves import Curves, read_curves
 from ...runs.folder import read_summary
 from .probes import PROBES, probe
 

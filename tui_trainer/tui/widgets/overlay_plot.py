@@ -9,7 +9,8 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ...errors import UserError
-from ...runs.catalog import RunInfo, read_curves, seed_groups
+from ...runs.catalog import RunInfo, seed_groups
+from ...runs.curves import read_curves
 from ..braille import braille_plot
 
 PALETTE = ["#4ea1ff", "#ff7f50", "#7ccf3a", "#e6c229", "#d070d0", "#40d0c0", "#ff5c8a", "#a0a0ff"]
