@@ -5,7 +5,8 @@ import asyncio
 import time
 
 from tui_trainer.tui import TrainerApp
-from tui_trainer.tui.widgets.settings_panel import SettingsPanel, widget_id
+from tui_trainer.tui.widgets.setting_keys import widget_id
+from tui_trainer.tui.widgets.settings_panel import SettingsPanel
 
 
 async def wait_for(pilot, condition, timeout=60.0):

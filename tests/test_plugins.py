@@ -86,7 +86,8 @@ def test_a_plugins_family_is_in_the_apps_model_list(installed, tmp_path):
     from app_pilot import make_app, settings_ready
     from textual.widgets import Select
 
-    from tui_trainer.tui.widgets.settings_panel import SettingsPanel, widget_id
+    from tui_trainer.tui.widgets.setting_keys import widget_id
+    from tui_trainer.tui.widgets.settings_panel import SettingsPanel
 
     async def main():
         app = make_app(tmp_path)

@@ -11,7 +11,8 @@ from textual.widgets import Checkbox, Static
 
 from tui_trainer.tui.screens.trust import TrustScreen
 from tui_trainer.tui.widgets.info_panel import InfoPanel
-from tui_trainer.tui.widgets.settings_panel import SettingsPanel, widget_id
+from tui_trainer.tui.widgets.setting_keys import widget_id
+from tui_trainer.tui.widgets.settings_panel import SettingsPanel
 from tui_trainer.tui.widgets.tail_log import TailLog
 from tui_trainer.usercode.trust import store_path
 

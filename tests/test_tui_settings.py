@@ -9,7 +9,8 @@ from app_pilot import in_app, wait_for, widget
 from textual.widgets import Static
 
 from tui_trainer.config import load_config
-from tui_trainer.tui.widgets.settings_panel import SettingsPanel, widget_id
+from tui_trainer.tui.widgets.setting_keys import widget_id
+from tui_trainer.tui.widgets.settings_panel import SettingsPanel
 
 pytestmark = pytest.mark.usefixtures("mnist1d")
 
@@ -130,9 +131,9 @@ def test_the_model_group_shows_only_the_chosen_family(tmp_path):
 
 
 def test_the_panel_reads_a_list_setting_as_its_items_type():
-    from tui_trainer.tui.widgets.settings_panel import _field, _parse
+    from tui_trainer.tui.widgets.setting_keys import field_of, parse_text
 
-    assert _parse(_field("tricks.lr_schedule.milestones")[0], "0.5, 0.75") == [0.5, 0.75]
-    assert _parse(_field("model.resnet.widths")[0], "[16, 32, 64]") == [16, 32, 64]
+    assert parse_text(field_of("tricks.lr_schedule.milestones")[0], "0.5, 0.75") == [0.5, 0.75]
+    assert parse_text(field_of("model.resnet.widths")[0], "[16, 32, 64]") == [16, 32, 64]
     with pytest.raises(ValueError, match="expected numbers separated by commas"):
-        _parse(_field("tricks.lr_schedule.milestones")[0], "0.5, half")
+        parse_text(field_of("tricks.lr_schedule.milestones")[0], "0.5, half")

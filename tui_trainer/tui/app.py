@@ -41,7 +41,8 @@ from .messages import WorkerSaid
 from .session import Job
 from .widgets.info_panel import InfoPanel
 from .widgets.monitor import Monitor
-from .widgets.settings_panel import SettingsPanel, group_of, key_of
+from .widgets.setting_keys import group_of, key_of
+from .widgets.settings_panel import SettingsPanel
 
 DRAIN_SECONDS = 0.1
 #: Below this many columns the settings step aside while a run trains, for the curves.

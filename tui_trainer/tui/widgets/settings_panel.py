@@ -5,13 +5,12 @@ Every edit is validated at once by the same loader as the CLI (``config_from_dic
 value the CLI would refuse is refused here with the same message, next to the input.
 The panel holds the last valid :class:`Config`; ``errors`` maps key paths to what is wrong.
 Only what applies is shown: the chosen model family's settings (``[model.<kind>]``) and the
-chosen LR schedule's parameters.
+chosen LR schedule's parameters. Which rows there are, and each key's type, value and text, are
+:mod:`.setting_keys`'s.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from typing import Any
 
 from textual.app import ComposeResult
@@ -22,74 +21,23 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from ...config import Config, ConfigError, config_from_dict, config_to_dict
-from ...config.fields import field_types, variant_tables
-from ...config.schema import DATA_READ_BY, ModelConfig
+from ...config.schema import DATA_READ_BY
 from ...config.tricks import SCHEDULES, TRICKS
 from ...usercode import plugins
-from .plugin_rows import applies, plugin_field, plugin_rows, plugin_value
 from ..explain import TITLES
-
-TRAIN_FIELDS = ("epochs", "lr", "batch_size", "seed")
-DATA_FIELDS = ("dataset", "path", "seq_len", "random_offsets", "column", "date_column", "window", "horizon", "season",
-               "transform", "val_periods", "test_periods", "image_size", "color", "val_fraction", "test_fraction",
-               "split_seed", "python.loader")
-#: model.kind, then each family's settings (only the chosen family's rows are shown); a free table (the
-#: arguments of a user's callable) is edited in the preset file, not here.
-MODEL_FIELDS = ("kind", *(f"{family}.{f.name}" for family in variant_tables(ModelConfig)
-                          for f in dataclasses.fields(field_types(ModelConfig)[family])
-                          if typing.get_origin(field_types(field_types(ModelConfig)[family])[f.name]) is not dict))
-LABELS = {"p": "p", "warmup_epochs": "warm-up epochs", "warmup_steps": "warm-up steps",
-          "random_offsets": "random offsets", "date_column": "date column", "val_periods": "val periods",
-          "test_periods": "test periods", "warmup_start_factor": "warm-up from ×",
-          "exclude_bias_and_norm": "skip bias & norm", "restore_best": "restore best", "min_delta": "min delta",
-          "step_size": "step size", "min_lr": "min lr", "pct_start": "pct start", "div_factor": "div factor",
-          "final_div_factor": "final div", "batch_size": "batch size", "val_fraction": "val fraction",
-          "split_seed": "split seed", "kernel_size": "kernel size", "pool_every": "pool every",
-          "fc_hidden": "fc hidden", "hidden_size": "hidden size", "num_layers": "layers", "image_size": "image size",
-          "test_fraction": "test fraction", "conv_bias": "conv bias", "crop_padding": "crop padding",
-          "input_shape": "built for", "seq_len": "seq len", "embedding_dim": "embedding", "factory": "factory",
-          "loader": "loader"}
-
-
-def widget_id(key: str) -> str:
-    return "f-" + key.replace(".", "--")
-
-
-def key_of(widget_id_: str | None) -> str | None:
-    if not widget_id_ or not widget_id_.startswith("f-"):
-        return None
-    return widget_id_[2:].replace("--", ".")
-
-
-def group_of(key: str) -> str:
-    """``tricks.dropout.p`` -> ``dropout``; ``train.lr`` -> ``train``; ``name`` -> ``train``."""
-    parts = key.split(".")
-    if len(parts) == 1:
-        return "train"
-    return parts[1] if parts[0] == "tricks" else parts[0]
-
-
-def _field(key: str) -> tuple[Any, dataclasses.Field]:
-    """The declared type and the dataclass field of a dotted key (a plugin's setting: as it declares it)."""
-    if (declared := plugin_field(key)) is not None:
-        return declared
-    cls: Any = Config
-    parts = key.split(".")
-    for part in parts[:-1]:
-        cls = field_types(cls)[part]
-    hints = field_types(cls)
-    return hints[parts[-1]], {f.name: f for f in dataclasses.fields(cls)}[parts[-1]]
-
-
-def _get(config: Config, key: str) -> Any:
-    try:
-        return plugin_value(config, key)
-    except KeyError:
-        pass  # one of the schema's settings
-    value: Any = config
-    for part in key.split("."):
-        value = getattr(value, part)
-    return value
+from .plugin_rows import applies, plugin_rows
+from .setting_keys import (
+    DATA_FIELDS,
+    LABELS,
+    MODEL_FIELDS,
+    TRAIN_FIELDS,
+    field_of,
+    key_of,
+    parse_text,
+    text_of,
+    value_of,
+    widget_id,
+)
 
 
 class LaterGroups(Vertical):
@@ -154,7 +102,7 @@ class SettingsPanel(VerticalScroll):
             for trick in TRICKS.values():
                 with Vertical(classes="group", id=f"group-{trick.name}"):
                     key = f"tricks.{trick.name}.enabled"
-                    yield Checkbox(trick.title, _get(self.config, key), id=widget_id(key), compact=True,
+                    yield Checkbox(trick.title, value_of(self.config, key), id=widget_id(key), compact=True,
                                    tooltip=trick.help)
                     yield Static("", classes="reason", id=f"reason-{trick.name}")
                     for name in trick.panel:
@@ -162,8 +110,8 @@ class SettingsPanel(VerticalScroll):
         yield Static("", id="settings-errors")
 
     def _row(self, key: str) -> Horizontal:
-        kind, f = _field(key)
-        value = _get(self.config, key)
+        kind, f = field_of(key)
+        value = value_of(self.config, key)
         name = key.rsplit(".", 1)[-1]
         label = LABELS.get(name, "model" if key == "model.kind" else name)
         help_ = f.metadata.get("help", "")
@@ -176,7 +124,7 @@ class SettingsPanel(VerticalScroll):
             widget = Select(options, value=value, allow_blank=False, id=widget_id(key), compact=True, tooltip=help_)
         else:
             input_type = {int: "integer", float: "number"}.get(kind, "text")
-            widget = Input(_format(value), type=input_type, id=widget_id(key), compact=True, tooltip=help_)
+            widget = Input(text_of(value), type=input_type, id=widget_id(key), compact=True, tooltip=help_)
         return Horizontal(Label(label), widget, classes="row", id=f"row-{widget_id(key)}")
 
     def on_mount(self) -> None:
@@ -211,8 +159,8 @@ class SettingsPanel(VerticalScroll):
                 if key is None:
                     continue
                 if key not in self._edits and key not in self._parse_errors:
-                    value = _get(self.config, key)
-                    widget.value = _format(value) if isinstance(widget, Input) else value
+                    value = value_of(self.config, key)
+                    widget.value = text_of(value) if isinstance(widget, Input) else value
                 widget.set_class(key in self.errors, "-invalid")
         finally:
             self.call_after_refresh(self._end_loading)
@@ -230,10 +178,10 @@ class SettingsPanel(VerticalScroll):
         if key is None or self._loading:
             return
         event.stop()
-        kind, _ = _field(key)
+        kind, _ = field_of(key)
         text = event.value.strip()
         try:
-            value: Any = _parse(kind, text)
+            value: Any = parse_text(kind, text)
             if self._unchanged(key, value):
                 return
         except ValueError as exc:
@@ -268,14 +216,14 @@ class SettingsPanel(VerticalScroll):
         mounted): nothing to validate. 37 needless validations made the first paint 0.7 s slower."""
         if key in self._edits or key in self._parse_errors:
             return False
-        current = _get(self.config, key)
+        current = value_of(self.config, key)
         return (tuple(value) if isinstance(value, list) else value) == current
 
     def set_value(self, key: str, value: Any) -> None:
         """Change a setting as if the user had (used by tests and by guards)."""
         widget = self.query_one(f"#{widget_id(key)}")
         if isinstance(widget, Input):
-            widget.value = _format(tuple(value) if isinstance(value, list) else value)
+            widget.value = text_of(tuple(value) if isinstance(value, list) else value)
         else:
             widget.value = value
         self._parse_errors.pop(key, None)
@@ -345,28 +293,3 @@ class SettingsPanel(VerticalScroll):
         checkbox.disabled = True
         reason_widget.update(reason)
         reason_widget.display = True
-
-
-def _format(value: Any) -> str:
-    if isinstance(value, tuple):
-        return ", ".join(map(str, value))
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def _parse(kind: Any, text: str) -> Any:
-    """The value an input's text stands for; ValueError says what was expected."""
-    try:
-        if kind is int:
-            return int(text)
-        if kind is float:
-            return float(text)
-    except ValueError:
-        raise ValueError(f"expected {'an integer' if kind is int else 'a number'}") from None
-    if typing.get_origin(kind) is tuple:  # "32, 64, 64" (or "[32, 64, 64]"); "0.5, 0.75"
-        item = typing.get_args(kind)[0]
-        try:
-            inner = text.strip().strip("[]").strip()
-            return [item(part) for part in inner.split(",")] if inner else []
-        except ValueError:
-            raise ValueError(f"expected {'integers' if item is int else 'numbers'} separated by commas") from None
-    return text
